@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ptlab model: every cell (profile x fixes x scenario), or those asked
+ * for, checked exhaustively with the Spin model; each verdict compared
+ * with the rule (ptlab_expect()).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "ptlab/model.h"
+#include "util/cli.h"
+#include "util/json.h"
+
+#define FIX_NAMES "none, pmd-recheck, ipi-sync, both"
+#define OPTIONS "--profiles, --scenarios, --fixes, --jobs, --json, --model, " \
+		"--define, --max-depth, --memory-mb, --keep, --help"
+/* Bounds a model file read with --model. */
+#define MODEL_FILE_MAX (1u << 20)
+
+struct model_args {
+	/* room for every profile once (duplicates are dropped) */
+	const struct ptlab_profile **profiles;
+	size_t nprofiles;
+	enum scenario scenarios[SCENARIO_COUNT];
+	size_t nscenarios;
+	struct ptlab_fixes fixes[PTLAB_FIX_SETTINGS];
+	size_t nfixes;
+	const char *json_path;
+	const char *model_path;
+	const char **defines;
+	size_t ndefines;
+	struct ptlab_model_options opts;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ptlab model [--profiles P,...] [--scenarios S,...] [--fixes F,...]\n"
+		"                   [--jobs N] [--json FILE] [--model FILE]\n"
+		"                   [--define NAME[=VALUE]]... [--max-depth N]\n"
+		"                   [--memory-mb N] [--keep DIR]\n"
+		"Checks each cell (profile x fixes x scenario) exhaustively with the Spin\n"
+		"model (model/ptlab.pml, embedded in ptlab): safe when the complete search\n"
+		"finds no violation, unsafe with a counterexample in the protocol's words.\n"
+		"Each verdict, and the kinds of violation found, is compared with the rule.\n"
+		"  --profiles, --scenarios, --fixes  the cells (default: all 84)\n"
+		"  --jobs N          cells checked at once (default: online CPUs)\n"
+		"  --json FILE       write the cells as JSON (docs/model.md)\n"
+		"  --model FILE      check another model file instead of the embedded one\n"
+		"  --define NAME[=V] pass -DNAME[=V] to spin (repeatable), e.g.\n"
+		"                    SEED_BUG_SYNC_BEFORE_CLEAR, SPLIT_AFTER_COLLAPSE, NWALKERS=3\n"
+		"  --max-depth N     pan's depth bound (default %d); reaching it is an error\n"
+		"  --memory-mb N     pan's memory bound (default %d); reaching it is an error\n"
+		"  --keep DIR        keep each cell's files (model, pan, trail) in DIR/<cell>/\n"
+		"Needs spin and gcc (apt-get install spin gcc).\n"
+		"Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
+		"cell without a verdict, 2 a usage error.\n",
+		PTLAB_MODEL_DEPTH, PTLAB_MODEL_MEMORY_MB);
+}
+
+/* ---- option parsing ---- */
+
+/* Calls @one for each comma-separated name of @list, empty ones
+ * included (they are unknown names); stops at its first non-zero return. */
+static int for_each_name(const char *list, int (*one)(struct model_args *, const char *),
+			 struct model_args *a)
+{
+	int ret = 0;
+
+	for (const char *p = list; !ret; p++) {
+		size_t n = strcspn(p, ",");
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		ret = one(a, name);
+		p += n;
+		if (!*p)
+			break;
+	}
+	return ret;
+}
+
+static int add_profile(struct model_args *a, const char *name)
+{
+	const struct ptlab_profile *p = ptlab_profile_find(name);
+	char allowed[512];
+
+	if (!p) {
+		ptlab_profile_names(allowed, sizeof(allowed));
+		return cli_error("unknown profile", name, allowed);
+	}
+	for (size_t i = 0; i < a->nprofiles; i++)
+		if (a->profiles[i] == p)
+			return 0;
+	a->profiles[a->nprofiles++] = p;
+	return 0;
+}
+
+static int add_scenario(struct model_args *a, const char *name)
+{
+	enum scenario s;
+	char allowed[128];
+
+	if (scenario_parse(name, &s)) {
+		scenario_names(allowed, sizeof(allowed));
+		return cli_error("unknown scenario", name, allowed);
+	}
+	for (size_t i = 0; i < a->nscenarios; i++)
+		if (a->scenarios[i] == s)
+			return 0;
+	a->scenarios[a->nscenarios++] = s;
+	return 0;
+}
+
+static int add_fixes(struct model_args *a, const char *name)
+{
+	struct ptlab_fixes f;
+
+	if (ptlab_fixes_parse(name, &f))
+		return cli_error("unknown fix setting", name, FIX_NAMES);
+	for (size_t i = 0; i < a->nfixes; i++)
+		if (a->fixes[i].pmd_recheck == f.pmd_recheck &&
+		    a->fixes[i].ipi_sync == f.ipi_sync)
+			return 0;
+	a->fixes[a->nfixes++] = f;
+	return 0;
+}
+
+/* NAME or NAME=VALUE, both made of letters, digits and '_'. */
+static bool define_valid(const char *d)
+{
+	size_t name = strspn(d, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_");
+
+	if (!name || (d[0] >= '0' && d[0] <= '9'))
+		return false;
+	if (d[name] == '\0')
+		return true;
+	return d[name] == '=' &&
+	       d[name + 1 + strspn(d + name + 1,
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789_")] == '\0';
+}
+
+static int add_define(struct model_args *a, const char *d)
+{
+	const char **more;
+
+	if (!define_valid(d))
+		return cli_error("bad --define", d, "NAME or NAME=VALUE");
+	more = realloc(a->defines, (a->ndefines + 1) * sizeof(*more));
+	if (!more)
+		return cli_error("out of memory", d, NULL);
+	a->defines = more;
+	a->defines[a->ndefines++] = d;
+	return 0;
+}
+
+static int parse_u64_option(const char *what, const char *v, uint64_t min,
+			    uint64_t max, uint64_t *out)
+{
+	char allowed[64];
+
+	if (cli_parse_u64(v, min, max, out))
+		return 0;
+	snprintf(allowed, sizeof(allowed), "%llu..%llu", (unsigned long long)min,
+		 (unsigned long long)max);
+	return cli_error(what, v, allowed);
+}
+
+/* Parses one option at argv[*i]; 0, or the exit status of a usage error.
+ * Sets *help for --help. */
+static int parse_option(int argc, char **argv, int *i, struct model_args *a,
+			bool *help)
+{
+	const char *v;
+	uint64_t n;
+	int r;
+
+	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+		*help = true;
+		return 0;
+	}
+	if ((r = cli_option(argc, argv, i, "--profiles", &v)))
+		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_profile, a);
+	if ((r = cli_option(argc, argv, i, "--scenarios", &v)))
+		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_scenario, a);
+	if ((r = cli_option(argc, argv, i, "--fixes", &v)))
+		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_fixes, a);
+	if ((r = cli_option(argc, argv, i, "--define", &v)))
+		return r < 0 ? CLI_EXIT_USAGE : add_define(a, v);
+	if ((r = cli_option(argc, argv, i, "--json", &v))) {
+		a->json_path = v;
+		return r < 0 ? CLI_EXIT_USAGE : 0;
+	}
+	if ((r = cli_option(argc, argv, i, "--model", &v))) {
+		a->model_path = v;
+		return r < 0 ? CLI_EXIT_USAGE : 0;
+	}
+	if ((r = cli_option(argc, argv, i, "--keep", &v))) {
+		a->opts.keep_dir = v;
+		return r < 0 ? CLI_EXIT_USAGE : 0;
+	}
+	if ((r = cli_option(argc, argv, i, "--jobs", &v))) {
+		if (r < 0 || parse_u64_option("bad --jobs", v, 1, 256, &n))
+			return CLI_EXIT_USAGE;
+		a->opts.jobs = (unsigned int)n;
+		return 0;
+	}
+	if ((r = cli_option(argc, argv, i, "--max-depth", &v)))
+		return r < 0 ? CLI_EXIT_USAGE :
+		       parse_u64_option("bad --max-depth", v, 1, 100000000,
+					&a->opts.max_depth);
+	if ((r = cli_option(argc, argv, i, "--memory-mb", &v)))
+		return r < 0 ? CLI_EXIT_USAGE :
+		       parse_u64_option("bad --memory-mb", v, 1, 1048576,
+					&a->opts.memory_mb);
+	return cli_error("unknown option for model", argv[*i], OPTIONS);
+}
+
+/* Every profile, scenario and fix setting that no option narrowed. */
+static void default_lists(struct model_args *a)
+{
+	if (!a->nprofiles) {
+		for (size_t i = 0; i < ptlab_profiles_count(); i++)
+			a->profiles[i] = &ptlab_profiles()[i];
+		a->nprofiles = ptlab_profiles_count();
+	}
+	if (!a->nfixes) {
+		for (unsigned int i = 0; i < PTLAB_FIX_SETTINGS; i++)
+			a->fixes[i] = ptlab_fix_setting(i);
+		a->nfixes = PTLAB_FIX_SETTINGS;
+	}
+	if (!a->nscenarios) {
+		for (unsigned int i = 0; i < SCENARIO_COUNT; i++)
+			a->scenarios[i] = (enum scenario)i;
+		a->nscenarios = SCENARIO_COUNT;
+	}
+}
+
+/* The whole file, NUL-terminated; NULL with errno set. */
+static char *read_model_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t len;
+
+	if (!f)
+		return NULL;
+	buf = malloc(MODEL_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	len = fread(buf, 1, MODEL_FILE_MAX + 1, f);
+	if (ferror(f) || len > MODEL_FILE_MAX) {
+		int err = ferror(f) ? EIO : EFBIG;
+
+		free(buf);
+		fclose(f);
+		errno = err;
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* ---- output ---- */
+
+static const char *expected_name(const struct ptlab_model_cell *c)
+{
+	return ptlab_expect(c->profile, c->fixes, c->scenario).unsafe ? "unsafe" : "safe";
+}
+
+/* "stale_table, wrong_page" or "-". */
+static void kinds_text(const bool kinds[VIOLATION_KINDS], char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < VIOLATION_KINDS && used < len; k++) {
+		if (!kinds[k])
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+					 violation_kind_name((enum violation_kind)k));
+	}
+	if (!used)
+		snprintf(buf, len, "-");
+}
+
+static void print_cell(const struct ptlab_model_cell *c,
+		       const struct ptlab_model_result *r)
+{
+	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+	enum model_judgement j = ptlab_model_judge(c, r);
+	char found[96], possible[96];
+
+	kinds_text(r->found, found, sizeof(found));
+	kinds_text(e.possible, possible, sizeof(possible));
+	printf("%-16s %-12s %-13s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
+	       ptlab_fixes_name(c->fixes), scenario_name(c->scenario),
+	       expected_name(c), model_verdict_name(r->verdict),
+	       (unsigned long long)r->states, r->seconds, model_judgement_name(j),
+	       r->verdict == MODEL_ERROR ? "" : found);
+	if (r->verdict == MODEL_ERROR)
+		printf("    error: %s\n", r->error);
+	if (j == MODEL_FAIL)
+		printf("    disagrees with the rule: the rule says %s (%s), the model "
+		       "found %s (%s)\n", expected_name(c), possible,
+		       model_verdict_name(r->verdict), found);
+	if (r->verdict != MODEL_UNSAFE)
+		return;
+	printf("    counterexample (%s):\n", violation_kind_name(r->kind));
+	for (size_t i = 0; i < r->nsteps; i++)
+		printf("    %3zu. %s\n", i + 1, r->steps[i]);
+}
+
+static void json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS])
+{
+	json_array_begin(j, key);
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		if (kinds[k])
+			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
+	json_array_end(j);
+}
+
+static void json_cell(struct json *j, const struct ptlab_model_cell *c,
+		      const struct ptlab_model_result *r)
+{
+	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+
+	json_object_begin(j, NULL);
+	json_string(j, "profile", c->profile->name);
+	json_string(j, "scenario", scenario_name(c->scenario));
+	json_bool(j, "pmd_recheck", c->fixes.pmd_recheck);
+	json_bool(j, "ipi_sync", c->fixes.ipi_sync);
+	json_string(j, "expected", expected_name(c));
+	json_string(j, "model_verdict", model_verdict_name(r->verdict));
+	json_u64(j, "states", r->states);
+	json_double(j, "seconds", r->seconds);
+	if (r->verdict == MODEL_UNSAFE)
+		json_string(j, "violation", violation_kind_name(r->kind));
+	else
+		json_null(j, "violation");
+	json_kinds(j, "violations", r->found);
+	json_kinds(j, "possible", e.possible);
+	json_array_begin(j, "counterexample");
+	for (size_t i = 0; i < r->nsteps; i++)
+		json_string(j, NULL, r->steps[i]);
+	json_array_end(j);
+	if (r->verdict == MODEL_ERROR)
+		json_string(j, "error", r->error);
+	json_string(j, "verdict", model_judgement_name(ptlab_model_judge(c, r)));
+	json_object_end(j);
+}
+
+static int write_json(const char *path, const struct ptlab_model_cell *cells,
+		      const struct ptlab_model_result *results, size_t n,
+		      bool passed, double seconds, unsigned int jobs)
+{
+	FILE *f = fopen(path, "w");
+	struct json j;
+
+	if (!f) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	json_array_begin(&j, "cells");
+	for (size_t i = 0; i < n; i++)
+		json_cell(&j, &cells[i], &results[i]);
+	json_array_end(&j);
+	json_bool(&j, "passed", passed);
+	json_double(&j, "seconds", seconds);
+	json_u64(&j, "jobs", jobs);
+	json_object_end(&j);
+	json_finish(&j);
+	if (fclose(f)) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints the summary line; returns whether every cell passed. */
+static bool summary(const struct ptlab_model_cell *cells,
+		    const struct ptlab_model_result *results, size_t n,
+		    double seconds, unsigned int jobs)
+{
+	size_t count[3] = { 0 };
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		count[ptlab_model_judge(&cells[i], &results[i])]++;
+		if (results[i].verdict == MODEL_ERROR)
+			continue;
+		lo = results[i].states < lo ? results[i].states : lo;
+		hi = results[i].states > hi ? results[i].states : hi;
+	}
+	printf("%zu cells: %zu agree with the rule, %zu disagree, %zu without a "
+	       "verdict; ", n, count[MODEL_PASS], count[MODEL_FAIL],
+	       count[MODEL_NO_VERDICT]);
+	if (hi)
+		printf("%llu..%llu states per cell; ", (unsigned long long)lo,
+		       (unsigned long long)hi);
+	printf("%.1f s with %u jobs\n", seconds, jobs);
+	return count[MODEL_PASS] == n;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The cells, profile-major, in the order of the lists. */
+static struct ptlab_model_cell *make_cells(const struct model_args *a, size_t *n)
+{
+	struct ptlab_model_cell *cells;
+	size_t k = 0;
+
+	*n = a->nprofiles * a->nfixes * a->nscenarios;
+	cells = calloc(*n, sizeof(*cells));
+	for (size_t p = 0; cells && p < a->nprofiles; p++)
+		for (size_t f = 0; f < a->nfixes; f++)
+			for (size_t s = 0; s < a->nscenarios; s++)
+				cells[k++] = (struct ptlab_model_cell){
+					.profile = a->profiles[p],
+					.fixes = a->fixes[f],
+					.scenario = a->scenarios[s],
+				};
+	return cells;
+}
+
+static int run_cells(struct model_args *a)
+{
+	struct ptlab_model_cell *cells;
+	struct ptlab_model_result *results;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int jobs = a->opts.jobs ? a->opts.jobs : (online > 0 ? (unsigned int)online : 1);
+	double start;
+	size_t n;
+	bool passed;
+	int err;
+
+	cells = make_cells(a, &n);
+	results = calloc(n, sizeof(*results));
+	if (!cells || !results) {
+		free(cells);
+		free(results);
+		fprintf(stderr, "ptlab: out of memory\n");
+		return 1;
+	}
+	printf("ptlab model: %zu cells, %u jobs, model %s", n, jobs,
+	       a->model_path ? a->model_path : "model/ptlab.pml (embedded)");
+	for (size_t i = 0; i < a->ndefines; i++)
+		printf(" -D%s", a->defines[i]);
+	printf("\n%-16s %-12s %-13s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
+	       "scenario", "expected", "model", "states", "seconds", "rule",
+	       "violations found");
+	fflush(stdout);
+	start = now_seconds();
+	err = ptlab_model_check(&a->opts, cells, n, results);
+	if (err) {
+		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-err));
+		free(cells);
+		free(results);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		print_cell(&cells[i], &results[i]);
+	passed = summary(cells, results, n, now_seconds() - start, jobs);
+	if (a->json_path && write_json(a->json_path, cells, results, n, passed,
+				       now_seconds() - start, jobs))
+		passed = false;
+	for (size_t i = 0; i < n; i++)
+		ptlab_model_result_release(&results[i]);
+	free(cells);
+	free(results);
+	return passed ? 0 : 1;
+}
+
+int cmd_model(int argc, char **argv)
+{
+	struct model_args a = { 0 };
+	char msg[256], *source = NULL;
+	bool help = false;
+	int ret = 0;
+
+	a.profiles = calloc(ptlab_profiles_count(), sizeof(*a.profiles));
+	if (!a.profiles) {
+		fprintf(stderr, "ptlab: out of memory\n");
+		return 1;
+	}
+	for (int i = 1; i < argc && !ret && !help; i++)
+		ret = parse_option(argc, argv, &i, &a, &help);
+	if (help) {
+		usage(stdout);
+		goto out;
+	}
+	if (ret)
+		goto out;
+	default_lists(&a);
+	if (a.model_path) {
+		source = read_model_file(a.model_path);
+		if (!source) {
+			fprintf(stderr, "ptlab: cannot read model file: %s: %s\n",
+				a.model_path, strerror(errno));
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
+		a.opts.source = source;
+	}
+	if (ptlab_model_tools(msg, sizeof(msg))) {
+		fprintf(stderr, "ptlab: %s\n", msg);
+		ret = 1;
+		goto out;
+	}
+	a.opts.defines = a.defines;
+	a.opts.ndefines = a.ndefines;
+	ret = run_cells(&a);
+out:
+	free(source);
+	free(a.defines);
+	free(a.profiles);
+	return ret;
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/* ptlab profiles: the architecture profiles and their properties. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ptlab/profile.h"
+#include "util/cli.h"
+#include "util/json.h"
+
+static void profiles_json(FILE *f)
+{
+	struct json j;
+
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	json_array_begin(&j, "profiles");
+	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
+		const struct ptlab_profile *p = &ptlab_profiles()[i];
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", p->name);
+		json_bool(&j, "rcu_table_free", p->rcu_table_free);
+		json_string(&j, "tlb_flush", tlb_flush_style_name(p->flush));
+		json_bool(&j, "flush_waits", profile_flush_waits(p));
+		json_string(&j, "deposit", deposit_style_name(p->deposit));
+		json_string(&j, "summary", p->summary);
+		json_string(&j, "kernel_facts", p->kernel_facts);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static void profiles_table(FILE *f)
+{
+	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", "profile", "rcu-free",
+		"tlb-flush", "flush-waits", "deposit", "stands for");
+	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
+		const struct ptlab_profile *p = &ptlab_profiles()[i];
+
+		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", p->name,
+			p->rcu_table_free ? "yes" : "no",
+			tlb_flush_style_name(p->flush),
+			profile_flush_waits(p) ? "yes" : "no",
+			deposit_style_name(p->deposit), p->summary);
+	}
+}
+
+int cmd_profiles(int argc, char **argv)
+{
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: ptlab profiles [--json]\n"
+			       "Lists the architecture profiles: whether each selects\n"
+			       "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
+			       "CPUs, whether a flush waits out interrupts-off sections, and\n"
+			       "where deposited page tables are kept.\n");
+			return 0;
+		} else
+			return cli_error("unknown option for profiles", argv[i],
+					 "--json, --help");
+	}
+	if (json)
+		profiles_json(stdout);
+	else
+		profiles_table(stdout);
+	return 0;
+}

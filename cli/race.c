@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+/* ptlab race: one scenario on one profile with chosen fixes. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "lab_cli.h"
+#include "util/cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ptlab race [options]\n"
+		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
+		"  --scenario NAME      collapse-zap, collapse-pin or munmap (default collapse-zap)\n"
+		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
+		"  --seconds S          time budget, 0.01..3600 (default 5)\n"
+		"  --ops N              stop after N walker operations, 1..10^12\n"
+		"  --seed N             random seed (default 1)\n"
+		"  --threads N          walker CPUs, 1..%d (default 2)\n"
+		"  --window SPEC        POINT:NS[:PROB][:jitter][:preempt], repeatable;\n"
+		"                       replaces the scenario's default windows\n"
+		"  --no-windows         no race windows at all\n"
+		"  --stop-on-first      stop shortly after the first violation\n"
+		"  --json FILE          also write the result as JSON\n"
+		"race points: gup-pmd-read gup-pte-read gup-ref-taken collapse-pmd-cleared\n"
+		"             collapse-isolated collapse-copied\n",
+		LAB_MAX_WALKERS);
+}
+
+static int write_json(const char *path, const struct lab_run_config *cfg,
+		      const struct lab_result *r)
+{
+	FILE *f = fopen(path, "w");
+	struct json j;
+
+	if (!f) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	lab_cli_json_result(&j, cfg, r);
+	json_object_end(&j);
+	json_finish(&j);
+	return fclose(f) ? 1 : 0;
+}
+
+static void progress(void *arg, double elapsed, const struct lab_result *r)
+{
+	(void)arg;
+	fprintf(stderr, "\r  %.1f s: %llu ops, %llu cycles, ", elapsed,
+		(unsigned long long)r->ops, (unsigned long long)r->cycles);
+	lab_cli_print_counts(stderr, r);
+	fprintf(stderr, "   ");
+}
+
+int cmd_race(int argc, char **argv)
+{
+	const struct ptlab_profile *p = ptlab_profile_find("x86");
+	struct ptlab_fixes fixes = { true, true };
+	enum scenario sc = SCENARIO_COLLAPSE_ZAP;
+	struct lab_window win[LAB_MAX_WINDOWS];
+	unsigned int nwin = 0;
+	bool no_windows = false, stop_first = false;
+	double seconds = 5;
+	uint64_t ops = 0, seed = 1, threads = 2;
+	const char *json = NULL, *v, *err;
+	struct lab_run_config cfg;
+	struct lab_result res;
+	char allowed[256];
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--no-windows")) {
+			no_windows = true;
+		} else if (!strcmp(argv[i], "--stop-on-first")) {
+			stop_first = true;
+		} else if ((ret = cli_option(argc, argv, &i, "--profile", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			p = ptlab_profile_find(v);
+			if (!p) {
+				ptlab_profile_names(allowed, sizeof(allowed));
+				return cli_error("unknown profile", v, allowed);
+			}
+		} else if ((ret = cli_option(argc, argv, &i, "--scenario", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (scenario_parse(v, &sc)) {
+				scenario_names(allowed, sizeof(allowed));
+				return cli_error("unknown scenario", v, allowed);
+			}
+		} else if ((ret = cli_option(argc, argv, &i, "--fixes", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (ptlab_fixes_parse(v, &fixes))
+				return cli_error("unknown fix setting", v,
+						 "none, pmd-recheck, ipi-sync, both");
+		} else if ((ret = cli_option(argc, argv, &i, "--seconds", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_double(v, 0.01, LAB_CLI_MAX_SECONDS, &seconds))
+				return cli_error("bad --seconds", v, "0.01..3600");
+		} else if ((ret = cli_option(argc, argv, &i, "--ops", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 1, LAB_CLI_MAX_OPS, &ops))
+				return cli_error("bad --ops", v, "1..1000000000000");
+		} else if ((ret = cli_option(argc, argv, &i, "--seed", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 0, UINT64_MAX, &seed))
+				return cli_error("bad --seed", v, "0..18446744073709551615");
+		} else if ((ret = cli_option(argc, argv, &i, "--threads", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 1, LAB_MAX_WALKERS, &threads)) {
+				snprintf(allowed, sizeof(allowed), "1..%d walker CPUs", LAB_MAX_WALKERS);
+				return cli_error("bad --threads", v, allowed);
+			}
+		} else if ((ret = cli_option(argc, argv, &i, "--window", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (nwin == LAB_MAX_WINDOWS)
+				return cli_error("too many --window", v, "at most 8");
+			if (lab_window_parse(v, &win[nwin], &err))
+				return cli_error("bad --window", v, err);
+			nwin++;
+		} else if ((ret = cli_option(argc, argv, &i, "--json", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			json = v;
+		} else {
+			return cli_error("unknown option for race", argv[i],
+					 "--profile --scenario --fixes --seconds --ops --seed "
+					 "--threads --window --no-windows --stop-on-first --json --help");
+		}
+	}
+	lab_run_config_default(&cfg, p, fixes, sc);
+	cfg.seconds = seconds;
+	cfg.max_ops = ops;
+	cfg.seed = seed;
+	cfg.walkers = (unsigned int)threads;
+	cfg.grace_after_violation = stop_first ? 0.05 : -1;
+	if (no_windows || nwin) {
+		cfg.nr_windows = nwin;
+		memcpy(cfg.windows, win, nwin * sizeof(win[0]));
+	}
+	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
+	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
+	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
+	       deposit_style_name(p->deposit), ptlab_fixes_name(fixes), scenario_name(sc),
+	       cfg.walkers, (unsigned long long)seed);
+	if (isatty(2))
+		lab_set_progress(progress, NULL);
+	ret = lab_run(&cfg, &res);
+	lab_set_progress(NULL, NULL);
+	if (isatty(2))
+		fputc('\n', stderr);
+	if (ret) {
+		fprintf(stderr, "ptlab: the run failed: %s\n", strerror(-ret));
+		return 1;
+	}
+	printf("  %.2f s, %llu operations (%llu pages), %llu cycles (%.0f/s), %llu collapses\n",
+	       res.seconds, (unsigned long long)res.ops, (unsigned long long)res.pages,
+	       (unsigned long long)res.cycles, res.seconds > 0 ? (double)res.cycles / res.seconds : 0,
+	       (unsigned long long)res.collapses);
+	printf("  violations: ");
+	lab_cli_print_counts(stdout, &res);
+	printf("\n");
+	if (res.lost_writes)
+		printf("  writes through pins that were lost: %llu\n",
+		       (unsigned long long)res.lost_writes);
+	if (res.asan_reports)
+		printf("  AddressSanitizer reports of walkers reading freed tables: %llu\n",
+		       (unsigned long long)res.asan_reports);
+	if (res.have_detail)
+		lab_cli_print_detail(stdout, &res.first);
+	else
+		printf("  no violation\n");
+	if (res.leaked_frames) {
+		fprintf(stderr, "ptlab: %llu frames unaccounted for at teardown\n",
+			(unsigned long long)res.leaked_frames);
+		return 1;
+	}
+	return json ? write_json(json, &cfg, &res) : 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine: one per process, set up once with a profile and the fix
+ * switches, torn down with an account of every frame.
+ */
+#ifndef PTLAB_MACHINE_H
+#define PTLAB_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptlab/page.h"
+#include "ptlab/profile.h"
+#include "ptlab/rule.h"
+
+#define PTLAB_POOL_DEFAULT (256ULL << 20)
+#define PTLAB_POOL_MIN (8ULL << 20)
+#define PTLAB_POOL_MAX (64ULL << 30)
+
+struct ptlab_config {
+	/* The architecture's properties (a copy of a profile row; tests may
+	 * build rows of their own). */
+	struct ptlab_profile profile;
+	struct ptlab_fixes fixes;
+	/* Size of the frame pool in bytes: a multiple of 2 MiB within
+	 * [PTLAB_POOL_MIN, PTLAB_POOL_MAX]. */
+	uint64_t pool_bytes;
+};
+
+/* x86 profile, both fixes on, the default pool. */
+void ptlab_config_default(struct ptlab_config *cfg);
+/* The same with the named profile; -EINVAL for an unknown name. */
+int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name);
+
+/*
+ * Sets the machine up: -EINVAL for a bad pool size or an unknown flush or
+ * deposit style, -EBUSY when a machine exists, -ENOMEM when the pool
+ * cannot be mapped.
+ */
+int ptlab_init(const struct ptlab_config *cfg);
+
+struct ptlab_teardown_report {
+	/* Frames not free after teardown, by type: any is a leak. */
+	uint64_t leaked[PAGE_TYPE_COUNT];
+	uint64_t leaked_total;
+	/* Pages whose refcount was not 0 while free. */
+	uint64_t bad_refcounts;
+};
+
+/*
+ * Tears the machine down once every mm is destroyed and every CPU but the
+ * caller is unregistered: waits for pending RCU frees, then accounts for
+ * every frame. Returns 0 when all frames came back free, -ENOTEMPTY (with
+ * @report filled, if given) when some did not, -EBUSY while CPUs other
+ * than the caller are still registered, -EINVAL with no machine.
+ */
+int ptlab_exit(struct ptlab_teardown_report *report);
+
+/* Waits until every table handed to RCU so far has been freed
+ * (rcu_barrier()). Not from inside an interrupts-off section. */
+void ptlab_rcu_barrier(void);
+
+/* The running machine's configuration (valid between init and exit). */
+const struct ptlab_config *ptlab_machine_config(void);
+
+/* Switches of the running machine, readable and settable at run time
+ * (the lab turns fixes off per run). */
+void ptlab_set_fixes(struct ptlab_fixes fixes);
+struct ptlab_fixes ptlab_get_fixes(void);
+
+#endif /* PTLAB_MACHINE_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address spaces (mirrors mm_struct, VMAs, the anonymous fault path,
+ * munmap and user-memory access).
+ *
+ * Every function here must be called by a CPU (cpu_register()), with its
+ * interrupts on: they take mmap_lock and may free page tables through
+ * call_rcu(). Errors are negative errnos:
+ *   -EINVAL  an address not page-aligned, a length of zero or one that
+ *            overflows or leaves [0, TASK_SIZE), an unknown flag;
+ *   -EFAULT  an address no mapping covers, or a write to a read-only one;
+ *   -ENOMEM  the frame pool is exhausted;
+ *   -EPERM   the caller is not a CPU;
+ *   -EBUSY   the mm is still in use (mm_destroy());
+ *   -EEXIST  a fixed mapping that overlaps an existing one.
+ */
+#ifndef PTLAB_MM_H
+#define PTLAB_MM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptlab/types.h"
+
+struct mm_struct;
+
+/* VMA flags */
+#define VM_READ      0x1UL
+#define VM_WRITE     0x2UL
+#define VM_HUGEPAGE  0x4UL   /* MADV_HUGEPAGE: THP faults, khugepaged may collapse */
+#define VM_FLAGS_ALL (VM_READ | VM_WRITE | VM_HUGEPAGE)
+
+/* mm_madvise() advice */
+#define MADV_HUGEPAGE   14
+#define MADV_NOHUGEPAGE 15
+
+/* A new, empty address space; NULL (errno set) when no frame is left for
+ * its PGD or the caller is not a CPU. */
+struct mm_struct *mm_create(void);
+/* Unmaps everything and frees the mm (exit_mmap()); -EBUSY while a CPU
+ * still runs it. */
+int mm_destroy(struct mm_struct *mm);
+/* A small number naming the mm in reports and in struct page. */
+uint32_t mm_id(const struct mm_struct *mm);
+
+/* Makes @mm the calling CPU's current mm (kthread_use_mm()): the CPU joins
+ * mm_cpumask and may walk it. -EBUSY if it already runs another mm. */
+int use_mm(struct mm_struct *mm);
+/* Leaves the current mm: the TLB is emptied and the CPU leaves
+ * mm_cpumask. -EINVAL when the CPU runs no mm. */
+int unuse_mm(void);
+/* The calling CPU's mm, or NULL. */
+struct mm_struct *current_mm(void);
+/* The CPUs that may be walking @mm (mm_cpumask()). */
+cpumask_t mm_cpumask(const struct mm_struct *mm);
+
+/*
+ * An anonymous private mapping of @len bytes (page-aligned) with
+ * @vm_flags (VM_READ, VM_WRITE, VM_HUGEPAGE). @addr 0 picks a free range
+ * aligned to 2 MiB; otherwise the mapping is placed at @addr and must not
+ * overlap another. Returns the address or -errno.
+ */
+int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
+		unsigned long vm_flags);
+/* Unmaps [addr, addr+len) (munmap()): zaps the pages through an
+ * mmu_gather and frees the page tables that became empty. Unmapping a
+ * range with no mapping is not an error. */
+int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len);
+/* MADV_HUGEPAGE / MADV_NOHUGEPAGE on [addr, addr+len); -EFAULT when the
+ * range has holes. */
+int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice);
+/* Faults every page of [addr, addr+len) in, for writing if @write
+ * (mm_populate()). */
+int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write);
+
+/*
+ * User-memory access by the calling CPU in its current mm: each page
+ * through the CPU's software TLB and, on a miss, a hardware-style walk;
+ * missing or read-only pages are faulted in as the CPU would. -EFAULT for
+ * an address no mapping allows, -EINVAL for a NULL buffer or a range that
+ * wraps, -ESRCH when the CPU runs no mm.
+ */
+int user_read(uint64_t addr, void *buf, size_t len);
+int user_write(uint64_t addr, const void *buf, size_t len);
+
+struct vma_info {
+	uint64_t start, end;
+	unsigned long flags;
+};
+/* Copies up to @max VMAs in address order; returns how many exist. */
+int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max);
+
+struct mm_stats {
+	uint64_t pte_tables;   /* PTE tables linked in the tree */
+	uint64_t pmd_tables, pud_tables;
+	uint64_t deposited;    /* PTE tables deposited for huge PMDs */
+	uint64_t anon_pages;   /* order-0 pages mapped */
+	uint64_t thp_mapped;   /* huge PMDs */
+};
+void mm_get_stats(struct mm_struct *mm, struct mm_stats *out);
+
+#endif /* PTLAB_MM_H */

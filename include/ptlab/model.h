@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The exhaustive oracle: model/ptlab.pml, a Promela model of the protocol,
+ * checked by the Spin model checker for each cell (profile x fixes x
+ * scenario). For a cell, ptlab generates the model's switches from the
+ * profile's properties and the fixes (never the profile's name), runs
+ * `spin -a`, compiles pan and runs a complete breadth-first search; when
+ * the search finds a violation it replays the shortest one (`spin -t`) and
+ * returns its steps in the protocol's words. The model does not know the
+ * rule: ptlab_model_judge() compares its findings with ptlab_expect().
+ *
+ * Needs `spin` and `gcc` in PATH (Debian packages spin and gcc; spin
+ * preprocesses the model with gcc).
+ */
+#ifndef PTLAB_MODEL_H
+#define PTLAB_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptlab/profile.h"
+#include "ptlab/rule.h"
+
+struct ptlab_model_cell {
+	const struct ptlab_profile *profile;
+	struct ptlab_fixes fixes;
+	enum scenario scenario;
+};
+
+enum model_verdict {
+	/* The complete search found no violation. */
+	MODEL_SAFE,
+	/* The search found a violation; a counterexample is attached. */
+	MODEL_UNSAFE,
+	/* No verdict: a tool failed, or the search was cut short (depth,
+	 * memory) and so proves nothing. Never reported as safe. */
+	MODEL_ERROR,
+};
+
+/* "safe", "unsafe", "error" */
+const char *model_verdict_name(enum model_verdict v);
+
+struct ptlab_model_result {
+	enum model_verdict verdict;
+	/* MODEL_UNSAFE: the kind of violation the counterexample shows. */
+	enum violation_kind kind;
+	/* Every kind the complete search found (it does not stop at the
+	 * first violation). */
+	bool found[VIOLATION_KINDS];
+	/* States stored by the complete search. */
+	uint64_t states;
+	/* Wall time of the cell: spin, the compiler, pan and the replay. */
+	double seconds;
+	/* MODEL_UNSAFE: the counterexample, one protocol step per line,
+	 * from the guided replay of the shortest violating run. */
+	char **steps;
+	size_t nsteps;
+	/* MODEL_ERROR: what went wrong and what to do about it. */
+	char error[512];
+};
+
+struct ptlab_model_options {
+	/* The model's text; NULL for the embedded model/ptlab.pml. */
+	const char *source;
+	/* Extra cpp definitions for the model, "NAME" or "NAME=VALUE". */
+	const char *const *defines;
+	size_t ndefines;
+	/* Cells checked at once; 0 for the number of online CPUs. */
+	unsigned int jobs;
+	/* pan's search depth bound (-m); 0 for PTLAB_MODEL_DEPTH. */
+	uint64_t max_depth;
+	/* pan's memory bound in MiB (-DMEMLIM); 0 for PTLAB_MODEL_MEMORY_MB. */
+	uint64_t memory_mb;
+	/* NULL: each cell runs in a private mkdtemp() directory, removed
+	 * afterwards. Else each cell's files (model, pan, trail) are kept in
+	 * keep_dir/<ptlab_model_cell_name()>/, e.g. to replay a trail. */
+	const char *keep_dir;
+};
+
+/* Far beyond the model's depth (under 100 steps); reaching it is
+ * reported as an error, never as safe. */
+#define PTLAB_MODEL_DEPTH 10000
+#define PTLAB_MODEL_MEMORY_MB 1024
+
+/* The embedded model/ptlab.pml, NUL-terminated. */
+const char *ptlab_model_builtin(void);
+
+/*
+ * 0 when spin and gcc are in PATH; else -ENOENT with @msg saying which
+ * tool is missing and what to install.
+ */
+int ptlab_model_tools(char *msg, size_t len);
+
+/*
+ * The model's switches for @c, from the profile's properties and the
+ * fixes: up to PTLAB_MODEL_MAX_SWITCHES names such as "RCU_TABLE_FREE",
+ * "FLUSH_IPI", "SCENARIO_MUNMAP" (each given to spin as -DNAME).
+ */
+#define PTLAB_MODEL_MAX_SWITCHES 6
+size_t ptlab_model_switches(const struct ptlab_model_cell *c,
+			    const char *out[PTLAB_MODEL_MAX_SWITCHES]);
+
+/* "<profile>.<fixes>.<scenario>", the cell's directory name. */
+void ptlab_model_cell_name(const struct ptlab_model_cell *c, char *buf,
+			   size_t len);
+
+/*
+ * Checks @n cells, ptlab_model_options.jobs at a time; results[i] is
+ * cells[i]'s. Returns 0, or -errno when it could not start (results are
+ * then untouched). A failure inside a cell is that cell's MODEL_ERROR.
+ * Release each result with ptlab_model_result_release().
+ */
+int ptlab_model_check(const struct ptlab_model_options *o,
+		      const struct ptlab_model_cell *cells, size_t n,
+		      struct ptlab_model_result *results);
+
+void ptlab_model_result_release(struct ptlab_model_result *r);
+
+enum model_judgement {
+	/* Same verdict as the rule, and the same kinds of violation. */
+	MODEL_PASS,
+	/* The model and the rule disagree. */
+	MODEL_FAIL,
+	/* The model gave no verdict. */
+	MODEL_NO_VERDICT,
+};
+
+/* "pass", "fail", "error" */
+const char *model_judgement_name(enum model_judgement j);
+
+/*
+ * Compares a result with ptlab_expect() for its cell: a pass needs the
+ * same safe/unsafe verdict and, for an unsafe cell, exactly the kinds the
+ * rule says are possible.
+ */
+enum model_judgement ptlab_model_judge(const struct ptlab_model_cell *c,
+				       const struct ptlab_model_result *r);
+
+#endif /* PTLAB_MODEL_H */

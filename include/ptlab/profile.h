@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Architecture profiles: which page-table lifetime rules a machine follows.
+ *
+ * A profile is a row of facts about a kernel architecture (see
+ * src/profile.c for the table and the kernel facts behind each row). The
+ * machine reads its profile once, in ptlab_init(), and the protocol code
+ * asks these three properties; nothing else in ptlab depends on the
+ * profile's name.
+ */
+#ifndef PTLAB_PROFILE_H
+#define PTLAB_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* How a TLB flush reaches the other CPUs that may cache the mm. */
+enum tlb_flush_style {
+	/* smp_call_function_many() to mm_cpumask, waiting for each target:
+	 * it therefore waits for every interrupts-off section (x86 native). */
+	TLB_FLUSH_IPI,
+	/* Remote TLBs invalidated directly with no IPI (arm64 TLBI, powerpc
+	 * tlbie, AMD INVLPGB): waits for in-flight hardware walks only, never
+	 * for interrupts-off sections. */
+	TLB_FLUSH_BROADCAST,
+	/* KVM paravirt flush (kvm_flush_tlb_multi()): a vCPU marked preempted
+	 * gets its flush queued for when it runs again, with no IPI and no
+	 * wait; the others get an IPI as TLB_FLUSH_IPI. */
+	TLB_FLUSH_PARAVIRT,
+};
+
+/* Where pgtable_trans_huge_deposit() keeps the deposited PTE tables. */
+enum deposit_style {
+	/* mm/pgtable-generic.c: a LIFO list per PMD table, linked through the
+	 * deposited table's struct page. */
+	DEPOSIT_LIST,
+	/* powerpc radix: the list links are written into the deposited
+	 * table's own first two entries. */
+	DEPOSIT_IN_TABLE,
+};
+
+struct ptlab_profile {
+	const char *name;
+	/* CONFIG_MMU_GATHER_RCU_TABLE_FREE, as the architecture selects it:
+	 * tables freed after an RCU grace period, and
+	 * tlb_remove_table_sync_one() sends IPIs. */
+	bool rcu_table_free;
+	enum tlb_flush_style flush;
+	enum deposit_style deposit;
+	/* One line on what the row stands for, for `ptlab profiles`. */
+	const char *summary;
+	/* The kernel facts behind the row, with files to read. */
+	const char *kernel_facts;
+};
+
+/* The table, in display order; ptlab_profiles_count() rows. */
+const struct ptlab_profile *ptlab_profiles(void);
+size_t ptlab_profiles_count(void);
+
+/* The row named @name, or NULL. */
+const struct ptlab_profile *ptlab_profile_find(const char *name);
+
+/* Writes "x86, x86-invlpgb, ..." into @buf (for error messages). */
+void ptlab_profile_names(char *buf, size_t len);
+
+const char *tlb_flush_style_name(enum tlb_flush_style s);
+const char *deposit_style_name(enum deposit_style s);
+
+/*
+ * Whether a TLB flush in this profile waits until every CPU that may walk
+ * the mm has left its interrupts-off section ("flush waits" in the rule of
+ * README.md). Only the native IPI flush does; a paravirt flush skips a
+ * preempted vCPU, a broadcast flush never asks.
+ */
+static inline bool profile_flush_waits(const struct ptlab_profile *p)
+{
+	return p->flush == TLB_FLUSH_IPI;
+}
+
+#endif /* PTLAB_PROFILE_H */

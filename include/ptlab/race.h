@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Race points: named places in the protocol code where the lab may look
+ * or wait. The protocol code calls RACE_POINT(); when no hook is installed
+ * that is one relaxed load and an untaken branch, so the points cost
+ * nothing measurable when off. The hook observes (detectors) or widens a
+ * window (a delay, as a kernel developer adds an mdelay()); it must never
+ * take a lock or otherwise synchronize with the protocol.
+ */
+#ifndef PTLAB_RACE_H
+#define PTLAB_RACE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct page;
+
+enum race_point {
+	/* gup_fast read a PMD; next it reads the PTEs of the table it names. */
+	RP_GUP_FAST_PMD_READ,
+	/* gup_fast read a PTE; next it takes the reference. */
+	RP_GUP_FAST_PTE_READ,
+	/* gup_fast took its reference; next it re-checks the PTE and PMD. */
+	RP_GUP_FAST_REF_TAKEN,
+	/* gup_fast is about to turn interrupts back on. */
+	RP_GUP_FAST_SECTION_END,
+	/* collapse cleared the PMD and flushed; next the sync IPI (if on)
+	 * and the isolation. */
+	RP_COLLAPSE_PMD_CLEARED,
+	/* collapse isolated all 512 pages; next it copies them. */
+	RP_COLLAPSE_ISOLATED,
+	/* collapse copied the pages and cleared the old PTEs; next the
+	 * deposit and the huge PMD. */
+	RP_COLLAPSE_COPIED,
+	/* A PTE table was deposited for a huge PMD (.pte_table). */
+	RP_TABLE_DEPOSIT,
+	/* A deposited PTE table was withdrawn (.pte_table). */
+	RP_TABLE_WITHDRAW,
+	/* A page table is about to be freed (.pte_table, any level). */
+	RP_TABLE_FREE,
+	RACE_POINT_COUNT,
+};
+
+/* What the protocol code knows at a point; unused fields are zero. */
+struct race_ctx {
+	uint64_t addr;
+	uint64_t pmd;              /* the PMD value read */
+	uint64_t pte;              /* the PTE value read */
+	struct page *pmd_table;    /* the table holding the PMD slot */
+	struct page *pte_table;    /* the PTE table the PMD names */
+	struct page *page;         /* the page referenced */
+	unsigned int nr_pages;     /* collapse: pages isolated/copied */
+	struct page *const *pages; /* collapse: those pages */
+};
+
+typedef void (*race_hook_fn)(enum race_point rp, const struct race_ctx *ctx);
+
+extern _Atomic(race_hook_fn) ptlab_race_hook;
+
+/* Installs (or, with NULL, removes) the hook; returns the previous one. */
+race_hook_fn race_hook_set(race_hook_fn fn);
+const char *race_point_name(enum race_point rp);
+
+static inline race_hook_fn race_hook_get(void)
+{
+	return atomic_load_explicit(&ptlab_race_hook, memory_order_relaxed);
+}
+
+/* A race point with a hook loaded earlier (gup_fast loads it once per
+ * call: a hook installed meanwhile takes effect at the next call). */
+#define RACE_POINT_AT(hook, rp, ...)                                         \
+	do {                                                                 \
+		race_hook_fn _hook = (hook);                                 \
+		if (__builtin_expect(_hook != 0, 0)) {                       \
+			struct race_ctx _ctx = { __VA_ARGS__ };              \
+			_hook((rp), &_ctx);                                  \
+		}                                                            \
+	} while (0)
+
+#define RACE_POINT(rp, ...) RACE_POINT_AT(race_hook_get(), rp, __VA_ARGS__)
+
+#endif /* PTLAB_RACE_H */

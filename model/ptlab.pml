@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ptlab.pml: the kernel's page-table lifetime protocol as a Promela model,
+ * checked exhaustively by Spin (`ptlab model`; docs/model.md).
+ *
+ * Actors: GUP-fast walkers (mm/gup.c), khugepaged's collapse
+ * (mm/khugepaged.c: collapse_huge_page()), a zapper of another THP under
+ * the same PMD table (mm/huge_memory.c: zap_huge_pmd() ->
+ * zap_deposited_table()), munmap (free_pgtables() through the mmu_gather,
+ * mm/mmu_gather.c) and the page allocator handing a freed frame out again.
+ * The mechanisms that decide safety are modelled as they work:
+ * interrupts-off sections, IPIs that wait, broadcast flushes that do not,
+ * paravirt flushes that skip a preempted vCPU, RCU grace periods, the LIFO
+ * deposit list and the in-table deposit.
+ *
+ * The model encodes mechanisms, never the expected verdict: `ptlab model`
+ * compares what the exhaustive search finds with ptlab_expect().
+ *
+ * Switches (cpp macros; `ptlab model` passes -DNAME from the profile's
+ * properties and the fix setting, never from a profile's name):
+ *   RCU_TABLE_FREE        CONFIG_MMU_GATHER_RCU_TABLE_FREE
+ *   FLUSH_IPI | FLUSH_BROADCAST | FLUSH_PARAVIRT
+ *                         how a TLB flush reaches other CPUs (exactly one)
+ *   DEPOSIT_IN_TABLE      powerpc radix deposit (else the generic list)
+ *   PMD_RECHECK           fix: gup_fast re-checks the PMD (70cbc3cc78a99)
+ *   IPI_SYNC              fix: tlb_remove_table_sync_one() in collapse
+ *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP
+ *                         which actors run (exactly one)
+ * and, for experiments (`ptlab model --define NAME[=VALUE]`):
+ *   NWALKERS              GUP-fast walkers, each on its own CPU (default 2)
+ *   CHECK_KINDS           mask of armed assertions: 1 stale table,
+ *                         2 stale pin, 4 wrong page (default 7)
+ *   SEED_BUG_SYNC_BEFORE_CLEAR  a deliberately broken collapse that calls
+ *                         tlb_remove_table_sync_one() before clearing the
+ *                         PMD: shows the model is not vacuously safe
+ *   SPLIT_AFTER_COLLAPSE  in the collapse scenarios, also split the new
+ *                         huge PMD at A again (split_huge_pmd())
+ *
+ * Every protocol step prints one "STEP ..." line in the protocol's words,
+ * inside the same d_step/atomic as the step itself; a guided replay of a
+ * counterexample (spin -t) is read by keeping those lines in order. pan
+ * does not execute printf.
+ */
+
+#if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) != 1
+#error "define exactly one of SCENARIO_COLLAPSE_ZAP, SCENARIO_COLLAPSE_PIN, SCENARIO_MUNMAP"
+#endif
+#if defined(FLUSH_IPI) + defined(FLUSH_BROADCAST) + defined(FLUSH_PARAVIRT) != 1
+#error "define exactly one of FLUSH_IPI, FLUSH_BROADCAST, FLUSH_PARAVIRT"
+#endif
+
+#ifndef NWALKERS
+#define NWALKERS 2
+#endif
+#ifndef CHECK_KINDS
+#define CHECK_KINDS 7
+#endif
+
+#if defined(SCENARIO_COLLAPSE_ZAP) || defined(SCENARIO_COLLAPSE_PIN)
+#define COLLAPSES 1
+#endif
+
+/*
+ * Which assertions are armed. Every assertion starts with its kind, so
+ * pan's "assertion violated ( !(stale_table)|| ...)" says which kind was
+ * violated. Never written: constants, they add no states (and, unlike
+ * hidden variables, they allow the breadth-first search).
+ */
+#if CHECK_KINDS & 1
+byte stale_table = 1;
+#else
+byte stale_table = 0;
+#endif
+#if CHECK_KINDS & 2
+byte stale_pin = 1;
+#else
+byte stale_pin = 0;
+#endif
+#if CHECK_KINDS & 4
+byte wrong_page = 1;
+#else
+byte wrong_page = 0;
+#endif
+
+/*
+ * The memory, kept tiny so that the search is exhaustive.
+ *
+ * Two entries of one PMD table, so they share pmd_lock and the deposit
+ * list: A, the address the walkers look up, and B, another THP, which the
+ * zapper removes. Two PTE table frames: T1 maps A; T2 was deposited when B
+ * was collapsed earlier. Only a table's first entry is modelled: it is the
+ * walkers' address, and one of the entries an in-table deposit overwrites
+ * (the worst case for a walker; another entry would read none).
+ */
+#define PMD_A 0
+#define PMD_B 1
+
+/* PMD entry values: a table is its frame + 1. */
+#define PMD_NONE    0
+#define PMD_T1      1
+#define PMD_T2      2
+#define PMD_HUGE_H  3 /* collapse's new huge page H */
+#define PMD_HUGE_HB 4 /* the THP at B */
+
+/* PTE table frames. */
+#define T1 0
+#define T2 1
+
+/* What a PTE table frame is. */
+#define TBL_LIVE   0 /* a page table of this mm (mapped, or on a deposit list) */
+#define TBL_LINKED 1 /* deposited in-table: its first entries hold list links */
+#define TBL_FREE   2 /* freed to the page allocator */
+#define TBL_DATA   3 /* handed out again: holds arbitrary data */
+
+/*
+ * Values of a table's first entry. LINK and GARBAGE are not PTEs, but a
+ * walker reading them decodes them as one: both look present (a kernel
+ * pointer has the radix present bit set) and name some frame: X.
+ */
+#define PTE_NONE    0
+#define PTE_P       1 /* maps small page P */
+#define PTE_H       2 /* maps the first subpage of H (after a split) */
+#define PTE_LINK    3 /* an in-table deposit's list link */
+#define PTE_GARBAGE 4 /* the data of a frame handed out again */
+
+/* Pages whose references walkers may take. */
+#define PG_P 0 /* the small page mapped at A */
+#define PG_X 1 /* a page in use elsewhere, never mapped at A */
+#define PG_H 2 /* collapse's huge page, mapped at A once collapse is done */
+#define MAPPED_AT_A(pg) (pg != PG_X)
+
+/* mmap_lock: a count of readers, or WRITER. */
+#define MMAP_WRITER 255
+
+/* Who does a step, for the lines printed by shared helpers. */
+#define WHO_COLLAPSE 0
+#define WHO_ZAPPER   1
+#define WHO_MUNMAP   2
+#define WHO_RCU      3
+#define WHO_SPLIT    4
+
+/* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
+byte pmd[2];
+/* Each PTE table frame's first entry, and what the frame is now. */
+byte pte[2];
+byte tstate[2];
+/* The PMD table's deposit list (pmd_huge_pte()): LIFO, under pmd_lock. */
+byte deposit[2];
+byte ndeposit;
+
+/* Page reference counts: a page is free at 0, and get-unless-zero then
+ * fails. mapcount counts P's mappings. */
+byte ref[3];
+byte mapcount;
+/* Collapse copied P into H to replace it: a later write to P is lost. */
+bit copied;
+
+/*
+ * Per CPU: interrupts disabled, i.e. inside a GUP-fast section. cpu0 runs
+ * khugepaged, the zapper, the splitter and munmap (they only send IPIs);
+ * cpu1..NWALKERS run the walkers. An IPI is handled by its target only
+ * while the target's interrupts are on.
+ */
+bit irq_off[NWALKERS + 1];
+
+byte mmap_lock;
+bit pmd_ptl;
+
+/* ---- printing, for the guided replay ---- */
+
+inline print_who(w)
+{
+	if
+	:: w == WHO_COLLAPSE -> printf("collapse")
+	:: w == WHO_ZAPPER -> printf("zapper")
+	:: w == WHO_MUNMAP -> printf("munmap")
+	:: w == WHO_RCU -> printf("munmap's call_rcu")
+	:: w == WHO_SPLIT -> printf("split")
+	fi
+}
+
+inline print_pmd(v)
+{
+	if
+	:: v == PMD_NONE -> printf("none")
+	:: v == PMD_T1 -> printf("table T1")
+	:: v == PMD_T2 -> printf("table T2")
+	:: v == PMD_HUGE_H -> printf("huge page H")
+	:: v == PMD_HUGE_HB -> printf("huge page HB")
+	fi
+}
+
+inline print_pte(v)
+{
+	if
+	:: v == PTE_NONE -> printf("none")
+	:: v == PTE_P -> printf("page P")
+	:: v == PTE_H -> printf("page H")
+	:: v == PTE_LINK -> printf("a deposit list link, decoded as page X")
+	:: v == PTE_GARBAGE -> printf("garbage data, decoded as page X")
+	fi
+}
+
+inline print_page(pg)
+{
+	if
+	:: pg == PG_P -> printf("P")
+	:: pg == PG_X -> printf("X")
+	:: pg == PG_H -> printf("H")
+	fi
+}
+
+inline print_tstate(t)
+{
+	if
+	:: tstate[t] == TBL_LIVE -> printf("a page table")
+	:: tstate[t] == TBL_LINKED -> printf("overwritten with deposit list links (non-PTE data)")
+	:: tstate[t] == TBL_FREE -> printf("freed")
+	:: tstate[t] == TBL_DATA -> printf("reused as a data page")
+	fi
+}
+
+/* Starts the line of a step that violates @kind (a CHECK_KINDS bit). */
+inline print_violation(kind)
+{
+	if
+	:: kind == 1 && stale_table -> printf("STEP VIOLATION stale_table: ")
+	:: kind == 2 && stale_pin -> printf("STEP VIOLATION stale_pin: ")
+	:: kind == 4 && wrong_page -> printf("STEP VIOLATION wrong_page: ")
+	:: else -> printf("STEP (not checked) ")
+	fi
+}
+
+/* ---- locks ---- */
+
+inline mmap_write_lock(who)
+{
+	atomic { mmap_lock == 0 -> mmap_lock = MMAP_WRITER;
+		 printf("STEP "); print_who(who); printf(" takes mmap_lock for write\n") }
+}
+
+inline mmap_write_unlock(who)
+{
+	d_step { mmap_lock = 0;
+		 printf("STEP "); print_who(who); printf(" releases mmap_lock\n") }
+}
+
+/* MADV_DONTNEED and split take it for read: excluded by collapse's write. */
+inline mmap_read_lock(who)
+{
+	atomic { mmap_lock != MMAP_WRITER -> mmap_lock++;
+		 printf("STEP "); print_who(who); printf(" takes mmap_lock for read\n") }
+}
+
+inline mmap_read_unlock(who)
+{
+	d_step { mmap_lock--;
+		 printf("STEP "); print_who(who); printf(" releases mmap_lock\n") }
+}
+
+/* pmd_lock(): the split lock of the PMD table that holds A and B. */
+inline pmd_lock()
+{
+	atomic { pmd_ptl == 0 -> pmd_ptl = 1 }
+}
+
+inline pmd_unlock()
+{
+	pmd_ptl = 0
+}
+
+/* ---- cross-CPU synchronisation ---- */
+
+/*
+ * An IPI to cpu @c that the sender waits for. Its handler runs only while
+ * the target has interrupts on, so the wait ends only after any
+ * interrupts-off section that was running when it was sent has ended.
+ */
+inline ipi_wait(who, c)
+{
+	atomic { !irq_off[c] ->
+		 printf("STEP cpu%d takes the IPI of ", c); print_who(who);
+		 printf(" (its interrupts are on)\n") }
+}
+
+/*
+ * The same wait for every walker CPU; @c is the caller's scratch byte.
+ * The IPIs go out together and are answered in any order; waiting for
+ * them in CPU order loses no behaviour, because the walkers are identical
+ * and any order of answers is CPU order after renaming the CPUs.
+ */
+inline ipi_all_wait(who, c)
+{
+	c = 1;
+	do
+	:: c <= NWALKERS -> ipi_wait(who, c); c++
+	:: else -> break
+	od;
+	c = 0
+}
+
+/* flush_tlb_range() in this profile's style. */
+inline flush_tlb_range(who, c)
+{
+#if defined(FLUSH_IPI)
+	/* native_flush_tlb_multi(): IPI mm_cpumask, wait for each */
+	d_step { printf("STEP "); print_who(who);
+		 printf(" flushes the TLB by IPI to every CPU of the mm, waiting for each\n") };
+	ipi_all_wait(who, c)
+#elif defined(FLUSH_BROADCAST)
+	/* TLBI IS / tlbie / INVLPGB: hardware invalidates remote TLBs */
+	d_step { printf("STEP "); print_who(who);
+		 printf(" flushes the TLB by broadcast: no IPI, waits for no CPU\n") }
+#elif defined(FLUSH_PARAVIRT)
+	/*
+	 * kvm_flush_tlb_multi(): a vCPU the host has preempted gets its flush
+	 * queued for when it runs again, with no IPI and no wait; the others
+	 * get the native IPI flush. Whether a vCPU is preempted at that
+	 * instant is the host's choice, so nondeterministic. The skip is
+	 * offered only while the vCPU is inside a section: outside, the wait
+	 * would end at once and skipping it changes nothing.
+	 */
+	d_step { printf("STEP "); print_who(who);
+		 printf(" flushes the TLB by paravirt flush (kvm_flush_tlb_multi)\n") };
+	c = 1;
+	do
+	:: c <= NWALKERS ->
+		if
+		:: atomic { irq_off[c] ->
+			printf("STEP host has preempted vCPU cpu%d inside its section: its flush is queued, no IPI, no wait\n", c) }
+		:: ipi_wait(who, c)
+		fi;
+		c++
+	:: else -> break
+	od;
+	c = 0
+#endif
+}
+
+/*
+ * tlb_remove_table_sync_one(): with RCU table free, smp_call_function()
+ * with wait, an IPI to every other CPU (a real IPI: a preempted vCPU must
+ * run to answer it); without RCU table free, an empty function.
+ */
+inline tlb_remove_table_sync_one(who, c)
+{
+#if defined(RCU_TABLE_FREE)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" calls tlb_remove_table_sync_one(): IPI to every CPU, waiting for each\n") };
+	ipi_all_wait(who, c)
+#else
+	d_step { printf("STEP "); print_who(who);
+		 printf(" calls tlb_remove_table_sync_one(): a no-op without RCU table free\n") }
+#endif
+}
+
+/*
+ * An RCU-sched grace period. Interrupts-off sections are read-side
+ * sections, so it ends only after each CPU was seen with interrupts on:
+ * no section that began before it is still running when it ends.
+ */
+inline synchronize_rcu(who, c)
+{
+	d_step { printf("STEP "); print_who(who); printf(" waits for an RCU grace period\n") };
+	c = 1;
+	do
+	:: c <= NWALKERS ->
+		atomic { !irq_off[c] ->
+			 printf("STEP cpu%d passes a quiescent state (interrupts on)\n", c) };
+		c++
+	:: else -> break
+	od;
+	c = 0
+}
+
+/* ---- pages and tables ---- */
+
+/* put_page(): the page is freed when the last reference goes. */
+inline put_page(pg)
+{
+	ref[pg]--
+}
+
+/* The page allocator hands a freed table frame out again, as data. */
+inline reuse_frame(t)
+{
+	d_step { tstate[t] = TBL_DATA; pte[t] = PTE_GARBAGE;
+		 printf("STEP T%d reused as a data page (the allocator hands the frame out again)\n", t + 1) }
+}
+
+/* pgtable_trans_huge_deposit(), under pmd_lock. */
+inline pgtable_trans_huge_deposit(t)
+{
+	deposit[ndeposit] = t;
+	ndeposit++;
+#if defined(DEPOSIT_IN_TABLE)
+	/* radix__pgtable_trans_huge_deposit(): the links live in the table */
+	tstate[t] = TBL_LINKED;
+	pte[t] = PTE_LINK;
+#endif
+}
+
+/* pgtable_trans_huge_withdraw(), under pmd_lock: the last deposited. */
+inline pgtable_trans_huge_withdraw(t)
+{
+	ndeposit--;
+	t = deposit[ndeposit];
+	deposit[ndeposit] = 0;
+#if defined(DEPOSIT_IN_TABLE)
+	/* the radix withdraw zeroes the link entries */
+	tstate[t] = TBL_LIVE;
+	pte[t] = PTE_NONE;
+#endif
+}
+
+/* ---- the GUP-fast walker ---- */
+
+/*
+ * A walker reads its table's entry into @v: the first read when @recheck
+ * is PTE_NONE, else the re-check of the value @recheck read first. For as
+ * long as the walker is inside its section the table must stay a page
+ * table of this mm: not freed, not reused, not overwritten with non-PTE
+ * data.
+ */
+inline walker_read_pte(cpu, t, v, recheck)
+{
+	d_step {
+		v = pte[t];
+		if
+		:: recheck == PTE_NONE ->
+			printf("STEP walker cpu%d reads PTE in T%d -> ", cpu, t + 1); print_pte(v)
+		:: recheck != PTE_NONE && recheck == v ->
+			printf("STEP walker cpu%d re-checks PTE in T%d: unchanged", cpu, t + 1)
+		:: else ->
+			printf("STEP walker cpu%d re-checks PTE in T%d: changed to ", cpu, t + 1); print_pte(v)
+		fi;
+		printf("\n");
+		if
+		:: tstate[t] != TBL_LIVE ->
+			print_violation(1);
+			printf("walker cpu%d read an entry of T%d inside its section, but T%d is ", cpu, t + 1, t + 1);
+			print_tstate(t);
+			printf("\n")
+		:: else -> skip
+		fi;
+		assert(!stale_table || tstate[t] == TBL_LIVE)
+	}
+}
+
+/* The page a present entry names. */
+inline pte_page(v, pg)
+{
+	if
+	:: v == PTE_P -> pg = PG_P
+	:: v == PTE_H -> pg = PG_H
+	:: else -> pg = PG_X
+	fi
+}
+
+/*
+ * GUP-fast of one address: mirrors mm/gup.c gup_fast() ->
+ * gup_fast_pte_range() for one PTE. A page it pins is returned to the
+ * caller (the rest of the process), which writes through the pin.
+ */
+proctype walker(byte cpu)
+{
+	byte pmdv, t, ptev, again, pg;
+	bit got, pinned;
+
+	d_step { irq_off[cpu] = 1;
+		 printf("STEP walker cpu%d disables interrupts (gup_fast: local_irq_save)\n", cpu) };
+
+	d_step { pmdv = pmd[PMD_A];
+		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
+
+	if
+	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+		t = pmdv - PMD_T1;
+		walker_read_pte(cpu, t, ptev, PTE_NONE);
+		if
+		:: ptev == PTE_NONE ->
+			printf("STEP walker cpu%d finds no page: left to the slow path\n", cpu)
+		:: else ->
+			pte_page(ptev, pg);
+			/* try_grab_folio_fast(): get-unless-zero, a full
+			 * barrier; pairs with collapse clearing the PMD before
+			 * isolation reads the refcount */
+			d_step {
+				if
+				:: ref[pg] > 0 -> ref[pg]++; got = 1;
+					printf("STEP walker cpu%d takes a reference on page ", cpu);
+					print_page(pg); printf(" (get-unless-zero)\n")
+				:: else -> got = 0;
+					printf("STEP walker cpu%d fails get-unless-zero on freed page ", cpu);
+					print_page(pg); printf("\n")
+				fi
+			};
+			if
+			:: got ->
+				d_step {
+					if
+					:: !MAPPED_AT_A(pg) ->
+						print_violation(4);
+						printf("walker cpu%d holds a reference on page X, never mapped at A\n", cpu)
+					:: else -> skip
+					fi;
+					assert(!wrong_page || MAPPED_AT_A(pg))
+				};
+				/* The re-checks in gup_fast_pte_range()'s order: the
+				 * PMD first (commit 70cbc3cc78a99), then the PTE. */
+#if defined(PMD_RECHECK)
+				if
+				:: d_step { pmd[PMD_A] != pmdv -> put_page(pg); got = 0;
+					    printf("STEP walker cpu%d re-checks PMD A: changed, drops its reference\n", cpu) }
+				:: d_step { pmd[PMD_A] == pmdv ->
+					    printf("STEP walker cpu%d re-checks PMD A: unchanged\n", cpu) }
+				fi;
+#endif
+				if
+				:: got ->
+					walker_read_pte(cpu, t, again, ptev);
+					if
+					:: d_step { again != ptev -> put_page(pg);
+						    printf("STEP walker cpu%d drops its reference\n", cpu) }
+					:: again == ptev -> pinned = 1
+					fi
+				:: else -> skip
+				fi
+			:: else -> skip
+			fi
+		fi
+	:: else ->
+		/* none, or a huge PMD: the PMD-leaf path reads no PTE table */
+		printf("STEP walker cpu%d finds no PTE table under PMD A\n", cpu)
+	fi;
+
+	d_step { irq_off[cpu] = 0; t = 0; ptev = 0; again = 0; got = 0;
+		 printf("STEP walker cpu%d enables interrupts (local_irq_restore)", cpu);
+		 if
+		 :: pinned -> printf(" and returns a pin on page "); print_page(pg)
+		 :: else -> skip
+		 fi;
+		 printf("\n") };
+
+	if
+	:: pinned ->
+		/* The caller writes through the pin. The write must reach the
+		 * page mapped at A: it does not if collapse already copied the
+		 * page away (isolation should have seen the pin and refused). */
+		d_step {
+			if
+			:: pg == PG_P && copied ->
+				print_violation(2);
+				printf("caller of cpu%d writes through its pin on P after collapse copied P into H: the write is lost\n", cpu)
+			:: else ->
+				printf("STEP caller of cpu%d writes through its pin on page ", cpu); print_page(pg); printf("\n")
+			fi;
+			assert(!stale_pin || !(pg == PG_P && copied))
+		};
+		d_step { put_page(pg); pinned = 0;
+			 printf("STEP caller of cpu%d unpins page ", cpu); print_page(pg); printf("\n");
+			 pg = 0 }
+	:: else -> pg = 0
+	fi
+}
+
+/* ---- khugepaged ---- */
+
+#if defined(COLLAPSES)
+/* mirrors mm/khugepaged.c: collapse_huge_page(), anonymous memory, 6.1+.
+ * H was allocated before any lock was taken. */
+proctype khugepaged()
+{
+	byte orig, c;
+
+	mmap_write_lock(WHO_COLLAPSE);
+	pmd_lock();
+#if defined(SEED_BUG_SYNC_BEFORE_CLEAR)
+	/* the seeded bug: a sync before the clear waits only for sections
+	 * that began before it; walkers can still read the old PMD after */
+	d_step { printf("STEP collapse (seeded bug) synchronises before clearing the PMD\n") };
+	tlb_remove_table_sync_one(WHO_COLLAPSE, c);
+#endif
+	/* pmdp_collapse_flush(): clear, then flush */
+	d_step { orig = pmd[PMD_A]; pmd[PMD_A] = PMD_NONE;
+		 printf("STEP collapse clears PMD A (pmdp_collapse_flush)\n") };
+	flush_tlb_range(WHO_COLLAPSE, c);
+	pmd_unlock();
+#if defined(IPI_SYNC) && !defined(SEED_BUG_SYNC_BEFORE_CLEAR)
+	/* the seed's fix, after the clear and the flush */
+	tlb_remove_table_sync_one(WHO_COLLAPSE, c);
+#endif
+
+	/* __collapse_huge_page_isolate(), under the PTE lock: a page with
+	 * references beyond its mappings (a GUP pin) is refused */
+	if
+	:: d_step { ref[PG_P] > mapcount ->
+		    printf("STEP collapse refuses page P: refcount %d > mapcount %d (pinned)\n", ref[PG_P], mapcount) };
+		/* put the old PMD back exactly: pmd_populate() of the table */
+		pmd_lock();
+		d_step { pmd[PMD_A] = orig;
+			 printf("STEP collapse gives up and restores PMD A -> ");
+			 print_pmd(orig); printf("\n") };
+		pmd_unlock()
+	:: d_step { ref[PG_P] <= mapcount ->
+		    printf("STEP collapse isolates page P: refcount %d == mapcount %d, no extra reference\n", ref[PG_P], mapcount) };
+		/* __collapse_huge_page_copy(): copy, then clear the old PTEs
+		 * and release the small pages */
+		d_step { copied = 1;
+			 printf("STEP collapse copies page P into huge page H\n") };
+		d_step { pte[T1] = PTE_NONE; mapcount--; put_page(PG_P);
+			 printf("STEP collapse clears the PTE in T1 and releases page P\n") };
+		pmd_lock();
+		d_step { pgtable_trans_huge_deposit(T1);
+#if defined(DEPOSIT_IN_TABLE)
+			 printf("STEP collapse deposits T1 in-table: deposit list links written into T1's first entries\n")
+#else
+			 printf("STEP collapse deposits T1 on the PMD table's deposit list\n")
+#endif
+		};
+		d_step { pmd[PMD_A] = PMD_HUGE_H;
+			 printf("STEP collapse installs huge PMD A -> huge page H\n") };
+		pmd_unlock()
+	fi;
+	orig = 0;
+	mmap_write_unlock(WHO_COLLAPSE)
+}
+#endif
+
+/* ---- the zapper ---- */
+
+#if defined(SCENARIO_COLLAPSE_ZAP)
+/*
+ * MADV_DONTNEED of the THP at B, under the same PMD table as A: mirrors
+ * mm/huge_memory.c zap_huge_pmd(), whose zap_deposited_table() withdraws
+ * a table and pte_free()s it at once: not through the mmu_gather, so never
+ * after an RCU grace period. The withdraw is LIFO: after a collapse at A
+ * it returns T1, not the table deposited for B. (The THP itself is freed
+ * after the mmu_gather's flush; it is never walked as a PTE table.)
+ */
+proctype zapper()
+{
+	byte t;
+
+	mmap_read_lock(WHO_ZAPPER);
+	pmd_lock();
+	d_step { pmd[PMD_B] = PMD_NONE;
+		 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
+	d_step { pgtable_trans_huge_withdraw(t);
+		 printf("STEP zapper withdraws T%d from the deposit list (LIFO)\n", t + 1) };
+	d_step { tstate[t] = TBL_FREE;
+		 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
+	pmd_unlock();
+	mmap_read_unlock(WHO_ZAPPER);
+	reuse_frame(t)
+}
+#endif
+
+/* ---- split, an experiment switch ---- */
+
+#if defined(COLLAPSES) && defined(SPLIT_AFTER_COLLAPSE)
+/*
+ * Splitting the new huge PMD at A again, e.g. MADV_DONTNEED of part of
+ * it (mmap_lock read): mirrors mm/huge_memory.c __split_huge_pmd_locked()
+ * for anonymous memory: invalidate and flush the huge PMD, withdraw a
+ * table (LIFO: the one collapse just deposited), fill it, install it.
+ */
+proctype splitter()
+{
+	byte t, c;
+
+	mmap_read_lock(WHO_SPLIT);
+	pmd_lock();
+	if
+	:: d_step { pmd[PMD_A] == PMD_HUGE_H -> pmd[PMD_A] = PMD_NONE;
+		    printf("STEP split invalidates huge PMD A (pmdp_invalidate)\n") };
+		flush_tlb_range(WHO_SPLIT, c);
+		d_step { pgtable_trans_huge_withdraw(t);
+			 printf("STEP split withdraws T%d from the deposit list (LIFO)\n", t + 1) };
+		d_step { pte[t] = PTE_H;
+			 printf("STEP split fills T%d with PTEs of huge page H\n", t + 1) };
+		d_step { pmd[PMD_A] = t + PMD_T1; t = 0;
+			 printf("STEP split installs PMD A -> "); print_pmd(pmd[PMD_A]); printf("\n") }
+	:: d_step { pmd[PMD_A] != PMD_HUGE_H ->
+		    printf("STEP split finds no huge PMD at A\n") }
+	fi;
+	pmd_unlock();
+	mmap_read_unlock(WHO_SPLIT)
+}
+#endif
+
+/* ---- munmap ---- */
+
+#if defined(SCENARIO_MUNMAP)
+/* mirrors mm/vma.c (earlier mm/mmap.c) unmap_region(): unmap_vmas(),
+ * free_pgtables(), then tlb_finish_mmu() */
+proctype munmap()
+{
+	byte c;
+
+	mmap_write_lock(WHO_MUNMAP);
+	/* unmap_vmas() -> zap_pte_range(): the page waits for the flush */
+	d_step { pte[T1] = PTE_NONE; mapcount--;
+		 printf("STEP munmap clears the PTE in T1 and queues page P on the mmu_gather\n") };
+	/* free_pgtables() -> free_pte_range(): pte_free_tlb() */
+	d_step { pmd[PMD_A] = PMD_NONE;
+		 printf("STEP munmap clears PMD A and queues T1 on the mmu_gather (free_pgtables)\n") };
+	/* tlb_finish_mmu(): flush first, then free what was queued */
+	flush_tlb_range(WHO_MUNMAP, c);
+	d_step { put_page(PG_P);
+		 printf("STEP munmap's mmu_gather releases page P\n") };
+#if defined(RCU_TABLE_FREE)
+	if
+	:: d_step { printf("STEP munmap's mmu_gather frees T1 through call_rcu (tlb_remove_table)\n") };
+		synchronize_rcu(WHO_RCU, c)
+	:: d_step { printf("STEP munmap cannot allocate a table batch: tlb_remove_table_one()\n") };
+		tlb_remove_table_sync_one(WHO_MUNMAP, c)
+	fi;
+#endif
+	d_step { tstate[T1] = TBL_FREE;
+		 printf("STEP munmap frees T1\n") };
+	mmap_write_unlock(WHO_MUNMAP);
+	reuse_frame(T1)
+}
+#endif
+
+init
+{
+	byte i;
+
+	d_step {
+		/* address A is mapped by small page P in PTE table T1 */
+		pmd[PMD_A] = PMD_T1;
+		pte[T1] = PTE_P;
+		ref[PG_P] = 1;
+		mapcount = 1;
+		ref[PG_X] = 1;
+		ref[PG_H] = 1;
+#if defined(SCENARIO_COLLAPSE_ZAP)
+		/* B is a THP collapsed earlier: T2 was deposited for it */
+		pmd[PMD_B] = PMD_HUGE_HB;
+		pgtable_trans_huge_deposit(T2);
+		printf("STEP start: PMD A -> table T1 whose PTE -> page P; PMD B -> huge page HB, T2 deposited\n")
+#else
+		printf("STEP start: PMD A -> table T1 whose PTE -> page P\n")
+#endif
+	};
+	atomic {
+		i = 1;
+		do
+		:: i <= NWALKERS -> run walker(i); i++
+		:: else -> break
+		od;
+		i = 0;
+#if defined(COLLAPSES)
+		run khugepaged();
+#endif
+#if defined(SCENARIO_COLLAPSE_ZAP)
+		run zapper();
+#endif
+#if defined(COLLAPSES) && defined(SPLIT_AFTER_COLLAPSE)
+		run splitter();
+#endif
+#if defined(SCENARIO_MUNMAP)
+		run munmap();
+#endif
+	}
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ptlab needs when they are missing, so that
+# `make run` and `make check` work on a fresh Debian 12 machine.
+#   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
+#   spin         the Spin model checker (ptlab model)
+#   gcc, make    the build; clang when CC=clang
+# Usage: scripts/deps.sh [compiler-name]
+set -euo pipefail
+
+need=(liburcu-dev spin gcc make)
+case "${1:-gcc}" in
+clang*) need+=(clang) ;;
+esac
+
+missing=()
+for pkg in "${need[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$pkg")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "ptlab: installing missing Debian packages: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	apt=(apt-get)
+elif command -v sudo >/dev/null 2>&1; then
+	apt=(sudo apt-get)
+else
+	echo "ptlab: not root and no sudo; please run: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; then
+	"${apt[@]}" update
+	"${apt[@]}" install -y --no-install-recommends "${missing[@]}"
+fi

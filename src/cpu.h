@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-CPU structure and the interrupt fast path (private to the
+ * machine). The public interface is include/ptlab/smp.h.
+ *
+ * Who touches a struct cpu:
+ * - its owner thread, in normal context and in its IPI signal handler;
+ * - IPI senders, which push call requests onto call_queue and read
+ *   irq_seq, online and thread;
+ * - broadcast TLB flushers and the paravirt flush, which touch tlb and
+ *   pv_state (see tlb.c);
+ * - cpu_register()/cpu_unregister(), under cpu_hotplug_lock for write.
+ */
+#ifndef PTLAB_CPU_H
+#define PTLAB_CPU_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ptlab/smp.h"
+#include "tlb_soft.h"
+
+struct mm_struct;
+
+/* One request to run func(info) on one target (mirrors call_single_data). */
+struct csd {
+	/* Link in the target's call_queue; written by the sender before the
+	 * push, read by the target after its acquiring exchange. */
+	struct csd *next;
+	smp_call_func_t func;
+	void *info;
+	/* Set by the sender before the push; cleared with release by the
+	 * target after func returned, paired with the acquire in
+	 * csd_lock_wait(): everything func did is visible to a waiter. */
+	atomic_int locked;
+};
+
+struct cpu {
+	/*
+	 * Interrupts-off sequence: odd inside an interrupts-off section,
+	 * bumped when the outermost section begins and when it ends. Written
+	 * only by the owner thread (a relaxed load and store, no locked
+	 * instruction); read by its own signal handler (same thread, so a
+	 * signal fence orders them) and by smp_wait_irqs_off_sections() after
+	 * a membarrier(), which orders it with the owner's section accesses.
+	 */
+	atomic_uint irq_seq;
+	int id;
+	/*
+	 * Pending IPI requests, a LIFO of csds (the kernel's
+	 * call_single_queue). Senders push with a release CAS after writing
+	 * the csd; the owner takes the whole list with an acquire exchange,
+	 * which pairs with that release.
+	 */
+	_Atomic(struct csd *) call_queue;
+	/*
+	 * The mm this CPU runs (current->active_mm). Written by the owner in
+	 * use_mm()/unuse_mm() only; read by the owner and by the lab.
+	 */
+	_Atomic(struct mm_struct *) mm;
+
+	/* Set under cpu_hotplug_lock for write; read by senders under it for
+	 * read, so a target cannot go away while a sender waits for it. */
+	atomic_bool online;
+	pthread_t thread;
+
+	/* Software TLB, see tlb_soft.h for its rules. */
+	struct tlb_soft tlb;
+
+	/*
+	 * Paravirt state (kvm_steal_time.preempted): PV_PREEMPTED set by the
+	 * owner while the lab marks it preempted; PV_FLUSH_PENDING added by a
+	 * paravirt flusher with a CAS that requires PV_PREEMPTED; cleared by
+	 * the owner's exchange when it runs again, which then flushes.
+	 */
+	atomic_int pv_state;
+
+	/* Per-sender call data for asynchronous IPIs (the kernel's
+	 * cfd_data): cfd[t] carries this CPU's request to CPU t. Reused only
+	 * after csd_lock_wait(), so one sender writes it at a time. */
+	struct csd cfd[PTLAB_MAX_CPUS];
+
+	/* Statistics; relaxed atomics, any thread may add. */
+	atomic_ullong ipis_run;
+	atomic_ullong ipis_deferred;
+	/* GUP statistics, written by the owner only (cpu_stat_inc()). */
+	atomic_ullong gup_fast_pages, gup_fast_fallback, gup_recheck_fail,
+		gup_slow_pages;
+};
+
+/* Adds to a per-CPU counter that only its owner writes: a load and a
+ * store, no locked instruction on the fast path. */
+static inline void cpu_stat_add(atomic_ullong *ctr, unsigned long long n)
+{
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline bool cpu_irqs_off(struct cpu *c)
+{
+	return atomic_load_explicit(&c->irq_seq, memory_order_relaxed) & 1;
+}
+
+/* Enters or leaves a section: only the owner writes irq_seq. */
+static inline void cpu_irq_seq_bump(struct cpu *c)
+{
+	atomic_store_explicit(&c->irq_seq,
+			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+#define PV_PREEMPTED 1
+#define PV_FLUSH_PENDING 2
+
+extern struct cpu cpus[PTLAB_MAX_CPUS];
+/* The calling thread's CPU, NULL when it is not one. Initial-exec TLS so
+ * that the signal handler may read it. */
+extern __thread struct cpu *this_cpu __attribute__((tls_model("initial-exec")));
+
+void cpu_run_ipis(struct cpu *c);
+
+/*
+ * The interrupt fast path, inline for the lockless walkers. Turning
+ * interrupts off stores the flag before anything in the section (the
+ * signal fence keeps the compiler from moving section accesses above it;
+ * the handler runs on this thread, so no CPU barrier is needed) and then
+ * enters the RCU read-side section. Turning them on leaves RCU, clears the
+ * flag and runs whatever IPI arrived meanwhile.
+ */
+static inline unsigned long arch_local_irq_save(struct cpu *c)
+{
+	bool was = cpu_irqs_off(c);
+
+	if (!was) {
+		cpu_irq_seq_bump(c);
+		atomic_signal_fence(memory_order_seq_cst);
+		urcu_memb_read_lock();
+	}
+	return was;
+}
+
+static inline void arch_local_irq_restore(struct cpu *c, unsigned long flags)
+{
+	if (flags)
+		return;
+	urcu_memb_read_unlock();
+	atomic_signal_fence(memory_order_seq_cst);
+	cpu_irq_seq_bump(c);
+	atomic_signal_fence(memory_order_seq_cst);
+	/* An IPI that arrived while interrupts were off is taken now. */
+	if (atomic_load_explicit(&c->call_queue, memory_order_relaxed))
+		cpu_run_ipis(c);
+}
+
+/*
+ * Polls for IPIs from a wait loop: a CPU that waits with interrupts on
+ * takes its IPIs here, so that two CPUs waiting for each other (or a CPU
+ * waiting for a lock held by a CPU that waits for it) always make progress
+ * even where signal delivery is deferred (TSan delivers signals only at
+ * certain calls).
+ */
+static inline void cpu_poll_ipis(void)
+{
+	struct cpu *c = this_cpu;
+
+	if (c && !cpu_irqs_off(c) &&
+	    atomic_load_explicit(&c->call_queue, memory_order_relaxed))
+		cpu_run_ipis(c);
+}
+
+#endif /* PTLAB_CPU_H */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * get_user_pages: the lockless fast path and the locked slow path
+ * (mirrors mm/gup.c, 6.x: gup_fast(), gup_fast_fallback(),
+ * __get_user_pages()).
+ *
+ * Ordering of the fast path, against a writer that clears an entry and
+ * then looks at reference counts (collapse's isolation, zap):
+ *   walker: read entry (acquire) -> reference (seq_cst RMW) -> re-read
+ *           entry (seq_cst load);
+ *   writer: clear entry (seq_cst exchange) -> read refcount (seq_cst).
+ * Either the walker's re-read sees the entry changed and it drops the
+ * reference, or the writer sees the reference. The table the walker reads
+ * stays a page table of this mm because the walker has interrupts off:
+ * whoever frees or reuses it first waits for that, through an IPI flush,
+ * tlb_remove_table_sync_one() or an RCU grace period, as the profile and
+ * the fixes decide. Where they do not, the lab's detectors see it.
+ */
+#include <errno.h>
+
+#include "cpu.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "ptlab/gup.h"
+#include "ptlab/race.h"
+
+/* What a pin adds beyond the one reference (the kernel's
+ * GUP_PIN_COUNTING_BIAS for order-0 pages, a pincount for large folios). */
+static void folio_add_pin(struct page *folio, int refs, unsigned int flags)
+{
+	if (!(flags & FOLL_PIN))
+		return;
+	if (folio_test_large(folio))
+		atomic_fetch_add_explicit(&folio->pincount, refs, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&folio->refcount,
+					  refs * (GUP_PIN_COUNTING_BIAS - 1),
+					  memory_order_relaxed);
+}
+
+/* The reference of a pin or a get on a folio already known to be live
+ * (try_grab_folio(), used under a page-table lock). */
+static void grab_folio(struct page *folio, int refs, unsigned int flags)
+{
+	atomic_fetch_add_explicit(&folio->refcount, refs, memory_order_relaxed);
+	folio_add_pin(folio, refs, flags);
+}
+
+/* mirrors gup_put_folio(): drops what try_grab_folio_fast() or
+ * grab_folio() took on the folio of @page. */
+static inline __attribute__((always_inline)) void gup_put_folio(struct page *page, int refs,
+								unsigned int flags)
+{
+	bool large;
+	struct page *folio = page_folio_fast(page, &large);
+
+	if (flags & FOLL_PIN) {
+		if (large)
+			atomic_fetch_sub_explicit(&folio->pincount, refs,
+						  memory_order_relaxed);
+		else
+			refs *= GUP_PIN_COUNTING_BIAS;
+	}
+	folio_put_refs(folio, refs);
+}
+
+/*
+ * mirrors try_grab_folio_fast(): get-unless-zero on the folio, then make
+ * sure the page still belongs to it (a freed THP's frames may have become
+ * order-0 pages meanwhile). A pin of an order-0 page takes its whole
+ * GUP_PIN_COUNTING_BIAS in the same atomic operation (the kernel adds it
+ * in two steps); a large folio counts pins in pincount.
+ */
+static inline __attribute__((always_inline)) struct page *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
+{
+	for (;;) {
+		bool large;
+		struct page *folio = page_folio_fast(page, &large);
+		int add = (flags & FOLL_PIN) && !large ? refs * GUP_PIN_COUNTING_BIAS : refs;
+
+		if (!page_ref_add_unless_zero(folio, add))
+			return NULL;
+		/* The reference holds the folio: these checks are stable. */
+		if (page_folio(page) == folio && folio_test_large(folio) == large) {
+			if ((flags & FOLL_PIN) && large)
+				atomic_fetch_add_explicit(&folio->pincount, refs,
+							  memory_order_relaxed);
+			return folio;
+		}
+		folio_put_refs(folio, add);
+	}
+}
+
+struct gup_walk {
+	unsigned int flags;
+	struct page **pages;
+	long nr;
+	struct cpu *cpu;
+	race_hook_fn hook;
+};
+
+/* mirrors gup_fast_pte_range() */
+static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *pmdp,
+			       uint64_t addr, uint64_t end)
+{
+	struct pte_slot *ptep = pte_offset_map(pmd, addr);
+
+	if (!ptep)
+		return false;
+	do {
+		pte_t pte = ptep_get_lockless(ptep);
+		struct page *page, *folio;
+
+		RACE_POINT_AT(w->hook, RP_GUP_FAST_PTE_READ, .addr = addr, .pmd = pmd_val(pmd),
+			      .pte = pte_val(pte), .pte_table = pte_table_page(ptep));
+		if (!pte_present(pte) || pte_special(pte) ||
+		    ((w->flags & FOLL_WRITE) && !pte_write(pte)) || !pfn_valid(pte_pfn(pte)))
+			return false;
+		page = pfn_to_page(pte_pfn(pte));
+		folio = try_grab_folio_fast(page, 1, w->flags);
+		if (!folio)
+			return false;
+		RACE_POINT_AT(w->hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(pmd),
+			      .pte = pte_val(pte), .page = page);
+		if ((machine_pmd_recheck() &&
+		     pmd_val(pmd) != pmd_val(pmdp_recheck(pmdp))) ||
+		    pte_val(pte) != pte_val(ptep_recheck(ptep))) {
+			gup_put_folio(folio, 1, w->flags);
+			cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
+			return false;
+		}
+		w->pages[w->nr++] = page;
+	} while (ptep++, addr += PAGE_SIZE, addr != end);
+	return true;
+}
+
+/* mirrors gup_fast_pmd_leaf() */
+static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *pmdp,
+			      uint64_t addr, uint64_t end)
+{
+	uint64_t head_pfn = pmd_pfn(orig);
+	int refs = (int)((end - addr) >> PAGE_SHIFT);
+	struct page *page, *folio;
+
+	if ((w->flags & FOLL_WRITE) && !pmd_write(orig))
+		return false;
+	if (!pfn_valid(head_pfn) || !pfn_valid(head_pfn + HPAGE_PMD_NR - 1))
+		return false;
+	page = pfn_to_page(head_pfn + pte_index(addr));
+	folio = try_grab_folio_fast(page, refs, w->flags);
+	if (!folio)
+		return false;
+	RACE_POINT_AT(w->hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(orig),
+		      .page = page);
+	if (pmd_val(orig) != pmd_val(pmdp_recheck(pmdp))) {
+		gup_put_folio(folio, refs, w->flags);
+		cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
+		return false;
+	}
+	for (int i = 0; i < refs; i++)
+		w->pages[w->nr++] = page + i;
+	return true;
+}
+
+/* The PMD slot of @addr, reading the PGD and PUD entries locklessly (the
+ * upper levels of gup_fast_pgd_range(), P4D folded); NULL when a level is
+ * missing. */
+static struct pmd_slot *gup_fast_pmd_slot(struct mm_struct *mm, uint64_t addr)
+{
+	pgd_t pgd = pgdp_get(pgd_offset_pgd(mm->pgd, addr));
+	struct pud_slot *pudp;
+	pud_t pud;
+
+	if (!pgd_present(pgd) || !(pudp = pud_offset(pgd, addr)))
+		return NULL;
+	pud = pudp_get(pudp);
+	if (!pud_present(pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/* mirrors gup_fast_pgd_range() down to gup_fast_pmd_range(), one PMD at a
+ * time: each entry read once, stopping at the first thing it cannot take. */
+static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t addr,
+			   uint64_t end)
+{
+	do {
+		uint64_t next = pmd_addr_end(addr, end);
+		struct pmd_slot *pmdp = gup_fast_pmd_slot(mm, addr);
+		pmd_t pmd;
+
+		if (!pmdp)
+			return;
+		pmd = pmdp_get_lockless(pmdp);
+		RACE_POINT_AT(w->hook, RP_GUP_FAST_PMD_READ, .addr = addr, .pmd = pmd_val(pmd),
+			      .pmd_table = pmd_table_page(pmdp),
+			      .pte_table = pmd_present(pmd) && !pmd_trans_huge(pmd) &&
+						   pfn_valid(pmd_pfn(pmd))
+					   ? pfn_to_page(pmd_pfn(pmd))
+					   : NULL);
+		if (!pmd_present(pmd))
+			return;
+		if (pmd_trans_huge(pmd) ? !gup_fast_pmd_leaf(w, pmd, pmdp, addr, next)
+					: !gup_fast_pte_range(w, pmd, pmdp, addr, next))
+			return;
+		addr = next;
+	} while (addr != end);
+}
+
+/* mirrors gup_fast(): the lockless walk, interrupts off throughout. */
+static long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start,
+		     uint64_t end, unsigned int flags, struct page **pages)
+{
+	struct gup_walk w = { .flags = flags, .pages = pages, .nr = 0, .cpu = c,
+			      .hook = race_hook_get() };
+	unsigned long irq = arch_local_irq_save(c);
+
+	gup_fast_range(&w, mm, start, end);
+	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_END, .addr = start);
+	arch_local_irq_restore(c, irq);
+	return w.nr;
+}
+
+/* The page at @addr with the slow path's locks (follow_page_mask()); NULL
+ * when it must be faulted in. Caller holds mmap_lock for read. */
+static struct page *follow_page(struct mm_struct *mm, uint64_t addr, unsigned int flags)
+{
+	struct pmd_slot *pmdp = mm_find_pmd(mm, addr);
+	struct page *page = NULL;
+	spinlock_t *ptl;
+	pmd_t pmd;
+	pte_t pte;
+
+	if (!pmdp)
+		return NULL;
+	pmd = pmdp_get(pmdp);
+	if (pmd_none(pmd))
+		return NULL;
+	if (pmd_trans_huge(pmd)) {
+		ptl = pmd_lock(pmdp);
+		pmd = pmdp_get(pmdp);
+		if (pmd_trans_huge(pmd) && (!(flags & FOLL_WRITE) || pmd_write(pmd))) {
+			page = pfn_to_page(pmd_pfn(pmd) + pte_index(addr));
+			grab_folio(page_folio(page), 1, flags);
+		}
+		spin_unlock(ptl);
+		return page;
+	}
+	ptl = pte_lockptr(pmd);
+	spin_lock(ptl);
+	pte = ptep_get(pte_offset_map(pmd, addr));
+	if (pte_present(pte) && (!(flags & FOLL_WRITE) || pte_write(pte))) {
+		page = pfn_to_page(pte_pfn(pte));
+		grab_folio(page_folio(page), 1, flags);
+	}
+	spin_unlock(ptl);
+	return page;
+}
+
+/* mirrors __get_user_pages() under mmap_lock for read */
+static long gup_slow(struct mm_struct *mm, uint64_t start, long nr_pages,
+		     unsigned int flags, struct page **pages)
+{
+	long i = 0;
+	int ret = 0;
+
+	down_read(&mm->mmap_lock);
+	while (i < nr_pages) {
+		uint64_t addr = start + ((uint64_t)i << PAGE_SHIFT);
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		struct page *page;
+
+		if (!vma || vma->vm_start > addr ||
+		    ((flags & FOLL_WRITE) && !(vma->vm_flags & VM_WRITE))) {
+			ret = -EFAULT;
+			break;
+		}
+		page = follow_page(mm, addr, flags);
+		if (!page) {
+			ret = handle_mm_fault(mm, vma, addr,
+					      (flags & FOLL_WRITE) ? FAULT_FLAG_WRITE : 0);
+			if (ret)
+				break;
+			continue;
+		}
+		pages[i++] = page;
+	}
+	up_read(&mm->mmap_lock);
+	return i ? i : ret;
+}
+
+/* mirrors gup_fast_fallback() */
+static long gup_fast_fallback(uint64_t start, long nr_pages, unsigned int flags,
+			      struct page **pages)
+{
+	struct cpu *c = this_cpu;
+	struct mm_struct *mm;
+	long nr, ret;
+
+	if (!c || cpu_irqs_off(c))
+		return -EPERM;
+	mm = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	if (!mm)
+		return -ESRCH;
+	if (!pages || nr_pages <= 0 || (start & ~PAGE_MASK) || start >= TASK_SIZE ||
+	    (uint64_t)nr_pages > (TASK_SIZE - start) >> PAGE_SHIFT ||
+	    (flags & ~(FOLL_USER_FLAGS | FOLL_GET | FOLL_PIN)))
+		return -EINVAL;
+	nr = gup_fast(c, mm, start, start + ((uint64_t)nr_pages << PAGE_SHIFT), flags, pages);
+	cpu_stat_add(&c->gup_fast_pages, (unsigned long long)nr);
+	if (nr == nr_pages || (flags & FOLL_FAST_ONLY))
+		return nr;
+	cpu_stat_add(&c->gup_fast_fallback, 1);
+	ret = gup_slow(mm, start + ((uint64_t)nr << PAGE_SHIFT), nr_pages - nr, flags,
+		       pages + nr);
+	if (ret < 0)
+		return nr ? nr : ret;
+	cpu_stat_add(&c->gup_slow_pages, (unsigned long long)ret);
+	return nr + ret;
+}
+
+long get_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
+			 struct page **pages)
+{
+	if (gup_flags & ~FOLL_USER_FLAGS)
+		return -EINVAL;
+	return gup_fast_fallback(start, nr_pages, gup_flags | FOLL_GET, pages);
+}
+
+long pin_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
+			 struct page **pages)
+{
+	if (gup_flags & ~FOLL_USER_FLAGS)
+		return -EINVAL;
+	return gup_fast_fallback(start, nr_pages, gup_flags | FOLL_PIN, pages);
+}
+
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
+				 bool make_dirty)
+{
+	for (unsigned long i = 0; pages && i < npages; i++) {
+		if (make_dirty)
+			atomic_fetch_or_explicit(&pages[i]->flags, PG_dirty,
+						 memory_order_relaxed);
+		gup_put_folio(pages[i], 1, FOLL_PIN);
+	}
+}
+
+void unpin_user_pages(struct page **pages, unsigned long npages)
+{
+	unpin_user_pages_dirty_lock(pages, npages, false);
+}
+
+void put_user_pages(struct page **pages, unsigned long npages)
+{
+	for (unsigned long i = 0; pages && i < npages; i++)
+		put_page(pages[i]);
+}
+
+void gup_get_stats(struct gup_stats *out)
+{
+	*out = (struct gup_stats){ 0 };
+	for (int i = 0; i < PTLAB_MAX_CPUS; i++) {
+		out->fast_pages += atomic_load_explicit(&cpus[i].gup_fast_pages,
+							memory_order_relaxed);
+		out->fast_fallback += atomic_load_explicit(&cpus[i].gup_fast_fallback,
+							   memory_order_relaxed);
+		out->recheck_fail += atomic_load_explicit(&cpus[i].gup_recheck_fail,
+							  memory_order_relaxed);
+		out->slow_pages += atomic_load_explicit(&cpus[i].gup_slow_pages,
+							memory_order_relaxed);
+	}
+}

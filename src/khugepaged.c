@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Collapsing 512 small pages into a THP, and the khugepaged thread
+ * (mirrors mm/khugepaged.c, anonymous memory, 6.8-6.9 order of steps).
+ *
+ * collapse_huge_page() holds mmap_lock for write: no fault, munmap or
+ * other collapse runs in the mm meanwhile. Its only concurrent readers are
+ * the lockless ones, GUP-fast and the hardware walker. After it clears the
+ * PMD, a walker that read the old PMD may still be reading the old PTE
+ * table until somebody waits for it: the TLB flush if it IPIs and waits,
+ * else the seed's tlb_remove_table_sync_one() (when RCU table free makes
+ * it an IPI). What happens when nobody waits is what the lab shows.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "cpu.h"
+#include "khugepaged.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "ptlab/huge.h"
+#include "ptlab/race.h"
+#include "tlb.h"
+
+const char *scan_result_name(enum scan_result r)
+{
+	static const char *const names[SCAN_RESULT_COUNT] = {
+		[SCAN_SUCCEED] = "succeeded",
+		[SCAN_VMA_NULL] = "no mapping",
+		[SCAN_VMA_CHECK] = "mapping not eligible or not covering 2 MiB",
+		[SCAN_PMD_NULL] = "no page table",
+		[SCAN_PMD_NONE] = "nothing populated",
+		[SCAN_PMD_MAPPED] = "already a huge page",
+		[SCAN_EXCEED_NONE_PTE] = "too many missing pages",
+		[SCAN_PAGE_COUNT] = "a page is pinned or referenced",
+		[SCAN_PAGE_RO] = "no writable page",
+		[SCAN_ALLOC_HUGE_PAGE_FAIL] = "no free 2 MiB block",
+	};
+
+	return (unsigned int)r < SCAN_RESULT_COUNT ? names[r] : "?";
+}
+
+/* mirrors hugepage_vma_revalidate() */
+static enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t haddr)
+{
+	struct vm_area_struct *vma = find_vma(mm, haddr);
+
+	if (!vma || vma->vm_start >= haddr + HPAGE_PMD_SIZE)
+		return SCAN_VMA_NULL;
+	if (!vma_thp_eligible(vma, haddr))
+		return SCAN_VMA_CHECK;
+	return SCAN_SUCCEED;
+}
+
+/* mirrors find_pmd_or_thp_or_none() */
+static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t haddr,
+						struct pmd_slot **pmdp)
+{
+	pmd_t pmd;
+
+	*pmdp = mm_find_pmd(mm, haddr);
+	if (!*pmdp)
+		return SCAN_PMD_NULL;
+	pmd = pmdp_get_lockless(*pmdp);
+	if (pmd_none(pmd))
+		return SCAN_PMD_NONE;
+	if (pmd_trans_huge(pmd))
+		return SCAN_PMD_MAPPED;
+	return SCAN_SUCCEED;
+}
+
+/*
+ * is_refcount_suitable(): the folio has no reference beyond its mappings.
+ * The seq_cst load pairs with gup_fast's seq_cst reference increment (see
+ * gup.c): the PMD was cleared by a seq_cst exchange before we look.
+ */
+static bool is_refcount_suitable(struct page *folio)
+{
+	int mapped = atomic_load_explicit(&folio->mapcount, memory_order_relaxed);
+
+	if (folio_test_large(folio)) {
+		uint32_t pfn = page_to_pfn(folio);
+
+		mapped = atomic_load_explicit(&folio->entire_mapcount, memory_order_relaxed);
+		for (uint32_t i = 0; i < HPAGE_PMD_NR; i++)
+			mapped += atomic_load_explicit(&pfn_to_page(pfn + i)->mapcount,
+						       memory_order_relaxed);
+	}
+	return page_ref_count(folio) == mapped;
+}
+
+/*
+ * The checks shared by the scan and the isolation: every PTE present (up
+ * to @max_none missing), no folio referenced beyond its mappings, one PTE
+ * at least writable. Fills @pages with the pages to copy (NULL for a
+ * missing PTE) when given. Caller holds the PTE table's lock.
+ */
+static enum scan_result check_ptes(pmd_t pmd, unsigned int max_none, struct page **pages)
+{
+	struct pte_slot *ptep = pte_offset_map(pmd, 0);
+	struct page *last_large = NULL;
+	unsigned int none = 0;
+	bool writable = false;
+
+	for (unsigned int i = 0; i < HPAGE_PMD_NR; i++) {
+		pte_t pte = ptep_get(ptep + i);
+		struct page *page, *folio;
+
+		if (pages)
+			pages[i] = NULL;
+		if (pte_none(pte)) {
+			if (++none > max_none)
+				return SCAN_EXCEED_NONE_PTE;
+			continue;
+		}
+		page = pfn_to_page(pte_pfn(pte));
+		folio = page_folio(page);
+		if (pages)
+			pages[i] = page;
+		writable |= pte_write(pte);
+		/* A PTE-mapped THP is checked once, as a whole. */
+		if (folio == last_large)
+			continue;
+		if (folio_test_large(folio))
+			last_large = folio;
+		if (!is_refcount_suitable(folio))
+			return SCAN_PAGE_COUNT;
+	}
+	return writable ? SCAN_SUCCEED : SCAN_PAGE_RO;
+}
+
+/* mirrors hpage_collapse_scan_pmd(): the cheap look under mmap_lock for
+ * read that decides whether collapse_huge_page() is worth trying. */
+static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, uint64_t haddr,
+						unsigned int max_none)
+{
+	struct pmd_slot *pmdp;
+	enum scan_result r;
+	spinlock_t *ptl;
+	pmd_t pmd;
+
+	r = hugepage_vma_revalidate(mm, haddr);
+	if (r == SCAN_SUCCEED)
+		r = find_pmd_or_thp_or_none(mm, haddr, &pmdp);
+	if (r != SCAN_SUCCEED)
+		return r;
+	pmd = pmdp_get(pmdp);
+	ptl = pte_lockptr(pmd);
+	spin_lock(ptl);
+	r = check_ptes(pmd, max_none, NULL);
+	spin_unlock(ptl);
+	return r;
+}
+
+/* mirrors pmdp_collapse_flush(): clear the PMD, then flush the range from
+ * every TLB in the profile's style. Caller holds the PMD lock. */
+static pmd_t pmdp_collapse_flush(struct mm_struct *mm, uint64_t haddr, struct pmd_slot *pmdp)
+{
+	pmd_t pmd = pmdp_huge_get_and_clear(pmdp);
+
+	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	return pmd;
+}
+
+/*
+ * mirrors __collapse_huge_page_copy() + __collapse_huge_page_copy_succeeded()
+ * (6.4+): copy all 512 pages first, then clear each old PTE under the PTE
+ * lock, drop its mapping and release the small page.
+ */
+static void collapse_copy_and_release(struct mm_struct *mm, uint64_t haddr, pmd_t old_pmd,
+				      struct page *hpage, struct page **pages)
+{
+	struct pte_slot *ptep = pte_offset_map(old_pmd, 0);
+	spinlock_t *ptl = pte_lockptr(old_pmd);
+	uint32_t hpfn = page_to_pfn(hpage);
+
+	for (unsigned int i = 0; i < HPAGE_PMD_NR; i++)
+		if (pages[i])
+			frame_copy(pfn_to_page(hpfn + i), pages[i]);
+	RACE_POINT(RP_COLLAPSE_COPIED, .addr = haddr, .nr_pages = HPAGE_PMD_NR,
+		   .pages = pages);
+	for (unsigned int i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *page = pages[i];
+
+		if (!page)
+			continue;
+		spin_lock(ptl);
+		ptep_get_and_clear(ptep + i);
+		atomic_fetch_sub_explicit(&page->mapcount, 1, memory_order_relaxed);
+		spin_unlock(ptl);
+		atomic_fetch_sub_explicit(&mm->anon_rss, 1, memory_order_relaxed);
+		put_page(page);
+	}
+}
+
+/* mirrors collapse_huge_page(), in the kernel's order. */
+static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
+					   unsigned int max_none)
+{
+	struct page *pages[HPAGE_PMD_NR];
+	struct page *hpage, *pgtable;
+	struct vm_area_struct *vma;
+	struct pmd_slot *pmdp;
+	enum scan_result r;
+	spinlock_t *ptl;
+	pmd_t old;
+
+	/* 1. The huge page, with no lock held. */
+	hpage = alloc_huge_page();
+	if (!hpage)
+		return SCAN_ALLOC_HUGE_PAGE_FAIL;
+	/* 2. mmap_lock for write; everything may have changed meanwhile. */
+	down_write(&mm->mmap_lock);
+	r = hugepage_vma_revalidate(mm, haddr);
+	if (r == SCAN_SUCCEED)
+		r = find_pmd_or_thp_or_none(mm, haddr, &pmdp);
+	if (r != SCAN_SUCCEED)
+		goto out_up_write;
+	vma = find_vma(mm, haddr);
+	/* 4. Unlink the PTE table: clear the PMD and flush. */
+	ptl = pmd_lock(pmdp);
+	old = pmdp_collapse_flush(mm, haddr, pmdp);
+	spin_unlock(ptl);
+	RACE_POINT(RP_COLLAPSE_PMD_CLEARED, .addr = haddr, .pmd = pmd_val(old),
+		   .pmd_table = pmd_table_page(pmdp),
+		   .pte_table = pfn_to_page(pmd_pfn(old)));
+	/* 5. The seed's fix: wait out GUP-fast walkers of the old table. */
+	if (machine_ipi_sync())
+		tlb_remove_table_sync_one();
+	/* 6. Isolate: refuse pages referenced beyond their mappings. */
+	spin_lock(pte_lockptr(old));
+	r = check_ptes(old, max_none, pages);
+	spin_unlock(pte_lockptr(old));
+	if (r != SCAN_SUCCEED) {
+		/* Put the very same table back. */
+		ptl = pmd_lock(pmdp);
+		if (!pmd_none(pmdp_get(pmdp)))
+			ptlab_bug("collapse: PMD repopulated under mmap_lock", haddr);
+		pmd_populate(pmdp, pfn_to_page(pmd_pfn(old)));
+		spin_unlock(ptl);
+		goto out_up_write;
+	}
+	RACE_POINT(RP_COLLAPSE_ISOLATED, .addr = haddr, .nr_pages = HPAGE_PMD_NR,
+		   .pages = pages);
+	/* 7. Copy, clear the old PTEs, release the small pages. */
+	collapse_copy_and_release(mm, haddr, old, hpage, pages);
+	atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
+	/* 8. Deposit the old table and install the huge PMD. */
+	pgtable = pfn_to_page(pmd_pfn(old));
+	folio_add_new_anon_rmap(hpage, mm, haddr);
+	ptl = pmd_lock(pmdp);
+	if (!pmd_none(pmdp_get(pmdp)))
+		ptlab_bug("collapse: PMD repopulated under mmap_lock", haddr);
+	pgtable_trans_huge_deposit(mm, pmdp, pgtable);
+	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(hpage), vma->vm_flags & VM_WRITE));
+	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
+	spin_unlock(ptl);
+	hpage = NULL;
+out_up_write:
+	up_write(&mm->mmap_lock);
+	if (hpage)
+		put_page(hpage);
+	return r;
+}
+
+static enum scan_result collapse_one(struct mm_struct *mm, uint64_t haddr,
+				     unsigned int max_none)
+{
+	enum scan_result r;
+
+	down_read(&mm->mmap_lock);
+	r = hpage_collapse_scan_pmd(mm, haddr, max_none);
+	up_read(&mm->mmap_lock);
+	if (r != SCAN_SUCCEED)
+		return r;
+	return collapse_huge_page(mm, haddr, max_none);
+}
+
+int hpage_collapse(struct mm_struct *mm, uint64_t addr)
+{
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || (addr & ~HPAGE_PMD_MASK) || addr >= TASK_SIZE)
+		return -EINVAL;
+	return collapse_one(mm, addr, 0);
+}
+
+int split_huge_pmd_at(struct mm_struct *mm, uint64_t addr)
+{
+	struct pmd_slot *pmdp;
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || addr >= TASK_SIZE)
+		return -EINVAL;
+	down_read(&mm->mmap_lock);
+	pmdp = mm_find_pmd(mm, addr);
+	if (pmdp)
+		__split_huge_pmd(mm, pmdp, addr);
+	up_read(&mm->mmap_lock);
+	return 0;
+}
+
+/*
+ * The khugepaged thread and its list of mms (mirrors khugepaged's
+ * mm_slot list).
+ *
+ * khugepaged_lock protects mm_list, nr_mms and scanning. The thread scans
+ * one mm at a time and publishes it in scanning; khugepaged_exit() removes
+ * an mm and waits until the thread no longer scans it, so an mm is never
+ * freed under the scan.
+ */
+#define KHUGEPAGED_MAX_MMS 256
+
+static struct {
+	spinlock_t lock;
+	struct mm_struct *mm_list[KHUGEPAGED_MAX_MMS];
+	int nr_mms;
+	struct mm_struct *scanning;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop, done;
+	struct khugepaged_config cfg;
+	atomic_ullong full_scans, scanned, collapsed, refused_pinned, refused_other;
+} khugepaged;
+
+void khugepaged_enter(struct mm_struct *mm)
+{
+	spin_lock(&khugepaged.lock);
+	if (!mm->khugepaged_registered && khugepaged.nr_mms < KHUGEPAGED_MAX_MMS) {
+		khugepaged.mm_list[khugepaged.nr_mms++] = mm;
+		mm->khugepaged_registered = true;
+	}
+	spin_unlock(&khugepaged.lock);
+}
+
+void khugepaged_exit(struct mm_struct *mm)
+{
+	struct backoff b = BACKOFF_INIT;
+
+	spin_lock(&khugepaged.lock);
+	for (int i = 0; i < khugepaged.nr_mms; i++) {
+		if (khugepaged.mm_list[i] == mm) {
+			khugepaged.mm_list[i] = khugepaged.mm_list[--khugepaged.nr_mms];
+			break;
+		}
+	}
+	mm->khugepaged_registered = false;
+	while (khugepaged.scanning == mm) {
+		spin_unlock(&khugepaged.lock);
+		wait_backoff(&b);
+		spin_lock(&khugepaged.lock);
+	}
+	spin_unlock(&khugepaged.lock);
+}
+
+static void count_result(enum scan_result r)
+{
+	atomic_ullong *ctr = r == SCAN_SUCCEED	   ? &khugepaged.collapsed
+			     : r == SCAN_PAGE_COUNT ? &khugepaged.refused_pinned
+						    : &khugepaged.refused_other;
+
+	atomic_fetch_add_explicit(ctr, 1, memory_order_relaxed);
+}
+
+/* One pass over one mm (khugepaged_scan_mm_slot()). */
+static void khugepaged_scan_mm(struct mm_struct *mm)
+{
+	uint64_t ranges[64];
+	int n = 0;
+
+	/* Collect eligible ranges under mmap_lock for read, then collapse
+	 * each (collapse takes mmap_lock for write itself). */
+	down_read(&mm->mmap_lock);
+	for (int i = 0; i < mm->nr_vmas && n < 64; i++) {
+		struct vm_area_struct *vma = &mm->vmas[i];
+
+		if (!(vma->vm_flags & VM_HUGEPAGE))
+			continue;
+		for (uint64_t a = (vma->vm_start + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK;
+		     a + HPAGE_PMD_SIZE <= vma->vm_end && n < 64; a += HPAGE_PMD_SIZE)
+			ranges[n++] = a;
+	}
+	up_read(&mm->mmap_lock);
+	for (int i = 0; i < n && !atomic_load(&khugepaged.stop); i++) {
+		enum scan_result r = collapse_one(mm, ranges[i], khugepaged.cfg.max_ptes_none);
+
+		atomic_fetch_add_explicit(&khugepaged.scanned, 1, memory_order_relaxed);
+		/* Ranges that are already huge or empty are not refusals. */
+		if (r != SCAN_PMD_MAPPED && r != SCAN_PMD_NONE && r != SCAN_PMD_NULL)
+			count_result(r);
+	}
+}
+
+/* Sleeps between passes in slices, so that a stop is seen at once. */
+static void khugepaged_sleep(void)
+{
+	unsigned int left = khugepaged.cfg.scan_sleep_us;
+
+	while (left && !atomic_load(&khugepaged.stop)) {
+		unsigned int us = left < 10000 ? left : 10000;
+		struct timespec ts = { 0, (long)us * 1000 };
+
+		nanosleep(&ts, NULL);
+		left -= us;
+	}
+}
+
+static void *khugepaged_thread(void *arg)
+{
+	(void)arg;
+	if (cpu_register() < 0) {
+		atomic_store(&khugepaged.done, true);
+		return NULL;
+	}
+	while (!atomic_load(&khugepaged.stop)) {
+		for (int i = 0;; i++) {
+			struct mm_struct *mm = NULL;
+
+			spin_lock(&khugepaged.lock);
+			if (i < khugepaged.nr_mms)
+				mm = khugepaged.scanning = khugepaged.mm_list[i];
+			spin_unlock(&khugepaged.lock);
+			if (!mm)
+				break;
+			khugepaged_scan_mm(mm);
+			spin_lock(&khugepaged.lock);
+			khugepaged.scanning = NULL;
+			spin_unlock(&khugepaged.lock);
+		}
+		atomic_fetch_add_explicit(&khugepaged.full_scans, 1, memory_order_relaxed);
+		khugepaged_sleep();
+	}
+	cpu_unregister();
+	atomic_store(&khugepaged.done, true);
+	return NULL;
+}
+
+int khugepaged_start(const struct khugepaged_config *cfg)
+{
+	if (!cfg || cfg->scan_sleep_us > 10000000 || cfg->max_ptes_none >= HPAGE_PMD_NR)
+		return -EINVAL;
+	if (khugepaged.running)
+		return -EBUSY;
+	if (num_online_cpus() >= PTLAB_MAX_CPUS)
+		return -ENOSPC;
+	khugepaged.cfg = *cfg;
+	atomic_store(&khugepaged.full_scans, 0);
+	atomic_store(&khugepaged.scanned, 0);
+	atomic_store(&khugepaged.collapsed, 0);
+	atomic_store(&khugepaged.refused_pinned, 0);
+	atomic_store(&khugepaged.refused_other, 0);
+	atomic_store(&khugepaged.stop, false);
+	atomic_store(&khugepaged.done, false);
+	if (pthread_create(&khugepaged.thread, NULL, khugepaged_thread, NULL))
+		return -EAGAIN;
+	khugepaged.running = true;
+	return 0;
+}
+
+void khugepaged_stop(void)
+{
+	struct backoff b = BACKOFF_INIT;
+
+	if (!khugepaged.running)
+		return;
+	atomic_store(&khugepaged.stop, true);
+	/* Wait taking IPIs: khugepaged may be waiting for this CPU. */
+	while (!atomic_load(&khugepaged.done))
+		wait_backoff(&b);
+	pthread_join(khugepaged.thread, NULL);
+	khugepaged.running = false;
+}
+
+void khugepaged_get_stats(struct khugepaged_stats *out)
+{
+	out->full_scans = atomic_load(&khugepaged.full_scans);
+	out->scanned = atomic_load(&khugepaged.scanned);
+	out->collapsed = atomic_load(&khugepaged.collapsed);
+	out->refused_pinned = atomic_load(&khugepaged.refused_pinned);
+	out->refused_other = atomic_load(&khugepaged.refused_other);
+}

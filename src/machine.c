@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/* Setting the machine up and tearing it down with an account of every frame. */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "cpu.h"
+#include "khugepaged.h"
+#include "machine.h"
+#include "sanitizer.h"
+#include "ptlab/huge.h"
+
+struct machine machine;
+
+void ptlab_config_default(struct ptlab_config *cfg)
+{
+	cfg->profile = *ptlab_profile_find("x86");
+	cfg->fixes.pmd_recheck = true;
+	cfg->fixes.ipi_sync = true;
+	cfg->pool_bytes = PTLAB_POOL_DEFAULT;
+}
+
+int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name)
+{
+	const struct ptlab_profile *p = ptlab_profile_find(profile_name);
+
+	if (!p)
+		return -EINVAL;
+	ptlab_config_default(cfg);
+	cfg->profile = *p;
+	return 0;
+}
+
+static bool config_valid(const struct ptlab_config *cfg)
+{
+	switch (cfg->profile.flush) {
+	case TLB_FLUSH_IPI:
+	case TLB_FLUSH_BROADCAST:
+	case TLB_FLUSH_PARAVIRT:
+		break;
+	default:
+		return false;
+	}
+	if (cfg->profile.deposit != DEPOSIT_LIST && cfg->profile.deposit != DEPOSIT_IN_TABLE)
+		return false;
+	return cfg->pool_bytes >= PTLAB_POOL_MIN && cfg->pool_bytes <= PTLAB_POOL_MAX &&
+	       cfg->pool_bytes % HPAGE_PMD_SIZE == 0;
+}
+
+int ptlab_init(const struct ptlab_config *cfg)
+{
+	int ret;
+
+	if (!cfg || !config_valid(cfg))
+		return -EINVAL;
+	if (machine.initialized)
+		return -EBUSY;
+	/* smp_wait_irqs_off_sections() falls back to signals without it. */
+	syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+	ret = page_alloc_init(cfg->pool_bytes);
+	if (ret)
+		return ret;
+	machine.profile = cfg->profile;
+	machine.pool_bytes = cfg->pool_bytes;
+	ptlab_set_fixes(cfg->fixes);
+	machine.initialized = true;
+	return 0;
+}
+
+int ptlab_exit(struct ptlab_teardown_report *report)
+{
+	struct ptlab_teardown_report r = { 0 };
+	struct page_alloc_stats st;
+	unsigned int others = num_online_cpus() - (this_cpu ? 1 : 0);
+
+	if (!machine.initialized)
+		return -EINVAL;
+	if (others)
+		return -EBUSY;
+	khugepaged_stop();
+	/* Tables still waiting for a grace period come back first. */
+	ptlab_rcu_barrier();
+	page_alloc_get_stats(&st);
+	for (int t = 0; t < PAGE_TYPE_COUNT; t++) {
+		if (t == PAGE_TYPE_FREE)
+			continue;
+		r.leaked[t] = st.by_type[t];
+		r.leaked_total += st.by_type[t];
+	}
+	for (uint32_t pfn = 0; pfn < ptlab_nr_frames; pfn++)
+		if (page_type(pfn_to_page(pfn)) == PAGE_TYPE_FREE &&
+		    page_ref_count(pfn_to_page(pfn)) != 0)
+			r.bad_refcounts++;
+	if (report)
+		*report = r;
+	page_alloc_exit();
+	machine.initialized = false;
+	return r.leaked_total || r.bad_refcounts ? -ENOTEMPTY : 0;
+}
+
+void ptlab_rcu_barrier(void)
+{
+	urcu_memb_barrier();
+}
+
+const struct ptlab_config *ptlab_machine_config(void)
+{
+	static struct ptlab_config cfg;
+
+	if (!machine.initialized)
+		return NULL;
+	cfg.profile = machine.profile;
+	cfg.fixes = ptlab_get_fixes();
+	cfg.pool_bytes = machine.pool_bytes;
+	return &cfg;
+}
+
+void ptlab_set_fixes(struct ptlab_fixes fixes)
+{
+	atomic_store_explicit(&machine.pmd_recheck, fixes.pmd_recheck, memory_order_relaxed);
+	atomic_store_explicit(&machine.ipi_sync, fixes.ipi_sync, memory_order_relaxed);
+}
+
+struct ptlab_fixes ptlab_get_fixes(void)
+{
+	return (struct ptlab_fixes){ .pmd_recheck = machine_pmd_recheck(),
+				     .ipi_sync = machine_ipi_sync() };
+}
+
+#ifdef PTLAB_TSAN
+/*
+ * liburcu is not built with TSan: its threads' own synchronization is
+ * invisible, so reports from inside it are ignored. ptlab's hand-offs to
+ * liburcu carry their own release/acquire pair (mmu_table_batch).
+ */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+	return "called_from_lib:liburcu-memb.so\n"
+	       "called_from_lib:liburcu-common.so\n";
+}
+#endif
+
+void ptlab_bug(const char *what, uint64_t value)
+{
+	fprintf(stderr, "ptlab: BUG: %s (%#llx)\n", what, (unsigned long long)value);
+	abort();
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Machine-wide state shared by the protocol code (private). */
+#ifndef PTLAB_MACHINE_INTERNAL_H
+#define PTLAB_MACHINE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ptlab/machine.h"
+
+#define PAGE_ALLOC_MIN_BLOCKS (PTLAB_POOL_MIN / (2ULL << 20))
+#define PAGE_ALLOC_MAX_BLOCKS (PTLAB_POOL_MAX / (2ULL << 20))
+
+/*
+ * The running machine. profile is written by ptlab_init() before any CPU
+ * uses the machine and read-only afterwards; the fix switches are atomics
+ * because the lab flips them between runs while CPUs are registered.
+ */
+struct machine {
+	struct ptlab_profile profile;
+	atomic_bool pmd_recheck;
+	atomic_bool ipi_sync;
+	uint64_t pool_bytes;
+	bool initialized;
+};
+extern struct machine machine;
+
+static inline bool machine_pmd_recheck(void)
+{
+	return atomic_load_explicit(&machine.pmd_recheck, memory_order_relaxed);
+}
+
+static inline bool machine_ipi_sync(void)
+{
+	return atomic_load_explicit(&machine.ipi_sync, memory_order_relaxed);
+}
+
+int page_alloc_init(size_t bytes);
+void page_alloc_exit(void);
+
+/* An internal invariant broke (the kernel's BUG()): reports and aborts. */
+__attribute__((noreturn)) void ptlab_bug(const char *what, uint64_t value);
+
+#endif /* PTLAB_MACHINE_INTERNAL_H */

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mm_struct lifetime, the CPU's current mm, and the VMA set (mirrors
+ * kernel/fork.c mm_alloc()/mmput(), kthread_use_mm(), mm/mmap.c and
+ * mm/madvise.c for the parts ptlab needs).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "khugepaged.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "tlb.h"
+
+/* Where mm_mmap() looks for room when no address is given. */
+#define MMAP_MIN_ADDR (1ULL << 30)
+
+static atomic_uint next_mm_id = 1;
+
+int mm_caller_check(void)
+{
+	if (!this_cpu || cpu_irqs_off(this_cpu))
+		return -EPERM;
+	return 0;
+}
+
+/* A range [addr, addr+len) of user space: page-aligned, non-empty, no
+ * wrap, below TASK_SIZE. */
+static bool user_range_ok(uint64_t addr, uint64_t len)
+{
+	return len && !(addr & ~PAGE_MASK) && !(len & ~PAGE_MASK) &&
+	       addr < TASK_SIZE && len <= TASK_SIZE - addr;
+}
+
+struct mm_struct *mm_create(void)
+{
+	struct mm_struct *mm;
+
+	if (mm_caller_check()) {
+		errno = EPERM;
+		return NULL;
+	}
+	mm = calloc(1, sizeof(*mm));
+	if (!mm) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	mm->pgd = pte_alloc_one(mm);
+	if (!mm->pgd) {
+		free(mm);
+		errno = ENOMEM;
+		return NULL;
+	}
+	mm->id = atomic_fetch_add_explicit(&next_mm_id, 1, memory_order_relaxed);
+	init_rwsem(&mm->mmap_lock);
+	spin_lock_init(&mm->page_table_lock);
+	atomic_init(&mm->cpumask, 0);
+	return mm;
+}
+
+uint32_t mm_id(const struct mm_struct *mm)
+{
+	return mm->id;
+}
+
+int mm_destroy(struct mm_struct *mm)
+{
+	struct mmu_gather tlb;
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm)
+		return -EINVAL;
+	if (atomic_load_explicit(&mm->cpumask, memory_order_seq_cst))
+		return -EBUSY;
+	khugepaged_exit(mm);
+	/* exit_mmap(): unmap everything, then free every table. */
+	down_write(&mm->mmap_lock);
+	tlb_gather_mmu(&tlb, mm);
+	for (int i = 0; i < mm->nr_vmas; i++)
+		unmap_region(mm, &tlb, &mm->vmas[i], mm->vmas[i].vm_start,
+			     mm->vmas[i].vm_end);
+	free_pgtables(&tlb, mm, 0, TASK_SIZE, 0, TASK_SIZE);
+	tlb_finish_mmu(&tlb);
+	mm->nr_vmas = 0;
+	up_write(&mm->mmap_lock);
+	if (atomic_load(&mm->nr_ptes) || atomic_load(&mm->nr_pmds) ||
+	    atomic_load(&mm->nr_puds) || atomic_load(&mm->nr_deposited) ||
+	    atomic_load(&mm->anon_rss) || atomic_load(&mm->thp_mapped))
+		ptlab_bug("mm torn down with tables or pages accounted", mm->id);
+	/* No CPU runs the mm, so no walker can reach its PGD. */
+	pgtable_free(mm->pgd);
+	free(mm->vmas);
+	free(mm);
+	return 0;
+}
+
+int use_mm(struct mm_struct *mm)
+{
+	struct cpu *c = this_cpu;
+	struct mm_struct *cur;
+
+	if (mm_caller_check())
+		return -EPERM;
+	if (!mm)
+		return -EINVAL;
+	cur = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	if (cur == mm)
+		return 0;
+	if (cur)
+		return -EBUSY;
+	/* Join mm_cpumask before the first walk (seq_cst, see the field). */
+	atomic_fetch_or_explicit(&mm->cpumask, (cpumask_t)1 << c->id,
+				 memory_order_seq_cst);
+	atomic_store_explicit(&c->mm, mm, memory_order_relaxed);
+	return 0;
+}
+
+int unuse_mm(void)
+{
+	struct cpu *c = this_cpu;
+	struct mm_struct *mm;
+
+	if (mm_caller_check())
+		return -EPERM;
+	mm = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	if (!mm)
+		return -EINVAL;
+	atomic_store_explicit(&c->mm, NULL, memory_order_relaxed);
+	tlb_invalidate(&c->tlb, 0, 0);
+	atomic_fetch_and_explicit(&mm->cpumask, ~((cpumask_t)1 << c->id),
+				  memory_order_seq_cst);
+	return 0;
+}
+
+void unuse_mm_at_exit(void)
+{
+	if (this_cpu && atomic_load_explicit(&this_cpu->mm, memory_order_relaxed))
+		unuse_mm();
+}
+
+struct mm_struct *current_mm(void)
+{
+	return this_cpu ? atomic_load_explicit(&this_cpu->mm, memory_order_relaxed) : NULL;
+}
+
+cpumask_t mm_cpumask(const struct mm_struct *mm)
+{
+	return atomic_load_explicit(&((struct mm_struct *)mm)->cpumask,
+				    memory_order_seq_cst);
+}
+
+/* The index of the first VMA ending above @addr (or nr_vmas). */
+int vma_index(struct mm_struct *mm, uint64_t addr)
+{
+	int lo = 0, hi = mm->nr_vmas;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid].vm_end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr)
+{
+	int i = vma_index(mm, addr);
+
+	return i < mm->nr_vmas ? &mm->vmas[i] : NULL;
+}
+
+static int vma_insert_at(struct mm_struct *mm, int i, struct vm_area_struct v)
+{
+	if (mm->nr_vmas == mm->cap_vmas) {
+		int cap = mm->cap_vmas ? mm->cap_vmas * 2 : 16;
+		struct vm_area_struct *n = realloc(mm->vmas, (size_t)cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		mm->vmas = n;
+		mm->cap_vmas = cap;
+	}
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(size_t)(mm->nr_vmas - i) * sizeof(*mm->vmas));
+	mm->vmas[i] = v;
+	mm->nr_vmas++;
+	return 0;
+}
+
+/* Splits the VMA that strictly contains @addr, if any (split_vma()). */
+int vma_split_at(struct mm_struct *mm, uint64_t addr)
+{
+	int i = vma_index(mm, addr);
+	struct vm_area_struct tail;
+
+	if (i == mm->nr_vmas || mm->vmas[i].vm_start >= addr)
+		return 0;
+	tail = mm->vmas[i];
+	tail.vm_start = addr;
+	if (vma_insert_at(mm, i + 1, tail))
+		return -ENOMEM;
+	mm->vmas[i].vm_end = addr;
+	return 0;
+}
+
+/* Removes the VMAs inside [start, end), which must be split at both ends. */
+void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	int first = vma_index(mm, start), last = first;
+
+	while (last < mm->nr_vmas && mm->vmas[last].vm_end <= end)
+		last++;
+	memmove(&mm->vmas[first], &mm->vmas[last],
+		(size_t)(mm->nr_vmas - last) * sizeof(*mm->vmas));
+	mm->nr_vmas -= last - first;
+}
+
+/* A gap of @len bytes at or above MMAP_MIN_ADDR, 2 MiB aligned. */
+static uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t len)
+{
+	uint64_t cand = MMAP_MIN_ADDR;
+
+	for (int i = vma_index(mm, cand); i <= mm->nr_vmas; i++) {
+		uint64_t limit = i < mm->nr_vmas ? mm->vmas[i].vm_start : TASK_SIZE;
+
+		if (cand <= limit && limit - cand >= len)
+			return cand;
+		if (i < mm->nr_vmas)
+			cand = (mm->vmas[i].vm_end + PMD_SIZE - 1) & PMD_MASK;
+		if (cand >= TASK_SIZE)
+			break;
+	}
+	return 0;
+}
+
+int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
+		unsigned long vm_flags)
+{
+	struct vm_area_struct v = { .vm_flags = vm_flags };
+	int ret = mm_caller_check();
+	int i;
+
+	if (ret)
+		return ret;
+	if (!mm || (vm_flags & ~VM_FLAGS_ALL) || !user_range_ok(addr ? addr : PAGE_SIZE, len))
+		return -EINVAL;
+	down_write(&mm->mmap_lock);
+	if (!addr) {
+		addr = get_unmapped_area(mm, len);
+		if (!addr) {
+			up_write(&mm->mmap_lock);
+			return -ENOMEM;
+		}
+	}
+	i = vma_index(mm, addr);
+	if (i < mm->nr_vmas && mm->vmas[i].vm_start < addr + len) {
+		up_write(&mm->mmap_lock);
+		return -EEXIST;
+	}
+	v.vm_start = addr;
+	v.vm_end = addr + len;
+	ret = vma_insert_at(mm, i, v);
+	up_write(&mm->mmap_lock);
+	if (!ret)
+		khugepaged_enter(mm);
+	return ret ? ret : (int64_t)addr;
+}
+
+int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice)
+{
+	uint64_t end = addr + len, cur = addr;
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || !user_range_ok(addr, len) ||
+	    (advice != MADV_HUGEPAGE && advice != MADV_NOHUGEPAGE))
+		return -EINVAL;
+	down_write(&mm->mmap_lock);
+	/* The range must be mapped without holes. */
+	for (int i = vma_index(mm, addr); cur < end; i++) {
+		if (i == mm->nr_vmas || mm->vmas[i].vm_start > cur) {
+			ret = -EFAULT;
+			goto out;
+		}
+		cur = mm->vmas[i].vm_end;
+	}
+	ret = vma_split_at(mm, addr);
+	if (!ret)
+		ret = vma_split_at(mm, end);
+	if (ret)
+		goto out;
+	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++) {
+		if (advice == MADV_HUGEPAGE)
+			mm->vmas[i].vm_flags |= VM_HUGEPAGE;
+		else
+			mm->vmas[i].vm_flags &= ~VM_HUGEPAGE;
+	}
+out:
+	up_write(&mm->mmap_lock);
+	if (!ret && advice == MADV_HUGEPAGE)
+		khugepaged_enter(mm);
+	return ret;
+}
+
+int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max)
+{
+	int n;
+
+	if (!mm || max < 0 || (max && !out))
+		return -EINVAL;
+	down_read(&mm->mmap_lock);
+	n = mm->nr_vmas;
+	for (int i = 0; i < n && i < max; i++) {
+		out[i].start = mm->vmas[i].vm_start;
+		out[i].end = mm->vmas[i].vm_end;
+		out[i].flags = mm->vmas[i].vm_flags;
+	}
+	up_read(&mm->mmap_lock);
+	return n;
+}
+
+void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
+{
+	out->pte_tables = (uint64_t)atomic_load(&mm->nr_ptes);
+	out->pmd_tables = (uint64_t)atomic_load(&mm->nr_pmds);
+	out->pud_tables = (uint64_t)atomic_load(&mm->nr_puds);
+	out->deposited = (uint64_t)atomic_load(&mm->nr_deposited);
+	out->anon_pages = (uint64_t)atomic_load(&mm->anon_rss);
+	out->thp_mapped = (uint64_t)atomic_load(&mm->thp_mapped);
+}
+
+struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr)
+{
+	pgd_t pgd = pgdp_get(pgd_offset_pgd(mm->pgd, addr));
+	pud_t pud;
+
+	if (!pgd_present(pgd))
+		return NULL;
+	pud = pudp_get(pud_offset(pgd, addr));
+	if (!pud_present(pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* The mm_struct and the machine-internal memory-management interfaces. */
+#ifndef PTLAB_MM_INTERNAL_H
+#define PTLAB_MM_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "lock.h"
+#include "ptlab/mm.h"
+#include "ptlab/pgtable.h"
+
+struct mmu_gather;
+
+/* One mapping (mirrors vm_area_struct); [vm_start, vm_end) page-aligned. */
+struct vm_area_struct {
+	uint64_t vm_start, vm_end;
+	unsigned long vm_flags;
+};
+
+struct mm_struct {
+	/* The PGD table; set by mm_create(), freed by mm_destroy(). */
+	struct page *pgd;
+	uint32_t id;
+	/*
+	 * mmap_lock: held for read by the fault path, GUP's slow path and
+	 * khugepaged's scan; for write by munmap, madvise, collapse and
+	 * mm_destroy(). It protects the VMA array and excludes page-table
+	 * teardown (free_pgtables()) and collapse from the fault path. GUP's
+	 * fast path and the hardware walker never take it.
+	 */
+	struct rw_semaphore mmap_lock;
+	/* Serializes populating PGD and PUD entries (mm->page_table_lock in
+	 * __pud_alloc()/__pmd_alloc()); taken under mmap_lock. */
+	spinlock_t page_table_lock;
+	/* VMAs sorted by address; under mmap_lock. */
+	struct vm_area_struct *vmas;
+	int nr_vmas, cap_vmas;
+	/*
+	 * mm_cpumask(): a CPU sets its bit (seq_cst RMW) in use_mm() before
+	 * it walks the mm, and clears it in unuse_mm() after its TLB is
+	 * empty. Flushers read it (seq_cst) after changing entries with
+	 * seq_cst exchanges: a CPU they miss sets its bit later and then
+	 * reads the changed entries.
+	 */
+	_Atomic cpumask_t cpumask;
+	/* Counters (mm_get_stats()); relaxed, changed under the locks of
+	 * the tables they count. */
+	atomic_long nr_ptes, nr_pmds, nr_puds, nr_deposited, anon_rss, thp_mapped;
+	/* khugepaged's registration; under khugepaged's list lock. */
+	bool khugepaged_registered;
+};
+
+/* Page-table locks (mirrors pte_lockptr()/pmd_lockptr()/pmd_lock()). */
+static inline spinlock_t *pmd_lockptr(struct pmd_slot *pmdp)
+{
+	return &pmd_table_page(pmdp)->ptl;
+}
+static inline spinlock_t *pmd_lock(struct pmd_slot *pmdp)
+{
+	spinlock_t *ptl = pmd_lockptr(pmdp);
+
+	spin_lock(ptl);
+	return ptl;
+}
+static inline spinlock_t *pte_lockptr(pmd_t pmd)
+{
+	return &pfn_to_page(pmd_pfn(pmd))->ptl;
+}
+
+/* mm.c */
+struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);
+/* Index of the first VMA ending above @addr (nr_vmas if none). */
+int vma_index(struct mm_struct *mm, uint64_t addr);
+int vma_split_at(struct mm_struct *mm, uint64_t addr);
+void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end);
+/* Finds the PMD slot for @addr without allocating (mm_find_pmd()); NULL
+ * when an upper level is missing. Caller holds mmap_lock. */
+struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr);
+void unuse_mm_at_exit(void);
+/* Checks that the caller is a CPU with interrupts on: 0 or -EPERM. */
+int mm_caller_check(void);
+
+/* memory.c */
+#define FAULT_FLAG_WRITE 0x1U
+int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
+		    uint64_t addr, unsigned int flags);
+struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr);
+int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp);
+void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr);
+void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb,
+		  struct vm_area_struct *vma, uint64_t start, uint64_t end);
+void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
+		   uint64_t end, uint64_t floor, uint64_t ceiling);
+struct page *pte_alloc_one(struct mm_struct *mm);
+/* Frees a page table now (pte_free()); no walker may reach it. */
+void pte_free(struct mm_struct *mm, struct page *table);
+
+/* huge_memory.c */
+int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
+			       struct pmd_slot *pmdp, uint64_t addr);
+void zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
+		  struct pmd_slot *pmdp, uint64_t addr);
+void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr);
+void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
+				struct page *pgtable);
+struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *pmdp);
+bool vma_thp_eligible(struct vm_area_struct *vma, uint64_t haddr);
+void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm, uint64_t haddr);
+
+#endif /* PTLAB_MM_INTERNAL_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/* The mmu_gather (mirrors mm/mmu_gather.c). */
+#include "cpu.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "ptlab/race.h"
+#include "tlb.h"
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
+{
+	tlb->mm = mm;
+	tlb->start = UINT64_MAX;
+	tlb->end = 0;
+	tlb->freed_tables = false;
+	tlb->nr_pages = 0;
+	tlb->batch = NULL;
+}
+
+void tlb_flush_range_add(struct mmu_gather *tlb, uint64_t addr, uint64_t size)
+{
+	if (addr < tlb->start)
+		tlb->start = addr;
+	if (addr + size > tlb->end)
+		tlb->end = addr + size;
+}
+
+bool __tlb_remove_page(struct mmu_gather *tlb, struct page *page)
+{
+	PTLAB_ASSERT(tlb->nr_pages < MMU_GATHER_BUNDLE);
+	tlb->pages[tlb->nr_pages++] = page;
+	return tlb->nr_pages == MMU_GATHER_BUNDLE;
+}
+
+void pgtable_free(struct page *table)
+{
+	if (page_type(table) != PAGE_TYPE_PGTABLE)
+		ptlab_bug("freeing a page table that is not one", page_to_pfn(table));
+	if (table->pmd_huge_pte != PFN_NONE)
+		ptlab_bug("freeing a PMD table with deposited tables", page_to_pfn(table));
+	RACE_POINT(RP_TABLE_FREE, .pte_table = table);
+	put_page(table);
+}
+
+/* Flushes the TLB for what the gather unlinked (tlb_flush_mmu_tlbonly()). */
+static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
+{
+	if (tlb->start > tlb->end)
+		return;
+	flush_tlb_mm_range(tlb->mm, tlb->start, tlb->end);
+	tlb->start = UINT64_MAX;
+	tlb->end = 0;
+}
+
+void tlb_remove_table_sync_one(void)
+{
+	/* The IPI only has a purpose when tables are RCU-freed: without RCU
+	 * table free, the flush that preceded has IPI'd every walker. */
+	if (machine.profile.rcu_table_free &&
+	    smp_wait_irqs_off_sections(~(cpumask_t)0))
+		ptlab_bug("tlb_remove_table_sync_one() with interrupts off", 0);
+}
+
+/* Frees one table after waiting out every walker (tlb_remove_table_one()):
+ * the fallback when no batch page can be had. */
+static void tlb_remove_table_one(struct page *table)
+{
+	tlb_remove_table_sync_one();
+	pgtable_free(table);
+}
+
+/* The grace period has passed: no walker can hold these tables
+ * (tlb_remove_table_rcu()). Runs on liburcu's call_rcu thread. */
+static void tlb_remove_table_rcu(struct rcu_head *head)
+{
+	struct mmu_table_batch *batch = (struct mmu_table_batch *)head;
+	unsigned int nr;
+
+	if (!atomic_load_explicit(&batch->handed_off, memory_order_acquire))
+		ptlab_bug("RCU table batch freed before it was handed off", 0);
+	nr = atomic_load_explicit(&batch->nr, memory_order_relaxed);
+	for (unsigned int i = 0; i < nr; i++)
+		pgtable_free(pfn_to_page(atomic_load_explicit(&batch->tables[i],
+							      memory_order_relaxed)));
+	put_page(virt_to_page(batch));
+}
+
+/* Hands the batch to RCU (tlb_table_flush()). The TLB was flushed first. */
+static void tlb_table_flush(struct mmu_gather *tlb)
+{
+	struct mmu_table_batch *batch = tlb->batch;
+
+	if (!batch)
+		return;
+	tlb->batch = NULL;
+	atomic_store_explicit(&batch->handed_off, 1, memory_order_release);
+	urcu_memb_call_rcu(&batch->rcu, tlb_remove_table_rcu);
+}
+
+void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
+{
+	struct page *batch_page;
+
+	tlb->freed_tables = true;
+	if (!machine.profile.rcu_table_free) {
+		/* Freed right after the flush, like a page. */
+		if (__tlb_remove_page(tlb, table))
+			tlb_flush_mmu(tlb);
+		return;
+	}
+	if (!tlb->batch) {
+		batch_page = alloc_page(PAGE_TYPE_KERNEL);
+		if (!batch_page) {
+			/* tlb_table_invalidate(), then the IPI fallback. */
+			tlb_flush_mmu_tlbonly(tlb);
+			tlb_remove_table_one(table);
+			return;
+		}
+		tlb->batch = page_address(batch_page);
+		atomic_store_explicit(&tlb->batch->handed_off, 0, memory_order_relaxed);
+		atomic_store_explicit(&tlb->batch->nr, 0, memory_order_relaxed);
+	}
+	{
+		struct mmu_table_batch *b = tlb->batch;
+		unsigned int nr = atomic_load_explicit(&b->nr, memory_order_relaxed);
+
+		atomic_store_explicit(&b->tables[nr], page_to_pfn(table),
+				      memory_order_relaxed);
+		atomic_store_explicit(&b->nr, nr + 1, memory_order_relaxed);
+		if (nr + 1 == MAX_TABLE_BATCH) {
+			tlb_flush_mmu_tlbonly(tlb);
+			tlb_table_flush(tlb);
+		}
+	}
+}
+
+void tlb_flush_mmu(struct mmu_gather *tlb)
+{
+	tlb_flush_mmu_tlbonly(tlb);
+	tlb_table_flush(tlb);
+	for (unsigned int i = 0; i < tlb->nr_pages; i++) {
+		struct page *page = tlb->pages[i];
+
+		if (page_type(page) == PAGE_TYPE_PGTABLE)
+			pgtable_free(page);
+		else
+			put_page(page);
+	}
+	tlb->nr_pages = 0;
+}
+
+void tlb_finish_mmu(struct mmu_gather *tlb)
+{
+	tlb_flush_mmu(tlb);
+}

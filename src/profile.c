@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The architecture profiles. Adding a profile is adding a row; every other
+ * part of ptlab (the machine, the lab's rule, the Spin model's switches,
+ * `ptlab profiles`) reads the row's properties and never its name.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ptlab/profile.h"
+
+static const struct ptlab_profile profiles[] = {
+	{
+		.name = "x86",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.summary = "x86-64 since 6.15, CPUs without INVLPGB",
+		/* Rik van Riel's INVLPGB series (2025) made x86 select
+		 * MMU_GATHER_RCU_TABLE_FREE unconditionally; native flushes
+		 * still IPI mm_cpumask and wait (native_flush_tlb_multi()). */
+		.kernel_facts = "arch/x86/Kconfig selects MMU_GATHER_RCU_TABLE_FREE "
+				"(6.15+); arch/x86/mm/tlb.c native_flush_tlb_multi() "
+				"IPIs mm_cpumask and waits",
+	},
+	{
+		.name = "x86-invlpgb",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.summary = "x86-64 since 6.15 on AMD CPUs with INVLPGB",
+		/* Same series: on CPUs with INVLPGB, remote TLBs are
+		 * invalidated by broadcast with TLBSYNC, no IPI. */
+		.kernel_facts = "arch/x86/mm/tlb.c broadcast_tlb_flush(): INVLPGB + "
+				"TLBSYNC, no IPI; RCU table free as x86",
+	},
+	{
+		.name = "x86-pv-6.0",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_PARAVIRT,
+		.deposit = DEPOSIT_LIST,
+		.summary = "x86-64 KVM guest before 6.15 (PARAVIRT, pv TLB flush)",
+		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
+		 * PARAVIRT; a KVM guest with pv TLB flush frees tables
+		 * through tlb_remove_table() (RCU), and kvm_flush_tlb_multi()
+		 * marks a preempted vCPU KVM_VCPU_FLUSH_TLB instead of
+		 * sending it an IPI; the host flushes when it runs again. */
+		.kernel_facts = "arch/x86/Kconfig: select MMU_GATHER_RCU_TABLE_FREE "
+				"if PARAVIRT; arch/x86/kernel/kvm.c "
+				"kvm_flush_tlb_multi() skips preempted vCPUs",
+	},
+	{
+		.name = "x86-nopv-6.0",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.summary = "x86-64 before 6.15 without PARAVIRT (seed case 2)",
+		/* Case 2 of the seed: no RCU table free, so
+		 * tlb_remove_table_sync_one() is empty; safe because every
+		 * flush IPIs the CPUs that may walk the mm and waits. */
+		.kernel_facts = "no MMU_GATHER_RCU_TABLE_FREE: tables freed after "
+				"the flush; include/asm-generic/tlb.h "
+				"tlb_remove_table_sync_one() is a no-op",
+	},
+	{
+		.name = "arm64",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.summary = "arm64: broadcast TLBI, RCU table free",
+		/* Quoted in the seed: arch/arm64/Kconfig selects
+		 * MMU_GATHER_RCU_TABLE_FREE; flushes are TLBI ...IS + DSB, a
+		 * hardware broadcast that sends no IPI. */
+		.kernel_facts = "arch/arm64/Kconfig selects MMU_GATHER_RCU_TABLE_FREE; "
+				"arch/arm64/include/asm/tlbflush.h uses TLBI IS, no IPI",
+	},
+	{
+		.name = "ppc64-radix",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_IN_TABLE,
+		.summary = "powerpc64 radix MMU: tlbie broadcast, in-table deposit",
+		/* arch/powerpc/Kconfig selects MMU_GATHER_RCU_TABLE_FREE;
+		 * radix flushes with tlbie (broadcast); and
+		 * radix__pgtable_trans_huge_deposit() keeps the deposit
+		 * list links inside the deposited table. */
+		.kernel_facts = "arch/powerpc/mm/book3s64/radix_pgtable.c "
+				"radix__pgtable_trans_huge_deposit() writes list links "
+				"into the table; tlbie broadcast",
+	},
+	{
+		.name = "broadcast-norcu",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.summary = "no kernel architecture: the seed's negative control",
+		/* The configuration Yang Shi's question rules out: without
+		 * RCU table free the flush must IPI, so no architecture may
+		 * combine a broadcast flush with it. */
+		.kernel_facts = "none: mm/gup.c requires IPI flushes when "
+				"MMU_GATHER_RCU_TABLE_FREE is unset",
+	},
+};
+
+const struct ptlab_profile *ptlab_profiles(void)
+{
+	return profiles;
+}
+
+size_t ptlab_profiles_count(void)
+{
+	return sizeof(profiles) / sizeof(profiles[0]);
+}
+
+const struct ptlab_profile *ptlab_profile_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < ptlab_profiles_count(); i++)
+		if (strcmp(profiles[i].name, name) == 0)
+			return &profiles[i];
+	return NULL;
+}
+
+void ptlab_profile_names(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ptlab_profiles_count() && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 profiles[i].name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+const char *tlb_flush_style_name(enum tlb_flush_style s)
+{
+	switch (s) {
+	case TLB_FLUSH_IPI:
+		return "ipi";
+	case TLB_FLUSH_BROADCAST:
+		return "broadcast";
+	case TLB_FLUSH_PARAVIRT:
+		return "paravirt";
+	}
+	return "?";
+}
+
+const char *deposit_style_name(enum deposit_style s)
+{
+	switch (s) {
+	case DEPOSIT_LIST:
+		return "list";
+	case DEPOSIT_IN_TABLE:
+		return "in-table";
+	}
+	return "?";
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "ptlab/race.h"
+
+_Atomic(race_hook_fn) ptlab_race_hook;
+
+race_hook_fn race_hook_set(race_hook_fn fn)
+{
+	return atomic_exchange_explicit(&ptlab_race_hook, fn, memory_order_seq_cst);
+}
+
+const char *race_point_name(enum race_point rp)
+{
+	static const char *const names[RACE_POINT_COUNT] = {
+		[RP_GUP_FAST_PMD_READ] = "gup-pmd-read",
+		[RP_GUP_FAST_PTE_READ] = "gup-pte-read",
+		[RP_GUP_FAST_REF_TAKEN] = "gup-ref-taken",
+		[RP_GUP_FAST_SECTION_END] = "gup-section-end",
+		[RP_COLLAPSE_PMD_CLEARED] = "collapse-pmd-cleared",
+		[RP_COLLAPSE_ISOLATED] = "collapse-isolated",
+		[RP_COLLAPSE_COPIED] = "collapse-copied",
+		[RP_TABLE_DEPOSIT] = "table-deposit",
+		[RP_TABLE_WITHDRAW] = "table-withdraw",
+		[RP_TABLE_FREE] = "table-free",
+	};
+
+	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";
+}

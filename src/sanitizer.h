@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sanitizer glue. In an ASan build, freed page-table frames are also
+ * poisoned with ASan's manual poisoning interface, so a walker that touches
+ * one is reported with its stack (see the lab's ASan report hook).
+ */
+#ifndef PTLAB_SANITIZER_H
+#define PTLAB_SANITIZER_H
+
+#include <stddef.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PTLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PTLAB_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define PTLAB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PTLAB_TSAN 1
+#endif
+#endif
+
+#ifdef PTLAB_ASAN
+#include <sanitizer/asan_interface.h>
+static inline void ptlab_asan_poison(void *addr, size_t len)
+{
+	ASAN_POISON_MEMORY_REGION(addr, len);
+}
+static inline void ptlab_asan_unpoison(void *addr, size_t len)
+{
+	ASAN_UNPOISON_MEMORY_REGION(addr, len);
+}
+#else
+static inline void ptlab_asan_poison(void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+}
+static inline void ptlab_asan_unpoison(void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+}
+#endif
+
+/* Reports of walkers reading a freed (poisoned) table frame, in an ASan
+ * build; 0 otherwise. */
+unsigned long ptlab_asan_stale_table_reads(void);
+
+#endif /* PTLAB_SANITIZER_H */

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Software TLBs and the three ways a TLB flush reaches other CPUs
+ * (mirrors arch/x86/mm/tlb.c flush_tlb_mm_range(), arm64's TLBI broadcast
+ * and arch/x86/kernel/kvm.c kvm_flush_tlb_multi()).
+ */
+#include <errno.h>
+
+#include "cpu.h"
+#include "lock.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "tlb.h"
+
+void tlb_soft_init(struct tlb_soft *t)
+{
+	for (int i = 0; i < TLB_SOFT_ENTRIES; i++)
+		atomic_store_explicit(&t->entry[i], 0, memory_order_relaxed);
+	atomic_store_explicit(&t->hw_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->hits, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->misses, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->flushes, 0, memory_order_relaxed);
+}
+
+bool tlb_lookup(struct tlb_soft *t, uint64_t vaddr, bool write, uint32_t *pfn)
+{
+	/* seq_cst: pairs with the invalidating stores and hw_seq load of a
+	 * broadcast flush (see tlb_flush_remote_broadcast()). */
+	uint64_t e = atomic_load_explicit(&t->entry[tlb_slot(vaddr)], memory_order_seq_cst);
+
+	if (!(e & TLB_VALID) || tlb_entry_vpn(e) != ((vaddr >> PAGE_SHIFT) &
+						    ((1ULL << TLB_VPN_BITS) - 1)) ||
+	    (write && !(e & TLB_WRITABLE))) {
+		atomic_fetch_add_explicit(&t->misses, 1, memory_order_relaxed);
+		return false;
+	}
+	atomic_fetch_add_explicit(&t->hits, 1, memory_order_relaxed);
+	*pfn = (uint32_t)(e >> TLB_PFN_SHIFT);
+	return true;
+}
+
+void tlb_fill(struct tlb_soft *t, uint64_t vaddr, uint32_t pfn, bool writable)
+{
+	uint64_t vpn = (vaddr >> PAGE_SHIFT) & ((1ULL << TLB_VPN_BITS) - 1);
+	uint64_t e = TLB_VALID | (writable ? TLB_WRITABLE : 0) |
+		     (vpn << TLB_VPN_SHIFT) | ((uint64_t)pfn << TLB_PFN_SHIFT);
+
+	atomic_store_explicit(&t->entry[tlb_slot(vaddr)], e, memory_order_seq_cst);
+}
+
+void tlb_invalidate(struct tlb_soft *t, uint64_t start, uint64_t end)
+{
+	uint64_t first = start >> PAGE_SHIFT, last = (end - 1) >> PAGE_SHIFT;
+
+	atomic_fetch_add_explicit(&t->flushes, 1, memory_order_relaxed);
+	for (int i = 0; i < TLB_SOFT_ENTRIES; i++) {
+		uint64_t e = atomic_load_explicit(&t->entry[i], memory_order_relaxed);
+		uint64_t vpn = tlb_entry_vpn(e);
+
+		if (!(e & TLB_VALID))
+			continue;
+		if (end && (vpn < first || vpn > last))
+			continue;
+		atomic_store_explicit(&t->entry[i], 0, memory_order_seq_cst);
+	}
+}
+
+struct flush_tlb_info {
+	struct mm_struct *mm;
+	uint64_t start, end;
+};
+
+/* The IPI function of a flush (flush_tlb_func()): runs on the target with
+ * interrupts off, so never inside one of its hardware accesses. */
+static void flush_tlb_func(void *arg)
+{
+	struct flush_tlb_info *info = arg;
+	struct cpu *c = this_cpu;
+
+	if (atomic_load_explicit(&c->mm, memory_order_relaxed) == info->mm)
+		tlb_invalidate(&c->tlb, info->start, info->end);
+}
+
+/*
+ * A broadcast invalidation of @t's TLB (TLBI IS / INVLPGB + TLBSYNC): no
+ * IPI and no wait for interrupts-off sections, but, like the hardware's
+ * completion, no return while a hardware access that may use the old
+ * translation is in flight. Invalidate, then look at hw_seq (both seq_cst,
+ * against the owner's seq_cst increment and lookup): if an access was or
+ * is in flight, wait for it to end and invalidate again, since its walk
+ * may have refilled an entry from the old tables.
+ */
+static void tlb_flush_remote_broadcast(struct cpu *t, uint64_t start, uint64_t end)
+{
+	uint64_t before = atomic_load_explicit(&t->tlb.hw_seq, memory_order_seq_cst);
+	uint64_t after;
+
+	tlb_invalidate(&t->tlb, start, end);
+	after = atomic_load_explicit(&t->tlb.hw_seq, memory_order_seq_cst);
+	if (after & 1) {
+		struct backoff b = BACKOFF_INIT;
+
+		while (atomic_load_explicit(&t->tlb.hw_seq, memory_order_acquire) == after)
+			wait_backoff(&b);
+	}
+	if (before != after || (before & 1))
+		tlb_invalidate(&t->tlb, start, end);
+}
+
+/*
+ * For a paravirt flush: a target whose vCPU is preempted gets the flush
+ * queued for when it runs again (the CAS requires it still preempted, as
+ * kvm_flush_tlb_multi() does); true when it was queued, false when the
+ * target must get an IPI.
+ */
+static bool pv_queue_flush(struct cpu *t)
+{
+	int state = atomic_load_explicit(&t->pv_state, memory_order_relaxed);
+
+	if (!(state & PV_PREEMPTED))
+		return false;
+	return atomic_compare_exchange_strong_explicit(&t->pv_state, &state,
+						       state | PV_FLUSH_PENDING,
+						       memory_order_seq_cst,
+						       memory_order_relaxed);
+}
+
+void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	struct flush_tlb_info info = { .mm = mm, .start = start, .end = end };
+	struct cpu *self = this_cpu;
+	cpumask_t targets, ipi = 0;
+
+	if (self && atomic_load_explicit(&self->mm, memory_order_relaxed) == mm)
+		tlb_invalidate(&self->tlb, start, end);
+	/* seq_cst: after the entries changed (see mm_struct.cpumask). */
+	targets = atomic_load_explicit(&mm->cpumask, memory_order_seq_cst);
+	if (self)
+		targets &= ~((cpumask_t)1 << self->id);
+	if (!targets)
+		return;
+
+	switch (machine.profile.flush) {
+	case TLB_FLUSH_IPI:
+		ipi = targets;
+		break;
+	case TLB_FLUSH_PARAVIRT:
+		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
+			if ((targets & ((cpumask_t)1 << i)) && !pv_queue_flush(&cpus[i]))
+				ipi |= (cpumask_t)1 << i;
+		break;
+	case TLB_FLUSH_BROADCAST:
+		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
+			if (targets & ((cpumask_t)1 << i))
+				tlb_flush_remote_broadcast(&cpus[i], start, end);
+		break;
+	}
+	if (ipi && smp_call_function_many(ipi, flush_tlb_func, &info, true))
+		ptlab_bug("TLB flush IPI refused (interrupts off?)", ipi);
+}
+
+void flush_tlb_mm(struct mm_struct *mm)
+{
+	flush_tlb_mm_range(mm, 0, 0);
+}
+
+void local_flush_tlb_all(void)
+{
+	if (this_cpu)
+		tlb_invalidate(&this_cpu->tlb, 0, 0);
+}
+
+void pv_vcpu_preempt(void)
+{
+	struct cpu *c = this_cpu;
+
+	if (c)
+		atomic_fetch_or_explicit(&c->pv_state, PV_PREEMPTED, memory_order_seq_cst);
+}
+
+void pv_vcpu_resume(void)
+{
+	struct cpu *c = this_cpu;
+
+	/* The host's record_steal_time(): a queued flush runs before the
+	 * vCPU executes anything else. */
+	if (c && (atomic_exchange_explicit(&c->pv_state, 0, memory_order_seq_cst) &
+		  PV_FLUSH_PENDING))
+		tlb_invalidate(&c->tlb, 0, 0);
+}

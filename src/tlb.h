@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mmu_gather (mirrors mm/mmu_gather.c and include/asm-generic/tlb.h):
+ * pages and page tables unlinked by a teardown are queued, the TLB is
+ * flushed, and only then are they freed: pages at once, tables at once
+ * without RCU table free, after an RCU grace period with it.
+ *
+ * A gather belongs to the one thread that runs the teardown (it lives on
+ * its stack); nothing in it is shared until a table batch is handed to
+ * call_rcu().
+ */
+#ifndef PTLAB_TLB_INTERNAL_H
+#define PTLAB_TLB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ptlab/page.h"
+#include "ptlab/tlb.h"
+
+struct mm_struct;
+
+#define MMU_GATHER_BUNDLE 64
+
+/*
+ * A batch of tables waiting for a grace period (struct mmu_table_batch).
+ * It lives in a pool frame of its own, allocated without waiting: when
+ * that allocation fails, the table is freed through tlb_remove_table_one()
+ * instead. Its words are written with atomics because a stale walker may
+ * read any frame.
+ */
+struct mmu_table_batch {
+	struct rcu_head rcu;
+	/* Stored with release just before call_rcu() and loaded with
+	 * acquire by the callback: the hand-off the sanitizers can see
+	 * (liburcu's own queue is not instrumented). */
+	atomic_int handed_off;
+	atomic_uint nr;
+	_Atomic uint32_t tables[];
+};
+#define MAX_TABLE_BATCH                                                      \
+	((PAGE_SIZE - sizeof(struct mmu_table_batch)) / sizeof(uint32_t))
+
+struct mmu_gather {
+	struct mm_struct *mm;
+	/* Range to flush; start > end when nothing is pending. */
+	uint64_t start, end;
+	bool freed_tables;
+	/* Folios to put once flushed (one reference each); without RCU
+	 * table free, unlinked tables wait here too. */
+	unsigned int nr_pages;
+	struct page *pages[MMU_GATHER_BUNDLE];
+	/* With RCU table free: tables waiting for a grace period. */
+	struct mmu_table_batch *batch;
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+/* Notes that [addr, addr+size) must be flushed (tlb_remove_tlb_entry()). */
+void tlb_flush_range_add(struct mmu_gather *tlb, uint64_t addr, uint64_t size);
+/*
+ * Queues a folio reference to drop after the flush (__tlb_remove_page()).
+ * Returns true when the gather is full: the caller must call
+ * tlb_flush_mmu() once it has dropped its page-table lock.
+ */
+bool __tlb_remove_page(struct mmu_gather *tlb, struct page *page);
+/* Queues an unlinked page table (pte_free_tlb() and friends). */
+void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
+/* Flushes the TLB, then frees what is queued (tlb_flush_mmu()). */
+void tlb_flush_mmu(struct mmu_gather *tlb);
+void tlb_finish_mmu(struct mmu_gather *tlb);
+
+void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end);
+
+/* Frees a page table whose last reference this is (__tlb_remove_table()). */
+void pgtable_free(struct page *table);
+
+#endif /* PTLAB_TLB_INTERNAL_H */

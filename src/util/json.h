@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small streaming JSON writer: enough for ptlab's result files. Keys and
+ * strings are escaped; numbers are written as given. Not thread-safe: one
+ * writer per file, used by one thread.
+ */
+#ifndef PTLAB_UTIL_JSON_H
+#define PTLAB_UTIL_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 16
+
+struct json {
+	FILE *f;
+	int depth;
+	/* Whether the container at each depth already holds a member. */
+	bool has_member[JSON_MAX_DEPTH];
+};
+
+void json_init(struct json *j, FILE *f);
+/* Containers; @key is the member name inside an object, NULL in arrays
+ * and at the top level. */
+void json_object_begin(struct json *j, const char *key);
+void json_object_end(struct json *j);
+void json_array_begin(struct json *j, const char *key);
+void json_array_end(struct json *j);
+/* Members (key may be NULL inside arrays). */
+void json_string(struct json *j, const char *key, const char *value);
+void json_bool(struct json *j, const char *key, bool value);
+void json_u64(struct json *j, const char *key, uint64_t value);
+void json_i64(struct json *j, const char *key, int64_t value);
+/* Written with enough digits to read back; NaN and infinities as null. */
+void json_double(struct json *j, const char *key, double value);
+void json_null(struct json *j, const char *key);
+/* Ends the document with a newline. */
+void json_finish(struct json *j);
+
+#endif /* PTLAB_UTIL_JSON_H */

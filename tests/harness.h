@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test harness: each TEST runs in a child process of its own, with a
+ * time limit, so that a crash, a hang or a leaked thread fails that test
+ * only. A test passes when its body returns; CHECK() failures print where
+ * and what, and end the child with a failure.
+ */
+#ifndef PTLAB_TESTS_HARNESS_H
+#define PTLAB_TESTS_HARNESS_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef void (*test_fn)(void);
+
+void test_register(const char *name, test_fn fn, unsigned int timeout_s);
+
+/* TEST(name) { ... } with the default time limit; TEST_T(name, seconds)
+ * for longer ones. Time limits are a hang guard, never a pass criterion. */
+#define TEST_T(name, secs)                                                   \
+	static void test_##name(void);                                       \
+	__attribute__((constructor)) static void test_register_##name(void)  \
+	{                                                                    \
+		test_register(#name, test_##name, (secs));                   \
+	}                                                                    \
+	static void test_##name(void)
+#define TEST(name) TEST_T(name, 60)
+
+__attribute__((noreturn, format(printf, 3, 4)))
+void test_fail(const char *file, int line, const char *fmt, ...);
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);   \
+	} while (0)
+
+#define CHECK_MSG(cond, ...)                                                 \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			test_fail(__FILE__, __LINE__, __VA_ARGS__);          \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                       \
+	do {                                                                 \
+		long long _a = (long long)(a), _b = (long long)(b);          \
+		if (_a != _b)                                                \
+			test_fail(__FILE__, __LINE__,                        \
+				  "CHECK_EQ(%s, %s): %lld != %lld", #a, #b,  \
+				  _a, _b);                                   \
+	} while (0)
+
+/* Path of the ptlab command under test (from the harness's --ptlab). */
+const char *test_ptlab_path(void);
+
+/*
+ * Runs argv (argv[0] a path) with stdin closed and stdout+stderr captured
+ * into @out (always NUL-terminated, truncated to @outlen - 1). Returns the
+ * exit status, or 128 + signal number.
+ */
+int test_run(const char *const argv[], char *out, size_t outlen);
+
+/* Seconds since an arbitrary start, monotonic. */
+double test_now(void);
+
+#endif /* PTLAB_TESTS_HARNESS_H */
