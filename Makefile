@@ -23,9 +23,13 @@ ifneq ($(filter-out address thread,$(SAN)),)
 $(error SAN=$(SAN): allowed values are address, thread, or empty)
 endif
 
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 # _LGPL_SOURCE: liburcu's read-side primitives inline (they sit on the
-# interrupts-off fast path); ptlab's MIT license is LGPL-compatible.
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -D_LGPL_SOURCE
+# interrupts-off fast path); ptlab's MIT license is LGPL-compatible. Not
+# under TSan: liburcu's own benign races would then be instrumented.
+ifneq ($(SAN),thread)
+CPPFLAGS += -D_LGPL_SOURCE
+endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
 LDLIBS += -lurcu-memb -lurcu-common -lm -pthread
@@ -59,7 +63,12 @@ TESTS := $(BUILD)/ptlab-tests
 .PHONY: all run check bench deps clean
 all: $(LIB) $(PTLAB)
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the flags they were built with: a change rebuilds.
+FLAGS_STAMP := $(BUILD)/flags
+$(shell mkdir -p $(BUILD); echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | \
+	cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

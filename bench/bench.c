@@ -199,11 +199,16 @@ static void ipi_nop(void *info)
 
 enum sync_kind { SYNC_IPI_SYNC, SYNC_IPI_CALL, SYNC_MEMBARRIER, SYNC_KINDS };
 
+/* Up to @iters operations, but no longer than SYNC_SAMPLE_NS: with busy
+ * CPUs outnumbering the cores one operation can take tens of ms. */
+#define SYNC_SAMPLE_NS 2e8
+
 static double run_sync(enum sync_kind k, unsigned long iters)
 {
 	double t0 = now_ns();
+	unsigned long i;
 
-	for (unsigned long i = 0; i < iters; i++) {
+	for (i = 0; i < iters && now_ns() - t0 < SYNC_SAMPLE_NS; i++) {
 		switch (k) {
 		case SYNC_IPI_SYNC:
 			tlb_remove_table_sync_one();
@@ -218,7 +223,7 @@ static double run_sync(enum sync_kind k, unsigned long iters)
 			break;
 		}
 	}
-	return (now_ns() - t0) / (double)iters;
+	return (now_ns() - t0) / (double)i;
 }
 
 static void bench_sync(unsigned int nthreads, bool busy)

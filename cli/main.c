@@ -12,6 +12,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "profiles", cmd_profiles, "list the architecture profiles (--json)" },
+	{ "matrix", cmd_matrix, "every scenario x profile x fix setting, judged by the rule (make run)" },
 	{ "race", cmd_race, "run one scenario on one profile with chosen fixes" },
 	{ "model", cmd_model, "check every cell exhaustively with the Spin model" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },

@@ -162,6 +162,24 @@ int fail_alloc_set(unsigned int type_mask, double probability, unsigned long nth
 	return 0;
 }
 
+#ifdef PTLAB_TSAN
+void frame_fill(struct page *page, uint64_t pattern)
+{
+	uint64_t *w = page_address(page);
+
+	__tsan_ignore_thread_begin();
+	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = pattern;
+	__tsan_ignore_thread_end();
+}
+
+void frame_copy(struct page *dst, const struct page *src)
+{
+	__tsan_ignore_thread_begin();
+	memcpy(page_address(dst), page_address(src), PAGE_SIZE);
+	__tsan_ignore_thread_end();
+}
+#else
 void frame_fill(struct page *page, uint64_t pattern)
 {
 	_Atomic uint64_t *w = page_address(page);
@@ -180,6 +198,7 @@ void frame_copy(struct page *dst, const struct page *src)
 				      atomic_load_explicit(&s[i], memory_order_relaxed),
 				      memory_order_relaxed);
 }
+#endif
 
 int page_read(const struct page *page, size_t off, void *buf, size_t len)
 {

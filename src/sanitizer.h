@@ -48,6 +48,17 @@ static inline void ptlab_asan_unpoison(void *addr, size_t len)
 }
 #endif
 
+#ifdef PTLAB_TSAN
+/*
+ * Bulk frame writes (fill, copy) under TSan: its per-access bookkeeping
+ * makes a 2 MiB copy take milliseconds, so frame bulk operations run with
+ * the thread's accesses ignored. Frame memory is racy by design (walkers
+ * read it with atomics at any time); nothing synchronizes through it.
+ */
+void __tsan_ignore_thread_begin(void);
+void __tsan_ignore_thread_end(void);
+#endif
+
 /* Reports of walkers reading a freed (poisoned) table frame, in an ASan
  * build; 0 otherwise. */
 unsigned long ptlab_asan_stale_table_reads(void);

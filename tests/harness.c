@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,6 +104,54 @@ int test_run(const char *const argv[], char *out, size_t outlen)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+#define READ_FILE_MAX (8u << 20)
+
+char *test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = malloc(READ_FILE_MAX);
+	size_t n;
+
+	if (!f || !buf)
+		test_fail(__FILE__, __LINE__, "cannot read %s", path);
+	n = fread(buf, 1, READ_FILE_MAX - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+size_t test_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+void test_mkdtemp(char *buf, size_t len, const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(buf, len, "%s/ptlab-test-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
+	if (!mkdtemp(buf))
+		test_fail(__FILE__, __LINE__, "mkdtemp %s", buf);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void test_rmtree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Runs one test in a child; returns true when it passed. */

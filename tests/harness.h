@@ -66,4 +66,13 @@ int test_run(const char *const argv[], char *out, size_t outlen);
 /* Seconds since an arbitrary start, monotonic. */
 double test_now(void);
 
+/* The whole file, NUL-terminated (caller frees); fails the test when it
+ * cannot be read. */
+char *test_read_file(const char *path);
+/* Occurrences of @needle in @text. */
+size_t test_count(const char *text, const char *needle);
+/* A new private directory under $TMPDIR (or /tmp), and its removal. */
+void test_mkdtemp(char *buf, size_t len, const char *tag);
+void test_rmtree(const char *dir);
+
 #endif /* PTLAB_TESTS_HARNESS_H */

@@ -5,7 +5,6 @@
  * replays in Spin's own guided simulation; a bug seeded into collapse is
  * caught; a search cut short is never "safe"; bad input is refused.
  */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,53 +16,6 @@
 #define OUT_LEN (1u << 20)
 
 /* ---- helpers ---- */
-
-static void make_tmpdir(char *buf, size_t len)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(buf, len, "%s/ptlab-test-model.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	CHECK_MSG(mkdtemp(buf), "mkdtemp %s", buf);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The whole file, NUL-terminated (caller frees); fails the test if absent. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(OUT_LEN);
-	size_t n;
-
-	CHECK_MSG(f, "cannot open %s", path);
-	CHECK(buf);
-	n = fread(buf, 1, OUT_LEN - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static size_t count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-		n++;
-	return n;
-}
 
 /* Runs `ptlab model <args...>` (NULL-terminated); output into @out. */
 static int run_model(char *out, const char *const *args)
@@ -178,7 +130,7 @@ TEST_T(model_matrix_agrees_with_rule, 600)
 	CHECK(results && out);
 	CHECK_MSG(ptlab_model_tools(msg, sizeof(msg)) == 0, "%s", msg);
 	CHECK_EQ(n, 84);
-	make_tmpdir(keep, sizeof(keep));
+	test_mkdtemp(keep, sizeof(keep), "model");
 	o.keep_dir = keep;
 	start = test_now();
 	CHECK_EQ(ptlab_model_check(&o, cells, n, results), 0);
@@ -200,7 +152,7 @@ TEST_T(model_matrix_agrees_with_rule, 600)
 	CHECK(unsafe > 0 && unsafe < n);
 	for (size_t i = 0; i < n; i++)
 		ptlab_model_result_release(&results[i]);
-	remove_tree(keep);
+	test_rmtree(keep);
 	free(results);
 	free(out);
 }
@@ -214,7 +166,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	int status;
 
 	CHECK(out);
-	make_tmpdir(dir, sizeof(dir));
+	test_mkdtemp(dir, sizeof(dir), "model");
 	snprintf(json, sizeof(json), "%s/model.json", dir);
 	status = run_model(out, (const char *const[]){
 		"--profiles", "arm64,x86", "--scenarios", "collapse-zap",
@@ -227,9 +179,9 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(strstr(out, "walker cpu"), "%s", out);
 	CHECK_MSG(strstr(out, "zapper frees T1 at once"), "%s", out);
 
-	text = slurp(json);
-	CHECK_EQ(count(text, "{\"profile\":"), 4);
-	CHECK_EQ(count(text, "\"verdict\":\"pass\""), 4);
+	text = test_read_file(json);
+	CHECK_EQ(test_count(text, "{\"profile\":"), 4);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	CHECK_MSG(strstr(text, "{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":false,\"ipi_sync\":false,"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
@@ -243,7 +195,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(strstr(text, "\"counterexample\":[],"), "%s", text);
 	CHECK_MSG(strstr(text, "\"passed\":true"), "%s", text);
 	free(text);
-	remove_tree(dir);
+	test_rmtree(dir);
 	free(out);
 }
 
@@ -262,7 +214,7 @@ TEST_T(model_seeded_bug_is_caught, 120)
 	int status;
 
 	CHECK(out);
-	make_tmpdir(dir, sizeof(dir));
+	test_mkdtemp(dir, sizeof(dir), "model");
 	snprintf(json, sizeof(json), "%s/model.json", dir);
 	snprintf(model, sizeof(model), "%s/seeded.pml", dir);
 
@@ -275,7 +227,7 @@ TEST_T(model_seeded_bug_is_caught, 120)
 		cell[3], cell[4], cell[5], "--define", "SEED_BUG_SYNC_BEFORE_CLEAR",
 		"--json", json, NULL });
 	CHECK_MSG(status == 1, "with the bug: exit %d:\n%s", status, out);
-	text = slurp(json);
+	text = test_read_file(json);
 	CHECK_MSG(strstr(text, "\"expected\":\"safe\",\"model_verdict\":\"unsafe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"violation\":\"stale_table\""), "%s", text);
 	CHECK_MSG(strstr(text, "synchronises before clearing the PMD"), "%s", text);
@@ -293,7 +245,7 @@ TEST_T(model_seeded_bug_is_caught, 120)
 	CHECK_MSG(status == 1, "--model: exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "safe     unsafe"), "%s", out);
 	CHECK_MSG(strstr(out, model), "%s", out);
-	remove_tree(dir);
+	test_rmtree(dir);
 	free(out);
 }
 
@@ -387,7 +339,7 @@ TEST(model_missing_tools)
 
 	/* spin alone, no compiler */
 	which("spin", spin, sizeof(spin));
-	make_tmpdir(dir, sizeof(dir));
+	test_mkdtemp(dir, sizeof(dir), "model");
 	snprintf(link, sizeof(link), "%s/spin", dir);
 	CHECK(symlink(spin, link) == 0);
 	snprintf(path, sizeof(path), "PATH=%s", dir);
@@ -395,7 +347,7 @@ TEST(model_missing_tools)
 		test_ptlab_path(), "model", cell, NULL }, out, OUT_LEN);
 	CHECK_MSG(status == 1, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "gcc not found") && strstr(out, "apt-get install gcc"), "%s", out);
-	remove_tree(dir);
+	test_rmtree(dir);
 	free(out);
 }
 
@@ -404,7 +356,7 @@ TEST(model_missing_tools)
 /* The binary checks the model in the tree (the Makefile re-embeds it). */
 TEST(model_embedded_is_the_file)
 {
-	char *text = slurp("model/ptlab.pml");
+	char *text = test_read_file("model/ptlab.pml");
 
 	CHECK_MSG(strcmp(text, ptlab_model_builtin()) == 0,
 		  "the embedded model differs from model/ptlab.pml: rebuild");

@@ -12,15 +12,21 @@
  *   violation. A table reached by a walker was linked when it was read,
  *   so in a safe configuration nothing may free it before the section
  *   ends: no false positives.
- * - stale pin: gup_fast returned a reference taken after collapse cleared
- *   the PMD of the page's range, on a page that collapse then copied away:
- *   writes through it are lost. Collapse's PMD clear takes a sequence
- *   number; the walker reads the sequence after its reference (both
- *   seq_cst: a reference collapse's isolation missed reads a later
- *   value); collapse marks each page it copied with the generation and
- *   sequence. Pins are checked a little later, once that collapse is done.
+ * - stale pin: a pin gup_fast returned was still held after collapse's
+ *   isolation had passed its page, and collapse copied the page away:
+ *   writes through the pin are lost. Collapse takes a sequence number once
+ *   its isolation is done and marks each page it copies with the page's
+ *   generation and that number; the walker reads the sequence just before
+ *   it unpins. All seq_cst: a mark with a number the walker's read saw
+ *   means the pin was held when isolation ended, and an isolation that
+ *   had seen the pin would have refused (no mark), so the pin was taken
+ *   after isolation looked at that page. Pins are checked a little later,
+ *   once that collapse is done.
  * - wrong page: gup_fast returned a page whose recorded mapping (mm and
- *   address, set before it was mapped) is not the address asked for.
+ *   address, set before it was mapped) is not the address asked for, or a
+ *   frame that is no user page at all. Judged on what gup_fast returns: a
+ *   reference it takes on a frame reused since it read the PTE is legal
+ *   (the kernel takes it too) when the re-check then drops it.
  *
  * State: lab_ctr and the first violation are shared (atomics; the first
  * detail is written once, by the thread that wins first_taken, and read
@@ -38,11 +44,11 @@
 
 struct lab_counters lab_ctr;
 
-/* The lab's sequence: bumped by collapse's PMD clear, read by walkers
- * after their reference. */
+/* The lab's sequence: bumped when collapse's isolation is done, read by
+ * walkers before they unpin. */
 static atomic_ulong lab_seq;
-/* Per frame: generation << 32 | sequence of the collapse that copied it
- * away (0: never). */
+/* Per frame: generation << 32 | the isolation sequence of the collapse that
+ * copied it away (0: never). */
 static _Atomic uint64_t *collapse_marks;
 static uint32_t marks_frames;
 
@@ -182,10 +188,8 @@ struct walk_record {
 };
 
 static __thread struct walk_record rec;
-/* lab_seq after this thread's last gup_fast reference. */
-static __thread uint64_t last_ref_seq;
-/* Collapse's sequence, in the collapsing thread. */
-static __thread uint64_t collapse_seq;
+/* Collapse's isolation sequence, in the collapsing thread. */
+static __thread uint64_t isolation_seq;
 
 static void rec_table(struct page *table, uint64_t addr)
 {
@@ -235,6 +239,11 @@ static void rec_check(void)
 	}
 }
 
+static bool user_page_type(enum page_type t)
+{
+	return t == PAGE_TYPE_ANON || t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL;
+}
+
 void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 {
 	switch (rp) {
@@ -247,18 +256,17 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 		if (ctx->pte == PAGE_POISON)
 			rec.poisoned = ctx->pte_table;
 		break;
-	case RP_GUP_FAST_REF_TAKEN:
-		/* seq_cst, after the seq_cst reference: see the top. */
-		last_ref_seq = atomic_load_explicit(&lab_seq, memory_order_seq_cst);
-		break;
 	case RP_GUP_FAST_SECTION_END:
 		rec_check();
 		rec.n = 0;
 		rec.poisoned = NULL;
 		return;
 	case RP_COLLAPSE_PMD_CLEARED:
-		collapse_seq = atomic_fetch_add_explicit(&lab_seq, 1, memory_order_seq_cst) + 1;
 		log_event(rp, ctx->addr, ctx->pte_table);
+		break;
+	case RP_COLLAPSE_ISOLATED:
+		/* seq_cst, after isolation's seq_cst refcount loads. */
+		isolation_seq = atomic_fetch_add_explicit(&lab_seq, 1, memory_order_seq_cst) + 1;
 		break;
 	case RP_COLLAPSE_COPIED:
 		for (unsigned int i = 0; i < ctx->nr_pages; i++) {
@@ -267,7 +275,7 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 			if (p && collapse_marks && page_to_pfn(p) < marks_frames)
 				atomic_store_explicit(&collapse_marks[page_to_pfn(p)],
 						      (uint64_t)page_generation(p) << 32 |
-							      (uint32_t)collapse_seq,
+							      (uint32_t)isolation_seq,
 						      memory_order_release);
 		}
 		break;
@@ -292,8 +300,7 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 		uint32_t owner = atomic_load_explicit(&p->mm_id, memory_order_relaxed);
 		struct lab_violation_detail d;
 
-		if ((t == PAGE_TYPE_ANON || t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL) &&
-		    owner == mm_id && index == addr)
+		if (user_page_type(t) && owner == mm_id && index == addr)
 			continue;
 		d = (struct lab_violation_detail){ .kind = VIOLATION_WRONG_PAGE,
 						   .cpu = smp_processor_id(), .addr = addr,
@@ -314,7 +321,7 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 
 struct pending_pin {
 	uint32_t pfn, gen;
-	uint64_t ref_seq;
+	uint64_t held_seq;     /* lab_seq read just before the unpin */
 	uint64_t addr;
 	double at_ms;
 };
@@ -330,15 +337,16 @@ static void pin_check_one(const struct pending_pin *pp)
 	if (!collapse_marks || pp->pfn >= marks_frames)
 		return;
 	mark = atomic_load_explicit(&collapse_marks[pp->pfn], memory_order_acquire);
-	if (!mark || (uint32_t)(mark >> 32) != pp->gen || (uint32_t)mark > pp->ref_seq)
+	if (!mark || (uint32_t)(mark >> 32) != pp->gen || (uint32_t)mark > pp->held_seq)
 		return;
 	d = (struct lab_violation_detail){ .kind = VIOLATION_STALE_PIN,
 					   .cpu = smp_processor_id(), .addr = pp->addr,
 					   .table_pfn = PFN_NONE, .page_pfn = pp->pfn,
 					   .page_index = pp->addr };
 	snprintf(d.what, sizeof(d.what),
-		 "walker cpu%d pinned page %u at %#llx after collapse had cleared the PMD; "
-		 "collapse then copied the page away: writes through the pin are lost",
+		 "walker cpu%d held a pin on page %u (%#llx) that collapse's isolation "
+		 "had not seen, and collapse copied the page away: writes through the "
+		 "pin are lost",
 		 d.cpu, pp->pfn, (unsigned long long)pp->addr);
 	lab_violation(&d);
 }
@@ -365,10 +373,11 @@ void lab_pin_note(struct page *page, uint64_t addr)
 		pin_check_one(&pending[pending_head]);
 		pending_n--;
 	}
-	pending[pending_head] = (struct pending_pin){ .pfn = page_to_pfn(page),
-						      .gen = page_generation(page),
-						      .ref_seq = last_ref_seq, .addr = addr,
-						      .at_ms = lab_now_ms() };
+	pending[pending_head] = (struct pending_pin){
+		.pfn = page_to_pfn(page), .gen = page_generation(page), .addr = addr,
+		.at_ms = lab_now_ms(),
+		/* seq_cst, before the seq_cst unpin: see the top. */
+		.held_seq = atomic_load_explicit(&lab_seq, memory_order_seq_cst) };
 	pending_head = (pending_head + 1) % PENDING_PINS;
 	pending_n++;
 }

@@ -39,7 +39,8 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx);
 /* After gup_fast returned @n pages for @start: wrong page check. */
 void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm_id);
 /* Pins are checked for staleness a little later, once the collapse that
- * may have copied them away is done: remember one, check the old ones. */
+ * may have copied them away is done: remember one (just before unpinning
+ * it), check the old ones. */
 void lab_pin_note(struct page *page, uint64_t addr);
 void lab_pins_check(bool all);
 /* Records a violation (counts it; the first also fills the detail). */

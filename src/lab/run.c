@@ -137,8 +137,10 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	snapshot(res);
 	res->seconds = (lab_now_ms() - start) / 1e3;
 	res->have_detail = lab_first_violation(&res->first);
-	if (res->have_detail)
-		res->first_violation_ms = res->first.at_ms - start;
+	if (res->have_detail) {
+		res->first.at_ms -= start;
+		res->first_violation_ms = res->first.at_ms;
+	}
 	res->asan_reports = ptlab_asan_stale_table_reads() - asan0;
 	if (mm_destroy(mm))
 		ret = ret ? ret : -EBUSY;

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ptlab matrix: every scenario on every profile with each of the four fix
+ * settings, judged against the rule (rule.h): an unsafe cell must show a
+ * violation (of a kind the rule allows), a safe cell none.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "lab_cli.h"
+#include "util/cli.h"
+
+#define MATRIX_MAX_PROFILES 32
+
+struct cell {
+	struct lab_run_config cfg;
+	struct ptlab_expectation exp;
+	struct lab_result res;
+	int run_error;
+	unsigned int attempts;
+	bool pass;
+};
+
+struct matrix {
+	struct cell *cells;
+	size_t n;
+	double seconds;
+	unsigned int retries;
+	unsigned int walkers;
+	uint64_t seed;
+	bool tty;
+	size_t current;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ptlab matrix [options]\n"
+		"Runs every scenario on every profile with each fix setting and checks\n"
+		"each cell against the rule of README.md: exit 0 only when every unsafe\n"
+		"cell showed a violation and every safe cell showed none.\n"
+		"  --seconds S        budget per cell, 0.05..600 (default 0.7)\n"
+		"  --profiles LIST    comma-separated profiles (default all)\n"
+		"  --scenarios LIST   comma-separated scenarios (default all)\n"
+		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
+		"  --retries N        extra attempts for an unsafe cell that showed\n"
+		"                     nothing, 0..10 (default 2); safe cells never retry\n"
+		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
+		"  --seed N           random seed (default 1)\n"
+		"  --json FILE        write every cell with its raw counts\n",
+		LAB_MAX_WALKERS);
+}
+
+/* Observed kinds must be ones the rule allows; an unsafe cell needs one,
+ * a safe cell none; the run itself must be clean. */
+static bool judge(const struct cell *c)
+{
+	uint64_t total = lab_total_violations(&c->res);
+
+	if (c->run_error || c->res.leaked_frames)
+		return false;
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		if (c->res.violations[k] && !c->exp.possible[k])
+			return false;
+	return c->exp.unsafe ? total > 0 : total == 0;
+}
+
+static void progress(void *arg, double elapsed, const struct lab_result *r)
+{
+	struct matrix *m = arg;
+	const struct cell *c = &m->cells[m->current];
+
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
+		m->current + 1, m->n, c->cfg.profile.name, scenario_name(c->cfg.scenario),
+		ptlab_fixes_name(c->cfg.fixes), elapsed, (unsigned long long)r->ops,
+		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
+}
+
+static void run_cell(struct matrix *m, struct cell *c)
+{
+	do {
+		c->attempts++;
+		c->cfg.seed = m->seed + c->attempts - 1;
+		c->run_error = lab_run(&c->cfg, &c->res);
+		c->pass = judge(c);
+	} while (!c->pass && !c->run_error && c->exp.unsafe &&
+		 !lab_total_violations(&c->res) && c->attempts <= m->retries);
+}
+
+static const char *short_flush(enum tlb_flush_style s)
+{
+	return s == TLB_FLUSH_IPI ? "ipi" : s == TLB_FLUSH_BROADCAST ? "bcast" : "pv";
+}
+
+static void print_header(FILE *f)
+{
+	fprintf(f, "%-15s %-3s %-5s %-8s %-11s %-12s %9s %6s %6s %6s %9s %9s %-6s %s\n",
+		"profile", "rcu", "flush", "deposit", "fixes", "scenario", "ops", "stale",
+		"pin", "wrong", "first-ms", "cycles/s", "expect", "verdict");
+}
+
+static void print_cell(FILE *f, const struct cell *c)
+{
+	const struct lab_result *r = &c->res;
+	char first[16] = "-";
+
+	if (r->first_violation_ms >= 0)
+		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
+	fprintf(f, "%-15s %-3s %-5s %-8s %-11s %-12s %9llu %6llu %6llu %6llu %9s %9.0f %-6s %s",
+		c->cfg.profile.name, c->cfg.profile.rcu_table_free ? "yes" : "no",
+		short_flush(c->cfg.profile.flush), deposit_style_name(c->cfg.profile.deposit),
+		ptlab_fixes_name(c->cfg.fixes), scenario_name(c->cfg.scenario),
+		(unsigned long long)r->ops,
+		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
+		(unsigned long long)r->violations[VIOLATION_STALE_PIN],
+		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE], first,
+		r->seconds > 0 ? (double)r->cycles / r->seconds : 0,
+		c->exp.unsafe ? "unsafe" : "safe", c->pass ? "pass" : "FAIL");
+	if (c->attempts > 1)
+		fprintf(f, " (%u attempts)", c->attempts);
+	if (c->run_error)
+		fprintf(f, " (run failed: %s)", strerror(-c->run_error));
+	if (r->leaked_frames)
+		fprintf(f, " (%llu frames leaked)", (unsigned long long)r->leaked_frames);
+	fputc('\n', f);
+}
+
+static int write_json(const char *path, const struct matrix *m, bool passed)
+{
+	FILE *f = fopen(path, "w");
+	struct json j;
+
+	if (!f) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	json_array_begin(&j, "cells");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+
+		json_object_begin(&j, NULL);
+		lab_cli_json_result(&j, &c->cfg, &c->res);
+		json_string(&j, "expected", c->exp.unsafe ? "unsafe" : "safe");
+		json_array_begin(&j, "possible");
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			if (c->exp.possible[k])
+				json_string(&j, NULL, violation_kind_name((enum violation_kind)k));
+		json_array_end(&j);
+		json_bool(&j, "rcu_table_free", c->cfg.profile.rcu_table_free);
+		json_string(&j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
+		json_string(&j, "deposit", deposit_style_name(c->cfg.profile.deposit));
+		json_u64(&j, "attempts", c->attempts);
+		if (c->run_error)
+			json_string(&j, "error", strerror(-c->run_error));
+		json_string(&j, "verdict", c->pass ? "pass" : "fail");
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_bool(&j, "passed", passed);
+	json_object_end(&j);
+	json_finish(&j);
+	return fclose(f) ? 1 : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Medians of the time to the first violation (unsafe cells) and of the
+ * cycles per second (safe cells). */
+static void print_summary(FILE *f, const struct matrix *m, size_t passed, double secs)
+{
+	double *first = calloc(m->n, sizeof(double)), *rate = calloc(m->n, sizeof(double));
+	size_t nf = 0, nr = 0;
+
+	for (size_t i = 0; first && rate && i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+
+		if (c->exp.unsafe && c->res.first_violation_ms >= 0)
+			first[nf++] = c->res.first_violation_ms;
+		else if (!c->exp.unsafe && c->res.seconds > 0)
+			rate[nr++] = (double)c->res.cycles / c->res.seconds;
+	}
+	fprintf(f, "\n%zu cells: %zu pass, %zu fail, in %.1f s\n", m->n, passed, m->n - passed, secs);
+	if (nf) {
+		qsort(first, nf, sizeof(double), cmp_double);
+		fprintf(f, "unsafe cells: first violation after %.1f ms (median), %.1f ms (max)\n",
+			first[nf / 2], first[nf - 1]);
+	}
+	if (nr) {
+		qsort(rate, nr, sizeof(double), cmp_double);
+		fprintf(f, "safe cells: %.0f collapse/zap/munmap cycles per second (median), "
+			   "%.0f (min)\n", rate[nr / 2], rate[0]);
+	}
+	free(first);
+	free(rate);
+}
+
+int cmd_matrix(int argc, char **argv)
+{
+	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
+	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1 };
+	const char *json = NULL, *v;
+	size_t nprof = ptlab_profiles_count(), passed = 0;
+	uint64_t u;
+	double t0;
+	int ret;
+
+	memset(prof, 1, sizeof(prof));
+	memset(scen, 1, sizeof(scen));
+	memset(fix, 1, sizeof(fix));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if ((ret = cli_option(argc, argv, &i, "--seconds", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_double(v, 0.05, 600, &m.seconds))
+				return cli_error("bad --seconds", v, "0.05..600 per cell");
+		} else if ((ret = cli_option(argc, argv, &i, "--profiles", &v))) {
+			if (ret < 0 || !lab_cli_profiles(v, prof, nprof))
+				return CLI_EXIT_USAGE;
+		} else if ((ret = cli_option(argc, argv, &i, "--scenarios", &v))) {
+			if (ret < 0 || !lab_cli_scenarios(v, scen))
+				return CLI_EXIT_USAGE;
+		} else if ((ret = cli_option(argc, argv, &i, "--fixes", &v))) {
+			if (ret < 0 || !lab_cli_fixes(v, fix))
+				return CLI_EXIT_USAGE;
+		} else if ((ret = cli_option(argc, argv, &i, "--retries", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 0, 10, &u))
+				return cli_error("bad --retries", v, "0..10");
+			m.retries = (unsigned int)u;
+		} else if ((ret = cli_option(argc, argv, &i, "--threads", &v))) {
+			char allowed[32];
+
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			snprintf(allowed, sizeof(allowed), "1..%d walker CPUs", LAB_MAX_WALKERS);
+			if (!cli_parse_u64(v, 1, LAB_MAX_WALKERS, &u))
+				return cli_error("bad --threads", v, allowed);
+			m.walkers = (unsigned int)u;
+		} else if ((ret = cli_option(argc, argv, &i, "--seed", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 0, UINT64_MAX, &m.seed))
+				return cli_error("bad --seed", v, "0..18446744073709551615");
+		} else if ((ret = cli_option(argc, argv, &i, "--json", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			json = v;
+		} else {
+			return cli_error("unknown option for matrix", argv[i],
+					 "--seconds --profiles --scenarios --fixes --retries "
+					 "--threads --seed --json --help");
+		}
+	}
+	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS, sizeof(*m.cells));
+	if (!m.cells)
+		return 1;
+	for (size_t p = 0; p < nprof; p++)
+		for (int s = 0; s < SCENARIO_COUNT; s++)
+			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++) {
+				struct cell *c;
+
+				if (!prof[p] || !scen[s] || !fix[f])
+					continue;
+				c = &m.cells[m.n++];
+				lab_run_config_default(&c->cfg, &ptlab_profiles()[p],
+						       ptlab_fix_setting(f), (enum scenario)s);
+				c->cfg.seconds = m.seconds;
+				c->cfg.walkers = m.walkers;
+				c->exp = ptlab_expect(&ptlab_profiles()[p], ptlab_fix_setting(f),
+						      (enum scenario)s);
+			}
+	m.tty = isatty(2);
+	if (m.tty)
+		lab_set_progress(progress, &m);
+	print_header(stdout);
+	fflush(stdout);
+	t0 = now_s();
+	for (m.current = 0; m.current < m.n; m.current++) {
+		struct cell *c = &m.cells[m.current];
+
+		run_cell(&m, c);
+		passed += c->pass;
+		if (m.tty)
+			fprintf(stderr, "\r\033[K");
+		print_cell(stdout, c);
+		fflush(stdout);
+	}
+	lab_set_progress(NULL, NULL);
+	print_summary(stdout, &m, passed, now_s() - t0);
+	for (size_t i = 0; i < m.n; i++)
+		if (!m.cells[i].pass && m.cells[i].res.have_detail) {
+			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name,
+				scenario_name(m.cells[i].cfg.scenario),
+				ptlab_fixes_name(m.cells[i].cfg.fixes));
+			lab_cli_print_detail(stdout, &m.cells[i].res.first);
+		}
+	ret = passed == m.n ? 0 : 1;
+	if (json && write_json(json, &m, passed == m.n))
+		ret = 1;
+	free(m.cells);
+	return ret;
+}

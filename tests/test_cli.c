@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/* The ptlab command: bad input gets a message naming the value and what is
+ * allowed, with exit status 2; good input works end to end. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define OUT_LEN (1u << 20)
+
+static char out[OUT_LEN];
+
+/* Runs ptlab with the arguments (NULL-terminated) into out. */
+static int ptlab(const char *first, ...)
+{
+	const char *argv[32] = { test_ptlab_path() };
+	size_t n = 1;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return test_run(argv, out, sizeof(out));
+}
+
+/* Exit 2 and a message holding @value and "allowed" (or @hint). */
+#define CHECK_USAGE(value, hint, ...)                                        \
+	do {                                                                 \
+		int _s = ptlab(__VA_ARGS__, NULL);                           \
+		CHECK_MSG(_s == 2, "exit %d for %s:\n%s", _s, value, out);   \
+		CHECK_MSG(strstr(out, "ptlab: ") && strstr(out, value) &&    \
+				  strstr(out, hint),                         \
+			  "message for %s:\n%s", value, out);                \
+	} while (0)
+
+TEST(cli_usage_errors)
+{
+	CHECK_EQ(ptlab(NULL), 2);
+	CHECK_USAGE("frobnicate", "allowed: profiles", "frobnicate");
+	CHECK_USAGE("--bogus", "allowed", "profiles", "--bogus");
+	CHECK_USAGE("vax", "allowed: x86, x86-invlpgb", "race", "--profile", "vax");
+	CHECK_USAGE("sideways", "allowed: collapse-zap", "race", "--scenario", "sideways");
+	CHECK_USAGE("most", "allowed: none, pmd-recheck", "race", "--fixes", "most");
+	CHECK_USAGE("0", "0.01..3600", "race", "--seconds", "0");
+	CHECK_USAGE("-1", "0.01..3600", "race", "--seconds", "-1");
+	CHECK_USAGE("1e9", "0.01..3600", "race", "--seconds", "1e9");
+	CHECK_USAGE("abc", "0.01..3600", "race", "--seconds", "abc");
+	CHECK_USAGE("0", "1..1000000000000", "race", "--ops", "0");
+	CHECK_USAGE("0", "1..56", "race", "--threads", "0");
+	CHECK_USAGE("57", "1..56", "race", "--threads", "57");
+	CHECK_USAGE("99999999999999999999", "1..56", "race", "--threads", "99999999999999999999");
+	CHECK_USAGE("nowhere:5", "unknown race point", "race", "--window", "nowhere:5");
+	CHECK_USAGE("gup-pmd-read:5:2", "probability", "race", "--window", "gup-pmd-read:5:2");
+	CHECK_USAGE("--seconds", "missing value", "race", "--seconds");
+	CHECK_USAGE("--frob", "allowed", "race", "--frob");
+	CHECK_USAGE("0", "0.05..600", "matrix", "--seconds", "0");
+	CHECK_USAGE("vax", "allowed: x86", "matrix", "--profiles", "x86,vax");
+	CHECK_USAGE("sideways", "allowed: collapse-zap", "matrix", "--scenarios", "munmap,sideways");
+	CHECK_USAGE("most", "allowed: none", "matrix", "--fixes", "most");
+	CHECK_USAGE("11", "0..10", "matrix", "--retries", "11");
+	CHECK_USAGE("1000", "1..56", "matrix", "--threads", "1000");
+	CHECK_USAGE("--frob", "allowed", "matrix", "--frob");
+	CHECK_USAGE("2", "3..64", "bench", "--rounds", "2");
+	CHECK_USAGE("0", "0.01..100", "bench", "--scale", "0");
+	CHECK_USAGE("--frob", "allowed", "bench", "--frob");
+}
+
+TEST(cli_profiles)
+{
+	CHECK_EQ(ptlab("profiles", NULL), 0);
+	CHECK(strstr(out, "broadcast-norcu"));
+	CHECK(strstr(out, "ppc64-radix"));
+	CHECK_EQ(ptlab("profiles", "--json", NULL), 0);
+	CHECK_EQ(test_count(out, "\"name\":"), 7);
+	CHECK(strstr(out, "\"rcu_table_free\":false"));
+	CHECK(strstr(out, "\"deposit\":\"in-table\""));
+}
+
+TEST_T(cli_race_reports_a_violation, 300)
+{
+	char dir[256], json[300];
+	char *text;
+	int status;
+
+	test_mkdtemp(dir, sizeof(dir), "race");
+	snprintf(json, sizeof(json), "%s/race.json", dir);
+	status = ptlab("race", "--profile", "arm64", "--fixes", "none", "--seconds", "20",
+		       "--stop-on-first", "--json", json, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "profile arm64"));
+	CHECK(strstr(out, "first violation (stale_table)"));
+	CHECK(strstr(out, "what happened to that table"));
+	text = test_read_file(json);
+	CHECK(strstr(text, "\"profile\":\"arm64\""));
+	CHECK(strstr(text, "\"first_violation\":{\"kind\":\"stale_table\""));
+	CHECK(!strstr(text, "\"first_violation_ms\":null"));
+	free(text);
+	test_rmtree(dir);
+}
+
+TEST_T(cli_matrix_small, 300)
+{
+	char dir[256], json[300];
+	char *text;
+	int status;
+
+	test_mkdtemp(dir, sizeof(dir), "matrix");
+	snprintf(json, sizeof(json), "%s/m.json", dir);
+	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
+		       "--fixes", "both", "--seconds", "1", "--json", json, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "2 cells: 2 pass, 0 fail"));
+	text = test_read_file(json);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	CHECK(strstr(text, "\"expected\":\"unsafe\""));
+	CHECK(strstr(text, "\"expected\":\"safe\""));
+	CHECK(strstr(text, "\"violations\":{\"stale_table\":"));
+	CHECK(strstr(text, "\"passed\":true"));
+	free(text);
+	test_rmtree(dir);
+}
