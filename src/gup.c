@@ -339,6 +339,8 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 				 bool make_dirty)
 {
 	for (unsigned long i = 0; pages && i < npages; i++) {
+		if (!pages[i])
+			continue;
 		if (make_dirty)
 			atomic_fetch_or_explicit(&pages[i]->flags, PG_dirty,
 						 memory_order_relaxed);
@@ -359,6 +361,8 @@ void put_user_pages(struct page **pages, unsigned long npages)
 
 void gup_get_stats(struct gup_stats *out)
 {
+	if (!out)
+		return;
 	*out = (struct gup_stats){ 0 };
 	for (int i = 0; i < PTLAB_MAX_CPUS; i++) {
 		out->fast_pages += atomic_load_explicit(&cpus[i].gup_fast_pages,

@@ -478,6 +478,8 @@ void khugepaged_stop(void)
 
 void khugepaged_get_stats(struct khugepaged_stats *out)
 {
+	if (!out)
+		return;
 	out->full_scans = atomic_load(&khugepaged.full_scans);
 	out->scanned = atomic_load(&khugepaged.scanned);
 	out->collapsed = atomic_load(&khugepaged.collapsed);

@@ -19,6 +19,8 @@ struct machine machine;
 
 void ptlab_config_default(struct ptlab_config *cfg)
 {
+	if (!cfg)
+		return;
 	cfg->profile = *ptlab_profile_find("x86");
 	cfg->fixes.pmd_recheck = true;
 	cfg->fixes.ipi_sync = true;
@@ -29,7 +31,7 @@ int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name)
 {
 	const struct ptlab_profile *p = ptlab_profile_find(profile_name);
 
-	if (!p)
+	if (!p || !cfg)
 		return -EINVAL;
 	ptlab_config_default(cfg);
 	cfg->profile = *p;

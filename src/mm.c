@@ -62,7 +62,7 @@ struct mm_struct *mm_create(void)
 
 uint32_t mm_id(const struct mm_struct *mm)
 {
-	return mm->id;
+	return mm ? mm->id : 0;
 }
 
 int mm_destroy(struct mm_struct *mm)
@@ -149,6 +149,8 @@ struct mm_struct *current_mm(void)
 
 cpumask_t mm_cpumask(const struct mm_struct *mm)
 {
+	if (!mm)
+		return 0;
 	return atomic_load_explicit(&((struct mm_struct *)mm)->cpumask,
 				    memory_order_seq_cst);
 }
@@ -329,6 +331,12 @@ int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max)
 
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
 {
+	if (!out)
+		return;
+	if (!mm) {
+		*out = (struct mm_stats){ 0 };
+		return;
+	}
 	out->pte_tables = (uint64_t)atomic_load(&mm->nr_ptes);
 	out->pmd_tables = (uint64_t)atomic_load(&mm->nr_pmds);
 	out->pud_tables = (uint64_t)atomic_load(&mm->nr_puds);

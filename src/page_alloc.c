@@ -205,7 +205,7 @@ int page_read(const struct page *page, size_t off, void *buf, size_t len)
 	const uint8_t *src = (const uint8_t *)page_address(page) + off;
 	uint8_t *dst = buf;
 
-	if (off > PAGE_SIZE || len > PAGE_SIZE - off)
+	if (!page || (!buf && len) || off > PAGE_SIZE || len > PAGE_SIZE - off)
 		return -EINVAL;
 	while (len) {
 		if (len >= 8 && ((uintptr_t)src & 7) == 0) {
@@ -227,7 +227,7 @@ int page_write(struct page *page, size_t off, const void *buf, size_t len)
 	uint8_t *dst = (uint8_t *)page_address(page) + off;
 	const uint8_t *src = buf;
 
-	if (off > PAGE_SIZE || len > PAGE_SIZE - off)
+	if (!page || (!buf && len) || off > PAGE_SIZE || len > PAGE_SIZE - off)
 		return -EINVAL;
 	while (len) {
 		if (len >= 8 && ((uintptr_t)dst & 7) == 0) {
@@ -379,6 +379,8 @@ static void free_huge(struct page *head)
 
 void get_page(struct page *page)
 {
+	if (!page)
+		return;
 	atomic_fetch_add_explicit(&page_folio(page)->refcount, 1, memory_order_relaxed);
 }
 
@@ -394,11 +396,15 @@ void folio_put_last(struct page *folio, int old, int refs)
 
 void put_page(struct page *page)
 {
+	if (!page)
+		return;
 	folio_put_refs(page_folio(page), 1);
 }
 
 void page_alloc_get_stats(struct page_alloc_stats *out)
 {
+	if (!out)
+		return;
 	spin_lock(&zone.zone_lock);
 	out->nr_frames = ptlab_nr_frames;
 	out->nr_free = zone.nr_free;

@@ -432,6 +432,8 @@ void local_irq_enable(void)
 
 void smp_get_stats(struct smp_stats *out)
 {
+	if (!out)
+		return;
 	memset(out, 0, sizeof(*out));
 	out->ipis_sent = atomic_load_explicit(&stat_ipis_sent, memory_order_relaxed);
 	out->signals_sent = atomic_load_explicit(&stat_signals, memory_order_relaxed);

@@ -131,6 +131,8 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 	struct cpu *self = this_cpu;
 	cpumask_t targets, ipi = 0;
 
+	if (!mm)
+		return;
 	if (self && atomic_load_explicit(&self->mm, memory_order_relaxed) == mm)
 		tlb_invalidate(&self->tlb, start, end);
 	/* seq_cst: after the entries changed (see mm_struct.cpumask). */

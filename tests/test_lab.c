@@ -11,6 +11,7 @@
 #include "lab/lab_internal.h"
 #include "machine_helpers.h"
 #include "ptlab/model.h"
+#include "sanitizer.h"
 
 #ifdef PTLAB_DEBUG
 /* Sanitizer builds run several times slower: longer cells, more tries. */
@@ -239,7 +240,8 @@ TEST_T(lab_paravirt_preemption_makes_the_race, 300)
 	for (unsigned int i = 0; i < cfg.nr_windows; i++)
 		cfg.windows[i].preempt = false;
 	CHECK_EQ(lab_run(&cfg, &r), 0);
-	CHECK_EQ(lab_total_violations(&r), 0);
+	CHECK_MSG(lab_total_violations(&r) == 0, "not preempted: %llu violations: %s",
+		  (unsigned long long)lab_total_violations(&r), r.first.what);
 	CHECK(r.cycles > 0);
 	CHECK_EQ(r.leaked_frames, 0);
 	for (unsigned int i = 0; i < cfg.nr_windows; i++)
@@ -251,7 +253,8 @@ TEST_T(lab_paravirt_preemption_makes_the_race, 300)
 		seen = r.violations[VIOLATION_STALE_TABLE] > 0;
 		CHECK_EQ(r.leaked_frames, 0);
 	}
-	CHECK_MSG(seen, "no stale table with preempted vCPUs");
+	CHECK_MSG(seen, "no stale table with preempted vCPUs (last run: %llu ops, %llu cycles)",
+		  (unsigned long long)r.ops, (unsigned long long)r.cycles);
 }
 
 struct matrix_cell {

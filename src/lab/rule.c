@@ -97,6 +97,8 @@ struct ptlab_expectation ptlab_expect(const struct ptlab_profile *p,
 	struct ptlab_expectation e = { 0 };
 	bool collapses = s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
 
+	if (!p)
+		return e;
 	e.flush_waits = profile_flush_waits(p);
 	e.sync_works = fixes.ipi_sync && p->rcu_table_free;
 	e.held_off = e.flush_waits || e.sync_works;

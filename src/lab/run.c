@@ -96,6 +96,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	double start, stop_at = -1;
 	int ret;
 
+	if (!cfg || !res)
+		return -EINVAL;
 	memset(res, 0, sizeof(*res));
 	res->first_violation_ms = -1;
 	if (!config_ok(cfg))

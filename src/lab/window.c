@@ -45,7 +45,8 @@ static double rng_unit(void)
 void lab_windows_install(const struct lab_window *w, unsigned int n, uint64_t seed)
 {
 	nr_windows = n < LAB_MAX_WINDOWS ? n : LAB_MAX_WINDOWS;
-	memcpy(windows, w, nr_windows * sizeof(*w));
+	if (nr_windows)
+		memcpy(windows, w, nr_windows * sizeof(*w));
 	windows_seed = seed;
 }
 
