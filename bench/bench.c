@@ -308,14 +308,11 @@ static void print_table(FILE *f)
 
 static int write_json(const char *path)
 {
-	FILE *f = fopen(path, "w");
 	struct json j;
+	FILE *f = json_file_open(&j, path);
 
-	if (!f) {
-		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+	if (!f)
 		return 1;
-	}
-	json_init(&j, f);
 	json_object_begin(&j, NULL);
 	json_array_begin(&j, "results");
 	for (int i = 0; i < bench.n; i++) {
@@ -328,8 +325,7 @@ static int write_json(const char *path)
 	}
 	json_array_end(&j);
 	json_object_end(&j);
-	json_finish(&j);
-	return fclose(f) ? 1 : 0;
+	return json_file_close(&j, f, path);
 }
 
 static void usage(FILE *f)

@@ -140,14 +140,11 @@ static void print_cell(FILE *f, const struct cell *c)
 
 static int write_json(const char *path, const struct matrix *m, bool passed)
 {
-	FILE *f = fopen(path, "w");
 	struct json j;
+	FILE *f = json_file_open(&j, path);
 
-	if (!f) {
-		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+	if (!f)
 		return 1;
-	}
-	json_init(&j, f);
 	json_object_begin(&j, NULL);
 	json_array_begin(&j, "cells");
 	for (size_t i = 0; i < m->n; i++) {
@@ -173,8 +170,7 @@ static int write_json(const char *path, const struct matrix *m, bool passed)
 	json_array_end(&j);
 	json_bool(&j, "passed", passed);
 	json_object_end(&j);
-	json_finish(&j);
-	return fclose(f) ? 1 : 0;
+	return json_file_close(&j, f, path);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -33,19 +33,15 @@ static void usage(FILE *f)
 static int write_json(const char *path, const struct lab_run_config *cfg,
 		      const struct lab_result *r)
 {
-	FILE *f = fopen(path, "w");
 	struct json j;
+	FILE *f = json_file_open(&j, path);
 
-	if (!f) {
-		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+	if (!f)
 		return 1;
-	}
-	json_init(&j, f);
 	json_object_begin(&j, NULL);
 	lab_cli_json_result(&j, cfg, r);
 	json_object_end(&j);
-	json_finish(&j);
-	return fclose(f) ? 1 : 0;
+	return json_file_close(&j, f, path);
 }
 
 static void progress(void *arg, double elapsed, const struct lab_result *r)

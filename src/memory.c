@@ -333,8 +333,7 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 
 	if (ret)
 		return ret;
-	if (!mm || !len || (addr & ~PAGE_MASK) || (len & ~PAGE_MASK) ||
-	    addr >= TASK_SIZE || len > TASK_SIZE - addr)
+	if (!mm || !user_range_ok(addr, len))
 		return -EINVAL;
 	down_write(&mm->mmap_lock);
 	ret = vma_split_at(mm, addr);
@@ -368,8 +367,7 @@ int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write)
 
 	if (ret)
 		return ret;
-	if (!mm || !len || (addr & ~PAGE_MASK) || (len & ~PAGE_MASK) ||
-	    addr >= TASK_SIZE || len > TASK_SIZE - addr)
+	if (!mm || !user_range_ok(addr, len))
 		return -EINVAL;
 	down_read(&mm->mmap_lock);
 	for (uint64_t a = addr; a < addr + len && !ret; a += PAGE_SIZE) {

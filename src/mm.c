@@ -26,9 +26,7 @@ int mm_caller_check(void)
 	return 0;
 }
 
-/* A range [addr, addr+len) of user space: page-aligned, non-empty, no
- * wrap, below TASK_SIZE. */
-static bool user_range_ok(uint64_t addr, uint64_t len)
+bool user_range_ok(uint64_t addr, uint64_t len)
 {
 	return len && !(addr & ~PAGE_MASK) && !(len & ~PAGE_MASK) &&
 	       addr < TASK_SIZE && len <= TASK_SIZE - addr;

@@ -79,6 +79,9 @@ struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr);
 void unuse_mm_at_exit(void);
 /* Checks that the caller is a CPU with interrupts on: 0 or -EPERM. */
 int mm_caller_check(void);
+/* [addr, addr+len) is user space: page-aligned, non-empty, no wrap, below
+ * TASK_SIZE. */
+bool user_range_ok(uint64_t addr, uint64_t len);
 
 /* memory.c */
 #define FAULT_FLAG_WRITE 0x1U

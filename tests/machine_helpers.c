@@ -32,6 +32,21 @@ void machine_down(void)
 		  (unsigned long long)r.bad_refcounts);
 }
 
+struct mm_struct *test_mm_up(void)
+{
+	struct mm_struct *mm = mm_create();
+
+	CHECK(mm);
+	CHECK_EQ(use_mm(mm), 0);
+	return mm;
+}
+
+void test_mm_down(struct mm_struct *mm)
+{
+	CHECK_EQ(unuse_mm(), 0);
+	CHECK_EQ(mm_destroy(mm), 0);
+}
+
 static void *cpu_thread_main(void *p)
 {
 	struct cpu_thread *t = p;

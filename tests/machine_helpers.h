@@ -20,6 +20,10 @@ void machine_up(const char *profile, unsigned int pool_mib);
 /* Unregisters the caller and tears down, checking every frame is back. */
 void machine_down(void);
 
+/* A new mm the calling CPU runs, and its end (unuse + destroy). */
+struct mm_struct *test_mm_up(void);
+void test_mm_down(struct mm_struct *mm);
+
 /* A CPU thread running fn(arg) after cpu_register(). */
 struct cpu_thread {
 	pthread_t thread;

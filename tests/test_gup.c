@@ -5,21 +5,6 @@
 
 #include "machine_helpers.h"
 
-static struct mm_struct *mm_up(void)
-{
-	struct mm_struct *mm = mm_create();
-
-	CHECK(mm);
-	CHECK_EQ(use_mm(mm), 0);
-	return mm;
-}
-
-static void mm_down(struct mm_struct *mm)
-{
-	CHECK_EQ(unuse_mm(), 0);
-	CHECK_EQ(mm_destroy(mm), 0);
-}
-
 TEST(gup_fast_get_and_pin)
 {
 	struct mm_struct *mm;
@@ -29,7 +14,7 @@ TEST(gup_fast_get_and_pin)
 	uint64_t v;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ | VM_WRITE);
 	CHECK_EQ(mm_populate(mm, (uint64_t)a, 1 << 20, true), 0);
 	for (uint64_t i = 0; i < 16; i++) {
@@ -58,7 +43,7 @@ TEST(gup_fast_get_and_pin)
 	unpin_user_pages_dirty_lock(pages, 1, true);
 	CHECK_EQ(page_ref_count(pages[0]), 1);
 	CHECK(atomic_load(&pages[0]->flags) & PG_dirty);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -71,7 +56,7 @@ TEST(gup_pinned_page_outlives_munmap)
 	unsigned int gen;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ | VM_WRITE);
 	CHECK_EQ(user_write((uint64_t)a, &v, 8), 0);
 	CHECK_EQ(pin_user_pages_fast((uint64_t)a, 1, FOLL_WRITE, &p), 1);
@@ -86,7 +71,7 @@ TEST(gup_pinned_page_outlives_munmap)
 	CHECK_EQ(v, 0x5151);
 	unpin_user_pages(&p, 1);
 	CHECK_EQ(page_type(p), PAGE_TYPE_FREE);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -98,7 +83,7 @@ TEST(gup_slow_path_faults_in)
 	int64_t a;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ | VM_WRITE);
 	/* Nothing populated: the fast-only variant takes nothing... */
 	CHECK_EQ(get_user_pages_fast((uint64_t)a, 8, FOLL_FAST_ONLY, pages), 0);
@@ -116,7 +101,7 @@ TEST(gup_slow_path_faults_in)
 	put_user_pages(pages, 2);
 	/* Nothing mapped at all: -EFAULT. */
 	CHECK_EQ(get_user_pages_fast((uint64_t)a + (1 << 20), 1, 0, pages), -EFAULT);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -127,13 +112,13 @@ TEST(gup_write_to_read_only)
 	int64_t a;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ);
 	CHECK_EQ(mm_populate(mm, (uint64_t)a, 1 << 20, false), 0);
 	CHECK_EQ(get_user_pages_fast((uint64_t)a, 1, FOLL_WRITE, &p), -EFAULT);
 	CHECK_EQ(get_user_pages_fast((uint64_t)a, 1, 0, &p), 1);
 	put_page(p);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -146,7 +131,7 @@ TEST(gup_huge_mapping)
 	uint64_t v = 0x7777;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 4 << 20, VM_READ | VM_WRITE | VM_HUGEPAGE);
 	CHECK_EQ(user_write((uint64_t)a + 3 * PAGE_SIZE + 16, &v, 8), 0);
 	mm_get_stats(mm, &st);
@@ -163,7 +148,7 @@ TEST(gup_huge_mapping)
 	unpin_user_pages(pages, 4);
 	CHECK_EQ(page_ref_count(page_folio(pages[0])), 1);
 	CHECK_EQ(atomic_load(&page_folio(pages[0])->pincount), 0);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -186,7 +171,7 @@ TEST(gup_bad_input)
 
 	machine_up(NULL, 16);
 	CHECK_EQ(get_user_pages_fast(1ULL << 30, 1, 0, p), -ESRCH);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ | VM_WRITE);
 	CHECK_EQ(get_user_pages_fast((uint64_t)a + 1, 1, 0, p), -EINVAL);
 	CHECK_EQ(get_user_pages_fast((uint64_t)a, 0, 0, p), -EINVAL);
@@ -203,6 +188,6 @@ TEST(gup_bad_input)
 	pthread_create(&th, NULL, gup_from_noncpu, &r);
 	pthread_join(th, NULL);
 	CHECK_EQ(r, -EPERM);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }

@@ -9,21 +9,6 @@
 
 #define HBASE (1ULL << 37)
 
-static struct mm_struct *mm_up(void)
-{
-	struct mm_struct *mm = mm_create();
-
-	CHECK(mm);
-	CHECK_EQ(use_mm(mm), 0);
-	return mm;
-}
-
-static void mm_down(struct mm_struct *mm)
-{
-	CHECK_EQ(unuse_mm(), 0);
-	CHECK_EQ(mm_destroy(mm), 0);
-}
-
 static uint64_t pattern(uint64_t addr, unsigned int round)
 {
 	return (addr * 0x9e3779b97f4a7c15ULL) ^ round;
@@ -71,7 +56,7 @@ static void collapse_keeps_bytes(const char *profile)
 	struct mm_stats st;
 
 	machine_up(profile, 32);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, 2 * PMD_SIZE, VM_READ | VM_WRITE), (int64_t)HBASE);
 	fill(HBASE, 2 * PMD_SIZE, 1);
 	/* Not eligible until MADV_HUGEPAGE. */
@@ -88,7 +73,7 @@ static void collapse_keeps_bytes(const char *profile)
 	/* Writes to the huge page land. */
 	fill(HBASE, PMD_SIZE, 2);
 	verify(HBASE, PMD_SIZE, 2);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -110,7 +95,7 @@ TEST(huge_collapse_refuses_pinned_and_restores)
 	uint64_t pmd0, pmd1, v;
 
 	machine_up(NULL, 32);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, PMD_SIZE, VM_READ | VM_WRITE | VM_HUGEPAGE), (int64_t)HBASE);
 	/* THP faults are taken in VM_HUGEPAGE mappings: populate first,
 	 * then mark it. */
@@ -136,7 +121,7 @@ TEST(huge_collapse_refuses_pinned_and_restores)
 	v = 0;
 	CHECK_EQ(user_read(HBASE + 77 * PAGE_SIZE + 8, &v, 8), 0);
 	CHECK_EQ(v, 0xfeed);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -148,7 +133,7 @@ static void split_collapse_zap(const char *profile)
 
 	machine_up(profile, 32);
 	page_alloc_get_stats(&ps0);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, 2 * PMD_SIZE, VM_READ | VM_WRITE | VM_HUGEPAGE), (int64_t)HBASE);
 	fill(HBASE, 2 * PMD_SIZE, 4);
 	mm_get_stats(mm, &st);
@@ -174,7 +159,7 @@ static void split_collapse_zap(const char *profile)
 	CHECK_EQ(mm_munmap(mm, HBASE, 2 * PMD_SIZE), 0);
 	mm_get_stats(mm, &st);
 	CHECK_EQ(st.thp_mapped + st.deposited + st.pte_tables + st.anon_pages, 0);
-	mm_down(mm);
+	test_mm_down(mm);
 	ptlab_rcu_barrier();
 	page_alloc_get_stats(&ps1);
 	CHECK_EQ(ps1.nr_free, ps0.nr_free);
@@ -201,7 +186,7 @@ static void deposit_lifo(const char *profile, bool in_table)
 	unsigned int gen_b;
 
 	machine_up(profile, 32);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, 2 * PMD_SIZE, VM_READ | VM_WRITE), (int64_t)HBASE);
 	fill(HBASE, 2 * PMD_SIZE, 6);
 	CHECK_EQ(mm_madvise(mm, HBASE, 2 * PMD_SIZE, MADV_HUGEPAGE), 0);
@@ -229,7 +214,7 @@ static void deposit_lifo(const char *profile, bool in_table)
 	CHECK_EQ(pmd_pfn(pmdp_get(mm_find_pmd(mm, HBASE + PMD_SIZE))), page_to_pfn(ta));
 	CHECK_EQ(atomic_load(&ta->pt_deposit_seq) % 2, 0);
 	verify(HBASE + PMD_SIZE, PMD_SIZE, 6);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -250,7 +235,7 @@ TEST(huge_collapse_bad_input)
 	uint64_t pmd0, pmd1;
 
 	machine_up(NULL, 32);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(hpage_collapse(mm, HBASE + PAGE_SIZE), -EINVAL);
 	CHECK_EQ(hpage_collapse(NULL, HBASE), -EINVAL);
 	CHECK_EQ(hpage_collapse(mm, TASK_SIZE), -EINVAL);
@@ -276,7 +261,7 @@ TEST(huge_collapse_bad_input)
 	verify(HBASE + PMD_SIZE, PMD_SIZE / 2, 7);
 	CHECK(strcmp(scan_result_name(SCAN_PAGE_COUNT), "?") != 0);
 	CHECK(strcmp(scan_result_name((enum scan_result)99), "?") == 0);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -285,7 +270,7 @@ TEST(huge_collapse_fails_without_huge_page)
 	struct mm_struct *mm;
 
 	machine_up(NULL, 32);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, PMD_SIZE, VM_READ | VM_WRITE), (int64_t)HBASE);
 	fill(HBASE, PMD_SIZE, 8);
 	CHECK_EQ(mm_madvise(mm, HBASE, PMD_SIZE, MADV_HUGEPAGE), 0);
@@ -299,7 +284,7 @@ TEST(huge_collapse_fails_without_huge_page)
 	CHECK_EQ(fail_alloc_set(0, 0, 0), 0);
 	CHECK_EQ(hpage_collapse(mm, HBASE), SCAN_SUCCEED);
 	verify(HBASE, PMD_SIZE, 9);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -315,7 +300,7 @@ TEST(huge_khugepaged_thread)
 	machine_up(NULL, 32);
 	CHECK_EQ(khugepaged_start(NULL), -EINVAL);
 	CHECK_EQ(khugepaged_start(&bad), -EINVAL);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, HBASE, 2 * PMD_SIZE, VM_READ | VM_WRITE), (int64_t)HBASE);
 	fill(HBASE, 2 * PMD_SIZE, 10);
 	CHECK_EQ(khugepaged_start(&cfg), 0);
@@ -333,6 +318,6 @@ TEST(huge_khugepaged_thread)
 	verify(HBASE, 2 * PMD_SIZE, 10);
 	khugepaged_stop();
 	khugepaged_stop();
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }

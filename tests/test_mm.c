@@ -6,28 +6,13 @@
 #include "machine_helpers.h"
 #include "ptlab/pgtable.h"
 
-static struct mm_struct *mm_up(void)
-{
-	struct mm_struct *mm = mm_create();
-
-	CHECK(mm);
-	CHECK_EQ(use_mm(mm), 0);
-	return mm;
-}
-
-static void mm_down(struct mm_struct *mm)
-{
-	CHECK_EQ(unuse_mm(), 0);
-	CHECK_EQ(mm_destroy(mm), 0);
-}
-
 TEST(mm_mmap_bad_input)
 {
 	struct mm_struct *mm;
 	struct vma_info v[4];
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	CHECK_EQ(mm_mmap(mm, 0, 0, VM_READ), -EINVAL);
 	CHECK_EQ(mm_mmap(mm, 0, 100, VM_READ), -EINVAL);
 	CHECK_EQ(mm_mmap(mm, 4097, 4096, VM_READ), -EINVAL);
@@ -47,7 +32,7 @@ TEST(mm_mmap_bad_input)
 	CHECK_EQ(mm_get_vmas(mm, NULL, 4), -EINVAL);
 	CHECK_EQ(use_mm(NULL), -EINVAL);
 	CHECK_EQ(mm_destroy(mm), -EBUSY);
-	mm_down(mm);
+	test_mm_down(mm);
 	CHECK_EQ(unuse_mm(), -EINVAL);
 	machine_down();
 }
@@ -60,7 +45,7 @@ TEST(mm_fault_access_and_munmap_frees_tables)
 	char buf[10000], out[10000];
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 8 << 20, VM_READ | VM_WRITE);
 	CHECK(a > 0);
 	CHECK_EQ(a % PMD_SIZE, 0);
@@ -95,7 +80,7 @@ TEST(mm_fault_access_and_munmap_frees_tables)
 	CHECK_EQ(mm_munmap(mm, (uint64_t)a, 8 << 20), 0);
 	mm_get_stats(mm, &st);
 	CHECK_EQ(st.pte_tables + st.pmd_tables + st.pud_tables + st.anon_pages, 0);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -107,7 +92,7 @@ TEST(mm_munmap_keeps_shared_tables)
 	char c = 'x';
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	/* Two mappings sharing one PTE table. */
 	CHECK_EQ(mm_mmap(mm, a, 1 << 20, VM_READ | VM_WRITE), (int64_t)a);
 	CHECK_EQ(mm_mmap(mm, a + (1 << 20), 1 << 20, VM_READ | VM_WRITE),
@@ -132,7 +117,7 @@ TEST(mm_munmap_keeps_shared_tables)
 	}
 	/* Unmapping where nothing is mapped is not an error. */
 	CHECK_EQ(mm_munmap(mm, 1ULL << 40, 1 << 20), 0);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -143,13 +128,13 @@ TEST(mm_read_only_mapping)
 	char c = 1;
 
 	machine_up(NULL, 16);
-	mm = mm_up();
+	mm = test_mm_up();
 	a = mm_mmap(mm, 0, 1 << 20, VM_READ);
 	CHECK_EQ(user_read((uint64_t)a, &c, 1), 0);
 	CHECK_EQ(c, 0);
 	CHECK_EQ(user_write((uint64_t)a, &c, 1), -EFAULT);
 	CHECK_EQ(mm_populate(mm, (uint64_t)a, 1 << 20, true), -EFAULT);
-	mm_down(mm);
+	test_mm_down(mm);
 	machine_down();
 }
 
@@ -163,7 +148,7 @@ TEST(mm_tlb_flushed_on_munmap)
 		char c = 'q';
 
 		machine_up(ptlab_profiles()[p].name, 16);
-		mm = mm_up();
+		mm = test_mm_up();
 		CHECK_EQ(mm_mmap(mm, a, 1 << 20, VM_READ | VM_WRITE), (int64_t)a);
 		CHECK_EQ(user_write(a, &c, 1), 0);
 		CHECK_EQ(mm_munmap(mm, a, 1 << 20), 0);
@@ -171,7 +156,7 @@ TEST(mm_tlb_flushed_on_munmap)
 		CHECK_EQ(mm_mmap(mm, a, 1 << 20, VM_READ | VM_WRITE), (int64_t)a);
 		CHECK_EQ(user_read(a, &c, 1), 0);
 		CHECK_EQ(c, 0);
-		mm_down(mm);
+		test_mm_down(mm);
 		machine_down();
 	}
 }

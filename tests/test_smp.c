@@ -77,11 +77,11 @@ struct irqoff_arg {
 
 static struct irqoff_arg *g_irqoff;
 
+/* The IPI function: notes if it runs while its target is still inside
+ * its interrupts-off section. */
 static void check_not_off(void *arg)
 {
 	(void)arg;
-	if (atomic_load(&g_irqoff->phase) == 1 && !irqs_disabled())
-		atomic_store(&g_irqoff->ran_while_off, 0);
 	if (atomic_load(&g_irqoff->phase) == 1)
 		atomic_store(&g_irqoff->ran_while_off, 1);
 	record_cpu(NULL);
@@ -100,6 +100,15 @@ static void *irqoff_target(void *p)
 	return NULL;
 }
 
+/* Starts irqoff_target() on a CPU and waits until it is in its section. */
+static void start_irqoff_target(struct irqoff_arg *a, struct cpu_thread *t)
+{
+	g_irqoff = a;
+	cpu_thread_start(t, irqoff_target, a);
+	while (atomic_load(&a->phase) != 1)
+		sleep_us(100);
+}
+
 TEST(smp_ipi_waits_for_interrupts_off)
 {
 	struct irqoff_arg a = { .hold_us = 100000 };
@@ -107,10 +116,7 @@ TEST(smp_ipi_waits_for_interrupts_off)
 	double done;
 
 	machine_up(NULL, 16);
-	g_irqoff = &a;
-	cpu_thread_start(&t, irqoff_target, &a);
-	while (atomic_load(&a.phase) != 1)
-		sleep_us(100);
+	start_irqoff_target(&a, &t);
 	CHECK_EQ(smp_call_function_many((cpumask_t)1 << t.cpu, check_not_off, NULL, true), 0);
 	done = test_now();
 	CHECK_EQ(atomic_load(&a.ran_while_off), 0);
@@ -268,10 +274,7 @@ TEST(smp_wait_sections)
 	machine_up(NULL, 16);
 	for (int i = 0; i < 3; i++)
 		cpu_thread_start(&busy[i], busy_sections, &b);
-	g_irqoff = &a;
-	cpu_thread_start(&t, irqoff_target, &a);
-	while (atomic_load(&a.phase) != 1)
-		sleep_us(100);
+	start_irqoff_target(&a, &t);
 	start = test_now();
 	CHECK_EQ(smp_wait_irqs_off_sections(~(cpumask_t)0), 0);
 	done = test_now();
@@ -299,10 +302,7 @@ TEST(smp_irqoff_is_rcu_reader)
 	double done;
 
 	machine_up(NULL, 16);
-	g_irqoff = &a;
-	cpu_thread_start(&t, irqoff_target, &a);
-	while (atomic_load(&a.phase) != 1)
-		sleep_us(100);
+	start_irqoff_target(&a, &t);
 	urcu_memb_synchronize_rcu();
 	done = test_now();
 	CHECK_EQ(atomic_load(&a.phase), 2);

@@ -38,6 +38,9 @@ struct lab_thread {
 	pthread_t thread;
 	struct lab_scenario *s;
 	int index;
+	/* What the thread does once it is a CPU running the scenario's mm. */
+	void (*body)(struct lab_thread *t);
+	/* Set by the thread; read by the thread that started it. */
 	atomic_bool started, done;
 };
 
@@ -109,20 +112,12 @@ static void walker_pin(struct lab_scenario *s, int w, uint64_t addr, uint64_t ro
 		atomic_fetch_add_explicit(&lab_ctr.lost_writes, 1, memory_order_relaxed);
 }
 
-static void *walker_main(void *arg)
+static void walker_body(struct lab_thread *t)
 {
-	struct lab_thread *t = arg;
 	struct lab_scenario *s = t->s;
 	uint64_t rng = s->cfg.seed * 0x9e3779b97f4a7c15ULL + (uint64_t)t->index * 7919 + 1;
 	uint64_t round = 0, len = walk_len(s);
 
-	if (cpu_register() < 0 || use_mm(s->mm)) {
-		atomic_store(&s->failed, 1);
-		atomic_store(&t->started, true);
-		atomic_store(&t->done, true);
-		return NULL;
-	}
-	atomic_store(&t->started, true);
 	while (!atomic_load_explicit(&s->stop_walkers, memory_order_relaxed)) {
 		uint64_t addr = BASE + (thread_rand(&rng) % (len / PAGE_SIZE)) * PAGE_SIZE;
 
@@ -134,10 +129,6 @@ static void *walker_main(void *arg)
 		lab_pins_check(false);
 	}
 	lab_pins_check(true);
-	unuse_mm();
-	cpu_unregister();
-	atomic_store(&t->done, true);
-	return NULL;
 }
 
 /* Collapses each A range and splits it back (collapse-zap, collapse-pin). */
@@ -208,25 +199,29 @@ static void mutator_loop(struct lab_scenario *s)
 	}
 }
 
-static void *writer_main(void *arg)
+static void writer_body(struct lab_thread *t)
+{
+	if (t->s->cfg.scenario == SCENARIO_MUNMAP)
+		mutator_loop(t->s);
+	else if (t->index == 0)
+		collapser_loop(t->s);
+	else
+		zapper_loop(t->s);
+}
+
+/* Every scenario thread: a CPU running the scenario's mm for its body. */
+static void *lab_thread_main(void *arg)
 {
 	struct lab_thread *t = arg;
-	struct lab_scenario *s = t->s;
+	bool ok = cpu_register() >= 0 && use_mm(t->s->mm) == 0;
 
-	if (cpu_register() < 0 || use_mm(s->mm)) {
-		atomic_store(&s->failed, 1);
-		atomic_store(&t->started, true);
-		atomic_store(&t->done, true);
-		return NULL;
-	}
+	if (!ok)
+		atomic_store(&t->s->failed, 1);
 	atomic_store(&t->started, true);
-	if (s->cfg.scenario == SCENARIO_MUNMAP)
-		mutator_loop(s);
-	else if (t->index == 0)
-		collapser_loop(s);
-	else
-		zapper_loop(s);
-	unuse_mm();
+	if (ok)
+		t->body(t);
+	if (current_mm())
+		unuse_mm();
 	cpu_unregister();
 	atomic_store(&t->done, true);
 	return NULL;
@@ -249,13 +244,14 @@ static int scenario_setup(struct lab_scenario *s)
 }
 
 static int start_thread(struct lab_thread *t, struct lab_scenario *s, int index,
-			void *(*fn)(void *))
+			void (*body)(struct lab_thread *t))
 {
 	t->s = s;
 	t->index = index;
+	t->body = body;
 	atomic_store(&t->started, false);
 	atomic_store(&t->done, false);
-	if (pthread_create(&t->thread, NULL, fn, t))
+	if (pthread_create(&t->thread, NULL, lab_thread_main, t))
 		return -EAGAIN;
 	while (!atomic_load(&t->started))
 		sleep_ns(50000);
@@ -283,12 +279,12 @@ int lab_scenario_start(const struct lab_run_config *cfg, struct mm_struct *mm,
 	s->mm_id = mm_id(mm);
 	ret = scenario_setup(s);
 	for (int i = 0; !ret && i < (cfg->scenario == SCENARIO_COLLAPSE_ZAP ? 2 : 1); i++) {
-		ret = start_thread(&s->writers[i], s, i, writer_main);
+		ret = start_thread(&s->writers[i], s, i, writer_body);
 		if (!ret)
 			s->nr_writers++;
 	}
 	for (unsigned int i = 0; !ret && i < cfg->walkers; i++) {
-		ret = start_thread(&s->walkers[i], s, (int)i, walker_main);
+		ret = start_thread(&s->walkers[i], s, (int)i, walker_body);
 		if (!ret)
 			s->nr_walkers++;
 	}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
 
 #include "util/json.h"
 
@@ -122,4 +124,26 @@ void json_finish(struct json *j)
 {
 	fputc('\n', j->f);
 	fflush(j->f);
+}
+
+FILE *json_file_open(struct json *j, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	json_init(j, f);
+	return f;
+}
+
+int json_file_close(struct json *j, FILE *f, const char *path)
+{
+	json_finish(j);
+	if (ferror(f) | fclose(f)) {
+		fprintf(stderr, "ptlab: error writing %s\n", path);
+		return 1;
+	}
+	return 0;
 }

@@ -38,4 +38,9 @@ void json_null(struct json *j, const char *key);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 
+/* Opens @path for a document (printing why not on failure: NULL). */
+FILE *json_file_open(struct json *j, const char *path);
+/* Finishes and closes it: 0, or 1 after printing the write error. */
+int json_file_close(struct json *j, FILE *f, const char *path);
+
 #endif /* PTLAB_UTIL_JSON_H */
