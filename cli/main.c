@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "util/cli.h"
+#include "util/names.h"
 
 static const struct command {
 	const char *name;
@@ -20,6 +21,11 @@ static const struct command {
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+static const char *command_name_at(size_t i)
+{
+	return commands[i].name;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ptlab <command> [options]\n\ncommands:\n");
@@ -30,7 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	char allowed[256] = "";
+	char allowed[256];
 
 	if (argc < 2) {
 		usage(stderr);
@@ -44,9 +50,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NR_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	for (size_t i = 0; i < NR_COMMANDS; i++) {
-		strncat(allowed, i ? ", " : "", sizeof(allowed) - strlen(allowed) - 1);
-		strncat(allowed, commands[i].name, sizeof(allowed) - strlen(allowed) - 1);
-	}
+	names_join(allowed, sizeof(allowed), command_name_at, NR_COMMANDS);
 	return cli_error("unknown command", argv[1], allowed);
 }

@@ -43,12 +43,19 @@ struct cpu {
 	/*
 	 * Interrupts-off sequence: odd inside an interrupts-off section,
 	 * bumped when the outermost section begins and when it ends. Written
-	 * only by the owner thread (a relaxed load and store, no locked
-	 * instruction); read by its own signal handler (same thread, so a
-	 * signal fence orders them) and by smp_wait_irqs_off_sections() after
-	 * a membarrier(), which orders it with the owner's section accesses.
+	 * only by the owner thread (a load and a store, no locked
+	 * instruction). Read by its own signal handler (same thread: a signal
+	 * fence orders them) and by smp_wait_irqs_off_sections(): the begin
+	 * store is ordered with that waiter's earlier stores by the waiter's
+	 * membarrier(); the end store is a release, paired with the waiter's
+	 * acquire load, so everything the section did happens before the
+	 * waiter goes on (frees the table, reads a refcount).
 	 */
 	atomic_uint irq_seq;
+	/*
+	 * Set by cpu_register() under cpu_hotplug_lock for write, before the
+	 * CPU goes online; read by IPI senders under it for read.
+	 */
 	int id;
 	/*
 	 * Pending IPI requests, a LIFO of csds (the kernel's
@@ -64,7 +71,8 @@ struct cpu {
 	_Atomic(struct mm_struct *) mm;
 
 	/* Set under cpu_hotplug_lock for write; read by senders under it for
-	 * read, so a target cannot go away while a sender waits for it. */
+	 * read, so a target cannot go away while a sender waits for it. The
+	 * thread, for pthread_kill(), likewise. */
 	atomic_bool online;
 	pthread_t thread;
 
@@ -105,12 +113,20 @@ static inline bool cpu_irqs_off(struct cpu *c)
 	return atomic_load_explicit(&c->irq_seq, memory_order_relaxed) & 1;
 }
 
-/* Enters or leaves a section: only the owner writes irq_seq. */
-static inline void cpu_irq_seq_bump(struct cpu *c)
+/* Enters a section (the sequence turns odd): only the owner writes. */
+static inline void cpu_irq_seq_begin(struct cpu *c)
 {
 	atomic_store_explicit(&c->irq_seq,
 			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+}
+
+/* Leaves it (even again), with release: see irq_seq. */
+static inline void cpu_irq_seq_end(struct cpu *c)
+{
+	atomic_store_explicit(&c->irq_seq,
+			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
+			      memory_order_release);
 }
 
 #define PV_PREEMPTED 1
@@ -136,7 +152,7 @@ static inline unsigned long arch_local_irq_save(struct cpu *c)
 	bool was = cpu_irqs_off(c);
 
 	if (!was) {
-		cpu_irq_seq_bump(c);
+		cpu_irq_seq_begin(c);
 		atomic_signal_fence(memory_order_seq_cst);
 		urcu_memb_read_lock();
 	}
@@ -149,7 +165,7 @@ static inline void arch_local_irq_restore(struct cpu *c, unsigned long flags)
 		return;
 	urcu_memb_read_unlock();
 	atomic_signal_fence(memory_order_seq_cst);
-	cpu_irq_seq_bump(c);
+	cpu_irq_seq_end(c);
 	atomic_signal_fence(memory_order_seq_cst);
 	/* An IPI that arrived while interrupts were off is taken now. */
 	if (atomic_load_explicit(&c->call_queue, memory_order_relaxed))

@@ -113,8 +113,8 @@ static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *p
 
 		RACE_POINT_AT(w->hook, RP_GUP_FAST_PTE_READ, .addr = addr, .pmd = pmd_val(pmd),
 			      .pte = pte_val(pte), .pte_table = pte_table_page(ptep));
-		if (!pte_present(pte) || pte_special(pte) ||
-		    ((w->flags & FOLL_WRITE) && !pte_write(pte)) || !pfn_valid(pte_pfn(pte)))
+		if (!pte_access_permitted(pte, w->flags & FOLL_WRITE) || pte_special(pte) ||
+		    !pfn_valid(pte_pfn(pte)))
 			return false;
 		page = pfn_to_page(pte_pfn(pte));
 		folio = try_grab_folio_fast(page, 1, w->flags);
@@ -142,7 +142,7 @@ static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *p
 	int refs = (int)((end - addr) >> PAGE_SHIFT);
 	struct page *page, *folio;
 
-	if ((w->flags & FOLL_WRITE) && !pmd_write(orig))
+	if (!pmd_access_permitted(orig, w->flags & FOLL_WRITE))
 		return false;
 	if (!pfn_valid(head_pfn) || !pfn_valid(head_pfn + HPAGE_PMD_NR - 1))
 		return false;

@@ -317,14 +317,22 @@ int split_huge_pmd_at(struct mm_struct *mm, uint64_t addr)
 #define KHUGEPAGED_MAX_MMS 256
 
 static struct {
+	/* Protects mm_list, nr_mms and scanning. */
 	spinlock_t lock;
 	struct mm_struct *mm_list[KHUGEPAGED_MAX_MMS];
 	int nr_mms;
 	struct mm_struct *scanning;
+	/* thread, running and cfg: written by khugepaged_start() before the
+	 * thread is created (which orders them for it) and by
+	 * khugepaged_stop() after it is joined; start and stop are called by
+	 * one controlling thread, not concurrently. */
 	pthread_t thread;
 	bool running;
-	atomic_bool stop, done;
 	struct khugepaged_config cfg;
+	/* stop: set by khugepaged_stop(), polled by the thread; done: set by
+	 * the thread as it exits, polled by khugepaged_stop(). */
+	atomic_bool stop, done;
+	/* Statistics, relaxed. */
 	atomic_ullong full_scans, scanned, collapsed, refused_pinned, refused_other;
 } khugepaged;
 

@@ -15,6 +15,8 @@
 #include "sanitizer.h"
 #include "ptlab/huge.h"
 
+/* Written by ptlab_init()/ptlab_exit(), which the application calls from
+ * one thread while no other CPU runs (they are not thread-safe). */
 struct machine machine;
 
 void ptlab_config_default(struct ptlab_config *cfg)
@@ -78,13 +80,13 @@ int ptlab_exit(struct ptlab_teardown_report *report)
 {
 	struct ptlab_teardown_report r = { 0 };
 	struct page_alloc_stats st;
-	unsigned int others = num_online_cpus() - (this_cpu ? 1 : 0);
 
 	if (!machine.initialized)
 		return -EINVAL;
-	if (others)
-		return -EBUSY;
+	/* khugepaged's thread is a CPU of its own: it goes first. */
 	khugepaged_stop();
+	if (num_online_cpus() - (this_cpu ? 1 : 0))
+		return -EBUSY;
 	/* Tables still waiting for a grace period come back first. */
 	ptlab_rcu_barrier();
 	page_alloc_get_stats(&st);

@@ -188,10 +188,9 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
 
 /* Zaps the pages of [start, end), which lies inside one VMA
  * (unmap_page_range()). */
-void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb,
-		  struct vm_area_struct *vma, uint64_t start, uint64_t end)
+void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
+		  uint64_t end)
 {
-	(void)vma;
 	mmap_assert_write_locked(mm);
 	for (uint64_t addr = start, next; addr < end; addr = next) {
 		struct pmd_slot *pmdp = mm_find_pmd(mm, addr);
@@ -351,8 +350,7 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 		ceiling = next->vm_start;
 	tlb_gather_mmu(&tlb, mm);
 	for (int i = first; i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
-		unmap_region(mm, &tlb, &mm->vmas[i], mm->vmas[i].vm_start,
-			     mm->vmas[i].vm_end);
+		unmap_region(mm, &tlb, mm->vmas[i].vm_start, mm->vmas[i].vm_end);
 	free_pgtables(&tlb, mm, addr, end, floor, ceiling);
 	tlb_finish_mmu(&tlb);
 	vma_remove_range(mm, addr, end);
@@ -409,7 +407,7 @@ static enum hw_walk_result hw_walk(struct mm_struct *mm, uint64_t addr, bool wri
 	if (!(pmd & _PAGE_PRESENT) || !pfn_valid(entry_pfn(pmd)))
 		return HW_FAULT;
 	if (pmd & _PAGE_PSE) {
-		if (write && !(pmd & _PAGE_RW))
+		if (!pmd_access_permitted((pmd_t){ pmd }, write))
 			return HW_FAULT;
 		*pfn = (uint32_t)(entry_pfn(pmd) + pte_index(addr));
 		*writable = pmd & _PAGE_RW;
@@ -417,8 +415,7 @@ static enum hw_walk_result hw_walk(struct mm_struct *mm, uint64_t addr, bool wri
 	}
 	slot = (_Atomic uint64_t *)page_address(pfn_to_page(entry_pfn(pmd))) + pte_index(addr);
 	pte = atomic_load_explicit(slot, memory_order_seq_cst);
-	if (!(pte & _PAGE_PRESENT) || (write && !(pte & _PAGE_RW)) ||
-	    !pfn_valid(entry_pfn(pte)))
+	if (!pte_access_permitted((pte_t){ pte }, write) || !pfn_valid(entry_pfn(pte)))
 		return HW_FAULT;
 	want = pte | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
 	if (want != pte && !atomic_compare_exchange_strong_explicit(

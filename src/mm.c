@@ -79,8 +79,7 @@ int mm_destroy(struct mm_struct *mm)
 	down_write(&mm->mmap_lock);
 	tlb_gather_mmu(&tlb, mm);
 	for (int i = 0; i < mm->nr_vmas; i++)
-		unmap_region(mm, &tlb, &mm->vmas[i], mm->vmas[i].vm_start,
-			     mm->vmas[i].vm_end);
+		unmap_region(mm, &tlb, mm->vmas[i].vm_start, mm->vmas[i].vm_end);
 	free_pgtables(&tlb, mm, 0, TASK_SIZE, 0, TASK_SIZE);
 	tlb_finish_mmu(&tlb);
 	mm->nr_vmas = 0;
@@ -110,9 +109,12 @@ int use_mm(struct mm_struct *mm)
 		return 0;
 	if (cur)
 		return -EBUSY;
-	/* Join mm_cpumask before the first walk (seq_cst, see the field). */
+	/* Join mm_cpumask before the first walk: the RMW and the fence
+	 * (smp_mb()) order the bit before this CPU's later loads of entries,
+	 * against a flusher's seq_cst exchange then cpumask load. */
 	atomic_fetch_or_explicit(&mm->cpumask, (cpumask_t)1 << c->id,
 				 memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
 	atomic_store_explicit(&c->mm, mm, memory_order_relaxed);
 	return 0;
 }

@@ -36,11 +36,11 @@ struct mm_struct {
 	struct vm_area_struct *vmas;
 	int nr_vmas, cap_vmas;
 	/*
-	 * mm_cpumask(): a CPU sets its bit (seq_cst RMW) in use_mm() before
-	 * it walks the mm, and clears it in unuse_mm() after its TLB is
-	 * empty. Flushers read it (seq_cst) after changing entries with
-	 * seq_cst exchanges: a CPU they miss sets its bit later and then
-	 * reads the changed entries.
+	 * mm_cpumask(): a CPU sets its bit in use_mm() (seq_cst RMW and a
+	 * seq_cst fence) before it walks the mm, and clears it in unuse_mm()
+	 * after its TLB is empty. Flushers read it (seq_cst) after changing
+	 * entries with seq_cst exchanges: either they see the bit, or the
+	 * CPU's walks after its fence see the changed entries.
 	 */
 	_Atomic cpumask_t cpumask;
 	/* Counters (mm_get_stats()); relaxed, changed under the locks of
@@ -90,8 +90,8 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr);
 int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp);
 void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr);
-void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb,
-		  struct vm_area_struct *vma, uint64_t start, uint64_t end);
+void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
+		  uint64_t end);
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		   uint64_t end, uint64_t floor, uint64_t ceiling);
 struct page *pte_alloc_one(struct mm_struct *mm);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The mmu_gather (mirrors mm/mmu_gather.c). */
+#include <errno.h>
+
 #include "cpu.h"
 #include "machine.h"
 #include "mm_internal.h"
@@ -11,7 +13,6 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
 	tlb->mm = mm;
 	tlb->start = UINT64_MAX;
 	tlb->end = 0;
-	tlb->freed_tables = false;
 	tlb->nr_pages = 0;
 	tlb->batch = NULL;
 }
@@ -51,13 +52,13 @@ static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 	tlb->end = 0;
 }
 
-void tlb_remove_table_sync_one(void)
+int tlb_remove_table_sync_one(void)
 {
 	/* The IPI only has a purpose when tables are RCU-freed: without RCU
 	 * table free, the flush that preceded has IPI'd every walker. */
-	if (machine.profile.rcu_table_free &&
-	    smp_wait_irqs_off_sections(~(cpumask_t)0))
-		ptlab_bug("tlb_remove_table_sync_one() with interrupts off", 0);
+	if (!machine.profile.rcu_table_free)
+		return this_cpu && cpu_irqs_off(this_cpu) ? -EDEADLK : 0;
+	return smp_wait_irqs_off_sections(~(cpumask_t)0);
 }
 
 /* Frees one table after waiting out every walker (tlb_remove_table_one()):
@@ -100,7 +101,6 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 {
 	struct page *batch_page;
 
-	tlb->freed_tables = true;
 	if (!machine.profile.rcu_table_free) {
 		/* Freed right after the flush, like a page. */
 		if (__tlb_remove_page(tlb, table))

@@ -24,6 +24,7 @@
 #include "machine.h"
 #include "ptlab/page.h"
 #include "sanitizer.h"
+#include "util/rand.h"
 
 _Static_assert(sizeof(struct page) == 64, "struct page is one cache line");
 
@@ -120,17 +121,8 @@ static bool merge_blocks(void)
 	return merged;
 }
 
-static uint64_t prng_next(void)
-{
-	static __thread uint64_t state;
-
-	if (!state)
-		state = (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15ULL;
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
+/* Failure injection's coin, one per thread. */
+static __thread uint64_t fail_rng;
 
 static bool should_fail(enum page_type type)
 {
@@ -144,7 +136,9 @@ static bool should_fail(enum page_type type)
 			   nth == 0)
 		return true;
 	p = atomic_load_explicit(&fail_probability, memory_order_relaxed);
-	return p > 0 && (double)(prng_next() >> 11) * 0x1.0p-53 < p;
+	if (!fail_rng)
+		fail_rng = rand_seed((uint64_t)(uintptr_t)&fail_rng, 1);
+	return p > 0 && rand_unit(&fail_rng) < p;
 }
 
 int fail_alloc_set(unsigned int type_mask, double probability, unsigned long nth)
@@ -202,11 +196,12 @@ void frame_copy(struct page *dst, const struct page *src)
 
 int page_read(const struct page *page, size_t off, void *buf, size_t len)
 {
-	const uint8_t *src = (const uint8_t *)page_address(page) + off;
+	const uint8_t *src;
 	uint8_t *dst = buf;
 
 	if (!page || (!buf && len) || off > PAGE_SIZE || len > PAGE_SIZE - off)
 		return -EINVAL;
+	src = (const uint8_t *)page_address(page) + off;
 	while (len) {
 		if (len >= 8 && ((uintptr_t)src & 7) == 0) {
 			uint64_t v = atomic_load_explicit((_Atomic uint64_t *)src,
@@ -224,11 +219,12 @@ int page_read(const struct page *page, size_t off, void *buf, size_t len)
 
 int page_write(struct page *page, size_t off, const void *buf, size_t len)
 {
-	uint8_t *dst = (uint8_t *)page_address(page) + off;
+	uint8_t *dst;
 	const uint8_t *src = buf;
 
 	if (!page || (!buf && len) || off > PAGE_SIZE || len > PAGE_SIZE - off)
 		return -EINVAL;
+	dst = (uint8_t *)page_address(page) + off;
 	while (len) {
 		if (len >= 8 && ((uintptr_t)dst & 7) == 0) {
 			uint64_t v;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ptlab/profile.h"
+#include "util/names.h"
 
 static const struct ptlab_profile profiles[] = {
 	{
@@ -83,7 +84,11 @@ static const struct ptlab_profile profiles[] = {
 		/* arch/powerpc/Kconfig selects MMU_GATHER_RCU_TABLE_FREE;
 		 * radix flushes with tlbie (broadcast); and
 		 * radix__pgtable_trans_huge_deposit() keeps the deposit
-		 * list links inside the deposited table. */
+		 * list links inside the deposited table. Radix as since
+		 * 2022: radix__pmdp_collapse_flush() lost its
+		 * serialize_against_pte_lookup() IPI in the series that added
+		 * the PMD re-check, so before that the collapse flush itself
+		 * waited for walkers and "no fix" never shipped on radix. */
 		.kernel_facts = "arch/powerpc/mm/book3s64/radix_pgtable.c "
 				"radix__pgtable_trans_huge_deposit() writes list links "
 				"into the table; tlbie broadcast",
@@ -122,20 +127,14 @@ const struct ptlab_profile *ptlab_profile_find(const char *name)
 	return NULL;
 }
 
+static const char *profile_name_at(size_t i)
+{
+	return profiles[i].name;
+}
+
 void ptlab_profile_names(char *buf, size_t len)
 {
-	size_t used = 0;
-
-	if (!len)
-		return;
-	buf[0] = '\0';
-	for (size_t i = 0; i < ptlab_profiles_count() && used < len; i++) {
-		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-				 profiles[i].name);
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
+	names_join(buf, len, profile_name_at, ptlab_profiles_count());
 }
 
 const char *tlb_flush_style_name(enum tlb_flush_style s)

@@ -27,6 +27,7 @@
 #include "machine.h"
 #include "mm_internal.h"
 #include "sanitizer.h"
+#include "util/time.h"
 
 struct cpu cpus[PTLAB_MAX_CPUS];
 __thread struct cpu *this_cpu __attribute__((tls_model("initial-exec")));
@@ -49,14 +50,6 @@ static atomic_ullong stat_ipis_sent, stat_signals, stat_membarriers;
 /* A target that has not answered within this long gets its signal again:
  * signals can be delayed (sanitizers defer them to certain calls). */
 #define IPI_REKICK_NS 1000000ULL
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* The IPI handler (the interrupt entry of kernel/smp.c's
  * generic_smp_call_function_single_interrupt()). */
@@ -120,7 +113,7 @@ void cpu_run_ipis(struct cpu *c)
 
 		/* Interrupt context runs with interrupts off: a nested
 		 * signal defers instead of re-entering. */
-		cpu_irq_seq_bump(c);
+		cpu_irq_seq_begin(c);
 		atomic_signal_fence(memory_order_seq_cst);
 		/* Acquire: pairs with the release CAS in csd_queue(), so
 		 * each csd's fields are visible. */
@@ -144,7 +137,7 @@ void cpu_run_ipis(struct cpu *c)
 			fifo = next;
 		}
 		atomic_signal_fence(memory_order_seq_cst);
-		cpu_irq_seq_bump(c);
+		cpu_irq_seq_end(c);
 		atomic_signal_fence(memory_order_seq_cst);
 	}
 }
@@ -180,7 +173,7 @@ static void csd_lock_wait(struct csd *csd, struct cpu *t)
 
 	/* Acquire: pairs with the release in cpu_run_ipis(). */
 	while (atomic_load_explicit(&csd->locked, memory_order_acquire)) {
-		uint64_t now = now_ns();
+		uint64_t now = monotonic_ns();
 
 		if (!next_kick)
 			next_kick = now + IPI_REKICK_NS;
@@ -319,7 +312,8 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 
 		if (!(open & cpu_bit(t)))
 			continue;
-		/* Acquire: what the section did happens before our return. */
+		/* Acquire, with the release of cpu_irq_seq_end(): what the
+		 * section did happens before our return. */
 		while (atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire) == seen[t])
 			wait_backoff(&b);
 	}

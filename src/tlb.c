@@ -125,14 +125,16 @@ static bool pv_queue_flush(struct cpu *t)
 						       memory_order_relaxed);
 }
 
-void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
+int flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	struct flush_tlb_info info = { .mm = mm, .start = start, .end = end };
 	struct cpu *self = this_cpu;
 	cpumask_t targets, ipi = 0;
 
 	if (!mm)
-		return;
+		return -EINVAL;
+	if (self && cpu_irqs_off(self))
+		return -EDEADLK;
 	if (self && atomic_load_explicit(&self->mm, memory_order_relaxed) == mm)
 		tlb_invalidate(&self->tlb, start, end);
 	/* seq_cst: after the entries changed (see mm_struct.cpumask). */
@@ -140,7 +142,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 	if (self)
 		targets &= ~((cpumask_t)1 << self->id);
 	if (!targets)
-		return;
+		return 0;
 
 	switch (machine.profile.flush) {
 	case TLB_FLUSH_IPI:
@@ -157,13 +159,12 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 				tlb_flush_remote_broadcast(&cpus[i], start, end);
 		break;
 	}
-	if (ipi && smp_call_function_many(ipi, flush_tlb_func, &info, true))
-		ptlab_bug("TLB flush IPI refused (interrupts off?)", ipi);
+	return ipi ? smp_call_function_many(ipi, flush_tlb_func, &info, true) : 0;
 }
 
-void flush_tlb_mm(struct mm_struct *mm)
+int flush_tlb_mm(struct mm_struct *mm)
 {
-	flush_tlb_mm_range(mm, 0, 0);
+	return flush_tlb_mm_range(mm, 0, 0);
 }
 
 void local_flush_tlb_all(void)

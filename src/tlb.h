@@ -47,7 +47,6 @@ struct mmu_gather {
 	struct mm_struct *mm;
 	/* Range to flush; start > end when nothing is pending. */
 	uint64_t start, end;
-	bool freed_tables;
 	/* Folios to put once flushed (one reference each); without RCU
 	 * table free, unlinked tables wait here too. */
 	unsigned int nr_pages;
@@ -70,8 +69,6 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 /* Flushes the TLB, then frees what is queued (tlb_flush_mmu()). */
 void tlb_flush_mmu(struct mmu_gather *tlb);
 void tlb_finish_mmu(struct mmu_gather *tlb);
-
-void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end);
 
 /* Frees a page table whose last reference this is (__tlb_remove_table()). */
 void pgtable_free(struct page *table);

@@ -55,7 +55,8 @@ struct khugepaged_config {
 /*
  * Starts the khugepaged thread (a CPU of its own), scanning every mm that
  * has a VM_HUGEPAGE mapping. -EINVAL for a bad config, -EBUSY when
- * running, -ENOSPC when no CPU slot is left.
+ * running, -ENOSPC when no CPU slot is left. Start and stop are called
+ * from one controlling thread.
  */
 int khugepaged_start(const struct khugepaged_config *cfg);
 /* Stops it and waits for it; a no-op when it is not running. */

@@ -106,8 +106,11 @@ static inline uint64_t lab_total_violations(const struct lab_result *r)
  * Runs one cell: sets a machine up with the profile and fixes, runs the
  * scenario's threads for the budget with the windows and detectors
  * installed, tears the machine down and accounts for every frame. 0, or
- * -EINVAL for a bad config, -EBUSY when a machine exists, or another
- * -errno when the machine could not be set up.
+ * -EINVAL for a bad config (NULL arguments, no walker or more than
+ * LAB_MAX_WALKERS, a budget outside (0, 1 day], a window with an unknown
+ * point, a delay outside [1 ns, LAB_MAX_DELAY_NS] or a probability outside
+ * [0, 1]), -EBUSY when a machine exists, or another -errno when the machine
+ * could not be set up.
  */
 int lab_run(const struct lab_run_config *cfg, struct lab_result *res);
 

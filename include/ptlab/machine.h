@@ -36,7 +36,8 @@ int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name);
 /*
  * Sets the machine up: -EINVAL for a bad pool size or an unknown flush or
  * deposit style, -EBUSY when a machine exists, -ENOMEM when the pool
- * cannot be mapped.
+ * cannot be mapped. ptlab_init() and ptlab_exit() are called from one
+ * thread while no other CPU runs.
  */
 int ptlab_init(const struct ptlab_config *cfg);
 

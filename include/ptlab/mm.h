@@ -39,7 +39,8 @@ struct mm_struct;
  * its PGD or the caller is not a CPU. */
 struct mm_struct *mm_create(void);
 /* Unmaps everything and frees the mm (exit_mmap()); -EBUSY while a CPU
- * still runs it. */
+ * still runs it. The caller guarantees that no thread use_mm()s it from
+ * then on (as the kernel's last mmput()). */
 int mm_destroy(struct mm_struct *mm);
 /* A small number naming the mm in reports and in struct page. */
 uint32_t mm_id(const struct mm_struct *mm);

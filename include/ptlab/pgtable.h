@@ -64,6 +64,13 @@ static inline bool pte_present(pte_t p) { return p.pte & _PAGE_PRESENT; }
 static inline bool pte_write(pte_t p) { return p.pte & _PAGE_RW; }
 static inline bool pte_dirty(pte_t p) { return p.pte & _PAGE_DIRTY; }
 static inline bool pte_special(pte_t p) { return p.pte & _PAGE_SPECIAL; }
+/* x86's pte_access_permitted(): present, user, and writable if asked. */
+static inline bool pte_access_permitted(pte_t p, bool write)
+{
+	uint64_t need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
+
+	return (p.pte & need) == need;
+}
 static inline uint64_t pte_pfn(pte_t p) { return entry_pfn(p.pte); }
 static inline pte_t pfn_pte(uint64_t pfn, uint64_t prot)
 {
@@ -80,6 +87,12 @@ static inline bool pmd_trans_huge(pmd_t p)
 	return (p.pmd & (_PAGE_PRESENT | _PAGE_PSE)) == (_PAGE_PRESENT | _PAGE_PSE);
 }
 static inline bool pmd_write(pmd_t p) { return p.pmd & _PAGE_RW; }
+static inline bool pmd_access_permitted(pmd_t p, bool write)
+{
+	uint64_t need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
+
+	return (p.pmd & need) == need;
+}
 static inline uint64_t pmd_pfn(pmd_t p) { return entry_pfn(p.pmd); }
 static inline pmd_t pfn_pmd(uint64_t pfn, uint64_t prot)
 {

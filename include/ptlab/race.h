@@ -29,8 +29,8 @@ enum race_point {
 	RP_COLLAPSE_PMD_CLEARED,
 	/* collapse isolated all 512 pages; next it copies them. */
 	RP_COLLAPSE_ISOLATED,
-	/* collapse copied the pages and cleared the old PTEs; next the
-	 * deposit and the huge PMD. */
+	/* collapse copied all the pages; next it clears the old PTEs and
+	 * releases the small pages, then deposits the table. */
 	RP_COLLAPSE_COPIED,
 	/* A PTE table was deposited for a huge PMD (.pte_table). */
 	RP_TABLE_DEPOSIT,

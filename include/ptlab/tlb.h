@@ -16,10 +16,11 @@ struct mm_struct;
  * for their interrupts-off sections), broadcast (no IPI; waits only for
  * hardware accesses in flight) or paravirt (IPI, except that a preempted
  * vCPU gets the flush queued with no wait). end == 0 flushes everything.
- * Call with interrupts on.
+ * 0, -EINVAL for a NULL @mm, -EDEADLK with interrupts off (an IPI target
+ * could be waiting for this CPU).
  */
-void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end);
-void flush_tlb_mm(struct mm_struct *mm);
+int flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end);
+int flush_tlb_mm(struct mm_struct *mm);
 void local_flush_tlb_all(void);
 
 /*
@@ -29,7 +30,7 @@ void local_flush_tlb_all(void);
  * unlinked before it); without RCU table free, nothing (the TLB flush
  * already IPI'd every CPU that may walk the mm).
  */
-void tlb_remove_table_sync_one(void);
+int tlb_remove_table_sync_one(void);   /* 0, or -EDEADLK as above */
 
 /*
  * Paravirt: the calling CPU's vCPU is preempted by the host from

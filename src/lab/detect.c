@@ -20,8 +20,8 @@
  *   it unpins. All seq_cst: a mark with a number the walker's read saw
  *   means the pin was held when isolation ended, and an isolation that
  *   had seen the pin would have refused (no mark), so the pin was taken
- *   after isolation looked at that page. Pins are checked a little later,
- *   once that collapse is done.
+ *   after isolation looked at that page. A pin is checked once every
+ *   collapse that could have marked it has marked its pages.
  * - wrong page: gup_fast returned a page whose recorded mapping (mm and
  *   address, set before it was mapped) is not the address asked for, or a
  *   frame that is no user page at all. Judged on what gup_fast returns: a
@@ -47,6 +47,10 @@ struct lab_counters lab_ctr;
 /* The lab's sequence: bumped when collapse's isolation is done, read by
  * walkers before they unpin. */
 static atomic_ulong lab_seq;
+/* The isolation sequence of the last collapse that finished marking the
+ * pages it copied (one collapsing thread per run: monotonic). Stored with
+ * release after the marks, loaded with acquire before a pin is checked. */
+static atomic_ulong marked_seq;
 /* Per frame: generation << 32 | the isolation sequence of the collapse that
  * copied it away (0: never). */
 static _Atomic uint64_t *collapse_marks;
@@ -99,7 +103,10 @@ static void log_event(enum race_point rp, uint64_t addr, const struct page *tabl
 	unsigned long slot = atomic_fetch_add_explicit(&log_head, 1, memory_order_relaxed);
 	struct lab_event *e = &event_log[slot % LOG_SIZE];
 
+	/* A seqlock-like record: seq 0, then the fields, then seq again with
+	 * release; the fence keeps the fields after the zero. */
 	atomic_store_explicit(&e->seq, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&e->addr, addr, memory_order_relaxed);
 	atomic_store_explicit(&e->table, table ? page_to_pfn(table) : PFN_NONE,
 			      memory_order_relaxed);
@@ -143,12 +150,18 @@ static void table_history(uint32_t pfn, char *buf, size_t len)
 	}
 	while (n-- > 0 && used < len) {
 		struct lab_event *e = &event_log[hits[n] % LOG_SIZE];
-		int w = snprintf(buf + used, len - used, "%s+%.3f ms cpu%d %s",
-				 used ? "; " : "",
-				 atomic_load_explicit(&e->at_ms, memory_order_relaxed),
-				 atomic_load_explicit(&e->cpu, memory_order_relaxed),
-				 event_words((enum race_point)atomic_load_explicit(
-					 &e->rp, memory_order_relaxed)));
+		double at = atomic_load_explicit(&e->at_ms, memory_order_relaxed);
+		int cpu = atomic_load_explicit(&e->cpu, memory_order_relaxed);
+		enum race_point rp = (enum race_point)atomic_load_explicit(&e->rp,
+									memory_order_relaxed);
+		int w;
+
+		/* A writer that wrapped around meanwhile tore the record. */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != hits[n] + 1)
+			continue;
+		w = snprintf(buf + used, len - used, "%s+%.3f ms cpu%d %s", used ? "; " : "",
+			     at, cpu, event_words(rp));
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -276,8 +289,9 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 				atomic_store_explicit(&collapse_marks[page_to_pfn(p)],
 						      (uint64_t)page_generation(p) << 32 |
 							      (uint32_t)isolation_seq,
-						      memory_order_release);
+						      memory_order_relaxed);
 		}
+		atomic_store_explicit(&marked_seq, isolation_seq, memory_order_release);
 		break;
 	case RP_TABLE_DEPOSIT:
 	case RP_TABLE_WITHDRAW:
@@ -315,15 +329,15 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 	}
 }
 
-/* Pins waiting for their check, per walker thread. */
+/* Pins waiting for their check, per walker thread. A pin noted at
+ * sequence S can only be marked by a collapse whose isolation took a
+ * number <= S: it is checked once those have all marked their pages. */
 #define PENDING_PINS 256
-#define PIN_CHECK_AFTER_MS 20.0
 
 struct pending_pin {
 	uint32_t pfn, gen;
 	uint64_t held_seq;     /* lab_seq read just before the unpin */
 	uint64_t addr;
-	double at_ms;
 };
 
 static __thread struct pending_pin pending[PENDING_PINS];
@@ -336,7 +350,7 @@ static void pin_check_one(const struct pending_pin *pp)
 
 	if (!collapse_marks || pp->pfn >= marks_frames)
 		return;
-	mark = atomic_load_explicit(&collapse_marks[pp->pfn], memory_order_acquire);
+	mark = atomic_load_explicit(&collapse_marks[pp->pfn], memory_order_relaxed);
 	if (!mark || (uint32_t)(mark >> 32) != pp->gen || (uint32_t)mark > pp->held_seq)
 		return;
 	d = (struct lab_violation_detail){ .kind = VIOLATION_STALE_PIN,
@@ -353,13 +367,14 @@ static void pin_check_one(const struct pending_pin *pp)
 
 void lab_pins_check(bool all)
 {
-	double now = lab_now_ms();
+	/* Acquire: pairs with the release after the marks. */
+	uint64_t done = atomic_load_explicit(&marked_seq, memory_order_acquire);
 
 	while (pending_n) {
 		struct pending_pin *pp = &pending[(pending_head + PENDING_PINS - pending_n) %
 						  PENDING_PINS];
 
-		if (!all && now - pp->at_ms < PIN_CHECK_AFTER_MS)
+		if (!all && pp->held_seq > done)
 			break;
 		pin_check_one(pp);
 		pending_n--;
@@ -375,7 +390,6 @@ void lab_pin_note(struct page *page, uint64_t addr)
 	}
 	pending[pending_head] = (struct pending_pin){
 		.pfn = page_to_pfn(page), .gen = page_generation(page), .addr = addr,
-		.at_ms = lab_now_ms(),
 		/* seq_cst, before the seq_cst unpin: see the top. */
 		.held_seq = atomic_load_explicit(&lab_seq, memory_order_seq_cst) };
 	pending_head = (pending_head + 1) % PENDING_PINS;
@@ -386,6 +400,7 @@ int lab_detect_begin(uint32_t nr_frames)
 {
 	memset(&lab_ctr, 0, sizeof(lab_ctr));
 	atomic_store(&lab_seq, 0);
+	atomic_store(&marked_seq, 0);
 	atomic_store(&first_taken, 0);
 	atomic_store(&first_ready, 0);
 	atomic_store(&log_head, 0);

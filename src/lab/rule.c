@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ptlab/rule.h"
+#include "util/names.h"
 
 static const char *const scenario_names_tab[SCENARIO_COUNT] = {
 	[SCENARIO_COLLAPSE_ZAP] = "collapse-zap",
@@ -31,10 +32,14 @@ int scenario_parse(const char *name, enum scenario *out)
 	return -EINVAL;
 }
 
+static const char *scenario_name_at(size_t i)
+{
+	return scenario_names_tab[i];
+}
+
 void scenario_names(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s, %s, %s", scenario_names_tab[0],
-		 scenario_names_tab[1], scenario_names_tab[2]);
+	names_join(buf, len, scenario_name_at, SCENARIO_COUNT);
 }
 
 static const struct {

@@ -8,6 +8,7 @@
 #include "ptlab/machine.h"
 #include "ptlab/smp.h"
 #include "sanitizer.h"
+#include "util/time.h"
 
 static lab_progress_fn progress_fn;
 static void *progress_arg;
@@ -58,11 +59,23 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	}
 }
 
+static bool window_ok(const struct lab_window *w)
+{
+	return (unsigned int)w->rp < RACE_POINT_COUNT && w->delay_ns >= 1 &&
+	       w->delay_ns <= LAB_MAX_DELAY_NS && w->probability >= 0.0 &&
+	       w->probability <= 1.0;   /* false for NaN */
+}
+
 static bool config_ok(const struct lab_run_config *cfg)
 {
-	return (unsigned int)cfg->scenario < SCENARIO_COUNT && cfg->walkers >= 1 &&
-	       cfg->walkers <= LAB_MAX_WALKERS && cfg->nr_windows <= LAB_MAX_WINDOWS &&
-	       cfg->seconds > 0 && cfg->seconds <= 86400;
+	if ((unsigned int)cfg->scenario >= SCENARIO_COUNT || cfg->walkers < 1 ||
+	    cfg->walkers > LAB_MAX_WALKERS || cfg->nr_windows > LAB_MAX_WINDOWS ||
+	    !(cfg->seconds > 0 && cfg->seconds <= 86400))
+		return false;
+	for (unsigned int i = 0; i < cfg->nr_windows; i++)
+		if (!window_ok(&cfg->windows[i]))
+			return false;
+	return true;
 }
 
 static void snapshot(struct lab_result *r)
@@ -77,18 +90,9 @@ static void snapshot(struct lab_result *r)
 		r->violations[k] = atomic_load(&lab_ctr.violations[k]);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 {
-	struct ptlab_config mc = { .profile = cfg->profile, .fixes = cfg->fixes,
-				   .pool_bytes = cfg->pool_bytes };
+	struct ptlab_config mc;
 	struct ptlab_teardown_report rep;
 	struct lab_scenario *s = NULL;
 	struct mm_struct *mm;
@@ -102,6 +106,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	res->first_violation_ms = -1;
 	if (!config_ok(cfg))
 		return -EINVAL;
+	mc = (struct ptlab_config){ .profile = cfg->profile, .fixes = cfg->fixes,
+				    .pool_bytes = cfg->pool_bytes };
 	ret = ptlab_init(&mc);
 	if (ret)
 		return ret;
@@ -131,7 +137,7 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 		if (res->seconds >= cfg->seconds || (cfg->max_ops && res->ops >= cfg->max_ops) ||
 		    (stop_at >= 0 && now >= stop_at))
 			break;
-		sleep_ms(10);
+		sleep_ns(10000000);
 	}
 	if (s)
 		lab_scenario_stop(s);
@@ -139,10 +145,9 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	snapshot(res);
 	res->seconds = (lab_now_ms() - start) / 1e3;
 	res->have_detail = lab_first_violation(&res->first);
-	if (res->have_detail) {
-		res->first.at_ms -= start;
+	/* Times are from lab_detect_begin(), just before the scenario. */
+	if (res->have_detail)
 		res->first_violation_ms = res->first.at_ms;
-	}
 	res->asan_reports = ptlab_asan_stale_table_reads() - asan0;
 	if (mm_destroy(mm))
 		ret = ret ? ret : -EBUSY;

@@ -28,6 +28,8 @@
 #include "ptlab/gup.h"
 #include "ptlab/huge.h"
 #include "ptlab/smp.h"
+#include "util/rand.h"
+#include "util/time.h"
 
 #define BASE (1ULL << 39)
 #define NR_A 2           /* collapse ranges */
@@ -55,22 +57,6 @@ struct lab_scenario {
 	int nr_walkers;
 	atomic_int failed;   /* a thread hit an unexpected error */
 };
-
-static uint64_t thread_rand(uint64_t *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return *state;
-}
-
-static void sleep_ns(long ns)
-{
-	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 static uint64_t walk_len(const struct lab_scenario *s)
 {
@@ -115,11 +101,11 @@ static void walker_pin(struct lab_scenario *s, int w, uint64_t addr, uint64_t ro
 static void walker_body(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
-	uint64_t rng = s->cfg.seed * 0x9e3779b97f4a7c15ULL + (uint64_t)t->index * 7919 + 1;
+	uint64_t rng = rand_seed(s->cfg.seed, (uint64_t)t->index + 1);
 	uint64_t round = 0, len = walk_len(s);
 
 	while (!atomic_load_explicit(&s->stop_walkers, memory_order_relaxed)) {
-		uint64_t addr = BASE + (thread_rand(&rng) % (len / PAGE_SIZE)) * PAGE_SIZE;
+		uint64_t addr = BASE + (rand_next(&rng) % (len / PAGE_SIZE)) * PAGE_SIZE;
 
 		if (s->cfg.scenario == SCENARIO_COLLAPSE_PIN)
 			walker_pin(s, t->index, addr, ++round);
@@ -176,13 +162,13 @@ static void refault(uint64_t addr, uint64_t len)
 /* munmap: two chunks out, back in, refaulted first-unmapped first. */
 static void mutator_loop(struct lab_scenario *s)
 {
-	uint64_t rng = s->cfg.seed + 12345;
+	uint64_t rng = rand_seed(s->cfg.seed, 12345);
 
 	while (!atomic_load_explicit(&s->stop_writers, memory_order_relaxed)) {
-		uint64_t len = thread_rand(&rng) % 2 ? PMD_SIZE : 64 << 10;
+		uint64_t len = rand_next(&rng) % 2 ? PMD_SIZE : 64 << 10;
 		uint64_t n = NR_M * PMD_SIZE / len;
-		uint64_t x = thread_rand(&rng) % n;
-		uint64_t y = (x + 1 + thread_rand(&rng) % (n - 1)) % n;
+		uint64_t x = rand_next(&rng) % n;
+		uint64_t y = (x + 1 + rand_next(&rng) % (n - 1)) % n;
 
 		x = BASE + x * len;
 		y = BASE + y * len;

@@ -14,6 +14,8 @@
 #include "ptlab/smp.h"
 #include "ptlab/tlb.h"
 #include "util/cli.h"
+#include "util/rand.h"
+#include "util/time.h"
 
 static struct lab_window windows[LAB_MAX_WINDOWS];
 static unsigned int nr_windows;
@@ -23,23 +25,13 @@ static uint64_t windows_seed;
 static __thread uint64_t rng_state;
 static __thread uint64_t rng_seeded_for;
 
-static uint64_t rng_next(void)
+static uint64_t *rng(void)
 {
 	if (!rng_state || rng_seeded_for != windows_seed) {
-		rng_state = windows_seed * 0x9e3779b97f4a7c15ULL ^
-			    ((uint64_t)(uintptr_t)&rng_state >> 4) ^ 0x2545f4914f6cdd1dULL;
-		rng_state |= 1;
+		rng_state = rand_seed(windows_seed, (uint64_t)(uintptr_t)&rng_state);
 		rng_seeded_for = windows_seed;
 	}
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double rng_unit(void)
-{
-	return (double)(rng_next() >> 11) * 0x1.0p-53;
+	return &rng_state;
 }
 
 void lab_windows_install(const struct lab_window *w, unsigned int n, uint64_t seed)
@@ -54,22 +46,15 @@ void lab_windows_install(const struct lab_window *w, unsigned int n, uint64_t se
  * spins (short ones); a signal (an IPI) does not cut it short. */
 static void lab_delay(uint64_t ns)
 {
-	struct timespec ts = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
+	uint64_t start;
 
 	if (ns >= 20000) {
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
+		sleep_ns(ns);
 		return;
 	}
-	{
-		struct timespec a, b;
-
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		do
-			clock_gettime(CLOCK_MONOTONIC, &b);
-		while ((uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL +
-			       (uint64_t)(b.tv_nsec - a.tv_nsec) < ns);
-	}
+	start = monotonic_ns();
+	while (monotonic_ns() - start < ns)
+		;
 }
 
 void lab_windows_apply(enum race_point rp)
@@ -78,9 +63,10 @@ void lab_windows_apply(enum race_point rp)
 		const struct lab_window *w = &windows[i];
 		uint64_t ns;
 
-		if (w->rp != rp || rng_unit() >= w->probability)
+		if (w->rp != rp || rand_unit(rng()) >= w->probability)
 			continue;
-		ns = w->jitter ? w->delay_ns / 2 + rng_next() % (w->delay_ns / 2 + 1) : w->delay_ns;
+		ns = w->jitter ? w->delay_ns / 2 + rand_next(rng()) % (w->delay_ns / 2 + 1)
+			       : w->delay_ns;
 		if (w->preempt)
 			pv_vcpu_preempt();
 		lab_delay(ns);
@@ -95,9 +81,17 @@ int lab_window_parse(const char *spec, struct lab_window *out, const char **err)
 	int field = 0;
 	uint64_t u;
 
+	static const char *ignored;
+
+	if (!err)
+		err = &ignored;
+	if (!out) {
+		*err = "no window to fill";
+		return -EINVAL;
+	}
 	*out = (struct lab_window){ .probability = 1.0 };
 	if (!spec || strlen(spec) >= sizeof(buf)) {
-		*err = "too long";
+		*err = spec ? "too long" : "no window given";
 		return -EINVAL;
 	}
 	strcpy(buf, spec);

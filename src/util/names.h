@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* "a, b, c" lists of names for error messages. */
+#ifndef PTLAB_UTIL_NAMES_H
+#define PTLAB_UTIL_NAMES_H
+
+#include <stddef.h>
+
+/* Writes name(0), ..., name(n - 1) separated by ", " into @buf
+ * (truncated, always terminated; nothing for a NULL or empty buffer). */
+void names_join(char *buf, size_t len, const char *(*name)(size_t i), size_t n);
+
+#endif /* PTLAB_UTIL_NAMES_H */
