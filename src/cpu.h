@@ -95,7 +95,7 @@ struct cpu {
 	/* Statistics; relaxed atomics, any thread may add. */
 	atomic_ullong ipis_run;
 	atomic_ullong ipis_deferred;
-	/* GUP statistics, written by the owner only (cpu_stat_inc()). */
+	/* GUP statistics, written by the owner only (cpu_stat_add()). */
 	atomic_ullong gup_fast_pages, gup_fast_fallback, gup_recheck_fail,
 		gup_slow_pages;
 };
@@ -141,11 +141,16 @@ void cpu_run_ipis(struct cpu *c);
 
 /*
  * The interrupt fast path, inline for the lockless walkers. Turning
- * interrupts off stores the flag before anything in the section (the
+ * interrupts off makes irq_seq odd before anything in the section (the
  * signal fence keeps the compiler from moving section accesses above it;
- * the handler runs on this thread, so no CPU barrier is needed) and then
- * enters the RCU read-side section. Turning them on leaves RCU, clears the
- * flag and runs whatever IPI arrived meanwhile.
+ * the handler runs on this thread, so no CPU barrier is needed for it;
+ * other CPUs are ordered by membarrier(), see irq_seq) and then enters the
+ * RCU read-side section. Turning them on leaves RCU, makes irq_seq even
+ * with release, and runs whatever IPI arrived meanwhile. A signal between
+ * the load and the store of a bump can only run when the sequence was
+ * even (the handler defers otherwise); its own begin/end pair is then
+ * overwritten by the section's begin, which only makes a waiter wait for
+ * that section too.
  */
 static inline unsigned long arch_local_irq_save(struct cpu *c)
 {
