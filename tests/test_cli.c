@@ -79,14 +79,20 @@ TEST(cli_profiles)
 	CHECK(strstr(out, "\"deposit\":\"in-table\""));
 }
 
+/* A private directory and the path of a JSON file in it. */
+static void tmp_json(char *dir, size_t dlen, char *json, size_t jlen, const char *tag)
+{
+	test_mkdtemp(dir, dlen, tag);
+	snprintf(json, jlen, "%s/%s.json", dir, tag);
+}
+
 TEST_T(cli_race_reports_a_violation, 300)
 {
 	char dir[256], json[300];
 	char *text;
 	int status;
 
-	test_mkdtemp(dir, sizeof(dir), "race");
-	snprintf(json, sizeof(json), "%s/race.json", dir);
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
 	status = ptlab("race", "--profile", "arm64", "--fixes", "none", "--seconds", "20",
 		       "--stop-on-first", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
@@ -107,8 +113,7 @@ TEST_T(cli_matrix_small, 300)
 	char *text;
 	int status;
 
-	test_mkdtemp(dir, sizeof(dir), "matrix");
-	snprintf(json, sizeof(json), "%s/m.json", dir);
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "matrix");
 	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
 		       "--fixes", "both", "--seconds", "1", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
@@ -132,8 +137,7 @@ TEST_T(cli_bench_json, 300)
 	char *text;
 	int status;
 
-	test_mkdtemp(dir, sizeof(dir), "bench");
-	snprintf(json, sizeof(json), "%s/b.json", dir);
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "bench");
 	status = ptlab("bench", "--rounds", "3", "--scale", "0.01", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "x floor"));

@@ -62,7 +62,8 @@ int ptlab_exit(struct ptlab_teardown_report *report);
  * (rcu_barrier()). Not from inside an interrupts-off section. */
 void ptlab_rcu_barrier(void);
 
-/* The running machine's configuration (valid between init and exit). */
+/* The running machine's configuration (valid between init and exit; a
+ * static copy, for the thread that manages the machine). */
 const struct ptlab_config *ptlab_machine_config(void);
 
 /* Switches of the running machine, readable and settable at run time
