@@ -372,6 +372,8 @@ int cmd_bench(int argc, char **argv)
 					 "--json FILE, --rounds N, --scale X, --help");
 		}
 	}
+	if (json && (ret = cli_check_output("--json file", json)))
+		return ret;
 	ptlab_config_default(&cfg);
 	cfg.pool_bytes = 64ULL << 20;
 	if ((ret = ptlab_init(&cfg)) || cpu_register() < 0) {

@@ -89,9 +89,36 @@ void lab_cli_print_detail(FILE *f, const struct lab_violation_detail *d)
 		fprintf(f, "  what happened to that table: %s\n", d->history);
 }
 
+void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
+{
+	const struct lab_evidence_counts *e = &r->evidence;
+
+	fprintf(f, "  evidence: %llu overlaps (unlinks that met a walker inside its section), "
+		   "%llu defended: held off %llu (flush %llu, sync %llu, grace period %llu), "
+		   "re-check caught %llu, isolation refused %llu; %llu undefended\n",
+		(unsigned long long)e->overlaps, (unsigned long long)e->defended,
+		(unsigned long long)e->held_off, (unsigned long long)e->by[LAB_HELD_OFF_FLUSH],
+		(unsigned long long)e->by[LAB_HELD_OFF_SYNC],
+		(unsigned long long)e->by[LAB_HELD_OFF_GRACE_PERIOD],
+		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
+		(unsigned long long)e->by[LAB_ISOLATION_REFUSED],
+		(unsigned long long)e->by[LAB_UNDEFENDED]);
+	if (e->lost_events)
+		fprintf(f, "  (%llu logged events were overwritten before they were read: the "
+			   "counts above are lower bounds)\n",
+			(unsigned long long)e->lost_events);
+	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
+		if (r->failures[k])
+			fprintf(f, "  scenario step that failed: %s x%llu\n",
+				lab_failure_name((enum lab_failure_kind)k),
+				(unsigned long long)r->failures[k]);
+}
+
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r)
 {
+	const struct lab_evidence_counts *e = &r->evidence;
+
 	json_string(j, "profile", cfg->profile.name);
 	json_string(j, "scenario", scenario_name(cfg->scenario));
 	json_bool(j, "pmd_recheck", cfg->fixes.pmd_recheck);
@@ -101,16 +128,40 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	for (int k = 0; k < VIOLATION_KINDS; k++)
 		json_u64(j, violation_kind_name((enum violation_kind)k), r->violations[k]);
 	json_object_end(j);
+	json_u64(j, "unheld", r->violations[VIOLATION_STALE_TABLE]);
+	json_u64(j, "stale_read", r->stale_read);
 	if (r->first_violation_ms >= 0)
 		json_double(j, "first_violation_ms", r->first_violation_ms);
 	else
 		json_null(j, "first_violation_ms");
+	json_u64(j, "overlaps", e->overlaps);
+	json_u64(j, "defended", e->defended);
+	json_u64(j, "held_off", e->held_off);
+	json_object_begin(j, "held_off_by");
+	json_u64(j, "flush", e->by[LAB_HELD_OFF_FLUSH]);
+	json_u64(j, "sync", e->by[LAB_HELD_OFF_SYNC]);
+	json_u64(j, "grace_period", e->by[LAB_HELD_OFF_GRACE_PERIOD]);
+	json_object_end(j);
+	json_u64(j, "recheck_caught", e->by[LAB_RECHECK_CAUGHT]);
+	json_u64(j, "isolation_refused", e->by[LAB_ISOLATION_REFUSED]);
+	json_u64(j, "undefended", e->by[LAB_UNDEFENDED]);
+	json_u64(j, "sections_logged", e->sections);
+	json_u64(j, "lost_events", e->lost_events);
 	json_u64(j, "pages", r->pages);
+	json_u64(j, "refusals", r->refusals);
 	json_u64(j, "cycles", r->cycles);
 	json_double(j, "cycles_per_sec", r->seconds > 0 ? (double)r->cycles / r->seconds : 0);
 	json_u64(j, "collapses", r->collapses);
+	json_u64(j, "zap_table_frees", r->zap_table_frees);
+	json_u64(j, "unlinks", r->unlinks);
+	json_object_begin(j, "failures");
+	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
+		json_u64(j, lab_failure_name((enum lab_failure_kind)k), r->failures[k]);
+	json_object_end(j);
 	json_u64(j, "lost_writes", r->lost_writes);
 	json_u64(j, "asan_reports", r->asan_reports);
+	if (r->asan_log[0])
+		json_string(j, "asan_log", r->asan_log);
 	json_u64(j, "leaked_frames", r->leaked_frames);
 	json_double(j, "seconds", r->seconds);
 	json_u64(j, "walkers", cfg->walkers);
@@ -134,4 +185,19 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 		json_string(j, "history", r->first.history);
 		json_object_end(j);
 	}
+}
+
+void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
+			  enum lab_verdict v, const char *why, uint64_t min_overlaps)
+{
+	json_string(j, "expected", e->unsafe ? "unsafe" : "safe");
+	json_array_begin(j, "possible");
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		if (e->possible[k])
+			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
+	json_array_end(j);
+	json_u64(j, "min_overlaps", min_overlaps);
+	json_string(j, "verdict", lab_verdict_name(v));
+	if (why && *why)
+		json_string(j, "verdict_reason", why);
 }

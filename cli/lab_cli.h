@@ -24,8 +24,14 @@ bool lab_cli_fixes(const char *list, bool out[PTLAB_FIX_SETTINGS]);
 void lab_cli_print_counts(FILE *f, const struct lab_result *r);
 /* The first violation in words. */
 void lab_cli_print_detail(FILE *f, const struct lab_violation_detail *d);
+/* The evidence (overlaps and their defence) and the scenario's failed
+ * steps, in words. */
+void lab_cli_print_evidence(FILE *f, const struct lab_result *r);
 /* The cell fields shared by both commands' JSON. */
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r);
+/* The rule's expectation and the verdict. */
+void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
+			  enum lab_verdict v, const char *why, uint64_t min_overlaps);
 
 #endif /* PTLAB_CLI_LAB_CLI_H */

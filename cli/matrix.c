@@ -16,6 +16,9 @@
 #include "util/cli.h"
 
 #define MATRIX_MAX_PROFILES 32
+/* A safe cell stops once it has this many times --min-overlaps defended
+ * overlaps (or at the end of its budget). */
+#define MATRIX_EVIDENCE_MARGIN 5
 
 struct cell {
 	struct lab_run_config cfg;
@@ -23,7 +26,8 @@ struct cell {
 	struct lab_result res;
 	int run_error;
 	unsigned int attempts;
-	bool pass;
+	enum lab_verdict verdict;
+	char why[200];
 };
 
 struct matrix {
@@ -33,6 +37,7 @@ struct matrix {
 	unsigned int retries;
 	unsigned int walkers;
 	uint64_t seed;
+	uint64_t min_overlaps;
 	bool tty;
 	size_t current;
 };
@@ -51,7 +56,8 @@ static void usage(FILE *f)
 		"usage: ptlab matrix [options]\n"
 		"Runs every scenario on every profile with each fix setting and checks\n"
 		"each cell against the rule of README.md: exit 0 only when every unsafe\n"
-		"cell showed a violation and every safe cell showed none.\n"
+		"cell showed a violation and every safe cell showed none, with at least\n"
+		"--min-overlaps defended overlaps as its evidence.\n"
 		"  --seconds S        budget per cell, 0.05..600 (default 0.7)\n"
 		"  --profiles LIST    comma-separated profiles (default all)\n"
 		"  --scenarios LIST   comma-separated scenarios (default all)\n"
@@ -60,22 +66,11 @@ static void usage(FILE *f)
 		"                     nothing, 0..10 (default 2); safe cells never retry\n"
 		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
 		"  --seed N           random seed (default 1)\n"
+		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
+		"                     fewer it is inconclusive, which fails (default %d);\n"
+		"                     a safe cell stops once it has %d times as many\n"
 		"  --json FILE        write every cell with its raw counts\n",
-		LAB_MAX_WALKERS);
-}
-
-/* Observed kinds must be ones the rule allows; an unsafe cell needs one,
- * a safe cell none; the run itself must be clean. */
-static bool judge(const struct cell *c)
-{
-	uint64_t total = lab_total_violations(&c->res);
-
-	if (c->run_error || c->res.leaked_frames)
-		return false;
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		if (c->res.violations[k] && !c->exp.possible[k])
-			return false;
-	return c->exp.unsafe ? total > 0 : total == 0;
+		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN);
 }
 
 static void progress(void *arg, double elapsed, const struct lab_result *r)
@@ -95,46 +90,48 @@ static void run_cell(struct matrix *m, struct cell *c)
 		c->attempts++;
 		c->cfg.seed = m->seed + c->attempts - 1;
 		c->run_error = lab_run(&c->cfg, &c->res);
-		c->pass = judge(c);
-	} while (!c->pass && !c->run_error && c->exp.unsafe &&
+		c->verdict = lab_judge(&c->cfg, &c->res, c->run_error, &c->exp, m->min_overlaps,
+				       c->why, sizeof(c->why));
+	} while (c->verdict != LAB_PASS && !c->run_error && c->exp.unsafe &&
 		 !lab_total_violations(&c->res) && c->attempts <= m->retries);
-}
-
-static const char *short_flush(enum tlb_flush_style s)
-{
-	return s == TLB_FLUSH_IPI ? "ipi" : s == TLB_FLUSH_BROADCAST ? "bcast" : "pv";
 }
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%-15s %-3s %-5s %-8s %-11s %-12s %9s %6s %6s %6s %9s %9s %-6s %s\n",
-		"profile", "rcu", "flush", "deposit", "fixes", "scenario", "ops", "stale",
-		"pin", "wrong", "first-ms", "cycles/s", "expect", "verdict");
+	fprintf(f, "%-15s %-11s %-12s %7s %6s %5s %6s %5s %5s %5s %4s %7s %7s %6s %5s %4s %8s %6s %-6s %s\n",
+		"profile", "fixes", "scenario", "ops", "pages", "refus", "unheld", "read", "pin",
+		"wrong", "lost", "overlap", "defend", "held", "rchk", "iso", "first-ms", "cyc/s",
+		"expect", "verdict");
 }
 
 static void print_cell(FILE *f, const struct cell *c)
 {
 	const struct lab_result *r = &c->res;
+	const struct lab_evidence_counts *e = &r->evidence;
 	char first[16] = "-";
 
 	if (r->first_violation_ms >= 0)
 		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
-	fprintf(f, "%-15s %-3s %-5s %-8s %-11s %-12s %9llu %6llu %6llu %6llu %9s %9.0f %-6s %s",
-		c->cfg.profile.name, c->cfg.profile.rcu_table_free ? "yes" : "no",
-		short_flush(c->cfg.profile.flush), deposit_style_name(c->cfg.profile.deposit),
-		ptlab_fixes_name(c->cfg.fixes), scenario_name(c->cfg.scenario),
-		(unsigned long long)r->ops,
+	fprintf(f, "%-15s %-11s %-12s %7llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %7llu %7llu "
+		   "%6llu %5llu %4llu %8s %6.0f %-6s %s",
+		c->cfg.profile.name, ptlab_fixes_name(c->cfg.fixes), scenario_name(c->cfg.scenario),
+		(unsigned long long)r->ops, (unsigned long long)r->pages,
+		(unsigned long long)r->refusals,
 		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
+		(unsigned long long)r->stale_read,
 		(unsigned long long)r->violations[VIOLATION_STALE_PIN],
-		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE], first,
+		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE],
+		(unsigned long long)r->lost_writes, (unsigned long long)e->overlaps,
+		(unsigned long long)e->defended, (unsigned long long)e->held_off,
+		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
+		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], first,
 		r->seconds > 0 ? (double)r->cycles / r->seconds : 0,
-		c->exp.unsafe ? "unsafe" : "safe", c->pass ? "pass" : "FAIL");
+		c->exp.unsafe ? "unsafe" : "safe",
+		c->verdict == LAB_PASS ? "pass" : c->verdict == LAB_FAIL ? "FAIL" : "INCONCLUSIVE");
 	if (c->attempts > 1)
 		fprintf(f, " (%u attempts)", c->attempts);
-	if (c->run_error)
-		fprintf(f, " (run failed: %s)", strerror(-c->run_error));
-	if (r->leaked_frames)
-		fprintf(f, " (%llu frames leaked)", (unsigned long long)r->leaked_frames);
+	if (c->verdict != LAB_PASS)
+		fprintf(f, " (%s)", c->why);
 	fputc('\n', f);
 }
 
@@ -152,22 +149,17 @@ static int write_json(const char *path, const struct matrix *m, bool passed)
 
 		json_object_begin(&j, NULL);
 		lab_cli_json_result(&j, &c->cfg, &c->res);
-		json_string(&j, "expected", c->exp.unsafe ? "unsafe" : "safe");
-		json_array_begin(&j, "possible");
-		for (int k = 0; k < VIOLATION_KINDS; k++)
-			if (c->exp.possible[k])
-				json_string(&j, NULL, violation_kind_name((enum violation_kind)k));
-		json_array_end(&j);
+		lab_cli_json_verdict(&j, &c->exp, c->verdict, c->why, m->min_overlaps);
 		json_bool(&j, "rcu_table_free", c->cfg.profile.rcu_table_free);
 		json_string(&j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
 		json_string(&j, "deposit", deposit_style_name(c->cfg.profile.deposit));
 		json_u64(&j, "attempts", c->attempts);
 		if (c->run_error)
 			json_string(&j, "error", strerror(-c->run_error));
-		json_string(&j, "verdict", c->pass ? "pass" : "fail");
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	json_u64(&j, "min_overlaps", m->min_overlaps);
 	json_bool(&j, "passed", passed);
 	json_object_end(&j);
 	return json_file_close(&j, f, path);
@@ -180,22 +172,39 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Medians of the time to the first violation (unsafe cells) and of the
- * cycles per second (safe cells). */
-static void print_summary(FILE *f, const struct matrix *m, size_t passed, double secs)
+/* Medians of the time to the first violation (unsafe cells), and of the
+ * cycles per second and the defended overlaps (safe cells), with the
+ * defence that held off most of each safe cell's overlaps. */
+static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t inconclusive,
+			  double secs)
 {
 	double *first = calloc(m->n, sizeof(double)), *rate = calloc(m->n, sizeof(double));
+	double *def = calloc(m->n, sizeof(double));
+	uint64_t dominant[LAB_DEFENCES] = { 0 };
 	size_t nf = 0, nr = 0;
 
-	for (size_t i = 0; first && rate && i < m->n; i++) {
+	for (size_t i = 0; first && rate && def && i < m->n; i++) {
 		const struct cell *c = &m->cells[i];
+		const struct lab_evidence_counts *e = &c->res.evidence;
+		int best = LAB_UNDEFENDED;
 
-		if (c->exp.unsafe && c->res.first_violation_ms >= 0)
-			first[nf++] = c->res.first_violation_ms;
-		else if (!c->exp.unsafe && c->res.seconds > 0)
-			rate[nr++] = (double)c->res.cycles / c->res.seconds;
+		if (c->exp.unsafe) {
+			if (c->res.first_violation_ms >= 0)
+				first[nf++] = c->res.first_violation_ms;
+			continue;
+		}
+		if (c->res.seconds > 0)
+			rate[nr] = (double)c->res.cycles / c->res.seconds;
+		def[nr++] = (double)e->defended;
+		for (int d = 0; d < LAB_UNDEFENDED; d++)
+			if (e->by[d] && (best == LAB_UNDEFENDED || e->by[d] > e->by[best]))
+				best = d;
+		dominant[best]++;
 	}
-	fprintf(f, "\n%zu cells: %zu pass, %zu fail, in %.1f s\n", m->n, passed, m->n - passed, secs);
+	fprintf(f, "\n%zu cells: %zu pass, %zu fail, %zu inconclusive, in %.1f s "
+		   "(a safe cell needs %llu defended overlaps)\n",
+		m->n, passed, m->n - passed - inconclusive, inconclusive, secs,
+		(unsigned long long)m->min_overlaps);
 	if (nf) {
 		qsort(first, nf, sizeof(double), cmp_double);
 		fprintf(f, "unsafe cells: first violation after %.1f ms (median), %.1f ms (max)\n",
@@ -203,19 +212,29 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, double
 	}
 	if (nr) {
 		qsort(rate, nr, sizeof(double), cmp_double);
+		qsort(def, nr, sizeof(double), cmp_double);
 		fprintf(f, "safe cells: %.0f collapse/zap/munmap cycles per second (median), "
-			   "%.0f (min)\n", rate[nr / 2], rate[0]);
+			   "%.0f (min); defended overlaps %.0f (min), %.0f (median), %.0f (max)\n",
+			rate[nr / 2], rate[0], def[0], def[nr / 2], def[nr - 1]);
+		fprintf(f, "safe cells by their main defence:");
+		for (int d = 0; d < LAB_DEFENCES; d++)
+			if (dominant[d])
+				fprintf(f, " %s %llu", lab_defence_name((enum lab_defence)d),
+					(unsigned long long)dominant[d]);
+		fputc('\n', f);
 	}
 	free(first);
 	free(rate);
+	free(def);
 }
 
 int cmd_matrix(int argc, char **argv)
 {
 	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
-	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1 };
+	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
+			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *v;
-	size_t nprof = ptlab_profiles_count(), passed = 0;
+	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
 	int ret;
@@ -261,6 +280,11 @@ int cmd_matrix(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			if (!cli_parse_u64(v, 0, UINT64_MAX, &m.seed))
 				return cli_error("bad --seed", v, "0..18446744073709551615");
+		} else if ((ret = cli_option(argc, argv, &i, "--min-overlaps", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 0, 1000000000, &m.min_overlaps))
+				return cli_error("bad --min-overlaps", v, "0..1000000000");
 		} else if ((ret = cli_option(argc, argv, &i, "--json", &v))) {
 			if (ret < 0)
 				return CLI_EXIT_USAGE;
@@ -268,9 +292,11 @@ int cmd_matrix(int argc, char **argv)
 		} else {
 			return cli_error("unknown option for matrix", argv[i],
 					 "--seconds --profiles --scenarios --fixes --retries "
-					 "--threads --seed --json --help");
+					 "--threads --seed --min-overlaps --json --help");
 		}
 	}
+	if (json && (ret = cli_check_output("--json file", json)))
+		return ret;
 	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS, sizeof(*m.cells));
 	if (!m.cells)
 		return 1;
@@ -288,6 +314,11 @@ int cmd_matrix(int argc, char **argv)
 				c->cfg.walkers = m.walkers;
 				c->exp = ptlab_expect(&ptlab_profiles()[p], ptlab_fix_setting(f),
 						      (enum scenario)s);
+				/* A safe cell is done once its evidence is in,
+				 * with a wide margin over the minimum. */
+				if (!c->exp.unsafe)
+					c->cfg.stop_at_defended =
+						MATRIX_EVIDENCE_MARGIN * m.min_overlaps;
 			}
 	m.tty = isatty(2);
 	if (m.tty)
@@ -299,16 +330,17 @@ int cmd_matrix(int argc, char **argv)
 		struct cell *c = &m.cells[m.current];
 
 		run_cell(&m, c);
-		passed += c->pass;
+		passed += c->verdict == LAB_PASS;
+		inconclusive += c->verdict == LAB_INCONCLUSIVE;
 		if (m.tty)
 			fprintf(stderr, "\r\033[K");
 		print_cell(stdout, c);
 		fflush(stdout);
 	}
 	lab_set_progress(NULL, NULL);
-	print_summary(stdout, &m, passed, now_s() - t0);
+	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
-		if (!m.cells[i].pass && m.cells[i].res.have_detail) {
+		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {
 			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name,
 				scenario_name(m.cells[i].cfg.scenario),
 				ptlab_fixes_name(m.cells[i].cfg.fixes));

@@ -510,6 +510,8 @@ int cmd_model(int argc, char **argv)
 	}
 	if (ret)
 		goto out;
+	if (a.json_path && (ret = cli_check_output("--json file", a.json_path)))
+		goto out;
 	default_lists(&a);
 	if (a.model_path) {
 		source = read_model_file(a.model_path);

@@ -13,6 +13,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ptlab race [options]\n"
+		"Runs one cell (profile x fixes x scenario) and judges it like a matrix\n"
+		"cell: exit 0 when it agrees with the rule (an unsafe cell showed a\n"
+		"violation; a safe cell none, with enough defended overlaps), 1 when it\n"
+		"does not (fail or inconclusive), 2 on a usage error.\n"
 		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
 		"  --scenario NAME      collapse-zap, collapse-pin or munmap (default collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
@@ -24,14 +28,18 @@ static void usage(FILE *f)
 		"                       replaces the scenario's default windows\n"
 		"  --no-windows         no race windows at all\n"
 		"  --stop-on-first      stop shortly after the first violation\n"
+		"  --min-overlaps N     defended overlaps a safe cell needs (default %d)\n"
+		"  --no-rule            report what was seen; exit 0 whatever the rule says\n"
 		"  --json FILE          also write the result as JSON\n"
 		"race points: gup-pmd-read gup-pte-read gup-ref-taken collapse-pmd-cleared\n"
-		"             collapse-isolated collapse-copied\n",
-		LAB_MAX_WALKERS);
+		"             collapse-isolated collapse-copied (and the others of\n"
+		"             include/ptlab/race.h)\n",
+		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT);
 }
 
 static int write_json(const char *path, const struct lab_run_config *cfg,
-		      const struct lab_result *r)
+		      const struct lab_result *r, const struct ptlab_expectation *e,
+		      enum lab_verdict v, const char *why, uint64_t min_overlaps)
 {
 	struct json j;
 	FILE *f = json_file_open(&j, path);
@@ -40,6 +48,7 @@ static int write_json(const char *path, const struct lab_run_config *cfg,
 		return 1;
 	json_object_begin(&j, NULL);
 	lab_cli_json_result(&j, cfg, r);
+	lab_cli_json_verdict(&j, e, v, why, min_overlaps);
 	json_object_end(&j);
 	return json_file_close(&j, f, path);
 }
@@ -60,9 +69,12 @@ int cmd_race(int argc, char **argv)
 	enum scenario sc = SCENARIO_COLLAPSE_ZAP;
 	struct lab_window win[LAB_MAX_WINDOWS];
 	unsigned int nwin = 0;
-	bool no_windows = false, stop_first = false;
+	bool no_windows = false, stop_first = false, no_rule = false;
 	double seconds = 5;
-	uint64_t ops = 0, seed = 1, threads = 2;
+	uint64_t ops = 0, seed = 1, threads = 2, min_overlaps = LAB_MIN_OVERLAPS_DEFAULT;
+	struct ptlab_expectation e;
+	enum lab_verdict verdict;
+	char why[200];
 	const char *json = NULL, *v, *err;
 	struct lab_run_config cfg;
 	struct lab_result res;
@@ -77,6 +89,13 @@ int cmd_race(int argc, char **argv)
 			no_windows = true;
 		} else if (!strcmp(argv[i], "--stop-on-first")) {
 			stop_first = true;
+		} else if (!strcmp(argv[i], "--no-rule")) {
+			no_rule = true;
+		} else if ((ret = cli_option(argc, argv, &i, "--min-overlaps", &v))) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			if (!cli_parse_u64(v, 0, 1000000000, &min_overlaps))
+				return cli_error("bad --min-overlaps", v, "0..1000000000");
 		} else if ((ret = cli_option(argc, argv, &i, "--profile", &v))) {
 			if (ret < 0)
 				return CLI_EXIT_USAGE;
@@ -135,9 +154,12 @@ int cmd_race(int argc, char **argv)
 		} else {
 			return cli_error("unknown option for race", argv[i],
 					 "--profile --scenario --fixes --seconds --ops --seed "
-					 "--threads --window --no-windows --stop-on-first --json --help");
+					 "--threads --window --no-windows --stop-on-first "
+					 "--min-overlaps --no-rule --json --help");
 		}
 	}
+	if (json && (ret = cli_check_output("--json file", json)))
+		return ret;
 	lab_run_config_default(&cfg, p, fixes, sc);
 	cfg.seconds = seconds;
 	cfg.max_ops = ops;
@@ -148,42 +170,58 @@ int cmd_race(int argc, char **argv)
 		cfg.nr_windows = nwin;
 		memcpy(cfg.windows, win, nwin * sizeof(win[0]));
 	}
+	e = ptlab_expect(p, fixes, sc);
 	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
 	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
 	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
 	       deposit_style_name(p->deposit), ptlab_fixes_name(fixes), scenario_name(sc),
 	       cfg.walkers, (unsigned long long)seed);
+	printf("  windows:");
+	for (unsigned int k = 0; k < cfg.nr_windows; k++)
+		printf(" %s:%llu:%g%s%s", race_point_name(cfg.windows[k].rp),
+		       (unsigned long long)cfg.windows[k].delay_ns, cfg.windows[k].probability,
+		       cfg.windows[k].jitter ? ":jitter" : "", cfg.windows[k].preempt ? ":preempt" : "");
+	printf("%s\n", cfg.nr_windows ? "" : " none");
+	printf("  the rule expects: %s\n", e.unsafe ? "unsafe" : "safe");
 	if (isatty(2))
 		lab_set_progress(progress, NULL);
 	ret = lab_run(&cfg, &res);
 	lab_set_progress(NULL, NULL);
 	if (isatty(2))
-		fputc('\n', stderr);
+		fputs("\r\033[K", stderr);
 	if (ret) {
 		fprintf(stderr, "ptlab: the run failed: %s\n", strerror(-ret));
 		return 1;
 	}
-	printf("  %.2f s, %llu operations (%llu pages), %llu cycles (%.0f/s), %llu collapses\n",
+	printf("  %.2f s, %llu operations (%llu pages), %llu cycles (%.0f/s), %llu collapses, "
+	       "%llu refused\n",
 	       res.seconds, (unsigned long long)res.ops, (unsigned long long)res.pages,
 	       (unsigned long long)res.cycles, res.seconds > 0 ? (double)res.cycles / res.seconds : 0,
-	       (unsigned long long)res.collapses);
+	       (unsigned long long)res.collapses, (unsigned long long)res.refusals);
 	printf("  violations: ");
 	lab_cli_print_counts(stdout, &res);
-	printf("\n");
+	printf(" (stale reads proven by the value read: %llu)\n",
+	       (unsigned long long)res.stale_read);
+	lab_cli_print_evidence(stdout, &res);
 	if (res.lost_writes)
 		printf("  writes through pins that were lost: %llu\n",
 		       (unsigned long long)res.lost_writes);
 	if (res.asan_reports)
-		printf("  AddressSanitizer reports of walkers reading freed tables: %llu\n",
-		       (unsigned long long)res.asan_reports);
+		printf("  AddressSanitizer reports of walkers reading freed tables: %llu (in %s)\n",
+		       (unsigned long long)res.asan_reports, res.asan_log);
 	if (res.have_detail)
 		lab_cli_print_detail(stdout, &res.first);
 	else
 		printf("  no violation\n");
+	verdict = lab_judge(&cfg, &res, 0, &e, min_overlaps, why, sizeof(why));
+	printf("  verdict: %s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
+	       why[0] ? ")" : "");
+	if (json && write_json(json, &cfg, &res, &e, verdict, why, min_overlaps))
+		return 1;
 	if (res.leaked_frames) {
 		fprintf(stderr, "ptlab: %llu frames unaccounted for at teardown\n",
 			(unsigned long long)res.leaked_frames);
 		return 1;
 	}
-	return json ? write_json(json, &cfg, &res) : 0;
+	return no_rule || verdict == LAB_PASS ? 0 : 1;
 }

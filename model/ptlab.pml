@@ -10,7 +10,7 @@
  * mm/mmu_gather.c) and the page allocator handing a freed frame out again.
  * The mechanisms that decide safety are modelled as they work:
  * interrupts-off sections, IPIs that wait, broadcast flushes that do not,
- * paravirt flushes that skip a preempted vCPU, RCU grace periods, the LIFO
+ * paravirt flushes that skip a preempted vCPU, RCU grace periods, the
  * deposit list and the in-table deposit.
  *
  * The model encodes mechanisms, never the expected verdict: `ptlab model`
@@ -113,9 +113,13 @@ byte wrong_page = 0;
 #define TBL_DATA   3 /* handed out again: holds arbitrary data */
 
 /*
- * Values of a table's first entry. LINK and GARBAGE are not PTEs, but a
- * walker reading them decodes them as one: both look present (a kernel
- * pointer has the radix present bit set) and name some frame: X.
+ * Values of a table's first entry. LINK and GARBAGE are not PTEs, and a
+ * walker decodes them as one. GARBAGE, the data of a frame handed out
+ * again, may look like any present user PTE: it names some frame, X. A
+ * LINK is a kernel address: on powerpc radix it has the present bit but
+ * not _PAGE_READ (not a user page), so pte_access_permitted() fails and
+ * the walker stops there, taking no reference: reading it is a stale
+ * table, never a wrong page.
  */
 #define PTE_NONE    0
 #define PTE_P       1 /* maps small page P */
@@ -144,7 +148,10 @@ byte pmd[2];
 /* Each PTE table frame's first entry, and what the frame is now. */
 byte pte[2];
 byte tstate[2];
-/* The PMD table's deposit list (pmd_huge_pte()): LIFO, under pmd_lock. */
+/* The PMD table's deposit list (pmd_huge_pte()), under pmd_lock. The
+ * kernel keeps a ring whose head is the table deposited last; a withdraw
+ * takes the head and makes its successor the head. With the model's two
+ * tables that is the same as a stack. */
 byte deposit[2];
 byte ndeposit;
 
@@ -196,7 +203,7 @@ inline print_pte(v)
 	:: v == PTE_NONE -> printf("none")
 	:: v == PTE_P -> printf("page P")
 	:: v == PTE_H -> printf("page H")
-	:: v == PTE_LINK -> printf("a deposit list link, decoded as page X")
+	:: v == PTE_LINK -> printf("a deposit list link (a kernel address, not a user page)")
 	:: v == PTE_GARBAGE -> printf("garbage data, decoded as page X")
 	fi
 }
@@ -400,7 +407,8 @@ inline pgtable_trans_huge_deposit(t)
 #endif
 }
 
-/* pgtable_trans_huge_withdraw(), under pmd_lock: the last deposited. */
+/* pgtable_trans_huge_withdraw(), under pmd_lock: the head, the table
+ * deposited last. */
 inline pgtable_trans_huge_withdraw(t)
 {
 	ndeposit--;
@@ -480,6 +488,8 @@ proctype walker(byte cpu)
 		if
 		:: ptev == PTE_NONE ->
 			printf("STEP walker cpu%d finds no page: left to the slow path\n", cpu)
+		:: ptev == PTE_LINK ->
+			printf("STEP walker cpu%d finds no user page there (pte_access_permitted fails): left to the slow path\n", cpu)
 		:: else ->
 			pte_page(ptev, pg);
 			/* try_grab_folio_fast(): get-unless-zero, a full
@@ -634,8 +644,9 @@ proctype khugepaged()
  * MADV_DONTNEED of the THP at B, under the same PMD table as A: mirrors
  * mm/huge_memory.c zap_huge_pmd(), whose zap_deposited_table() withdraws
  * a table and pte_free()s it at once: not through the mmu_gather, so never
- * after an RCU grace period. The withdraw is LIFO: after a collapse at A
- * it returns T1, not the table deposited for B. (The THP itself is freed
+ * after an RCU grace period. The withdraw takes the head, the table
+ * deposited last: after a collapse at A it returns T1, not the table
+ * deposited for B. (The THP itself is freed
  * after the mmu_gather's flush; it is never walked as a PTE table.)
  */
 proctype zapper()
@@ -647,7 +658,7 @@ proctype zapper()
 	d_step { pmd[PMD_B] = PMD_NONE;
 		 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
 	d_step { pgtable_trans_huge_withdraw(t);
-		 printf("STEP zapper withdraws T%d from the deposit list (LIFO)\n", t + 1) };
+		 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
 	d_step { tstate[t] = TBL_FREE;
 		 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
 	pmd_unlock();
@@ -663,7 +674,7 @@ proctype zapper()
  * Splitting the new huge PMD at A again, e.g. MADV_DONTNEED of part of
  * it (mmap_lock read): mirrors mm/huge_memory.c __split_huge_pmd_locked()
  * for anonymous memory: invalidate and flush the huge PMD, withdraw a
- * table (LIFO: the one collapse just deposited), fill it, install it.
+ * table (the head: the one collapse just deposited), fill it, install it.
  */
 proctype splitter()
 {
@@ -676,7 +687,7 @@ proctype splitter()
 		    printf("STEP split invalidates huge PMD A (pmdp_invalidate)\n") };
 		flush_tlb_range(WHO_SPLIT, c);
 		d_step { pgtable_trans_huge_withdraw(t);
-			 printf("STEP split withdraws T%d from the deposit list (LIFO)\n", t + 1) };
+			 printf("STEP split withdraws T%d, the head of the deposit list\n", t + 1) };
 		d_step { pte[t] = PTE_H;
 			 printf("STEP split fills T%d with PTEs of huge page H\n", t + 1) };
 		d_step { pmd[PMD_A] = t + PMD_T1; t = 0;

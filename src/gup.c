@@ -127,6 +127,8 @@ static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *p
 		    pte_val(pte) != pte_val(ptep_recheck(ptep))) {
 			gup_put_folio(folio, 1, w->flags);
 			cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
+			RACE_POINT_AT(w->hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
+				      .pmd = pmd_val(pmd), .pte = pte_val(pte), .page = page);
 			return false;
 		}
 		w->pages[w->nr++] = page;
@@ -155,6 +157,8 @@ static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *p
 	if (pmd_val(orig) != pmd_val(pmdp_recheck(pmdp))) {
 		gup_put_folio(folio, refs, w->flags);
 		cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
+		RACE_POINT_AT(w->hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
+			      .pmd = pmd_val(orig), .page = page);
 		return false;
 	}
 	for (int i = 0; i < refs; i++)
@@ -193,7 +197,7 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
 			return;
 		pmd = pmdp_get_lockless(pmdp);
 		RACE_POINT_AT(w->hook, RP_GUP_FAST_PMD_READ, .addr = addr, .pmd = pmd_val(pmd),
-			      .pmd_table = pmd_table_page(pmdp),
+			      .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 			      .pte_table = pmd_present(pmd) && !pmd_trans_huge(pmd) &&
 						   pfn_valid(pmd_pfn(pmd))
 					   ? pfn_to_page(pmd_pfn(pmd))

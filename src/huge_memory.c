@@ -23,10 +23,22 @@ bool vma_thp_eligible(struct vm_area_struct *vma, uint64_t haddr)
 }
 
 /*
- * In-table deposits keep a circular doubly linked list in words 0 (next)
- * and 1 (prev) of each deposited table, holding the tables' kernel
- * addresses, as radix__pgtable_trans_huge_deposit() does with a
- * struct list_head laid over the table.
+ * The deposit list of a PMD table, in the kernel's order
+ * (mm/pgtable-generic.c, and radix__pgtable_trans_huge_deposit() for the
+ * in-table style): a ring of the deposited tables whose head,
+ * pmd_huge_pte(), is always the table deposited last. A deposit inserts
+ * the new table right after the old head and makes it the head; a withdraw
+ * returns the head and makes its ring successor the new head. Deposit T1,
+ * T2, T3 and withdraw three times: T3, T1, T2 (the kernel's comment says
+ * FIFO; it is neither FIFO nor LIFO). Either way the first withdraw after
+ * a collapse returns the table that collapse deposited, whichever huge PMD
+ * under that PMD table is being zapped or split.
+ *
+ * The list style links the ring through the tables' struct pages
+ * (page->lru); the in-table style through words 0 (next) and 1 (prev) of
+ * each deposited table, holding the tables' kernel addresses, as radix
+ * lays a struct list_head over the table. Both run under the PMD table's
+ * lock.
  */
 #define LINK_NEXT 0
 #define LINK_PREV 1
@@ -41,44 +53,39 @@ static struct page *table_from_link(uint64_t v)
 	return virt_to_page((void *)(uintptr_t)v);
 }
 
-static void intable_deposit(struct page *pmd_table, struct page *pgtable)
+static struct page *ring_next(struct page *t)
 {
-	/* From here the table holds non-PTE data (odd sequence). */
-	atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
-	if (pmd_table->pmd_huge_pte == PFN_NONE) {
-		frame_store64(pgtable, LINK_NEXT, table_link_value(pgtable));
-		frame_store64(pgtable, LINK_PREV, table_link_value(pgtable));
-	} else {
-		/* list_add(new, head): new goes right after head. */
-		struct page *head = pfn_to_page(pmd_table->pmd_huge_pte);
-		struct page *next = table_from_link(frame_load64(head, LINK_NEXT));
-
-		frame_store64(pgtable, LINK_NEXT, table_link_value(next));
-		frame_store64(pgtable, LINK_PREV, table_link_value(head));
-		frame_store64(next, LINK_PREV, table_link_value(pgtable));
-		frame_store64(head, LINK_NEXT, table_link_value(pgtable));
-	}
-	pmd_table->pmd_huge_pte = page_to_pfn(pgtable);
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE)
+		return table_from_link(frame_load64(t, LINK_NEXT));
+	return pfn_to_page(t->deposit_next);
 }
 
-static struct page *intable_withdraw(struct page *pmd_table)
+static struct page *ring_prev(struct page *t)
 {
-	struct page *pgtable = pfn_to_page(pmd_table->pmd_huge_pte);
-	struct page *next = table_from_link(frame_load64(pgtable, LINK_NEXT));
-	struct page *prev = table_from_link(frame_load64(pgtable, LINK_PREV));
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE)
+		return table_from_link(frame_load64(t, LINK_PREV));
+	return pfn_to_page(t->deposit_prev);
+}
 
-	if (next == pgtable) {
-		pmd_table->pmd_huge_pte = PFN_NONE;
+static void ring_set(struct page *t, struct page *next, struct page *prev)
+{
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE) {
+		frame_store64(t, LINK_NEXT, table_link_value(next));
+		frame_store64(t, LINK_PREV, table_link_value(prev));
 	} else {
-		pmd_table->pmd_huge_pte = page_to_pfn(next);
-		frame_store64(prev, LINK_NEXT, table_link_value(next));
-		frame_store64(next, LINK_PREV, table_link_value(prev));
+		t->deposit_next = page_to_pfn(next);
+		t->deposit_prev = page_to_pfn(prev);
 	}
-	/* The withdraw clears the two words it used. */
-	frame_store64(pgtable, LINK_NEXT, 0);
-	frame_store64(pgtable, LINK_PREV, 0);
-	atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
-	return pgtable;
+}
+
+static void ring_set_next(struct page *t, struct page *next)
+{
+	ring_set(t, next, ring_prev(t));
+}
+
+static void ring_set_prev(struct page *t, struct page *prev)
+{
+	ring_set(t, ring_next(t), prev);
 }
 
 /* mirrors pgtable_trans_huge_deposit() */
@@ -88,33 +95,53 @@ void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 	struct page *pmd_table = pmd_table_page(pmdp);
 
 	lockdep_assert_held(pmd_lockptr(pmdp));
-	if (machine.profile.deposit == DEPOSIT_IN_TABLE) {
-		intable_deposit(pmd_table, pgtable);
+	/* In-table: from here the table holds non-PTE data (odd sequence). */
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE)
+		atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
+	if (pmd_table->pmd_huge_pte == PFN_NONE) {
+		ring_set(pgtable, pgtable, pgtable);
 	} else {
-		/* LIFO through the table's struct page. */
-		pgtable->deposit_next = pmd_table->pmd_huge_pte;
-		pmd_table->pmd_huge_pte = page_to_pfn(pgtable);
+		/* list_add(new, head): new goes right after head. */
+		struct page *head = pfn_to_page(pmd_table->pmd_huge_pte);
+		struct page *next = ring_next(head);
+
+		ring_set(pgtable, next, head);
+		ring_set_prev(next, pgtable);
+		ring_set_next(head, pgtable);
 	}
+	pmd_table->pmd_huge_pte = page_to_pfn(pgtable);
 	atomic_fetch_add_explicit(&mm->nr_deposited, 1, memory_order_relaxed);
 	RACE_POINT(RP_TABLE_DEPOSIT, .pmd_table = pmd_table, .pte_table = pgtable);
 }
 
-/* mirrors pgtable_trans_huge_withdraw(): the most recently deposited
- * table of this PMD table, whichever huge PMD deposited it. */
+/* mirrors pgtable_trans_huge_withdraw(): the head of the PMD table's ring
+ * (the table deposited last), whichever huge PMD deposited it. */
 struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *pmdp)
 {
 	struct page *pmd_table = pmd_table_page(pmdp);
-	struct page *pgtable;
+	struct page *pgtable, *next, *prev;
 
 	lockdep_assert_held(pmd_lockptr(pmdp));
 	if (pmd_table->pmd_huge_pte == PFN_NONE)
 		ptlab_bug("withdraw from an empty deposit list", page_to_pfn(pmd_table));
-	if (machine.profile.deposit == DEPOSIT_IN_TABLE) {
-		pgtable = intable_withdraw(pmd_table);
+	pgtable = pfn_to_page(pmd_table->pmd_huge_pte);
+	next = ring_next(pgtable);
+	prev = ring_prev(pgtable);
+	if (next == pgtable) {
+		pmd_table->pmd_huge_pte = PFN_NONE;
 	} else {
-		pgtable = pfn_to_page(pmd_table->pmd_huge_pte);
-		pmd_table->pmd_huge_pte = pgtable->deposit_next;
+		pmd_table->pmd_huge_pte = page_to_pfn(next);
+		ring_set_next(prev, next);
+		ring_set_prev(next, prev);
+	}
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE) {
+		/* The withdraw clears the two words it used. */
+		frame_store64(pgtable, LINK_NEXT, 0);
+		frame_store64(pgtable, LINK_PREV, 0);
+		atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
+	} else {
 		pgtable->deposit_next = PFN_NONE;
+		pgtable->deposit_prev = PFN_NONE;
 	}
 	atomic_fetch_sub_explicit(&mm->nr_deposited, 1, memory_order_relaxed);
 	RACE_POINT(RP_TABLE_WITHDRAW, .pmd_table = pmd_table, .pte_table = pgtable);
@@ -165,8 +192,18 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	pgtable_trans_huge_deposit(mm, pmdp, pgtable);
 	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(folio), vma->vm_flags & VM_WRITE));
 	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
+	/* mm_inc_nr_ptes(): the deposited table counts as a PTE table. */
+	atomic_fetch_add_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 	spin_unlock(ptl);
 	return 0;
+}
+
+/* mirrors zap_deposited_table(): withdraw one table and free it at once,
+ * not through the gather. Caller holds the PMD lock. */
+static void zap_deposited_table(struct mm_struct *mm, struct pmd_slot *pmdp)
+{
+	pte_free(mm, pgtable_trans_huge_withdraw(mm, pmdp));
+	atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 }
 
 /*
@@ -176,20 +213,29 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
  * withdrawn may be one another collapse deposited, and nothing waits for
  * walkers that may still hold it. That is the hazard of the seed.
  */
-void zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
+bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 		  struct pmd_slot *pmdp, uint64_t addr)
 {
 	spinlock_t *ptl = pmd_lock(pmdp);
-	pmd_t orig = pmdp_huge_get_and_clear(pmdp);
-	struct page *folio = pfn_to_page(pmd_pfn(orig));
+	struct page *folio;
+	pmd_t orig;
+
+	/* __pmd_trans_huge_lock(): a split may have come first. */
+	if (!pmd_trans_huge(pmdp_get(pmdp))) {
+		spin_unlock(ptl);
+		return false;
+	}
+	orig = pmdp_huge_get_and_clear(pmdp);
+	folio = pfn_to_page(pmd_pfn(orig));
 
 	tlb_flush_range_add(tlb, addr & HPAGE_PMD_MASK, HPAGE_PMD_SIZE);
-	pte_free(mm, pgtable_trans_huge_withdraw(mm, pmdp));
+	zap_deposited_table(mm, pmdp);
 	atomic_fetch_sub_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	spin_unlock(ptl);
 	if (__tlb_remove_page(tlb, folio))
 		tlb_flush_mmu(tlb);
+	return true;
 }
 
 /*
@@ -230,8 +276,8 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 	atomic_fetch_sub_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mm->anon_rss, HPAGE_PMD_NR, memory_order_relaxed);
-	/* Release: the filled table before the PMD that points to it. */
+	/* Release: the filled table before the PMD that points to it. It
+	 * was counted in nr_ptes while deposited and still is. */
 	pmd_populate(pmdp, pgtable);
-	atomic_fetch_add_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 	spin_unlock(ptl);
 }

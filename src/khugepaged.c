@@ -159,6 +159,8 @@ static pmd_t pmdp_collapse_flush(struct mm_struct *mm, uint64_t haddr, struct pm
 {
 	pmd_t pmd = pmdp_huge_get_and_clear(pmdp);
 
+	RACE_POINT(RP_PMD_UNLINKED, .addr = haddr, .pmd = pmd_val(pmd), .pmdp = pmdp,
+		   .pmd_table = pmd_table_page(pmdp), .pte_table = pfn_to_page(pmd_pfn(pmd)));
 	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	return pmd;
 }
@@ -194,7 +196,22 @@ static void collapse_copy_and_release(struct mm_struct *mm, uint64_t haddr, pmd_
 	}
 }
 
-/* mirrors collapse_huge_page(), in the kernel's order. */
+/*
+ * mirrors collapse_huge_page(), in the kernel's order (6.8+; the copy-then-
+ * clear of step 6 since 6.4).
+ *
+ * Left out, because nothing in ptlab can observe their absence: the
+ * mmap_lock read/unlock dance of the scan before step 2 (ptlab's scan ran
+ * under its own read lock and dropped it), anon_vma_lock_write() (it
+ * excludes rmap walkers: ptlab has no reclaim or migration),
+ * vma_start_write() (it excludes faults under the per-VMA lock: ptlab's
+ * faults take mmap_lock for read, which step 2 excludes), the mmu notifier
+ * range (no secondary MMU), memcg charging, LRU isolation and
+ * folio_add_lru_vma() (no LRU), swap-in and the swapcache (no swap), and
+ * update_mmu_cache_pmd() (a no-op on the modelled architectures). None of
+ * them changes who may still walk the old PTE table, which is all the
+ * protocol under study is about.
+ */
 static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 					   unsigned int max_none)
 {
@@ -206,7 +223,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	spinlock_t *ptl;
 	pmd_t old;
 
-	/* 1. The huge page, with no lock held. */
+	/* 1. The huge page, with no lock held (alloc_charge_folio()). */
 	hpage = alloc_huge_page();
 	if (!hpage)
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
@@ -218,21 +235,23 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	if (r != SCAN_SUCCEED)
 		goto out_up_write;
 	vma = find_vma(mm, haddr);
-	/* 4. Unlink the PTE table: clear the PMD and flush. */
+	/* 3. Unlink the PTE table: clear the PMD and flush. */
 	ptl = pmd_lock(pmdp);
 	old = pmdp_collapse_flush(mm, haddr, pmdp);
 	spin_unlock(ptl);
 	RACE_POINT(RP_COLLAPSE_PMD_CLEARED, .addr = haddr, .pmd = pmd_val(old),
-		   .pmd_table = pmd_table_page(pmdp),
+		   .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 		   .pte_table = pfn_to_page(pmd_pfn(old)));
-	/* 5. The seed's fix: wait out GUP-fast walkers of the old table. */
+	/* 4. The seed's fix: wait out GUP-fast walkers of the old table. */
 	if (machine_ipi_sync())
 		tlb_remove_table_sync_one();
-	/* 6. Isolate: refuse pages referenced beyond their mappings. */
+	/* 5. Isolate: refuse pages referenced beyond their mappings. */
 	spin_lock(pte_lockptr(old));
 	r = check_ptes(old, max_none, pages);
 	spin_unlock(pte_lockptr(old));
 	if (r != SCAN_SUCCEED) {
+		RACE_POINT(RP_COLLAPSE_REFUSED, .addr = haddr, .pmd = pmd_val(old),
+			   .pmdp = pmdp, .pte_table = pfn_to_page(pmd_pfn(old)));
 		/* Put the very same table back. */
 		ptl = pmd_lock(pmdp);
 		if (!pmd_none(pmdp_get(pmdp)))
@@ -243,20 +262,24 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	}
 	RACE_POINT(RP_COLLAPSE_ISOLATED, .addr = haddr, .nr_pages = HPAGE_PMD_NR,
 		   .pages = pages);
-	/* 7. Copy, clear the old PTEs, release the small pages. */
+	/* 6. Copy, clear the old PTEs, release the small pages. */
 	collapse_copy_and_release(mm, haddr, old, hpage, pages);
-	atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
-	/* 8. Deposit the old table and install the huge PMD. */
+	/*
+	 * 7. Map the huge page and deposit the old table, under the PMD lock.
+	 * The table stays counted in nr_ptes while deposited; the zap that
+	 * withdraws and frees it uncounts it (zap_deposited_table()).
+	 */
 	pgtable = pfn_to_page(pmd_pfn(old));
-	folio_add_new_anon_rmap(hpage, mm, haddr);
 	ptl = pmd_lock(pmdp);
 	if (!pmd_none(pmdp_get(pmdp)))
 		ptlab_bug("collapse: PMD repopulated under mmap_lock", haddr);
+	folio_add_new_anon_rmap(hpage, mm, haddr);
 	pgtable_trans_huge_deposit(mm, pmdp, pgtable);
 	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(hpage), vma->vm_flags & VM_WRITE));
 	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	spin_unlock(ptl);
 	hpage = NULL;
+	/* 8. Done: mmap_lock goes; a huge page not used is freed. */
 out_up_write:
 	up_write(&mm->mmap_lock);
 	if (hpage)

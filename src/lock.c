@@ -102,6 +102,14 @@ void up_write(struct rw_semaphore *s)
 	atomic_store_explicit(&s->count, 0, memory_order_release);
 }
 
+void downgrade_write(struct rw_semaphore *s)
+{
+	/* Release: what the writer did is visible to the readers it now
+	 * lets in; the writer keeps one read hold. */
+	atomic_store_explicit(&s->writer, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->count, 1, memory_order_release);
+}
+
 bool rwsem_is_locked(struct rw_semaphore *s)
 {
 	return atomic_load_explicit(&s->count, memory_order_relaxed) != 0;

@@ -79,6 +79,8 @@ void down_read(struct rw_semaphore *s);
 void up_read(struct rw_semaphore *s);
 void down_write(struct rw_semaphore *s);
 void up_write(struct rw_semaphore *s);
+/* Turns the caller's write hold into a read hold (mmap_write_downgrade()). */
+void downgrade_write(struct rw_semaphore *s);
 bool rwsem_is_locked(struct rw_semaphore *s);
 bool rwsem_is_write_locked_by_me(struct rw_semaphore *s);
 

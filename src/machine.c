@@ -46,6 +46,7 @@ static bool config_valid(const struct ptlab_config *cfg)
 	case TLB_FLUSH_IPI:
 	case TLB_FLUSH_BROADCAST:
 	case TLB_FLUSH_PARAVIRT:
+	case TLB_FLUSH_HYPERCALL:
 		break;
 	default:
 		return false;
@@ -69,6 +70,7 @@ int ptlab_init(const struct ptlab_config *cfg)
 	ret = page_alloc_init(cfg->pool_bytes);
 	if (ret)
 		return ret;
+	ptlab_asan_log_begin();
 	machine.profile = cfg->profile;
 	machine.pool_bytes = cfg->pool_bytes;
 	ptlab_set_fixes(cfg->fixes);
@@ -103,6 +105,7 @@ int ptlab_exit(struct ptlab_teardown_report *report)
 	if (report)
 		*report = r;
 	page_alloc_exit();
+	ptlab_asan_log_end();
 	machine.initialized = false;
 	return r.leaked_total || r.bad_refcounts ? -ENOTEMPTY : 0;
 }

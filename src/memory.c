@@ -13,10 +13,13 @@
  * mmap_lock for write when freed.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cpu.h"
 #include "machine.h"
 #include "mm_internal.h"
+#include "ptlab/race.h"
 #include "tlb.h"
 
 struct page *pte_alloc_one(struct mm_struct *mm)
@@ -28,7 +31,7 @@ struct page *pte_alloc_one(struct mm_struct *mm)
 void pte_free(struct mm_struct *mm, struct page *table)
 {
 	(void)mm;
-	pgtable_free(table);
+	pgtable_free(table, TABLE_FREE_DIRECT);
 }
 
 /* Populates an upper-level entry with a new table unless another thread
@@ -186,12 +189,17 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	return addr;
 }
 
-/* Zaps the pages of [start, end), which lies inside one VMA
- * (unmap_page_range()). */
+/*
+ * Zaps the pages of [start, end), which lies inside one VMA
+ * (unmap_page_range()). Caller holds mmap_lock, for read since munmap
+ * downgrades it and MADV_DONTNEED never takes it for write: other zaps,
+ * splits and faults of the mm may run meanwhile, each under the page-table
+ * lock of what it changes, so a huge PMD is re-checked under its lock.
+ */
 void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
 		  uint64_t end)
 {
-	mmap_assert_write_locked(mm);
+	mmap_assert_locked(mm);
 	for (uint64_t addr = start, next; addr < end; addr = next) {
 		struct pmd_slot *pmdp = mm_find_pmd(mm, addr);
 		pmd_t pmd;
@@ -206,12 +214,12 @@ void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
 		if (pmd_none(pmd))
 			continue;
 		if (pmd_trans_huge(pmd)) {
-			if (next - addr == PMD_SIZE) {
-				zap_huge_pmd(tlb, mm, pmdp, addr);
+			if (next - addr == PMD_SIZE && zap_huge_pmd(tlb, mm, pmdp, addr))
 				continue;
-			}
 			__split_huge_pmd(mm, pmdp, addr);
 			pmd = pmdp_get(pmdp);
+			if (pmd_none(pmd))
+				continue;
 		}
 		while (addr != next) {
 			bool full;
@@ -257,6 +265,8 @@ static void free_pmd_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			ptlab_bug("freeing a PTE table that still maps pages", pmd_pfn(pmd));
 		/* free_pte_range(): unlink, then free through the gather. */
 		pmd_clear(pmdp);
+		RACE_POINT(RP_PMD_UNLINKED, .addr = base, .pmd = pmd_val(pmd), .pmdp = pmdp,
+			   .pmd_table = pmd_table, .pte_table = pfn_to_page(pmd_pfn(pmd)));
 		atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 		tlb_flush_range_add(tlb, base, PMD_SIZE);
 		tlb_remove_table(tlb, pfn_to_page(pmd_pfn(pmd)));
@@ -299,7 +309,9 @@ static void free_pud_range(struct mmu_gather *tlb, struct mm_struct *mm,
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		   uint64_t end, uint64_t floor, uint64_t ceiling)
 {
-	mmap_assert_write_locked(mm);
+	/* Read is enough: no VMA covers [floor, ceiling) any more, so no
+	 * fault populates the tables freed here. */
+	mmap_assert_locked(mm);
 	for (unsigned int i = pgd_index(start); i < PTRS_PER_TABLE; i++) {
 		uint64_t base = (uint64_t)i << PGDIR_SHIFT;
 		struct pgd_slot *pgdp = pgd_offset_pgd(mm->pgd, base);
@@ -323,12 +335,19 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 	}
 }
 
+/*
+ * mirrors do_vmi_align_munmap() + vms_complete_munmap_vmas() (6.1+):
+ * under mmap_lock for write, split the VMAs at both ends and detach those
+ * inside; then downgrade to read for the teardown itself: zap the pages
+ * (unmap_region()), free the page tables no VMA needs (free_pgtables())
+ * and flush, all through one mmu_gather.
+ */
 int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 {
 	struct mmu_gather tlb;
 	uint64_t end = addr + len, floor = 0, ceiling = TASK_SIZE;
-	struct vm_area_struct *next;
-	int first, ret = mm_caller_check();
+	struct vm_area_struct *next, *gone = NULL;
+	int first, nr_gone = 0, ret = mm_caller_check();
 
 	if (ret)
 		return ret;
@@ -338,8 +357,10 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 	ret = vma_split_at(mm, addr);
 	if (!ret)
 		ret = vma_split_at(mm, end);
-	if (ret)
-		goto out;
+	if (ret) {
+		up_write(&mm->mmap_lock);
+		return ret;
+	}
 	/* The gap the unmapped range leaves: from the end of the VMA below
 	 * to the start of the VMA above. */
 	first = vma_index(mm, addr);
@@ -348,15 +369,56 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 	next = find_vma(mm, end);
 	if (next)
 		ceiling = next->vm_start;
+	while (first + nr_gone < mm->nr_vmas && mm->vmas[first + nr_gone].vm_start < end)
+		nr_gone++;
+	if (nr_gone) {
+		gone = malloc((size_t)nr_gone * sizeof(*gone));
+		if (!gone) {
+			up_write(&mm->mmap_lock);
+			return -ENOMEM;
+		}
+		memcpy(gone, &mm->vmas[first], (size_t)nr_gone * sizeof(*gone));
+	}
+	/* Detached: from here no fault finds a VMA in the range. */
+	vma_remove_range(mm, addr, end);
+	downgrade_write(&mm->mmap_lock);
 	tlb_gather_mmu(&tlb, mm);
-	for (int i = first; i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
-		unmap_region(mm, &tlb, mm->vmas[i].vm_start, mm->vmas[i].vm_end);
+	for (int i = 0; i < nr_gone; i++)
+		unmap_region(mm, &tlb, gone[i].vm_start, gone[i].vm_end);
 	free_pgtables(&tlb, mm, addr, end, floor, ceiling);
 	tlb_finish_mmu(&tlb);
-	vma_remove_range(mm, addr, end);
-out:
-	up_write(&mm->mmap_lock);
-	return ret;
+	up_read(&mm->mmap_lock);
+	free(gone);
+	return 0;
+}
+
+/*
+ * mirrors madvise_dontneed_single_vma() for every VMA of the range: zaps
+ * the pages (a whole huge PMD through zap_huge_pmd(), a part of one after
+ * a split) under mmap_lock for read. Page tables stay (no PT_RECLAIM yet).
+ */
+int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len)
+{
+	struct mmu_gather tlb;
+	uint64_t end = addr + len;
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || !user_range_ok(addr, len))
+		return -EINVAL;
+	down_read(&mm->mmap_lock);
+	if (!vma_range_mapped(mm, addr, end)) {
+		up_read(&mm->mmap_lock);
+		return -EFAULT;
+	}
+	tlb_gather_mmu(&tlb, mm);
+	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
+		unmap_region(mm, &tlb, mm->vmas[i].vm_start > addr ? mm->vmas[i].vm_start : addr,
+			     mm->vmas[i].vm_end < end ? mm->vmas[i].vm_end : end);
+	tlb_finish_mmu(&tlb);
+	up_read(&mm->mmap_lock);
+	return 0;
 }
 
 int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write)

@@ -55,6 +55,7 @@ struct mm_struct *mm_create(void)
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);
 	atomic_init(&mm->cpumask, 0);
+	atomic_init(&mm->global_asid, false);
 	return mm;
 }
 
@@ -89,7 +90,7 @@ int mm_destroy(struct mm_struct *mm)
 	    atomic_load(&mm->anon_rss) || atomic_load(&mm->thp_mapped))
 		ptlab_bug("mm torn down with tables or pages accounted", mm->id);
 	/* No CPU runs the mm, so no walker can reach its PGD. */
-	pgtable_free(mm->pgd);
+	pgtable_free(mm->pgd, TABLE_FREE_TEARDOWN);
 	free(mm->vmas);
 	free(mm);
 	return 0;
@@ -275,24 +276,35 @@ int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
 	return ret ? ret : (int64_t)addr;
 }
 
+bool vma_range_mapped(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	uint64_t cur = start;
+
+	for (int i = vma_index(mm, start); cur < end; i++) {
+		if (i == mm->nr_vmas || mm->vmas[i].vm_start > cur)
+			return false;
+		cur = mm->vmas[i].vm_end;
+	}
+	return true;
+}
+
 int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice)
 {
-	uint64_t end = addr + len, cur = addr;
+	uint64_t end = addr + len;
 	int ret = mm_caller_check();
 
 	if (ret)
 		return ret;
+	if (advice == MADV_DONTNEED)
+		return mm_madvise_dontneed(mm, addr, len);
 	if (!mm || !user_range_ok(addr, len) ||
 	    (advice != MADV_HUGEPAGE && advice != MADV_NOHUGEPAGE))
 		return -EINVAL;
 	down_write(&mm->mmap_lock);
 	/* The range must be mapped without holes. */
-	for (int i = vma_index(mm, addr); cur < end; i++) {
-		if (i == mm->nr_vmas || mm->vmas[i].vm_start > cur) {
-			ret = -EFAULT;
-			goto out;
-		}
-		cur = mm->vmas[i].vm_end;
+	if (!vma_range_mapped(mm, addr, end)) {
+		ret = -EFAULT;
+		goto out;
 	}
 	ret = vma_split_at(mm, addr);
 	if (!ret)

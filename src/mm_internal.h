@@ -22,11 +22,14 @@ struct mm_struct {
 	struct page *pgd;
 	uint32_t id;
 	/*
-	 * mmap_lock: held for read by the fault path, GUP's slow path and
-	 * khugepaged's scan; for write by munmap, madvise, collapse and
-	 * mm_destroy(). It protects the VMA array and excludes page-table
-	 * teardown (free_pgtables()) and collapse from the fault path. GUP's
-	 * fast path and the hardware walker never take it.
+	 * mmap_lock: held for read by the fault path, GUP's slow path,
+	 * khugepaged's scan, split, MADV_DONTNEED and munmap's teardown (it
+	 * downgrades after detaching the VMAs); for write by mmap, munmap's
+	 * VMA changes, MADV_HUGEPAGE, collapse and mm_destroy(). It protects
+	 * the VMA array (changed under write only) and excludes collapse from
+	 * everything else. Page-table changes under read are serialized by the
+	 * page-table locks. GUP's fast path and the hardware walker never
+	 * take it.
 	 */
 	struct rw_semaphore mmap_lock;
 	/* Serializes populating PGD and PUD entries (mm->page_table_lock in
@@ -43,6 +46,14 @@ struct mm_struct {
 	 * CPU's walks after its fence see the changed entries.
 	 */
 	_Atomic cpumask_t cpumask;
+	/*
+	 * x86's global ASID (INVLPGB profiles): set once, by an IPI flush
+	 * that finds the mm active on profile.broadcast_min_cpus CPUs
+	 * (consider_global_asid()), and never cleared; from then on its
+	 * flushes are broadcasts. Read (relaxed) by flushers: one that misses
+	 * it sends IPIs, which is never less safe.
+	 */
+	atomic_bool global_asid;
 	/* Counters (mm_get_stats()); relaxed, changed under the locks of
 	 * the tables they count. */
 	atomic_long nr_ptes, nr_pmds, nr_puds, nr_deposited, anon_rss, thp_mapped;
@@ -73,6 +84,8 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);
 int vma_index(struct mm_struct *mm, uint64_t addr);
 int vma_split_at(struct mm_struct *mm, uint64_t addr);
 void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end);
+/* Whether VMAs cover [start, end) without a hole. */
+bool vma_range_mapped(struct mm_struct *mm, uint64_t start, uint64_t end);
 /* Finds the PMD slot for @addr without allocating (mm_find_pmd()); NULL
  * when an upper level is missing. Caller holds mmap_lock. */
 struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr);
@@ -101,7 +114,8 @@ void pte_free(struct mm_struct *mm, struct page *table);
 /* huge_memory.c */
 int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 			       struct pmd_slot *pmdp, uint64_t addr);
-void zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
+/* false when the PMD is no longer huge (a split came first). */
+bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 		  struct pmd_slot *pmdp, uint64_t addr);
 void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr);
 void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,

@@ -32,13 +32,13 @@ bool __tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 	return tlb->nr_pages == MMU_GATHER_BUNDLE;
 }
 
-void pgtable_free(struct page *table)
+void pgtable_free(struct page *table, enum table_free_how how)
 {
 	if (page_type(table) != PAGE_TYPE_PGTABLE)
 		ptlab_bug("freeing a page table that is not one", page_to_pfn(table));
 	if (table->pmd_huge_pte != PFN_NONE)
 		ptlab_bug("freeing a PMD table with deposited tables", page_to_pfn(table));
-	RACE_POINT(RP_TABLE_FREE, .pte_table = table);
+	RACE_POINT(RP_TABLE_FREE, .pte_table = table, .how = how);
 	put_page(table);
 }
 
@@ -52,13 +52,26 @@ static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 	tlb->end = 0;
 }
 
+/* mirrors tlb_remove_table_sync_one() */
 int tlb_remove_table_sync_one(void)
 {
+	cpumask_t others;
+	int ret;
+
+	if (this_cpu && cpu_irqs_off(this_cpu))
+		return -EDEADLK;
 	/* The IPI only has a purpose when tables are RCU-freed: without RCU
 	 * table free, the flush that preceded has IPI'd every walker. */
-	if (!machine.profile.rcu_table_free)
-		return this_cpu && cpu_irqs_off(this_cpu) ? -EDEADLK : 0;
-	return smp_wait_irqs_off_sections(~(cpumask_t)0);
+	if (!machine.profile.rcu_table_free) {
+		RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = 0);
+		RACE_POINT(RP_TABLE_SYNC_END, .mask = 0);
+		return 0;
+	}
+	others = cpu_online_mask() & ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
+	RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = others);
+	ret = smp_wait_irqs_off_sections(~(cpumask_t)0);
+	RACE_POINT(RP_TABLE_SYNC_END, .mask = others);
+	return ret;
 }
 
 /* Frees one table after waiting out every walker (tlb_remove_table_one()):
@@ -66,7 +79,7 @@ int tlb_remove_table_sync_one(void)
 static void tlb_remove_table_one(struct page *table)
 {
 	tlb_remove_table_sync_one();
-	pgtable_free(table);
+	pgtable_free(table, TABLE_FREE_ONE);
 }
 
 /* The grace period has passed: no walker can hold these tables
@@ -81,7 +94,8 @@ static void tlb_remove_table_rcu(struct rcu_head *head)
 	nr = atomic_load_explicit(&batch->nr, memory_order_relaxed);
 	for (unsigned int i = 0; i < nr; i++)
 		pgtable_free(pfn_to_page(atomic_load_explicit(&batch->tables[i],
-							      memory_order_relaxed)));
+							      memory_order_relaxed)),
+			     TABLE_FREE_RCU);
 	put_page(virt_to_page(batch));
 }
 
@@ -94,6 +108,7 @@ static void tlb_table_flush(struct mmu_gather *tlb)
 		return;
 	tlb->batch = NULL;
 	atomic_store_explicit(&batch->handed_off, 1, memory_order_release);
+	RACE_POINT(RP_TABLE_RCU_HANDOFF);
 	urcu_memb_call_rcu(&batch->rcu, tlb_remove_table_rcu);
 }
 
@@ -103,6 +118,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 
 	if (!machine.profile.rcu_table_free) {
 		/* Freed right after the flush, like a page. */
+		RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_GATHER);
 		if (__tlb_remove_page(tlb, table))
 			tlb_flush_mmu(tlb);
 		return;
@@ -111,6 +127,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 		batch_page = alloc_page(PAGE_TYPE_KERNEL);
 		if (!batch_page) {
 			/* tlb_table_invalidate(), then the IPI fallback. */
+			RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_ONE);
 			tlb_flush_mmu_tlbonly(tlb);
 			tlb_remove_table_one(table);
 			return;
@@ -123,6 +140,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 		struct mmu_table_batch *b = tlb->batch;
 		unsigned int nr = atomic_load_explicit(&b->nr, memory_order_relaxed);
 
+		RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_RCU);
 		atomic_store_explicit(&b->tables[nr], page_to_pfn(table),
 				      memory_order_relaxed);
 		atomic_store_explicit(&b->nr, nr + 1, memory_order_relaxed);
@@ -141,7 +159,7 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 		struct page *page = tlb->pages[i];
 
 		if (page_type(page) == PAGE_TYPE_PGTABLE)
-			pgtable_free(page);
+			pgtable_free(page, TABLE_FREE_GATHER);
 		else
 			put_page(page);
 	}

@@ -257,6 +257,7 @@ static void prep_new_frame(struct page *p, enum page_type type, uint32_t head)
 	spin_lock_init(&p->ptl);
 	p->pmd_huge_pte = PFN_NONE;
 	p->deposit_next = PFN_NONE;
+	p->deposit_prev = PFN_NONE;
 	atomic_store_explicit(&p->head, head, memory_order_relaxed);
 	atomic_store_explicit(&p->type, (uint8_t)type, memory_order_release);
 	/* Release: a walker whose get-unless-zero sees this count sees the
@@ -486,11 +487,17 @@ unsigned long ptlab_asan_stale_table_reads(void)
 }
 
 #ifdef PTLAB_ASAN
+#include <sanitizer/common_interface_defs.h>
+#include <unistd.h>
+
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
 	return "halt_on_error=0";
 }
+
+/* Set while reports go to a file (ptlab_asan_log_begin()). */
+static atomic_bool asan_to_file;
 
 static void asan_report(const char *report)
 {
@@ -504,6 +511,9 @@ static void asan_report(const char *report)
 		atomic_fetch_add_explicit(&stale_reads, 1, memory_order_relaxed);
 		return;
 	}
+	/* Loudly, wherever ASan wrote it. */
+	if (atomic_load(&asan_to_file))
+		fputs(report, stderr);
 	fputs("ptlab: unexpected AddressSanitizer report (above); aborting\n", stderr);
 	abort();
 }
@@ -511,5 +521,43 @@ static void asan_report(const char *report)
 __attribute__((constructor)) static void asan_report_install(void)
 {
 	__asan_set_error_report_callback(asan_report);
+}
+
+static char asan_log_path[256];
+
+void ptlab_asan_log_begin(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char base[200];
+
+	snprintf(base, sizeof(base), "%s/ptlab-asan", tmp && *tmp ? tmp : "/tmp");
+	/* ASan appends ".<pid>" to the name. */
+	snprintf(asan_log_path, sizeof(asan_log_path), "%s.%d", base, (int)getpid());
+	atomic_store(&asan_to_file, true);
+	__sanitizer_set_report_path(base);
+}
+
+void ptlab_asan_log_end(void)
+{
+	__sanitizer_set_report_path("stderr");
+	atomic_store(&asan_to_file, false);
+}
+
+const char *ptlab_asan_log_path(void)
+{
+	return asan_log_path;
+}
+#else
+void ptlab_asan_log_begin(void)
+{
+}
+
+void ptlab_asan_log_end(void)
+{
+}
+
+const char *ptlab_asan_log_path(void)
+{
+	return "";
 }
 #endif

@@ -28,12 +28,19 @@ static const struct ptlab_profile profiles[] = {
 		.name = "x86-invlpgb",
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_BROADCAST,
+		.broadcast_min_cpus = 4,
 		.deposit = DEPOSIT_LIST,
 		.summary = "x86-64 since 6.15 on AMD CPUs with INVLPGB",
-		/* Same series: on CPUs with INVLPGB, remote TLBs are
-		 * invalidated by broadcast with TLBSYNC, no IPI. */
+		/* Same series: on CPUs with INVLPGB, remote TLBs of an mm
+		 * with a global ASID are invalidated by broadcast with
+		 * TLBSYNC, no IPI. An mm gets a global ASID once it has been
+		 * active on more than three CPUs (consider_global_asid(),
+		 * mm_active_cpus_exceeds(mm, 3)); every other mm is flushed
+		 * by flush_tlb_multi() IPIs, as plain x86. */
 		.kernel_facts = "arch/x86/mm/tlb.c broadcast_tlb_flush(): INVLPGB + "
-				"TLBSYNC, no IPI; RCU table free as x86",
+				"TLBSYNC, no IPI, only for an mm with a global ASID "
+				"(consider_global_asid(): active on 4+ CPUs); other mms "
+				"by IPI; RCU table free as x86",
 	},
 	{
 		.name = "x86-pv-6.0",
@@ -49,6 +56,25 @@ static const struct ptlab_profile profiles[] = {
 		.kernel_facts = "arch/x86/Kconfig: select MMU_GATHER_RCU_TABLE_FREE "
 				"if PARAVIRT; arch/x86/kernel/kvm.c "
 				"kvm_flush_tlb_multi() skips preempted vCPUs",
+	},
+	{
+		.name = "x86-hyperv-6.0",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_HYPERCALL,
+		.deposit = DEPOSIT_LIST,
+		.summary = "x86-64 Hyper-V or Xen PV guest before 6.15 (hypercall TLB flush)",
+		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
+		 * PARAVIRT, and these guests pointed
+		 * pv_ops.mmu.tlb_remove_table at tlb_remove_table(): tables
+		 * freed after a grace period. Their remote flush is a
+		 * hypercall (hyperv_flush_tlb_multi(), Xen PV's
+		 * MMUEXT_TLB_FLUSH_MULTI) that interrupts no guest vCPU;
+		 * Hyper-V falls back to native IPIs only if the hypercall
+		 * fails, which the profile leaves out. */
+		.kernel_facts = "arch/x86/hyperv/mmu.c hyperv_flush_tlb_multi(), "
+				"arch/x86/xen/mmu_pv.c xen_flush_tlb_multi(): hypercall, "
+				"no guest IPI; pv_ops.mmu.tlb_remove_table = "
+				"tlb_remove_table (RCU)",
 	},
 	{
 		.name = "x86-nopv-6.0",
@@ -88,7 +114,12 @@ static const struct ptlab_profile profiles[] = {
 		 * 2022: radix__pmdp_collapse_flush() lost its
 		 * serialize_against_pte_lookup() IPI in the series that added
 		 * the PMD re-check, so before that the collapse flush itself
-		 * waited for walkers and "no fix" never shipped on radix. */
+		 * waited for walkers and "no fix" never shipped on radix.
+		 * Kernels with 64K pages allocate PTE tables as fragments of
+		 * a page (pte_fragment_alloc()) and free the page only once
+		 * every fragment is free, so a freed table's frame comes
+		 * back later than the lab's LIFO reuse makes it; the in-table
+		 * deposit hazard is the same. */
 		.kernel_facts = "arch/powerpc/mm/book3s64/radix_pgtable.c "
 				"radix__pgtable_trans_huge_deposit() writes list links "
 				"into the table; tlbie broadcast",
@@ -146,6 +177,8 @@ const char *tlb_flush_style_name(enum tlb_flush_style s)
 		return "broadcast";
 	case TLB_FLUSH_PARAVIRT:
 		return "paravirt";
+	case TLB_FLUSH_HYPERCALL:
+		return "hypercall";
 	}
 	return "?";
 }

@@ -63,4 +63,16 @@ void __tsan_ignore_thread_end(void);
  * build; 0 otherwise. */
 unsigned long ptlab_asan_stale_table_reads(void);
 
+/*
+ * ASan builds: while a machine exists (ptlab_init() to ptlab_exit()), the
+ * reports ASan writes go to a file of the process's own, named by
+ * ptlab_asan_log_path(): walkers of unsafe configurations read freed
+ * tables on purpose, and their reports should not flood the terminal. A
+ * report that is not one of those is still printed to stderr and aborts.
+ * Elsewhere these do nothing and the path is "".
+ */
+void ptlab_asan_log_begin(void);
+void ptlab_asan_log_end(void);
+const char *ptlab_asan_log_path(void);
+
 #endif /* PTLAB_SANITIZER_H */

@@ -300,7 +300,16 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 	for (int t = 0; t < PTLAB_MAX_CPUS; t++) {
 		if (!(targets & cpu_bit(t)))
 			continue;
-		seen[t] = atomic_load_explicit(&cpus[t].irq_seq, memory_order_relaxed);
+		/*
+		 * Acquire, like every later load of the wait below (the
+		 * kernel's csd_lock_wait() waits with smp_cond_load_acquire()):
+		 * when the section already ended, this load is the one that
+		 * sees its end, and the caller's later stores (freeing or
+		 * reusing the table) must not be ordered before that section's
+		 * last reads of it, which the release in cpu_irq_seq_end()
+		 * orders before the end.
+		 */
+		seen[t] = atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire);
 		if (seen[t] & 1)
 			open |= cpu_bit(t);
 	}

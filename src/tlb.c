@@ -10,6 +10,7 @@
 #include "lock.h"
 #include "machine.h"
 #include "mm_internal.h"
+#include "ptlab/race.h"
 #include "tlb.h"
 
 void tlb_soft_init(struct tlb_soft *t)
@@ -125,11 +126,46 @@ static bool pv_queue_flush(struct cpu *t)
 						       memory_order_relaxed);
 }
 
+/*
+ * Whether @mm is flushed with no IPI in this profile: by broadcast, or by
+ * a hypercall (which the machine performs the same way: the hypervisor
+ * invalidates the other vCPUs' TLBs without interrupting them). An
+ * INVLPGB-style
+ * profile (broadcast_min_cpus > 0) broadcasts only for an mm that has
+ * been active on that many CPUs (x86's global ASID, see use_mm()); other
+ * mms get the native IPI flush.
+ */
+static bool flush_by_broadcast(struct mm_struct *mm)
+{
+	if (machine.profile.flush == TLB_FLUSH_HYPERCALL)
+		return true;
+	if (machine.profile.flush != TLB_FLUSH_BROADCAST)
+		return false;
+	return !machine.profile.broadcast_min_cpus ||
+	       atomic_load_explicit(&mm->global_asid, memory_order_relaxed);
+}
+
+/*
+ * mirrors consider_global_asid(), called after an IPI flush: an mm active
+ * on more than broadcast_min_cpus - 1 CPUs gets a global ASID, and from
+ * then on its flushes are broadcasts. The kernel samples this on about one
+ * flush in 32 (current->pid against jiffies) and counts only CPUs not in
+ * lazy TLB mode; ptlab, which has no lazy mode, looks at every IPI flush.
+ */
+static void consider_global_asid(struct mm_struct *mm, cpumask_t active)
+{
+	if (machine.profile.flush == TLB_FLUSH_BROADCAST && machine.profile.broadcast_min_cpus &&
+	    (unsigned int)__builtin_popcountll(active) >= machine.profile.broadcast_min_cpus)
+		atomic_store_explicit(&mm->global_asid, true, memory_order_relaxed);
+}
+
+/* mirrors flush_tlb_mm_range() -> flush_tlb_multi() / broadcast_tlb_flush() */
 int flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	struct flush_tlb_info info = { .mm = mm, .start = start, .end = end };
 	struct cpu *self = this_cpu;
 	cpumask_t targets, ipi = 0;
+	int ret;
 
 	if (!mm)
 		return -EINVAL;
@@ -144,22 +180,23 @@ int flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 	if (!targets)
 		return 0;
 
-	switch (machine.profile.flush) {
-	case TLB_FLUSH_IPI:
-		ipi = targets;
-		break;
-	case TLB_FLUSH_PARAVIRT:
-		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
-			if ((targets & ((cpumask_t)1 << i)) && !pv_queue_flush(&cpus[i]))
-				ipi |= (cpumask_t)1 << i;
-		break;
-	case TLB_FLUSH_BROADCAST:
+	if (flush_by_broadcast(mm)) {
 		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
 			if (targets & ((cpumask_t)1 << i))
 				tlb_flush_remote_broadcast(&cpus[i], start, end);
-		break;
+	} else if (machine.profile.flush == TLB_FLUSH_PARAVIRT) {
+		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
+			if ((targets & ((cpumask_t)1 << i)) && !pv_queue_flush(&cpus[i]))
+				ipi |= (cpumask_t)1 << i;
+	} else {
+		ipi = targets;
 	}
-	return ipi ? smp_call_function_many(ipi, flush_tlb_func, &info, true) : 0;
+	RACE_POINT(RP_TLB_FLUSH_BEGIN, .addr = start, .mask = ipi);
+	ret = ipi ? smp_call_function_many(ipi, flush_tlb_func, &info, true) : 0;
+	RACE_POINT(RP_TLB_FLUSH_END, .addr = start, .mask = ipi);
+	if (ipi)
+		consider_global_asid(mm, targets | (self ? (cpumask_t)1 << self->id : 0));
+	return ret;
 }
 
 int flush_tlb_mm(struct mm_struct *mm)

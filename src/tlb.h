@@ -18,6 +18,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "ptlab/page.h"
+#include "ptlab/race.h"
 #include "ptlab/tlb.h"
 
 struct mm_struct;
@@ -70,7 +71,8 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 void tlb_flush_mmu(struct mmu_gather *tlb);
 void tlb_finish_mmu(struct mmu_gather *tlb);
 
-/* Frees a page table whose last reference this is (__tlb_remove_table()). */
-void pgtable_free(struct page *table);
+/* Frees a page table whose last reference this is (__tlb_remove_table());
+ * @how says which wait preceded (for the lab's race point). */
+void pgtable_free(struct page *table, enum table_free_how how);
 
 #endif /* PTLAB_TLB_INTERNAL_H */

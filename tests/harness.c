@@ -154,6 +154,17 @@ void test_rmtree(const char *dir)
 	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* In an ASan build, the expected reports of a test's walkers went to a
+ * log of the test's process (src/sanitizer.h): it goes with the test. */
+static void remove_asan_log(pid_t pid)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/ptlab-asan.%d", tmp && *tmp ? tmp : "/tmp", (int)pid);
+	unlink(path);
+}
+
 /* Runs one test in a child; returns true when it passed. */
 static bool run_one(int t, double *secs)
 {
@@ -187,6 +198,7 @@ static bool run_one(int t, double *secs)
 		usleep(2000);
 	}
 	*secs = test_now() - start;
+	remove_asan_log(pid);
 	if (timed_out) {
 		fprintf(stderr, "    timed out after %u s\n", tests[t].timeout_s);
 		return false;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "ptlab/profile.h"
 
 #define OUT_LEN (1u << 20)
 
@@ -63,9 +64,34 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("11", "0..10", "matrix", "--retries", "11");
 	CHECK_USAGE("1000", "1..56", "matrix", "--threads", "1000");
 	CHECK_USAGE("--frob", "allowed", "matrix", "--frob");
+	CHECK_USAGE("-3", "0..1000000000", "matrix", "--min-overlaps", "-3");
+	CHECK_USAGE("x", "0..1000000000", "race", "--min-overlaps", "x");
 	CHECK_USAGE("2", "3..64", "bench", "--rounds", "2");
 	CHECK_USAGE("0", "0.01..100", "bench", "--scale", "0");
 	CHECK_USAGE("--frob", "allowed", "bench", "--frob");
+}
+
+/* A file that cannot be written is an error before any work is done:
+ * exit 2 at once, naming the path. */
+TEST(cli_output_checked_first)
+{
+	static const char *const cmds[][3] = {
+		{ "race", "--seconds", "600" },
+		{ "matrix", "--seconds", "600" },
+		{ "bench", "--rounds", "64" },
+		{ "model", "--jobs", "1" },
+	};
+	const char *path = "/no/such/dir/x.json";
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		double start = test_now();
+		int status = ptlab(cmds[i][0], cmds[i][1], cmds[i][2], "--json", path, NULL);
+
+		CHECK_MSG(status == 2, "%s: exit %d:\n%s", cmds[i][0], status, out);
+		CHECK_MSG(strstr(out, path) && strstr(out, "cannot write"), "%s:\n%s",
+			  cmds[i][0], out);
+		CHECK_MSG(test_now() - start < 5, "%s worked before it refused", cmds[i][0]);
+	}
 }
 
 TEST(cli_profiles)
@@ -74,7 +100,8 @@ TEST(cli_profiles)
 	CHECK(strstr(out, "broadcast-norcu"));
 	CHECK(strstr(out, "ppc64-radix"));
 	CHECK_EQ(ptlab("profiles", "--json", NULL), 0);
-	CHECK_EQ(test_count(out, "\"name\":"), 7);
+	CHECK_EQ(test_count(out, "\"name\":"), ptlab_profiles_count());
+	CHECK(strstr(out, "x86-hyperv-6.0"));
 	CHECK(strstr(out, "\"rcu_table_free\":false"));
 	CHECK(strstr(out, "\"deposit\":\"in-table\""));
 }
@@ -93,18 +120,38 @@ TEST_T(cli_race_reports_a_violation, 300)
 	int status;
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
-	status = ptlab("race", "--profile", "arm64", "--fixes", "none", "--seconds", "20",
+	/* pmd-recheck: no stale pin can come first; the table goes stale. */
+	status = ptlab("race", "--profile", "arm64", "--fixes", "pmd-recheck", "--seconds", "20",
 		       "--stop-on-first", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "profile arm64"));
 	CHECK(strstr(out, "first violation (stale_table)"));
 	CHECK(strstr(out, "what happened to that table"));
+	CHECK(strstr(out, "the rule expects: unsafe"));
+	CHECK(strstr(out, "verdict: pass"));
+	CHECK(strstr(out, "evidence: "));
 	text = test_read_file(json);
+	CHECK(strstr(text, "\"verdict\":\"pass\""));
+	CHECK(strstr(text, "\"overlaps\":"));
 	CHECK(strstr(text, "\"profile\":\"arm64\""));
 	CHECK(strstr(text, "\"first_violation\":{\"kind\":\"stale_table\""));
 	CHECK(!strstr(text, "\"first_violation_ms\":null"));
 	free(text);
 	test_rmtree(dir);
+}
+
+/* A safe cell without enough defended overlaps is inconclusive, which
+ * fails: here, no race windows and a very high minimum. */
+TEST_T(cli_safe_cell_needs_evidence, 300)
+{
+	int status = ptlab("race", "--profile", "x86", "--scenario", "munmap", "--seconds", "0.3",
+			   "--min-overlaps", "1000000000", NULL);
+
+	CHECK_MSG(status == 1, "exit %d:\n%s", status, out);
+	CHECK_MSG(strstr(out, "verdict: inconclusive"), "%s", out);
+	status = ptlab("race", "--profile", "x86", "--scenario", "munmap", "--seconds", "0.3",
+		       "--min-overlaps", "1000000000", "--no-rule", NULL);
+	CHECK_MSG(status == 0, "--no-rule: exit %d:\n%s", status, out);
 }
 
 TEST_T(cli_matrix_small, 300)
@@ -117,9 +164,18 @@ TEST_T(cli_matrix_small, 300)
 	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
 		       "--fixes", "both", "--seconds", "1", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
-	CHECK(strstr(out, "2 cells: 2 pass, 0 fail"));
+	CHECK(strstr(out, "2 cells: 2 pass, 0 fail, 0 inconclusive"));
 	text = test_read_file(json);
 	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	for (const char *k = "overlaps\0defended\0held_off\0recheck_caught\0"
+			     "isolation_refused\0lost_writes\0asan_reports\0refusals\0"
+			     "stale_read\0unheld\0pages\0";
+	     *k; k += strlen(k) + 1) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "\"%s\":", k);
+		CHECK_MSG(test_count(text, key) >= 2, "no %s in %s", key, text);
+	}
 	CHECK(strstr(text, "\"expected\":\"unsafe\""));
 	CHECK(strstr(text, "\"expected\":\"safe\""));
 	CHECK(strstr(text, "\"violations\":{\"stale_table\":"));

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "machine_helpers.h"
+#include "ptlab/rule.h"
 
 #define R_BASE (1ULL << 38)
 #define R_LEN (4 * PMD_SIZE)
@@ -153,8 +154,31 @@ static void everything_at_once(const char *profile, double seconds)
 	machine_down();
 }
 
+/* Whether the rule calls every scenario of @p safe with both fixes: the
+ * profiles whose defaults are meant to be safe. */
+static bool safe_defaults(const struct ptlab_profile *p)
+{
+	for (int s = 0; s < SCENARIO_COUNT; s++)
+		if (ptlab_expect(p, (struct ptlab_fixes){ true, true }, (enum scenario)s).unsafe)
+			return false;
+	return true;
+}
+
 TEST_T(huge_race_all_profiles_safe_defaults, 300)
 {
-	for (size_t i = 0; i < ptlab_profiles_count(); i++)
-		everything_at_once(ptlab_profiles()[i].name, 0.8);
+	size_t ran = 0;
+
+	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
+		const struct ptlab_profile *p = &ptlab_profiles()[i];
+
+		if (!safe_defaults(p)) {
+			/* The negative control: the rule expects lost tables,
+			 * which the lab's matrix shows; nothing to run here. */
+			fprintf(stderr, "    %s: unsafe by the rule even with both fixes\n", p->name);
+			continue;
+		}
+		everything_at_once(p->name, 0.8);
+		ran++;
+	}
+	CHECK(ran >= ptlab_profiles_count() - 1);
 }

@@ -173,3 +173,62 @@ TEST(mm_caller_must_be_cpu)
 	CHECK_EQ(user_write(4096, "x", 1), -EPERM);
 	CHECK_EQ(ptlab_exit(NULL), 0);
 }
+
+/*
+ * MADV_DONTNEED: the pages go (the range reads zeroes again), the mapping
+ * and its page tables stay; a whole huge PMD is zapped with its deposited
+ * table freed at once (zap_deposited_table(): nr_ptes drops by one), a
+ * part of one splits it first.
+ */
+TEST(mm_madvise_dontneed)
+{
+	uint64_t a = 1ULL << 33, v = 0x1234, back;
+	struct mm_struct *mm;
+	struct mm_stats st;
+	struct vma_info vmas[4];
+
+	machine_up(NULL, 32);
+	mm = test_mm_up();
+	CHECK_EQ(mm_mmap(mm, a, 4 * PMD_SIZE, VM_READ | VM_WRITE), (int64_t)a);
+	CHECK_EQ(mm_madvise(mm, a + 2 * PMD_SIZE, 2 * PMD_SIZE, MADV_HUGEPAGE), 0);
+	for (uint64_t off = 0; off < 4 * PMD_SIZE; off += PAGE_SIZE)
+		CHECK_EQ(user_write(a + off, &v, 8), 0);
+	mm_get_stats(mm, &st);
+	CHECK_EQ(st.anon_pages, 2 * HPAGE_PMD_NR);
+	CHECK_EQ(st.thp_mapped, 2);
+	CHECK_EQ(st.pte_tables, 4);   /* two linked, two deposited */
+	/* Small pages: zapped, the table stays. */
+	CHECK_EQ(mm_madvise_dontneed(mm, a, PMD_SIZE), 0);
+	mm_get_stats(mm, &st);
+	CHECK_EQ(st.anon_pages, HPAGE_PMD_NR);
+	CHECK_EQ(st.pte_tables, 4);
+	/* A whole THP: zap_huge_pmd() and its deposited table. */
+	CHECK_EQ(mm_madvise(mm, a + 2 * PMD_SIZE, PMD_SIZE, MADV_DONTNEED), 0);
+	mm_get_stats(mm, &st);
+	CHECK_EQ(st.thp_mapped, 1);
+	CHECK_EQ(st.deposited, 1);
+	CHECK_EQ(st.pte_tables, 3);
+	/* Half of the other THP: split, then zap its first half. */
+	CHECK_EQ(mm_madvise_dontneed(mm, a + 3 * PMD_SIZE, PMD_SIZE / 2), 0);
+	mm_get_stats(mm, &st);
+	CHECK_EQ(st.thp_mapped, 0);
+	CHECK_EQ(st.deposited, 0);
+	CHECK_EQ(st.anon_pages, HPAGE_PMD_NR + HPAGE_PMD_NR / 2);
+	/* Zapped ranges read zeroes; the rest kept its data; one VMA. */
+	CHECK_EQ(user_read(a + 5 * PAGE_SIZE, &back, 8), 0);
+	CHECK_EQ(back, 0);
+	CHECK_EQ(user_read(a + 2 * PMD_SIZE + 7 * PAGE_SIZE, &back, 8), 0);
+	CHECK_EQ(back, 0);
+	CHECK_EQ(user_read(a + 3 * PMD_SIZE + PMD_SIZE / 2, &back, 8), 0);
+	CHECK_EQ(back, v);
+	CHECK_EQ(user_read(a + PMD_SIZE, &back, 8), 0);
+	CHECK_EQ(back, v);
+	CHECK_EQ(mm_get_vmas(mm, vmas, 4), 2);
+	/* Bad input. */
+	CHECK_EQ(mm_madvise_dontneed(mm, a + 1, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(mm_madvise_dontneed(mm, a, 0), -EINVAL);
+	CHECK_EQ(mm_madvise_dontneed(NULL, a, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(mm_madvise_dontneed(mm, a + 4 * PMD_SIZE, PAGE_SIZE), -EFAULT);
+	test_mm_down(mm);
+	machine_down();
+}

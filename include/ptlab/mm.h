@@ -32,6 +32,7 @@ struct mm_struct;
 #define VM_FLAGS_ALL (VM_READ | VM_WRITE | VM_HUGEPAGE)
 
 /* mm_madvise() advice */
+#define MADV_DONTNEED   4
 #define MADV_HUGEPAGE   14
 #define MADV_NOHUGEPAGE 15
 
@@ -68,9 +69,16 @@ int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
  * mmu_gather and frees the page tables that became empty. Unmapping a
  * range with no mapping is not an error. */
 int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len);
-/* MADV_HUGEPAGE / MADV_NOHUGEPAGE on [addr, addr+len); -EFAULT when the
- * range has holes. */
+/* MADV_HUGEPAGE / MADV_NOHUGEPAGE / MADV_DONTNEED on [addr, addr+len);
+ * -EFAULT when the range has holes. */
 int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice);
+/*
+ * madvise(MADV_DONTNEED): zaps the pages of [addr, addr+len) under
+ * mmap_lock for read (huge PMDs through zap_huge_pmd(), which frees a
+ * deposited table at once); the mapping stays and faults in zeroed pages
+ * again. Page tables are not freed. -EFAULT when the range has holes.
+ */
+int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len);
 /* Faults every page of [addr, addr+len) in, for writing if @write
  * (mm_populate()). */
 int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write);
@@ -93,7 +101,8 @@ struct vma_info {
 int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max);
 
 struct mm_stats {
-	uint64_t pte_tables;   /* PTE tables linked in the tree */
+	uint64_t pte_tables;   /* PTE tables of the mm, linked or deposited
+				* (the kernel's nr_ptes) */
 	uint64_t pmd_tables, pud_tables;
 	uint64_t deposited;    /* PTE tables deposited for huge PMDs */
 	uint64_t anon_pages;   /* order-0 pages mapped */

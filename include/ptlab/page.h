@@ -85,10 +85,11 @@ struct __attribute__((aligned(64))) page {
 			 * (pmd_huge_pte()), a pfn or PFN_NONE; under this
 			 * table's ptl. */
 			uint32_t pmd_huge_pte;
-			/* A deposited PTE table in the list style: the next
-			 * deposited table (pfn or PFN_NONE); under the ptl of
-			 * the PMD table it hangs on. */
-			uint32_t deposit_next;
+			/* A deposited PTE table in the list style: its
+			 * neighbours on the ring of deposited tables (the
+			 * kernel's page->lru), pfns; under the ptl of the PMD
+			 * table it hangs on. */
+			uint32_t deposit_next, deposit_prev;
 		};
 		/* While free: free-list links (pfns), under the allocator's
 		 * lock. */

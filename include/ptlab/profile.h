@@ -27,12 +27,17 @@ enum tlb_flush_style {
 	 * gets its flush queued for when it runs again, with no IPI and no
 	 * wait; the others get an IPI as TLB_FLUSH_IPI. */
 	TLB_FLUSH_PARAVIRT,
+	/* A hypercall asks the hypervisor to flush the other vCPUs
+	 * (hyperv_flush_tlb_multi(), Xen's MMUEXT_TLB_FLUSH_MULTI): no guest
+	 * vCPU is interrupted, so no interrupts-off section is waited for;
+	 * in the machine it works as TLB_FLUSH_BROADCAST. */
+	TLB_FLUSH_HYPERCALL,
 };
 
 /* Where pgtable_trans_huge_deposit() keeps the deposited PTE tables. */
 enum deposit_style {
-	/* mm/pgtable-generic.c: a LIFO list per PMD table, linked through the
-	 * deposited table's struct page. */
+	/* mm/pgtable-generic.c: a list per PMD table, linked through the
+	 * deposited table's struct page (see huge_memory.c for its order). */
 	DEPOSIT_LIST,
 	/* powerpc radix: the list links are written into the deposited
 	 * table's own first two entries. */
@@ -46,6 +51,11 @@ struct ptlab_profile {
 	 * tlb_remove_table_sync_one() sends IPIs. */
 	bool rcu_table_free;
 	enum tlb_flush_style flush;
+	/* With a broadcast flush: only an mm active on at least this many
+	 * CPUs is flushed by broadcast; others get the native IPI flush (x86
+	 * INVLPGB gives an mm a global ASID once it runs on more than three
+	 * CPUs, consider_global_asid()). 0: every mm by broadcast. */
+	unsigned int broadcast_min_cpus;
 	enum deposit_style deposit;
 	/* One line on what the row stands for, for `ptlab profiles`. */
 	const char *summary;
@@ -70,7 +80,10 @@ const char *deposit_style_name(enum deposit_style s);
  * Whether a TLB flush in this profile waits until every CPU that may walk
  * the mm has left its interrupts-off section ("flush waits" in the rule of
  * README.md). Only the native IPI flush does; a paravirt flush skips a
- * preempted vCPU, a broadcast flush never asks.
+ * preempted vCPU, a broadcast or hypercall flush never asks. For a profile
+ * with broadcast_min_cpus this is the answer for an mm active on that many
+ * CPUs, which is what the lab's scenarios run (a smaller mm is flushed by
+ * IPIs that wait).
  */
 static inline bool profile_flush_waits(const struct ptlab_profile *p)
 {

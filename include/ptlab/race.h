@@ -22,11 +22,21 @@ enum race_point {
 	RP_GUP_FAST_PTE_READ,
 	/* gup_fast took its reference; next it re-checks the PTE and PMD. */
 	RP_GUP_FAST_REF_TAKEN,
+	/* gup_fast's re-check saw the PMD or PTE changed and dropped its
+	 * reference (.page); only on that failure path. */
+	RP_GUP_FAST_RECHECK_FAILED,
 	/* gup_fast is about to turn interrupts back on. */
 	RP_GUP_FAST_SECTION_END,
+	/* A PMD entry that named a PTE table was cleared (.pmdp, .pmd the old
+	 * value, .pte_table): collapse's pmdp_collapse_flush() before its
+	 * flush, free_pgtables() before it queues the table. */
+	RP_PMD_UNLINKED,
 	/* collapse cleared the PMD and flushed; next the sync IPI (if on)
 	 * and the isolation. */
 	RP_COLLAPSE_PMD_CLEARED,
+	/* collapse's isolation refused a page referenced beyond its
+	 * mappings; next it puts the old PMD back (.pmdp, .pte_table). */
+	RP_COLLAPSE_REFUSED,
 	/* collapse isolated all 512 pages; next it copies them. */
 	RP_COLLAPSE_ISOLATED,
 	/* collapse copied all the pages; next it clears the old PTEs and
@@ -36,19 +46,45 @@ enum race_point {
 	RP_TABLE_DEPOSIT,
 	/* A deposited PTE table was withdrawn (.pte_table). */
 	RP_TABLE_WITHDRAW,
-	/* A page table is about to be freed (.pte_table, any level). */
+	/* A TLB flush is about to interrupt the CPUs in .mask and wait for
+	 * each (0: it waits for no CPU's interrupts-off section). */
+	RP_TLB_FLUSH_BEGIN,
+	RP_TLB_FLUSH_END,
+	/* tlb_remove_table_sync_one() is about to wait for the CPUs in .mask
+	 * (0: it is empty in this profile). */
+	RP_TABLE_SYNC_BEGIN,
+	RP_TABLE_SYNC_END,
+	/* An unlinked page table was handed to the mmu_gather (.pte_table,
+	 * .how: enum table_free_how). */
+	RP_TABLE_GATHERED,
+	/* A batch of tables was handed to call_rcu(): they are freed after a
+	 * grace period that begins now. */
+	RP_TABLE_RCU_HANDOFF,
+	/* A page table is about to be freed (.pte_table, any level; .how). */
 	RP_TABLE_FREE,
 	RACE_POINT_COUNT,
+};
+
+/* How a page table is (to be) freed: which wait, if any, precedes it. */
+enum table_free_how {
+	TABLE_FREE_DIRECT,   /* pte_free() at once (zap_deposited_table()) */
+	TABLE_FREE_GATHER,   /* after the mmu_gather's TLB flush, no RCU */
+	TABLE_FREE_RCU,      /* after an RCU grace period (tlb_remove_table()) */
+	TABLE_FREE_ONE,      /* tlb_remove_table_one(): after the sync IPI */
+	TABLE_FREE_TEARDOWN, /* the mm's last user is gone (exit_mmap()) */
 };
 
 /* What the protocol code knows at a point; unused fields are zero. */
 struct race_ctx {
 	uint64_t addr;
-	uint64_t pmd;              /* the PMD value read */
+	uint64_t pmd;              /* the PMD value read (or cleared) */
 	uint64_t pte;              /* the PTE value read */
+	const void *pmdp;          /* the PMD slot */
 	struct page *pmd_table;    /* the table holding the PMD slot */
 	struct page *pte_table;    /* the PTE table the PMD names */
 	struct page *page;         /* the page referenced */
+	uint64_t mask;             /* CPUs a flush or sync waits for */
+	unsigned int how;          /* enum table_free_how */
 	unsigned int nr_pages;     /* collapse: pages isolated/copied */
 	struct page *const *pages; /* collapse: those pages */
 };

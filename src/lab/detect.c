@@ -1,64 +1,60 @@
 // SPDX-License-Identifier: MIT
 /*
- * The detectors. They observe and never synchronize: they read struct
- * pages (generations, types, deposit sequences) and the lab's own
- * markers, take no lock the protocol takes, and never wait.
+ * The detectors and the race hook. They observe and never synchronize:
+ * every load they make is relaxed, every store goes to the calling
+ * thread's own state (its walk record, counters and ring: lab_internal.h),
+ * except the collapse marks below, which only the collapsing thread
+ * writes. No detector takes a lock, runs a fence, or does an atomic
+ * read-modify-write on a location another thread writes, so none adds
+ * ordering to the protocol step it watches: on a weakly ordered host the
+ * reorderings under test stay possible.
  *
- * - stale table: a walker used a page table that was freed, reused or
- *   overwritten with non-PTE data while it was still inside its
- *   interrupts-off section. Every table a walker reaches is recorded with
- *   its generation and deposit sequence at the PMD read; at the end of the
- *   section any change (or a PTE read equal to the free poison) is a
- *   violation. A table reached by a walker was linked when it was read,
- *   so in a safe configuration nothing may free it before the section
- *   ends: no false positives.
+ * - stale table ("unheld"): a walker used a page table that was freed,
+ *   reused or overwritten with non-PTE data while it was still inside its
+ *   interrupts-off section. At each PMD read the walker records the
+ *   tables it reached with their generation and deposit sequence (relaxed
+ *   loads of their struct page); at the end of the section (just before
+ *   local_irq_restore()) it loads them again: any change is a violation.
+ *   A table reached by a walker was linked when it was read, so in a safe
+ *   configuration nothing may free or overwrite it before the section
+ *   ends: no false positives. Relaxed loads may see a change late (a miss,
+ *   never a false report).
+ * - stale read: the harm itself, proven by the value a walker read: the
+ *   free poison, or an in-table deposit link (a kernel address). A lower
+ *   bound: a read of a frame already reused shows data that proves
+ *   nothing by itself (the model's stale_table assertion is this read;
+ *   the stress lab's verdict uses "unheld", which includes it).
  * - stale pin: a pin gup_fast returned was still held after collapse's
  *   isolation had passed its page, and collapse copied the page away:
- *   writes through the pin are lost. Collapse takes a sequence number once
- *   its isolation is done and marks each page it copies with the page's
- *   generation and that number; the walker reads the sequence just before
- *   it unpins. All seq_cst: a mark with a number the walker's read saw
- *   means the pin was held when isolation ended, and an isolation that
- *   had seen the pin would have refused (no mark), so the pin was taken
- *   after isolation looked at that page. A pin is checked once every
- *   collapse that could have marked it has marked its pages.
+ *   writes through the pin are lost. The collapsing thread takes a
+ *   timestamp when its isolation is done and marks each page it copies
+ *   with the page's generation and that time (relaxed 64-bit stores into a
+ *   per-frame array only it writes). A walker takes a timestamp just
+ *   before it unpins and checks the mark later, once the collapser has
+ *   published (relaxed) that it marked everything up to well past that
+ *   time: a mark of the same generation with an isolation time before the
+ *   unpin means the pin was held when isolation ended, and an isolation
+ *   that had seen the pin would have refused (no mark), so the pin was
+ *   taken after isolation looked at the page. Clocks are CLOCK_MONOTONIC,
+ *   one clock for every CPU.
  * - wrong page: gup_fast returned a page whose recorded mapping (mm and
  *   address, set before it was mapped) is not the address asked for, or a
  *   frame that is no user page at all. Judged on what gup_fast returns: a
  *   reference it takes on a frame reused since it read the PTE is legal
  *   (the kernel takes it too) when the re-check then drops it.
  *
- * State: lab_ctr and the first violation are shared (atomics; the first
- * detail is written once, by the thread that wins first_taken, and read
- * after the run's threads are joined). The walk record and the pending
- * pins are per walker thread. The event log is a ring of atomics.
+ * Besides detecting, the hook logs what the writers do (a PMD unlinked, a
+ * wait begun, a table gathered, handed to RCU, freed) and, for each walker
+ * section that met a writer's event, a section record: the controller
+ * joins them into the evidence (evidence.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lab_internal.h"
 #include "ptlab/smp.h"
-
-struct lab_counters lab_ctr;
-
-/* The lab's sequence: bumped when collapse's isolation is done, read by
- * walkers before they unpin. */
-static atomic_ulong lab_seq;
-/* The isolation sequence of the last collapse that finished marking the
- * pages it copied (one collapsing thread per run: monotonic). Stored with
- * release after the marks, loaded with acquire before a pin is checked. */
-static atomic_ulong marked_seq;
-/* Per frame: generation << 32 | the isolation sequence of the collapse that
- * copied it away (0: never). */
-static _Atomic uint64_t *collapse_marks;
-static uint32_t marks_frames;
-
-static atomic_int first_taken, first_ready;
-static struct lab_violation_detail first;
-static struct timespec run_start;
 
 static const char *const page_type_names[PAGE_TYPE_COUNT] = {
 	[PAGE_TYPE_FREE] = "free frame",
@@ -74,118 +70,37 @@ static const char *type_name(enum page_type t)
 	return (unsigned int)t < PAGE_TYPE_COUNT ? page_type_names[t] : "?";
 }
 
-double lab_now_ms(void)
+/* A detector's view of a struct page: relaxed loads only. */
+static unsigned int seen_generation(struct page *p)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)(ts.tv_sec - run_start.tv_sec) * 1e3 +
-	       (double)(ts.tv_nsec - run_start.tv_nsec) * 1e-6;
+	return atomic_load_explicit(&p->generation, memory_order_relaxed);
 }
 
-/* The event log: what writers did to tables, for a violation's history. */
-#define LOG_SIZE 4096
-
-struct lab_event {
-	_Atomic uint64_t addr;
-	_Atomic uint32_t table;    /* pfn */
-	_Atomic int32_t cpu;
-	_Atomic uint32_t rp;
-	_Atomic double at_ms;
-	_Atomic uint64_t seq;      /* slot + 1 once written */
-};
-
-static struct lab_event event_log[LOG_SIZE];
-static atomic_ulong log_head;
-
-static void log_event(enum race_point rp, uint64_t addr, const struct page *table)
+static unsigned int seen_deposit_seq(struct page *p)
 {
-	unsigned long slot = atomic_fetch_add_explicit(&log_head, 1, memory_order_relaxed);
-	struct lab_event *e = &event_log[slot % LOG_SIZE];
-
-	/* A seqlock-like record: seq 0, then the fields, then seq again with
-	 * release; the fence keeps the fields after the zero. */
-	atomic_store_explicit(&e->seq, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&e->addr, addr, memory_order_relaxed);
-	atomic_store_explicit(&e->table, table ? page_to_pfn(table) : PFN_NONE,
-			      memory_order_relaxed);
-	atomic_store_explicit(&e->cpu, smp_processor_id(), memory_order_relaxed);
-	atomic_store_explicit(&e->rp, (uint32_t)rp, memory_order_relaxed);
-	atomic_store_explicit(&e->at_ms, lab_now_ms(), memory_order_relaxed);
-	atomic_store_explicit(&e->seq, slot + 1, memory_order_release);
+	return atomic_load_explicit(&p->pt_deposit_seq, memory_order_relaxed);
 }
 
-static const char *event_words(enum race_point rp)
+static enum page_type seen_type(struct page *p)
 {
-	switch (rp) {
-	case RP_COLLAPSE_PMD_CLEARED:
-		return "collapse cleared the PMD that pointed to it";
-	case RP_TABLE_DEPOSIT:
-		return "deposited it for a huge PMD";
-	case RP_TABLE_WITHDRAW:
-		return "withdrew it from a deposit list";
-	case RP_TABLE_FREE:
-		return "freed it";
-	default:
-		return race_point_name(rp);
-	}
-}
-
-/* The last few events on table @pfn, oldest first, into @buf. */
-static void table_history(uint32_t pfn, char *buf, size_t len)
-{
-	unsigned long head = atomic_load_explicit(&log_head, memory_order_relaxed);
-	unsigned long hits[6];
-	int n = 0;
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (unsigned long i = head; i-- > 0 && head - i <= LOG_SIZE && n < 6;) {
-		struct lab_event *e = &event_log[i % LOG_SIZE];
-
-		if (atomic_load_explicit(&e->seq, memory_order_acquire) == i + 1 &&
-		    atomic_load_explicit(&e->table, memory_order_relaxed) == pfn)
-			hits[n++] = i;
-	}
-	while (n-- > 0 && used < len) {
-		struct lab_event *e = &event_log[hits[n] % LOG_SIZE];
-		double at = atomic_load_explicit(&e->at_ms, memory_order_relaxed);
-		int cpu = atomic_load_explicit(&e->cpu, memory_order_relaxed);
-		enum race_point rp = (enum race_point)atomic_load_explicit(&e->rp,
-									memory_order_relaxed);
-		int w;
-
-		/* A writer that wrapped around meanwhile tore the record. */
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != hits[n] + 1)
-			continue;
-		w = snprintf(buf + used, len - used, "%s+%.3f ms cpu%d %s", used ? "; " : "",
-			     at, cpu, event_words(rp));
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
+	return (enum page_type)atomic_load_explicit(&p->type, memory_order_relaxed);
 }
 
 void lab_violation(const struct lab_violation_detail *d)
 {
-	atomic_fetch_add_explicit(&lab_ctr.violations[d->kind], 1, memory_order_relaxed);
-	if (atomic_exchange_explicit(&first_taken, 1, memory_order_acq_rel))
+	struct lab_tctx *self = lab_self;
+
+	if (!self)
 		return;
-	first = *d;
-	first.at_ms = lab_now_ms();
-	atomic_store_explicit(&first_ready, 1, memory_order_release);
+	lab_count(&self->st.violations[d->kind], 1);
+	if (self->have_first)
+		return;
+	self->first = *d;
+	self->first.at_ms = lab_now_ms();
+	self->have_first = true;
 }
 
-bool lab_first_violation(struct lab_violation_detail *out)
-{
-	if (!atomic_load_explicit(&first_ready, memory_order_acquire))
-		return false;
-	if (out)
-		*out = first;
-	return true;
-}
+/* ---- the walker's section ---- */
 
 /* The walk record of this thread's current interrupts-off section. */
 #define REC_TABLES 8
@@ -197,23 +112,71 @@ struct walk_record {
 		unsigned int gen, dseq;
 	} t[REC_TABLES];
 	uint64_t addr;
+	/* The first PMD read that named a PTE table, for the evidence. */
+	const void *pmdp;
+	uint64_t pmd;
+	struct page *pte_table;
+	unsigned int pte_gen;
+	uint64_t t_read;
+	/* Writers' events logged before the PMD read (ring heads). */
+	uint64_t writer_events;
+	uint16_t flags;          /* SEC_* */
 	struct page *poisoned;   /* a table a PTE read returned the poison from */
 };
 
 static __thread struct walk_record rec;
-/* Collapse's isolation sequence, in the collapsing thread. */
-static __thread uint64_t isolation_seq;
+/* The record of the last section that met a writer, published by
+ * lab_walker_op_done() once the walker's reference is dropped. */
+static __thread struct lab_event pending_section;
+static __thread bool section_pending;
 
-static void rec_table(struct page *table, uint64_t addr)
+/* Events the writers have logged so far: a hint (relaxed loads of their
+ * ring heads) that something happened during a section. */
+static uint64_t writer_events(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < lab_rs.nthreads; i++)
+		if (lab_rs.threads[i]->role == LAB_ROLE_WRITER)
+			n += lab_ring_head_relaxed(&lab_rs.threads[i]->ring);
+	return n;
+}
+
+static void rec_table(struct page *table)
 {
 	if (!table || rec.n == REC_TABLES)
 		return;
-	if (!rec.n)
-		rec.addr = addr;
 	rec.t[rec.n].table = table;
-	rec.t[rec.n].gen = page_generation(table);
-	rec.t[rec.n].dseq = atomic_load_explicit(&table->pt_deposit_seq, memory_order_acquire);
+	rec.t[rec.n].gen = seen_generation(table);
+	rec.t[rec.n].dseq = seen_deposit_seq(table);
 	rec.n++;
+}
+
+static void rec_pmd_read(const struct race_ctx *ctx)
+{
+	if (!rec.n) {
+		rec.addr = ctx->addr;
+		rec.writer_events = writer_events();
+	}
+	rec_table(ctx->pmd_table);
+	rec_table(ctx->pte_table);
+	if (ctx->pte_table && !rec.pte_table) {
+		rec.pmdp = ctx->pmdp;
+		rec.pmd = ctx->pmd;
+		rec.pte_table = ctx->pte_table;
+		rec.pte_gen = seen_generation(ctx->pte_table);
+		rec.t_read = lab_now_ns();
+	}
+}
+
+/* A PTE value no page table holds: the free poison, or an in-table
+ * deposit link (a kernel address inside the pool). */
+static bool non_pte_value(uint64_t v)
+{
+	uint64_t base = (uint64_t)(uintptr_t)ptlab_pool_base;
+
+	return v == PAGE_POISON ||
+	       (v >= base && v - base < (uint64_t)ptlab_nr_frames << PAGE_SHIFT);
 }
 
 /* End of a section: did any table it used change under it? */
@@ -224,9 +187,9 @@ static void rec_check(void)
 
 	for (int i = 0; i < rec.n; i++) {
 		struct page *t = rec.t[i].table;
-		unsigned int gen = page_generation(t);
-		unsigned int dseq = atomic_load_explicit(&t->pt_deposit_seq, memory_order_acquire);
-		enum page_type type = page_type(t);
+		unsigned int gen = seen_generation(t);
+		unsigned int dseq = seen_deposit_seq(t);
+		enum page_type type = seen_type(t);
 
 		if (gen == rec.t[i].gen && dseq == rec.t[i].dseq && !(dseq & 1) &&
 		    type == PAGE_TYPE_PGTABLE && t != rec.poisoned)
@@ -246,62 +209,170 @@ static void rec_check(void)
 				 d.cpu, d.table_pfn, d.gen_seen, (unsigned long long)d.addr,
 				 type == PAGE_TYPE_FREE ? "" : " and reused as a ",
 				 type == PAGE_TYPE_FREE ? "" : type_name(type), gen);
-		table_history(d.table_pfn, d.history, sizeof(d.history));
+		rec.flags |= SEC_VIOLATED;
 		lab_violation(&d);
 		return;
 	}
 }
 
+static void rec_section_end(void)
+{
+	struct lab_tctx *self = lab_self;
+
+	rec_check();
+	if (self && rec.pte_table &&
+	    (rec.flags || writer_events() != rec.writer_events)) {
+		pending_section = (struct lab_event){
+			.type = EV_SECTION, .t = rec.t_read, .t_end = lab_now_ns(),
+			.slot = (uint64_t)(uintptr_t)rec.pmdp, .value = rec.pmd,
+			.pfn = page_to_pfn(rec.pte_table), .gen = rec.pte_gen,
+			.flags = rec.flags, .cpu = (uint16_t)self->cpu,
+		};
+		section_pending = true;
+	}
+	if (self && (rec.flags & SEC_STALE_READ))
+		lab_count(&self->st.stale_read, 1);
+	memset(&rec, 0, sizeof(rec));
+}
+
+void lab_walker_op_done(void)
+{
+	if (!section_pending)
+		return;
+	section_pending = false;
+	pending_section.t_put = lab_now_ns();
+	lab_log(&pending_section);
+}
+
+/* ---- writers' events ---- */
+
+static void log_table_event(enum lab_ev_type type, struct page *table, unsigned int how)
+{
+	lab_log(&(struct lab_event){ .type = (uint16_t)type, .t = lab_now_ns(),
+				     .pfn = table ? page_to_pfn(table) : PFN_NONE,
+				     .gen = table ? seen_generation(table) : 0,
+				     .how = (uint16_t)how });
+}
+
+static void log_pmd_event(enum lab_ev_type type, const struct race_ctx *ctx)
+{
+	lab_log(&(struct lab_event){ .type = (uint16_t)type, .t = lab_now_ns(),
+				     .slot = (uint64_t)(uintptr_t)ctx->pmdp, .value = ctx->pmd,
+				     .pfn = ctx->pte_table ? page_to_pfn(ctx->pte_table) : PFN_NONE,
+				     .gen = ctx->pte_table ? seen_generation(ctx->pte_table) : 0 });
+}
+
+static void log_wait(enum lab_wait_kind kind, uint64_t mask)
+{
+	if (mask)
+		lab_log(&(struct lab_event){ .type = EV_WAIT, .t = lab_now_ns(), .mask = mask,
+					     .how = (uint16_t)kind });
+}
+
+/* ---- stale pins ---- */
+
+/*
+ * The collapse marks: per frame, the generation (low 24 bits, at 40) and
+ * the isolation time in microseconds rounded up (40 bits) of the collapse
+ * that copied it away; 0: never. Written by the collapsing thread only.
+ */
+static _Atomic uint64_t *collapse_marks;
+static uint32_t marks_frames;
+#define MARK_GEN_SHIFT 40
+#define MARK_GEN_MASK 0xffffffULL
+#define MARK_T_MASK ((1ULL << MARK_GEN_SHIFT) - 1)
+/* The collapsing thread: its isolation time, and (published, relaxed) the
+ * isolation time up to which it has marked every page it copied. */
+static __thread uint64_t isolation_us;
+static _Atomic uint64_t marked_through_us;
+
+static void mark_copied(const struct race_ctx *ctx)
+{
+	for (unsigned int i = 0; i < ctx->nr_pages; i++) {
+		struct page *p = ctx->pages[i];
+
+		if (p && collapse_marks && page_to_pfn(p) < marks_frames)
+			atomic_store_explicit(&collapse_marks[page_to_pfn(p)],
+					      ((uint64_t)seen_generation(p) & MARK_GEN_MASK)
+							      << MARK_GEN_SHIFT |
+						      (isolation_us & MARK_T_MASK),
+					      memory_order_relaxed);
+	}
+	atomic_store_explicit(&marked_through_us, isolation_us, memory_order_relaxed);
+}
+
+/* Pins waiting for their check, per walker thread. */
+#define PENDING_PINS 256
+
+struct pending_pin {
+	uint32_t pfn, gen;
+	uint64_t unpin_ns;     /* just before the unpin */
+	uint64_t addr;
+};
+
+static __thread struct pending_pin pending[PENDING_PINS];
+static __thread unsigned int pending_head, pending_n;
+
+static void pin_check_one(const struct pending_pin *pp)
+{
+	struct lab_violation_detail d;
+	uint64_t mark;
+
+	if (!collapse_marks || pp->pfn >= marks_frames)
+		return;
+	mark = atomic_load_explicit(&collapse_marks[pp->pfn], memory_order_relaxed);
+	if (!mark || (mark >> MARK_GEN_SHIFT) != (pp->gen & MARK_GEN_MASK) ||
+	    (mark & MARK_T_MASK) * 1000 >= pp->unpin_ns)
+		return;
+	d = (struct lab_violation_detail){ .kind = VIOLATION_STALE_PIN,
+					   .cpu = smp_processor_id(), .addr = pp->addr,
+					   .table_pfn = PFN_NONE, .page_pfn = pp->pfn,
+					   .page_index = pp->addr };
+	snprintf(d.what, sizeof(d.what),
+		 "walker cpu%d still held a pin on page %u (%#llx) after collapse's "
+		 "isolation passed it, and collapse copied the page away: writes "
+		 "through the pin are lost",
+		 d.cpu, pp->pfn, (unsigned long long)pp->addr);
+	lab_violation(&d);
+}
+
+void lab_pins_check(bool all)
+{
+	uint64_t done = atomic_load_explicit(&marked_through_us, memory_order_relaxed);
+
+	while (pending_n) {
+		struct pending_pin *pp = &pending[(pending_head + PENDING_PINS - pending_n) %
+						  PENDING_PINS];
+
+		/* One collapsing thread, collapse after collapse: once one
+		 * whose isolation ended after the unpin has marked its pages,
+		 * every collapse that could have marked this pin has. */
+		if (!all && pp->unpin_ns / 1000 >= done)
+			break;
+		pin_check_one(pp);
+		pending_n--;
+	}
+}
+
+void lab_pin_note(struct page *page, uint64_t addr)
+{
+	if (pending_n == PENDING_PINS) {
+		/* Full: the oldest is checked now, early rather than never. */
+		pin_check_one(&pending[pending_head]);
+		pending_n--;
+	}
+	pending[pending_head] = (struct pending_pin){
+		.pfn = page_to_pfn(page), .gen = seen_generation(page), .addr = addr,
+		.unpin_ns = lab_now_ns() };
+	pending_head = (pending_head + 1) % PENDING_PINS;
+	pending_n++;
+}
+
+/* ---- wrong pages ---- */
+
 static bool user_page_type(enum page_type t)
 {
 	return t == PAGE_TYPE_ANON || t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL;
-}
-
-void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
-{
-	switch (rp) {
-	case RP_GUP_FAST_PMD_READ:
-		rec_table(ctx->pmd_table, ctx->addr);
-		rec_table(ctx->pte_table, ctx->addr);
-		break;
-	case RP_GUP_FAST_PTE_READ:
-		/* Only a freed table holds the poison. */
-		if (ctx->pte == PAGE_POISON)
-			rec.poisoned = ctx->pte_table;
-		break;
-	case RP_GUP_FAST_SECTION_END:
-		rec_check();
-		rec.n = 0;
-		rec.poisoned = NULL;
-		return;
-	case RP_COLLAPSE_PMD_CLEARED:
-		log_event(rp, ctx->addr, ctx->pte_table);
-		break;
-	case RP_COLLAPSE_ISOLATED:
-		/* seq_cst, after isolation's seq_cst refcount loads. */
-		isolation_seq = atomic_fetch_add_explicit(&lab_seq, 1, memory_order_seq_cst) + 1;
-		break;
-	case RP_COLLAPSE_COPIED:
-		for (unsigned int i = 0; i < ctx->nr_pages; i++) {
-			struct page *p = ctx->pages[i];
-
-			if (p && collapse_marks && page_to_pfn(p) < marks_frames)
-				atomic_store_explicit(&collapse_marks[page_to_pfn(p)],
-						      (uint64_t)page_generation(p) << 32 |
-							      (uint32_t)isolation_seq,
-						      memory_order_relaxed);
-		}
-		atomic_store_explicit(&marked_seq, isolation_seq, memory_order_release);
-		break;
-	case RP_TABLE_DEPOSIT:
-	case RP_TABLE_WITHDRAW:
-	case RP_TABLE_FREE:
-		log_event(rp, 0, ctx->pte_table);
-		return;
-	default:
-		break;
-	}
-	lab_windows_apply(rp);
 }
 
 void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm_id)
@@ -309,7 +380,7 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 	for (long i = 0; i < n; i++) {
 		struct page *p = pages[i];
 		uint64_t addr = start + ((uint64_t)i << PAGE_SHIFT);
-		enum page_type t = page_type(p);
+		enum page_type t = seen_type(p);
 		uint64_t index = atomic_load_explicit(&p->index, memory_order_relaxed);
 		uint32_t owner = atomic_load_explicit(&p->mm_id, memory_order_relaxed);
 		struct lab_violation_detail d;
@@ -329,89 +400,84 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 	}
 }
 
-/* Pins waiting for their check, per walker thread. A pin noted at
- * sequence S can only be marked by a collapse whose isolation took a
- * number <= S: it is checked once those have all marked their pages. */
-#define PENDING_PINS 256
+/* ---- the hook ---- */
 
-struct pending_pin {
-	uint32_t pfn, gen;
-	uint64_t held_seq;     /* lab_seq read just before the unpin */
-	uint64_t addr;
-};
-
-static __thread struct pending_pin pending[PENDING_PINS];
-static __thread unsigned int pending_head, pending_n;
-
-static void pin_check_one(const struct pending_pin *pp)
+void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 {
-	uint64_t mark;
-	struct lab_violation_detail d;
+	struct lab_tctx *self = lab_self;
 
-	if (!collapse_marks || pp->pfn >= marks_frames)
+	switch (rp) {
+	case RP_GUP_FAST_PMD_READ:
+		rec_pmd_read(ctx);
+		break;
+	case RP_GUP_FAST_PTE_READ:
+		if (non_pte_value(ctx->pte)) {
+			rec.flags |= SEC_STALE_READ;
+			if (ctx->pte == PAGE_POISON)
+				rec.poisoned = ctx->pte_table;
+		}
+		break;
+	case RP_GUP_FAST_RECHECK_FAILED:
+		rec.flags |= SEC_RECHECK_FAILED;
+		if (self)
+			lab_count(&self->st.recheck_failed, 1);
+		break;
+	case RP_GUP_FAST_SECTION_END:
+		rec_section_end();
 		return;
-	mark = atomic_load_explicit(&collapse_marks[pp->pfn], memory_order_relaxed);
-	if (!mark || (uint32_t)(mark >> 32) != pp->gen || (uint32_t)mark > pp->held_seq)
+	case RP_PMD_UNLINKED:
+		log_pmd_event(EV_PMD_UNLINK, ctx);
+		if (self)
+			lab_count(&self->st.unlinks, 1);
+		break;
+	case RP_COLLAPSE_REFUSED:
+		log_pmd_event(EV_REFUSED, ctx);
+		break;
+	case RP_COLLAPSE_ISOLATED:
+		isolation_us = (lab_now_ns() + 999) / 1000;
+		break;
+	case RP_COLLAPSE_COPIED:
+		mark_copied(ctx);
+		break;
+	case RP_TABLE_DEPOSIT:
+		log_table_event(EV_DEPOSIT, ctx->pte_table, 0);
 		return;
-	d = (struct lab_violation_detail){ .kind = VIOLATION_STALE_PIN,
-					   .cpu = smp_processor_id(), .addr = pp->addr,
-					   .table_pfn = PFN_NONE, .page_pfn = pp->pfn,
-					   .page_index = pp->addr };
-	snprintf(d.what, sizeof(d.what),
-		 "walker cpu%d held a pin on page %u (%#llx) that collapse's isolation "
-		 "had not seen, and collapse copied the page away: writes through the "
-		 "pin are lost",
-		 d.cpu, pp->pfn, (unsigned long long)pp->addr);
-	lab_violation(&d);
-}
-
-void lab_pins_check(bool all)
-{
-	/* Acquire: pairs with the release after the marks. */
-	uint64_t done = atomic_load_explicit(&marked_seq, memory_order_acquire);
-
-	while (pending_n) {
-		struct pending_pin *pp = &pending[(pending_head + PENDING_PINS - pending_n) %
-						  PENDING_PINS];
-
-		if (!all && pp->held_seq > done)
-			break;
-		pin_check_one(pp);
-		pending_n--;
+	case RP_TABLE_WITHDRAW:
+		log_table_event(EV_WITHDRAW, ctx->pte_table, 0);
+		return;
+	case RP_TLB_FLUSH_BEGIN:
+		log_wait(LAB_WAIT_FLUSH, ctx->mask);
+		break;
+	case RP_TABLE_SYNC_BEGIN:
+		log_wait(LAB_WAIT_SYNC, ctx->mask);
+		break;
+	case RP_TABLE_GATHERED:
+		log_table_event(EV_GATHERED, ctx->pte_table, ctx->how);
+		return;
+	case RP_TABLE_RCU_HANDOFF:
+		log_table_event(EV_RCU_HANDOFF, NULL, 0);
+		return;
+	case RP_TABLE_FREE:
+		log_table_event(EV_FREE, ctx->pte_table, ctx->how);
+		if (self && ctx->how == TABLE_FREE_DIRECT)
+			lab_count(&self->st.zap_table_frees, 1);
+		return;
+	default:
+		break;
 	}
-}
-
-void lab_pin_note(struct page *page, uint64_t addr)
-{
-	if (pending_n == PENDING_PINS) {
-		/* Full: the oldest is checked now, early rather than never. */
-		pin_check_one(&pending[pending_head]);
-		pending_n--;
-	}
-	pending[pending_head] = (struct pending_pin){
-		.pfn = page_to_pfn(page), .gen = page_generation(page), .addr = addr,
-		/* seq_cst, before the seq_cst unpin: see the top. */
-		.held_seq = atomic_load_explicit(&lab_seq, memory_order_seq_cst) };
-	pending_head = (pending_head + 1) % PENDING_PINS;
-	pending_n++;
+	lab_windows_apply(rp);
 }
 
 int lab_detect_begin(uint32_t nr_frames)
 {
-	memset(&lab_ctr, 0, sizeof(lab_ctr));
-	atomic_store(&lab_seq, 0);
-	atomic_store(&marked_seq, 0);
-	atomic_store(&first_taken, 0);
-	atomic_store(&first_ready, 0);
-	atomic_store(&log_head, 0);
-	memset(&first, 0, sizeof(first));
-	for (int i = 0; i < LOG_SIZE; i++)
-		atomic_store_explicit(&event_log[i].seq, 0, memory_order_relaxed);
+	memset(&rec, 0, sizeof(rec));
+	section_pending = false;
+	pending_n = 0;
+	atomic_store_explicit(&marked_through_us, 0, memory_order_relaxed);
 	collapse_marks = calloc(nr_frames, sizeof(*collapse_marks));
 	if (!collapse_marks)
 		return -ENOMEM;
 	marks_frames = nr_frames;
-	clock_gettime(CLOCK_MONOTONIC, &run_start);
 	return 0;
 }
 

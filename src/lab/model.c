@@ -140,6 +140,8 @@ static const char *flush_switch(enum tlb_flush_style s)
 	case TLB_FLUSH_IPI:
 		return "FLUSH_IPI";
 	case TLB_FLUSH_BROADCAST:
+	case TLB_FLUSH_HYPERCALL:
+		/* the hypervisor flushes remote TLBs: no guest IPI, no wait */
 		return "FLUSH_BROADCAST";
 	case TLB_FLUSH_PARAVIRT:
 		return "FLUSH_PARAVIRT";

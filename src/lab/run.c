@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* One run of a cell: machine up, scenario, budget, teardown, account. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +34,8 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	cfg->walkers = 2;
 	cfg->seed = 1;
 	cfg->pool_bytes = 64ULL << 20;
+	/* Enough CPUs on the mm for an INVLPGB profile's global ASID. */
+	cfg->min_mm_cpus = 4;
 	switch (s) {
 	case SCENARIO_COLLAPSE_ZAP:
 		/* A walker stays in its section across a collapse and a zap. */
@@ -70,7 +73,7 @@ static bool config_ok(const struct lab_run_config *cfg)
 {
 	if ((unsigned int)cfg->scenario >= SCENARIO_COUNT || cfg->walkers < 1 ||
 	    cfg->walkers > LAB_MAX_WALKERS || cfg->nr_windows > LAB_MAX_WINDOWS ||
-	    !(cfg->seconds > 0 && cfg->seconds <= 86400))
+	    cfg->min_mm_cpus > LAB_MAX_WALKERS || !(cfg->seconds > 0 && cfg->seconds <= 86400))
 		return false;
 	for (unsigned int i = 0; i < cfg->nr_windows; i++)
 		if (!window_ok(&cfg->windows[i]))
@@ -78,16 +81,63 @@ static bool config_ok(const struct lab_run_config *cfg)
 	return true;
 }
 
+/* Sums what every thread counted so far (relaxed loads of counters each
+ * thread writes alone). */
 static void snapshot(struct lab_result *r)
 {
-	r->ops = atomic_load(&lab_ctr.ops);
-	r->pages = atomic_load(&lab_ctr.pages);
-	r->collapses = atomic_load(&lab_ctr.collapses);
-	r->refusals = atomic_load(&lab_ctr.refusals);
-	r->cycles = r->collapses + atomic_load(&lab_ctr.zaps);
-	r->lost_writes = atomic_load(&lab_ctr.lost_writes);
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		r->violations[k] = atomic_load(&lab_ctr.violations[k]);
+	memset(r->violations, 0, sizeof(r->violations));
+	memset(r->failures, 0, sizeof(r->failures));
+	r->ops = r->pages = r->collapses = r->refusals = r->cycles = 0;
+	r->zap_table_frees = r->unlinks = r->lost_writes = r->stale_read = 0;
+	for (int i = 0; i < lab_rs.nthreads; i++) {
+		struct lab_tstats *st = &lab_rs.threads[i]->st;
+
+		r->ops += lab_read(&st->ops);
+		r->pages += lab_read(&st->pages);
+		r->collapses += lab_read(&st->collapses);
+		r->refusals += lab_read(&st->refusals);
+		r->cycles += lab_read(&st->cycles);
+		r->zap_table_frees += lab_read(&st->zap_table_frees);
+		r->unlinks += lab_read(&st->unlinks);
+		r->lost_writes += lab_read(&st->lost_writes);
+		r->stale_read += lab_read(&st->stale_read);
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			r->violations[k] += lab_read(&st->violations[k]);
+		for (int k = 0; k < LAB_FAILURE_KINDS; k++)
+			r->failures[k] += lab_read(&st->failures[k]);
+	}
+}
+
+/* The earliest first violation of all threads (read after they were
+ * joined). */
+static void first_violation(struct lab_result *r)
+{
+	for (int i = 0; i < lab_rs.nthreads; i++) {
+		struct lab_tctx *t = lab_rs.threads[i];
+
+		if (t->have_first && (!r->have_detail || t->first.at_ms < r->first.at_ms)) {
+			r->first = t->first;
+			r->have_detail = true;
+		}
+	}
+	r->first_violation_ms = r->have_detail ? r->first.at_ms : -1;
+}
+
+/* The controller's wait between two looks at the run. */
+#define POLL_NS 10000000ULL
+/* A section is judged once its writers' events can no longer arrive. */
+#define SETTLE_NS 20000000ULL
+
+static bool run_over(const struct lab_run_config *cfg, const struct lab_result *r,
+		     double now_ms, double *stop_at)
+{
+	if (*stop_at < 0 && cfg->grace_after_violation >= 0 && lab_total_violations(r))
+		*stop_at = now_ms + cfg->grace_after_violation * 1e3;
+	if (cfg->stop_at_defended && r->evidence.defended >= cfg->stop_at_defended &&
+	    !lab_total_violations(r))
+		return true;
+	return r->seconds >= cfg->seconds || (cfg->max_ops && r->ops >= cfg->max_ops) ||
+	       (*stop_at >= 0 && now_ms >= *stop_at);
 }
 
 int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
@@ -95,9 +145,10 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	struct ptlab_config mc;
 	struct ptlab_teardown_report rep;
 	struct lab_scenario *s = NULL;
+	struct lab_evidence *ev = NULL;
 	struct mm_struct *mm;
 	unsigned long asan0 = ptlab_asan_stale_table_reads();
-	double start, stop_at = -1;
+	double stop_at = -1;
 	int ret;
 
 	if (!cfg || !res)
@@ -111,8 +162,10 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	ret = ptlab_init(&mc);
 	if (ret)
 		return ret;
-	ret = lab_detect_begin(ptlab_nr_frames);
+	ev = lab_evidence_new();
+	ret = ev ? lab_detect_begin(ptlab_nr_frames) : -ENOMEM;
 	if (ret || cpu_register() < 0) {
+		lab_evidence_free(ev);
 		ptlab_exit(NULL);
 		return ret ? ret : -ENOSPC;
 	}
@@ -122,38 +175,37 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 		goto out_cpu;
 	}
 	lab_windows_install(cfg->windows, cfg->nr_windows, cfg->seed);
+	lab_rs.start_ns = monotonic_ns();
 	race_hook_set(lab_race_hook);
-	start = lab_now_ms();
 	ret = lab_scenario_start(cfg, mm, &s);
 	while (!ret) {
-		double now = lab_now_ms();
-
+		sleep_ns(POLL_NS);
+		lab_evidence_poll(ev, false, SETTLE_NS);
 		snapshot(res);
-		res->seconds = (now - start) / 1e3;
+		lab_evidence_result(ev, res);
+		res->seconds = lab_now_ms() / 1e3;
 		if (progress_fn)
 			progress_fn(progress_arg, res->seconds, res);
-		if (stop_at < 0 && cfg->grace_after_violation >= 0 && lab_first_violation(NULL))
-			stop_at = now + cfg->grace_after_violation * 1e3;
-		if (res->seconds >= cfg->seconds || (cfg->max_ops && res->ops >= cfg->max_ops) ||
-		    (stop_at >= 0 && now >= stop_at))
+		if (run_over(cfg, res, lab_now_ms(), &stop_at))
 			break;
-		sleep_ns(10000000);
 	}
-	if (s)
-		lab_scenario_stop(s);
+	lab_scenario_stop(s);
 	race_hook_set(NULL);
+	res->seconds = lab_now_ms() / 1e3;
+	lab_evidence_poll(ev, true, 0);
 	snapshot(res);
-	res->seconds = (lab_now_ms() - start) / 1e3;
-	res->have_detail = lab_first_violation(&res->first);
-	/* Times are from lab_detect_begin(), just before the scenario. */
-	if (res->have_detail)
-		res->first_violation_ms = res->first.at_ms;
+	first_violation(res);
+	lab_evidence_result(ev, res);
 	res->asan_reports = ptlab_asan_stale_table_reads() - asan0;
+	if (res->asan_reports)
+		snprintf(res->asan_log, sizeof(res->asan_log), "%s", ptlab_asan_log_path());
+	lab_scenario_free(s);
 	if (mm_destroy(mm))
 		ret = ret ? ret : -EBUSY;
 out_cpu:
 	cpu_unregister();
 	lab_detect_end();
+	lab_evidence_free(ev);
 	if (ptlab_exit(&rep) == -ENOTEMPTY)
 		res->leaked_frames = rep.leaked_total + rep.bad_refcounts;
 	return ret;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cli.h"
 
@@ -84,4 +86,31 @@ int cli_option(int argc, char **argv, int *i, const char *name, const char **val
 	(*i)++;
 	*value = argv[*i];
 	return 1;
+}
+
+int cli_check_output(const char *what, const char *path)
+{
+	char msg[160];
+	int fd, err;
+
+	if (!path || !*path)
+		return cli_error("empty output path for", what, NULL);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	err = errno;
+	if (err == EEXIST) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		err = errno;
+	}
+	snprintf(msg, sizeof(msg), "cannot write %s", what);
+	fprintf(stderr, "ptlab: %s: %s (%s)\n", msg, path, strerror(err));
+	return CLI_EXIT_USAGE;
 }

@@ -31,4 +31,12 @@ bool cli_parse_bool(const char *s, bool *out);
  */
 int cli_option(int argc, char **argv, int *i, const char *name, const char **value);
 
+/*
+ * Checks, before any work, that an output file can be written at @path
+ * (its directory exists and is writable; an existing file is writable).
+ * Creates nothing that stays. 0, or the usage error's exit status after
+ * printing "ptlab: cannot write <what>: <path> (<reason>)".
+ */
+int cli_check_output(const char *what, const char *path);
+
 #endif /* PTLAB_UTIL_CLI_H */

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/json.h"
 
@@ -128,8 +129,14 @@ void json_finish(struct json *j)
 
 FILE *json_file_open(struct json *j, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f;
 
+	if ((size_t)snprintf(j->tmp_path, sizeof(j->tmp_path), "%s.tmp-%d", path,
+			     (int)getpid()) >= sizeof(j->tmp_path)) {
+		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
+		return NULL;
+	}
+	f = fopen(j->tmp_path, "w");
 	if (!f) {
 		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
 		return NULL;
@@ -141,8 +148,9 @@ FILE *json_file_open(struct json *j, const char *path)
 int json_file_close(struct json *j, FILE *f, const char *path)
 {
 	json_finish(j);
-	if (ferror(f) | fclose(f)) {
-		fprintf(stderr, "ptlab: error writing %s\n", path);
+	if (ferror(f) | fclose(f) || rename(j->tmp_path, path)) {
+		fprintf(stderr, "ptlab: error writing %s: %s\n", path, strerror(errno));
+		unlink(j->tmp_path);
 		return 1;
 	}
 	return 0;

@@ -18,6 +18,9 @@ struct json {
 	int depth;
 	/* Whether the container at each depth already holds a member. */
 	bool has_member[JSON_MAX_DEPTH];
+	/* json_file_open(): the file being written, renamed to the path on
+	 * json_file_close(), so that no reader ever sees half a document. */
+	char tmp_path[4096];
 };
 
 void json_init(struct json *j, FILE *f);
@@ -38,9 +41,11 @@ void json_null(struct json *j, const char *key);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 
-/* Opens @path for a document (printing why not on failure: NULL). */
+/* Opens a document for @path: written to a temporary file next to it
+ * (printing why not on failure: NULL). */
 FILE *json_file_open(struct json *j, const char *path);
-/* Finishes and closes it: 0, or 1 after printing the write error. */
+/* Finishes it and renames it to @path: 0, or 1 after printing the error
+ * (the temporary file is removed: no partial document is left). */
 int json_file_close(struct json *j, FILE *f, const char *path);
 
 #endif /* PTLAB_UTIL_JSON_H */

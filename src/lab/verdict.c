@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A run's verdict against the rule: what `ptlab race` and `ptlab matrix`
+ * print and exit by. A "safe" verdict is a claim of evidence: it needs
+ * defended overlaps, not only the absence of violations.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ptlab/lab.h"
+
+const char *lab_verdict_name(enum lab_verdict v)
+{
+	switch (v) {
+	case LAB_PASS:
+		return "pass";
+	case LAB_FAIL:
+		return "fail";
+	case LAB_INCONCLUSIVE:
+		return "inconclusive";
+	}
+	return "?";
+}
+
+const char *lab_defence_name(enum lab_defence d)
+{
+	switch (d) {
+	case LAB_HELD_OFF_FLUSH:
+		return "flush";
+	case LAB_HELD_OFF_SYNC:
+		return "sync";
+	case LAB_HELD_OFF_GRACE_PERIOD:
+		return "grace_period";
+	case LAB_RECHECK_CAUGHT:
+		return "recheck_caught";
+	case LAB_ISOLATION_REFUSED:
+		return "isolation_refused";
+	case LAB_UNDEFENDED:
+		return "undefended";
+	case LAB_DEFENCES:
+		break;
+	}
+	return "?";
+}
+
+const char *lab_failure_name(enum lab_failure_kind k)
+{
+	switch (k) {
+	case LAB_FAIL_USER_WRITE:
+		return "user_write";
+	case LAB_FAIL_MMAP:
+		return "mmap";
+	case LAB_FAIL_MUNMAP:
+		return "munmap";
+	case LAB_FAIL_SPLIT:
+		return "split";
+	case LAB_FAIL_THP_FALLBACK:
+		return "thp_fallback";
+	case LAB_FAILURE_KINDS:
+		break;
+	}
+	return "?";
+}
+
+__attribute__((format(printf, 4, 5)))
+static enum lab_verdict why_not(enum lab_verdict v, char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return v;
+}
+
+enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_result *r,
+			   int run_error, const struct ptlab_expectation *e,
+			   uint64_t min_defended, char *why, size_t why_len)
+{
+	uint64_t total = lab_total_violations(r);
+
+	if (why && why_len)
+		why[0] = '\0';
+	if (run_error)
+		return why_not(LAB_FAIL, why, why_len, "the run failed: %s", strerror(-run_error));
+	if (r->leaked_frames)
+		return why_not(LAB_FAIL, why, why_len, "%llu frames leaked",
+			       (unsigned long long)r->leaked_frames);
+	if ((cfg->scenario == SCENARIO_COLLAPSE_ZAP || cfg->scenario == SCENARIO_COLLAPSE_PIN) &&
+	    !r->collapses)
+		return why_not(LAB_FAIL, why, why_len, "no collapse succeeded");
+	if (cfg->scenario == SCENARIO_COLLAPSE_ZAP && !r->zap_table_frees)
+		return why_not(LAB_FAIL, why, why_len, "no zap freed a deposited table");
+	if (cfg->scenario == SCENARIO_MUNMAP && !r->unlinks)
+		return why_not(LAB_FAIL, why, why_len, "munmap unlinked no page table");
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		if (r->violations[k] && !e->possible[k])
+			return why_not(LAB_FAIL, why, why_len, "%s, which the rule rules out",
+				       violation_kind_name((enum violation_kind)k));
+	if (e->unsafe)
+		return total ? LAB_PASS
+			     : why_not(LAB_FAIL, why, why_len,
+				       "unsafe by the rule, but no violation was seen");
+	if (total)
+		return why_not(LAB_FAIL, why, why_len, "safe by the rule, but %llu violations",
+			       (unsigned long long)total);
+	if (r->lost_writes)
+		return why_not(LAB_FAIL, why, why_len, "%llu writes through pins were lost",
+			       (unsigned long long)r->lost_writes);
+	if (r->asan_reports)
+		return why_not(LAB_FAIL, why, why_len, "%llu AddressSanitizer reports",
+			       (unsigned long long)r->asan_reports);
+	if (r->evidence.defended < min_defended)
+		return why_not(LAB_INCONCLUSIVE, why, why_len,
+			       "only %llu defended overlaps (at least %llu needed): the run did "
+			       "not put the protocol to the test",
+			       (unsigned long long)r->evidence.defended,
+			       (unsigned long long)min_defended);
+	return LAB_PASS;
+}
