@@ -4,10 +4,11 @@
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
 #   spin         the Spin model checker (ptlab model)
 #   gcc, make    the build; clang when CC=clang
+#   groff-base, man-db   make check renders the man page as man does
 # Usage: scripts/deps.sh [compiler-name]
 set -euo pipefail
 
-need=(liburcu-dev spin gcc make)
+need=(liburcu-dev spin gcc make groff-base man-db)
 case "${1:-gcc}" in
 clang*) need+=(clang) ;;
 esac
