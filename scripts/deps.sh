@@ -4,11 +4,12 @@
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
 #   spin         the Spin model checker (ptlab model)
 #   gcc, make    the build; clang when CC=clang
+#   pkg-config   make check builds examples/ against an installed copy
 #   groff-base, man-db   make check renders the man page as man does
 # Usage: scripts/deps.sh [compiler-name]
 set -euo pipefail
 
-need=(liburcu-dev spin gcc make groff-base man-db)
+need=(liburcu-dev spin gcc make pkg-config groff-base man-db)
 case "${1:-gcc}" in
 clang*) need+=(clang) ;;
 esac
