@@ -4,6 +4,10 @@
 #   make run          install what is missing, build, run the main job
 #   make check        install what is missing, build, run every test
 #   make bench        run the benchmarks (never part of make check)
+#   make install      install the command, the library, its headers,
+#                     ptlab.pc and the man page (PREFIX=/usr/local, DESTDIR)
+#   make uninstall    remove them again
+#   make installcheck build and run examples/ against the installed copy
 #   make CC=clang     build with clang (into build-clang/)
 #   make check SAN=address   ASan + UBSan (into build-address/)
 #   make check SAN=thread    TSan (into build-thread/)
@@ -51,6 +55,12 @@ LDFLAGS += -fsanitize=thread
 CPPFLAGS += -DPTLAB_DEBUG=1
 endif
 
+# The version, from the one place it is written.
+VERSION := $(shell sed -n 's/^\#define PTLAB_VERSION "\(.*\)"$$/\1/p' include/ptlab/version.h)
+ifeq ($(VERSION),)
+$(error no PTLAB_VERSION in include/ptlab/version.h)
+endif
+
 LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c bench/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
@@ -62,8 +72,10 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libptlab.a
 PTLAB := $(BUILD)/ptlab
 TESTS := $(BUILD)/ptlab-tests
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLES := $(EXAMPLE_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all run check bench deps clean
+.PHONY: all run check bench deps clean install uninstall installcheck check-install
 all: $(LIB) $(PTLAB)
 
 # Objects depend on the flags they were built with: a change rebuilds.
@@ -89,6 +101,11 @@ $(PTLAB): $(CLI_OBJS) $(LIB)
 $(TESTS): $(TEST_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
 
+# The examples see the public headers only, as a program of its own does.
+$(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 # Debian packages the build, the tests and the model need; installed with
 # apt-get when missing (scripts/deps.sh says what it does and why).
 deps:
@@ -99,7 +116,8 @@ run: deps
 	$(PTLAB) matrix
 
 check: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) --no-print-directory all $(TESTS) $(EXAMPLES)
+	@$(MAKE) --no-print-directory check-install
 	$(TESTS) --ptlab $(PTLAB)
 
 bench: deps
@@ -109,4 +127,69 @@ bench: deps
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+# Installation. The Spin model needs no file at run time: it is embedded in
+# the command (src/lab/model.c), which runs spin and gcc from PATH.
+# install builds what `make` would and nothing more (nothing after a
+# `make`, so a `sudo make install` builds nothing as root); it never
+# installs Debian packages. debian/rules sets PREFIX=/usr and the
+# multiarch LIBDIR.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+HEADERS := $(sort $(wildcard include/ptlab/*.h))
+INSTALLED := $(BINDIR)/ptlab $(LIBDIR)/libptlab.a $(PKGCONFIGDIR)/ptlab.pc \
+	     $(MANDIR)/man1/ptlab.1 $(HEADERS:include/%=$(INCLUDEDIR)/%)
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/ptlab $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(PTLAB) $(DESTDIR)$(BINDIR)/ptlab
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libptlab.a
+	$(INSTALL) -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/ptlab/
+	$(INSTALL) -m 644 docs/ptlab.1 $(DESTDIR)$(MANDIR)/man1/ptlab.1
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' ptlab.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ptlab.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ptlab.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(INCLUDEDIR)/ptlab 2>/dev/null || true
+
+# Checks an installed copy (same PREFIX, LIBDIR and DESTDIR as the install,
+# or a package's: PREFIX=/usr LIBDIR=/usr/lib/<multiarch>): the command's
+# version, the man page (gzipped in a package), and examples/ built with
+# nothing but the installed headers and library, found through pkg-config
+# (--static: libptlab is a static library, so its private requirements are
+# linked too).
+IC := $(BUILD)/installcheck
+IC_PKG_CONFIG := $(if $(DESTDIR),PKG_CONFIG_SYSROOT_DIR=$(DESTDIR)) \
+		 PKG_CONFIG_PATH=$(DESTDIR)$(PKGCONFIGDIR)$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) \
+		 pkg-config
+installcheck:
+	test "$$($(DESTDIR)$(BINDIR)/ptlab --version)" = "ptlab $(VERSION)"
+	test "$$($(IC_PKG_CONFIG) --modversion ptlab)" = "$(VERSION)"
+	ls $(DESTDIR)$(MANDIR)/man1/ptlab.1*
+	@mkdir -p $(IC)
+	for src in $(EXAMPLE_SRCS); do \
+		exe=$(IC)/$$(basename $$src .c); \
+		$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $$src -o $$exe \
+			$$($(IC_PKG_CONFIG) --static --cflags --libs ptlab) && $$exe || exit 1; \
+	done
+
+# make check's round trip: install into a fresh DESTDIR, installcheck,
+# uninstall, and nothing of ptlab's may be left.
+STAGE := $(abspath $(BUILD))/stage
+check-install: all
+	rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
+	@$(MAKE) --no-print-directory installcheck DESTDIR=$(STAGE)
+	@$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE)
+	test -z "$$(find $(STAGE) -type f)"
+	rm -rf $(STAGE)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(EXAMPLES:=.d)

@@ -336,40 +336,47 @@ static void usage(FILE *f)
 		   "  --scale X    multiply iteration counts (0.01..100, default 1)\n");
 }
 
+enum { OPT_JSON = CLI_OPT_FIRST, OPT_ROUNDS, OPT_SCALE };
+
+static const struct option options[] = {
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "rounds", required_argument, NULL, OPT_ROUNDS },
+	{ "scale", required_argument, NULL, OPT_SCALE },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "bench", options, usage, false };
+
 int cmd_bench(int argc, char **argv)
 {
 	static const unsigned int counts[] = { 1, 2, 4, 8, 16 };
-	const char *json = NULL, *v;
+	const char *json = NULL;
 	struct ptlab_config cfg;
 	struct mm_struct *mm;
 	uint64_t u;
-	int ret;
+	int c, ret;
 
 	bench.rounds = 7;
 	bench.scale = 1;
 	bench.n = 0;
-	for (int i = 1; i < argc; i++) {
-		if ((ret = cli_option(argc, argv, &i, "--json", &v)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
+		const char *v = optarg;
+
+		switch (c) {
+		case CLI_STOP:
+			return ret;
+		case OPT_JSON:
 			json = v;
-		} else if ((ret = cli_option(argc, argv, &i, "--rounds", &v)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_ROUNDS:
 			if (!cli_parse_u64(v, 3, 64, &u))
 				return cli_error("bad --rounds", v, "3..64");
 			bench.rounds = (unsigned int)u;
-		} else if ((ret = cli_option(argc, argv, &i, "--scale", &v)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_SCALE:
 			if (!cli_parse_double(v, 0.01, 100, &bench.scale))
 				return cli_error("bad --scale", v, "0.01..100");
-		} else if (!strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			return cli_error("unknown option for bench", argv[i],
-					 "--json FILE, --rounds N, --scale X, --help");
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))

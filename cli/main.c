@@ -28,28 +28,70 @@ static const char *command_name_at(size_t i)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptlab <command> [options]\n\ncommands:\n");
+	fprintf(f, "usage: ptlab <command> [options]\n"
+		   "       ptlab help [<command>]\n"
+		   "       ptlab --version\n\ncommands:\n");
 	for (size_t i = 0; i < NR_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'ptlab <command> --help' describes a command's options.\n");
+	fprintf(f, "\n'ptlab help <command>' or 'ptlab <command> --help' describes a\n"
+		   "command's options; 'man ptlab' describes them all.\n");
+}
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < NR_COMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int unknown(const char *what, const char *name)
+{
+	char allowed[256];
+
+	names_join(allowed, sizeof(allowed), command_name_at, NR_COMMANDS);
+	return cli_error(what, name, allowed);
+}
+
+/* ptlab help [<command>]: the command's own --help, so that both print
+ * the same text. */
+static int help(int argc, char **argv)
+{
+	const struct command *c;
+	char *help_argv[] = { argv[1], "--help", NULL };
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return cli_error("unexpected argument for help", argv[2], "one command");
+	c = command_find(argv[1]);
+	if (!c)
+		return unknown("unknown help topic", argv[1]);
+	return c->fn(2, help_argv);
 }
 
 int main(int argc, char **argv)
 {
-	char allowed[256];
+	static const struct option options[] = { CLI_OPTIONS_END };
+	static const struct cli_command cmd = { NULL, options, usage, true };
+	const struct command *c;
+	int opt, status;
 
-	if (argc < 2) {
+	while ((opt = cli_getopt(&cmd, argc, argv, &status)) != -1)
+		if (opt == CLI_STOP)
+			return status;
+	if (optind >= argc) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < NR_COMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
-	names_join(allowed, sizeof(allowed), command_name_at, NR_COMMANDS);
-	return cli_error("unknown command", argv[1], allowed);
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "help") == 0)
+		return help(argc, argv);
+	c = command_find(argv[0]);
+	if (!c)
+		return unknown("unknown command", argv[0]);
+	return c->fn(argc, argv);
 }

@@ -228,71 +228,87 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 	free(def);
 }
 
+enum {
+	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
+	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON,
+};
+
+static const struct option options[] = {
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
+	{ "fixes", required_argument, NULL, OPT_FIXES },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
+	{ "json", required_argument, NULL, OPT_JSON },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "matrix", options, usage, false };
+
 int cmd_matrix(int argc, char **argv)
 {
 	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
-	const char *json = NULL, *v;
+	const char *json = NULL;
 	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
-	int ret;
+	int c, ret;
 
 	memset(prof, 1, sizeof(prof));
 	memset(scen, 1, sizeof(scen));
 	memset(fix, 1, sizeof(fix));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if ((ret = cli_option(argc, argv, &i, "--seconds", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
+		const char *v = optarg;
+
+		switch (c) {
+		case CLI_STOP:
+			return ret;
+		case OPT_SECONDS:
 			if (!cli_parse_double(v, 0.05, 600, &m.seconds))
 				return cli_error("bad --seconds", v, "0.05..600 per cell");
-		} else if ((ret = cli_option(argc, argv, &i, "--profiles", &v))) {
-			if (ret < 0 || !lab_cli_profiles(v, prof, nprof))
+			break;
+		case OPT_PROFILES:
+			if (!lab_cli_profiles(v, prof, nprof))
 				return CLI_EXIT_USAGE;
-		} else if ((ret = cli_option(argc, argv, &i, "--scenarios", &v))) {
-			if (ret < 0 || !lab_cli_scenarios(v, scen))
+			break;
+		case OPT_SCENARIOS:
+			if (!lab_cli_scenarios(v, scen))
 				return CLI_EXIT_USAGE;
-		} else if ((ret = cli_option(argc, argv, &i, "--fixes", &v))) {
-			if (ret < 0 || !lab_cli_fixes(v, fix))
+			break;
+		case OPT_FIXES:
+			if (!lab_cli_fixes(v, fix))
 				return CLI_EXIT_USAGE;
-		} else if ((ret = cli_option(argc, argv, &i, "--retries", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_RETRIES:
 			if (!cli_parse_u64(v, 0, 10, &u))
 				return cli_error("bad --retries", v, "0..10");
 			m.retries = (unsigned int)u;
-		} else if ((ret = cli_option(argc, argv, &i, "--threads", &v))) {
+			break;
+		case OPT_THREADS: {
 			char allowed[32];
 
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
 			snprintf(allowed, sizeof(allowed), "1..%d walker CPUs", LAB_MAX_WALKERS);
 			if (!cli_parse_u64(v, 1, LAB_MAX_WALKERS, &u))
 				return cli_error("bad --threads", v, allowed);
 			m.walkers = (unsigned int)u;
-		} else if ((ret = cli_option(argc, argv, &i, "--seed", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		}
+		case OPT_SEED:
 			if (!cli_parse_u64(v, 0, UINT64_MAX, &m.seed))
 				return cli_error("bad --seed", v, "0..18446744073709551615");
-		} else if ((ret = cli_option(argc, argv, &i, "--min-overlaps", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_MIN_OVERLAPS:
 			if (!cli_parse_u64(v, 0, 1000000000, &m.min_overlaps))
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
-		} else if ((ret = cli_option(argc, argv, &i, "--json", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_JSON:
 			json = v;
-		} else {
-			return cli_error("unknown option for matrix", argv[i],
-					 "--seconds --profiles --scenarios --fixes --retries "
-					 "--threads --seed --min-overlaps --json --help");
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))

@@ -17,8 +17,6 @@
 #include "util/json.h"
 
 #define FIX_NAMES "none, pmd-recheck, ipi-sync, both"
-#define OPTIONS "--profiles, --scenarios, --fixes, --jobs, --json, --model, " \
-		"--define, --max-depth, --memory-mb, --keep, --help"
 /* Bounds a model file read with --model. */
 #define MODEL_FILE_MAX (1u << 20)
 
@@ -173,54 +171,61 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 	return cli_error(what, v, allowed);
 }
 
-/* Parses one option at argv[*i]; 0, or the exit status of a usage error.
- * Sets *help for --help. */
-static int parse_option(int argc, char **argv, int *i, struct model_args *a,
-			bool *help)
-{
-	const char *v;
-	uint64_t n;
-	int r;
+enum {
+	OPT_PROFILES = CLI_OPT_FIRST, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
+	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP,
+};
 
-	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
-		*help = true;
-		return 0;
-	}
-	if ((r = cli_option(argc, argv, i, "--profiles", &v)))
-		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_profile, a);
-	if ((r = cli_option(argc, argv, i, "--scenarios", &v)))
-		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_scenario, a);
-	if ((r = cli_option(argc, argv, i, "--fixes", &v)))
-		return r < 0 ? CLI_EXIT_USAGE : for_each_name(v, add_fixes, a);
-	if ((r = cli_option(argc, argv, i, "--define", &v)))
-		return r < 0 ? CLI_EXIT_USAGE : add_define(a, v);
-	if ((r = cli_option(argc, argv, i, "--json", &v))) {
+static const struct option options[] = {
+	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
+	{ "fixes", required_argument, NULL, OPT_FIXES },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "define", required_argument, NULL, OPT_DEFINE },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "memory-mb", required_argument, NULL, OPT_MEMORY_MB },
+	{ "keep", required_argument, NULL, OPT_KEEP },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "model", options, usage, false };
+
+/* Takes option @opt with value @v; 0, or the exit status of a usage error. */
+static int parse_option(int opt, const char *v, struct model_args *a)
+{
+	uint64_t n;
+
+	switch (opt) {
+	case OPT_PROFILES:
+		return for_each_name(v, add_profile, a);
+	case OPT_SCENARIOS:
+		return for_each_name(v, add_scenario, a);
+	case OPT_FIXES:
+		return for_each_name(v, add_fixes, a);
+	case OPT_DEFINE:
+		return add_define(a, v);
+	case OPT_JSON:
 		a->json_path = v;
-		return r < 0 ? CLI_EXIT_USAGE : 0;
-	}
-	if ((r = cli_option(argc, argv, i, "--model", &v))) {
+		return 0;
+	case OPT_MODEL:
 		a->model_path = v;
-		return r < 0 ? CLI_EXIT_USAGE : 0;
-	}
-	if ((r = cli_option(argc, argv, i, "--keep", &v))) {
+		return 0;
+	case OPT_KEEP:
 		a->opts.keep_dir = v;
-		return r < 0 ? CLI_EXIT_USAGE : 0;
-	}
-	if ((r = cli_option(argc, argv, i, "--jobs", &v))) {
-		if (r < 0 || parse_u64_option("bad --jobs", v, 1, 256, &n))
+		return 0;
+	case OPT_JOBS:
+		if (parse_u64_option("bad --jobs", v, 1, 256, &n))
 			return CLI_EXIT_USAGE;
 		a->opts.jobs = (unsigned int)n;
 		return 0;
+	case OPT_MAX_DEPTH:
+		return parse_u64_option("bad --max-depth", v, 1, 100000000, &a->opts.max_depth);
+	case OPT_MEMORY_MB:
+		return parse_u64_option("bad --memory-mb", v, 1, 1048576, &a->opts.memory_mb);
 	}
-	if ((r = cli_option(argc, argv, i, "--max-depth", &v)))
-		return r < 0 ? CLI_EXIT_USAGE :
-		       parse_u64_option("bad --max-depth", v, 1, 100000000,
-					&a->opts.max_depth);
-	if ((r = cli_option(argc, argv, i, "--memory-mb", &v)))
-		return r < 0 ? CLI_EXIT_USAGE :
-		       parse_u64_option("bad --memory-mb", v, 1, 1048576,
-					&a->opts.memory_mb);
-	return cli_error("unknown option for model", argv[*i], OPTIONS);
+	return 0;
 }
 
 /* Every profile, scenario and fix setting that no option narrowed. */
@@ -494,22 +499,16 @@ int cmd_model(int argc, char **argv)
 {
 	struct model_args a = { 0 };
 	char msg[256], *source = NULL;
-	bool help = false;
-	int ret = 0;
+	int c, ret = 0;
 
 	a.profiles = calloc(ptlab_profiles_count(), sizeof(*a.profiles));
 	if (!a.profiles) {
 		fprintf(stderr, "ptlab: out of memory\n");
 		return 1;
 	}
-	for (int i = 1; i < argc && !ret && !help; i++)
-		ret = parse_option(argc, argv, &i, &a, &help);
-	if (help) {
-		usage(stdout);
-		goto out;
-	}
-	if (ret)
-		goto out;
+	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1)
+		if (c == CLI_STOP || (ret = parse_option(c, optarg, &a)))
+			goto out;
 	if (a.json_path && (ret = cli_check_output("--json file", a.json_path)))
 		goto out;
 	default_lists(&a);

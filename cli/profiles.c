@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* ptlab profiles: the architecture profiles and their properties. */
 #include <stdio.h>
-#include <string.h>
 
 #include "commands.h"
 #include "ptlab/profile.h"
@@ -48,23 +47,35 @@ static void profiles_table(FILE *f)
 	}
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ptlab profiles [--json]\n"
+		   "Lists the architecture profiles: whether each selects\n"
+		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
+		   "CPUs, whether a flush waits out interrupts-off sections, and\n"
+		   "where deposited page tables are kept.\n"
+		   "  --json    write them as JSON instead of a table\n");
+}
+
+enum { OPT_JSON = CLI_OPT_FIRST };
+
+static const struct option options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "profiles", options, usage, false };
+
 int cmd_profiles(int argc, char **argv)
 {
 	bool json = false;
+	int c, status;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+	while ((c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
+		if (c == CLI_STOP)
+			return status;
+		if (c == OPT_JSON)
 			json = true;
-		else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: ptlab profiles [--json]\n"
-			       "Lists the architecture profiles: whether each selects\n"
-			       "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
-			       "CPUs, whether a flush waits out interrupts-off sections, and\n"
-			       "where deposited page tables are kept.\n");
-			return 0;
-		} else
-			return cli_error("unknown option for profiles", argv[i],
-					 "--json, --help");
 	}
 	if (json)
 		profiles_json(stdout);

@@ -62,6 +62,31 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 	fprintf(stderr, "   ");
 }
 
+enum {
+	OPT_PROFILE = CLI_OPT_FIRST, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
+	OPT_SEED, OPT_THREADS, OPT_WINDOW, OPT_NO_WINDOWS, OPT_STOP_ON_FIRST,
+	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON,
+};
+
+static const struct option options[] = {
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "scenario", required_argument, NULL, OPT_SCENARIO },
+	{ "fixes", required_argument, NULL, OPT_FIXES },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "ops", required_argument, NULL, OPT_OPS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "no-windows", no_argument, NULL, OPT_NO_WINDOWS },
+	{ "stop-on-first", no_argument, NULL, OPT_STOP_ON_FIRST },
+	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
+	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
+	{ "json", required_argument, NULL, OPT_JSON },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "race", options, usage, false };
+
 int cmd_race(int argc, char **argv)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("x86");
@@ -75,87 +100,77 @@ int cmd_race(int argc, char **argv)
 	struct ptlab_expectation e;
 	enum lab_verdict verdict;
 	char why[200];
-	const char *json = NULL, *v, *err;
+	const char *json = NULL, *err;
 	struct lab_run_config cfg;
 	struct lab_result res;
 	char allowed[256];
-	int ret;
+	int c, ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--no-windows")) {
+	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
+		const char *v = optarg;
+
+		switch (c) {
+		case CLI_STOP:
+			return ret;
+		case OPT_NO_WINDOWS:
 			no_windows = true;
-		} else if (!strcmp(argv[i], "--stop-on-first")) {
+			break;
+		case OPT_STOP_ON_FIRST:
 			stop_first = true;
-		} else if (!strcmp(argv[i], "--no-rule")) {
+			break;
+		case OPT_NO_RULE:
 			no_rule = true;
-		} else if ((ret = cli_option(argc, argv, &i, "--min-overlaps", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_MIN_OVERLAPS:
 			if (!cli_parse_u64(v, 0, 1000000000, &min_overlaps))
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
-		} else if ((ret = cli_option(argc, argv, &i, "--profile", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_PROFILE:
 			p = ptlab_profile_find(v);
 			if (!p) {
 				ptlab_profile_names(allowed, sizeof(allowed));
 				return cli_error("unknown profile", v, allowed);
 			}
-		} else if ((ret = cli_option(argc, argv, &i, "--scenario", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_SCENARIO:
 			if (scenario_parse(v, &sc)) {
 				scenario_names(allowed, sizeof(allowed));
 				return cli_error("unknown scenario", v, allowed);
 			}
-		} else if ((ret = cli_option(argc, argv, &i, "--fixes", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_FIXES:
 			if (ptlab_fixes_parse(v, &fixes))
 				return cli_error("unknown fix setting", v,
 						 "none, pmd-recheck, ipi-sync, both");
-		} else if ((ret = cli_option(argc, argv, &i, "--seconds", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_SECONDS:
 			if (!cli_parse_double(v, 0.01, LAB_CLI_MAX_SECONDS, &seconds))
 				return cli_error("bad --seconds", v, "0.01..3600");
-		} else if ((ret = cli_option(argc, argv, &i, "--ops", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_OPS:
 			if (!cli_parse_u64(v, 1, LAB_CLI_MAX_OPS, &ops))
 				return cli_error("bad --ops", v, "1..1000000000000");
-		} else if ((ret = cli_option(argc, argv, &i, "--seed", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_SEED:
 			if (!cli_parse_u64(v, 0, UINT64_MAX, &seed))
 				return cli_error("bad --seed", v, "0..18446744073709551615");
-		} else if ((ret = cli_option(argc, argv, &i, "--threads", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_THREADS:
 			if (!cli_parse_u64(v, 1, LAB_MAX_WALKERS, &threads)) {
 				snprintf(allowed, sizeof(allowed), "1..%d walker CPUs", LAB_MAX_WALKERS);
 				return cli_error("bad --threads", v, allowed);
 			}
-		} else if ((ret = cli_option(argc, argv, &i, "--window", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_WINDOW:
 			if (nwin == LAB_MAX_WINDOWS)
 				return cli_error("too many --window", v, "at most 8");
 			if (lab_window_parse(v, &win[nwin], &err))
 				return cli_error("bad --window", v, err);
 			nwin++;
-		} else if ((ret = cli_option(argc, argv, &i, "--json", &v))) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
+			break;
+		case OPT_JSON:
 			json = v;
-		} else {
-			return cli_error("unknown option for race", argv[i],
-					 "--profile --scenario --fixes --seconds --ops --seed "
-					 "--threads --window --no-windows --stop-on-first "
-					 "--min-overlaps --no-rule --json --help");
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))

@@ -4,12 +4,17 @@
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
 #   spin         the Spin model checker (ptlab model)
 #   gcc, make    the build; clang when CC=clang
-# Usage: scripts/deps.sh [compiler-name]
+#   pkg-config   make check builds examples/ against an installed copy
+#   groff-base, man-db   make check renders the man page as man does
+# and, for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
+#   dpkg-dev, debhelper, fakeroot, lintian
+# Usage: scripts/deps.sh [compiler-name | deb]
 set -euo pipefail
 
-need=(liburcu-dev spin gcc make)
+need=(liburcu-dev spin gcc make pkg-config groff-base man-db)
 case "${1:-gcc}" in
 clang*) need+=(clang) ;;
+deb) need+=(dpkg-dev debhelper fakeroot lintian) ;;
 esac
 
 missing=()

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_helpers.h"
 #include "harness.h"
 #include "ptlab/profile.h"
+#include "ptlab/version.h"
 
 #define OUT_LEN (1u << 20)
 
@@ -92,6 +94,126 @@ TEST(cli_output_checked_first)
 			  cmds[i][0], out);
 		CHECK_MSG(test_now() - start < 5, "%s worked before it refused", cmds[i][0]);
 	}
+}
+
+/* GNU options: --opt=value, prefixes, "--"; usage errors as above. */
+TEST(cli_usage_gnu_options)
+{
+	CHECK_USAGE("0", "0.01..3600", "race", "--seconds=0");
+	CHECK_USAGE("0", "bad --seconds", "race", "--sec=0");
+	CHECK_USAGE("0", "bad --seconds", "race", "--sec", "0");
+	CHECK_USAGE("vax", "allowed: x86", "matrix", "--profiles=x86,vax");
+	CHECK_USAGE("vax", "allowed: x86", "matrix", "--prof=vax");
+	CHECK_USAGE("2", "3..64", "bench", "--rounds=2");
+	CHECK_USAGE("0", "1..256", "model", "--jobs=0");
+	CHECK_USAGE("1BAD", "NAME or NAME=VALUE", "model", "--def=1BAD");
+	CHECK_USAGE("--seconds", "missing value", "race", "--sec");
+	CHECK_USAGE("--window", "missing value", "race", "--window");
+	CHECK_USAGE("--json=yes", "unexpected value for profiles", "profiles", "--json=yes");
+	CHECK_USAGE("--version=2", "unexpected value for race", "race", "--version=2");
+	CHECK_USAGE("-x", "unknown option for race", "race", "-x");
+	CHECK_USAGE("--frob=1", "allowed: --profile, --scenario", "race", "--frob=1");
+	CHECK_USAGE("--frob", "allowed: --help, --version", "--frob");
+	/* "--" ends the options: what follows is an argument, and no
+	 * command takes one. */
+	CHECK_USAGE("--json", "unexpected argument for profiles", "profiles", "--", "--json");
+	CHECK_USAGE("extra", "unexpected argument for race", "race", "--seconds", "1", "extra");
+	CHECK_EQ(ptlab("profiles", "--json", "--", NULL), 0);
+	CHECK(strstr(out, "\"profiles\":["));
+	CHECK_EQ(ptlab("profiles", "--js", NULL), 0);
+	CHECK(strstr(out, "\"profiles\":["));
+}
+
+/* An ambiguous prefix names the candidates, from the command's table. */
+TEST(cli_usage_ambiguous_prefix)
+{
+	CHECK_USAGE("--s", "ambiguous option for race: --s (allowed: --scenario, --seconds, "
+			   "--seed, --stop-on-first)", "race", "--s", "1");
+	CHECK_USAGE("--se=1", "(allowed: --seconds, --seed)", "race", "--se=1");
+	CHECK_USAGE("--s", "(allowed: --seconds, --scenarios, --seed)", "matrix", "--s=1");
+	CHECK_USAGE("--m", "(allowed: --model, --max-depth, --memory-mb)", "model", "--m", "1");
+}
+
+/* Good values through --opt=value and prefixes reach the run. */
+TEST_T(cli_gnu_options_run, 120)
+{
+	char dir[256], json[300], arg[320];
+	char *text;
+	int status;
+
+	test_mkdtemp(dir, sizeof(dir), "gnu");
+	snprintf(json, sizeof(json), "%s/race.json", dir);
+	snprintf(arg, sizeof(arg), "--json=%s", json);
+	status = ptlab("race", "--profile=arm64", "--scen", "munmap", "--fix=none", "--sec=0.2",
+		       "--thr=1", "--no-w", "--stop", "--no-r", arg, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "profile arm64"));
+	CHECK(strstr(out, "fixes none, scenario munmap, 1 walkers"));
+	text = test_read_file(json);
+	CHECK(strstr(text, "\"scenario\":\"munmap\""));
+	CHECK(strstr(text, "\"walkers\":1"));
+	free(text);
+	status = ptlab("matrix", "--profiles=x86", "--scen=munmap", "--fixes=both",
+		       "--seconds=0.05", "--retr=0", "--min=0", NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "1 cells: 1 pass, 0 fail"));
+	test_rmtree(dir);
+}
+
+/* --version on ptlab and on every command prints the one version. */
+TEST(cli_version_everywhere)
+{
+	static const char *const forms[] = { "--version", "--vers" };
+	const char expect[] = "ptlab " PTLAB_VERSION "\n";
+	struct cli_names cmds;
+
+	for (size_t f = 0; f < 2; f++) {
+		CHECK_EQ(ptlab(forms[f], NULL), 0);
+		CHECK_MSG(strcmp(out, expect) == 0, "ptlab %s: %s", forms[f], out);
+	}
+	cli_commands(&cmds);
+	for (size_t i = 0; i < cmds.n; i++)
+		for (size_t f = 0; f < 2; f++) {
+			CHECK_EQ(ptlab(cmds.name[i], forms[f], NULL), 0);
+			CHECK_MSG(strcmp(out, expect) == 0, "ptlab %s %s: %s", cmds.name[i],
+				  forms[f], out);
+		}
+}
+
+/* `ptlab help <cmd>` is `ptlab <cmd> --help` (and -h): the same text,
+ * naming every option the command takes. */
+TEST(cli_help_every_command)
+{
+	static char help[OUT_LEN];
+	struct cli_names cmds, opts;
+	char usage[64], opt[48];
+
+	cli_commands(&cmds);
+	for (size_t i = 0; i < cmds.n; i++) {
+		const char *c = cmds.name[i];
+
+		CHECK_EQ(ptlab("help", c, NULL), 0);
+		memcpy(help, out, sizeof(help));
+		snprintf(usage, sizeof(usage), "usage: ptlab %s", c);
+		CHECK_MSG(strncmp(help, usage, strlen(usage)) == 0, "ptlab help %s: %s", c, help);
+		CHECK_EQ(ptlab(c, "--help", NULL), 0);
+		CHECK_MSG(strcmp(out, help) == 0, "ptlab %s --help differs from ptlab help", c);
+		CHECK_EQ(ptlab(c, "-h", NULL), 0);
+		CHECK_MSG(strcmp(out, help) == 0, "ptlab %s -h differs from ptlab help", c);
+		cli_long_options(c, &opts);
+		for (size_t o = 0; o < opts.n; o++) {
+			snprintf(opt, sizeof(opt), "--%s", opts.name[o]);
+			CHECK_MSG(strstr(help, opt), "ptlab %s --help does not name %s", c, opt);
+		}
+	}
+	CHECK_EQ(ptlab("help", NULL), 0);
+	memcpy(help, out, sizeof(help));
+	for (size_t i = 0; i < cmds.n; i++)
+		CHECK_MSG(strstr(help, cmds.name[i]), "ptlab help does not name %s", cmds.name[i]);
+	CHECK_EQ(ptlab("--help", NULL), 0);
+	CHECK(strcmp(out, help) == 0);
+	CHECK_USAGE("frob", "unknown help topic: frob (allowed: profiles", "help", "frob");
+	CHECK_USAGE("x", "unexpected argument for help", "help", "race", "x");
 }
 
 TEST(cli_profiles)

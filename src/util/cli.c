@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ptlab/version.h"
 #include "util/cli.h"
 
 int cli_error(const char *what, const char *value, const char *allowed)
@@ -66,26 +67,113 @@ bool cli_parse_bool(const char *s, bool *out)
 	return false;
 }
 
-int cli_option(int argc, char **argv, int *i, const char *name, const char **value)
+/* "unknown option for race", or "unknown option" for ptlab itself. */
+static const char *cli_what(const struct cli_command *cmd, const char *what,
+			    char *buf, size_t len)
 {
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
+	if (!cmd->name)
+		return what;
+	snprintf(buf, len, "%s for %s", what, cmd->name);
+	return buf;
+}
 
-	if (strncmp(arg, name, n) != 0)
-		return 0;
-	if (arg[n] == '=') {
-		*value = arg + n + 1;
-		return 1;
+/* "--profile, --scenario, ..." for the options whose names begin with the
+ * @n bytes of @prefix (all of them for n == 0); returns how many. */
+static int cli_options_named(const struct option *o, const char *prefix, size_t n,
+			     char *buf, size_t len)
+{
+	size_t used = 0;
+	int count = 0;
+
+	buf[0] = '\0';
+	for (; o->name; o++) {
+		if (strncmp(o->name, prefix, n) != 0)
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s--%s",
+						 count ? ", " : "", o->name);
+		count++;
 	}
-	if (arg[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error("missing value for option", name, NULL);
-		return -1;
+	return count;
+}
+
+/* The usage error for getopt_long()'s '?': from glibc, optopt is 0 for an
+ * unknown or ambiguous long option, the option's value for a long option
+ * given a value it does not take, and the character of an unknown short
+ * option (the table's values are no characters, but for -h). */
+static int cli_bad_option(const struct cli_command *cmd, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	char what[64], list[1024], shortopt[3] = { '-', (char)optopt, '\0' };
+
+	if (optopt == CLI_OPT_HELP || optopt >= CLI_OPT_VERSION)
+		return cli_error(cli_what(cmd, "unexpected value", what, sizeof(what)),
+				 arg, NULL);
+	if (optopt == 0 && strncmp(arg, "--", 2) == 0 &&
+	    cli_options_named(cmd->options, arg + 2, strcspn(arg + 2, "="), list,
+			      sizeof(list)) > 1)
+		return cli_error(cli_what(cmd, "ambiguous option", what, sizeof(what)), arg, list);
+	cli_options_named(cmd->options, "", 0, list, sizeof(list));
+	return cli_error(cli_what(cmd, "unknown option", what, sizeof(what)),
+			 optopt ? shortopt : arg, list);
+}
+
+/* The long name of the option whose value is @val. */
+static const char *cli_option_name(const struct option *o, int val)
+{
+	while (o->name && o->val != val)
+		o++;
+	return o->name ? o->name : "?";
+}
+
+int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status)
+{
+	/* The argv being scanned: getopt_long() keeps its place in globals,
+	 * which optind = 0 resets (glibc) when another argv comes. */
+	static char **scanning;
+	char what[64], name[64];
+	int c;
+
+	if (argv != scanning) {
+		scanning = argv;
+		optind = 0;
 	}
-	(*i)++;
-	*value = argv[*i];
-	return 1;
+	opterr = 0;
+	/* '+': stop at the first operand (ptlab's command, whose options
+	 * follow it); ':': a missing value returns ':'. */
+	c = getopt_long(argc, argv, "+:h", cmd->options, NULL);
+	switch (c) {
+	case -1:
+		if (optind >= argc || cmd->operands) {
+			scanning = NULL;
+			return -1;
+		}
+		*status = cli_error(cli_what(cmd, "unexpected argument", what, sizeof(what)),
+				    argv[optind], "options only");
+		break;
+	case CLI_OPT_HELP:
+		cmd->usage(stdout);
+		if (cmd->name)
+			printf("  -h, --help           this text\n"
+			       "  --version            ptlab's version\n");
+		*status = 0;
+		break;
+	case CLI_OPT_VERSION:
+		printf("ptlab %s\n", PTLAB_VERSION);
+		*status = 0;
+		break;
+	case ':':
+		snprintf(name, sizeof(name), "--%s", cli_option_name(cmd->options, optopt));
+		*status = cli_error("missing value for option", name, NULL);
+		break;
+	case '?':
+		*status = cli_bad_option(cmd, argv);
+		break;
+	default:
+		return c;
+	}
+	scanning = NULL;
+	return CLI_STOP;
 }
 
 int cli_check_output(const char *what, const char *path)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ptlab/version.h"
 #include "util/json.h"
 
 void json_init(struct json *j, FILE *f)
@@ -64,7 +65,12 @@ static void json_close(struct json *j, char c)
 
 void json_object_begin(struct json *j, const char *key)
 {
+	bool document = j->depth == 0 && !j->has_member[0];
+
 	json_open(j, key, '{');
+	/* Every document ptlab writes says which ptlab wrote it. */
+	if (document)
+		json_string(j, "ptlab_version", PTLAB_VERSION);
 }
 
 void json_object_end(struct json *j)

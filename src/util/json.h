@@ -25,7 +25,8 @@ struct json {
 
 void json_init(struct json *j, FILE *f);
 /* Containers; @key is the member name inside an object, NULL in arrays
- * and at the top level. */
+ * and at the top level. The document's top-level object begins with
+ * "ptlab_version" (ptlab/version.h). */
 void json_object_begin(struct json *j, const char *key);
 void json_object_end(struct json *j);
 void json_array_begin(struct json *j, const char *key);

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "cli_helpers.h"
+#include "harness.h"
+
+int cli_run(const char *const args[], char *out, size_t len)
+{
+	const char *argv[16] = { test_ptlab_path() };
+	size_t n = 1;
+
+	for (; args[n - 1] && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	return test_run(argv, out, len);
+}
+
+/* Splits the list of a usage error, "... (allowed: a, b, c)", into @out,
+ * dropping a leading "--" from each name. */
+static void allowed_names(const char *msg, struct cli_names *out)
+{
+	const char *p = strstr(msg, "(allowed: "), *end;
+
+	CHECK_MSG(p, "no list of allowed names in: %s", msg);
+	p += strlen("(allowed: ");
+	end = strchr(p, ')');
+	CHECK_MSG(end, "unterminated list in: %s", msg);
+	out->n = 0;
+	while (p < end) {
+		size_t len = strcspn(p, ",)");
+
+		if (strncmp(p, "--", 2) == 0) {
+			p += 2;
+			len -= 2;
+		}
+		CHECK(out->n < CLI_NAMES_MAX && len > 0 && len < sizeof(out->name[0]));
+		memcpy(out->name[out->n], p, len);
+		out->name[out->n++][len] = '\0';
+		p += len;
+		p += strspn(p, ", ");
+	}
+}
+
+void cli_commands(struct cli_names *out)
+{
+	static const char *const args[] = { "no-such-command", NULL };
+	char msg[4096];
+
+	CHECK_EQ(cli_run(args, msg, sizeof(msg)), 2);
+	allowed_names(msg, out);
+	CHECK(out->n >= 5);
+}
+
+void cli_long_options(const char *command, struct cli_names *out)
+{
+	const char *args[] = { command, "--no-such-option", NULL };
+	char msg[4096];
+
+	CHECK_EQ(cli_run(args, msg, sizeof(msg)), 2);
+	CHECK_MSG(strstr(msg, "unknown option for"), "%s: %s", command, msg);
+	allowed_names(msg, out);
+}
