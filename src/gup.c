@@ -219,6 +219,7 @@ static long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start,
 			      .hook = race_hook_get() };
 	unsigned long irq = arch_local_irq_save(c);
 
+	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_BEGIN, .addr = start);
 	gup_fast_range(&w, mm, start, end);
 	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_END, .addr = start);
 	arch_local_irq_restore(c, irq);
@@ -348,6 +349,7 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 		if (make_dirty)
 			atomic_fetch_or_explicit(&pages[i]->flags, PG_dirty,
 						 memory_order_relaxed);
+		RACE_POINT(RP_UNPIN, .page = pages[i]);
 		gup_put_folio(pages[i], 1, FOLL_PIN);
 	}
 }

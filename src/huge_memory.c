@@ -191,6 +191,7 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 	pgtable_trans_huge_deposit(mm, pmdp, pgtable);
 	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(folio), vma->vm_flags & VM_WRITE));
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	/* mm_inc_nr_ptes(): the deposited table counts as a PTE table. */
 	atomic_fetch_add_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
@@ -226,6 +227,7 @@ bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 		return false;
 	}
 	orig = pmdp_huge_get_and_clear(pmdp);
+	RACE_POINT(RP_PMD_WRITE, .addr = addr, .pmdp = pmdp);
 	folio = pfn_to_page(pmd_pfn(orig));
 
 	tlb_flush_range_add(tlb, addr & HPAGE_PMD_MASK, HPAGE_PMD_SIZE);
@@ -260,6 +262,7 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 	}
 	/* pmdp_invalidate(): gone from every TLB before the PTEs appear. */
 	old = pmdp_huge_get_and_clear(pmdp);
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp);
 	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	folio = pfn_to_page(pmd_pfn(old));
 	pgtable = pgtable_trans_huge_withdraw(mm, pmdp);
@@ -279,5 +282,6 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 	/* Release: the filled table before the PMD that points to it. It
 	 * was counted in nr_ptes while deposited and still is. */
 	pmd_populate(pmdp, pgtable);
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 	spin_unlock(ptl);
 }

@@ -257,6 +257,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 		if (!pmd_none(pmdp_get(pmdp)))
 			ptlab_bug("collapse: PMD repopulated under mmap_lock", haddr);
 		pmd_populate(pmdp, pfn_to_page(pmd_pfn(old)));
+		RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 		spin_unlock(ptl);
 		goto out_up_write;
 	}
@@ -276,6 +277,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	folio_add_new_anon_rmap(hpage, mm, haddr);
 	pgtable_trans_huge_deposit(mm, pmdp, pgtable);
 	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(hpage), vma->vm_flags & VM_WRITE));
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	spin_unlock(ptl);
 	hpage = NULL;

@@ -84,6 +84,7 @@ int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp)
 	ptl = pmd_lock(pmdp);
 	if (pmd_none(pmdp_get(pmdp))) {
 		pmd_populate(pmdp, table);
+		RACE_POINT(RP_PMD_WRITE, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 		atomic_fetch_add_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 		table = NULL;
 	}

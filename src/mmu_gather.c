@@ -89,6 +89,7 @@ static void tlb_remove_table_rcu(struct rcu_head *head)
 	struct mmu_table_batch *batch = (struct mmu_table_batch *)head;
 	unsigned int nr;
 
+	RACE_POINT(RP_TABLE_RCU_CALLBACK, .page = virt_to_page(batch));
 	if (!atomic_load_explicit(&batch->handed_off, memory_order_acquire))
 		ptlab_bug("RCU table batch freed before it was handed off", 0);
 	nr = atomic_load_explicit(&batch->nr, memory_order_relaxed);
@@ -108,7 +109,7 @@ static void tlb_table_flush(struct mmu_gather *tlb)
 		return;
 	tlb->batch = NULL;
 	atomic_store_explicit(&batch->handed_off, 1, memory_order_release);
-	RACE_POINT(RP_TABLE_RCU_HANDOFF);
+	RACE_POINT(RP_TABLE_RCU_HANDOFF, .page = virt_to_page(batch));
 	urcu_memb_call_rcu(&batch->rcu, tlb_remove_table_rcu);
 }
 

@@ -23,6 +23,7 @@
 #include "lock.h"
 #include "machine.h"
 #include "ptlab/page.h"
+#include "ptlab/race.h"
 #include "sanitizer.h"
 #include "util/rand.h"
 
@@ -292,6 +293,7 @@ struct page *alloc_page(enum page_type type)
 		return NULL;
 	p = pfn_to_page(pfn);
 	prep_new_frame(p, type, pfn);
+	RACE_POINT(RP_FRAME_ALLOC, .page = p);
 	return p;
 }
 
@@ -325,6 +327,7 @@ struct page *alloc_huge_page(void)
 	for (uint32_t i = 1; i < HPAGE_PMD_NR; i++)
 		prep_new_frame(pfn_to_page(head + i), PAGE_TYPE_THP_TAIL, head);
 	prep_new_frame(pfn_to_page(head), PAGE_TYPE_THP_HEAD, head);
+	RACE_POINT(RP_FRAME_ALLOC, .page = pfn_to_page(head));
 	return pfn_to_page(head);
 }
 

@@ -30,6 +30,15 @@ const char *race_point_name(enum race_point rp)
 		[RP_TABLE_GATHERED] = "table-gathered",
 		[RP_TABLE_RCU_HANDOFF] = "table-rcu-handoff",
 		[RP_TABLE_FREE] = "table-free",
+		[RP_GUP_FAST_SECTION_BEGIN] = "gup-section-begin",
+		[RP_IPI_SENT] = "ipi-sent",
+		[RP_IPI_DEFERRED] = "ipi-deferred",
+		[RP_IPI_TAKEN] = "ipi-taken",
+		[RP_IPI_DONE] = "ipi-done",
+		[RP_TABLE_RCU_CALLBACK] = "table-rcu-callback",
+		[RP_FRAME_ALLOC] = "frame-alloc",
+		[RP_PMD_WRITE] = "pmd-write",
+		[RP_UNPIN] = "unpin",
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";

@@ -26,6 +26,7 @@
 #include "lock.h"
 #include "machine.h"
 #include "mm_internal.h"
+#include "ptlab/race.h"
 #include "sanitizer.h"
 #include "util/time.h"
 
@@ -62,11 +63,13 @@ static void ipi_signal_handler(int sig, siginfo_t *si, void *uc)
 	(void)si;
 	(void)uc;
 	if (c) {
-		if (cpu_irqs_off(c))
+		if (cpu_irqs_off(c)) {
 			atomic_fetch_add_explicit(&c->ipis_deferred, 1,
 						  memory_order_relaxed);
-		else
+			RACE_POINT(RP_IPI_DEFERRED);
+		} else {
 			cpu_run_ipis(c);
+		}
 	}
 	errno = saved_errno;
 }
@@ -129,7 +132,9 @@ void cpu_run_ipis(struct cpu *c)
 		while (fifo) {
 			struct csd *next = fifo->next;
 
+			RACE_POINT(RP_IPI_TAKEN, .csd = fifo);
 			fifo->func(fifo->info);
+			RACE_POINT(RP_IPI_DONE, .csd = fifo);
 			atomic_fetch_add_explicit(&c->ipis_run, 1, memory_order_relaxed);
 			/* Release: what func did is visible to the waiter;
 			 * the sender may reuse the csd from here on. */
@@ -155,6 +160,7 @@ static void csd_queue(struct cpu *t, struct csd *csd)
 {
 	struct csd *old = atomic_load_explicit(&t->call_queue, memory_order_relaxed);
 
+	RACE_POINT(RP_IPI_SENT, .csd = csd, .cpu = t->id);
 	do {
 		csd->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(&t->call_queue, &old, csd,

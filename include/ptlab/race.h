@@ -62,6 +62,26 @@ enum race_point {
 	RP_TABLE_RCU_HANDOFF,
 	/* A page table is about to be freed (.pte_table, any level; .how). */
 	RP_TABLE_FREE,
+	/* gup_fast turned interrupts off; next it walks. */
+	RP_GUP_FAST_SECTION_BEGIN,
+	/* An IPI request (.csd) is about to be queued for CPU .cpu. */
+	RP_IPI_SENT,
+	/* The IPI signal found its CPU with interrupts off: held back until
+	 * the section ends (in the signal handler). */
+	RP_IPI_DEFERRED,
+	/* The target is about to run the request .csd, and has run it (in
+	 * interrupt context: the signal handler or local_irq_restore()). */
+	RP_IPI_TAKEN,
+	RP_IPI_DONE,
+	/* A grace period is over: the RCU callback that frees the batch of
+	 * tables in .page runs now (on liburcu's call_rcu thread). */
+	RP_TABLE_RCU_CALLBACK,
+	/* A frame (.page, with its new generation) was allocated. */
+	RP_FRAME_ALLOC,
+	/* A PMD entry (.pmdp) was written: .pmd is its new value. */
+	RP_PMD_WRITE,
+	/* A pin of .page is about to be dropped (unpin_user_pages()). */
+	RP_UNPIN,
 	RACE_POINT_COUNT,
 };
 
@@ -76,6 +96,9 @@ enum table_free_how {
 
 /* What the protocol code knows at a point; unused fields are zero. */
 struct race_ctx {
+	/* The function the point is in (RACE_POINT() sets it): ptlab's
+	 * functions are named after the kernel's they mirror. */
+	const char *fn;
 	uint64_t addr;
 	uint64_t pmd;              /* the PMD value read (or cleared) */
 	uint64_t pte;              /* the PTE value read */
@@ -87,6 +110,8 @@ struct race_ctx {
 	unsigned int how;          /* enum table_free_how */
 	unsigned int nr_pages;     /* collapse: pages isolated/copied */
 	struct page *const *pages; /* collapse: those pages */
+	const void *csd;           /* IPI: the request */
+	int cpu;                   /* IPI sent: the target CPU */
 };
 
 typedef void (*race_hook_fn)(enum race_point rp, const struct race_ctx *ctx);
@@ -108,7 +133,7 @@ static inline race_hook_fn race_hook_get(void)
 	do {                                                                 \
 		race_hook_fn _hook = (hook);                                 \
 		if (__builtin_expect(_hook != 0, 0)) {                       \
-			struct race_ctx _ctx = { __VA_ARGS__ };              \
+			struct race_ctx _ctx = { .fn = __func__, __VA_ARGS__ }; \
 			_hook((rp), &_ctx);                                  \
 		}                                                            \
 	} while (0)
