@@ -293,7 +293,7 @@ struct page *alloc_page(enum page_type type)
 		return NULL;
 	p = pfn_to_page(pfn);
 	prep_new_frame(p, type, pfn);
-	RACE_POINT(RP_FRAME_ALLOC, .page = p);
+	RACE_POINT(RP_FRAME_ALLOC, .page = p, .how = type);
 	return p;
 }
 
@@ -327,7 +327,7 @@ struct page *alloc_huge_page(void)
 	for (uint32_t i = 1; i < HPAGE_PMD_NR; i++)
 		prep_new_frame(pfn_to_page(head + i), PAGE_TYPE_THP_TAIL, head);
 	prep_new_frame(pfn_to_page(head), PAGE_TYPE_THP_HEAD, head);
-	RACE_POINT(RP_FRAME_ALLOC, .page = pfn_to_page(head));
+	RACE_POINT(RP_FRAME_ALLOC, .page = pfn_to_page(head), .how = PAGE_TYPE_THP_HEAD);
 	return pfn_to_page(head);
 }
 

@@ -57,7 +57,16 @@ struct lab_run_config {
 	/* Stop as soon as this many defended overlaps were seen and no
 	 * violation (0: run the whole budget). */
 	uint64_t stop_at_defended;
+	/* Trace the run (0: off): lab_result.trace gets every CPU's events
+	 * from this long before the first violation to @trace_after_ms after
+	 * it (without a violation: the run's last milliseconds). */
+	double trace_before_ms, trace_after_ms;
 };
+
+/* The default trace window, and its bounds, in ms. */
+#define LAB_TRACE_BEFORE_MS 10.0
+#define LAB_TRACE_AFTER_MS 2.0
+#define LAB_TRACE_MAX_MS 1000.0
 
 /* The scenario's default walkers, windows and pool. */
 void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profile *p,
@@ -157,7 +166,13 @@ struct lab_result {
 	uint64_t leaked_frames;
 	/* ASan builds: where the expected reports went ("" if none). */
 	char asan_log[256];
+	/* A traced run: its trace (NULL when not traced); free it with
+	 * lab_result_release(). */
+	struct lab_trace *trace;
 };
+
+/* Frees what a result owns (its trace). */
+void lab_result_release(struct lab_result *r);
 
 static inline uint64_t lab_total_violations(const struct lab_result *r)
 {
@@ -186,6 +201,48 @@ const char *lab_verdict_name(enum lab_verdict v);
  * @min_defended defended overlaps; with fewer it is inconclusive. @why
  * gets one line saying why it did not pass.
  */
+/*
+ * A traced run's events (lab_run_config.trace_before_ms): every race
+ * point every CPU of the run passed and every detector finding, in the
+ * window, in time order.
+ */
+#define LAB_TRACE_FINDING (-1)      /* lab_trace_event.rp of a finding */
+#define LAB_TRACE_RCU_LANE_CPU (-1) /* lab_trace_lane.cpu of call_rcu's */
+
+struct lab_trace_event {
+	uint64_t t_ns;           /* since the run started */
+	int rp;                  /* enum race_point, or LAB_TRACE_FINDING */
+	int lane;                /* index into lab_trace.lanes */
+	const char *fn;          /* the function of the point (named after
+				  * the kernel's it mirrors); NULL: finding */
+	uint64_t addr;
+	uint64_t value;          /* the PMD or PTE value read or written */
+	uint64_t mask;           /* CPUs a flush or sync waits for */
+	uint64_t ptr;            /* the PMD slot, IPI request or RCU batch */
+	uint32_t pfn, gen;       /* the table (or page) and its generation */
+	unsigned int how;        /* race_ctx.how; a finding's violation kind */
+	int target;              /* an IPI sent: the target CPU (else -1) */
+	uint32_t page;           /* a finding's page, or PFN_NONE */
+};
+
+struct lab_trace_lane {
+	int cpu;                 /* LAB_TRACE_RCU_LANE_CPU: call_rcu's */
+	char name[32];           /* "cpu3 walker 1", "call_rcu thread" */
+};
+
+struct lab_trace {
+	uint64_t from_ns, to_ns; /* the window */
+	/* The run's first violation is in the window (lab_result.first). */
+	bool violation;
+	uint64_t lost;           /* events overwritten before they were read */
+	int nlanes;
+	struct lab_trace_lane lanes[LAB_MAX_WALKERS + 16];
+	size_t n;
+	struct lab_trace_event *ev;
+};
+
+void lab_trace_free(struct lab_trace *t);
+
 enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_result *r,
 			   int run_error, const struct ptlab_expectation *e,
 			   uint64_t min_defended, char *why, size_t why_len);

@@ -76,7 +76,8 @@ enum race_point {
 	/* A grace period is over: the RCU callback that frees the batch of
 	 * tables in .page runs now (on liburcu's call_rcu thread). */
 	RP_TABLE_RCU_CALLBACK,
-	/* A frame (.page, with its new generation) was allocated. */
+	/* A frame (.page, with its new generation) was allocated as a .how
+	 * (enum page_type). */
 	RP_FRAME_ALLOC,
 	/* A PMD entry (.pmdp) was written: .pmd is its new value. */
 	RP_PMD_WRITE,

@@ -92,6 +92,8 @@ void lab_violation(const struct lab_violation_detail *d)
 
 	if (!self)
 		return;
+	if (lab_trace_on())
+		lab_trace_finding(d);
 	lab_count(&self->st.violations[d->kind], 1);
 	if (self->have_first)
 		return;
@@ -406,6 +408,8 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 {
 	struct lab_tctx *self = lab_self;
 
+	if (lab_trace_on())
+		lab_trace(rp, ctx);
 	switch (rp) {
 	case RP_GUP_FAST_PMD_READ:
 		rec_pmd_read(ctx);

@@ -137,6 +137,9 @@ static void collect(struct lab_evidence *ev)
 							       ? &ev->sections
 							       : &ev->ev[i];
 
+				/* A traced run's events (trace.c) are no evidence. */
+				if (ev->batch[k].type >= EV_TRACE)
+					continue;
 				if (!vec_push(to, &ev->batch[k]))
 					ev->counts.lost_events++;
 			}

@@ -83,21 +83,70 @@ static void unpack(const uint64_t w[LAB_EVENT_WORDS], struct lab_event *e)
 	e->cpu = (uint16_t)(w[7] >> 48);
 }
 
-void lab_log(const struct lab_event *e)
+/* A traced run's rings: enough for the writers' steps and the walkers'
+ * reads between two polls of the controller (10 ms apart, later on a busy
+ * machine); the IPI handler's ring only takes what arrives while its
+ * thread is inside lab_log(). */
+#define TRACE_RING (1u << 17)
+#define TRACE_IRQ_RING (1u << 10)
+
+int lab_tctx_rings_init(struct lab_tctx *t, uint32_t size)
 {
-	struct lab_tctx *self = lab_self;
-	struct lab_ring *r;
+	bool traced = lab_trace_on();
+	int ret = lab_ring_init(&t->ring, traced && size < TRACE_RING ? TRACE_RING : size);
+
+	if (!ret && traced && (ret = lab_ring_init(&t->irq_ring, TRACE_IRQ_RING)))
+		lab_ring_free(&t->ring);
+	return ret;
+}
+
+void lab_tctx_rings_free(struct lab_tctx *t)
+{
+	lab_ring_free(&t->ring);
+	lab_ring_free(&t->irq_ring);
+}
+
+void lab_ring_push(struct lab_ring *r, const struct lab_event *e)
+{
 	uint64_t w[LAB_EVENT_WORDS], head;
 
-	if (!self)
-		return;
-	r = &self->ring;
-	/* Only this thread writes head: a plain read of it. */
+	/* Only the producer writes head: a plain read of it. */
 	head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	pack(e, w);
 	for (int i = 0; i < LAB_EVENT_WORDS; i++)
 		atomic_store_explicit(&r->w[head & (r->size - 1)][i], w[i], memory_order_relaxed);
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+}
+
+/*
+ * How deep the calling thread is in lab_log(). A traced run logs from the
+ * thread's IPI signal handler too, which may interrupt the thread inside
+ * lab_log(): its push would then race with the interrupted one on the
+ * same entry and head. So a push at depth 1 (a handler that interrupted
+ * lab_log()) goes to the thread's irq ring, which only that handler
+ * writes; the handler cannot be interrupted by itself (its signal is
+ * blocked while it runs), so depth 2 never logs. Signal fences keep the
+ * compiler from moving the depth's updates across the push: the handler
+ * runs on this thread, no CPU barrier is needed.
+ */
+static __thread unsigned int log_depth;
+
+void lab_log(const struct lab_event *e)
+{
+	struct lab_tctx *self = lab_self;
+	unsigned int depth = log_depth;
+	struct lab_ring *r;
+
+	if (!self)
+		return;
+	r = depth ? &self->irq_ring : &self->ring;
+	if (depth > 1 || !r->w)
+		return;
+	log_depth = depth + 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	lab_ring_push(r, e);
+	atomic_signal_fence(memory_order_seq_cst);
+	log_depth = depth;
 }
 
 size_t lab_ring_read(struct lab_ring *r, uint64_t *from, struct lab_event *out, size_t max,

@@ -18,8 +18,9 @@
  * release store of the ring's head, which only the controller reads); the
  * controller reads them with relaxed loads (counters) or acquire (ring
  * head) and joins the events of all threads afterwards, off the protocol's
- * path. A thread that is not a scenario thread (liburcu's call_rcu thread)
- * logs nothing.
+ * path. A thread that is not a scenario thread logs nothing, except that
+ * a traced run gives liburcu's call_rcu thread a ring of its own
+ * (trace.c).
  */
 #ifndef PTLAB_LAB_INTERNAL_H
 #define PTLAB_LAB_INTERNAL_H
@@ -113,6 +114,9 @@ struct lab_tctx {
 	int index;                 /* within its role */
 	int cpu;                   /* its CPU id, set by the thread */
 	struct lab_ring ring;
+	/* Traced runs: the events its IPI handler logged while the thread
+	 * was inside lab_log() itself (evlog.c); empty otherwise. */
+	struct lab_ring irq_ring;
 	struct lab_tstats st;
 	/* The thread's first violation; written by it, read after it is
 	 * joined. */
@@ -156,8 +160,14 @@ double lab_now_ms(void);
 /* evlog.c */
 int lab_ring_init(struct lab_ring *r, uint32_t size);
 void lab_ring_free(struct lab_ring *r);
+/* A scenario thread's rings: its ring of @size entries (more in a traced
+ * run) and, in a traced run, its IPI handler's ring. */
+int lab_tctx_rings_init(struct lab_tctx *t, uint32_t size);
+void lab_tctx_rings_free(struct lab_tctx *t);
+/* Appends @e to @r; only @r's one producer may call it. */
+void lab_ring_push(struct lab_ring *r, const struct lab_event *e);
 /* Appends @e to the calling thread's ring (nothing outside a scenario
- * thread). */
+ * thread). Safe from the thread's IPI signal handler. */
 void lab_log(const struct lab_event *e);
 /* Copies the entries [*from, head) still intact into @out (up to @max),
  * advancing *from; returns how many; *lost counts overwritten ones. */
@@ -191,6 +201,39 @@ void lab_pin_note(struct page *page, uint64_t addr);
 void lab_pins_check(bool all);
 /* Records a violation seen by the calling thread. */
 void lab_violation(const struct lab_violation_detail *d);
+
+/* trace.c: a traced run (lab_run_config.trace_before_ms > 0). */
+/* Event types of a traced run, beyond enum lab_ev_type: the evidence
+ * analyzer skips them. EV_TRACE is one race point: .how the point,
+ * .flags the point's race_ctx.how, .slot its pmdp, csd or batch, .value
+ * its PMD or PTE value, .mask its CPU mask (an IPI: the target's bit),
+ * .t_end its address, .t_put its function's name (a string literal's
+ * address), .pfn/.gen its table or page. EV_TRACE_FINDING is a detector's
+ * finding: .how the violation kind, .t_end the address, .pfn/.gen the
+ * table and its generation now, .value the page (or PFN_NONE). */
+#define EV_TRACE 64
+#define EV_TRACE_FINDING 65
+/* Whether the run is traced: set by the controller before the scenario's
+ * threads start and cleared after they stop; read (relaxed) by the race
+ * hook and the detectors. */
+extern _Atomic bool lab_tracing;
+static inline bool lab_trace_on(void)
+{
+	return atomic_load_explicit(&lab_tracing, memory_order_relaxed);
+}
+/* The race hook's tracing: logs the point (called first in the hook). */
+void lab_trace(enum race_point rp, const struct race_ctx *ctx);
+/* Logs a detector's finding. */
+void lab_trace_finding(const struct lab_violation_detail *d);
+/* The controller's side: starts tracing a run (before its threads
+ * start), copies the events of the window out of the rings (each poll),
+ * and builds the trace once the threads are joined. */
+struct lab_trace_collector;
+struct lab_trace_collector *lab_trace_begin(const struct lab_run_config *cfg);
+void lab_trace_poll(struct lab_trace_collector *c);
+/* Ends tracing; the window around @first (or the run's end), NULL when
+ * out of memory. Frees @c. */
+struct lab_trace *lab_trace_end(struct lab_trace_collector *c, const struct lab_result *res);
 
 /* evidence.c: the controller's join of every thread's events. */
 struct lab_evidence;

@@ -71,6 +71,9 @@ static bool window_ok(const struct lab_window *w)
 
 static bool config_ok(const struct lab_run_config *cfg)
 {
+	if (!(cfg->trace_before_ms >= 0 && cfg->trace_before_ms <= LAB_TRACE_MAX_MS) ||
+	    !(cfg->trace_after_ms >= 0 && cfg->trace_after_ms <= LAB_TRACE_MAX_MS))
+		return false;
 	if ((unsigned int)cfg->scenario >= SCENARIO_COUNT || cfg->walkers < 1 ||
 	    cfg->walkers > LAB_MAX_WALKERS || cfg->nr_windows > LAB_MAX_WINDOWS ||
 	    cfg->min_mm_cpus > LAB_MAX_WALKERS || !(cfg->seconds > 0 && cfg->seconds <= 86400))
@@ -146,6 +149,7 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	struct ptlab_teardown_report rep;
 	struct lab_scenario *s = NULL;
 	struct lab_evidence *ev = NULL;
+	struct lab_trace_collector *trace = NULL;
 	struct mm_struct *mm;
 	unsigned long asan0 = ptlab_asan_stale_table_reads();
 	double stop_at = -1;
@@ -175,12 +179,17 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 		goto out_cpu;
 	}
 	lab_windows_install(cfg->windows, cfg->nr_windows, cfg->seed);
+	if (cfg->trace_before_ms > 0 && !(trace = lab_trace_begin(cfg)))
+		ret = -ENOMEM;
 	lab_rs.start_ns = monotonic_ns();
 	race_hook_set(lab_race_hook);
-	ret = lab_scenario_start(cfg, mm, &s);
+	if (!ret)
+		ret = lab_scenario_start(cfg, mm, &s);
 	while (!ret) {
 		sleep_ns(POLL_NS);
 		lab_evidence_poll(ev, false, SETTLE_NS);
+		if (trace)
+			lab_trace_poll(trace);
 		snapshot(res);
 		lab_evidence_result(ev, res);
 		res->seconds = lab_now_ms() / 1e3;
@@ -196,6 +205,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	snapshot(res);
 	first_violation(res);
 	lab_evidence_result(ev, res);
+	if (trace && !(res->trace = lab_trace_end(trace, res)))
+		ret = ret ? ret : -ENOMEM;
 	res->asan_reports = ptlab_asan_stale_table_reads() - asan0;
 	if (res->asan_reports)
 		snprintf(res->asan_log, sizeof(res->asan_log), "%s", ptlab_asan_log_path());

@@ -304,7 +304,7 @@ static int add_thread(struct lab_scenario *s, enum lab_role role, int index,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	ret = lab_ring_init(&t->ctx.ring, role == LAB_ROLE_WRITER ? WRITER_RING : WALKER_RING);
+	ret = lab_tctx_rings_init(&t->ctx, role == LAB_ROLE_WRITER ? WRITER_RING : WALKER_RING);
 	if (ret) {
 		free(t);
 		return ret;
@@ -388,7 +388,7 @@ void lab_scenario_free(struct lab_scenario *s)
 	if (!s)
 		return;
 	for (int i = 0; i < s->nr_threads; i++) {
-		lab_ring_free(&s->threads[i]->ctx.ring);
+		lab_tctx_rings_free(&s->threads[i]->ctx);
 		free(s->threads[i]);
 	}
 	free(s);

@@ -127,37 +127,54 @@ void json_null(struct json *j, const char *key)
 	fputs("null", j->f);
 }
 
+void json_raw(struct json *j, const char *key, const char *text)
+{
+	json_member(j, key);
+	fputs(text, j->f);
+}
+
 void json_finish(struct json *j)
 {
 	fputc('\n', j->f);
 	fflush(j->f);
 }
 
-FILE *json_file_open(struct json *j, const char *path)
+FILE *out_file_open(struct out_file *o, const char *path)
 {
 	FILE *f;
 
-	if ((size_t)snprintf(j->tmp_path, sizeof(j->tmp_path), "%s.tmp-%d", path,
-			     (int)getpid()) >= sizeof(j->tmp_path)) {
+	if ((size_t)snprintf(o->tmp_path, sizeof(o->tmp_path), "%s.tmp-%d", path,
+			     (int)getpid()) >= sizeof(o->tmp_path)) {
 		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(ENAMETOOLONG));
 		return NULL;
 	}
-	f = fopen(j->tmp_path, "w");
-	if (!f) {
+	f = fopen(o->tmp_path, "w");
+	if (!f)
 		fprintf(stderr, "ptlab: cannot write %s: %s\n", path, strerror(errno));
-		return NULL;
+	return f;
+}
+
+int out_file_commit(struct out_file *o, FILE *f, const char *path)
+{
+	if (ferror(f) | fclose(f) || rename(o->tmp_path, path)) {
+		fprintf(stderr, "ptlab: error writing %s: %s\n", path, strerror(errno));
+		unlink(o->tmp_path);
+		return 1;
 	}
-	json_init(j, f);
+	return 0;
+}
+
+FILE *json_file_open(struct json *j, const char *path)
+{
+	FILE *f = out_file_open(&j->out, path);
+
+	if (f)
+		json_init(j, f);
 	return f;
 }
 
 int json_file_close(struct json *j, FILE *f, const char *path)
 {
 	json_finish(j);
-	if (ferror(f) | fclose(f) || rename(j->tmp_path, path)) {
-		fprintf(stderr, "ptlab: error writing %s: %s\n", path, strerror(errno));
-		unlink(j->tmp_path);
-		return 1;
-	}
-	return 0;
+	return out_file_commit(&j->out, f, path);
 }

@@ -13,14 +13,25 @@
 
 #define JSON_MAX_DEPTH 16
 
+/* A file written whole or not at all: written to a temporary file next to
+ * its path and renamed on commit, so that no reader ever sees half of it. */
+struct out_file {
+	char tmp_path[4096];
+};
+
+/* Opens the temporary file (printing why not on failure: NULL). */
+FILE *out_file_open(struct out_file *o, const char *path);
+/* Closes it and renames it to @path: 0, or 1 after printing the error
+ * (the temporary file is removed). */
+int out_file_commit(struct out_file *o, FILE *f, const char *path);
+
 struct json {
 	FILE *f;
 	int depth;
 	/* Whether the container at each depth already holds a member. */
 	bool has_member[JSON_MAX_DEPTH];
-	/* json_file_open(): the file being written, renamed to the path on
-	 * json_file_close(), so that no reader ever sees half a document. */
-	char tmp_path[4096];
+	/* json_file_open(): the file being written. */
+	struct out_file out;
 };
 
 void json_init(struct json *j, FILE *f);
@@ -39,6 +50,8 @@ void json_i64(struct json *j, const char *key, int64_t value);
 /* Written with enough digits to read back; NaN and infinities as null. */
 void json_double(struct json *j, const char *key, double value);
 void json_null(struct json *j, const char *key);
+/* A value already written as JSON text (@text: one whole value). */
+void json_raw(struct json *j, const char *key, const char *text);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 
