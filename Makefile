@@ -36,7 +36,9 @@ CPPFLAGS += -D_LGPL_SOURCE
 endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
-LDLIBS += -lurcu-memb -lurcu-common -lm -pthread
+# libjansson: the command reads and writes JSON documents with it (the
+# library does not use it).
+LDLIBS += -lurcu-memb -lurcu-common -ljansson -lm -pthread
 
 ifeq ($(SAN),address)
 # Recoverable ASan so that the lab can report a walker touching a poisoned

@@ -187,6 +187,28 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	}
 }
 
+bool lab_cli_trace_window(const char *spec, struct lab_run_config *cfg)
+{
+	char before[64], *after;
+
+	if (!spec || strlen(spec) >= sizeof(before))
+		goto bad;
+	strcpy(before, spec);
+	after = strchr(before, ':');
+	if (after)
+		*after++ = '\0';
+	if (!cli_parse_double(before, 0.01, LAB_TRACE_MAX_MS, &cfg->trace_before_ms) ||
+	    (after && !cli_parse_double(after, 0, LAB_TRACE_MAX_MS, &cfg->trace_after_ms)))
+		goto bad;
+	if (!after)
+		cfg->trace_after_ms = LAB_TRACE_AFTER_MS;
+	return true;
+bad:
+	cli_error("bad --trace-window", spec ? spec : "(none)",
+		  "BEFORE[:AFTER] in ms, BEFORE 0.01..1000, AFTER 0..1000");
+	return false;
+}
+
 void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
 			  enum lab_verdict v, const char *why, uint64_t min_overlaps)
 {

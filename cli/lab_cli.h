@@ -30,6 +30,9 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r);
 /* The cell fields shared by both commands' JSON. */
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r);
+/* Parses a trace window "BEFORE[:AFTER]" in ms into @cfg (prints the
+ * error and returns false on a bad one). */
+bool lab_cli_trace_window(const char *spec, struct lab_run_config *cfg);
 /* The rule's expectation and the verdict. */
 void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
 			  enum lab_verdict v, const char *why, uint64_t min_overlaps);

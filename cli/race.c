@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "trace_json.h"
 #include "util/cli.h"
 
 static void usage(FILE *f)
@@ -31,10 +32,14 @@ static void usage(FILE *f)
 		"  --min-overlaps N     defended overlaps a safe cell needs (default %d)\n"
 		"  --no-rule            report what was seen; exit 0 whatever the rule says\n"
 		"  --json FILE          also write the result as JSON\n"
+		"  --trace FILE         trace every CPU around the first violation and write\n"
+		"                       it as Chrome trace-event JSON (opens in Perfetto)\n"
+		"  --trace-window B[:A] the trace's window: B ms before the first violation,\n"
+		"                       A ms after it (default %g:%g; 0.01..1000, 0..1000)\n"
 		"race points: gup-pmd-read gup-pte-read gup-ref-taken collapse-pmd-cleared\n"
 		"             collapse-isolated collapse-copied (and the others of\n"
 		"             include/ptlab/race.h)\n",
-		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT);
+		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, LAB_TRACE_BEFORE_MS, LAB_TRACE_AFTER_MS);
 }
 
 static int write_json(const char *path, const struct lab_run_config *cfg,
@@ -53,6 +58,30 @@ static int write_json(const char *path, const struct lab_run_config *cfg,
 	return json_file_close(&j, f, path);
 }
 
+/* The trace's file, and a line saying what it holds. */
+static int write_trace(const char *path, const struct lab_run_config *cfg,
+		       const struct lab_result *r)
+{
+	json_t *doc = trace_json_from_run(cfg, r);
+	int ret;
+
+	if (!doc) {
+		fprintf(stderr, "ptlab: no trace to write to %s (out of memory)\n", path);
+		return 1;
+	}
+	ret = trace_json_write(doc, path);
+	trace_json_free(doc);
+	if (!ret)
+		printf("  trace: %s, %zu events on %d tracks, %.3f..%.3f ms%s (%s)%s\n", path,
+		       r->trace->n, r->trace->nlanes, r->trace->from_ns * 1e-6,
+		       r->trace->to_ns * 1e-6,
+		       r->trace->violation ? " around the first violation" : ", no violation",
+		       "Chrome trace-event JSON: open it in ui.perfetto.dev",
+		       r->trace->lost ? " (some events were overwritten before they were read)"
+				      : "");
+	return ret;
+}
+
 static void progress(void *arg, double elapsed, const struct lab_result *r)
 {
 	(void)arg;
@@ -65,7 +94,7 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 enum {
 	OPT_PROFILE = CLI_OPT_FIRST, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
 	OPT_SEED, OPT_THREADS, OPT_WINDOW, OPT_NO_WINDOWS, OPT_STOP_ON_FIRST,
-	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON,
+	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON, OPT_TRACE, OPT_TRACE_WINDOW,
 };
 
 static const struct option options[] = {
@@ -82,6 +111,8 @@ static const struct option options[] = {
 	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
 	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "trace-window", required_argument, NULL, OPT_TRACE_WINDOW },
 	CLI_OPTIONS_END
 };
 
@@ -100,7 +131,9 @@ int cmd_race(int argc, char **argv)
 	struct ptlab_expectation e;
 	enum lab_verdict verdict;
 	char why[200];
-	const char *json = NULL, *err;
+	const char *json = NULL, *trace = NULL, *err;
+	struct lab_run_config window = { .trace_before_ms = LAB_TRACE_BEFORE_MS,
+					 .trace_after_ms = LAB_TRACE_AFTER_MS };
 	struct lab_run_config cfg;
 	struct lab_result res;
 	char allowed[256];
@@ -171,9 +204,18 @@ int cmd_race(int argc, char **argv)
 		case OPT_JSON:
 			json = v;
 			break;
+		case OPT_TRACE:
+			trace = v;
+			break;
+		case OPT_TRACE_WINDOW:
+			if (!lab_cli_trace_window(v, &window))
+				return CLI_EXIT_USAGE;
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))
+		return ret;
+	if (trace && (ret = cli_check_output("--trace file", trace)))
 		return ret;
 	lab_run_config_default(&cfg, p, fixes, sc);
 	cfg.seconds = seconds;
@@ -181,6 +223,10 @@ int cmd_race(int argc, char **argv)
 	cfg.seed = seed;
 	cfg.walkers = (unsigned int)threads;
 	cfg.grace_after_violation = stop_first ? 0.05 : -1;
+	if (trace) {
+		cfg.trace_before_ms = window.trace_before_ms;
+		cfg.trace_after_ms = window.trace_after_ms;
+	}
 	if (no_windows || nwin) {
 		cfg.nr_windows = nwin;
 		memcpy(cfg.windows, win, nwin * sizeof(win[0]));
@@ -231,7 +277,11 @@ int cmd_race(int argc, char **argv)
 	verdict = lab_judge(&cfg, &res, 0, &e, min_overlaps, why, sizeof(why));
 	printf("  verdict: %s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
 	       why[0] ? ")" : "");
-	if (json && write_json(json, &cfg, &res, &e, verdict, why, min_overlaps))
+	ret = json && write_json(json, &cfg, &res, &e, verdict, why, min_overlaps);
+	if (trace && !ret)
+		ret = write_trace(trace, &cfg, &res);
+	lab_result_release(&res);
+	if (ret)
 		return 1;
 	if (res.leaked_frames) {
 		fprintf(stderr, "ptlab: %llu frames unaccounted for at teardown\n",

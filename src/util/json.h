@@ -11,19 +11,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/out_file.h"
+
 #define JSON_MAX_DEPTH 16
 
-/* A file written whole or not at all: written to a temporary file next to
- * its path and renamed on commit, so that no reader ever sees half of it. */
-struct out_file {
-	char tmp_path[4096];
-};
-
-/* Opens the temporary file (printing why not on failure: NULL). */
-FILE *out_file_open(struct out_file *o, const char *path);
-/* Closes it and renames it to @path: 0, or 1 after printing the error
- * (the temporary file is removed). */
-int out_file_commit(struct out_file *o, FILE *f, const char *path);
+/* The command also links jansson (for reading JSON back), whose
+ * json_string() and json_null() are other functions: this writer's are
+ * ptlab_json_*() in the object files. A file uses one of the two. */
+#define json_string ptlab_json_string
+#define json_null ptlab_json_null
 
 struct json {
 	FILE *f;
