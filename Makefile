@@ -91,6 +91,8 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 
 # src/lab/model.c embeds the Spin model with .incbin, which -MMD cannot see.
 $(BUILD)/obj/src/lab/model.o: model/ptlab.pml
+# cli/report.c embeds the report's style and script the same way.
+$(BUILD)/obj/cli/report.o: report/report.css report/report.js
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

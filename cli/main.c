@@ -16,6 +16,7 @@ static const struct command {
 	{ "matrix", cmd_matrix, "every scenario x profile x fix setting, judged by the rule (make run)" },
 	{ "race", cmd_race, "run one scenario on one profile with chosen fixes" },
 	{ "model", cmd_model, "check every cell exhaustively with the Spin model" },
+	{ "report", cmd_report, "the HTML report of saved matrix and model results" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },
 };
 

@@ -13,12 +13,15 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "report.h"
+#include "trace_json.h"
 #include "util/cli.h"
 
 #define MATRIX_MAX_PROFILES 32
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
 #define MATRIX_EVIDENCE_MARGIN 5
+#define MATRIX_REPORT "ptlab-report.html"
 
 struct cell {
 	struct lab_run_config cfg;
@@ -28,6 +31,8 @@ struct cell {
 	unsigned int attempts;
 	enum lab_verdict verdict;
 	char why[200];
+	/* An unsafe cell's trace: Chrome trace-event JSON text (or NULL). */
+	char *trace;
 };
 
 struct matrix {
@@ -69,8 +74,12 @@ static void usage(FILE *f)
 		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
 		"                     fewer it is inconclusive, which fails (default %d);\n"
 		"                     a safe cell stops once it has %d times as many\n"
-		"  --json FILE        write every cell with its raw counts\n",
-		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN);
+		"  --json FILE        write every cell with its raw counts, and the trace\n"
+		"                     of each unsafe cell (Chrome trace-event JSON)\n"
+		"  --report FILE      write the HTML report there (default %s):\n"
+		"                     the matrix, and the timeline of every unsafe cell\n"
+		"  --no-report        write no report\n",
+		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN, MATRIX_REPORT);
 }
 
 static void progress(void *arg, double elapsed, const struct lab_result *r)
@@ -87,6 +96,7 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 static void run_cell(struct matrix *m, struct cell *c)
 {
 	do {
+		lab_result_release(&c->res);
 		c->attempts++;
 		c->cfg.seed = m->seed + c->attempts - 1;
 		c->run_error = lab_run(&c->cfg, &c->res);
@@ -94,6 +104,14 @@ static void run_cell(struct matrix *m, struct cell *c)
 				       c->why, sizeof(c->why));
 	} while (c->verdict != LAB_PASS && !c->run_error && c->exp.unsafe &&
 		 !lab_total_violations(&c->res) && c->attempts <= m->retries);
+	/* Kept as text: the events themselves are freed at once. */
+	if (c->res.trace) {
+		json_t *doc = trace_json_from_run(&c->cfg, &c->res);
+
+		c->trace = doc ? trace_json_text(doc) : NULL;
+		trace_json_free(doc);
+		lab_result_release(&c->res);
+	}
 }
 
 static void print_header(FILE *f)
@@ -135,6 +153,33 @@ static void print_cell(FILE *f, const struct cell *c)
 	fputc('\n', f);
 }
 
+/* The matrix's document, into @j. */
+static void write_doc(struct json *j, const struct matrix *m, bool passed)
+{
+	json_object_begin(j, NULL);
+	json_array_begin(j, "cells");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+
+		json_object_begin(j, NULL);
+		lab_cli_json_result(j, &c->cfg, &c->res);
+		lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+		json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
+		json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
+		json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
+		json_u64(j, "attempts", c->attempts);
+		if (c->run_error)
+			json_string(j, "error", strerror(-c->run_error));
+		if (c->trace)
+			json_raw(j, "trace", c->trace);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_u64(j, "min_overlaps", m->min_overlaps);
+	json_bool(j, "passed", passed);
+	json_object_end(j);
+}
+
 static int write_json(const char *path, const struct matrix *m, bool passed)
 {
 	struct json j;
@@ -142,27 +187,31 @@ static int write_json(const char *path, const struct matrix *m, bool passed)
 
 	if (!f)
 		return 1;
-	json_object_begin(&j, NULL);
-	json_array_begin(&j, "cells");
-	for (size_t i = 0; i < m->n; i++) {
-		const struct cell *c = &m->cells[i];
-
-		json_object_begin(&j, NULL);
-		lab_cli_json_result(&j, &c->cfg, &c->res);
-		lab_cli_json_verdict(&j, &c->exp, c->verdict, c->why, m->min_overlaps);
-		json_bool(&j, "rcu_table_free", c->cfg.profile.rcu_table_free);
-		json_string(&j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
-		json_string(&j, "deposit", deposit_style_name(c->cfg.profile.deposit));
-		json_u64(&j, "attempts", c->attempts);
-		if (c->run_error)
-			json_string(&j, "error", strerror(-c->run_error));
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	json_u64(&j, "min_overlaps", m->min_overlaps);
-	json_bool(&j, "passed", passed);
-	json_object_end(&j);
+	write_doc(&j, m, passed);
 	return json_file_close(&j, f, path);
+}
+
+/* The report of the matrix alone, from the same document. */
+static int write_report(const char *path, const struct matrix *m, bool passed)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct json j;
+	int ret;
+
+	if (!f) {
+		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		return 1;
+	}
+	json_init(&j, f);
+	write_doc(&j, m, passed);
+	json_finish(&j);
+	ret = fclose(f) ? 1 : report_write_text(text, len, NULL, 0, path);
+	free(text);
+	if (!ret)
+		printf("report: %s\n", path);
+	return ret;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -230,7 +279,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 
 enum {
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
-	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON,
+	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
 };
 
 static const struct option options[] = {
@@ -243,6 +292,8 @@ static const struct option options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
 	CLI_OPTIONS_END
 };
 
@@ -253,7 +304,7 @@ int cmd_matrix(int argc, char **argv)
 	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
-	const char *json = NULL;
+	const char *json = NULL, *report = MATRIX_REPORT;
 	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
@@ -309,9 +360,17 @@ int cmd_matrix(int argc, char **argv)
 		case OPT_JSON:
 			json = v;
 			break;
+		case OPT_REPORT:
+			report = v;
+			break;
+		case OPT_NO_REPORT:
+			report = NULL;
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))
+		return ret;
+	if (report && (ret = cli_check_output("--report file", report)))
 		return ret;
 	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS, sizeof(*m.cells));
 	if (!m.cells)
@@ -335,6 +394,11 @@ int cmd_matrix(int argc, char **argv)
 				if (!c->exp.unsafe)
 					c->cfg.stop_at_defended =
 						MATRIX_EVIDENCE_MARGIN * m.min_overlaps;
+				/* An unsafe cell gets a timeline: its trace. */
+				if (c->exp.unsafe) {
+					c->cfg.trace_before_ms = LAB_TRACE_BEFORE_MS;
+					c->cfg.trace_after_ms = LAB_TRACE_AFTER_MS;
+				}
 			}
 	m.tty = isatty(2);
 	if (m.tty)
@@ -365,6 +429,10 @@ int cmd_matrix(int argc, char **argv)
 	ret = passed == m.n ? 0 : 1;
 	if (json && write_json(json, &m, passed == m.n))
 		ret = 1;
+	if (report && write_report(report, &m, passed == m.n))
+		ret = 1;
+	for (size_t i = 0; i < m.n; i++)
+		free(m.cells[i].trace);
 	free(m.cells);
 	return ret;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -131,9 +132,18 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 	/* The argv being scanned: getopt_long() keeps its place in globals,
 	 * which optind = 0 resets (glibc) when another argv comes. */
 	static char **scanning;
-	char what[64], name[64];
+	char what[64], name[64], shorts[16] = "+:h";
+	size_t n = strlen(shorts);
 	int c;
 
+	/* An option whose value is a letter has that short form too. */
+	for (const struct option *o = cmd->options; o->name && n + 2 < sizeof(shorts); o++)
+		if (o->val != CLI_OPT_HELP && o->val < 128 && isalpha(o->val)) {
+			shorts[n++] = (char)o->val;
+			if (o->has_arg == required_argument)
+				shorts[n++] = ':';
+			shorts[n] = '\0';
+		}
 	if (argv != scanning) {
 		scanning = argv;
 		optind = 0;
@@ -141,7 +151,7 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 	opterr = 0;
 	/* '+': stop at the first operand (ptlab's command, whose options
 	 * follow it); ':': a missing value returns ':'. */
-	c = getopt_long(argc, argv, "+:h", cmd->options, NULL);
+	c = getopt_long(argc, argv, shorts, cmd->options, NULL);
 	switch (c) {
 	case -1:
 		if (optind >= argc || cmd->operands) {

@@ -32,7 +32,8 @@ bool cli_parse_bool(const char *s, bool *out);
  * "--" ending the options, -h/--help and --version.
  *
  * A command's option table (struct option) gives its own options values
- * from CLI_OPT_FIRST up and ends with CLI_OPTIONS_END. Its parser is
+ * from CLI_OPT_FIRST up (or a letter: the option's short form, "-o FILE")
+ * and ends with CLI_OPTIONS_END. Its parser is
  *
  *	while ((c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
  *		switch (c) {

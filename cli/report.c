@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ptlab report: the HTML report from saved results (report.h). The
+ * matrix and model documents are read with jansson; the page's data is
+ * one JSON document (its cells, each with its stress trace and the
+ * model's counterexample as Chrome trace-event documents) embedded in a
+ * <script type="application/json"> element, with every "/" escaped so
+ * that no "</script>" can end it early.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "ptlab/profile.h"
+#include "ptlab/version.h"
+#include "report.h"
+#include "trace_json.h"
+#include "util/cli.h"
+#include "util/out_file.h"
+
+/* The page's style and script, embedded at build time (the Makefile makes
+ * this object depend on both files). */
+__asm__(".pushsection .rodata\n"
+	".globl ptlab_report_css\n.hidden ptlab_report_css\n"
+	"ptlab_report_css:\n.incbin \"report/report.css\"\n.byte 0\n"
+	".globl ptlab_report_js\n.hidden ptlab_report_js\n"
+	"ptlab_report_js:\n.incbin \"report/report.js\"\n.byte 0\n"
+	".popsection\n");
+extern const char ptlab_report_css[], ptlab_report_js[];
+
+#define REPORT_DEFAULT "ptlab-report.html"
+
+/* "none", "pmd-recheck", ... of a document's cell. */
+static const char *cell_fixes(const json_t *c)
+{
+	struct ptlab_fixes f = { json_is_true(json_object_get(c, "pmd_recheck")),
+				 json_is_true(json_object_get(c, "ipi_sync")) };
+
+	return ptlab_fixes_name(f);
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* The report's cell for (profile, fixes, scenario), added when new. */
+static json_t *cell_for(json_t *cells, const json_t *c)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(cells, i, x)
+		if (!strcmp(str(x, "profile"), str(c, "profile")) &&
+		    !strcmp(str(x, "scenario"), str(c, "scenario")) &&
+		    !strcmp(str(x, "fixes"), cell_fixes(c)))
+			return x;
+	x = json_pack("{s:s, s:s, s:s, s:O*, s:O*}", "profile", str(c, "profile"), "fixes",
+		      cell_fixes(c), "scenario", str(c, "scenario"), "rule",
+		      json_object_get(c, "expected"), "possible", json_object_get(c, "possible"));
+	json_array_append_new(cells, x);
+	return x;
+}
+
+static const char *const stress_fields[] = {
+	"verdict", "verdict_reason", "unheld", "stale_read", "first_violation_ms", "overlaps",
+	"defended", "held_off", "recheck_caught", "isolation_refused", "undefended",
+	"lost_writes", "cycles_per_sec", "seconds", "attempts", "violations",
+};
+
+static void add_stress(json_t *cells, const json_t *c)
+{
+	json_t *x = cell_for(cells, c), *s = json_object();
+
+	for (size_t k = 0; k < sizeof(stress_fields) / sizeof(stress_fields[0]); k++)
+		if (json_object_get(c, stress_fields[k]))
+			json_object_set(s, stress_fields[k], json_object_get(c, stress_fields[k]));
+	if (json_object_get(c, "first_violation"))
+		json_object_set(s, "what", json_object_get(json_object_get(c, "first_violation"),
+							   "what"));
+	json_object_set_new(x, "stress", s);
+	if (json_object_get(c, "trace"))
+		json_object_set(x, "stress_trace", json_object_get(c, "trace"));
+}
+
+static void add_model(json_t *cells, const json_t *c)
+{
+	json_t *x = cell_for(cells, c), *steps = json_object_get(c, "counterexample");
+	size_t n = json_array_size(steps);
+	const char **text = calloc(n ? n : 1, sizeof(*text));
+	char title[160];
+
+	json_object_set_new(x, "model",
+			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*}", "verdict",
+				      str(c, "model_verdict"), "judgement", str(c, "verdict"),
+				      "kinds", json_object_get(c, "violations"), "kind",
+				      json_object_get(c, "violation"), "error",
+				      json_object_get(c, "error")));
+	if (!n || !text) {
+		free(text);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		text[i] = json_string_value(json_array_get(steps, i));
+	snprintf(title, sizeof(title), "ptlab model %s %s %s", str(c, "profile"), cell_fixes(c),
+		 str(c, "scenario"));
+	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
+	free(text);
+}
+
+/* Parses a document of @what with an array of cells; prints why not. */
+static json_t *load(const char *text, size_t len, const char *what)
+{
+	json_error_t err;
+	json_t *doc = json_loadb(text, len, 0, &err);
+
+	if (!doc) {
+		fprintf(stderr, "ptlab: cannot read the %s document: %s (line %d)\n", what,
+			err.text, err.line);
+		return NULL;
+	}
+	if (!json_is_array(json_object_get(doc, "cells"))) {
+		fprintf(stderr, "ptlab: the %s document has no \"cells\" array\n", what);
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static json_t *page_data(const json_t *matrix, const json_t *model)
+{
+	json_t *cells = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(matrix, "cells"), i, c)
+		add_stress(cells, c);
+	if (model)
+		json_array_foreach(json_object_get(model, "cells"), i, c)
+			add_model(cells, c);
+	return json_pack("{s:s, s:o, s:b, s:b, s:O*}", "ptlab_version", PTLAB_VERSION, "cells",
+			 cells, "have_model", model != NULL, "matrix_passed",
+			 json_is_true(json_object_get(matrix, "passed")), "min_overlaps",
+			 json_object_get(matrix, "min_overlaps"));
+}
+
+static int write_page(const json_t *data, const char *path)
+{
+	struct out_file o;
+	FILE *f = out_file_open(&o, path);
+
+	if (!f)
+		return 1;
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		   "<title>ptlab report</title>\n<style>\n%s</style>\n</head>\n"
+		   "<body data-status=\"loading\" data-errors=\"0\">\n"
+		   "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
+		   "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
+		   "<table id=\"matrix\"></table>\n<div id=\"timelines\"></div>\n"
+		   "<script type=\"application/json\" id=\"ptlab-data\">",
+		ptlab_report_css);
+	json_dumpf(data, f, JSON_COMPACT | JSON_ESCAPE_SLASH);
+	fprintf(f, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", ptlab_report_js);
+	return out_file_commit(&o, f, path);
+}
+
+int report_write_text(const char *matrix, size_t matrix_len, const char *model,
+		      size_t model_len, const char *path)
+{
+	json_t *m = load(matrix, matrix_len, "matrix"), *mo = NULL, *data;
+	int ret = 1;
+
+	if (!m || (model && !(mo = load(model, model_len, "model")))) {
+		ret = CLI_EXIT_USAGE;
+	} else {
+		data = page_data(m, mo);
+		ret = data ? write_page(data, path) : 1;
+		json_decref(data);
+	}
+	json_decref(m);
+	json_decref(mo);
+	return ret;
+}
+
+/* ---- the command ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ptlab report --from MATRIX.json [--model MODEL.json] [-o FILE]\n"
+		"Builds the HTML report from saved results: the matrix (ptlab matrix --json)\n"
+		"as a table by verdict, and for each unsafe cell the timeline of its stress\n"
+		"trace beside the model's counterexample (ptlab model --json).\n"
+		"  --from FILE          the matrix's JSON (required)\n"
+		"  --model FILE         the model's JSON\n"
+		"  -o, --output FILE    the report (default %s)\n",
+		REPORT_DEFAULT);
+}
+
+enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_OUTPUT = 'o' };
+
+static const struct option options[] = {
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command cmd = { "report", options, usage, false };
+
+/* Bounds an input document. */
+#define INPUT_MAX (1ul << 30)
+
+/* The whole of an input file; NULL after printing the usage error. */
+static char *read_input(const char *what, const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL, msg[64];
+	size_t cap = 0, n;
+	const char *why = NULL;
+
+	*len = 0;
+	snprintf(msg, sizeof(msg), "cannot read %s", what);
+	if (!f) {
+		cli_error(msg, path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (*len == cap) {
+			char *more = cap < INPUT_MAX ? realloc(buf, cap = cap ? cap * 2 : 1 << 16)
+						     : NULL;
+
+			if (!more) {
+				why = cap < INPUT_MAX ? "out of memory" : "at most 1 GiB";
+				break;
+			}
+			buf = more;
+		}
+		n = fread(buf + *len, 1, cap - *len, f);
+		*len += n;
+	} while (n);
+	if (!why && ferror(f))
+		why = strerror(EIO);
+	fclose(f);
+	if (why) {
+		cli_error(msg, path, why);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	const char *from = NULL, *model = NULL, *out = REPORT_DEFAULT;
+	char *mtext = NULL, *motext = NULL;
+	size_t mlen = 0, molen = 0;
+	int c, ret;
+
+	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
+		switch (c) {
+		case CLI_STOP:
+			return ret;
+		case OPT_FROM:
+			from = optarg;
+			break;
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_OUTPUT:
+			out = optarg;
+			break;
+		}
+	}
+	if (!from)
+		return cli_error("missing option for report", "--from", "--from MATRIX.json");
+	if ((ret = cli_check_output("report file", out)))
+		return ret;
+	mtext = read_input("--from file", from, &mlen);
+	if (mtext && model)
+		motext = read_input("--model file", model, &molen);
+	if (!mtext || (model && !motext)) {
+		ret = CLI_EXIT_USAGE;
+	} else {
+		ret = report_write_text(mtext, mlen, motext, molen, out);
+		if (!ret)
+			printf("report: %s\n", out);
+	}
+	free(mtext);
+	free(motext);
+	return ret;
+}
