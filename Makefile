@@ -77,7 +77,7 @@ TESTS := $(BUILD)/ptlab-tests
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all run check bench deps clean install uninstall installcheck check-install
+.PHONY: all run check bench deps deps-check clean install uninstall installcheck check-install
 all: $(LIB) $(PTLAB)
 
 # Objects depend on the flags they were built with: a change rebuilds.
@@ -102,8 +102,9 @@ $(LIB): $(LIB_OBJS)
 $(PTLAB): $(CLI_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) -o $@
 
+# The tests also decode a PNG (the browser's screenshot of the report).
 $(TESTS): $(TEST_OBJS) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -lpng -o $@
 
 # The examples see the public headers only, as a program of its own does.
 $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_STAMP)
@@ -115,11 +116,23 @@ $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_STAMP)
 deps:
 	@scripts/deps.sh $(CCNAME)
 
+deps-check:
+	@scripts/deps.sh $(CCNAME) check
+
+# The two oracles, then the report of both; it says where the report is,
+# and fails when either oracle did.
+REPORT := $(BUILD)/report.html
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(PTLAB) matrix
+	@status=0; \
+	$(PTLAB) matrix --json $(BUILD)/matrix.json --no-report || status=1; \
+	$(PTLAB) model --json $(BUILD)/model.json || status=1; \
+	$(PTLAB) report --from $(BUILD)/matrix.json --model $(BUILD)/model.json -o $(REPORT) \
+		>/dev/null || status=1; \
+	echo "the report of both oracles: $(abspath $(REPORT))"; \
+	exit $$status
 
-check: deps
+check: deps-check
 	@$(MAKE) --no-print-directory all $(TESTS) $(EXAMPLES)
 	@$(MAKE) --no-print-directory check-install
 	$(TESTS) --ptlab $(PTLAB)

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "ptlab/model.h"
+#include "trace_json.h"
 #include "util/cli.h"
 #include "util/json.h"
 
@@ -29,6 +30,7 @@ struct model_args {
 	struct ptlab_fixes fixes[PTLAB_FIX_SETTINGS];
 	size_t nfixes;
 	const char *json_path;
+	const char *trace_dir;
 	const char *model_path;
 	const char **defines;
 	size_t ndefines;
@@ -41,7 +43,7 @@ static void usage(FILE *f)
 		"usage: ptlab model [--profiles P,...] [--scenarios S,...] [--fixes F,...]\n"
 		"                   [--jobs N] [--json FILE] [--model FILE]\n"
 		"                   [--define NAME[=VALUE]]... [--max-depth N]\n"
-		"                   [--memory-mb N] [--keep DIR]\n"
+		"                   [--memory-mb N] [--keep DIR] [--trace DIR]\n"
 		"Checks each cell (profile x fixes x scenario) exhaustively with the Spin\n"
 		"model (model/ptlab.pml, embedded in ptlab): safe when the complete search\n"
 		"finds no violation, unsafe with a counterexample in the protocol's words.\n"
@@ -55,6 +57,8 @@ static void usage(FILE *f)
 		"  --max-depth N     pan's depth bound (default %d); reaching it is an error\n"
 		"  --memory-mb N     pan's memory bound (default %d); reaching it is an error\n"
 		"  --keep DIR        keep each cell's files (model, pan, trail) in DIR/<cell>/\n"
+		"  --trace DIR       write each counterexample as Chrome trace-event JSON,\n"
+		"                    one track per model process: DIR/<cell>.json\n"
 		"Needs spin and gcc (apt-get install spin gcc).\n"
 		"Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
 		"cell without a verdict, 2 a usage error.\n",
@@ -173,7 +177,7 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 
 enum {
 	OPT_PROFILES = CLI_OPT_FIRST, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
-	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP,
+	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
 };
 
 static const struct option options[] = {
@@ -187,6 +191,7 @@ static const struct option options[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "memory-mb", required_argument, NULL, OPT_MEMORY_MB },
 	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	CLI_OPTIONS_END
 };
 
@@ -214,6 +219,9 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 		return 0;
 	case OPT_KEEP:
 		a->opts.keep_dir = v;
+		return 0;
+	case OPT_TRACE:
+		a->trace_dir = v;
 		return 0;
 	case OPT_JOBS:
 		if (parse_u64_option("bad --jobs", v, 1, 256, &n))
@@ -395,6 +403,35 @@ static int write_json(const char *path, const struct ptlab_model_cell *cells,
 	return 0;
 }
 
+/* Each counterexample as a trace, DIR/<cell>.json; 0, or 1 after
+ * printing what could not be written. */
+static int write_traces(const char *dir, const struct ptlab_model_cell *cells,
+			const struct ptlab_model_result *results, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char name[128], path[4096], title[160];
+		json_t *doc;
+
+		if (results[i].verdict != MODEL_UNSAFE)
+			continue;
+		ptlab_model_cell_name(&cells[i], name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+		snprintf(title, sizeof(title), "ptlab model %s %s %s: %s", cells[i].profile->name,
+			 ptlab_fixes_name(cells[i].fixes), scenario_name(cells[i].scenario),
+			 violation_kind_name(results[i].kind));
+		doc = trace_json_from_model(title, (const char *const *)results[i].steps,
+					    results[i].nsteps);
+		if (!doc || trace_json_write(doc, path))
+			ret = 1;
+		else
+			printf("trace: %s\n", path);
+		trace_json_free(doc);
+	}
+	return ret;
+}
+
 /* Prints the summary line; returns whether every cell passed. */
 static bool summary(const struct ptlab_model_cell *cells,
 		    const struct ptlab_model_result *results, size_t n,
@@ -488,11 +525,24 @@ static int run_cells(struct model_args *a)
 	if (a->json_path && write_json(a->json_path, cells, results, n, passed,
 				       now_seconds() - start, jobs))
 		passed = false;
+	if (a->trace_dir && write_traces(a->trace_dir, cells, results, n))
+		passed = false;
 	for (size_t i = 0; i < n; i++)
 		ptlab_model_result_release(&results[i]);
 	free(cells);
 	free(results);
 	return passed ? 0 : 1;
+}
+
+/* The --trace directory must exist and take files, before any work. */
+static int check_trace_dir(const char *dir)
+{
+	char probe[4096];
+
+	if (strlen(dir) + sizeof("/.ptlab-probe") > sizeof(probe))
+		return cli_error("cannot write --trace directory", dir, "a shorter path");
+	snprintf(probe, sizeof(probe), "%s/.ptlab-probe", dir);
+	return cli_check_output("--trace directory", probe);
 }
 
 int cmd_model(int argc, char **argv)
@@ -510,6 +560,8 @@ int cmd_model(int argc, char **argv)
 		if (c == CLI_STOP || (ret = parse_option(c, optarg, &a)))
 			goto out;
 	if (a.json_path && (ret = cli_check_output("--json file", a.json_path)))
+		goto out;
+	if (a.trace_dir && (ret = check_trace_dir(a.trace_dir)))
 		goto out;
 	default_lists(&a);
 	if (a.model_path) {

@@ -2,20 +2,28 @@
 # Installs the Debian packages ptlab needs when they are missing, so that
 # `make run` and `make check` work on a fresh Debian 12 machine.
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
+#   libjansson-dev  JSON: the command reads saved results and writes traces
 #   spin         the Spin model checker (ptlab model)
 #   gcc, make    the build; clang when CC=clang
 #   pkg-config   make check builds examples/ against an installed copy
 #   groff-base, man-db   make check renders the man page as man does
-# and, for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
-#   dpkg-dev, debhelper, fakeroot, lintian
-# Usage: scripts/deps.sh [compiler-name | deb]
+# for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
+#   dpkg-dev, debhelper, fakeroot, lintian, libpng-dev
+# and for `scripts/deps.sh <compiler> check` (make check):
+#   chromium     the report is tested in a real browser, headless (about
+#                100 MB; about 30 s to install here)
+#   libpng-dev   the test decodes the browser's screenshot
+# Usage: scripts/deps.sh [compiler-name | deb] [check]
 set -euo pipefail
 
-need=(liburcu-dev spin gcc make pkg-config groff-base man-db)
-case "${1:-gcc}" in
-clang*) need+=(clang) ;;
-deb) need+=(dpkg-dev debhelper fakeroot lintian) ;;
-esac
+need=(liburcu-dev libjansson-dev spin gcc make pkg-config groff-base man-db)
+for arg in "${@:-gcc}"; do
+	case "$arg" in
+	clang*) need+=(clang) ;;
+	deb) need+=(dpkg-dev debhelper fakeroot lintian libpng-dev) ;;
+	check) need+=(chromium libpng-dev) ;;
+	esac
+done
 
 missing=()
 for pkg in "${need[@]}"; do

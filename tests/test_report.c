@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Traces and the report: the traces are valid Chrome trace-event JSON
+ * (every event has ph, ts, pid and tid; every flow has one start and one
+ * end, in that order), and the report works in a real browser: Debian's
+ * chromium, headless, loads it from disk, runs its script, and the DOM it
+ * leaves has one row per cell, both timelines for every unsafe cell with
+ * as many lanes as the trace had tracks, the violation marked and no
+ * script error; its screenshot is no blank page. Without chromium the
+ * browser test fails (make check installs it: scripts/deps.sh).
+ */
+#include <jansson.h>
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char out[4 << 20];
+
+static json_t *load(const char *path)
+{
+	json_error_t err;
+	json_t *doc = json_load_file(path, 0, &err);
+
+	CHECK_MSG(doc, "%s: %s (line %d)", path, err.text, err.line);
+	return doc;
+}
+
+/* Validates a trace-event document; returns its number of tracks. */
+static int validate_trace(const json_t *doc, const char *what)
+{
+	json_t *events = json_object_get(doc, "traceEvents"), *e;
+	json_t *flows = json_object();
+	int tracks = 0;
+	size_t i;
+
+	CHECK_MSG(json_is_array(events) && json_array_size(events) > 0, "%s: no traceEvents",
+		  what);
+	json_array_foreach(events, i, e) {
+		const char *ph = json_string_value(json_object_get(e, "ph"));
+		json_t *ts = json_object_get(e, "ts");
+
+		CHECK_MSG(ph && json_is_number(ts) && json_is_integer(json_object_get(e, "pid")) &&
+				  json_is_integer(json_object_get(e, "tid")),
+			  "%s: event %zu lacks ph, ts, pid or tid", what, i);
+		if (!strcmp(ph, "X"))
+			CHECK_MSG(json_number_value(json_object_get(e, "dur")) >= 0,
+				  "%s: slice %zu without a duration", what, i);
+		if (!strcmp(ph, "M") && !strcmp(json_string_value(json_object_get(e, "name")),
+						"thread_name"))
+			tracks++;
+		if (!strcmp(ph, "s") || !strcmp(ph, "f")) {
+			char id[32];
+			json_t *pair;
+
+			snprintf(id, sizeof(id), "%lld",
+				 (long long)json_integer_value(json_object_get(e, "id")));
+			pair = json_object_get(flows, id);
+			if (!pair) {
+				pair = json_pack("{s:i, s:i, s:f}", "s", 0, "f", 0, "ts", 0.0);
+				json_object_set_new(flows, id, pair);
+			}
+			json_object_set_new(pair, ph, json_integer(json_integer_value(
+							       json_object_get(pair, ph)) + 1));
+			if (!strcmp(ph, "s"))
+				json_object_set(pair, "ts", ts);
+			else
+				CHECK_MSG(json_number_value(ts) >=
+						  json_number_value(json_object_get(pair, "ts")),
+					  "%s: flow %s ends before it starts", what, id);
+		}
+	}
+	{
+		const char *id;
+		json_t *pair;
+
+		json_object_foreach(flows, id, pair)
+			CHECK_MSG(json_integer_value(json_object_get(pair, "s")) == 1 &&
+					  json_integer_value(json_object_get(pair, "f")) == 1,
+				  "%s: flow %s does not pair up", what, id);
+	}
+	json_decref(flows);
+	return tracks;
+}
+
+/* Events of category @cat in @doc. */
+static size_t count_cat(const json_t *doc, const char *cat)
+{
+	json_t *e;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(doc, "traceEvents"), i, e)
+		n += !strcmp(json_string_value(json_object_get(e, "cat")), cat);
+	return n;
+}
+
+static int ptlab(const char *const args[])
+{
+	const char *argv[24] = { test_ptlab_path() };
+
+	for (size_t i = 0; args[i] && i < 22; i++)
+		argv[i + 1] = args[i];
+	return test_run(argv, out, sizeof(out));
+}
+
+TEST_T(trace_of_a_violation, 120)
+{
+	char dir[256], path[300];
+	json_t *doc;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	{
+		const char *args[] = { "race", "--profile", "arm64", "--fixes", "none",
+				       "--seconds", "10", "--stop-on-first", "--trace", path,
+				       NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
+			  out);
+	}
+	doc = load(path);
+	/* Two walkers, two writers, the call_rcu thread. */
+	CHECK_EQ(validate_trace(doc, path), 5);
+	CHECK(count_cat(doc, "violation") >= 1);
+	CHECK(count_cat(doc, "irqs-off") >= 1);
+	CHECK(count_cat(doc, "read") >= 1);
+	CHECK(json_is_true(json_object_get(json_object_get(doc, "otherData"), "violation")));
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+/* x86 flushes by IPI: the IPIs are flows from the flusher to each CPU. */
+TEST_T(trace_ipis_are_flows, 120)
+{
+	char dir[256], path[300];
+	json_t *doc;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	{
+		const char *args[] = { "race", "--profile", "x86", "--fixes", "none",
+				       "--seconds", "0.5", "--trace", path, "--trace-window",
+				       "100:0", NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0 && strstr(out, "no violation"), "exit %d:\n%s", s, out);
+	}
+	doc = load(path);
+	validate_trace(doc, path);
+	CHECK(count_cat(doc, "ipi") >= 2);
+	CHECK(count_cat(doc, "flush") >= 1);
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+TEST_T(trace_of_a_counterexample, 120)
+{
+	char dir[256], path[300];
+	json_t *doc, *e;
+	bool collapse = false, zapper = false, walker = false;
+	size_t i;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	{
+		const char *args[] = { "model", "--profiles", "arm64", "--scenarios",
+				       "collapse-zap", "--fixes", "none", "--trace", dir, NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0, "exit %d:\n%s", s, out);
+	}
+	snprintf(path, sizeof(path), "%s/arm64.none.collapse-zap.json", dir);
+	doc = load(path);
+	CHECK(validate_trace(doc, path) >= 3);
+	json_array_foreach(json_object_get(doc, "traceEvents"), i, e) {
+		const char *name = json_string_value(json_object_get(json_object_get(e, "args"),
+								     "name"));
+
+		if (!name || strcmp(json_string_value(json_object_get(e, "name")), "thread_name"))
+			continue;
+		collapse |= !strcmp(name, "collapse");
+		zapper |= !strcmp(name, "zapper");
+		walker |= !strncmp(name, "cpu", 3);
+	}
+	CHECK(collapse && zapper && walker);
+	CHECK_EQ(count_cat(doc, "violation"), 1);
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+/* The chromium command, or NULL. */
+static const char *chromium(void)
+{
+	static const char *const paths[] = { "/usr/bin/chromium", "/usr/bin/chromium-browser" };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+static int browse(const char *profile_dir, const char *mode, const char *url)
+{
+	const char *argv[] = { chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+			       "--disable-quic", "--no-first-run",
+			       "--disable-background-networking", "--disable-component-update",
+			       "--disable-sync", profile_dir, "--virtual-time-budget=10000",
+			       "--hide-scrollbars", "--window-size=1000,1400", mode, url, NULL };
+
+	return test_run(argv, out, sizeof(out));
+}
+
+/* The DOM text of the <svg> of @cell's @source timeline, or NULL. */
+static char *timeline_svg(const char *dom, int cell, const char *source, int *lanes)
+{
+	char key[96];
+	const char *s, *end;
+
+	snprintf(key, sizeof(key), "data-cell=\"%d\" data-source=\"%s\" data-lanes=\"", cell,
+		 source);
+	s = strstr(dom, key);
+	if (!s)
+		return NULL;
+	*lanes = atoi(s + strlen(key));
+	end = strstr(s, "</svg>");
+	return end ? strndup(s, (size_t)(end - s)) : NULL;
+}
+
+/* Pixels of one exact colour, and distinct colours, of a PNG. */
+static void png_colours(const char *path, uint32_t want, size_t *exact, size_t *distinct)
+{
+	png_image img = { .version = PNG_IMAGE_VERSION };
+	uint8_t *px, *seen = calloc(1 << 21, 1);
+	size_t n;
+
+	CHECK_MSG(png_image_begin_read_from_file(&img, path), "%s: %s", path, img.message);
+	img.format = PNG_FORMAT_RGB;
+	px = malloc(PNG_IMAGE_SIZE(img));
+	CHECK(px && seen && png_image_finish_read(&img, NULL, px, 0, NULL));
+	CHECK(img.width >= 800 && img.height >= 800);
+	*exact = *distinct = 0;
+	n = (size_t)img.width * img.height;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = (uint32_t)px[3 * i] << 16 | (uint32_t)px[3 * i + 1] << 8 | px[3 * i + 2];
+
+		*exact += c == want;
+		if (!(seen[c >> 3] & (1 << (c & 7)))) {
+			seen[c >> 3] |= (uint8_t)(1 << (c & 7));
+			(*distinct)++;
+		}
+	}
+	free(px);
+	free(seen);
+}
+
+TEST_T(report_in_a_browser, 600)
+{
+	char dir[256], matrix[300], model[300], report[300], shot[300], url[320], prof[320];
+	json_t *m, *c;
+	size_t i, cells, unsafe = 0, blue, colours;
+	char *dom;
+
+	CHECK_MSG(chromium(), "chromium is not installed: the report cannot be tested in a "
+			      "browser (make check installs it with scripts/deps.sh)");
+	test_mkdtemp(dir, sizeof(dir), "report");
+	snprintf(matrix, sizeof(matrix), "%s/matrix.json", dir);
+	snprintf(model, sizeof(model), "%s/model.json", dir);
+	snprintf(report, sizeof(report), "%s/report.html", dir);
+	snprintf(shot, sizeof(shot), "%s/shot.png", dir);
+	{
+		const char *margs[] = { "matrix", "--profiles", "arm64,x86", "--scenarios",
+					"collapse-zap", "--fixes", "none,both", "--json", matrix,
+					"--no-report", NULL };
+		const char *oargs[] = { "model", "--profiles", "arm64,x86", "--scenarios",
+					"collapse-zap", "--fixes", "none,both", "--json", model,
+					NULL };
+		const char *rargs[] = { "report", "--from", matrix, "--model", model, "-o",
+					report, NULL };
+
+		CHECK_MSG(ptlab(margs) == 0, "matrix:\n%s", out);
+		CHECK_MSG(ptlab(oargs) == 0, "model:\n%s", out);
+		CHECK_MSG(ptlab(rargs) == 0 && strstr(out, report), "report:\n%s", out);
+	}
+	snprintf(url, sizeof(url), "file://%s", report);
+	snprintf(prof, sizeof(prof), "--user-data-dir=%s/chromium", dir);
+	CHECK_MSG(browse(prof, "--dump-dom", url) == 0, "chromium --dump-dom:\n%.2000s", out);
+	dom = strdup(out);
+	CHECK(dom);
+	CHECK_MSG(strstr(dom, "data-status=\"rendered\""), "the script did not finish:\n%.3000s",
+		  dom);
+	CHECK_MSG(strstr(dom, "data-errors=\"0\""), "script errors:\n%.3000s", dom);
+	m = load(matrix);
+	cells = json_array_size(json_object_get(m, "cells"));
+	CHECK_EQ(test_count(dom, "<tr class=\"cell\""), cells);
+	json_array_foreach(json_object_get(m, "cells"), i, c) {
+		int lanes = 0;
+		char *svg;
+
+		if (strcmp(json_string_value(json_object_get(c, "expected")), "unsafe"))
+			continue;
+		unsafe++;
+		svg = timeline_svg(dom, (int)i, "stress", &lanes);
+		CHECK_MSG(svg, "no stress timeline for cell %zu", i);
+		CHECK_EQ(lanes, validate_trace(json_object_get(c, "trace"), "matrix trace"));
+		CHECK_EQ(test_count(svg, "<g class=\"lane\""), lanes);
+		CHECK(strstr(svg, "class=\"violation-marker\""));
+		free(svg);
+		svg = timeline_svg(dom, (int)i, "model", &lanes);
+		CHECK_MSG(svg, "no model timeline for cell %zu", i);
+		CHECK(lanes >= 3);
+		CHECK_EQ(test_count(svg, "<g class=\"lane\""), lanes);
+		CHECK(strstr(svg, "class=\"violation-marker\""));
+		free(svg);
+	}
+	CHECK(unsafe >= 1);
+	free(dom);
+	json_decref(m);
+	{
+		char arg[320];
+
+		snprintf(arg, sizeof(arg), "--screenshot=%s", shot);
+		CHECK_MSG(browse(prof, arg, url) == 0, "chromium --screenshot:\n%.2000s", out);
+	}
+	/* Not blank: many colours, and the interrupts-off bars' blue
+	 * (report.css, .bar-irqs-off) over a good many pixels. */
+	png_colours(shot, 0x5b8fd1, &blue, &colours);
+	CHECK_MSG(colours >= 16 && blue >= 500, "screenshot: %zu colours, %zu blue pixels",
+		  colours, blue);
+	test_rmtree(dir);
+}
