@@ -71,6 +71,19 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("2", "3..64", "bench", "--rounds", "2");
 	CHECK_USAGE("0", "0.01..100", "bench", "--scale", "0");
 	CHECK_USAGE("--frob", "allowed", "bench", "--frob");
+	CHECK_USAGE("0", "BEFORE[:AFTER]", "race", "--trace-window", "0");
+	CHECK_USAGE("5:x", "BEFORE[:AFTER]", "race", "--trace-window", "5:x");
+	CHECK_USAGE("/no/such/dir/t.json", "cannot write --trace file", "race", "--trace",
+		    "/no/such/dir/t.json");
+	CHECK_USAGE("/no/such/dir/r.html", "cannot write --report file", "matrix", "--report",
+		    "/no/such/dir/r.html");
+	CHECK_USAGE("/no/such/dir", "cannot write --trace directory", "model", "--trace",
+		    "/no/such/dir");
+	CHECK_USAGE("--from", "missing option for report", "report");
+	CHECK_USAGE("/no/such.json", "cannot read --from file", "report", "--from",
+		    "/no/such.json");
+	CHECK_USAGE("/no/such/dir/r.html", "cannot write report file", "report", "--from",
+		    "/etc/hostname", "-o", "/no/such/dir/r.html");
 }
 
 /* A file that cannot be written is an error before any work is done:
