@@ -20,6 +20,19 @@ void lab_set_progress(lab_progress_fn fn, void *arg)
 	progress_arg = arg;
 }
 
+/*
+ * The default windows are sized for an optimized build. A sanitizer build
+ * runs the protocol's steps several times slower (a collapse copies and
+ * clears 512 pages), so a walker's window must be as many times longer to
+ * span the same steps: the windows of the same cell stay the same in its
+ * safe and unsafe settings, only the build changes them.
+ */
+#ifdef PTLAB_DEBUG
+#define WINDOW_SCALE 4
+#else
+#define WINDOW_SCALE 1
+#endif
+
 /* Per scenario: walkers, and windows found to show each race quickly
  * while leaving safe cells many cycles per second. */
 void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profile *p,
@@ -60,6 +73,8 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	case SCENARIO_COUNT:
 		break;
 	}
+	for (unsigned int i = 0; i < cfg->nr_windows; i++)
+		cfg->windows[i].delay_ns *= WINDOW_SCALE;
 }
 
 static bool window_ok(const struct lab_window *w)

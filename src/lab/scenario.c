@@ -137,7 +137,13 @@ static void walker_body(struct lab_thread *t)
 	lab_pins_check(true);
 }
 
-/* Collapses each A range and splits it back (collapse-zap, collapse-pin). */
+/* How long the collapser keeps a new huge page before splitting it back:
+ * the split withdraws the head of the deposit list, the table collapse
+ * just deposited, so a zap must come in between to free it. */
+#define COLLAPSE_HOLD_NS 200000
+
+/* Collapses each A range, keeps it a moment and splits it back
+ * (collapse-zap, collapse-pin). */
 static void collapser_loop(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
@@ -150,6 +156,7 @@ static void collapser_loop(struct lab_thread *t)
 			if (r == SCAN_SUCCEED) {
 				lab_count(&t->ctx.st.collapses, 1);
 				lab_count(&t->ctx.st.cycles, 1);
+				sleep_ns(COLLAPSE_HOLD_NS);
 			} else if (r != SCAN_PMD_MAPPED) {
 				lab_count(&t->ctx.st.refusals, 1);
 			}
