@@ -111,9 +111,11 @@ $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_STAMP)
 deps:
 	@scripts/deps.sh $(CCNAME)
 
+# The full matrix: five scenarios, every profile and fix setting, the
+# collapse scenarios with each collapse-table generation.
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(PTLAB) matrix
+	$(PTLAB) matrix --collapse-table reuse,zap-rcu,fresh --json $(BUILD)/matrix.json
 
 check: deps
 	@$(MAKE) --no-print-directory all $(TESTS) $(EXAMPLES)

@@ -16,11 +16,17 @@ const char *race_point_name(enum race_point rp)
 		[RP_GUP_FAST_REF_TAKEN] = "gup-ref-taken",
 		[RP_GUP_FAST_RECHECK_FAILED] = "gup-recheck-failed",
 		[RP_GUP_FAST_SECTION_END] = "gup-section-end",
+		[RP_PTE_MAP_PMD_READ] = "pte-map-pmd-read",
+		[RP_PTE_MAP_LOCKED] = "pte-map-locked",
+		[RP_PTE_MAP_RETRY] = "pte-map-retry",
+		[RP_PTE_UNMAP] = "pte-unmap",
 		[RP_PMD_UNLINKED] = "pmd-unlinked",
 		[RP_COLLAPSE_PMD_CLEARED] = "collapse-pmd-cleared",
 		[RP_COLLAPSE_REFUSED] = "collapse-refused",
 		[RP_COLLAPSE_ISOLATED] = "collapse-isolated",
 		[RP_COLLAPSE_COPIED] = "collapse-copied",
+		[RP_PUD_UNSHARED] = "pud-unshared",
+		[RP_GUP_FAST_PUD_READ] = "gup-pud-read",
 		[RP_TABLE_DEPOSIT] = "table-deposit",
 		[RP_TABLE_WITHDRAW] = "table-withdraw",
 		[RP_TLB_FLUSH_BEGIN] = "tlb-flush-begin",
@@ -30,6 +36,7 @@ const char *race_point_name(enum race_point rp)
 		[RP_TABLE_GATHERED] = "table-gathered",
 		[RP_TABLE_RCU_HANDOFF] = "table-rcu-handoff",
 		[RP_TABLE_FREE] = "table-free",
+		[RP_ZAP_DEPOSITED_FREE] = "zap-deposited-free",
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";
