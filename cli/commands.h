@@ -13,5 +13,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_race(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 #endif /* PTLAB_CLI_COMMANDS_H */

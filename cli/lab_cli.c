@@ -74,6 +74,91 @@ bool lab_cli_fixes(const char *list, bool out[PTLAB_FIX_SETTINGS])
 			  "none, pmd-recheck, ipi-sync, both");
 }
 
+static int collapse_table_index(const char *name)
+{
+	enum collapse_table c;
+
+	return collapse_table_parse(name, &c) ? -1 : (int)c;
+}
+
+bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_kernel *k)
+{
+	switch (opt) {
+	case LAB_CLI_OPT_RCU_EVERYWHERE:
+		k->rcu_everywhere = true;
+		return true;
+	case LAB_CLI_OPT_WALKERS:
+		if (walker_kinds_parse(value, &k->walkers)) {
+			cli_error("unknown walker kinds", value, "gup, rcu, gup,rcu");
+			return false;
+		}
+		return true;
+	case LAB_CLI_OPT_UNSHARE_SYNC:
+		if (unshare_sync_parse(value, &k->unshare_sync)) {
+			cli_error("unknown unshare sync", value, "none, per-unshare, gather");
+			return false;
+		}
+		k->unshare_sync_set = true;
+		return true;
+	default:
+		break;
+	}
+	if (!parse_list(value, k->collapse_table, COLLAPSE_TABLE_COUNT,
+			"unknown collapse-table generation", collapse_table_index,
+			"reuse, zap-rcu, fresh"))
+		return false;
+	if (!list) {
+		int n = 0;
+
+		for (int c = 0; c < COLLAPSE_TABLE_COUNT; c++)
+			n += k->collapse_table[c];
+		if (n > 1) {
+			cli_error("one collapse-table generation only", value,
+				  "reuse, zap-rcu, fresh");
+			return false;
+		}
+	}
+	return true;
+}
+
+bool lab_cli_has_generation(const struct lab_cli_kernel *k)
+{
+	for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
+		if (k->collapse_table[ct])
+			return true;
+	return false;
+}
+
+bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s)
+{
+	char allowed[64] = "";
+
+	if (!k->walkers || !(k->walkers & ~scenario_allowed_walkers(s)))
+		return true;
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (scenario_allowed_walkers(s) & WALKER_MASK(w))
+			snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+				 "%s%s", allowed[0] ? ", " : "", walker_kind_name((enum walker_kind)w));
+	fprintf(stderr, "ptlab: walker kinds not run in scenario %s: ", scenario_name(s));
+	for (int w = 0, n = 0; w < WALKER_KINDS; w++)
+		if (k->walkers & ~scenario_allowed_walkers(s) & WALKER_MASK(w))
+			fprintf(stderr, "%s%s", n++ ? "," : "", walker_kind_name((enum walker_kind)w));
+	fprintf(stderr, " (allowed: %s; RCU walkers hold mmap_lock for read, which the "
+			"writers of that scenario hold for write)\n", allowed);
+	return false;
+}
+
+void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kernel *k,
+			  enum collapse_table ct)
+{
+	if (k->walkers)
+		cfg->walker_kinds = k->walkers;
+	cfg->kernel.collapse_table = ct;
+	cfg->kernel.rcu_everywhere = k->rcu_everywhere;
+	if (k->unshare_sync_set)
+		cfg->kernel.unshare_sync = k->unshare_sync;
+}
+
 void lab_cli_print_counts(FILE *f, const struct lab_result *r)
 {
 	for (int k = 0; k < VIOLATION_KINDS; k++)
@@ -103,6 +188,13 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
 		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
 		(unsigned long long)e->by[LAB_ISOLATION_REFUSED],
 		(unsigned long long)e->by[LAB_UNDEFENDED]);
+	if (e->overlaps_by_walker[WALKER_RCU])
+		fprintf(f, "  by walker kind: gup %llu overlaps, %llu defended; rcu %llu overlaps, "
+			   "%llu defended\n",
+			(unsigned long long)e->overlaps_by_walker[WALKER_GUP],
+			(unsigned long long)e->defended_by_walker[WALKER_GUP],
+			(unsigned long long)e->overlaps_by_walker[WALKER_RCU],
+			(unsigned long long)e->defended_by_walker[WALKER_RCU]);
 	if (e->lost_events)
 		fprintf(f, "  (%llu logged events were overwritten before they were read: the "
 			   "counts above are lower bounds)\n",
@@ -128,6 +220,28 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	for (int k = 0; k < VIOLATION_KINDS; k++)
 		json_u64(j, violation_kind_name((enum violation_kind)k), r->violations[k]);
 	json_object_end(j);
+	json_array_begin(j, "walkers");
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (cfg->walker_kinds & WALKER_MASK(w))
+			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
+	json_array_end(j);
+	json_object_begin(j, "violations_by_walker");
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		if (!(cfg->walker_kinds & WALKER_MASK(w)))
+			continue;
+		json_object_begin(j, walker_kind_name((enum walker_kind)w));
+		json_u64(j, "ops", r->ops_by_walker[w]);
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			json_u64(j, violation_kind_name((enum violation_kind)k),
+				 r->violations_by_walker[w][k]);
+		json_object_end(j);
+	}
+	json_object_end(j);
+	json_string(j, "collapse_table", collapse_table_name(cfg->kernel.collapse_table));
+	json_bool(j, "rcu_everywhere", cfg->kernel.rcu_everywhere);
+	json_bool(j, "pt_reclaim", cfg->kernel.pt_reclaim);
+	json_string(j, "unshare_sync",
+		    unshare_sync_name(ptlab_unshare_sync(cfg->kernel, cfg->fixes)));
 	json_u64(j, "unheld", r->violations[VIOLATION_STALE_TABLE]);
 	json_u64(j, "stale_read", r->stale_read);
 	if (r->first_violation_ms >= 0)
@@ -136,6 +250,16 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 		json_null(j, "first_violation_ms");
 	json_u64(j, "overlaps", e->overlaps);
 	json_u64(j, "defended", e->defended);
+	json_object_begin(j, "overlaps_by_walker");
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (cfg->walker_kinds & WALKER_MASK(w))
+			json_u64(j, walker_kind_name((enum walker_kind)w), e->overlaps_by_walker[w]);
+	json_object_end(j);
+	json_object_begin(j, "defended_by_walker");
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (cfg->walker_kinds & WALKER_MASK(w))
+			json_u64(j, walker_kind_name((enum walker_kind)w), e->defended_by_walker[w]);
+	json_object_end(j);
 	json_u64(j, "held_off", e->held_off);
 	json_object_begin(j, "held_off_by");
 	json_u64(j, "flush", e->by[LAB_HELD_OFF_FLUSH]);
@@ -164,7 +288,7 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 		json_string(j, "asan_log", r->asan_log);
 	json_u64(j, "leaked_frames", r->leaked_frames);
 	json_double(j, "seconds", r->seconds);
-	json_u64(j, "walkers", cfg->walkers);
+	json_u64(j, "threads", cfg->walkers);
 	json_u64(j, "seed", cfg->seed);
 	if (r->have_detail) {
 		json_object_begin(j, "first_violation");
@@ -218,6 +342,15 @@ void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
 		if (e->possible[k])
 			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
 	json_array_end(j);
+	json_object_begin(j, "possible_by_walker");
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		json_array_begin(j, walker_kind_name((enum walker_kind)w));
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			if (e->by_walker[w][k])
+				json_string(j, NULL, violation_kind_name((enum violation_kind)k));
+		json_array_end(j);
+	}
+	json_object_end(j);
 	json_u64(j, "min_overlaps", min_overlaps);
 	json_string(j, "verdict", lab_verdict_name(v));
 	if (why && *why)

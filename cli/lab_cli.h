@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <getopt.h>
+
 #include "ptlab/lab.h"
 #include "ptlab/page.h"
 #include "util/json.h"
@@ -19,6 +21,51 @@
 bool lab_cli_profiles(const char *list, bool out[], size_t n);
 bool lab_cli_scenarios(const char *list, bool out[SCENARIO_COUNT]);
 bool lab_cli_fixes(const char *list, bool out[PTLAB_FIX_SETTINGS]);
+
+/*
+ * The kernel generation and walker options `ptlab race` and `ptlab
+ * matrix` share: --walkers LIST, --collapse-table NAME[,...],
+ * --rcu-everywhere, --unshare-sync NAME. Filled by lab_cli_kernel_parse();
+ * zero-initialised means the defaults.
+ */
+struct lab_cli_kernel {
+	unsigned int walkers;                     /* 0: each scenario's own */
+	bool collapse_table[COLLAPSE_TABLE_COUNT]; /* none set: reuse */
+	bool rcu_everywhere;
+	bool unshare_sync_set;
+	enum unshare_sync unshare_sync;
+};
+/* The options' values and table entries, for each command's option
+ * table (LAB_CLI_KERNEL_OPTIONS before CLI_OPTIONS_END). */
+enum {
+	LAB_CLI_OPT_WALKERS = 0x4000,
+	LAB_CLI_OPT_COLLAPSE_TABLE,
+	LAB_CLI_OPT_RCU_EVERYWHERE,
+	LAB_CLI_OPT_UNSHARE_SYNC,
+};
+#define LAB_CLI_KERNEL_OPTIONS                                                        \
+	{ "walkers", required_argument, NULL, LAB_CLI_OPT_WALKERS },                  \
+	{ "collapse-table", required_argument, NULL, LAB_CLI_OPT_COLLAPSE_TABLE },    \
+	{ "rcu-everywhere", no_argument, NULL, LAB_CLI_OPT_RCU_EVERYWHERE },          \
+	{ "unshare-sync", required_argument, NULL, LAB_CLI_OPT_UNSHARE_SYNC }
+
+static inline bool lab_cli_kernel_option(int opt)
+{
+	return opt >= LAB_CLI_OPT_WALKERS && opt <= LAB_CLI_OPT_UNSHARE_SYNC;
+}
+
+/* Parses kernel option @opt's value (NULL for --rcu-everywhere) into @k;
+ * false after printing the error. @list allows a list of collapse-table
+ * generations. */
+bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_kernel *k);
+/* Whether --collapse-table named a generation. */
+bool lab_cli_has_generation(const struct lab_cli_kernel *k);
+/* Whether scenario @s can run the walker kinds of @k; false after
+ * printing the error. */
+bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s);
+/* Applies @k to @cfg, with collapse-table generation @ct. */
+void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kernel *k,
+			  enum collapse_table ct);
 
 /* Writes the per-kind counts as "stale_table=N stale_pin=N wrong_page=N". */
 void lab_cli_print_counts(FILE *f, const struct lab_result *r);

@@ -20,7 +20,7 @@
 #define MATRIX_MAX_PROFILES 32
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
-#define MATRIX_EVIDENCE_MARGIN 5
+#define MATRIX_EVIDENCE_MARGIN 3
 #define MATRIX_REPORT "ptlab-report.html"
 
 struct cell {
@@ -45,6 +45,7 @@ struct matrix {
 	uint64_t min_overlaps;
 	bool tty;
 	size_t current;
+	struct lab_cli_kernel kernel;
 };
 
 static double now_s(void)
@@ -74,6 +75,14 @@ static void usage(FILE *f)
 		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
 		"                     fewer it is inconclusive, which fails (default %d);\n"
 		"                     a safe cell stops once it has %d times as many\n"
+		"  --walkers LIST     walker kinds gup,rcu: each cell runs those its\n"
+		"                     scenario allows (rcu: pt-reclaim only; default\n"
+		"                     each scenario's own)\n"
+		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios\n"
+		"                     run once per generation (default reuse)\n"
+		"  --rcu-everywhere   every user table freed after a grace period\n"
+		"  --unshare-sync G   none, per-unshare or gather for every cell\n"
+		"                     (default: gather with ipi-sync, none without)\n"
 		"  --json FILE        write every cell with its raw counts, and the trace\n"
 		"                     of each unsafe cell (Chrome trace-event JSON)\n"
 		"  --report FILE      write the HTML report there (default %s):\n"
@@ -87,9 +96,10 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 	struct matrix *m = arg;
 	const struct cell *c = &m->cells[m->current];
 
-	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
 		m->current + 1, m->n, c->cfg.profile.name, scenario_name(c->cfg.scenario),
-		ptlab_fixes_name(c->cfg.fixes), elapsed, (unsigned long long)r->ops,
+		ptlab_fixes_name(c->cfg.fixes), collapse_table_name(c->cfg.kernel.collapse_table),
+		elapsed, (unsigned long long)r->ops,
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
 }
 
@@ -116,35 +126,72 @@ static void run_cell(struct matrix *m, struct cell *c)
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%-15s %-11s %-12s %7s %6s %5s %6s %5s %5s %5s %4s %7s %7s %6s %5s %4s %8s %6s %-6s %s\n",
-		"profile", "fixes", "scenario", "ops", "pages", "refus", "unheld", "read", "pin",
-		"wrong", "lost", "overlap", "defend", "held", "rchk", "iso", "first-ms", "cyc/s",
-		"expect", "verdict");
+	fprintf(f, "%-15s %-11s %-15s %-7s %8s %6s %5s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s "
+		   "%4s %8s %6s %-11s %s\n",
+		"profile", "fixes", "scenario", "walkers", "ops", "pages", "refus", "unheld",
+		"read", "pin", "wrong", "lock", "lost", "overlap", "defend", "held", "rchk", "iso",
+		"first-ms", "cyc/s", "expect", "verdict");
+}
+
+/* "safe", "unsafe", or per walker kind "safe/unsafe" (in the order of the
+ * walkers column) when the cell runs both. */
+static void expect_words(const struct cell *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int w = 0; w < WALKER_KINDS && used < len; w++) {
+		bool unsafe = false;
+
+		if (!(c->cfg.walker_kinds & WALKER_MASK(w)))
+			continue;
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			unsafe |= c->exp.by_walker[w][k];
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "/" : "",
+					 unsafe ? "unsafe" : "safe");
+	}
+}
+
+/* The scenario, with the collapse-table generation of a collapse cell
+ * when it is not today's. */
+static void scenario_words(const struct cell *c, char *buf, size_t len)
+{
+	enum collapse_table ct = c->cfg.kernel.collapse_table;
+
+	snprintf(buf, len, "%s%s%s", scenario_name(c->cfg.scenario),
+		 ct == COLLAPSE_TABLE_REUSE ? "" : "/", ct == COLLAPSE_TABLE_REUSE ? "" :
+		 collapse_table_name(ct));
 }
 
 static void print_cell(FILE *f, const struct cell *c)
 {
 	const struct lab_result *r = &c->res;
 	const struct lab_evidence_counts *e = &r->evidence;
-	char first[16] = "-";
+	char first[16] = "-", expect[24], scen[32], walkers[16] = "";
 
 	if (r->first_violation_ms >= 0)
 		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
-	fprintf(f, "%-15s %-11s %-12s %7llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %7llu %7llu "
-		   "%6llu %5llu %4llu %8s %6.0f %-6s %s",
-		c->cfg.profile.name, ptlab_fixes_name(c->cfg.fixes), scenario_name(c->cfg.scenario),
+	expect_words(c, expect, sizeof(expect));
+	scenario_words(c, scen, sizeof(scen));
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (c->cfg.walker_kinds & WALKER_MASK(w))
+			snprintf(walkers + strlen(walkers), sizeof(walkers) - strlen(walkers), "%s%s",
+				 walkers[0] ? "," : "", walker_kind_name((enum walker_kind)w));
+	fprintf(f, "%-15s %-11s %-15s %-7s %8llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %4llu "
+		   "%7llu %7llu %6llu %5llu %4llu %8s %6.0f %-11s %s",
+		c->cfg.profile.name, ptlab_fixes_name(c->cfg.fixes), scen, walkers,
 		(unsigned long long)r->ops, (unsigned long long)r->pages,
 		(unsigned long long)r->refusals,
 		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
 		(unsigned long long)r->stale_read,
 		(unsigned long long)r->violations[VIOLATION_STALE_PIN],
 		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE],
+		(unsigned long long)r->violations[VIOLATION_STALE_LOCK],
 		(unsigned long long)r->lost_writes, (unsigned long long)e->overlaps,
 		(unsigned long long)e->defended, (unsigned long long)e->held_off,
 		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
 		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], first,
-		r->seconds > 0 ? (double)r->cycles / r->seconds : 0,
-		c->exp.unsafe ? "unsafe" : "safe",
+		r->seconds > 0 ? (double)r->cycles / r->seconds : 0, expect,
 		c->verdict == LAB_PASS ? "pass" : c->verdict == LAB_FAIL ? "FAIL" : "INCONCLUSIVE");
 	if (c->attempts > 1)
 		fprintf(f, " (%u attempts)", c->attempts);
@@ -262,7 +309,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 	if (nr) {
 		qsort(rate, nr, sizeof(double), cmp_double);
 		qsort(def, nr, sizeof(double), cmp_double);
-		fprintf(f, "safe cells: %.0f collapse/zap/munmap cycles per second (median), "
+		fprintf(f, "safe cells: %.0f writer cycles per second (median), "
 			   "%.0f (min); defended overlaps %.0f (min), %.0f (median), %.0f (max)\n",
 			rate[nr / 2], rate[0], def[0], def[nr / 2], def[nr - 1]);
 		fprintf(f, "safe cells by their main defence:");
@@ -294,10 +341,50 @@ static const struct option options[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
+	LAB_CLI_KERNEL_OPTIONS,
 	CLI_OPTIONS_END
 };
 
 static const struct cli_command cmd = { "matrix", options, usage, false };
+
+static bool is_collapse(enum scenario s)
+{
+	return s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
+}
+
+/* Adds the cell of @p, @fixes, @s and collapse-table generation @ct, if
+ * the options ask for it: the collapse scenarios run once per generation
+ * asked for, the others once (with today's); each runs the walker kinds
+ * of --walkers that its scenario allows. */
+static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptlab_fixes fixes,
+		     enum scenario s, enum collapse_table ct)
+{
+	struct ptlab_cell cell;
+	struct cell *c;
+
+	if (is_collapse(s) ? !m->kernel.collapse_table[ct] : ct != COLLAPSE_TABLE_REUSE)
+		return;
+	c = &m->cells[m->n];
+	lab_run_config_default(&c->cfg, p, fixes, s);
+	lab_cli_kernel_apply(&c->cfg, &m->kernel, ct);
+	c->cfg.walker_kinds &= scenario_allowed_walkers(s);
+	if (!c->cfg.walker_kinds)
+		return;
+	m->n++;
+	c->cfg.seconds = m->seconds;
+	c->cfg.walkers = m->walkers;
+	cell = lab_run_cell(&c->cfg);
+	c->exp = ptlab_expect_cell(&cell);
+	/* A cell is done once its verdict is in: a violation from each
+	 * walker kind the rule calls unsafe, and a wide margin of defended
+	 * overlaps for each it calls safe. */
+	c->cfg.stop_at_defended = MATRIX_EVIDENCE_MARGIN * m->min_overlaps;
+	/* An unsafe cell gets a timeline: its trace. */
+	if (c->exp.unsafe) {
+		c->cfg.trace_before_ms = LAB_TRACE_BEFORE_MS;
+		c->cfg.trace_after_ms = LAB_TRACE_AFTER_MS;
+	}
+}
 
 int cmd_matrix(int argc, char **argv)
 {
@@ -366,40 +453,35 @@ int cmd_matrix(int argc, char **argv)
 		case OPT_NO_REPORT:
 			report = NULL;
 			break;
+		default:
+			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m.kernel))
+				return CLI_EXIT_USAGE;
+			break;
 		}
 	}
 	if (json && (ret = cli_check_output("--json file", json)))
 		return ret;
 	if (report && (ret = cli_check_output("--report file", report)))
 		return ret;
-	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS, sizeof(*m.cells));
+	if (!lab_cli_has_generation(&m.kernel))
+		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
+	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
+			 sizeof(*m.cells));
 	if (!m.cells)
 		return 1;
 	for (size_t p = 0; p < nprof; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
-			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++) {
-				struct cell *c;
-
-				if (!prof[p] || !scen[s] || !fix[f])
-					continue;
-				c = &m.cells[m.n++];
-				lab_run_config_default(&c->cfg, &ptlab_profiles()[p],
-						       ptlab_fix_setting(f), (enum scenario)s);
-				c->cfg.seconds = m.seconds;
-				c->cfg.walkers = m.walkers;
-				c->exp = ptlab_expect(&ptlab_profiles()[p], ptlab_fix_setting(f),
-						      (enum scenario)s);
-				/* A safe cell is done once its evidence is in,
-				 * with a wide margin over the minimum. */
-				if (!c->exp.unsafe)
-					c->cfg.stop_at_defended =
-						MATRIX_EVIDENCE_MARGIN * m.min_overlaps;
-				/* An unsafe cell gets a timeline: its trace. */
-				if (c->exp.unsafe) {
-					c->cfg.trace_before_ms = LAB_TRACE_BEFORE_MS;
-					c->cfg.trace_after_ms = LAB_TRACE_AFTER_MS;
-				}
-			}
+			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
+					if (prof[p] && scen[s] && fix[f])
+						add_cell(&m, &ptlab_profiles()[p], ptlab_fix_setting(f),
+							 (enum scenario)s, (enum collapse_table)ct);
+	if (!m.n) {
+		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
+				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
+		free(m.cells);
+		return CLI_EXIT_USAGE;
+	}
 	m.tty = isatty(2);
 	if (m.tty)
 		lab_set_progress(progress, &m);
@@ -421,8 +503,10 @@ int cmd_matrix(int argc, char **argv)
 	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
 		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {
-			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name,
-				scenario_name(m.cells[i].cfg.scenario),
+			char scen[32];
+
+			scenario_words(&m.cells[i], scen, sizeof(scen));
+			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name, scen,
 				ptlab_fixes_name(m.cells[i].cfg.fixes));
 			lab_cli_print_detail(stdout, &m.cells[i].res.first);
 		}

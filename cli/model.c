@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * ptlab model: every cell (profile x fixes x scenario), or those asked
- * for, checked exhaustively with the Spin model; each verdict compared
- * with the rule (ptlab_expect()).
+ * ptlab model: every cell (profile x fixes x scenario, with the kernel
+ * generations and walker kinds asked for), checked exhaustively with the
+ * Spin model; each verdict compared with the rule (ptlab_expect_cell()),
+ * walker kind by walker kind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lab_cli.h"
 #include "ptlab/model.h"
 #include "trace_json.h"
 #include "util/cli.h"
@@ -34,6 +36,8 @@ struct model_args {
 	const char *model_path;
 	const char **defines;
 	size_t ndefines;
+	/* --walkers, --collapse-table, --rcu-everywhere, --unshare-sync */
+	struct lab_cli_kernel kernel;
 	struct ptlab_model_options opts;
 };
 
@@ -41,14 +45,24 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ptlab model [--profiles P,...] [--scenarios S,...] [--fixes F,...]\n"
+		"                   [--walkers LIST] [--collapse-table LIST]\n"
+		"                   [--rcu-everywhere] [--unshare-sync G]\n"
 		"                   [--jobs N] [--json FILE] [--model FILE]\n"
 		"                   [--define NAME[=VALUE]]... [--max-depth N]\n"
 		"                   [--memory-mb N] [--keep DIR] [--trace DIR]\n"
 		"Checks each cell (profile x fixes x scenario) exhaustively with the Spin\n"
 		"model (model/ptlab.pml, embedded in ptlab): safe when the complete search\n"
 		"finds no violation, unsafe with a counterexample in the protocol's words.\n"
-		"Each verdict, and the kinds of violation found, is compared with the rule.\n"
-		"  --profiles, --scenarios, --fixes  the cells (default: all 84)\n"
+		"Each verdict, and the kinds of violation each kind of walker showed, is\n"
+		"compared with the rule.\n"
+		"  --profiles, --scenarios, --fixes  the cells (default: all %zu)\n"
+		"  --walkers LIST    gup, rcu or gup,rcu: each cell runs those its scenario\n"
+		"                    allows (rcu: pt-reclaim only; default each scenario's)\n"
+		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios once\n"
+		"                    per generation (default reuse)\n"
+		"  --rcu-everywhere  every user table freed after a grace period\n"
+		"  --unshare-sync G  none, per-unshare or gather (default: gather with\n"
+		"                    ipi-sync, none without)\n"
 		"  --jobs N          cells checked at once (default: online CPUs)\n"
 		"  --json FILE       write the cells as JSON (docs/model.md)\n"
 		"  --model FILE      check another model file instead of the embedded one\n"
@@ -62,7 +76,8 @@ static void usage(FILE *f)
 		"Needs spin and gcc (apt-get install spin gcc).\n"
 		"Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
 		"cell without a verdict, 2 a usage error.\n",
-		PTLAB_MODEL_DEPTH, PTLAB_MODEL_MEMORY_MB);
+		ptlab_profiles_count() * PTLAB_FIX_SETTINGS * SCENARIO_COUNT, PTLAB_MODEL_DEPTH,
+		PTLAB_MODEL_MEMORY_MB);
 }
 
 /* ---- option parsing ---- */
@@ -192,6 +207,7 @@ static const struct option options[] = {
 	{ "memory-mb", required_argument, NULL, OPT_MEMORY_MB },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	LAB_CLI_KERNEL_OPTIONS,
 	CLI_OPTIONS_END
 };
 
@@ -232,6 +248,10 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 		return parse_u64_option("bad --max-depth", v, 1, 100000000, &a->opts.max_depth);
 	case OPT_MEMORY_MB:
 		return parse_u64_option("bad --memory-mb", v, 1, 1048576, &a->opts.memory_mb);
+	default:
+		if (lab_cli_kernel_option(opt))
+			return lab_cli_kernel_parse(opt, v, true, &a->kernel) ? 0 : CLI_EXIT_USAGE;
+		break;
 	}
 	return 0;
 }
@@ -254,6 +274,8 @@ static void default_lists(struct model_args *a)
 			a->scenarios[i] = (enum scenario)i;
 		a->nscenarios = SCENARIO_COUNT;
 	}
+	if (!lab_cli_has_generation(&a->kernel))
+		a->kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
 }
 
 /* The whole file, NUL-terminated; NULL with errno set. */
@@ -287,41 +309,65 @@ static char *read_model_file(const char *path)
 
 /* ---- output ---- */
 
-static const char *expected_name(const struct ptlab_model_cell *c)
+static const char *expected_name(const struct ptlab_cell *c)
 {
-	return ptlab_expect(c->profile, c->fixes, c->scenario).unsafe ? "unsafe" : "safe";
+	return ptlab_expect_cell(c).unsafe ? "unsafe" : "safe";
 }
 
-/* "stale_table, wrong_page" or "-". */
-static void kinds_text(const bool kinds[VIOLATION_KINDS], char *buf, size_t len)
+/* "gup: stale_table, wrong_page; rcu: -" for the cell's walker kinds,
+ * or the kinds alone when it runs one kind. */
+static void kinds_text(const struct ptlab_cell *c,
+		       const bool kinds[WALKER_KINDS][VIOLATION_KINDS], char *buf, size_t len)
 {
+	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+	bool both = walkers == (WALKER_MASK(WALKER_GUP) | WALKER_MASK(WALKER_RCU));
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (int k = 0; k < VIOLATION_KINDS && used < len; k++) {
-		if (!kinds[k])
+	for (int w = 0; w < WALKER_KINDS && used < len; w++) {
+		size_t start;
+
+		if (!(walkers & WALKER_MASK(w)))
 			continue;
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-					 violation_kind_name((enum violation_kind)k));
+		if (both)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s: ",
+						 used ? "; " : "",
+						 walker_kind_name((enum walker_kind)w));
+		start = used;
+		for (int k = 0; k < VIOLATION_KINDS && used < len; k++)
+			if (kinds[w][k])
+				used += (size_t)snprintf(buf + used, len - used, "%s%s",
+							 used > start ? ", " : "",
+							 violation_kind_name((enum violation_kind)k));
+		if (used == start && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "-");
 	}
-	if (!used)
-		snprintf(buf, len, "-");
 }
 
-static void print_cell(const struct ptlab_model_cell *c,
+/* The scenario with the cell's generation where it is not today's. */
+static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
+{
+	enum collapse_table ct = c->kernel.collapse_table;
+
+	snprintf(buf, len, "%s%s%s", scenario_name(c->scenario),
+		 ct == COLLAPSE_TABLE_REUSE ? "" : "/",
+		 ct == COLLAPSE_TABLE_REUSE ? "" : collapse_table_name(ct));
+}
+
+static void print_cell(const struct ptlab_cell *c,
 		       const struct ptlab_model_result *r)
 {
-	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+	struct ptlab_expectation e = ptlab_expect_cell(c);
 	enum model_judgement j = ptlab_model_judge(c, r);
-	char found[96], possible[96];
+	char found[160], possible[160], scen[40];
 
-	kinds_text(r->found, found, sizeof(found));
-	kinds_text(e.possible, possible, sizeof(possible));
-	printf("%-16s %-12s %-13s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
-	       ptlab_fixes_name(c->fixes), scenario_name(c->scenario),
-	       expected_name(c), model_verdict_name(r->verdict),
-	       (unsigned long long)r->states, r->seconds, model_judgement_name(j),
-	       r->verdict == MODEL_ERROR ? "" : found);
+	kinds_text(c, r->found_by_walker, found, sizeof(found));
+	kinds_text(c, e.by_walker, possible, sizeof(possible));
+	scenario_text(c, scen, sizeof(scen));
+	printf("%-16s %-12s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
+	       ptlab_fixes_name(c->fixes), scen, expected_name(c),
+	       model_verdict_name(r->verdict), (unsigned long long)r->states, r->seconds,
+	       model_judgement_name(j), r->verdict == MODEL_ERROR ? "" : found);
 	if (r->verdict == MODEL_ERROR)
 		printf("    error: %s\n", r->error);
 	if (j == MODEL_FAIL)
@@ -330,7 +376,8 @@ static void print_cell(const struct ptlab_model_cell *c,
 		       model_verdict_name(r->verdict), found);
 	if (r->verdict != MODEL_UNSAFE)
 		return;
-	printf("    counterexample (%s):\n", violation_kind_name(r->kind));
+	printf("    counterexample (%s, %s walker):\n", violation_kind_name(r->kind),
+	       walker_kind_name(r->walker));
 	for (size_t i = 0; i < r->nsteps; i++)
 		printf("    %3zu. %s\n", i + 1, r->steps[i]);
 }
@@ -344,26 +391,53 @@ static void json_kinds(struct json *j, const char *key, const bool kinds[VIOLATI
 	json_array_end(j);
 }
 
-static void json_cell(struct json *j, const struct ptlab_model_cell *c,
+/* {"gup": [...], "rcu": [...]} for the cell's walker kinds. */
+static void json_kinds_by_walker(struct json *j, const char *key, const struct ptlab_cell *c,
+				 const bool kinds[WALKER_KINDS][VIOLATION_KINDS])
+{
+	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+
+	json_object_begin(j, key);
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (walkers & WALKER_MASK(w))
+			json_kinds(j, walker_kind_name((enum walker_kind)w), kinds[w]);
+	json_object_end(j);
+}
+
+static void json_cell(struct json *j, const struct ptlab_cell *c,
 		      const struct ptlab_model_result *r)
 {
-	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+	struct ptlab_expectation e = ptlab_expect_cell(c);
+	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
 
 	json_object_begin(j, NULL);
 	json_string(j, "profile", c->profile->name);
 	json_string(j, "scenario", scenario_name(c->scenario));
 	json_bool(j, "pmd_recheck", c->fixes.pmd_recheck);
 	json_bool(j, "ipi_sync", c->fixes.ipi_sync);
+	json_string(j, "collapse_table", collapse_table_name(c->kernel.collapse_table));
+	json_bool(j, "rcu_everywhere", c->kernel.rcu_everywhere);
+	json_string(j, "unshare_sync", unshare_sync_name(ptlab_unshare_sync(c->kernel, c->fixes)));
+	json_array_begin(j, "walkers");
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (walkers & WALKER_MASK(w))
+			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
+	json_array_end(j);
 	json_string(j, "expected", expected_name(c));
 	json_string(j, "model_verdict", model_verdict_name(r->verdict));
 	json_u64(j, "states", r->states);
 	json_double(j, "seconds", r->seconds);
-	if (r->verdict == MODEL_UNSAFE)
+	if (r->verdict == MODEL_UNSAFE) {
 		json_string(j, "violation", violation_kind_name(r->kind));
-	else
+		json_string(j, "violation_walker", walker_kind_name(r->walker));
+	} else {
 		json_null(j, "violation");
+		json_null(j, "violation_walker");
+	}
 	json_kinds(j, "violations", r->found);
+	json_kinds_by_walker(j, "violations_by_walker", c, r->found_by_walker);
 	json_kinds(j, "possible", e.possible);
+	json_kinds_by_walker(j, "possible_by_walker", c, e.by_walker);
 	json_array_begin(j, "counterexample");
 	for (size_t i = 0; i < r->nsteps; i++)
 		json_string(j, NULL, r->steps[i]);
@@ -374,7 +448,7 @@ static void json_cell(struct json *j, const struct ptlab_model_cell *c,
 	json_object_end(j);
 }
 
-static int write_json(const char *path, const struct ptlab_model_cell *cells,
+static int write_json(const char *path, const struct ptlab_cell *cells,
 		      const struct ptlab_model_result *results, size_t n,
 		      bool passed, double seconds, unsigned int jobs)
 {
@@ -405,22 +479,24 @@ static int write_json(const char *path, const struct ptlab_model_cell *cells,
 
 /* Each counterexample as a trace, DIR/<cell>.json; 0, or 1 after
  * printing what could not be written. */
-static int write_traces(const char *dir, const struct ptlab_model_cell *cells,
+static int write_traces(const char *dir, const struct ptlab_cell *cells,
 			const struct ptlab_model_result *results, size_t n)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		char name[128], path[4096], title[160];
+		char name[160], path[4096], title[256], scen[40];
 		json_t *doc;
 
 		if (results[i].verdict != MODEL_UNSAFE)
 			continue;
 		ptlab_model_cell_name(&cells[i], name, sizeof(name));
+		scenario_text(&cells[i], scen, sizeof(scen));
 		snprintf(path, sizeof(path), "%s/%s.json", dir, name);
-		snprintf(title, sizeof(title), "ptlab model %s %s %s: %s", cells[i].profile->name,
-			 ptlab_fixes_name(cells[i].fixes), scenario_name(cells[i].scenario),
-			 violation_kind_name(results[i].kind));
+		snprintf(title, sizeof(title), "ptlab model %s %s %s: %s (%s walker)",
+			 cells[i].profile->name, ptlab_fixes_name(cells[i].fixes), scen,
+			 violation_kind_name(results[i].kind),
+			 walker_kind_name(results[i].walker));
 		doc = trace_json_from_model(title, (const char *const *)results[i].steps,
 					    results[i].nsteps);
 		if (!doc || trace_json_write(doc, path))
@@ -433,7 +509,7 @@ static int write_traces(const char *dir, const struct ptlab_model_cell *cells,
 }
 
 /* Prints the summary line; returns whether every cell passed. */
-static bool summary(const struct ptlab_model_cell *cells,
+static bool summary(const struct ptlab_cell *cells,
 		    const struct ptlab_model_result *results, size_t n,
 		    double seconds, unsigned int jobs)
 {
@@ -465,28 +541,52 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The cells, profile-major, in the order of the lists. */
-static struct ptlab_model_cell *make_cells(const struct model_args *a, size_t *n)
+/* The cells, profile-major, in the order of the lists; the collapse
+ * scenarios once per collapse-table generation asked for; each with the
+ * walker kinds of --walkers its scenario allows (none: no cell). */
+static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 {
-	struct ptlab_model_cell *cells;
+	struct ptlab_cell *cells;
 	size_t k = 0;
 
-	*n = a->nprofiles * a->nfixes * a->nscenarios;
-	cells = calloc(*n, sizeof(*cells));
+	cells = calloc(a->nprofiles * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
+		       sizeof(*cells));
 	for (size_t p = 0; cells && p < a->nprofiles; p++)
 		for (size_t f = 0; f < a->nfixes; f++)
 			for (size_t s = 0; s < a->nscenarios; s++)
-				cells[k++] = (struct ptlab_model_cell){
-					.profile = a->profiles[p],
-					.fixes = a->fixes[f],
-					.scenario = a->scenarios[s],
-				};
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
+					enum scenario sc = a->scenarios[s];
+					bool collapse = sc == SCENARIO_COLLAPSE_ZAP ||
+							sc == SCENARIO_COLLAPSE_PIN;
+					unsigned int walkers = scenario_default_walkers(sc);
+
+					if (collapse ? !a->kernel.collapse_table[ct]
+						     : ct != COLLAPSE_TABLE_REUSE)
+						continue;
+					if (a->kernel.walkers)
+						walkers = a->kernel.walkers &
+							  scenario_allowed_walkers(sc);
+					if (!walkers)
+						continue;
+					cells[k] = (struct ptlab_cell){
+						.profile = a->profiles[p],
+						.fixes = a->fixes[f],
+						.scenario = sc,
+						.walkers = walkers,
+					};
+					cells[k].kernel.collapse_table = (enum collapse_table)ct;
+					cells[k].kernel.rcu_everywhere = a->kernel.rcu_everywhere;
+					if (a->kernel.unshare_sync_set)
+						cells[k].kernel.unshare_sync = a->kernel.unshare_sync;
+					k++;
+				}
+	*n = k;
 	return cells;
 }
 
 static int run_cells(struct model_args *a)
 {
-	struct ptlab_model_cell *cells;
+	struct ptlab_cell *cells;
 	struct ptlab_model_result *results;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int jobs = a->opts.jobs ? a->opts.jobs : (online > 0 ? (unsigned int)online : 1);
@@ -496,7 +596,13 @@ static int run_cells(struct model_args *a)
 	int err;
 
 	cells = make_cells(a, &n);
-	results = calloc(n, sizeof(*results));
+	if (cells && !n) {
+		free(cells);
+		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
+				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
+		return CLI_EXIT_USAGE;
+	}
+	results = calloc(n ? n : 1, sizeof(*results));
 	if (!cells || !results) {
 		free(cells);
 		free(results);
@@ -507,7 +613,7 @@ static int run_cells(struct model_args *a)
 	       a->model_path ? a->model_path : "model/ptlab.pml (embedded)");
 	for (size_t i = 0; i < a->ndefines; i++)
 		printf(" -D%s", a->defines[i]);
-	printf("\n%-16s %-12s %-13s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
+	printf("\n%-16s %-12s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
 	       "scenario", "expected", "model", "states", "seconds", "rule",
 	       "violations found");
 	fflush(stdout);

@@ -19,13 +19,20 @@ static void usage(FILE *f)
 		"violation; a safe cell none, with enough defended overlaps), 1 when it\n"
 		"does not (fail or inconclusive), 2 on a usage error.\n"
 		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
-		"  --scenario NAME      collapse-zap, collapse-pin or munmap (default collapse-zap)\n"
+		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim or\n"
+		"                       hugetlb-unshare (default collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
+		"  --walkers LIST       walker kinds: gup, rcu or gup,rcu (default: the\n"
+		"                       scenario's: gup,rcu in pt-reclaim, else gup)\n"
+		"  --collapse-table G   reuse, zap-rcu or fresh (default reuse)\n"
+		"  --rcu-everywhere     every user table freed after a grace period\n"
+		"  --unshare-sync G     none, per-unshare or gather (default: gather with\n"
+		"                       ipi-sync, none without)\n"
 		"  --seconds S          time budget, 0.01..3600 (default 5)\n"
 		"  --ops N              stop after N walker operations, 1..10^12\n"
 		"  --seed N             random seed (default 1)\n"
-		"  --threads N          walker CPUs, 1..%d (default 2)\n"
-		"  --window SPEC        POINT:NS[:PROB][:jitter][:preempt], repeatable;\n"
+		"  --threads N          walker CPUs of each kind, 1..%d (default 2)\n"
+		"  --window SPEC        POINT:NS[:PROB][:jitter][:preempt][:walkers],\n"
 		"                       replaces the scenario's default windows\n"
 		"  --no-windows         no race windows at all\n"
 		"  --stop-on-first      stop shortly after the first violation\n"
@@ -110,6 +117,7 @@ static const struct option options[] = {
 	{ "stop-on-first", no_argument, NULL, OPT_STOP_ON_FIRST },
 	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
 	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
+	LAB_CLI_KERNEL_OPTIONS,
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "trace-window", required_argument, NULL, OPT_TRACE_WINDOW },
@@ -128,7 +136,9 @@ int cmd_race(int argc, char **argv)
 	bool no_windows = false, stop_first = false, no_rule = false;
 	double seconds = 5;
 	uint64_t ops = 0, seed = 1, threads = 2, min_overlaps = LAB_MIN_OVERLAPS_DEFAULT;
+	struct lab_cli_kernel kopt = { 0 };
 	struct ptlab_expectation e;
+	struct ptlab_cell cell;
 	enum lab_verdict verdict;
 	char why[200];
 	const char *json = NULL, *trace = NULL, *err;
@@ -153,6 +163,10 @@ int cmd_race(int argc, char **argv)
 			break;
 		case OPT_NO_RULE:
 			no_rule = true;
+			break;
+		default:
+			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, false, &kopt))
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_MIN_OVERLAPS:
 			if (!cli_parse_u64(v, 0, 1000000000, &min_overlaps))
@@ -217,7 +231,13 @@ int cmd_race(int argc, char **argv)
 		return ret;
 	if (trace && (ret = cli_check_output("--trace file", trace)))
 		return ret;
+	if (!lab_cli_walkers_ok(&kopt, sc))
+		return CLI_EXIT_USAGE;
 	lab_run_config_default(&cfg, p, fixes, sc);
+	for (int k = 0; k < COLLAPSE_TABLE_COUNT; k++)
+		if (kopt.collapse_table[k])
+			cfg.kernel.collapse_table = (enum collapse_table)k;
+	lab_cli_kernel_apply(&cfg, &kopt, cfg.kernel.collapse_table);
 	cfg.seconds = seconds;
 	cfg.max_ops = ops;
 	cfg.seed = seed;
@@ -231,7 +251,8 @@ int cmd_race(int argc, char **argv)
 		cfg.nr_windows = nwin;
 		memcpy(cfg.windows, win, nwin * sizeof(win[0]));
 	}
-	e = ptlab_expect(p, fixes, sc);
+	cell = lab_run_cell(&cfg);
+	e = ptlab_expect_cell(&cell);
 	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
 	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
 	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
@@ -239,9 +260,10 @@ int cmd_race(int argc, char **argv)
 	       cfg.walkers, (unsigned long long)seed);
 	printf("  windows:");
 	for (unsigned int k = 0; k < cfg.nr_windows; k++)
-		printf(" %s:%llu:%g%s%s", race_point_name(cfg.windows[k].rp),
+		printf(" %s:%llu:%g%s%s%s", race_point_name(cfg.windows[k].rp),
 		       (unsigned long long)cfg.windows[k].delay_ns, cfg.windows[k].probability,
-		       cfg.windows[k].jitter ? ":jitter" : "", cfg.windows[k].preempt ? ":preempt" : "");
+		       cfg.windows[k].jitter ? ":jitter" : "", cfg.windows[k].preempt ? ":preempt" : "",
+		       cfg.windows[k].walkers_only ? ":walkers" : "");
 	printf("%s\n", cfg.nr_windows ? "" : " none");
 	printf("  the rule expects: %s\n", e.unsafe ? "unsafe" : "safe");
 	if (isatty(2))

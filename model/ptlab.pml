@@ -3,11 +3,16 @@
  * ptlab.pml: the kernel's page-table lifetime protocol as a Promela model,
  * checked exhaustively by Spin (`ptlab model`; docs/model.md).
  *
- * Actors: GUP-fast walkers (mm/gup.c), khugepaged's collapse
- * (mm/khugepaged.c: collapse_huge_page()), a zapper of another THP under
- * the same PMD table (mm/huge_memory.c: zap_huge_pmd() ->
+ * Actors: GUP-fast walkers (mm/gup.c), RCU walkers (a fault or another
+ * madvise() in pte_offset_map_lock(), mm/pgtable-generic.c), khugepaged's
+ * collapse (mm/khugepaged.c: collapse_huge_page()), a zapper of another
+ * THP under the same PMD table (mm/huge_memory.c: zap_huge_pmd() ->
  * zap_deposited_table()), munmap (free_pgtables() through the mmu_gather,
- * mm/mmu_gather.c) and the page allocator handing a freed frame out again.
+ * mm/mmu_gather.c), MADV_DONTNEED reclaiming an empty PTE table
+ * (mm/pt_reclaim.c, 6.14+), two processes sharing a hugetlb PMD table, one
+ * unsharing it (mm/hugetlb.c: huge_pmd_unshare()) and the other then
+ * using it as its own, and the page allocator handing a freed frame out
+ * again.
  * The mechanisms that decide safety are modelled as they work:
  * interrupts-off sections, IPIs that wait, broadcast flushes that do not,
  * paravirt flushes that skip a preempted vCPU, RCU grace periods, the
@@ -24,12 +29,23 @@
  *   DEPOSIT_IN_TABLE      powerpc radix deposit (else the generic list)
  *   PMD_RECHECK           fix: gup_fast re-checks the PMD (70cbc3cc78a99)
  *   IPI_SYNC              fix: tlb_remove_table_sync_one() in collapse
- *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP
+ *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP |
+ *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE
  *                         which actors run (exactly one)
+ *   GUP_WALKERS, RCU_WALKERS  which kinds of walker run (at least one;
+ *                         RCU walkers in SCENARIO_PT_RECLAIM only)
+ *   COLLAPSE_ZAP_RCU | COLLAPSE_FRESH  the 2026 series (at most one):
+ *                         the zap frees the withdrawn table after a grace
+ *                         period; or collapse deposits a new table and
+ *                         frees the old one after a grace period
+ *   UNSHARE_SYNC_PER_UNSHARE | UNSHARE_SYNC_GATHER  the wait after a
+ *                         hugetlb unshare (at most one; neither: none)
  * and, for experiments (`ptlab model --define NAME[=VALUE]`):
  *   NWALKERS              GUP-fast walkers, each on its own CPU (default 2)
+ *   NRCU                  RCU walkers, each on its own CPU (default 1)
  *   CHECK_KINDS           mask of armed assertions: 1 stale table,
- *                         2 stale pin, 4 wrong page (default 7)
+ *                         2 stale pin, 4 wrong page, 8 stale lock
+ *                         (default 15)
  *   SEED_BUG_SYNC_BEFORE_CLEAR  a deliberately broken collapse that calls
  *                         tlb_remove_table_sync_one() before clearing the
  *                         PMD: shows the model is not vacuously safe
@@ -42,8 +58,21 @@
  * does not execute printf.
  */
 
-#if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) != 1
-#error "define exactly one of SCENARIO_COLLAPSE_ZAP, SCENARIO_COLLAPSE_PIN, SCENARIO_MUNMAP"
+#if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) + \
+    defined(SCENARIO_PT_RECLAIM) + defined(SCENARIO_HUGETLB_UNSHARE) != 1
+#error "define exactly one SCENARIO_*"
+#endif
+#if !defined(GUP_WALKERS) && !defined(RCU_WALKERS)
+#error "define GUP_WALKERS, RCU_WALKERS or both"
+#endif
+#if defined(RCU_WALKERS) && !defined(SCENARIO_PT_RECLAIM)
+#error "RCU walkers run in SCENARIO_PT_RECLAIM only"
+#endif
+#if defined(COLLAPSE_ZAP_RCU) && defined(COLLAPSE_FRESH)
+#error "define at most one of COLLAPSE_ZAP_RCU, COLLAPSE_FRESH"
+#endif
+#if defined(UNSHARE_SYNC_PER_UNSHARE) && defined(UNSHARE_SYNC_GATHER)
+#error "define at most one of UNSHARE_SYNC_PER_UNSHARE, UNSHARE_SYNC_GATHER"
 #endif
 #if defined(FLUSH_IPI) + defined(FLUSH_BROADCAST) + defined(FLUSH_PARAVIRT) != 1
 #error "define exactly one of FLUSH_IPI, FLUSH_BROADCAST, FLUSH_PARAVIRT"
@@ -52,8 +81,21 @@
 #ifndef NWALKERS
 #define NWALKERS 2
 #endif
+#ifndef NRCU
+#define NRCU 1
+#endif
 #ifndef CHECK_KINDS
-#define CHECK_KINDS 7
+#define CHECK_KINDS 15
+#endif
+/* GUP-fast walkers run on cpu1..NGUP, RCU walkers on the CPUs after. */
+#if defined(GUP_WALKERS)
+#define NGUP NWALKERS
+#else
+#define NGUP 0
+#endif
+#if !defined(RCU_WALKERS)
+#undef NRCU
+#define NRCU 0
 #endif
 
 #if defined(SCENARIO_COLLAPSE_ZAP) || defined(SCENARIO_COLLAPSE_PIN)
@@ -81,6 +123,13 @@ byte wrong_page = 1;
 #else
 byte wrong_page = 0;
 #endif
+/* An RCU walker's: the prefix tells `ptlab model` which kind of walker
+ * violated it. */
+#if CHECK_KINDS & 8
+byte rcu_stale_lock = 1;
+#else
+byte rcu_stale_lock = 0;
+#endif
 
 /*
  * The memory, kept tiny so that the search is exhaustive.
@@ -105,6 +154,12 @@ byte wrong_page = 0;
 /* PTE table frames. */
 #define T1 0
 #define T2 1
+#if defined(COLLAPSE_FRESH)
+#define T3 2 /* the new table collapse deposits (never linked before) */
+#define NTABLES 3
+#else
+#define NTABLES 2
+#endif
 
 /* What a PTE table frame is. */
 #define TBL_LIVE   0 /* a page table of this mm (mapped, or on a deposit list) */
@@ -142,12 +197,16 @@ byte wrong_page = 0;
 #define WHO_MUNMAP   2
 #define WHO_RCU      3
 #define WHO_SPLIT    4
+#define WHO_RECLAIM  5
+#define WHO_UNSHARE  6
+#define WHO_OWNER    7
+#define WHO_DEFER    8
 
 /* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
 byte pmd[2];
 /* Each PTE table frame's first entry, and what the frame is now. */
-byte pte[2];
-byte tstate[2];
+byte pte[NTABLES];
+byte tstate[NTABLES];
 /* The PMD table's deposit list (pmd_huge_pte()), under pmd_lock. The
  * kernel keeps a ring whose head is the table deposited last; a withdraw
  * takes the head and makes its successor the head. With the model's two
@@ -168,10 +227,38 @@ bit copied;
  * cpu1..NWALKERS run the walkers. An IPI is handled by its target only
  * while the target's interrupts are on.
  */
-bit irq_off[NWALKERS + 1];
+bit irq_off[NGUP + 1];
+/* Per RCU walker (1..NRCU): inside rcu_read_lock(), interrupts on. */
+bit rcu_reader[NRCU + 1];
 
 byte mmap_lock;
 bit pmd_ptl;
+#if defined(SCENARIO_PT_RECLAIM)
+/* Each PTE table's split lock (pte_lockptr()); the frame's, so an RCU
+ * walker may take it after the table was freed. */
+bit ptl[NTABLES];
+#endif
+
+#if defined(SCENARIO_HUGETLB_UNSHARE)
+/*
+ * hugetlb: process A's PUD entry for the 1 GiB range, and the first entry
+ * of the PMD table S that A shares with process B (both map the same
+ * hugetlb file at the same offset). A walker of A reads A's PUD, then the
+ * entry of S for its address.
+ */
+#define PUD_NONE 0
+#define PUD_S    1
+#define HP_NONE  0
+#define HP_F     1 /* the file's huge page F, mapped there by A and B alike */
+#define HP_Q     2 /* a page of B's that A never maps there */
+byte pud_a;
+byte s_entry;
+/* S's share count: the processes whose PUD names it. */
+byte s_shares;
+/* S is still A's table too: A has not yet let go of the i_mmap lock
+ * after unsharing it (until then B cannot change it). */
+bit s_mine;
+#endif
 
 /* ---- printing, for the guided replay ---- */
 
@@ -183,6 +270,10 @@ inline print_who(w)
 	:: w == WHO_MUNMAP -> printf("munmap")
 	:: w == WHO_RCU -> printf("munmap's call_rcu")
 	:: w == WHO_SPLIT -> printf("split")
+	:: w == WHO_RECLAIM -> printf("MADV_DONTNEED")
+	:: w == WHO_UNSHARE -> printf("A's munmap")
+	:: w == WHO_OWNER -> printf("B")
+	:: w == WHO_DEFER -> printf("collapse's pte_free_defer")
 	fi
 }
 
@@ -234,6 +325,7 @@ inline print_violation(kind)
 	:: kind == 1 && stale_table -> printf("STEP VIOLATION stale_table: ")
 	:: kind == 2 && stale_pin -> printf("STEP VIOLATION stale_pin: ")
 	:: kind == 4 && wrong_page -> printf("STEP VIOLATION wrong_page: ")
+	:: kind == 8 && rcu_stale_lock -> printf("STEP VIOLATION stale_lock: ")
 	:: else -> printf("STEP (not checked) ")
 	fi
 }
@@ -291,16 +383,18 @@ inline ipi_wait(who, c)
 }
 
 /*
- * The same wait for every walker CPU; @c is the caller's scratch byte.
- * The IPIs go out together and are answered in any order; waiting for
- * them in CPU order loses no behaviour, because the walkers are identical
- * and any order of answers is CPU order after renaming the CPUs.
+ * The same wait for every GUP-fast walker CPU; @c is the caller's scratch
+ * byte. The IPIs go out together and are answered in any order; waiting
+ * for them in CPU order loses no behaviour, because the walkers are
+ * identical and any order of answers is CPU order after renaming the
+ * CPUs. An RCU walker's CPU has interrupts on and answers at once: waiting
+ * for it changes nothing, so it is not modelled.
  */
 inline ipi_all_wait(who, c)
 {
 	c = 1;
 	do
-	:: c <= NWALKERS -> ipi_wait(who, c); c++
+	:: c <= NGUP -> ipi_wait(who, c); c++
 	:: else -> break
 	od;
 	c = 0
@@ -331,7 +425,7 @@ inline flush_tlb_range(who, c)
 		 printf(" flushes the TLB by paravirt flush (kvm_flush_tlb_multi)\n") };
 	c = 1;
 	do
-	:: c <= NWALKERS ->
+	:: c <= NGUP ->
 		if
 		:: atomic { irq_off[c] ->
 			printf("STEP host has preempted vCPU cpu%d inside its section: its flush is queued, no IPI, no wait\n", c) }
@@ -362,18 +456,23 @@ inline tlb_remove_table_sync_one(who, c)
 }
 
 /*
- * An RCU-sched grace period. Interrupts-off sections are read-side
- * sections, so it ends only after each CPU was seen with interrupts on:
- * no section that began before it is still running when it ends.
+ * An RCU grace period. Interrupts-off sections are read-side sections
+ * (since the 4.20 flavour consolidation), and so is an RCU walker's
+ * rcu_read_lock() section: it ends only after each CPU was seen outside
+ * of them: no section that began before it is still running when it ends.
  */
 inline synchronize_rcu(who, c)
 {
 	d_step { printf("STEP "); print_who(who); printf(" waits for an RCU grace period\n") };
 	c = 1;
 	do
-	:: c <= NWALKERS ->
+	:: c <= NGUP ->
 		atomic { !irq_off[c] ->
 			 printf("STEP cpu%d passes a quiescent state (interrupts on)\n", c) };
+		c++
+	:: c > NGUP && c <= NGUP + NRCU ->
+		atomic { !rcu_reader[c - NGUP] ->
+			 printf("STEP cpu%d passes a quiescent state (outside rcu_read_lock)\n", c) };
 		c++
 	:: else -> break
 	od;
@@ -465,6 +564,7 @@ inline pte_page(v, pg)
 	fi
 }
 
+#if defined(GUP_WALKERS) && !defined(SCENARIO_HUGETLB_UNSHARE)
 /*
  * GUP-fast of one address: mirrors mm/gup.c gup_fast() ->
  * gup_fast_pte_range() for one PTE. A page it pins is returned to the
@@ -573,6 +673,161 @@ proctype walker(byte cpu)
 	:: else -> pg = 0
 	fi
 }
+#endif
+
+#if defined(RCU_WALKERS)
+/*
+ * An RCU walker: a page fault or another madvise() under mmap_lock for
+ * read, mapping A's PTE table with pte_offset_map_lock() (mirrors
+ * mm/pgtable-generic.c __pte_offset_map_lock()): rcu_read_lock() with
+ * interrupts on, read the PMD, take the table's lock, re-check the PMD
+ * under it (pmd_same()) and only then read entries; on a changed PMD it
+ * unlocks and retries (here: gives up, a retry is a new walk). Its harm
+ * is the lock itself: the lock of a table freed (and reused) since its
+ * PMD read.
+ */
+proctype rcu_walker(byte r)
+{
+	byte pmdv, t;
+
+	d_step { rcu_reader[r] = 1;
+		 printf("STEP RCU walker cpu%d enters rcu_read_lock() (interrupts stay on)\n", NGUP + r) };
+	d_step { pmdv = pmd[PMD_A];
+		 printf("STEP RCU walker cpu%d reads PMD A -> ", NGUP + r); print_pmd(pmdv); printf("\n") };
+	if
+	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+		t = pmdv - PMD_T1;
+		atomic { ptl[t] == 0 -> ptl[t] = 1;
+			 printf("STEP RCU walker cpu%d takes the lock of T%d\n", NGUP + r, t + 1);
+			 if
+			 :: tstate[t] != TBL_LIVE ->
+				print_violation(8);
+				printf("RCU walker cpu%d took the lock of T%d, which is ", NGUP + r, t + 1);
+				print_tstate(t); printf("\n")
+			 :: else -> skip
+			 fi;
+			 assert(!rcu_stale_lock || tstate[t] == TBL_LIVE) };
+		if
+		:: d_step { pmd[PMD_A] == pmdv ->
+			    printf("STEP RCU walker cpu%d re-checks PMD A under the lock: unchanged, reads the PTEs\n", NGUP + r) }
+		:: d_step { pmd[PMD_A] != pmdv ->
+			    printf("STEP RCU walker cpu%d re-checks PMD A under the lock: changed, unlocks to retry\n", NGUP + r) }
+		fi;
+		d_step { ptl[t] = 0;
+			 printf("STEP RCU walker cpu%d unlocks T%d\n", NGUP + r, t + 1) }
+	:: else ->
+		printf("STEP RCU walker cpu%d finds no PTE table under PMD A\n", NGUP + r)
+	fi;
+	d_step { rcu_reader[r] = 0; pmdv = 0; t = 0;
+		 printf("STEP RCU walker cpu%d leaves rcu_read_lock()\n", NGUP + r) }
+}
+#endif
+
+#if defined(SCENARIO_HUGETLB_UNSHARE)
+/*
+ * GUP-fast of one address of A inside the hugetlb range: mirrors mm/gup.c
+ * gup_fast_pud_range() -> gup_fast_pmd_range() -> gup_fast_pmd_leaf():
+ * read A's PUD, then the PMD entry in the table it names, take the
+ * folio's references, and re-read that PMD entry (the leaf's re-check,
+ * always done). The re-check reads the same table: if that table is no
+ * longer A's, it confirms whatever B put there.
+ */
+proctype hugetlb_walker(byte cpu)
+{
+	byte pudv, e, again;
+	bit read_s, pinned;
+
+	d_step { irq_off[cpu] = 1;
+		 printf("STEP walker cpu%d of A disables interrupts (gup_fast: local_irq_save)\n", cpu) };
+	d_step { pudv = pud_a;
+		 printf("STEP walker cpu%d reads A's PUD -> ", cpu);
+		 if
+		 :: pudv == PUD_S -> printf("the shared PMD table S\n")
+		 :: else -> printf("none\n")
+		 fi };
+	if
+	:: pudv == PUD_S ->
+		d_step { e = s_entry; read_s = 1;
+			 printf("STEP walker cpu%d reads its PMD entry in S -> ", cpu);
+			 if
+			 :: e == HP_F -> printf("huge page F\n")
+			 :: e == HP_Q -> printf("huge page Q\n")
+			 :: else -> printf("none\n")
+			 fi };
+		if
+		:: e != HP_NONE ->
+			d_step { again = s_entry;
+				 if
+				 :: again == e -> pinned = 1;
+					printf("STEP walker cpu%d takes references and re-checks the PMD entry in S: unchanged\n", cpu)
+				 :: else ->
+					printf("STEP walker cpu%d re-checks the PMD entry in S: changed, drops its references\n", cpu)
+				 fi }
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
+	/* Every table it used must still have been A's all along. */
+	d_step { irq_off[cpu] = 0;
+		 printf("STEP walker cpu%d enables interrupts\n", cpu);
+		 if
+		 :: read_s && !s_mine ->
+			print_violation(1);
+			printf("walker cpu%d of A walked S inside its section after A had let go of it: S is B's table\n", cpu)
+		 :: else -> skip
+		 fi;
+		 assert(!stale_table || !read_s || s_mine) };
+	d_step {
+		if
+		:: pinned && e == HP_Q ->
+			print_violation(4);
+			printf("walker cpu%d returns B's page Q for A's address\n", cpu)
+		:: pinned && e == HP_F ->
+			printf("STEP walker cpu%d returns page F, mapped at that address\n", cpu)
+		:: else -> skip
+		fi;
+		assert(!wrong_page || !pinned || e != HP_Q);
+		pudv = 0; e = 0; again = 0; read_s = 0; pinned = 0 }
+}
+
+/*
+ * A unmaps its range (munmap): mirrors mm/hugetlb.c unmap_hugepage_range()
+ * with the i_mmap lock for write: huge_pmd_unshare() clears A's PUD and
+ * drops A's share of S; the flush of A's range (and, by generation, the
+ * sync) follow before the lock is dropped. From then on S is B's own.
+ */
+proctype unsharer()
+{
+	byte c;
+
+	d_step { pud_a = PUD_NONE; s_shares--;
+		 printf("STEP A's munmap unshares S: clears A's PUD and drops A's share (huge_pmd_unshare)\n") };
+#if defined(UNSHARE_SYNC_PER_UNSHARE)
+	/* 1013af4f585f: right after each unshare */
+	tlb_remove_table_sync_one(WHO_UNSHARE, c);
+#endif
+	flush_tlb_range(WHO_UNSHARE, c);
+#if defined(UNSHARE_SYNC_GATHER)
+	/* 8ce720d5bd91: tlb_flush_unshared_tables(), once per batch, when a
+	 * table became exclusive */
+	if
+	:: s_shares == 1 -> tlb_remove_table_sync_one(WHO_UNSHARE, c)
+	:: else -> skip
+	fi;
+#endif
+	d_step { s_mine = 0;
+		 printf("STEP A's munmap drops the i_mmap lock: S is B's table alone now\n") }
+}
+
+/* B, S's only user once A let go: unmaps F there and maps a page of
+ * another mapping (e.g. a 2 MiB hugetlb mapping of another file) in the
+ * same entry of S, which it keeps as an ordinary PMD table. */
+proctype owner()
+{
+	atomic { !s_mine -> s_entry = HP_Q;
+		 printf("STEP B unmaps F from S and maps its page Q in the same entry\n") }
+}
+#endif
 
 /* ---- khugepaged ---- */
 
@@ -582,6 +837,7 @@ proctype walker(byte cpu)
 proctype khugepaged()
 {
 	byte orig, c;
+	bit collapsed;
 
 	mmap_write_lock(WHO_COLLAPSE);
 	pmd_lock();
@@ -621,6 +877,12 @@ proctype khugepaged()
 		d_step { pte[T1] = PTE_NONE; mapcount--; put_page(PG_P);
 			 printf("STEP collapse clears the PTE in T1 and releases page P\n") };
 		pmd_lock();
+#if defined(COLLAPSE_FRESH)
+		/* the series' v4+: a new table goes on the deposit list */
+		d_step { pgtable_trans_huge_deposit(T3);
+			 printf("STEP collapse deposits a new table T3 (never linked before)\n")
+		};
+#else
 		d_step { pgtable_trans_huge_deposit(T1);
 #if defined(DEPOSIT_IN_TABLE)
 			 printf("STEP collapse deposits T1 in-table: deposit list links written into T1's first entries\n")
@@ -628,12 +890,26 @@ proctype khugepaged()
 			 printf("STEP collapse deposits T1 on the PMD table's deposit list\n")
 #endif
 		};
-		d_step { pmd[PMD_A] = PMD_HUGE_H;
+#endif
+		d_step { pmd[PMD_A] = PMD_HUGE_H; collapsed = 1;
 			 printf("STEP collapse installs huge PMD A -> huge page H\n") };
 		pmd_unlock()
 	fi;
 	orig = 0;
-	mmap_write_unlock(WHO_COLLAPSE)
+	mmap_write_unlock(WHO_COLLAPSE);
+#if defined(COLLAPSE_FRESH)
+	/* the old table is freed after a grace period: pte_free_defer()'s
+	 * call_rcu(), whose callback runs once the grace period is over */
+	if
+	:: collapsed ->
+		synchronize_rcu(WHO_DEFER, c);
+		d_step { tstate[T1] = TBL_FREE;
+			 printf("STEP collapse's pte_free_defer frees T1\n") };
+		reuse_frame(T1)
+	:: else -> skip
+	fi;
+#endif
+	collapsed = 0
 }
 #endif
 
@@ -651,7 +927,7 @@ proctype khugepaged()
  */
 proctype zapper()
 {
-	byte t;
+	byte t, c;
 
 	mmap_read_lock(WHO_ZAPPER);
 	pmd_lock();
@@ -659,10 +935,19 @@ proctype zapper()
 		 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
 	d_step { pgtable_trans_huge_withdraw(t);
 		 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
+#if defined(COLLAPSE_ZAP_RCU)
+	pmd_unlock();
+	mmap_read_unlock(WHO_ZAPPER);
+	/* the series' v1-v3: pte_free_defer() */
+	synchronize_rcu(WHO_ZAPPER, c);
+	d_step { tstate[t] = TBL_FREE;
+		 printf("STEP zapper frees T%d after the grace period (zap_deposited_table: pte_free_defer)\n", t + 1) };
+#else
 	d_step { tstate[t] = TBL_FREE;
 		 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
 	pmd_unlock();
 	mmap_read_unlock(WHO_ZAPPER);
+#endif
 	reuse_frame(t)
 }
 #endif
@@ -735,6 +1020,42 @@ proctype munmap()
 }
 #endif
 
+/* ---- page-table reclaim ---- */
+
+#if defined(SCENARIO_PT_RECLAIM)
+/*
+ * MADV_DONTNEED of A's range under mmap_lock for read, with PT_RECLAIM:
+ * mirrors mm/memory.c zap_pte_range() and mm/pt_reclaim.c
+ * try_to_free_pte(): clear the PTEs under the table's lock; then, the
+ * table being empty, take the PMD lock and the table's lock, clear the
+ * PMD and free the table through the mmu_gather (tlb_remove_table()):
+ * after the flush; with RCU table free after a grace period, the batch's
+ * call_rcu() or, when no batch can be allocated, the PT_RECLAIM
+ * __tlb_remove_table_one() that also uses call_rcu().
+ */
+proctype reclaimer()
+{
+	byte c;
+
+	mmap_read_lock(WHO_RECLAIM);
+	atomic { ptl[T1] == 0 -> pte[T1] = PTE_NONE; mapcount--;
+		 printf("STEP MADV_DONTNEED clears the PTE in T1 under T1's lock and queues page P on the mmu_gather\n") };
+	atomic { pmd_ptl == 0 && ptl[T1] == 0 -> pmd[PMD_A] = PMD_NONE;
+		 printf("STEP MADV_DONTNEED finds T1 empty: under the PMD lock and T1's lock clears PMD A and queues T1 (try_to_free_pte)\n") };
+	flush_tlb_range(WHO_RECLAIM, c);
+	d_step { put_page(PG_P);
+		 printf("STEP MADV_DONTNEED's mmu_gather releases page P\n") };
+#if defined(RCU_TABLE_FREE)
+	d_step { printf("STEP MADV_DONTNEED's mmu_gather frees T1 through call_rcu\n") };
+	synchronize_rcu(WHO_RCU, c);
+#endif
+	d_step { tstate[T1] = TBL_FREE;
+		 printf("STEP MADV_DONTNEED frees T1\n") };
+	mmap_read_unlock(WHO_RECLAIM);
+	reuse_frame(T1)
+}
+#endif
+
 init
 {
 	byte i;
@@ -752,16 +1073,37 @@ init
 		pmd[PMD_B] = PMD_HUGE_HB;
 		pgtable_trans_huge_deposit(T2);
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P; PMD B -> huge page HB, T2 deposited\n")
+#elif defined(SCENARIO_HUGETLB_UNSHARE)
+		pud_a = PUD_S;
+		s_entry = HP_F;
+		s_shares = 2;
+		s_mine = 1;
+		printf("STEP start: A's and B's PUDs both name the PMD table S, whose entry maps huge page F\n")
 #else
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P\n")
 #endif
 	};
 	atomic {
+#if defined(GUP_WALKERS)
 		i = 1;
 		do
-		:: i <= NWALKERS -> run walker(i); i++
+		:: i <= NGUP ->
+#if defined(SCENARIO_HUGETLB_UNSHARE)
+			run hugetlb_walker(i);
+#else
+			run walker(i);
+#endif
+			i++
 		:: else -> break
 		od;
+#endif
+#if defined(RCU_WALKERS)
+		i = 1;
+		do
+		:: i <= NRCU -> run rcu_walker(i); i++
+		:: else -> break
+		od;
+#endif
 		i = 0;
 #if defined(COLLAPSES)
 		run khugepaged();
@@ -774,6 +1116,13 @@ init
 #endif
 #if defined(SCENARIO_MUNMAP)
 		run munmap();
+#endif
+#if defined(SCENARIO_PT_RECLAIM)
+		run reclaimer();
+#endif
+#if defined(SCENARIO_HUGETLB_UNSHARE)
+		run unsharer();
+		run owner();
 #endif
 	}
 }

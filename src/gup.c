@@ -169,18 +169,22 @@ static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *p
 /* The PMD slot of @addr, reading the PGD and PUD entries locklessly (the
  * upper levels of gup_fast_pgd_range(), P4D folded); NULL when a level is
  * missing. */
-static struct pmd_slot *gup_fast_pmd_slot(struct mm_struct *mm, uint64_t addr)
+static struct pmd_slot *gup_fast_pmd_slot(struct gup_walk *w, struct mm_struct *mm,
+					  uint64_t addr)
 {
 	pgd_t pgd = pgdp_get(pgd_offset_pgd(mm->pgd, addr));
+	struct pmd_slot *pmdp;
 	struct pud_slot *pudp;
 	pud_t pud;
 
 	if (!pgd_present(pgd) || !(pudp = pud_offset(pgd, addr)))
 		return NULL;
 	pud = pudp_get(pudp);
-	if (!pud_present(pud))
+	if (!pud_present(pud) || !(pmdp = pmd_offset(pud, addr)))
 		return NULL;
-	return pmd_offset(pud, addr);
+	RACE_POINT_AT(w->hook, RP_GUP_FAST_PUD_READ, .addr = addr, .pmd = pud_val(pud),
+		      .pmdp = pudp, .pmd_table = pmd_table_page(pmdp));
+	return pmdp;
 }
 
 /* mirrors gup_fast_pgd_range() down to gup_fast_pmd_range(), one PMD at a
@@ -190,7 +194,7 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
 {
 	do {
 		uint64_t next = pmd_addr_end(addr, end);
-		struct pmd_slot *pmdp = gup_fast_pmd_slot(mm, addr);
+		struct pmd_slot *pmdp = gup_fast_pmd_slot(w, mm, addr);
 		pmd_t pmd;
 
 		if (!pmdp)
@@ -232,6 +236,7 @@ static struct page *follow_page(struct mm_struct *mm, uint64_t addr, unsigned in
 {
 	struct pmd_slot *pmdp = mm_find_pmd(mm, addr);
 	struct page *page = NULL;
+	struct pte_slot *ptep;
 	spinlock_t *ptl;
 	pmd_t pmd;
 	pte_t pte;
@@ -251,14 +256,16 @@ static struct page *follow_page(struct mm_struct *mm, uint64_t addr, unsigned in
 		spin_unlock(ptl);
 		return page;
 	}
-	ptl = pte_lockptr(pmd);
-	spin_lock(ptl);
-	pte = ptep_get(pte_offset_map(pmd, addr));
+	/* mmap_lock for read only: the table may be reclaimed meanwhile. */
+	ptep = pte_offset_map_lock(mm, pmdp, addr, &ptl);
+	if (!ptep)
+		return NULL;
+	pte = ptep_get(ptep);
 	if (pte_present(pte) && (!(flags & FOLL_WRITE) || pte_write(pte))) {
 		page = pfn_to_page(pte_pfn(pte));
 		grab_folio(page_folio(page), 1, flags);
 	}
-	spin_unlock(ptl);
+	pte_unmap_unlock(ptep, ptl);
 	return page;
 }
 

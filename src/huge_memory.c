@@ -88,6 +88,14 @@ static void ring_set_prev(struct page *t, struct page *prev)
 	ring_set(t, ring_next(t), prev);
 }
 
+/* The detectors' mark (struct page, pt_deposit_seq); under the PMD lock. */
+static void pt_seq_bump(struct page *t, unsigned int step)
+{
+	atomic_store_explicit(&t->pt_deposit_seq,
+			      atomic_load_explicit(&t->pt_deposit_seq, memory_order_relaxed) + step,
+			      memory_order_relaxed);
+}
+
 /* mirrors pgtable_trans_huge_deposit() */
 void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 				struct page *pgtable)
@@ -97,7 +105,7 @@ void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 	lockdep_assert_held(pmd_lockptr(pmdp));
 	/* In-table: from here the table holds non-PTE data (odd sequence). */
 	if (machine.profile.deposit == DEPOSIT_IN_TABLE)
-		atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
+		pt_seq_bump(pgtable, PT_SEQ_DEPOSIT);
 	if (pmd_table->pmd_huge_pte == PFN_NONE) {
 		ring_set(pgtable, pgtable, pgtable);
 	} else {
@@ -138,7 +146,7 @@ struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *
 		/* The withdraw clears the two words it used. */
 		frame_store64(pgtable, LINK_NEXT, 0);
 		frame_store64(pgtable, LINK_PREV, 0);
-		atomic_fetch_add_explicit(&pgtable->pt_deposit_seq, 1, memory_order_release);
+		pt_seq_bump(pgtable, PT_SEQ_DEPOSIT);
 	} else {
 		pgtable->deposit_next = PFN_NONE;
 		pgtable->deposit_prev = PFN_NONE;
@@ -200,10 +208,19 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 }
 
 /* mirrors zap_deposited_table(): withdraw one table and free it at once,
- * not through the gather. Caller holds the PMD lock. */
+ * not through the gather; with the 2026 series' zap-rcu generation, after
+ * a grace period (pte_free_defer()). Caller holds the PMD lock. */
 static void zap_deposited_table(struct mm_struct *mm, struct pmd_slot *pmdp)
 {
-	pte_free(mm, pgtable_trans_huge_withdraw(mm, pmdp));
+	struct page *pgtable = pgtable_trans_huge_withdraw(mm, pmdp);
+	bool defer = machine.kernel.collapse_table == COLLAPSE_TABLE_ZAP_RCU;
+
+	RACE_POINT(RP_ZAP_DEPOSITED_FREE, .pte_table = pgtable,
+		   .how = defer ? TABLE_FREE_RCU : TABLE_FREE_DIRECT);
+	if (defer)
+		pte_free_defer(mm, pgtable);
+	else
+		pte_free(mm, pgtable);
 	atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 }
 

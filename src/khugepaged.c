@@ -36,6 +36,7 @@ const char *scan_result_name(enum scan_result r)
 		[SCAN_PAGE_COUNT] = "a page is pinned or referenced",
 		[SCAN_PAGE_RO] = "no writable page",
 		[SCAN_ALLOC_HUGE_PAGE_FAIL] = "no free 2 MiB block",
+		[SCAN_ALLOC_TABLE_FAIL] = "no frame for the table to deposit",
 	};
 
 	return (unsigned int)r < SCAN_RESULT_COUNT ? names[r] : "?";
@@ -96,9 +97,9 @@ static bool is_refcount_suitable(struct page *folio)
  * at least writable. Fills @pages with the pages to copy (NULL for a
  * missing PTE) when given. Caller holds the PTE table's lock.
  */
-static enum scan_result check_ptes(pmd_t pmd, unsigned int max_none, struct page **pages)
+static enum scan_result check_ptes(struct pte_slot *ptep, unsigned int max_none,
+				   struct page **pages)
 {
-	struct pte_slot *ptep = pte_offset_map(pmd, 0);
 	struct page *last_large = NULL;
 	unsigned int none = 0;
 	bool writable = false;
@@ -135,21 +136,22 @@ static enum scan_result check_ptes(pmd_t pmd, unsigned int max_none, struct page
 static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, uint64_t haddr,
 						unsigned int max_none)
 {
+	struct pte_slot *ptep;
 	struct pmd_slot *pmdp;
 	enum scan_result r;
 	spinlock_t *ptl;
-	pmd_t pmd;
 
 	r = hugepage_vma_revalidate(mm, haddr);
 	if (r == SCAN_SUCCEED)
 		r = find_pmd_or_thp_or_none(mm, haddr, &pmdp);
 	if (r != SCAN_SUCCEED)
 		return r;
-	pmd = pmdp_get(pmdp);
-	ptl = pte_lockptr(pmd);
-	spin_lock(ptl);
-	r = check_ptes(pmd, max_none, NULL);
-	spin_unlock(ptl);
+	/* Under mmap_lock for read: the table may be reclaimed meanwhile. */
+	ptep = pte_offset_map_lock(mm, pmdp, haddr, &ptl);
+	if (!ptep)
+		return SCAN_PMD_NULL;
+	r = check_ptes(ptep, max_none, NULL);
+	pte_unmap_unlock(ptep, ptl);
 	return r;
 }
 
@@ -215,18 +217,24 @@ static void collapse_copy_and_release(struct mm_struct *mm, uint64_t haddr, pmd_
 static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 					   unsigned int max_none)
 {
+	bool fresh = machine.kernel.collapse_table == COLLAPSE_TABLE_FRESH;
 	struct page *pages[HPAGE_PMD_NR];
-	struct page *hpage, *pgtable;
+	struct page *hpage, *pgtable, *new_table = NULL;
 	struct vm_area_struct *vma;
 	struct pmd_slot *pmdp;
 	enum scan_result r;
 	spinlock_t *ptl;
 	pmd_t old;
 
-	/* 1. The huge page, with no lock held (alloc_charge_folio()). */
+	/* 1. The huge page, with no lock held (alloc_charge_folio()); in
+	 * the "fresh" generation also the table it will deposit. */
 	hpage = alloc_huge_page();
 	if (!hpage)
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
+	if (fresh && !(new_table = pte_alloc_one(mm))) {
+		put_page(hpage);
+		return SCAN_ALLOC_TABLE_FAIL;
+	}
 	/* 2. mmap_lock for write; everything may have changed meanwhile. */
 	down_write(&mm->mmap_lock);
 	r = hugepage_vma_revalidate(mm, haddr);
@@ -247,7 +255,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 		tlb_remove_table_sync_one();
 	/* 5. Isolate: refuse pages referenced beyond their mappings. */
 	spin_lock(pte_lockptr(old));
-	r = check_ptes(old, max_none, pages);
+	r = check_ptes(pte_offset_map(old, 0), max_none, pages);
 	spin_unlock(pte_lockptr(old));
 	if (r != SCAN_SUCCEED) {
 		RACE_POINT(RP_COLLAPSE_REFUSED, .addr = haddr, .pmd = pmd_val(old),
@@ -268,9 +276,18 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	/*
 	 * 7. Map the huge page and deposit the old table, under the PMD lock.
 	 * The table stays counted in nr_ptes while deposited; the zap that
-	 * withdraws and frees it uncounts it (zap_deposited_table()).
+	 * withdraws and frees it uncounts it (zap_deposited_table()). In the
+	 * "fresh" generation (the 2026 series, v4+) the deposit is a new
+	 * table nobody ever walked, and the old one, which walkers may still
+	 * hold, is freed after a grace period: nothing is written into a
+	 * table they can see.
 	 */
 	pgtable = pfn_to_page(pmd_pfn(old));
+	if (fresh) {
+		pte_free_defer(mm, pgtable);
+		pgtable = new_table;
+		new_table = NULL;
+	}
 	ptl = pmd_lock(pmdp);
 	if (!pmd_none(pmdp_get(pmdp)))
 		ptlab_bug("collapse: PMD repopulated under mmap_lock", haddr);
@@ -286,6 +303,8 @@ out_up_write:
 	up_write(&mm->mmap_lock);
 	if (hpage)
 		put_page(hpage);
+	if (new_table)
+		pte_free(mm, new_table);
 	return r;
 }
 
@@ -324,7 +343,8 @@ int split_huge_pmd_at(struct mm_struct *mm, uint64_t addr)
 		return -EINVAL;
 	down_read(&mm->mmap_lock);
 	pmdp = mm_find_pmd(mm, addr);
-	if (pmdp)
+	/* A hugetlb PMD is not a THP: it is never split. */
+	if (pmdp && !(find_vma(mm, addr) && is_vm_hugetlb(find_vma(mm, addr))))
 		__split_huge_pmd(mm, pmdp, addr);
 	up_read(&mm->mmap_lock);
 	return 0;

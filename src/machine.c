@@ -26,6 +26,7 @@ void ptlab_config_default(struct ptlab_config *cfg)
 	cfg->profile = *ptlab_profile_find("x86");
 	cfg->fixes.pmd_recheck = true;
 	cfg->fixes.ipi_sync = true;
+	cfg->kernel = ptlab_kernel_default(&cfg->profile);
 	cfg->pool_bytes = PTLAB_POOL_DEFAULT;
 }
 
@@ -37,6 +38,7 @@ int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name)
 		return -EINVAL;
 	ptlab_config_default(cfg);
 	cfg->profile = *p;
+	cfg->kernel = ptlab_kernel_default(p);
 	return 0;
 }
 
@@ -52,6 +54,9 @@ static bool config_valid(const struct ptlab_config *cfg)
 		return false;
 	}
 	if (cfg->profile.deposit != DEPOSIT_LIST && cfg->profile.deposit != DEPOSIT_IN_TABLE)
+		return false;
+	if ((unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
+	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT)
 		return false;
 	return cfg->pool_bytes >= PTLAB_POOL_MIN && cfg->pool_bytes <= PTLAB_POOL_MAX &&
 	       cfg->pool_bytes % HPAGE_PMD_SIZE == 0;
@@ -72,6 +77,11 @@ int ptlab_init(const struct ptlab_config *cfg)
 		return ret;
 	ptlab_asan_log_begin();
 	machine.profile = cfg->profile;
+	machine.kernel = cfg->kernel;
+	/* The 2026 series' end state: every user table freed after a grace
+	 * period, as if every architecture selected RCU table free. */
+	if (cfg->kernel.rcu_everywhere)
+		machine.profile.rcu_table_free = true;
 	machine.pool_bytes = cfg->pool_bytes;
 	ptlab_set_fixes(cfg->fixes);
 	machine.initialized = true;
@@ -122,6 +132,7 @@ const struct ptlab_config *ptlab_machine_config(void)
 	if (!machine.initialized)
 		return NULL;
 	cfg.profile = machine.profile;
+	cfg.kernel = machine.kernel;
 	cfg.fixes = ptlab_get_fixes();
 	cfg.pool_bytes = machine.pool_bytes;
 	return &cfg;

@@ -18,6 +18,8 @@
  */
 struct machine {
 	struct ptlab_profile profile;
+	/* Written by ptlab_init(), read-only afterwards. */
+	struct ptlab_kernel kernel;
 	atomic_bool pmd_recheck;
 	atomic_bool ipi_sync;
 	uint64_t pool_bytes;
@@ -33,6 +35,15 @@ static inline bool machine_pmd_recheck(void)
 static inline bool machine_ipi_sync(void)
 {
 	return atomic_load_explicit(&machine.ipi_sync, memory_order_relaxed);
+}
+
+/* The hugetlb unshare sync in effect (the generation, or the ipi-sync
+ * switch where the generation follows the fixes). */
+static inline enum unshare_sync machine_unshare_sync(void)
+{
+	if (machine.kernel.unshare_sync == UNSHARE_SYNC_BY_FIXES)
+		return machine_ipi_sync() ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
+	return machine.kernel.unshare_sync;
 }
 
 int page_alloc_init(size_t bytes);

@@ -37,7 +37,7 @@ void pte_free(struct mm_struct *mm, struct page *table)
 /* Populates an upper-level entry with a new table unless another thread
  * did first (__pud_alloc()/__pmd_alloc()); the new table is zeroed, and
  * the release store publishes it. */
-static int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *counter)
+int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *counter)
 {
 	struct page *table;
 
@@ -101,33 +101,49 @@ void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr)
 	atomic_fetch_add_explicit(&page->mapcount, 1, memory_order_relaxed);
 }
 
-/* do_anonymous_page(): a zeroed page for a missing PTE. */
+/*
+ * mirrors do_anonymous_page(): a zeroed page for a missing PTE. 0 when
+ * the PTE is (now) present, -EAGAIN when the PMD no longer names a PTE
+ * table (reclaimed meanwhile: the caller faults again), -ENOMEM.
+ */
 static int do_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 			     struct pmd_slot *pmdp, uint64_t addr)
 {
-	pmd_t pmd = pmdp_get(pmdp);
-	struct pte_slot *ptep = pte_offset_map(pmd, addr);
-	spinlock_t *ptl = pte_lockptr(pmd);
-	struct page *page;
 	uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+	struct pte_slot *ptep;
+	struct page *page;
+	spinlock_t *ptl;
+	bool none;
 
-	if (!pte_none(ptep_get(ptep)))
+	/* Populated already (mm_populate() of a present page)? */
+	ptep = pte_offset_map_lock(mm, pmdp, addr, &ptl);
+	if (!ptep)
+		return -EAGAIN;
+	none = pte_none(ptep_get(ptep));
+	pte_unmap_unlock(ptep, ptl);
+	if (!none)
 		return 0;
+	/* Allocate with no lock held, then map under the PTE lock if the
+	 * entry is still none. */
 	page = alloc_page(PAGE_TYPE_ANON);
 	if (!page)
 		return -ENOMEM;
 	if (vma->vm_flags & VM_WRITE)
 		prot |= _PAGE_RW;
-	spin_lock(ptl);
+	ptep = pte_offset_map_lock(mm, pmdp, addr, &ptl);
+	if (!ptep) {
+		put_page(page);
+		return -EAGAIN;
+	}
 	if (!pte_none(ptep_get(ptep))) {
-		spin_unlock(ptl);
+		pte_unmap_unlock(ptep, ptl);
 		put_page(page);
 		return 0;
 	}
 	page_add_anon_rmap(page, mm, addr & PAGE_MASK);
 	set_pte(ptep, pfn_pte(page_to_pfn(page), prot));
 	atomic_fetch_add_explicit(&mm->anon_rss, 1, memory_order_relaxed);
-	spin_unlock(ptl);
+	pte_unmap_unlock(ptep, ptl);
 	return 0;
 }
 
@@ -140,6 +156,8 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 	if ((flags & FAULT_FLAG_WRITE) ? !(vma->vm_flags & VM_WRITE)
 				       : !(vma->vm_flags & (VM_READ | VM_WRITE)))
 		return -EFAULT;
+	if (is_vm_hugetlb(vma))
+		return hugetlb_fault(mm, vma, addr);
 	pmdp = pmd_alloc_walk(mm, addr);
 	if (!pmdp)
 		return -ENOMEM;
@@ -158,21 +176,26 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 				return ret;
 			continue;
 		}
-		return do_anonymous_page(mm, vma, pmdp, addr);
+		ret = do_anonymous_page(mm, vma, pmdp, addr);
+		if (ret != -EAGAIN)
+			return ret;
 	}
 }
 
-/* Zaps [addr, end) of one PTE table (zap_pte_range()); returns where it
- * stopped, and sets *full when the gather filled up and must be flushed
- * (after the PTE lock is dropped, as the kernel's force_flush). */
+/* Zaps [addr, end) of the PTE table of *pmdp (zap_pte_range()); returns
+ * where it stopped, and sets *full when the gather filled up and must be
+ * flushed (after the PTE lock is dropped, as the kernel's force_flush). A
+ * table that went away meanwhile (reclaimed by a concurrent MADV_DONTNEED)
+ * has nothing left to zap. */
 static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
-			      pmd_t pmd, uint64_t addr, uint64_t end, bool *full)
+			      struct pmd_slot *pmdp, uint64_t addr, uint64_t end, bool *full)
 {
-	struct pte_slot *ptep = pte_offset_map(pmd, addr);
-	spinlock_t *ptl = pte_lockptr(pmd);
+	spinlock_t *ptl;
+	struct pte_slot *ptep = pte_offset_map_lock(mm, pmdp, addr, &ptl), *first = ptep;
 
 	*full = false;
-	spin_lock(ptl);
+	if (!ptep)
+		return end;
 	for (; addr != end && !*full; addr += PAGE_SIZE, ptep++) {
 		pte_t pte = ptep_get(ptep);
 		struct page *page;
@@ -186,7 +209,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
 		atomic_fetch_sub_explicit(&mm->anon_rss, 1, memory_order_relaxed);
 		*full = __tlb_remove_page(tlb, page);
 	}
-	spin_unlock(ptl);
+	pte_unmap_unlock(first, ptl);
 	return addr;
 }
 
@@ -198,11 +221,12 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
  * lock of what it changes, so a huge PMD is re-checked under its lock.
  */
 void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
-		  uint64_t end)
+		  uint64_t end, bool reclaim_pt)
 {
 	mmap_assert_locked(mm);
 	for (uint64_t addr = start, next; addr < end; addr = next) {
 		struct pmd_slot *pmdp = mm_find_pmd(mm, addr);
+		uint64_t base = addr & PMD_MASK;
 		pmd_t pmd;
 
 		next = pmd_addr_end(addr, end);
@@ -218,17 +242,18 @@ void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
 			if (next - addr == PMD_SIZE && zap_huge_pmd(tlb, mm, pmdp, addr))
 				continue;
 			__split_huge_pmd(mm, pmdp, addr);
-			pmd = pmdp_get(pmdp);
-			if (pmd_none(pmd))
-				continue;
 		}
 		while (addr != next) {
 			bool full;
 
-			addr = zap_pte_range(tlb, mm, pmd, addr, next, &full);
+			addr = zap_pte_range(tlb, mm, pmdp, addr, next, &full);
 			if (full)
 				tlb_flush_mmu(tlb);
 		}
+		/* PT_RECLAIM (MADV_DONTNEED only, reclaim_pt_is_enabled():
+		 * a range of a PMD or more): the table may now be empty. */
+		if (reclaim_pt && end - start >= PMD_SIZE)
+			try_to_free_pte(mm, pmdp, base, tlb);
 	}
 }
 
@@ -355,7 +380,12 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 	if (!mm || !user_range_ok(addr, len))
 		return -EINVAL;
 	down_write(&mm->mmap_lock);
-	ret = vma_split_at(mm, addr);
+	/* A hugetlb mapping goes by whole huge pages. */
+	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
+		if (is_vm_hugetlb(&mm->vmas[i]) && ((addr | end) & ~HPAGE_PMD_MASK))
+			ret = -EINVAL;
+	if (!ret)
+		ret = vma_split_at(mm, addr);
 	if (!ret)
 		ret = vma_split_at(mm, end);
 	if (ret) {
@@ -384,8 +414,7 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 	vma_remove_range(mm, addr, end);
 	downgrade_write(&mm->mmap_lock);
 	tlb_gather_mmu(&tlb, mm);
-	for (int i = 0; i < nr_gone; i++)
-		unmap_region(mm, &tlb, gone[i].vm_start, gone[i].vm_end);
+	unmap_vmas(&tlb, mm, gone, nr_gone);
 	free_pgtables(&tlb, mm, addr, end, floor, ceiling);
 	tlb_finish_mmu(&tlb);
 	up_read(&mm->mmap_lock);
@@ -394,32 +423,30 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 }
 
 /*
- * mirrors madvise_dontneed_single_vma() for every VMA of the range: zaps
- * the pages (a whole huge PMD through zap_huge_pmd(), a part of one after
- * a split) under mmap_lock for read. Page tables stay (no PT_RECLAIM yet).
+ * mirrors unmap_vmas() and free_pgtables()'s unlink_file_vma(): zaps each
+ * of @vmas (detached from the mm already), a hugetlb one with its shared
+ * PMD tables unshared, and then takes the mm's mappings of their files out
+ * of the files' sharing records, before free_pgtables() frees tables.
  */
-int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len)
+void unmap_vmas(struct mmu_gather *tlb, struct mm_struct *mm, const struct vm_area_struct *vmas,
+		int n)
 {
-	struct mmu_gather tlb;
-	uint64_t end = addr + len;
-	int ret = mm_caller_check();
+	for (int i = 0; i < n; i++) {
+		struct vm_area_struct v = vmas[i];
 
-	if (ret)
-		return ret;
-	if (!mm || !user_range_ok(addr, len))
-		return -EINVAL;
-	down_read(&mm->mmap_lock);
-	if (!vma_range_mapped(mm, addr, end)) {
-		up_read(&mm->mmap_lock);
-		return -EFAULT;
+		if (is_vm_hugetlb(&v))
+			unmap_hugepage_range(tlb, mm, &v, v.vm_start, v.vm_end);
+		else
+			unmap_region(mm, tlb, v.vm_start, v.vm_end, false);
 	}
-	tlb_gather_mmu(&tlb, mm);
-	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
-		unmap_region(mm, &tlb, mm->vmas[i].vm_start > addr ? mm->vmas[i].vm_start : addr,
-			     mm->vmas[i].vm_end < end ? mm->vmas[i].vm_end : end);
-	tlb_finish_mmu(&tlb);
-	up_read(&mm->mmap_lock);
-	return 0;
+	for (int i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (int k = 0; k < i && !seen; k++)
+			seen = vmas[k].vm_file == vmas[i].vm_file;
+		if (vmas[i].vm_file && !seen)
+			hugetlb_file_remap(vmas[i].vm_file, mm);
+	}
 }
 
 int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write)

@@ -66,8 +66,9 @@ uint32_t mm_id(const struct mm_struct *mm)
 
 int mm_destroy(struct mm_struct *mm)
 {
+	struct vm_area_struct *vmas;
 	struct mmu_gather tlb;
-	int ret = mm_caller_check();
+	int n, ret = mm_caller_check();
 
 	if (ret)
 		return ret;
@@ -79,19 +80,23 @@ int mm_destroy(struct mm_struct *mm)
 	/* exit_mmap(): unmap everything, then free every table. */
 	down_write(&mm->mmap_lock);
 	tlb_gather_mmu(&tlb, mm);
-	for (int i = 0; i < mm->nr_vmas; i++)
-		unmap_region(mm, &tlb, mm->vmas[i].vm_start, mm->vmas[i].vm_end);
+	vmas = mm->vmas;
+	n = mm->nr_vmas;
+	/* Detached first, as munmap() does: unmap_vmas() then unlinks them
+	 * from their files. */
+	mm->vmas = NULL;
+	mm->nr_vmas = mm->cap_vmas = 0;
+	unmap_vmas(&tlb, mm, vmas, n);
 	free_pgtables(&tlb, mm, 0, TASK_SIZE, 0, TASK_SIZE);
 	tlb_finish_mmu(&tlb);
-	mm->nr_vmas = 0;
 	up_write(&mm->mmap_lock);
+	free(vmas);
 	if (atomic_load(&mm->nr_ptes) || atomic_load(&mm->nr_pmds) ||
 	    atomic_load(&mm->nr_puds) || atomic_load(&mm->nr_deposited) ||
 	    atomic_load(&mm->anon_rss) || atomic_load(&mm->thp_mapped))
 		ptlab_bug("mm torn down with tables or pages accounted", mm->id);
 	/* No CPU runs the mm, so no walker can reach its PGD. */
 	pgtable_free(mm->pgd, TABLE_FREE_TEARDOWN);
-	free(mm->vmas);
 	free(mm);
 	return 0;
 }
@@ -207,10 +212,38 @@ int vma_split_at(struct mm_struct *mm, uint64_t addr)
 		return 0;
 	tail = mm->vmas[i];
 	tail.vm_start = addr;
+	if (tail.vm_file)
+		tail.vm_off += addr - mm->vmas[i].vm_start;
 	if (vma_insert_at(mm, i + 1, tail))
 		return -ENOMEM;
 	mm->vmas[i].vm_end = addr;
 	return 0;
+}
+
+/* Whether @b continues @a: adjacent, the same flags, the same file at the
+ * next offset (vma_merge()'s can_vma_merge_after()). */
+static bool vma_continues(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+	       a->vm_file == b->vm_file &&
+	       (!a->vm_file || a->vm_off + (a->vm_end - a->vm_start) == b->vm_off);
+}
+
+/* Merges VMA @i with its neighbours where they continue each other. */
+static void vma_merge_around(struct mm_struct *mm, int i)
+{
+	if (i + 1 < mm->nr_vmas && vma_continues(&mm->vmas[i], &mm->vmas[i + 1])) {
+		uint64_t end = mm->vmas[i + 1].vm_end;
+
+		vma_remove_range(mm, mm->vmas[i + 1].vm_start, end);
+		mm->vmas[i].vm_end = end;
+	}
+	if (i > 0 && vma_continues(&mm->vmas[i - 1], &mm->vmas[i])) {
+		uint64_t end = mm->vmas[i].vm_end;
+
+		vma_remove_range(mm, mm->vmas[i].vm_start, end);
+		mm->vmas[i - 1].vm_end = end;
+	}
 }
 
 /* Removes the VMAs inside [start, end), which must be split at both ends. */
@@ -225,8 +258,9 @@ void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 	mm->nr_vmas -= last - first;
 }
 
-/* A gap of @len bytes at or above MMAP_MIN_ADDR, 2 MiB aligned. */
-static uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t len)
+/* A gap of @len bytes at or above MMAP_MIN_ADDR, @align aligned (a power
+ * of two). */
+static uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t align)
 {
 	uint64_t cand = MMAP_MIN_ADDR;
 
@@ -236,27 +270,21 @@ static uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t len)
 		if (cand <= limit && limit - cand >= len)
 			return cand;
 		if (i < mm->nr_vmas)
-			cand = (mm->vmas[i].vm_end + PMD_SIZE - 1) & PMD_MASK;
+			cand = (mm->vmas[i].vm_end + align - 1) & ~(align - 1);
 		if (cand >= TASK_SIZE)
 			break;
 	}
 	return 0;
 }
 
-int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
-		unsigned long vm_flags)
+int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
+		    struct vm_area_struct v)
 {
-	struct vm_area_struct v = { .vm_flags = vm_flags };
-	int ret = mm_caller_check();
-	int i;
+	int i, ret;
 
-	if (ret)
-		return ret;
-	if (!mm || (vm_flags & ~VM_FLAGS_ALL) || !user_range_ok(addr ? addr : PAGE_SIZE, len))
-		return -EINVAL;
 	down_write(&mm->mmap_lock);
 	if (!addr) {
-		addr = get_unmapped_area(mm, len);
+		addr = get_unmapped_area(mm, len, v.vm_file ? PUD_SIZE : PMD_SIZE);
 		if (!addr) {
 			up_write(&mm->mmap_lock);
 			return -ENOMEM;
@@ -270,10 +298,26 @@ int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
 	v.vm_start = addr;
 	v.vm_end = addr + len;
 	ret = vma_insert_at(mm, i, v);
-	up_write(&mm->mmap_lock);
 	if (!ret)
+		vma_merge_around(mm, i);
+	if (!ret && v.vm_file)
+		hugetlb_file_remap(v.vm_file, mm);
+	up_write(&mm->mmap_lock);
+	if (!ret && !v.vm_file)
 		khugepaged_enter(mm);
 	return ret ? ret : (int64_t)addr;
+}
+
+int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
+		unsigned long vm_flags)
+{
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || (vm_flags & ~VM_FLAGS_ALL) || !user_range_ok(addr ? addr : PAGE_SIZE, len))
+		return -EINVAL;
+	return mmap_region(mm, addr, len, (struct vm_area_struct){ .vm_flags = vm_flags });
 }
 
 bool vma_range_mapped(struct mm_struct *mm, uint64_t start, uint64_t end)
@@ -286,42 +330,6 @@ bool vma_range_mapped(struct mm_struct *mm, uint64_t start, uint64_t end)
 		cur = mm->vmas[i].vm_end;
 	}
 	return true;
-}
-
-int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice)
-{
-	uint64_t end = addr + len;
-	int ret = mm_caller_check();
-
-	if (ret)
-		return ret;
-	if (advice == MADV_DONTNEED)
-		return mm_madvise_dontneed(mm, addr, len);
-	if (!mm || !user_range_ok(addr, len) ||
-	    (advice != MADV_HUGEPAGE && advice != MADV_NOHUGEPAGE))
-		return -EINVAL;
-	down_write(&mm->mmap_lock);
-	/* The range must be mapped without holes. */
-	if (!vma_range_mapped(mm, addr, end)) {
-		ret = -EFAULT;
-		goto out;
-	}
-	ret = vma_split_at(mm, addr);
-	if (!ret)
-		ret = vma_split_at(mm, end);
-	if (ret)
-		goto out;
-	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++) {
-		if (advice == MADV_HUGEPAGE)
-			mm->vmas[i].vm_flags |= VM_HUGEPAGE;
-		else
-			mm->vmas[i].vm_flags &= ~VM_HUGEPAGE;
-	}
-out:
-	up_write(&mm->mmap_lock);
-	if (!ret && advice == MADV_HUGEPAGE)
-		khugepaged_enter(mm);
-	return ret;
 }
 
 int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max)
@@ -341,6 +349,26 @@ int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max)
 	return n;
 }
 
+/* The huge PMD entries of the mm's hugetlb VMAs, shared tables included:
+ * a walk under mmap_lock for read. */
+static uint64_t hugetlb_entries(struct mm_struct *mm)
+{
+	uint64_t n = 0;
+
+	down_read(&mm->mmap_lock);
+	for (int i = 0; i < mm->nr_vmas; i++) {
+		if (!is_vm_hugetlb(&mm->vmas[i]))
+			continue;
+		for (uint64_t a = mm->vmas[i].vm_start; a < mm->vmas[i].vm_end; a += HPAGE_PMD_SIZE) {
+			struct pmd_slot *pmdp = mm_find_pmd(mm, a);
+
+			n += pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp));
+		}
+	}
+	up_read(&mm->mmap_lock);
+	return n;
+}
+
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
 {
 	if (!out)
@@ -355,6 +383,7 @@ void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
 	out->deposited = (uint64_t)atomic_load(&mm->nr_deposited);
 	out->anon_pages = (uint64_t)atomic_load(&mm->anon_rss);
 	out->thp_mapped = (uint64_t)atomic_load(&mm->thp_mapped);
+	out->hugetlb_mapped = hugetlb_entries(mm);
 }
 
 struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr)

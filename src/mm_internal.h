@@ -8,14 +8,30 @@
 #include "lock.h"
 #include "ptlab/mm.h"
 #include "ptlab/pgtable.h"
+#include "ptlab/race.h"
 
 struct mmu_gather;
+
+struct hugetlb_file;
+
+/* VMA flags ptlab sets itself (never from the API's vm_flags). */
+#define VM_HUGETLB 0x100UL   /* a hugetlbfs mapping: vm_file is set */
+#define VM_SHARED  0x200UL   /* MAP_SHARED (VM_MAYSHARE as well) */
 
 /* One mapping (mirrors vm_area_struct); [vm_start, vm_end) page-aligned. */
 struct vm_area_struct {
 	uint64_t vm_start, vm_end;
 	unsigned long vm_flags;
+	/* A hugetlb mapping's file, and the file offset of vm_start (bytes;
+	 * the kernel's vm_pgoff). NULL for anonymous memory. */
+	struct hugetlb_file *vm_file;
+	uint64_t vm_off;
 };
+
+static inline bool is_vm_hugetlb(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_HUGETLB;
+}
 
 struct mm_struct {
 	/* The PGD table; set by mm_create(), freed by mm_destroy(). */
@@ -55,7 +71,9 @@ struct mm_struct {
 	 */
 	atomic_bool global_asid;
 	/* Counters (mm_get_stats()); relaxed, changed under the locks of
-	 * the tables they count. */
+	 * the tables they count. (hugetlb entries are not counted per mm:
+	 * a shared PMD table's entries belong to all its sharers; the stats
+	 * count them by a walk.) */
 	atomic_long nr_ptes, nr_pmds, nr_puds, nr_deposited, anon_rss, thp_mapped;
 	/* khugepaged's registration; under khugepaged's list lock. */
 	bool khugepaged_registered;
@@ -80,6 +98,10 @@ static inline spinlock_t *pte_lockptr(pmd_t pmd)
 
 /* mm.c */
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);
+/* Maps [addr, addr+len) with @v's flags and file (mmap_region()), merging
+ * with compatible neighbours; returns the address or -errno. */
+int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
+		    struct vm_area_struct v);
 /* Index of the first VMA ending above @addr (nr_vmas if none). */
 int vma_index(struct mm_struct *mm, uint64_t addr);
 int vma_split_at(struct mm_struct *mm, uint64_t addr);
@@ -101,15 +123,55 @@ bool user_range_ok(uint64_t addr, uint64_t len);
 int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		    uint64_t addr, unsigned int flags);
 struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr);
+/* Populates the upper-level entry *slot with a new table unless it is
+ * populated (__pud_alloc()/__pmd_alloc()), counting it in *counter. */
+int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *counter);
 int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp);
 void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr);
+/* Zaps the @n VMAs @vmas, detached from @mm already (or all of them, at
+ * exit), and unlinks them from their files. */
+void unmap_vmas(struct mmu_gather *tlb, struct mm_struct *mm, const struct vm_area_struct *vmas,
+		int n);
+/* Zaps [start, end) inside one anonymous VMA; @reclaim_pt: PT_RECLAIM
+ * frees the PTE tables left empty (MADV_DONTNEED). */
 void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
-		  uint64_t end);
+		  uint64_t end, bool reclaim_pt);
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		   uint64_t end, uint64_t floor, uint64_t ceiling);
 struct page *pte_alloc_one(struct mm_struct *mm);
 /* Frees a page table now (pte_free()); no walker may reach it. */
 void pte_free(struct mm_struct *mm, struct page *table);
+
+/* hugetlb.c */
+/* The fault of a hugetlb VMA (hugetlb_fault()): 0 or -errno. */
+int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr);
+/* Zaps [start, end) of hugetlb VMA @vma, unsharing shared PMD tables
+ * first (__unmap_hugepage_range()); caller holds mmap_lock. */
+void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
+			  struct vm_area_struct *vma, uint64_t start, uint64_t end);
+/* @mm's mappings of @f changed: records them again for huge_pmd_share()
+ * (the file's i_mmap tree). Caller holds mm's mmap_lock. */
+void hugetlb_file_remap(struct hugetlb_file *f, struct mm_struct *mm);
+
+/* pt_reclaim.c */
+/* Frees the PTE table of *pmdp (mapping [addr, addr + PMD_SIZE)) through
+ * @tlb if every entry is none (try_to_free_pte()). */
+void try_to_free_pte(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr,
+		     struct mmu_gather *tlb);
+
+/* pgtable_generic.c */
+/* The PTE table of *pmdp, mapped and locked for @addr, the PMD re-checked
+ * under the lock (pte_offset_map_lock()); NULL when the PMD names no PTE
+ * table. An RCU read-side section lasts until pte_unmap_unlock(). Caller
+ * holds mmap_lock (read is enough) and has interrupts on. */
+struct pte_slot *pte_offset_map_lock(struct mm_struct *mm, struct pmd_slot *pmdp,
+				     uint64_t addr, spinlock_t **ptlp);
+void pte_unmap_unlock(struct pte_slot *ptep, spinlock_t *ptl);
+/* Frees @table after an RCU grace period (pte_free_defer()). */
+void pte_free_defer(struct mm_struct *mm, struct page *table);
+/* The same, with @how for the lab's race point (tlb_remove_table_one()'s
+ * PT_RECLAIM fallback). */
+void pgtable_free_after_grace_period(struct page *table, enum table_free_how how);
 
 /* huge_memory.c */
 int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,

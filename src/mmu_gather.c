@@ -15,6 +15,8 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
 	tlb->end = 0;
 	tlb->nr_pages = 0;
 	tlb->batch = NULL;
+	tlb->unshared_tables = false;
+	tlb->fully_unshared_tables = false;
 }
 
 void tlb_flush_range_add(struct mmu_gather *tlb, uint64_t addr, uint64_t size)
@@ -74,10 +76,20 @@ int tlb_remove_table_sync_one(void)
 	return ret;
 }
 
-/* Frees one table after waiting out every walker (tlb_remove_table_one()):
- * the fallback when no batch page can be had. */
+/*
+ * Frees one table after waiting out every walker (tlb_remove_table_one()):
+ * the fallback when no batch page can be had. With PT_RECLAIM (6.14+) the
+ * table goes to call_rcu() on its own, since the RCU walkers PT_RECLAIM
+ * must hold off take no IPI; before, tlb_remove_table_sync_one() and a
+ * free at once (7.1 waits with synchronize_rcu() there instead: not
+ * modelled, it holds off the same walkers as a grace period).
+ */
 static void tlb_remove_table_one(struct page *table)
 {
+	if (machine.kernel.pt_reclaim) {
+		pgtable_free_after_grace_period(table, TABLE_FREE_ONE);
+		return;
+	}
 	tlb_remove_table_sync_one();
 	pgtable_free(table, TABLE_FREE_ONE);
 }
@@ -165,6 +177,17 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 			put_page(page);
 	}
 	tlb->nr_pages = 0;
+}
+
+/* mirrors tlb_flush_unshared_tables() */
+void tlb_flush_unshared_tables(struct mmu_gather *tlb)
+{
+	if (tlb->unshared_tables)
+		tlb_flush_mmu_tlbonly(tlb);
+	tlb->unshared_tables = false;
+	if (tlb->fully_unshared_tables)
+		tlb_remove_table_sync_one();
+	tlb->fully_unshared_tables = false;
 }
 
 void tlb_finish_mmu(struct mmu_gather *tlb)

@@ -54,6 +54,10 @@ struct mmu_gather {
 	struct page *pages[MMU_GATHER_BUNDLE];
 	/* With RCU table free: tables waiting for a grace period. */
 	struct mmu_table_batch *batch;
+	/* hugetlb PMD tables unshared since the last flush, and whether one
+	 * of them is now used by a single process (6.19's
+	 * tlb->unshared_tables, tlb->fully_unshared_tables). */
+	bool unshared_tables, fully_unshared_tables;
 };
 
 void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
@@ -69,6 +73,10 @@ bool __tlb_remove_page(struct mmu_gather *tlb, struct page *page);
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 /* Flushes the TLB, then frees what is queued (tlb_flush_mmu()). */
 void tlb_flush_mmu(struct mmu_gather *tlb);
+/* After unsharing hugetlb PMD tables, before their lock is dropped: the
+ * flush, and with the 6.19 generation one tlb_remove_table_sync_one() if
+ * a table became exclusive (tlb_flush_unshared_tables()). */
+void tlb_flush_unshared_tables(struct mmu_gather *tlb);
 void tlb_finish_mmu(struct mmu_gather *tlb);
 
 /* Frees a page table whose last reference this is (__tlb_remove_table());

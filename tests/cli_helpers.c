@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <string.h>
 
 #include "cli_helpers.h"
@@ -53,8 +54,17 @@ void cli_commands(struct cli_names *out)
 
 void cli_long_options(const char *command, struct cli_names *out)
 {
-	const char *args[] = { command, "--no-such-option", NULL };
+	char words[64], *sub;
+	const char *args[] = { words, "--no-such-option", NULL, NULL };
 	char msg[4096];
+
+	/* "study unshare": a command and its subcommand. */
+	snprintf(words, sizeof(words), "%s", command);
+	if ((sub = strchr(words, ' '))) {
+		*sub++ = '\0';
+		args[1] = sub;
+		args[2] = "--no-such-option";
+	}
 
 	CHECK_EQ(cli_run(args, msg, sizeof(msg)), 2);
 	CHECK_MSG(strstr(msg, "unknown option for"), "%s: %s", command, msg);

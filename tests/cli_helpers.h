@@ -18,7 +18,8 @@ struct cli_names {
 
 /* The commands ("profiles", "matrix", ...). */
 void cli_commands(struct cli_names *out);
-/* @command's long options, without their "--" ("json", "help", ...). */
+/* @command's long options, without their "--" ("json", "help", ...);
+ * @command may name a subcommand too ("study unshare"). */
 void cli_long_options(const char *command, struct cli_names *out);
 
 /* Runs ptlab with @args (NULL-terminated, after the program's name) into

@@ -6,14 +6,21 @@
 
 #include "machine_helpers.h"
 
-void machine_up(const char *profile, unsigned int pool_mib)
+void machine_up_kernel(const char *profile, unsigned int pool_mib, const struct ptlab_kernel *k)
 {
 	struct ptlab_config cfg;
 
 	CHECK_EQ(ptlab_config_profile(&cfg, profile ? profile : "x86"), 0);
 	cfg.pool_bytes = (uint64_t)(pool_mib ? pool_mib : 64) << 20;
+	if (k)
+		cfg.kernel = *k;
 	CHECK_EQ(ptlab_init(&cfg), 0);
 	CHECK(cpu_register() >= 0);
+}
+
+void machine_up(const char *profile, unsigned int pool_mib)
+{
+	machine_up_kernel(profile, pool_mib, NULL);
 }
 
 void machine_down(void)

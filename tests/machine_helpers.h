@@ -17,6 +17,8 @@
 /* Inits a machine with @profile (NULL: x86) and both fixes, a pool of
  * @pool_mib MiB (0: 64), and registers the calling thread as a CPU. */
 void machine_up(const char *profile, unsigned int pool_mib);
+/* The same with kernel generation @k (NULL: the profile's default). */
+void machine_up_kernel(const char *profile, unsigned int pool_mib, const struct ptlab_kernel *k);
 /* Unregisters the caller and tears down, checking every frame is back. */
 void machine_down(void);
 

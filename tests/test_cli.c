@@ -67,6 +67,24 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("1000", "1..56", "matrix", "--threads", "1000");
 	CHECK_USAGE("--frob", "allowed", "matrix", "--frob");
 	CHECK_USAGE("-3", "0..1000000000", "matrix", "--min-overlaps", "-3");
+	CHECK_USAGE("gup,cpu", "allowed: gup, rcu, gup,rcu", "race", "--walkers", "gup,cpu");
+	CHECK_USAGE("gup,", "allowed: gup, rcu, gup,rcu", "race", "--walkers", "gup,");
+	CHECK_USAGE("scenario collapse-zap: rcu", "allowed: gup; RCU walkers hold mmap_lock",
+		    "race", "--walkers", "gup,rcu");
+	CHECK_USAGE("new", "allowed: reuse, zap-rcu, fresh", "race", "--collapse-table", "new");
+	CHECK_USAGE("reuse,fresh", "one collapse-table generation only", "race",
+		    "--collapse-table", "reuse,fresh");
+	CHECK_USAGE("all", "allowed: none, per-unshare, gather", "race", "--unshare-sync", "all");
+	CHECK_USAGE("--rcu-everywhere=1", "unexpected value for race", "race",
+		    "--rcu-everywhere=1");
+	CHECK_USAGE("x", "allowed: reuse, zap-rcu, fresh", "matrix", "--collapse-table", "fresh,x");
+	CHECK_USAGE("rcu", "no cell runs the walker kinds", "matrix", "--walkers", "rcu",
+		    "--scenarios", "munmap");
+	CHECK_USAGE("by-fixes", "allowed: none, per-unshare, gather", "matrix", "--unshare-sync",
+		    "by-fixes");
+	CHECK_USAGE("pt-reclaim:5", "unknown race point", "race", "--window", "pt-reclaim:5");
+	CHECK_USAGE("pte-map-pmd-read:5:1:walker", "unknown field", "race", "--window",
+		    "pte-map-pmd-read:5:1:walker");
 	CHECK_USAGE("x", "0..1000000000", "race", "--min-overlaps", "x");
 	CHECK_USAGE("2", "3..64", "bench", "--rounds", "2");
 	CHECK_USAGE("0", "0.01..100", "bench", "--scale", "0");
@@ -164,7 +182,8 @@ TEST_T(cli_gnu_options_run, 120)
 	CHECK(strstr(out, "fixes none, scenario munmap, 1 walkers"));
 	text = test_read_file(json);
 	CHECK(strstr(text, "\"scenario\":\"munmap\""));
-	CHECK(strstr(text, "\"walkers\":1"));
+	CHECK(strstr(text, "\"threads\":1"));
+	CHECK(strstr(text, "\"walkers\":[\"gup\"]"));
 	free(text);
 	status = ptlab("matrix", "--profiles=x86", "--scen=munmap", "--fixes=both",
 		       "--seconds=0.05", "--retr=0", "--min=0", NULL);
@@ -272,6 +291,42 @@ TEST_T(cli_race_reports_a_violation, 300)
 	CHECK(strstr(text, "\"first_violation\":{\"kind\":\"stale_table\""));
 	CHECK(!strstr(text, "\"first_violation_ms\":null"));
 	free(text);
+	test_rmtree(dir);
+}
+
+/*
+ * pt-reclaim on a profile without RCU table free: the RCU walkers lock
+ * freed tables, the GUP-fast walkers are held off by the IPI flush; the
+ * JSON splits the counts by walker kind, and the verdict needs evidence
+ * for the safe kind too.
+ */
+TEST_T(cli_race_per_walker_kind, 300)
+{
+	char dir[256], json[300];
+	char *text;
+	int status;
+
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
+	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
+		       "--seconds", "5", "--json", json, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "first violation (stale_lock)"));
+	text = test_read_file(json);
+	CHECK_MSG(strstr(text, "\"walkers\":[\"gup\",\"rcu\"]"), "%s", text);
+	CHECK_MSG(strstr(text, "\"violations_by_walker\":{\"gup\":{\"ops\":"), "%s", text);
+	CHECK_MSG(strstr(text, "\"possible_by_walker\":{\"gup\":[],\"rcu\":[\"stale_lock\"]}"),
+		  "%s", text);
+	CHECK_MSG(strstr(text, "\"defended_by_walker\":{\"gup\":"), "%s", text);
+	CHECK_MSG(strstr(text, "\"collapse_table\":\"reuse\""), "%s", text);
+	CHECK_MSG(strstr(text, "\"pt_reclaim\":true"), "%s", text);
+	CHECK_MSG(strstr(text, "\"verdict\":\"pass\""), "%s", text);
+	free(text);
+	/* The same with GUP-fast walkers alone: safe, held off by the
+	 * flush. */
+	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
+		       "--walkers", "gup", "--seconds", "3", NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK_MSG(strstr(out, "the rule expects: safe"), "%s", out);
 	test_rmtree(dir);
 }
 

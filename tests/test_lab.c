@@ -12,16 +12,17 @@
 
 #include "lab/lab_internal.h"
 #include "machine_helpers.h"
+#include "ptlab/hugetlb.h"
 #include "ptlab/model.h"
 #include "sanitizer.h"
 #include "util/time.h"
 
 #ifdef PTLAB_DEBUG
 /* Sanitizer builds run several times slower: longer cells, more tries. */
-#define MATRIX_SECONDS 1.0
+#define MATRIX_SECONDS 3.0
 #define MATRIX_RETRIES 3
 #else
-#define MATRIX_SECONDS 0.4
+#define MATRIX_SECONDS 0.7
 #define MATRIX_RETRIES 2
 #endif
 
@@ -218,16 +219,25 @@ TEST(detect_wrong_page)
 	p = alloc_page(PAGE_TYPE_ANON);
 	atomic_store(&p->mm_id, 7);
 	atomic_store(&p->index, a);
-	lab_check_returned(&p, 1, a, 7);
+	lab_check_returned(&p, 1, a, 7, a);
 	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 0);
-	lab_check_returned(&p, 1, a + PAGE_SIZE, 7);   /* another address */
-	lab_check_returned(&p, 1, a, 8);               /* another mm */
+	lab_check_returned(&p, 1, a + PAGE_SIZE, 7, a + PAGE_SIZE);   /* another address */
+	lab_check_returned(&p, 1, a, 8, a);                           /* another mm */
 	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 2);
+	/* A hugetlb page: owned by its file, indexed by its file offset,
+	 * whatever the address. */
+	atomic_store(&p->mm_id, HUGETLB_OWNER_BIT | 3);
+	atomic_store(&p->index, 5 * PAGE_SIZE);
+	lab_check_returned(&p, 1, a, HUGETLB_OWNER_BIT | 3, 5 * PAGE_SIZE);
+	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 2);
+	lab_check_returned(&p, 1, a, HUGETLB_OWNER_BIT | 4, 5 * PAGE_SIZE); /* another file */
+	lab_check_returned(&p, 1, a, 3, 5 * PAGE_SIZE);       /* an mm's page, not the file's */
+	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 4);
 	/* A frame that is no user page at all. */
 	t = alloc_page(PAGE_TYPE_PGTABLE);
 	atomic_store(&t->index, a);
-	lab_check_returned(&t, 1, a, 0);
-	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 3);
+	lab_check_returned(&t, 1, a, 0, a);
+	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 5);
 	put_page(p);
 	put_page(t);
 	detect_down();
@@ -248,12 +258,13 @@ static void writer_logs(struct lab_event e)
 	sleep_us(5);
 }
 
-/* A walker section on cpu 1 that read SLOT = PMDV (table 77) and ran
- * @during (writer events) inside; its reference is held to t_put. */
-static void section(void (*during)(void), uint16_t flags)
+/* A section of a walker of @kind on cpu 1 that read SLOT = PMDV (table
+ * 77) and ran @during (writer events) inside; its reference is held to
+ * t_put. */
+static void section_of(enum walker_kind kind, void (*during)(void), uint16_t flags)
 {
 	struct lab_event s = { .type = EV_SECTION, .slot = SLOT, .value = PMDV, .pfn = 77,
-			       .cpu = 1, .flags = flags };
+			       .cpu = 1, .flags = flags, .how = (uint16_t)kind };
 
 	s.t = lab_now_ns();
 	sleep_us(5);
@@ -267,16 +278,21 @@ static void section(void (*during)(void), uint16_t flags)
 	lab_log(&s);
 }
 
+static void section(void (*during)(void), uint16_t flags)
+{
+	section_of(WALKER_GUP, during, flags);
+}
+
 static void unlink_then_flush_ipi(void)
 {
-	writer_logs((struct lab_event){ .type = EV_PMD_UNLINK, .slot = SLOT, .value = PMDV,
+	writer_logs((struct lab_event){ .type = EV_UNLINK, .slot = SLOT, .value = PMDV,
 					.pfn = 77 });
 	writer_logs((struct lab_event){ .type = EV_WAIT, .how = LAB_WAIT_FLUSH, .mask = 1u << 1 });
 }
 
 static void unlink_then_flush_other_cpu(void)
 {
-	writer_logs((struct lab_event){ .type = EV_PMD_UNLINK, .slot = SLOT, .value = PMDV,
+	writer_logs((struct lab_event){ .type = EV_UNLINK, .slot = SLOT, .value = PMDV,
 					.pfn = 77 });
 	writer_logs((struct lab_event){ .type = EV_WAIT, .how = LAB_WAIT_FLUSH, .mask = 1u << 3 });
 	writer_logs((struct lab_event){ .type = EV_WAIT, .how = LAB_WAIT_SYNC, .mask = 0xe });
@@ -284,7 +300,7 @@ static void unlink_then_flush_other_cpu(void)
 
 static void unlink_then_rcu(void)
 {
-	writer_logs((struct lab_event){ .type = EV_PMD_UNLINK, .slot = SLOT, .value = PMDV,
+	writer_logs((struct lab_event){ .type = EV_UNLINK, .slot = SLOT, .value = PMDV,
 					.pfn = 77 });
 	writer_logs((struct lab_event){ .type = EV_GATHERED, .pfn = 77, .how = TABLE_FREE_RCU });
 	writer_logs((struct lab_event){ .type = EV_RCU_HANDOFF });
@@ -292,19 +308,28 @@ static void unlink_then_rcu(void)
 
 static void unlink_only(void)
 {
-	writer_logs((struct lab_event){ .type = EV_PMD_UNLINK, .slot = SLOT, .value = PMDV,
+	writer_logs((struct lab_event){ .type = EV_UNLINK, .slot = SLOT, .value = PMDV,
 					.pfn = 77 });
 }
 
 static void unlink_of_another_value(void)
 {
-	writer_logs((struct lab_event){ .type = EV_PMD_UNLINK, .slot = SLOT, .value = PMDV + 0x1000,
+	writer_logs((struct lab_event){ .type = EV_UNLINK, .slot = SLOT, .value = PMDV + 0x1000,
 					.pfn = 78 });
 }
 
 static void zap_frees_the_table(void)
 {
+	writer_logs((struct lab_event){ .type = EV_ZAP_FREE, .pfn = 77, .how = TABLE_FREE_DIRECT });
 	writer_logs((struct lab_event){ .type = EV_FREE, .pfn = 77, .how = TABLE_FREE_DIRECT });
+}
+
+/* The zap-rcu generation: the zap hands the table to a grace period. */
+static void zap_defers_the_table(void)
+{
+	writer_logs((struct lab_event){ .type = EV_ZAP_FREE, .pfn = 77, .how = TABLE_FREE_RCU });
+	writer_logs((struct lab_event){ .type = EV_GATHERED, .pfn = 77, .how = TABLE_FREE_RCU });
+	writer_logs((struct lab_event){ .type = EV_RCU_HANDOFF });
 }
 
 TEST(evidence_classifies_overlaps)
@@ -326,20 +351,28 @@ TEST(evidence_classifies_overlaps)
 	section(unlink_only, 0);                        /* undefended */
 	section(unlink_then_flush_ipi, SEC_VIOLATED);   /* a violation: undefended */
 	section(zap_frees_the_table, SEC_VIOLATED);     /* freed under it */
+	section(zap_defers_the_table, 0);               /* grace period */
 	section(unlink_of_another_value, 0);            /* another table: no overlap */
+	/* An RCU walker takes IPIs at once: a flush holds it off not. */
+	section_of(WALKER_RCU, unlink_then_flush_ipi, 0);  /* undefended */
+	section_of(WALKER_RCU, unlink_then_rcu, 0);        /* grace period */
 	lab_evidence_poll(ev, true, 0);
 	memset(&r, 0, sizeof(r));
 	lab_evidence_result(ev, &r);
-	CHECK_EQ(r.evidence.sections, 10);
-	CHECK_EQ(r.evidence.overlaps, 8);
+	CHECK_EQ(r.evidence.sections, 13);
+	CHECK_EQ(r.evidence.overlaps, 11);
 	CHECK_EQ(r.evidence.by[LAB_HELD_OFF_FLUSH], 1);
 	CHECK_EQ(r.evidence.by[LAB_HELD_OFF_SYNC], 1);
-	CHECK_EQ(r.evidence.by[LAB_HELD_OFF_GRACE_PERIOD], 1);
+	CHECK_EQ(r.evidence.by[LAB_HELD_OFF_GRACE_PERIOD], 3);
 	CHECK_EQ(r.evidence.by[LAB_RECHECK_CAUGHT], 1);
 	CHECK_EQ(r.evidence.by[LAB_ISOLATION_REFUSED], 1);
-	CHECK_EQ(r.evidence.by[LAB_UNDEFENDED], 3);
-	CHECK_EQ(r.evidence.held_off, 3);
-	CHECK_EQ(r.evidence.defended, 5);
+	CHECK_EQ(r.evidence.by[LAB_UNDEFENDED], 4);
+	CHECK_EQ(r.evidence.held_off, 5);
+	CHECK_EQ(r.evidence.defended, 7);
+	CHECK_EQ(r.evidence.overlaps_by_walker[WALKER_GUP], 9);
+	CHECK_EQ(r.evidence.defended_by_walker[WALKER_GUP], 6);
+	CHECK_EQ(r.evidence.overlaps_by_walker[WALKER_RCU], 2);
+	CHECK_EQ(r.evidence.defended_by_walker[WALKER_RCU], 1);
 	CHECK_EQ(r.evidence.lost_events, 0);
 	lab_evidence_free(ev);
 	detect_down();
@@ -493,81 +526,173 @@ TEST_T(lab_invlpgb_small_mm_is_flushed_by_ipi, 300)
 		  (unsigned long long)r.evidence.by[LAB_UNDEFENDED]);
 }
 
+/* A cell of the reduced matrix, and what the lab saw in it. */
 struct matrix_cell {
-	const struct ptlab_profile *profile;
-	struct ptlab_fixes fixes;
-	enum scenario scenario;
-	bool seen[VIOLATION_KINDS];
+	struct ptlab_cell cell;
+	bool seen[WALKER_KINDS][VIOLATION_KINDS];
 };
 
-/* The reduced stress matrix: every cell judged against the rule as
- * `ptlab matrix` does (evidence included), then the Spin model's verdict
- * and kinds against the rule on the very same cells. */
-TEST_T(lab_matrix_agrees_with_rule_and_model, 1200)
-{
-	static struct matrix_cell cells[64 * SCENARIO_COUNT * PTLAB_FIX_SETTINGS];
-	static struct ptlab_model_cell mcells[64 * SCENARIO_COUNT * PTLAB_FIX_SETTINGS];
-	static struct ptlab_model_result mres[64 * SCENARIO_COUNT * PTLAB_FIX_SETTINGS];
-	struct ptlab_model_options mo = { 0 };
-	size_t n = 0, failures = 0;
+/* As `ptlab matrix`: a cell is done once its verdict is in, with this
+ * margin over the evidence a safe walker kind needs. */
+#define TEST_EVIDENCE_MARGIN 3
 
-	for (size_t p = 0; p < ptlab_profiles_count(); p++)
-		for (int s = 0; s < SCENARIO_COUNT; s++)
-			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
-				cells[n++] = (struct matrix_cell){ &ptlab_profiles()[p],
-								   ptlab_fix_setting(f),
-								   (enum scenario)s, { false } };
+static struct ptlab_cell make_cell(const char *profile, unsigned int fixes, enum scenario s,
+				   enum collapse_table ct)
+{
+	struct ptlab_cell c = ptlab_cell_default(ptlab_profile_find(profile),
+						 ptlab_fix_setting(fixes), s);
+
+	c.kernel.collapse_table = ct;
+	return c;
+}
+
+/*
+ * Runs @cells through the lab and judges each as `ptlab matrix` does
+ * (evidence per walker kind included), then runs the Spin model on the
+ * very same cells: its verdict must agree with the rule walker kind by
+ * walker kind, and every kind of violation the lab saw from a kind of
+ * walker the model must have found for that kind of walker.
+ */
+static void lab_and_model_agree(struct matrix_cell *cells, size_t n)
+{
+	struct ptlab_cell *mcells = calloc(n, sizeof(*mcells));
+	struct ptlab_model_result *mres = calloc(n, sizeof(*mres));
+	struct ptlab_model_options mo = { 0 };
+	size_t failures = 0;
+
+	CHECK(mcells && mres);
 	for (size_t i = 0; i < n; i++) {
-		struct ptlab_expectation e = ptlab_expect(cells[i].profile, cells[i].fixes,
-							  cells[i].scenario);
+		struct ptlab_cell *c = &cells[i].cell;
+		struct ptlab_expectation e = ptlab_expect_cell(c);
 		enum lab_verdict v = LAB_FAIL;
 		struct lab_run_config cfg;
 		struct lab_result r;
-		char why[200];
+		char why[200], name[128];
 
-		lab_run_config_default(&cfg, cells[i].profile, cells[i].fixes, cells[i].scenario);
+		lab_run_config_default(&cfg, c->profile, c->fixes, c->scenario);
+		cfg.kernel.collapse_table = c->kernel.collapse_table;
+		cfg.kernel.rcu_everywhere = c->kernel.rcu_everywhere;
+		cfg.kernel.unshare_sync = c->kernel.unshare_sync;
+		if (c->walkers)
+			cfg.walker_kinds = c->walkers;
+		c->walkers = cfg.walker_kinds;
+		c->kernel.pt_reclaim = cfg.kernel.pt_reclaim;
 		cfg.seconds = MATRIX_SECONDS;
+		cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
 		for (int attempt = 0; attempt <= (e.unsafe ? MATRIX_RETRIES : 0) && v != LAB_PASS;
 		     attempt++) {
 			cfg.seed = 1 + (uint64_t)attempt;
 			CHECK_EQ(lab_run(&cfg, &r), 0);
 			v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why));
 		}
-		for (int k = 0; k < VIOLATION_KINDS; k++)
-			cells[i].seen[k] = r.violations[k] > 0;
+		for (int w = 0; w < WALKER_KINDS; w++)
+			for (int k = 0; k < VIOLATION_KINDS; k++)
+				cells[i].seen[w][k] = r.violations_by_walker[w][k] > 0;
 		if (v != LAB_PASS) {
 			failures++;
-			fprintf(stderr, "    %s %s %s: expected %s: %s: %s\n",
-				cells[i].profile->name, scenario_name(cells[i].scenario),
-				ptlab_fixes_name(cells[i].fixes), e.unsafe ? "unsafe" : "safe",
-				lab_verdict_name(v), why);
+			ptlab_model_cell_name(c, name, sizeof(name));
+			fprintf(stderr, "    %s: expected %s: %s: %s\n", name,
+				e.unsafe ? "unsafe" : "safe", lab_verdict_name(v), why);
 		}
+		mcells[i] = *c;
 	}
 	CHECK_EQ(failures, 0);
-	/* The model, on the very same cells: its verdict is the stress
-	 * lab's, and every kind the stress lab saw the model found. */
-	for (size_t i = 0; i < n; i++)
-		mcells[i] = (struct ptlab_model_cell){ cells[i].profile, cells[i].fixes,
-						       cells[i].scenario };
 	CHECK_EQ(ptlab_model_check(&mo, mcells, n, mres), 0);
 	for (size_t i = 0; i < n; i++) {
-		bool unsafe_seen = false;
+		char name[128];
 
-		for (int k = 0; k < VIOLATION_KINDS; k++) {
-			unsafe_seen |= cells[i].seen[k];
-			CHECK_MSG(!cells[i].seen[k] || mres[i].found[k],
-				  "%s %s %s: the stress lab saw %s, the model did not find it",
-				  cells[i].profile->name, scenario_name(cells[i].scenario),
-				  ptlab_fixes_name(cells[i].fixes),
-				  violation_kind_name((enum violation_kind)k));
+		ptlab_model_cell_name(&mcells[i], name, sizeof(name));
+		for (int w = 0; w < WALKER_KINDS; w++) {
+			bool lab_unsafe = false, model_unsafe = false;
+
+			for (int k = 0; k < VIOLATION_KINDS; k++) {
+				lab_unsafe |= cells[i].seen[w][k];
+				model_unsafe |= mres[i].found_by_walker[w][k];
+				CHECK_MSG(!cells[i].seen[w][k] || mres[i].found_by_walker[w][k],
+					  "%s: the lab's %s walkers showed %s, the model's did not",
+					  name, walker_kind_name((enum walker_kind)w),
+					  violation_kind_name((enum violation_kind)k));
+			}
+			CHECK_MSG(lab_unsafe == model_unsafe, "%s: %s walkers: lab %s, model %s",
+				  name, walker_kind_name((enum walker_kind)w),
+				  lab_unsafe ? "unsafe" : "safe", model_unsafe ? "unsafe" : "safe");
 		}
-		CHECK_MSG(mres[i].verdict == (unsafe_seen ? MODEL_UNSAFE : MODEL_SAFE),
-			  "%s %s %s: stress %s, model %s", cells[i].profile->name,
-			  scenario_name(cells[i].scenario), ptlab_fixes_name(cells[i].fixes),
-			  unsafe_seen ? "unsafe" : "safe", model_verdict_name(mres[i].verdict));
-		CHECK_EQ(ptlab_model_judge(&mcells[i], &mres[i]), MODEL_PASS);
+		CHECK_MSG(ptlab_model_judge(&mcells[i], &mres[i]) == MODEL_PASS,
+			  "%s: the model disagrees with the rule (%s)", name,
+			  model_verdict_name(mres[i].verdict));
 		ptlab_model_result_release(&mres[i]);
 	}
+	free(mcells);
+	free(mres);
+}
+
+/* The reduced stress matrix: every profile, scenario and fix setting,
+ * the collapse scenarios with each collapse-table generation. */
+TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
+{
+	size_t cap = ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS *
+		     COLLAPSE_TABLE_COUNT, n = 0;
+	struct matrix_cell *cells = calloc(cap, sizeof(*cells));
+
+	CHECK(cells);
+	for (size_t p = 0; p < ptlab_profiles_count(); p++)
+		for (int s = 0; s < SCENARIO_COUNT; s++)
+			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
+					if (ct != COLLAPSE_TABLE_REUSE && s != SCENARIO_COLLAPSE_ZAP &&
+					    s != SCENARIO_COLLAPSE_PIN)
+						continue;
+					cells[n++].cell = make_cell(ptlab_profiles()[p].name, f,
+								    (enum scenario)s,
+								    (enum collapse_table)ct);
+				}
+	lab_and_model_agree(cells, n);
+	free(cells);
+}
+
+/*
+ * The other generation switches, where they change a verdict:
+ * --rcu-everywhere makes broadcast-norcu's munmap and pt-reclaim safe (and
+ * x86-nopv's RCU walkers), but not collapse without the sync nor the
+ * hugetlb unshare without one; the 2025 per-unshare sync holds off
+ * hugetlb walkers as the 6.19 gather does, with RCU table free only; and
+ * an RCU walker alone, or a GUP-fast walker alone, in pt-reclaim.
+ */
+TEST_T(lab_generations_agree_with_rule_and_model, 900)
+{
+	struct matrix_cell cells[32];
+	size_t n = 0;
+
+	memset(cells, 0, sizeof(cells));
+	for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f += 3) {
+		static const enum scenario sc[] = { SCENARIO_MUNMAP, SCENARIO_PT_RECLAIM,
+						    SCENARIO_COLLAPSE_ZAP,
+						    SCENARIO_HUGETLB_UNSHARE };
+
+		for (size_t s = 0; s < sizeof(sc) / sizeof(sc[0]); s++) {
+			cells[n].cell = make_cell("broadcast-norcu", f, sc[s], COLLAPSE_TABLE_REUSE);
+			cells[n++].cell.kernel.rcu_everywhere = true;
+		}
+		cells[n].cell = make_cell("x86-nopv-6.0", f, SCENARIO_PT_RECLAIM,
+					  COLLAPSE_TABLE_REUSE);
+		cells[n++].cell.kernel.rcu_everywhere = true;
+	}
+	for (int u = UNSHARE_SYNC_NONE; u < UNSHARE_SYNC_COUNT; u++) {
+		static const char *const prof[] = { "arm64", "x86-pv-6.0", "broadcast-norcu" };
+
+		for (size_t p = 0; p < sizeof(prof) / sizeof(prof[0]); p++) {
+			cells[n].cell = make_cell(prof[p], 0, SCENARIO_HUGETLB_UNSHARE,
+						  COLLAPSE_TABLE_REUSE);
+			cells[n++].cell.kernel.unshare_sync = (enum unshare_sync)u;
+		}
+	}
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		cells[n].cell = make_cell("x86-nopv-6.0", 0, SCENARIO_PT_RECLAIM,
+					  COLLAPSE_TABLE_REUSE);
+		cells[n++].cell.walkers = WALKER_MASK(w);
+	}
+	CHECK(n <= sizeof(cells) / sizeof(cells[0]));
+	lab_and_model_agree(cells, n);
 }
 
 #ifdef PTLAB_ASAN

@@ -29,26 +29,41 @@ static int run_model(char *out, const char *const *args)
 	return test_run(argv, out, OUT_LEN);
 }
 
-static const struct ptlab_model_cell *all_cells(size_t *n)
+static bool is_collapse(enum scenario s)
 {
-	static struct ptlab_model_cell cells[64 * PTLAB_FIX_SETTINGS * SCENARIO_COUNT];
+	return s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
+}
+
+/* Every profile x fix setting x scenario, today's kernel (zeroed: the
+ * defaults); with @generations the collapse scenarios once per
+ * collapse-table generation. */
+static const struct ptlab_cell *all_cells(size_t *n, bool generations)
+{
+	static struct ptlab_cell cells[64 * PTLAB_FIX_SETTINGS * SCENARIO_COUNT *
+				       COLLAPSE_TABLE_COUNT];
 	size_t k = 0;
 
 	CHECK(ptlab_profiles_count() <= 64);
 	for (size_t p = 0; p < ptlab_profiles_count(); p++)
 		for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
 			for (unsigned int s = 0; s < SCENARIO_COUNT; s++)
-				cells[k++] = (struct ptlab_model_cell){
-					.profile = &ptlab_profiles()[p],
-					.fixes = ptlab_fix_setting(f),
-					.scenario = (enum scenario)s,
-				};
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
+					if (ct != COLLAPSE_TABLE_REUSE &&
+					    (!generations || !is_collapse((enum scenario)s)))
+						continue;
+					cells[k] = (struct ptlab_cell){
+						.profile = &ptlab_profiles()[p],
+						.fixes = ptlab_fix_setting(f),
+						.scenario = (enum scenario)s,
+					};
+					cells[k++].kernel.collapse_table = (enum collapse_table)ct;
+				}
 	*n = k;
 	return cells;
 }
 
 /* Whether two cells get the same model switches. */
-static bool same_switches(const struct ptlab_model_cell *a, const struct ptlab_model_cell *b)
+static bool same_switches(const struct ptlab_cell *a, const struct ptlab_cell *b)
 {
 	const char *sa[PTLAB_MODEL_MAX_SWITCHES], *sb[PTLAB_MODEL_MAX_SWITCHES];
 	size_t na = ptlab_model_switches(a, sa), nb = ptlab_model_switches(b, sb);
@@ -65,8 +80,8 @@ static bool same_switches(const struct ptlab_model_cell *a, const struct ptlab_m
  * Replays the cell's trail, kept in @dir, with Spin's own guided
  * simulation and checks that it ends in a violation of @kind.
  */
-static void check_replays(const char *dir, const struct ptlab_model_cell *c,
-			  enum violation_kind kind, char *out)
+static void check_replays(const char *dir, const struct ptlab_cell *c,
+			  enum walker_kind walker, enum violation_kind kind, char *out)
 {
 	const char *sw[PTLAB_MODEL_MAX_SWITCHES];
 	size_t nsw = ptlab_model_switches(c, sw);
@@ -78,7 +93,8 @@ static void check_replays(const char *dir, const struct ptlab_model_cell *c,
 		used += snprintf(cmd + used, sizeof(cmd) - (size_t)used, " -D%s", sw[i]);
 	snprintf(cmd + used, sizeof(cmd) - (size_t)used, " ptlab.pml");
 	status = test_run((const char *const[]){ "/bin/sh", "-c", cmd, NULL }, out, OUT_LEN);
-	snprintf(needle, sizeof(needle), "!(%s)", violation_kind_name(kind));
+	snprintf(needle, sizeof(needle), "!(%s%s)", walker == WALKER_RCU ? "rcu_" : "",
+		 violation_kind_name(kind));
 	CHECK_MSG(status == 0, "%s: exit %d\n%s", cmd, status, out);
 	CHECK_MSG(strstr(out, "assertion violated") && strstr(out, needle),
 		  "%s: the trail does not replay to %s:\n%s", cmd, needle, out);
@@ -86,11 +102,11 @@ static void check_replays(const char *dir, const struct ptlab_model_cell *c,
 
 /* ---- the matrix ---- */
 
-static void check_cell(const struct ptlab_model_cell *c,
+static void check_cell(const struct ptlab_cell *c,
 		       const struct ptlab_model_result *r, const char *keep,
 		       char *out)
 {
-	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+	struct ptlab_expectation e = ptlab_expect_cell(c);
 	char name[128], dir[512], violation[64];
 
 	ptlab_model_cell_name(c, name, sizeof(name));
@@ -98,11 +114,14 @@ static void check_cell(const struct ptlab_model_cell *c,
 	CHECK_MSG((r->verdict == MODEL_UNSAFE) == e.unsafe,
 		  "%s: model says %s, the rule %s", name,
 		  model_verdict_name(r->verdict), e.unsafe ? "unsafe" : "safe");
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		CHECK_MSG(r->found[k] == e.possible[k], "%s: %s %s by the model, %s by the rule",
-			  name, violation_kind_name((enum violation_kind)k),
-			  r->found[k] ? "found" : "not found",
-			  e.possible[k] ? "possible" : "impossible");
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			CHECK_MSG(r->found_by_walker[w][k] == e.by_walker[w][k],
+				  "%s: %s by %s walkers %s by the model, %s by the rule", name,
+				  violation_kind_name((enum violation_kind)k),
+				  walker_kind_name((enum walker_kind)w),
+				  r->found_by_walker[w][k] ? "found" : "not found",
+				  e.by_walker[w][k] ? "possible" : "impossible");
 	CHECK_MSG(r->states > 0, "%s: no states", name);
 	CHECK(ptlab_model_judge(c, r) == MODEL_PASS);
 	if (r->verdict != MODEL_UNSAFE) {
@@ -110,24 +129,28 @@ static void check_cell(const struct ptlab_model_cell *c,
 		return;
 	}
 	/* a counterexample in the protocol's words, ending in its violation */
-	CHECK_MSG(r->found[r->kind], "%s: counterexample of a kind not found", name);
+	CHECK_MSG(r->found_by_walker[r->walker][r->kind],
+		  "%s: counterexample of a kind not found", name);
 	CHECK_MSG(r->nsteps >= 4, "%s: %zu steps", name, r->nsteps);
 	CHECK_MSG(strstr(r->steps[0], "start:"), "%s: %s", name, r->steps[0]);
 	snprintf(violation, sizeof(violation), "VIOLATION %s: ", violation_kind_name(r->kind));
 	CHECK_MSG(strncmp(r->steps[r->nsteps - 1], violation, strlen(violation)) == 0,
 		  "%s: last step %s", name, r->steps[r->nsteps - 1]);
-	bool reads_pmd = false;
+	bool reads_entry = false;
+	const char *read = c->scenario == SCENARIO_HUGETLB_UNSHARE
+				   ? "reads A's PUD -> the shared PMD table S"
+				   : "reads PMD A -> table T1";
 	for (size_t i = 0; i < r->nsteps; i++)
-		reads_pmd |= strstr(r->steps[i], "reads PMD A -> table T1") != NULL;
-	CHECK_MSG(reads_pmd, "%s: no walker reads the PMD", name);
+		reads_entry |= strstr(r->steps[i], read) != NULL;
+	CHECK_MSG(reads_entry, "%s: no walker reads the entry (%s)", name, read);
 	snprintf(dir, sizeof(dir), "%s/%s", keep, name);
-	check_replays(dir, c, r->kind, out);
+	check_replays(dir, c, r->walker, r->kind, out);
 }
 
-TEST_T(model_matrix_agrees_with_rule, 600)
+TEST_T(model_matrix_agrees_with_rule, 900)
 {
 	size_t n;
-	const struct ptlab_model_cell *cells = all_cells(&n);
+	const struct ptlab_cell *cells = all_cells(&n, true);
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	struct ptlab_model_options o = { 0 };
 	char keep[256], msg[256];
@@ -137,7 +160,8 @@ TEST_T(model_matrix_agrees_with_rule, 600)
 
 	CHECK(results && out);
 	CHECK_MSG(ptlab_model_tools(msg, sizeof(msg)) == 0, "%s", msg);
-	CHECK_EQ(n, ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS);
+	CHECK_EQ(n, ptlab_profiles_count() * PTLAB_FIX_SETTINGS *
+		       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1)));
 	test_mkdtemp(keep, sizeof(keep), "model");
 	o.keep_dir = keep;
 	start = test_now();
@@ -163,20 +187,26 @@ TEST_T(model_matrix_agrees_with_rule, 600)
 }
 
 /*
- * The model runs two walkers; docs/model.md argues that one or three give
- * the same verdicts and kinds (one walker suffices for every violation,
- * a third adds states, not behaviour). Checked on every cell.
+ * The model runs two GUP-fast walkers and one RCU walker; docs/model.md
+ * argues that other numbers give the same verdicts and kinds (one walker
+ * suffices for every violation, another adds states, not behaviour).
+ * Checked on every cell of today's kernel, or of one scenario.
  */
-static void walkers_keep_verdicts(const char *define)
+static void walkers_keep_verdicts(const char *define, int only_scenario)
 {
-	size_t n;
-	const struct ptlab_model_cell *cells = all_cells(&n);
+	size_t n, k = 0;
+	const struct ptlab_cell *all = all_cells(&n, false);
+	struct ptlab_cell *cells = calloc(n, sizeof(*cells));
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	const char *defines[] = { define };
 	struct ptlab_model_options o = { .defines = defines, .ndefines = 1 };
 	double start = test_now();
 
-	CHECK(results);
+	CHECK(results && cells);
+	for (size_t i = 0; i < n; i++)
+		if (only_scenario < 0 || all[i].scenario == (enum scenario)only_scenario)
+			cells[k++] = all[i];
+	n = k;
 	CHECK_EQ(ptlab_model_check(&o, cells, n, results), 0);
 	printf("    %s: %zu cells checked in %.1f s\n", define, n, test_now() - start);
 	for (size_t i = 0; i < n; i++) {
@@ -187,16 +217,22 @@ static void walkers_keep_verdicts(const char *define)
 		ptlab_model_result_release(&results[i]);
 	}
 	free(results);
+	free(cells);
 }
 
 TEST_T(model_one_walker_keeps_verdicts, 600)
 {
-	walkers_keep_verdicts("NWALKERS=1");
+	walkers_keep_verdicts("NWALKERS=1", -1);
 }
 
 TEST_T(model_three_walkers_keep_verdicts, 900)
 {
-	walkers_keep_verdicts("NWALKERS=3");
+	walkers_keep_verdicts("NWALKERS=3", -1);
+}
+
+TEST_T(model_two_rcu_walkers_keep_verdicts, 600)
+{
+	walkers_keep_verdicts("NRCU=2", SCENARIO_PT_RECLAIM);
 }
 
 /* ---- the command ---- */
@@ -216,7 +252,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "4 cells: 4 agree with the rule"), "%s", out);
 	/* the counterexample printed as numbered protocol steps */
-	CHECK_MSG(strstr(out, "counterexample (stale_table):"), "%s", out);
+	CHECK_MSG(strstr(out, "counterexample (stale_table, gup walker):"), "%s", out);
 	CHECK_MSG(strstr(out, "  1. start:"), "%s", out);
 	CHECK_MSG(strstr(out, "walker cpu"), "%s", out);
 	CHECK_MSG(strstr(out, "zapper frees T1 at once"), "%s", out);
@@ -226,13 +262,18 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	CHECK_MSG(strstr(text, "{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":false,\"ipi_sync\":false,"
+			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"unshare_sync\":\"none\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
 			       "\"states\":"), "%s", text);
+	CHECK_MSG(strstr(text, "\"violations_by_walker\":{\"gup\":[\"stale_table\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"violation\":\"stale_table\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"counterexample\":[\"start:"), "%s", text);
 	CHECK_MSG(strstr(text, "reads PMD A -> table T1"), "%s", text);
 	CHECK_MSG(strstr(text, "\"profile\":\"x86\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":true,\"ipi_sync\":true,"
+			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"unshare_sync\":\"gather\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"counterexample\":[],"), "%s", text);
 	CHECK_MSG(strstr(text, "\"passed\":true"), "%s", text);
@@ -317,14 +358,23 @@ TEST_T(model_truncated_search_is_not_safe, 60)
 TEST(model_bad_input)
 {
 	static const struct {
-		const char *args[4];
+		const char *args[6];
 		const char *message;
 	} cases[] = {
 		{ { "--profiles", "foo" },
 		  "ptlab: unknown profile: foo (allowed: x86, x86-invlpgb," },
 		{ { "--profiles", "arm64,,x86" }, "ptlab: unknown profile:" },
 		{ { "--scenarios", "collapse" },
-		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap)" },
+		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
+		  "pt-reclaim, hugetlb-unshare)" },
+		{ { "--walkers", "gup,fast" },
+		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
+		{ { "--walkers", "rcu", "--scenarios", "munmap" },
+		  "ptlab: no cell runs the walker kinds of --walkers" },
+		{ { "--collapse-table", "reuse,new" },
+		  "ptlab: unknown collapse-table generation: new (allowed: reuse, zap-rcu, fresh)" },
+		{ { "--unshare-sync", "gather,none" },
+		  "ptlab: unknown unshare sync: gather,none (allowed: none, per-unshare, gather)" },
 		{ { "--fixes", "all" },
 		  "ptlab: unknown fix setting: all (allowed: none, pmd-recheck, ipi-sync, both)" },
 		{ { "--frobnicate" }, "ptlab: unknown option for model: --frobnicate (allowed:" },
@@ -417,9 +467,11 @@ TEST_T(model_split_reinstall_is_caught_by_pte_recheck, 120)
 {
 	const char *defines[] = { "SPLIT_AFTER_COLLAPSE" };
 	struct ptlab_model_options o = { .defines = defines, .ndefines = 1 };
-	struct ptlab_model_cell cells[2] = {
-		{ ptlab_profile_find("arm64"), { .pmd_recheck = true }, SCENARIO_COLLAPSE_PIN },
-		{ ptlab_profile_find("arm64"), { .pmd_recheck = false }, SCENARIO_COLLAPSE_PIN },
+	struct ptlab_cell cells[2] = {
+		ptlab_cell_default(ptlab_profile_find("arm64"), (struct ptlab_fixes){ true, false },
+				   SCENARIO_COLLAPSE_PIN),
+		ptlab_cell_default(ptlab_profile_find("arm64"), (struct ptlab_fixes){ false, false },
+				   SCENARIO_COLLAPSE_PIN),
 	};
 	struct ptlab_model_result r[2];
 

@@ -26,6 +26,8 @@ enum scan_result {
 				    * mappings (a GUP pin) */
 	SCAN_PAGE_RO,              /* no PTE of the range is writable */
 	SCAN_ALLOC_HUGE_PAGE_FAIL, /* no 2 MiB block free */
+	SCAN_ALLOC_TABLE_FAIL,     /* no frame for the table to deposit
+				    * (the "fresh" collapse generation) */
 	SCAN_RESULT_COUNT,
 };
 const char *scan_result_name(enum scan_result r);

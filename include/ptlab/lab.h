@@ -19,7 +19,10 @@
  * for up to @delay_ns (uniformly at random in [delay_ns/2, delay_ns] when
  * @jitter, else exactly), as a kernel developer adds an mdelay(). With
  * @preempt the CPU is also marked as a preempted vCPU meanwhile (a host
- * preempting it), which only the paravirt flush looks at.
+ * preempting it), which only the paravirt flush looks at. With
+ * @walkers_only only the lab's walker threads stop there: a point that
+ * writers pass too (pte_offset_map_lock() in a zap or a fault) then
+ * widens the walkers' race without slowing the writers.
  */
 struct lab_window {
 	enum race_point rp;
@@ -27,6 +30,7 @@ struct lab_window {
 	double probability;
 	bool jitter;
 	bool preempt;
+	bool walkers_only;
 };
 
 #define LAB_MAX_WINDOWS 8
@@ -36,7 +40,12 @@ struct lab_window {
 struct lab_run_config {
 	struct ptlab_profile profile;
 	struct ptlab_fixes fixes;
+	/* The kernel generation (lab_run_config_default(): today's, with
+	 * PT_RECLAIM on in the pt-reclaim scenario whatever the profile). */
+	struct ptlab_kernel kernel;
 	enum scenario scenario;
+	/* Walker kinds (WALKER_MASK()s); @walkers CPUs of each. */
+	unsigned int walker_kinds;
 	/* Budget: stop after this long, or after this many walker
 	 * operations when nonzero. */
 	double seconds;
@@ -54,14 +63,18 @@ struct lab_run_config {
 	 * up): an INVLPGB profile flushes only an mm active on enough CPUs
 	 * by broadcast. */
 	unsigned int min_mm_cpus;
-	/* Stop as soon as this many defended overlaps were seen and no
-	 * violation (0: run the whole budget). */
+	/* Stop as soon as the verdict is in (0: run the whole budget): each
+	 * walker kind the rule says is safe has this many defended overlaps
+	 * and no violation, and each it says is unsafe has a violation. */
 	uint64_t stop_at_defended;
 	/* Trace the run (0: off): lab_result.trace gets every CPU's events
 	 * from this long before the first violation to @trace_after_ms after
 	 * it (without a violation: the run's last milliseconds). */
 	double trace_before_ms, trace_after_ms;
 };
+
+/* The cell (profile, fixes, kernel, scenario, walker kinds) of @cfg. */
+struct ptlab_cell lab_run_cell(const struct lab_run_config *cfg);
 
 /* The default trace window, and its bounds, in ms. */
 #define LAB_TRACE_BEFORE_MS 10.0
@@ -73,7 +86,7 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 			    struct ptlab_fixes fixes, enum scenario s);
 
 /*
- * Parses a window "POINT:NS[:PROB][:jitter][:preempt]" (e.g.
+ * Parses a window "POINT:NS[:PROB][:jitter][:preempt][:walkers]" (e.g.
  * "gup-pmd-read:1000000:0.5:preempt"); 0, or -EINVAL with @err set to
  * what was wrong.
  */
@@ -136,6 +149,9 @@ struct lab_evidence_counts {
 	uint64_t overlaps;           /* the sum of by[] */
 	uint64_t held_off;           /* by[] of the three held-off kinds */
 	uint64_t defended;           /* held_off + recheck_caught + isolation_refused */
+	/* overlaps and defended, split by the kind of walker met */
+	uint64_t overlaps_by_walker[WALKER_KINDS];
+	uint64_t defended_by_walker[WALKER_KINDS];
 	uint64_t sections;           /* walker sections that met another thread */
 	uint64_t lost_events;        /* events overwritten before they were read */
 };
@@ -145,11 +161,16 @@ struct lab_result {
 	uint64_t pages;          /* pages they returned */
 	uint64_t cycles;         /* collapses + zaps/munmaps done */
 	uint64_t collapses, refusals;
-	/* Key events: deposited tables a zap freed; tables munmap unlinked. */
+	/* Key events: deposited tables a zap freed; tables unlinked from
+	 * an mm's tree (by munmap's free_pgtables(), PT_RECLAIM, or a
+	 * hugetlb unshare). */
 	uint64_t zap_table_frees, unlinks;
 	/* Pinned writes a later read did not see (collapse scenarios). */
 	uint64_t lost_writes;
 	uint64_t violations[VIOLATION_KINDS];
+	/* The same, by the kind of walker that saw them. */
+	uint64_t violations_by_walker[WALKER_KINDS][VIOLATION_KINDS];
+	uint64_t ops_by_walker[WALKER_KINDS];
 	/* violations[VIOLATION_STALE_TABLE] is "unheld": a table changed
 	 * while a walker that had read it was still inside its section.
 	 * stale_read counts the harm proven by a value: a PTE read that

@@ -23,20 +23,24 @@ struct ptlab_config {
 	 * build rows of their own). */
 	struct ptlab_profile profile;
 	struct ptlab_fixes fixes;
+	/* The kernel generation (ptlab_kernel_default() for the profile).
+	 * With kernel.rcu_everywhere the machine's profile selects RCU table
+	 * free whatever the row says. */
+	struct ptlab_kernel kernel;
 	/* Size of the frame pool in bytes: a multiple of 2 MiB within
 	 * [PTLAB_POOL_MIN, PTLAB_POOL_MAX]. */
 	uint64_t pool_bytes;
 };
 
-/* x86 profile, both fixes on, the default pool. */
+/* x86 profile, both fixes on, today's kernel, the default pool. */
 void ptlab_config_default(struct ptlab_config *cfg);
 /* The same with the named profile; -EINVAL for an unknown name. */
 int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name);
 
 /*
- * Sets the machine up: -EINVAL for a bad pool size or an unknown flush or
- * deposit style, -EBUSY when a machine exists, -ENOMEM when the pool
- * cannot be mapped. ptlab_init() and ptlab_exit() are called from one
+ * Sets the machine up: -EINVAL for a bad pool size, an unknown flush or
+ * deposit style or kernel generation, -EBUSY when a machine exists,
+ * -ENOMEM when the pool cannot be mapped. ptlab_init() and ptlab_exit() are called from one
  * thread while no other CPU runs.
  */
 int ptlab_init(const struct ptlab_config *cfg);

@@ -76,9 +76,19 @@ int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice);
  * madvise(MADV_DONTNEED): zaps the pages of [addr, addr+len) under
  * mmap_lock for read (huge PMDs through zap_huge_pmd(), which frees a
  * deposited table at once); the mapping stays and faults in zeroed pages
- * again. Page tables are not freed. -EFAULT when the range has holes.
+ * again. With the machine's kernel.pt_reclaim (CONFIG_PT_RECLAIM), a PTE
+ * table left empty by a zap of a PMD-sized range or more is freed through
+ * the mmu_gather. -EFAULT when the range has holes.
  */
 int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len);
+
+/*
+ * mincore(): vec[i] = 1 when page i of [addr, addr+len) is present, else
+ * 0. It walks the PTE tables under mmap_lock for read with
+ * pte_offset_map_lock(), as faults and madvise() do: an RCU walker.
+ * -EFAULT when the range has holes (the kernel's -ENOMEM).
+ */
+int mm_mincore(struct mm_struct *mm, uint64_t addr, uint64_t len, unsigned char *vec);
 /* Faults every page of [addr, addr+len) in, for writing if @write
  * (mm_populate()). */
 int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write);
@@ -107,6 +117,7 @@ struct mm_stats {
 	uint64_t deposited;    /* PTE tables deposited for huge PMDs */
 	uint64_t anon_pages;   /* order-0 pages mapped */
 	uint64_t thp_mapped;   /* huge PMDs */
+	uint64_t hugetlb_mapped; /* hugetlb PMD entries */
 };
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out);
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The exhaustive oracle: model/ptlab.pml, a Promela model of the protocol,
- * checked by the Spin model checker for each cell (profile x fixes x
- * scenario). For a cell, ptlab generates the model's switches from the
- * profile's properties and the fixes (never the profile's name), runs
+ * checked by the Spin model checker for each cell (struct ptlab_cell:
+ * profile x fixes x kernel generation x scenario x walker kinds). For a
+ * cell, ptlab generates the model's switches from the profile's
+ * properties, the fixes and the generation (never the profile's name), runs
  * `spin -a`, compiles pan and runs a complete breadth-first search; when
  * the search finds a violation it replays the shortest one (`spin -t`) and
  * returns its steps in the protocol's words. The model does not know the
@@ -22,12 +23,6 @@
 #include "ptlab/profile.h"
 #include "ptlab/rule.h"
 
-struct ptlab_model_cell {
-	const struct ptlab_profile *profile;
-	struct ptlab_fixes fixes;
-	enum scenario scenario;
-};
-
 enum model_verdict {
 	/* The complete search found no violation. */
 	MODEL_SAFE,
@@ -43,11 +38,15 @@ const char *model_verdict_name(enum model_verdict v);
 
 struct ptlab_model_result {
 	enum model_verdict verdict;
-	/* MODEL_UNSAFE: the kind of violation the counterexample shows. */
+	/* MODEL_UNSAFE: the kind of violation the counterexample shows, and
+	 * the kind of walker that showed it. */
 	enum violation_kind kind;
+	enum walker_kind walker;
 	/* Every kind the complete search found (it does not stop at the
-	 * first violation). */
+	 * first violation), in all and by the kind of walker that showed
+	 * it. */
 	bool found[VIOLATION_KINDS];
+	bool found_by_walker[WALKER_KINDS][VIOLATION_KINDS];
 	/* States stored by the complete search. */
 	uint64_t states;
 	/* Wall time of the cell: spin, the compiler, pan and the replay. */
@@ -94,15 +93,18 @@ int ptlab_model_tools(char *msg, size_t len);
 
 /*
  * The model's switches for @c, from the profile's properties and the
- * fixes: up to PTLAB_MODEL_MAX_SWITCHES names such as "RCU_TABLE_FREE",
- * "FLUSH_IPI", "SCENARIO_MUNMAP" (each given to spin as -DNAME).
+ * fixes, the kernel generation and the walker kinds: up to
+ * PTLAB_MODEL_MAX_SWITCHES names such as "RCU_TABLE_FREE", "FLUSH_IPI",
+ * "SCENARIO_MUNMAP", "GUP_WALKERS" (each given to spin as -DNAME).
  */
-#define PTLAB_MODEL_MAX_SWITCHES 6
-size_t ptlab_model_switches(const struct ptlab_model_cell *c,
+#define PTLAB_MODEL_MAX_SWITCHES 12
+size_t ptlab_model_switches(const struct ptlab_cell *c,
 			    const char *out[PTLAB_MODEL_MAX_SWITCHES]);
 
-/* "<profile>.<fixes>.<scenario>", the cell's directory name. */
-void ptlab_model_cell_name(const struct ptlab_model_cell *c, char *buf,
+/* "<profile>.<fixes>.<scenario>[.<collapse-table>][.rcu-everywhere]
+ * [.unshare-<sync>][.<walkers>]" (the parts that are not the defaults),
+ * the cell's directory name. */
+void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 			   size_t len);
 
 /*
@@ -112,7 +114,7 @@ void ptlab_model_cell_name(const struct ptlab_model_cell *c, char *buf,
  * Release each result with ptlab_model_result_release().
  */
 int ptlab_model_check(const struct ptlab_model_options *o,
-		      const struct ptlab_model_cell *cells, size_t n,
+		      const struct ptlab_cell *cells, size_t n,
 		      struct ptlab_model_result *results);
 
 void ptlab_model_result_release(struct ptlab_model_result *r);
@@ -130,11 +132,11 @@ enum model_judgement {
 const char *model_judgement_name(enum model_judgement j);
 
 /*
- * Compares a result with ptlab_expect() for its cell: a pass needs the
- * same safe/unsafe verdict and, for an unsafe cell, exactly the kinds the
- * rule says are possible.
+ * Compares a result with ptlab_expect_cell() for its cell: a pass needs
+ * the same safe/unsafe verdict and, for each walker kind, exactly the
+ * kinds the rule says that walker can show.
  */
-enum model_judgement ptlab_model_judge(const struct ptlab_model_cell *c,
+enum model_judgement ptlab_model_judge(const struct ptlab_cell *c,
 				       const struct ptlab_model_result *r);
 
 #endif /* PTLAB_MODEL_H */

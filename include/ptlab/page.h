@@ -36,6 +36,9 @@ enum page_type {
  * outside the pool, so a walker of a freed table cannot mistake it for a
  * mapping. */
 #define PAGE_POISON 0x6b6b6b6b6b6b6b6bULL
+/* Steps of struct page's pt_deposit_seq (below). */
+#define PT_SEQ_DEPOSIT 1U
+#define PT_SEQ_HANDOVER (1U << 16)
 
 #define PFN_NONE UINT32_MAX
 
@@ -60,9 +63,15 @@ struct __attribute__((aligned(64))) page {
 	atomic_int mapcount;
 	/* THP head: PMD mappings of the whole folio; under the PMD lock. */
 	atomic_int entire_mapcount;
-	/* THP head: FOLL_PIN count (order-0 pages count pins in refcount
-	 * with GUP_PIN_COUNTING_BIAS instead). */
-	atomic_int pincount;
+	union {
+		/* THP head: FOLL_PIN count (order-0 pages count pins in
+		 * refcount with GUP_PIN_COUNTING_BIAS instead). */
+		atomic_int pincount;
+		/* A hugetlb PMD table: the processes sharing it beyond the
+		 * first (the kernel's ptdesc pt_share_count); changed under
+		 * the mapped file's i_mmap lock (src/hugetlb.c). */
+		atomic_int pt_share_count;
+	};
 	/* Bumped with release each time the frame is freed; read (acquire)
 	 * by the lab's detectors to tell a reused frame from the one a walker
 	 * started with. */
@@ -97,9 +106,14 @@ struct __attribute__((aligned(64))) page {
 			uint32_t free_prev, free_next;
 		};
 	};
-	/* Bumped when an in-table deposit writes list links into this table
-	 * and again when the withdraw clears them: odd while the table holds
-	 * non-PTE data. Written under the PMD lock; read by detectors. */
+	/* Detector marks, written under the PMD lock (deposits) or the
+	 * hugetlb file's i_mmap lock (unshares) with relaxed load + store
+	 * (no read-modify-write: on x86 a locked instruction is a full
+	 * fence, which would hide reorderings); read relaxed by detectors.
+	 * + PT_SEQ_DEPOSIT when an in-table deposit writes list links into
+	 * this table, and again when the withdraw clears them (odd while the
+	 * table holds non-PTE data); + PT_SEQ_HANDOVER when a process stops
+	 * sharing this hugetlb PMD table (it becomes another process's). */
 	atomic_uint pt_deposit_seq;
 	/*
 	 * Anonymous pages: the mm and virtual address the page was mapped at

@@ -27,6 +27,16 @@ enum race_point {
 	RP_GUP_FAST_RECHECK_FAILED,
 	/* gup_fast is about to turn interrupts back on. */
 	RP_GUP_FAST_SECTION_END,
+	/* pte_offset_map_lock() read a PMD inside its RCU read-side section
+	 * (interrupts on); next it takes the table's lock (.pte_table). */
+	RP_PTE_MAP_PMD_READ,
+	/* It holds the PTE lock; next it re-checks the PMD (pmd_same()). */
+	RP_PTE_MAP_LOCKED,
+	/* The re-check saw the PMD changed: it unlocks and tries again. */
+	RP_PTE_MAP_RETRY,
+	/* pte_unmap_unlock(): the lock is dropped; next the RCU read-side
+	 * section ends. */
+	RP_PTE_UNMAP,
 	/* A PMD entry that named a PTE table was cleared (.pmdp, .pmd the old
 	 * value, .pte_table): collapse's pmdp_collapse_flush() before its
 	 * flush, free_pgtables() before it queues the table. */
@@ -42,6 +52,13 @@ enum race_point {
 	/* collapse copied all the pages; next it clears the old PTEs and
 	 * releases the small pages, then deposits the table. */
 	RP_COLLAPSE_COPIED,
+	/* A process stopped sharing a hugetlb PMD table: its PUD entry
+	 * (.pmdp, old value .pmd) is cleared; the table (.pmd_table) now
+	 * belongs to the others. */
+	RP_PUD_UNSHARED,
+	/* gup_fast read a PUD (.pmdp the slot, .pmd the value); next it
+	 * reads the PMD in the table it names (.pmd_table). */
+	RP_GUP_FAST_PUD_READ,
 	/* A PTE table was deposited for a huge PMD (.pte_table). */
 	RP_TABLE_DEPOSIT,
 	/* A deposited PTE table was withdrawn (.pte_table). */
@@ -62,6 +79,10 @@ enum race_point {
 	RP_TABLE_RCU_HANDOFF,
 	/* A page table is about to be freed (.pte_table, any level; .how). */
 	RP_TABLE_FREE,
+	/* A zap of a huge PMD withdrew a deposited PTE table and frees it
+	 * (.pte_table; .how: TABLE_FREE_DIRECT, or TABLE_FREE_RCU in the
+	 * zap-rcu generation): zap_deposited_table(). */
+	RP_ZAP_DEPOSITED_FREE,
 	/* gup_fast turned interrupts off; next it walks. */
 	RP_GUP_FAST_SECTION_BEGIN,
 	/* An IPI request (.csd) is about to be queued for CPU .cpu. */

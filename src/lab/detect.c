@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "lab_internal.h"
+#include "ptlab/hugetlb.h"
 #include "ptlab/smp.h"
 
 static const char *const page_type_names[PAGE_TYPE_COUNT] = {
@@ -104,7 +105,11 @@ void lab_violation(const struct lab_violation_detail *d)
 
 /* ---- the walker's section ---- */
 
-/* The walk record of this thread's current interrupts-off section. */
+/*
+ * The walk record of this thread's current section: a GUP-fast walker's
+ * interrupts-off section, or an RCU walker's read-side section in
+ * pte_offset_map_lock() (from its PMD read to pte_unmap_unlock()).
+ */
 #define REC_TABLES 8
 
 struct walk_record {
@@ -114,13 +119,15 @@ struct walk_record {
 		unsigned int gen, dseq;
 	} t[REC_TABLES];
 	uint64_t addr;
-	/* The first PMD read that named a PTE table, for the evidence. */
-	const void *pmdp;
-	uint64_t pmd;
-	struct page *pte_table;
-	unsigned int pte_gen;
+	/* The deepest entry the walker followed to a page table (a PMD
+	 * naming a PTE table, else a PUD naming a PMD table), for the
+	 * evidence: its slot, its value, the table and its generation. */
+	const void *slot;
+	uint64_t value;
+	struct page *table;
+	unsigned int table_gen;
 	uint64_t t_read;
-	/* Writers' events logged before the PMD read (ring heads). */
+	/* Writers' events logged before the first read (ring heads). */
 	uint64_t writer_events;
 	uint16_t flags;          /* SEC_* */
 	struct page *poisoned;   /* a table a PTE read returned the poison from */
@@ -154,21 +161,27 @@ static void rec_table(struct page *table)
 	rec.n++;
 }
 
-static void rec_pmd_read(const struct race_ctx *ctx)
+/* The walker followed entry @slot = @value to @table: the first read of a
+ * section starts the record; a deeper entry replaces a shallower one. */
+static void rec_link(uint64_t addr, const void *slot, uint64_t value, struct page *table)
 {
+	if (!table)
+		return;
 	if (!rec.n) {
-		rec.addr = ctx->addr;
+		rec.addr = addr;
 		rec.writer_events = writer_events();
 	}
-	rec_table(ctx->pmd_table);
-	rec_table(ctx->pte_table);
-	if (ctx->pte_table && !rec.pte_table) {
-		rec.pmdp = ctx->pmdp;
-		rec.pmd = ctx->pmd;
-		rec.pte_table = ctx->pte_table;
-		rec.pte_gen = seen_generation(ctx->pte_table);
-		rec.t_read = lab_now_ns();
-	}
+	rec_table(table);
+	rec.slot = slot;
+	rec.value = value;
+	rec.table = table;
+	rec.table_gen = seen_generation(table);
+	rec.t_read = lab_now_ns();
+}
+
+static bool is_walker(const struct lab_tctx *self, enum walker_kind k)
+{
+	return self && self->role == LAB_ROLE_WALKER && self->kind == k;
 }
 
 /* A PTE value no page table holds: the free poison, or an in-table
@@ -199,11 +212,18 @@ static void rec_check(void)
 		d.table_pfn = page_to_pfn(t);
 		d.gen_seen = rec.t[i].gen;
 		d.gen_now = gen;
-		if (gen == rec.t[i].gen && type == PAGE_TYPE_PGTABLE)
+		if (gen == rec.t[i].gen && type == PAGE_TYPE_PGTABLE && t != rec.poisoned &&
+		    dseq - rec.t[i].dseq >= PT_SEQ_HANDOVER)
+			snprintf(d.what, sizeof(d.what),
+				 "walker cpu%d read table %u for %#llx; inside its section this "
+				 "process stopped sharing the table: it became another's",
+				 d.cpu, d.table_pfn, (unsigned long long)d.addr);
+		else if (gen == rec.t[i].gen && type == PAGE_TYPE_PGTABLE)
 			snprintf(d.what, sizeof(d.what),
 				 "walker cpu%d read table %u for %#llx; inside its section the "
-				 "table was overwritten with deposit-list links",
-				 d.cpu, d.table_pfn, (unsigned long long)d.addr);
+				 "table held deposit-list links%s",
+				 d.cpu, d.table_pfn, (unsigned long long)d.addr,
+				 dseq & 1 ? "" : " (written and cleared again)");
 		else
 			snprintf(d.what, sizeof(d.what),
 				 "walker cpu%d read table %u (gen %u) for %#llx; inside its "
@@ -217,18 +237,44 @@ static void rec_check(void)
 	}
 }
 
-static void rec_section_end(void)
+/* An RCU walker took the lock of its table: is the table still the one
+ * it read? (Its PMD re-check comes next; the lock is the harm.) */
+static void rec_locked(void)
+{
+	struct lab_violation_detail d = { .kind = VIOLATION_STALE_LOCK, .cpu = smp_processor_id(),
+					  .addr = rec.addr, .page_pfn = PFN_NONE };
+	struct page *t = rec.table;
+
+	if (!t || (seen_generation(t) == rec.table_gen && seen_type(t) == PAGE_TYPE_PGTABLE))
+		return;
+	d.table_pfn = page_to_pfn(t);
+	d.gen_seen = rec.table_gen;
+	d.gen_now = seen_generation(t);
+	snprintf(d.what, sizeof(d.what),
+		 "RCU walker cpu%d read a PMD naming table %u (gen %u) for %#llx and took "
+		 "that table's lock, but the table had been freed%s (gen %u)",
+		 d.cpu, d.table_pfn, d.gen_seen, (unsigned long long)d.addr,
+		 seen_type(t) == PAGE_TYPE_FREE ? "" : " and reused", d.gen_now);
+	rec.flags |= SEC_VIOLATED;
+	lab_violation(&d);
+}
+
+static void rec_section_end(enum walker_kind kind)
 {
 	struct lab_tctx *self = lab_self;
 
-	rec_check();
-	if (self && rec.pte_table &&
+	/* An RCU walker reads entries only under the table's lock after its
+	 * PMD re-check: its harm is the lock (rec_locked()), not a table
+	 * that goes away after it let go. */
+	if (kind == WALKER_GUP)
+		rec_check();
+	if (self && rec.table &&
 	    (rec.flags || writer_events() != rec.writer_events)) {
 		pending_section = (struct lab_event){
 			.type = EV_SECTION, .t = rec.t_read, .t_end = lab_now_ns(),
-			.slot = (uint64_t)(uintptr_t)rec.pmdp, .value = rec.pmd,
-			.pfn = page_to_pfn(rec.pte_table), .gen = rec.pte_gen,
-			.flags = rec.flags, .cpu = (uint16_t)self->cpu,
+			.slot = (uint64_t)(uintptr_t)rec.slot, .value = rec.value,
+			.pfn = page_to_pfn(rec.table), .gen = rec.table_gen,
+			.flags = rec.flags, .cpu = (uint16_t)self->cpu, .how = (uint16_t)kind,
 		};
 		section_pending = true;
 	}
@@ -256,12 +302,16 @@ static void log_table_event(enum lab_ev_type type, struct page *table, unsigned 
 				     .how = (uint16_t)how });
 }
 
-static void log_pmd_event(enum lab_ev_type type, const struct race_ctx *ctx)
+/* An entry (.pmdp = .pmd) that named a table: the PTE table, or for a PUD
+ * the PMD table. */
+static void log_link_event(enum lab_ev_type type, const struct race_ctx *ctx)
 {
+	struct page *table = ctx->pte_table ? ctx->pte_table : ctx->pmd_table;
+
 	lab_log(&(struct lab_event){ .type = (uint16_t)type, .t = lab_now_ns(),
 				     .slot = (uint64_t)(uintptr_t)ctx->pmdp, .value = ctx->pmd,
-				     .pfn = ctx->pte_table ? page_to_pfn(ctx->pte_table) : PFN_NONE,
-				     .gen = ctx->pte_table ? seen_generation(ctx->pte_table) : 0 });
+				     .pfn = table ? page_to_pfn(table) : PFN_NONE,
+				     .gen = table ? seen_generation(table) : 0 });
 }
 
 static void log_wait(enum lab_wait_kind kind, uint64_t mask)
@@ -377,7 +427,8 @@ static bool user_page_type(enum page_type t)
 	return t == PAGE_TYPE_ANON || t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL;
 }
 
-void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm_id)
+void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t expect_owner,
+			uint64_t expect_index)
 {
 	for (long i = 0; i < n; i++) {
 		struct page *p = pages[i];
@@ -387,7 +438,8 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 		uint32_t owner = atomic_load_explicit(&p->mm_id, memory_order_relaxed);
 		struct lab_violation_detail d;
 
-		if (user_page_type(t) && owner == mm_id && index == addr)
+		if (user_page_type(t) && owner == expect_owner &&
+		    index == expect_index + ((uint64_t)i << PAGE_SHIFT))
 			continue;
 		d = (struct lab_violation_detail){ .kind = VIOLATION_WRONG_PAGE,
 						   .cpu = smp_processor_id(), .addr = addr,
@@ -395,9 +447,10 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm
 						   .page_pfn = page_to_pfn(p), .page_index = index };
 		snprintf(d.what, sizeof(d.what),
 			 "walker cpu%d took a reference on page %u for %#llx, but that %s "
-			 "was never mapped there (mm %u, %#llx)",
-			 d.cpu, d.page_pfn, (unsigned long long)addr, type_name(t), owner,
-			 (unsigned long long)index);
+			 "was never mapped there (%s %u, %#llx)",
+			 d.cpu, d.page_pfn, (unsigned long long)addr, type_name(t),
+			 owner & HUGETLB_OWNER_BIT ? "hugetlb file" : "mm",
+			 owner & ~HUGETLB_OWNER_BIT, (unsigned long long)index);
 		lab_violation(&d);
 	}
 }
@@ -411,8 +464,12 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 	if (lab_trace_on())
 		lab_trace(rp, ctx);
 	switch (rp) {
+	case RP_GUP_FAST_PUD_READ:
+		rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pmd_table);
+		break;
 	case RP_GUP_FAST_PMD_READ:
-		rec_pmd_read(ctx);
+		if (ctx->pte_table)
+			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table);
 		break;
 	case RP_GUP_FAST_PTE_READ:
 		if (non_pte_value(ctx->pte)) {
@@ -427,15 +484,36 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 			lab_count(&self->st.recheck_failed, 1);
 		break;
 	case RP_GUP_FAST_SECTION_END:
-		rec_section_end();
+		rec_section_end(WALKER_GUP);
+		return;
+	/* An RCU walker's section; other threads' pte_offset_map_lock()
+	 * calls (a fault, a zap) are no walkers of the lab. */
+	case RP_PTE_MAP_PMD_READ:
+		if (is_walker(self, WALKER_RCU))
+			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table);
+		break;
+	case RP_PTE_MAP_LOCKED:
+		if (is_walker(self, WALKER_RCU))
+			rec_locked();
+		break;
+	case RP_PTE_MAP_RETRY:
+		if (is_walker(self, WALKER_RCU)) {
+			rec.flags |= SEC_RECHECK_FAILED;
+			lab_count(&self->st.recheck_failed, 1);
+		}
+		break;
+	case RP_PTE_UNMAP:
+		if (is_walker(self, WALKER_RCU))
+			rec_section_end(WALKER_RCU);
 		return;
 	case RP_PMD_UNLINKED:
-		log_pmd_event(EV_PMD_UNLINK, ctx);
+	case RP_PUD_UNSHARED:
+		log_link_event(EV_UNLINK, ctx);
 		if (self)
 			lab_count(&self->st.unlinks, 1);
 		break;
 	case RP_COLLAPSE_REFUSED:
-		log_pmd_event(EV_REFUSED, ctx);
+		log_link_event(EV_REFUSED, ctx);
 		break;
 	case RP_COLLAPSE_ISOLATED:
 		isolation_us = (lab_now_ns() + 999) / 1000;
@@ -463,13 +541,16 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 		return;
 	case RP_TABLE_FREE:
 		log_table_event(EV_FREE, ctx->pte_table, ctx->how);
-		if (self && ctx->how == TABLE_FREE_DIRECT)
+		return;
+	case RP_ZAP_DEPOSITED_FREE:
+		log_table_event(EV_ZAP_FREE, ctx->pte_table, ctx->how);
+		if (self)
 			lab_count(&self->st.zap_table_frees, 1);
 		return;
 	default:
 		break;
 	}
-	lab_windows_apply(rp);
+	lab_windows_apply(rp, self && self->role == LAB_ROLE_WALKER);
 }
 
 int lab_detect_begin(uint32_t nr_frames)

@@ -7,23 +7,26 @@
  * of the last second in time order, and judges each walker section once
  * the writers' events around it can no longer arrive.
  *
- * A section S (walker on cpu c read PMD slot P = V, naming table T, at
- * t_read; section over at t_end; its reference dropped at t_put) met an
- * unlink U when:
+ * A section S (walker on cpu c read entry slot P = V, a PMD naming PTE
+ * table T or a PUD naming PMD table T, at t_read; section over at t_end;
+ * its reference dropped at t_put) met an unlink U when:
  * - U cleared slot P holding V, finishing at U.t with t_read < U.t <
  *   t_end. The walker read V before the clear: had it read after, it
  *   would have seen the slot empty, unless the same V had been put back
- *   in between, which only a refused collapse does, after its waits,
- *   so after U.t > t_read;
- * - or U freed T at once (a zap's zap_deposited_table()) with t_read <
- *   U.t < t_end.
+ *   in between, which only a refused collapse (or a re-share) does,
+ *   after its waits, so after U.t > t_read;
+ * - or a zap withdrew T from a deposit list to free it
+ *   (zap_deposited_table(): at once, or after a grace period in the
+ *   zap-rcu generation) with t_read < U.t < t_end.
  * What defended it, the first that applies:
  * - S saw its table change (the stale-table detector fired): undefended;
  * - held off: after U, U's thread began a wait that covers cpu c (an IPI
  *   flush or tlb_remove_table_sync_one() whose mask holds c) before
- *   t_end: an IPI to c cannot complete inside S, so the wait outlived S
- *   and T was not freed, reused or overwritten under S; or U's thread
- *   handed T to call_rcu() before t_end: the grace period waits for S;
+ *   t_end, and S is a GUP-fast section: an IPI to c cannot complete
+ *   inside it, so the wait outlived S and T was not freed, reused or
+ *   overwritten under S (an RCU walker, with interrupts on, is held off
+ *   by no IPI); or U's thread handed T to call_rcu() before t_end: the
+ *   grace period waits for S, either kind;
  * - recheck caught: S's PMD or PTE re-check failed;
  * - isolation refused: S kept a reference past its end and U's collapse
  *   refused (isolation saw a reference) after t_end and before t_put;
@@ -160,7 +163,9 @@ static enum lab_defence held_off(const struct lab_evidence *ev, int w, size_t ui
 
 		switch (e->type) {
 		case EV_WAIT:
-			if (e->mask & (1ULL << s->cpu))
+			/* An IPI holds off only a walker with interrupts
+			 * off: an RCU walker takes it at once. */
+			if (s->how == WALKER_GUP && (e->mask & (1ULL << s->cpu)))
 				return e->how == LAB_WAIT_SYNC ? LAB_HELD_OFF_SYNC
 							       : LAB_HELD_OFF_FLUSH;
 			break;
@@ -201,14 +206,15 @@ static enum lab_defence defence(const struct lab_evidence *ev, int w, size_t ui,
 
 	if (s->flags & SEC_VIOLATED)
 		return LAB_UNDEFENDED;
-	if (u->type == EV_PMD_UNLINK) {
+	/* A table freed at once is not defended by a wait that follows. */
+	if (u->type == EV_UNLINK || (u->type == EV_ZAP_FREE && u->how == TABLE_FREE_RCU)) {
 		d = held_off(ev, w, ui, u, s);
 		if (d != LAB_UNDEFENDED)
 			return d;
 	}
 	if (s->flags & SEC_RECHECK_FAILED)
 		return LAB_RECHECK_CAUGHT;
-	if (u->type == EV_PMD_UNLINK && isolation_refused(ev, w, ui, s))
+	if (u->type == EV_UNLINK && isolation_refused(ev, w, ui, s))
 		return LAB_ISOLATION_REFUSED;
 	return LAB_UNDEFENDED;
 }
@@ -216,18 +222,20 @@ static enum lab_defence defence(const struct lab_evidence *ev, int w, size_t ui,
 /* Whether writer event @e is an unlink that met section @s. */
 static bool meets(const struct lab_event *e, const struct lab_event *s)
 {
-	if (e->type == EV_PMD_UNLINK)
+	if (e->type == EV_UNLINK)
 		return e->slot == s->slot && e->value == s->value;
-	return e->type == EV_FREE && e->how == TABLE_FREE_DIRECT && e->pfn == s->pfn &&
-	       e->gen == s->gen;
+	return e->type == EV_ZAP_FREE && e->pfn == s->pfn && e->gen == s->gen;
 }
 
-static void count(struct lab_evidence *ev, enum lab_defence d)
+static void count(struct lab_evidence *ev, const struct lab_event *s, enum lab_defence d)
 {
 	struct lab_evidence_counts *c = &ev->counts;
 
 	c->by[d]++;
 	c->overlaps++;
+	c->overlaps_by_walker[s->how]++;
+	if (d != LAB_UNDEFENDED)
+		c->defended_by_walker[s->how]++;
 	if (d == LAB_HELD_OFF_FLUSH || d == LAB_HELD_OFF_SYNC || d == LAB_HELD_OFF_GRACE_PERIOD)
 		c->held_off++;
 	if (d != LAB_UNDEFENDED)
@@ -244,7 +252,7 @@ static void judge_section(struct lab_evidence *ev, const struct lab_event *s)
 			continue;
 		for (size_t i = first_after(vec, s->t); i < vec->n && vec->v[i].t < s->t_end; i++)
 			if (meets(&vec->v[i], s))
-				count(ev, defence(ev, w, i, s));
+				count(ev, s, defence(ev, w, i, s));
 	}
 	if ((s->flags & SEC_VIOLATED) && (!ev->have_history || s->t_end < ev->history_t)) {
 		ev->have_history = true;
@@ -290,7 +298,7 @@ void lab_evidence_result(const struct lab_evidence *ev, struct lab_result *res)
 static const char *event_words(const struct lab_event *e)
 {
 	switch (e->type) {
-	case EV_PMD_UNLINK:
+	case EV_UNLINK:
 		return "cleared the PMD that pointed to it";
 	case EV_REFUSED:
 		return "refused the collapse and put it back";
@@ -303,6 +311,10 @@ static const char *event_words(const struct lab_event *e)
 						: "queued it on the mmu_gather";
 	case EV_FREE:
 		return e->how == TABLE_FREE_DIRECT ? "freed it at once (pte_free)" : "freed it";
+	case EV_ZAP_FREE:
+		return e->how == TABLE_FREE_DIRECT ? "zapped a huge PMD and took it to free at once"
+						   : "zapped a huge PMD and took it to free after a "
+						     "grace period";
 	default:
 		return "?";
 	}

@@ -37,8 +37,10 @@ enum lab_ev_type {
 	/* A walker's interrupts-off section that met another thread's event
 	 * (walker): PMD slot and value read, table, times, what happened. */
 	EV_SECTION,
-	/* A PMD that named a PTE table was cleared (RP_PMD_UNLINKED). */
-	EV_PMD_UNLINK,
+	/* An entry that named a page table was cleared: a PMD naming a PTE
+	 * table (RP_PMD_UNLINKED), or a PUD naming a hugetlb PMD table the
+	 * mm stopped sharing (RP_PUD_UNSHARED). */
+	EV_UNLINK,
 	/* A TLB flush or tlb_remove_table_sync_one() about to wait for the
 	 * CPUs in .mask (how: LAB_WAIT_FLUSH or LAB_WAIT_SYNC). */
 	EV_WAIT,
@@ -53,6 +55,9 @@ enum lab_ev_type {
 	EV_WITHDRAW,
 	/* A table is freed now (.how). */
 	EV_FREE,
+	/* A zap withdrew a deposited table to free it (.how: at once, or
+	 * after a grace period). */
+	EV_ZAP_FREE,
 	EV_TYPES,
 };
 
@@ -67,15 +72,16 @@ enum lab_wait_kind { LAB_WAIT_FLUSH, LAB_WAIT_SYNC };
 /* One event, as the controller reads it back. */
 struct lab_event {
 	uint64_t t;        /* ns since the run began (EV_SECTION: after its PMD read) */
-	uint64_t slot;     /* PMD slot (EV_SECTION, EV_PMD_UNLINK, EV_REFUSED) */
-	uint64_t value;    /* PMD value read or cleared */
+	uint64_t slot;     /* entry slot (EV_SECTION, EV_UNLINK, EV_REFUSED) */
+	uint64_t value;    /* entry value read or cleared */
 	uint64_t mask;     /* EV_WAIT: CPUs waited for */
 	uint64_t t_end;    /* EV_SECTION: at its end */
 	uint64_t t_put;    /* EV_SECTION: when its reference was dropped */
 	uint32_t pfn;      /* the table (PFN_NONE if none) */
 	uint32_t gen;      /* its generation when seen */
 	uint16_t type;     /* enum lab_ev_type */
-	uint16_t how;      /* enum table_free_how / enum lab_wait_kind */
+	uint16_t how;      /* enum table_free_how / enum lab_wait_kind /
+			    * EV_SECTION: enum walker_kind */
 	uint16_t flags;    /* EV_SECTION: SEC_* */
 	uint16_t cpu;
 };
@@ -111,7 +117,8 @@ struct lab_tstats {
 
 struct lab_tctx {
 	enum lab_role role;
-	int index;                 /* within its role */
+	enum walker_kind kind;     /* walkers */
+	int index;                 /* within its role (and kind) */
 	int cpu;                   /* its CPU id, set by the thread */
 	struct lab_ring ring;
 	/* Traced runs: the events its IPI handler logged while the thread
@@ -141,7 +148,7 @@ extern __thread struct lab_tctx *lab_self;
 
 /* ---- the run's shared, read-only state ---- */
 
-#define LAB_MAX_THREADS (LAB_MAX_WALKERS + 8)
+#define LAB_MAX_THREADS PTLAB_MAX_CPUS
 
 /* Written by the controller before the scenario threads start (thread
  * creation orders it for them), read-only while they run. */
@@ -181,7 +188,8 @@ static inline uint64_t lab_ring_head_relaxed(struct lab_ring *r)
 
 /* window.c */
 void lab_windows_install(const struct lab_window *w, unsigned int n, uint64_t seed);
-void lab_windows_apply(enum race_point rp);
+/* Stops at @rp if a window says so; @walker: a lab walker thread. */
+void lab_windows_apply(enum race_point rp, bool walker);
 
 /* detect.c */
 /* Starts a run's detectors: the collapse marks for @nr_frames frames. */
@@ -189,8 +197,12 @@ int lab_detect_begin(uint32_t nr_frames);
 void lab_detect_end(void);
 /* The race hook installed during a run. */
 void lab_race_hook(enum race_point rp, const struct race_ctx *ctx);
-/* After gup_fast returned @n pages for @start: wrong page check. */
-void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t mm_id);
+/* After gup_fast returned @n pages for @start: wrong page check. A page
+ * must carry @expect_owner (an mm id, or a hugetlb file's owner id) and
+ * the index @expect_index (the address for anonymous memory, the file
+ * offset for hugetlb) plus its position. */
+void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t expect_owner,
+			uint64_t expect_index);
 /* A walker's operation is over (its reference dropped): publishes the
  * record of its last section if that section met another thread. */
 void lab_walker_op_done(void);

@@ -158,18 +158,29 @@ static const char *scenario_switch(enum scenario s)
 		return "SCENARIO_COLLAPSE_PIN";
 	case SCENARIO_MUNMAP:
 		return "SCENARIO_MUNMAP";
+	case SCENARIO_PT_RECLAIM:
+		return "SCENARIO_PT_RECLAIM";
+	case SCENARIO_HUGETLB_UNSHARE:
+		return "SCENARIO_HUGETLB_UNSHARE";
 	case SCENARIO_COUNT:
 		break;
 	}
 	return "SCENARIO_UNKNOWN";
 }
 
-size_t ptlab_model_switches(const struct ptlab_model_cell *c,
+static unsigned int cell_walkers(const struct ptlab_cell *c)
+{
+	return c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+}
+
+size_t ptlab_model_switches(const struct ptlab_cell *c,
 			    const char *out[PTLAB_MODEL_MAX_SWITCHES])
 {
 	size_t n = 0;
 
-	if (c->profile->rcu_table_free)
+	/* --rcu-everywhere: every profile frees its tables as RCU table
+	 * free does (and its tlb_remove_table_sync_one() sends IPIs). */
+	if (c->profile->rcu_table_free || c->kernel.rcu_everywhere)
 		out[n++] = "RCU_TABLE_FREE";
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
@@ -179,14 +190,46 @@ size_t ptlab_model_switches(const struct ptlab_model_cell *c,
 	if (c->fixes.ipi_sync)
 		out[n++] = "IPI_SYNC";
 	out[n++] = scenario_switch(c->scenario);
+	if (c->kernel.collapse_table == COLLAPSE_TABLE_ZAP_RCU)
+		out[n++] = "COLLAPSE_ZAP_RCU";
+	else if (c->kernel.collapse_table == COLLAPSE_TABLE_FRESH)
+		out[n++] = "COLLAPSE_FRESH";
+	switch (ptlab_unshare_sync(c->kernel, c->fixes)) {
+	case UNSHARE_SYNC_PER_UNSHARE:
+		out[n++] = "UNSHARE_SYNC_PER_UNSHARE";
+		break;
+	case UNSHARE_SYNC_GATHER:
+		out[n++] = "UNSHARE_SYNC_GATHER";
+		break;
+	default:
+		break;
+	}
+	if (cell_walkers(c) & WALKER_MASK(WALKER_GUP))
+		out[n++] = "GUP_WALKERS";
+	if (cell_walkers(c) & WALKER_MASK(WALKER_RCU))
+		out[n++] = "RCU_WALKERS";
 	return n;
 }
 
-void ptlab_model_cell_name(const struct ptlab_model_cell *c, char *buf,
+void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 			   size_t len)
 {
-	snprintf(buf, len, "%s.%s.%s", c->profile->name,
-		 ptlab_fixes_name(c->fixes), scenario_name(c->scenario));
+	int n = snprintf(buf, len, "%s.%s.%s", c->profile->name,
+			 ptlab_fixes_name(c->fixes), scenario_name(c->scenario));
+
+	if (n >= 0 && (size_t)n < len && c->kernel.collapse_table != COLLAPSE_TABLE_REUSE)
+		n += snprintf(buf + n, len - (size_t)n, ".%s",
+			      collapse_table_name(c->kernel.collapse_table));
+	if (n >= 0 && (size_t)n < len && c->kernel.rcu_everywhere)
+		n += snprintf(buf + n, len - (size_t)n, ".rcu-everywhere");
+	if (n >= 0 && (size_t)n < len && c->kernel.unshare_sync != UNSHARE_SYNC_BY_FIXES)
+		n += snprintf(buf + n, len - (size_t)n, ".unshare-%s",
+			      unshare_sync_name(c->kernel.unshare_sync));
+	if (n >= 0 && (size_t)n < len && c->walkers &&
+	    c->walkers != scenario_default_walkers(c->scenario))
+		snprintf(buf + n, len - (size_t)n, ".%s",
+			 c->walkers == WALKER_MASK(WALKER_RCU) ? "rcu" :
+			 c->walkers == WALKER_MASK(WALKER_GUP) ? "gup" : "gup+rcu");
 }
 
 /* ---- one cell's directory and tools ---- */
@@ -195,13 +238,14 @@ struct pan_cache;
 
 struct cell_run {
 	const struct ptlab_model_options *o;
-	const struct ptlab_model_cell *cell;
+	const struct ptlab_cell *cell;
 	struct ptlab_model_result *r;
 	struct pan_cache *cache;
 	/* the verifier this cell runs (absolute path) */
 	char pan[PATH_MAX + 16];
-	/* The number pan gave the first violation of each kind found. */
-	uint64_t first_error[VIOLATION_KINDS];
+	/* The number pan gave the first violation of each kind found, by
+	 * walker kind. */
+	uint64_t first_error[WALKER_KINDS][VIOLATION_KINDS];
 	char dir[PATH_MAX];
 	/* "-DNAME" for the cell's switches and the extra defines */
 	char **dflags;
@@ -610,18 +654,26 @@ static void pan_cache_destroy(struct pan_cache *cache)
 
 /* ---- reading pan's and spin's output ---- */
 
-/* The kind an assertion's text names ("!(stale_table)"), or -1. */
-static int assertion_kind(const char *line, size_t len)
+/*
+ * The kind an assertion's text names, or -1, and the kind of walker whose
+ * assertion it is: "!(stale_table)" is a GUP-fast walker's, an RCU
+ * walker's carry the prefix rcu_ ("!(rcu_stale_lock)").
+ */
+static int assertion_kind(const char *line, size_t len, enum walker_kind *walker)
 {
-	for (int k = 0; k < VIOLATION_KINDS; k++) {
-		char needle[48];
-		size_t n = (size_t)snprintf(needle, sizeof(needle), "!(%s)",
-					    violation_kind_name((enum violation_kind)k));
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++) {
+			char needle[48];
+			size_t n = (size_t)snprintf(needle, sizeof(needle), "!(%s%s)",
+						    w == WALKER_RCU ? "rcu_" : "",
+						    violation_kind_name((enum violation_kind)k));
 
-		for (size_t i = 0; i + n <= len; i++)
-			if (memcmp(line + i, needle, n) == 0)
-				return k;
-	}
+			for (size_t i = 0; i + n <= len; i++)
+				if (memcmp(line + i, needle, n) == 0) {
+					*walker = (enum walker_kind)w;
+					return k;
+				}
+		}
 	return -1;
 }
 
@@ -696,6 +748,7 @@ static bool read_search(struct cell_run *run, const char *out)
 		size_t len = strcspn(l, "\n");
 		uint64_t v;
 		int k, matched = 0;
+		enum walker_kind w;
 
 		/* sscanf() counts the number alone as a match: %n makes sure
 		 * the whole "N states, stored" was there */
@@ -705,7 +758,7 @@ static bool read_search(struct cell_run *run, const char *out)
 		if (strncmp(l, "pan:", 4) != 0 || l[4] < '0' || l[4] > '9')
 			continue;
 		/* "pan:N: <message> (at depth D)" */
-		k = assertion_kind(l, len);
+		k = assertion_kind(l, len, &w);
 		if (k < 0 || !memmem(l, len, "assertion violated", 18) ||
 		    sscanf(l, "pan:%" SCNu64 ":", &v) != 1) {
 			cell_error(run, "pan found something that is not a violation "
@@ -713,8 +766,9 @@ static bool read_search(struct cell_run *run, const char *out)
 				   (int)len, l);
 			return false;
 		}
-		if (!r->found[k])
-			run->first_error[k] = v;
+		if (!r->found_by_walker[w][k])
+			run->first_error[w][k] = v;
+		r->found_by_walker[w][k] = true;
 		r->found[k] = true;
 		any = true;
 	}
@@ -749,9 +803,11 @@ static bool add_step(struct ptlab_model_result *r, const char *text, size_t len)
  * must be of the @want kind. (The replay finishes the atomic step the
  * assertion is in, so lines after it are not part of the run.)
  */
-static bool read_replay(struct cell_run *run, const char *out, int want)
+static bool read_replay(struct cell_run *run, const char *out, enum walker_kind want_walker,
+			int want)
 {
 	struct ptlab_model_result *r = run->r;
+	enum walker_kind walker = WALKER_GUP;
 	int kind = -1;
 
 	for (const char *l = out; *l && kind < 0; l += strcspn(l, "\n"), l += *l == '\n') {
@@ -763,36 +819,40 @@ static bool read_replay(struct cell_run *run, const char *out, int want)
 				return false;
 			}
 		} else if (strncmp(l, "spin: text of failed assertion:", 31) == 0) {
-			kind = assertion_kind(l, len);
+			kind = assertion_kind(l, len, &walker);
 		}
 	}
-	if (kind != want || !r->nsteps) {
+	if (kind != want || walker != want_walker || !r->nsteps) {
 		cell_error(run, "the counterexample did not replay to the %s "
 			   "violation the search found (spin -t)",
 			   violation_kind_name((enum violation_kind)want));
 		return false;
 	}
 	r->kind = (enum violation_kind)kind;
+	r->walker = walker;
 	return true;
 }
 
 /*
- * A counterexample of the first kind found, in the order of enum
- * violation_kind (a stale table before its consequences): the first such
- * violation of the breadth-first search, so a shortest one, written by
- * pan and replayed by spin -t.
+ * A counterexample of the first kind found, GUP-fast walkers' first, in
+ * the order of enum violation_kind (a stale table before its
+ * consequences): the first such violation of the breadth-first search,
+ * so a shortest one, written by pan and replayed by spin -t.
  */
 static bool counterexample(struct cell_run *run)
 {
 	static const char *const head[] = { "spin", "-t", "-T" };
 	static const char *const tail[] = { MODEL_FILE };
-	int want = 0;
+	int want = 0, w = 0;
 	char *out;
 	bool ok;
 
-	while (!run->r->found[want])
-		want++;
-	out = run_pan(run, run->first_error[want]);
+	while (!run->r->found_by_walker[w][want])
+		if (++want == VIOLATION_KINDS) {
+			want = 0;
+			w++;
+		}
+	out = run_pan(run, run->first_error[w][want]);
 	if (!out)
 		return false;
 	ok = has_text(out, "wrote " TRAIL_FILE);
@@ -805,7 +865,7 @@ static bool counterexample(struct cell_run *run)
 		       "replay.out", "rror");
 	if (!out)
 		return false;
-	ok = read_replay(run, out, want);
+	ok = read_replay(run, out, (enum walker_kind)w, want);
 	free(out);
 	return ok;
 }
@@ -889,7 +949,7 @@ static double now_seconds(void)
 
 static void check_cell(const struct ptlab_model_options *o,
 		       struct pan_cache *cache,
-		       const struct ptlab_model_cell *cell,
+		       const struct ptlab_cell *cell,
 		       struct ptlab_model_result *r)
 {
 	struct cell_run run = { .o = o, .cell = cell, .r = r, .cache = cache };
@@ -915,7 +975,10 @@ static void check_cell(const struct ptlab_model_options *o,
 		goto out_dir;
 	if (o->keep_dir && path_in(&run, "pan", model, sizeof(model)) == 0 &&
 	    strcmp(model, run.pan) != 0)
-		link(run.pan, model); /* a convenience: the cell's own pan */
+		if (link(run.pan, model) != 0) {
+			/* only a convenience (the cell's own pan): the
+			 * shared verifier below runs the cell either way */
+		}
 	out = run_pan(&run, 0);
 	if (!out)
 		goto out_dir;
@@ -935,7 +998,7 @@ out_free:
 struct pool {
 	const struct ptlab_model_options *o;
 	struct pan_cache cache;
-	const struct ptlab_model_cell *cells;
+	const struct ptlab_cell *cells;
 	struct ptlab_model_result *results;
 	size_t n;
 	/* the next cell to check; each worker claims cells from it */
@@ -953,7 +1016,7 @@ static void *pool_worker(void *arg)
 }
 
 int ptlab_model_check(const struct ptlab_model_options *o,
-		      const struct ptlab_model_cell *cells, size_t n,
+		      const struct ptlab_cell *cells, size_t n,
 		      struct ptlab_model_result *results)
 {
 	struct pool p = { .o = o, .cells = cells, .results = results, .n = n };
@@ -1000,17 +1063,18 @@ void ptlab_model_result_release(struct ptlab_model_result *r)
 	r->nsteps = 0;
 }
 
-enum model_judgement ptlab_model_judge(const struct ptlab_model_cell *c,
+enum model_judgement ptlab_model_judge(const struct ptlab_cell *c,
 				       const struct ptlab_model_result *r)
 {
-	struct ptlab_expectation e = ptlab_expect(c->profile, c->fixes, c->scenario);
+	struct ptlab_expectation e = ptlab_expect_cell(c);
 
 	if (r->verdict == MODEL_ERROR)
 		return MODEL_NO_VERDICT;
 	if ((r->verdict == MODEL_UNSAFE) != e.unsafe)
 		return MODEL_FAIL;
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		if (r->found[k] != e.possible[k])
-			return MODEL_FAIL;
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			if (r->found_by_walker[w][k] != e.by_walker[w][k])
+				return MODEL_FAIL;
 	return MODEL_PASS;
 }

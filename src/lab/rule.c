@@ -14,6 +14,8 @@ static const char *const scenario_names_tab[SCENARIO_COUNT] = {
 	[SCENARIO_COLLAPSE_ZAP] = "collapse-zap",
 	[SCENARIO_COLLAPSE_PIN] = "collapse-pin",
 	[SCENARIO_MUNMAP] = "munmap",
+	[SCENARIO_PT_RECLAIM] = "pt-reclaim",
+	[SCENARIO_HUGETLB_UNSHARE] = "hugetlb-unshare",
 };
 
 const char *scenario_name(enum scenario s)
@@ -82,10 +84,206 @@ const char *violation_kind_name(enum violation_kind k)
 		return "stale_pin";
 	case VIOLATION_WRONG_PAGE:
 		return "wrong_page";
+	case VIOLATION_STALE_LOCK:
+		return "stale_lock";
 	case VIOLATION_KINDS:
 		break;
 	}
 	return "?";
+}
+
+const char *walker_kind_name(enum walker_kind k)
+{
+	return k == WALKER_GUP ? "gup" : k == WALKER_RCU ? "rcu" : "?";
+}
+
+int walker_kinds_parse(const char *list, unsigned int *mask)
+{
+	unsigned int m = 0;
+
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ",");
+		int k;
+
+		for (k = 0; k < WALKER_KINDS; k++)
+			if (n == strlen(walker_kind_name((enum walker_kind)k)) &&
+			    !strncmp(p, walker_kind_name((enum walker_kind)k), n))
+				break;
+		if (k == WALKER_KINDS)
+			return -EINVAL;
+		m |= WALKER_MASK(k);
+		p += n;
+		if (*p == ',' && !*++p)
+			return -EINVAL;
+	}
+	if (!m)
+		return -EINVAL;
+	*mask = m;
+	return 0;
+}
+
+unsigned int scenario_allowed_walkers(enum scenario s)
+{
+	return scenario_default_walkers(s);
+}
+
+unsigned int scenario_default_walkers(enum scenario s)
+{
+	return WALKER_MASK(WALKER_GUP) |
+	       (s == SCENARIO_PT_RECLAIM ? WALKER_MASK(WALKER_RCU) : 0);
+}
+
+static const char *const collapse_table_names[COLLAPSE_TABLE_COUNT] = {
+	[COLLAPSE_TABLE_REUSE] = "reuse",
+	[COLLAPSE_TABLE_ZAP_RCU] = "zap-rcu",
+	[COLLAPSE_TABLE_FRESH] = "fresh",
+};
+
+const char *collapse_table_name(enum collapse_table c)
+{
+	return (unsigned int)c < COLLAPSE_TABLE_COUNT ? collapse_table_names[c] : "?";
+}
+
+int collapse_table_parse(const char *name, enum collapse_table *out)
+{
+	for (unsigned int i = 0; name && i < COLLAPSE_TABLE_COUNT; i++) {
+		if (!strcmp(name, collapse_table_names[i])) {
+			*out = (enum collapse_table)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const unshare_sync_names[UNSHARE_SYNC_COUNT] = {
+	[UNSHARE_SYNC_BY_FIXES] = "by-fixes",
+	[UNSHARE_SYNC_NONE] = "none",
+	[UNSHARE_SYNC_PER_UNSHARE] = "per-unshare",
+	[UNSHARE_SYNC_GATHER] = "gather",
+};
+
+const char *unshare_sync_name(enum unshare_sync u)
+{
+	return (unsigned int)u < UNSHARE_SYNC_COUNT ? unshare_sync_names[u] : "?";
+}
+
+int unshare_sync_parse(const char *name, enum unshare_sync *out)
+{
+	for (unsigned int i = UNSHARE_SYNC_NONE; name && i < UNSHARE_SYNC_COUNT; i++) {
+		if (!strcmp(name, unshare_sync_names[i])) {
+			*out = (enum unshare_sync)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+struct ptlab_kernel ptlab_kernel_default(const struct ptlab_profile *p)
+{
+	return (struct ptlab_kernel){ .collapse_table = COLLAPSE_TABLE_REUSE,
+				      .rcu_everywhere = false,
+				      .pt_reclaim = p && p->rcu_table_free,
+				      .unshare_sync = UNSHARE_SYNC_BY_FIXES };
+}
+
+enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes fixes)
+{
+	if (k.unshare_sync == UNSHARE_SYNC_BY_FIXES)
+		return fixes.ipi_sync ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
+	return k.unshare_sync;
+}
+
+struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab_fixes fixes,
+				     enum scenario s)
+{
+	return (struct ptlab_cell){ .profile = p, .fixes = fixes,
+				    .kernel = ptlab_kernel_default(p), .scenario = s,
+				    .walkers = scenario_default_walkers(s) };
+}
+
+/* What can a GUP-fast walker show? (interrupts off: held off by an IPI
+ * that waits, and, being an RCU reader, by a grace period) */
+static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectation *e,
+		       bool out[VIOLATION_KINDS])
+{
+	const struct ptlab_profile *p = c->profile;
+	bool in_table = p->deposit == DEPOSIT_IN_TABLE;
+	enum collapse_table ct = c->kernel.collapse_table;
+	bool unshare_held_off;
+
+	switch (c->scenario) {
+	case SCENARIO_COLLAPSE_ZAP:
+	case SCENARIO_COLLAPSE_PIN:
+		/*
+		 * The old table T may change under a walker that read the
+		 * old PMD only if nobody waited for it after the clear:
+		 * - reuse: a zap (collapse-zap) withdraws T and frees it at
+		 *   once, and an in-table deposit writes links into it;
+		 * - zap-rcu: the zap frees T after a grace period, which
+		 *   waits for the walker; the in-table deposit remains;
+		 * - fresh: T is never written again and is freed after a
+		 *   grace period.
+		 */
+		if (!e->held_off && ct != COLLAPSE_TABLE_FRESH)
+			out[VIOLATION_STALE_TABLE] =
+				in_table || (c->scenario == SCENARIO_COLLAPSE_ZAP &&
+					     ct == COLLAPSE_TABLE_REUSE);
+		/* Collapse's isolation saw no extra reference, the walker
+		 * then took one: only the PMD re-check (or being held off)
+		 * stops it. */
+		out[VIOLATION_STALE_PIN] = !e->held_off && !c->fixes.pmd_recheck;
+		/* A reference from a table freed and handed out again: only
+		 * the zap frees one under a walker. */
+		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] &&
+					    c->scenario == SCENARIO_COLLAPSE_ZAP &&
+					    ct == COLLAPSE_TABLE_REUSE;
+		break;
+	case SCENARIO_MUNMAP:
+	case SCENARIO_PT_RECLAIM:
+		/* The table is freed after the flush, or after a grace
+		 * period: either holds a GUP-fast walker off if it waits. */
+		out[VIOLATION_STALE_TABLE] = !e->rcu_free && !e->flush_waits;
+		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE];
+		break;
+	case SCENARIO_HUGETLB_UNSHARE:
+		/*
+		 * Unsharing does not free the PMD table: the other process
+		 * keeps it and may map other pages in it at once (it can
+		 * even free it later through its own mmu_gather, whose
+		 * flush does not reach this process's CPUs). Only a wait for
+		 * this process's walkers before the unsharer lets go of the
+		 * hugetlb locks protects them: its own flush if it waits, or
+		 * the sync of the unshare generation (an IPI only with RCU
+		 * table free). A walker then reads the other process's
+		 * entries: the PMD re-check reads the same foreign table and
+		 * agrees.
+		 */
+		unshare_held_off =
+			e->flush_waits ||
+			(e->rcu_free && ptlab_unshare_sync(c->kernel, c->fixes) != UNSHARE_SYNC_NONE);
+		out[VIOLATION_STALE_TABLE] = !unshare_held_off;
+		out[VIOLATION_WRONG_PAGE] = !unshare_held_off;
+		break;
+	case SCENARIO_COUNT:
+		break;
+	}
+}
+
+/* What can an RCU walker show? (interrupts on: no IPI holds it off; only
+ * a table freed after a grace period is safe under it) */
+static void expect_rcu(const struct ptlab_cell *c, const struct ptlab_expectation *e,
+		       bool out[VIOLATION_KINDS])
+{
+	/* Only PT_RECLAIM frees a PTE table under mmap_lock for read, the
+	 * lock such a walker holds: collapse and munmap's table freeing
+	 * exclude it (mmap_lock for write, or no VMA left to walk), and a
+	 * hugetlb walker holds the hugetlb VMA lock unsharing needs. It
+	 * reads no entry before it holds the table's lock and its PMD
+	 * re-check passed (the reclaimer clears the PMD under that lock),
+	 * so the harm is the lock itself: of a table freed (and reused)
+	 * after a flush that did not wait for it. */
+	if (c->scenario == SCENARIO_PT_RECLAIM && !e->rcu_free)
+		out[VIOLATION_STALE_LOCK] = true;
 }
 
 /*
@@ -95,58 +293,35 @@ const char *violation_kind_name(enum violation_kind k)
  * waits for each target) or the seed's tlb_remove_table_sync_one(), which
  * only sends IPIs when RCU table free is selected.
  */
+struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
+{
+	struct ptlab_expectation e = { 0 };
+	unsigned int walkers;
+
+	if (!c || !c->profile)
+		return e;
+	e.rcu_free = c->profile->rcu_table_free || c->kernel.rcu_everywhere;
+	e.flush_waits = profile_flush_waits(c->profile);
+	e.sync_works = c->fixes.ipi_sync && e.rcu_free;
+	e.held_off = e.flush_waits || e.sync_works;
+	walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+	if (walkers & WALKER_MASK(WALKER_GUP))
+		expect_gup(c, &e, e.by_walker[WALKER_GUP]);
+	if (walkers & WALKER_MASK(WALKER_RCU))
+		expect_rcu(c, &e, e.by_walker[WALKER_RCU]);
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			e.possible[k] |= e.by_walker[w][k];
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		e.unsafe |= e.possible[k];
+	return e;
+}
+
 struct ptlab_expectation ptlab_expect(const struct ptlab_profile *p,
 				      struct ptlab_fixes fixes,
 				      enum scenario s)
 {
-	struct ptlab_expectation e = { 0 };
-	bool collapses = s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
+	struct ptlab_cell c = ptlab_cell_default(p, fixes, s);
 
-	if (!p)
-		return e;
-	e.flush_waits = profile_flush_waits(p);
-	e.sync_works = fixes.ipi_sync && p->rcu_table_free;
-	e.held_off = e.flush_waits || e.sync_works;
-
-	switch (s) {
-	case SCENARIO_COLLAPSE_ZAP:
-		/* A walker that read the PMD before collapse cleared it can
-		 * still be inside when a zap elsewhere under the same PMD
-		 * table withdraws the deposited table and pte_free()s it. */
-		e.possible[VIOLATION_STALE_TABLE] = !e.held_off;
-		break;
-	case SCENARIO_COLLAPSE_PIN:
-		/* No table is freed; only an in-table deposit overwrites
-		 * the table the walker is reading. */
-		e.possible[VIOLATION_STALE_TABLE] =
-			!e.held_off && p->deposit == DEPOSIT_IN_TABLE;
-		break;
-	case SCENARIO_MUNMAP:
-		/* free_pgtables(): the table outlives the walker if it is
-		 * freed after a grace period or after a flush that waited. */
-		e.possible[VIOLATION_STALE_TABLE] =
-			!p->rcu_table_free && !e.flush_waits;
-		break;
-	case SCENARIO_COUNT:
-		break;
-	}
-	/* Collapse's isolation saw no extra reference, the walker then took
-	 * one: only the PMD re-check (or being held off) stops it. */
-	e.possible[VIOLATION_STALE_PIN] =
-		collapses && !e.held_off && !fixes.pmd_recheck;
-	/*
-	 * A reference on a page never mapped there needs an entry that still
-	 * decodes as a present user page: a stale table whose frame was freed
-	 * and handed out again (its data can read as anything), which the
-	 * zap and munmap free. An in-table deposit alone does not do it: its
-	 * links are kernel addresses that no walker takes a reference from
-	 * (on radix, present without _PAGE_READ), so in collapse-pin a stale
-	 * table stays a stale table.
-	 */
-	e.possible[VIOLATION_WRONG_PAGE] = e.possible[VIOLATION_STALE_TABLE] &&
-					   (s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_MUNMAP);
-
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		e.unsafe |= e.possible[k];
-	return e;
+	return ptlab_expect_cell(&c);
 }

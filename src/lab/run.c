@@ -20,6 +20,19 @@ void lab_set_progress(lab_progress_fn fn, void *arg)
 	progress_arg = arg;
 }
 
+/*
+ * The default windows are sized for an optimized build. A sanitizer build
+ * runs the protocol's steps several times slower (a collapse copies and
+ * clears 512 pages), so a walker's window must be as many times longer to
+ * span the same steps: the windows of the same cell stay the same in its
+ * safe and unsafe settings, only the build changes them.
+ */
+#ifdef PTLAB_DEBUG
+#define WINDOW_SCALE 4
+#else
+#define WINDOW_SCALE 1
+#endif
+
 /* Per scenario: walkers, and windows found to show each race quickly
  * while leaving safe cells many cycles per second. */
 void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profile *p,
@@ -28,7 +41,13 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->profile = *p;
 	cfg->fixes = fixes;
+	cfg->kernel = ptlab_kernel_default(p);
+	/* The scenario is about PT_RECLAIM: on every profile, so that the
+	 * matrix shows why the kernel allows it only with RCU table free. */
+	if (s == SCENARIO_PT_RECLAIM)
+		cfg->kernel.pt_reclaim = true;
 	cfg->scenario = s;
+	cfg->walker_kinds = scenario_default_walkers(s);
 	cfg->seconds = 1.0;
 	cfg->grace_after_violation = 0.05;
 	cfg->walkers = 2;
@@ -40,26 +59,60 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	case SCENARIO_COLLAPSE_ZAP:
 		/* A walker stays in its section across a collapse and a zap. */
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
-			RP_GUP_FAST_PMD_READ, 2000000, 0.25, true, true };
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 2000000, .probability = 0.25,
+			.jitter = true, .preempt = true };
 		break;
 	case SCENARIO_COLLAPSE_PIN:
 		/* Across a whole collapse (in-table deposits)... */
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
-			RP_GUP_FAST_PMD_READ, 2000000, 0.1, true, true };
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 2000000, .probability = 0.1,
+			.jitter = true, .preempt = true };
 		/* ...or from its PTE read into collapse's copy phase, which
 		 * collapse's own window widens. */
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
-			RP_GUP_FAST_PTE_READ, 600000, 0.3, true, true };
+			.rp = RP_GUP_FAST_PTE_READ, .delay_ns = 600000, .probability = 0.3,
+			.jitter = true, .preempt = true };
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
-			RP_COLLAPSE_ISOLATED, 800000, 1.0, false, false };
+			.rp = RP_COLLAPSE_ISOLATED, .delay_ns = 800000, .probability = 1.0 };
 		break;
 	case SCENARIO_MUNMAP:
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
-			RP_GUP_FAST_PMD_READ, 500000, 0.3, true, true };
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 500000, .probability = 0.3,
+			.jitter = true, .preempt = true };
+		break;
+	case SCENARIO_PT_RECLAIM:
+		/* Both kinds of walker between their PMD read and their use
+		 * of the table. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 500000, .probability = 0.3,
+			.jitter = true, .preempt = true };
+		/* Longer than a flush that waits out GUP-fast windows: an RCU
+		 * walker must outlast the unlink, flush and free to see a
+		 * table reused. Walkers only: the reclaimer's zaps and
+		 * faults pass the same point. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_PTE_MAP_PMD_READ, .delay_ns = 2000000, .probability = 0.25,
+			.jitter = true, .walkers_only = true };
+		break;
+	case SCENARIO_HUGETLB_UNSHARE:
+		/* Between the PUD read and the PMD read: across an unshare
+		 * and the owner's change of the table. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_GUP_FAST_PUD_READ, .delay_ns = 2000000, .probability = 0.25,
+			.jitter = true, .preempt = true };
 		break;
 	case SCENARIO_COUNT:
 		break;
 	}
+	for (unsigned int i = 0; i < cfg->nr_windows; i++)
+		cfg->windows[i].delay_ns *= WINDOW_SCALE;
+}
+
+struct ptlab_cell lab_run_cell(const struct lab_run_config *cfg)
+{
+	return (struct ptlab_cell){ .profile = &cfg->profile, .fixes = cfg->fixes,
+				    .kernel = cfg->kernel, .scenario = cfg->scenario,
+				    .walkers = cfg->walker_kinds };
 }
 
 static bool window_ok(const struct lab_window *w)
@@ -71,12 +124,18 @@ static bool window_ok(const struct lab_window *w)
 
 static bool config_ok(const struct lab_run_config *cfg)
 {
+	unsigned int kinds = (unsigned int)__builtin_popcount(cfg->walker_kinds);
+
 	if (!(cfg->trace_before_ms >= 0 && cfg->trace_before_ms <= LAB_TRACE_MAX_MS) ||
 	    !(cfg->trace_after_ms >= 0 && cfg->trace_after_ms <= LAB_TRACE_MAX_MS))
 		return false;
 	if ((unsigned int)cfg->scenario >= SCENARIO_COUNT || cfg->walkers < 1 ||
 	    cfg->walkers > LAB_MAX_WALKERS || cfg->nr_windows > LAB_MAX_WINDOWS ||
-	    cfg->min_mm_cpus > LAB_MAX_WALKERS || !(cfg->seconds > 0 && cfg->seconds <= 86400))
+	    !kinds || (cfg->walker_kinds & ~scenario_allowed_walkers(cfg->scenario)) ||
+	    cfg->walkers * kinds > LAB_MAX_WALKERS || cfg->min_mm_cpus > LAB_MAX_WALKERS ||
+	    (unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
+	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT ||
+	    !(cfg->seconds > 0 && cfg->seconds <= 86400))
 		return false;
 	for (unsigned int i = 0; i < cfg->nr_windows; i++)
 		if (!window_ok(&cfg->windows[i]))
@@ -89,6 +148,8 @@ static bool config_ok(const struct lab_run_config *cfg)
 static void snapshot(struct lab_result *r)
 {
 	memset(r->violations, 0, sizeof(r->violations));
+	memset(r->violations_by_walker, 0, sizeof(r->violations_by_walker));
+	memset(r->ops_by_walker, 0, sizeof(r->ops_by_walker));
 	memset(r->failures, 0, sizeof(r->failures));
 	r->ops = r->pages = r->collapses = r->refusals = r->cycles = 0;
 	r->zap_table_frees = r->unlinks = r->lost_writes = r->stale_read = 0;
@@ -104,8 +165,15 @@ static void snapshot(struct lab_result *r)
 		r->unlinks += lab_read(&st->unlinks);
 		r->lost_writes += lab_read(&st->lost_writes);
 		r->stale_read += lab_read(&st->stale_read);
-		for (int k = 0; k < VIOLATION_KINDS; k++)
-			r->violations[k] += lab_read(&st->violations[k]);
+		for (int k = 0; k < VIOLATION_KINDS; k++) {
+			unsigned long long v = lab_read(&st->violations[k]);
+
+			r->violations[k] += v;
+			if (lab_rs.threads[i]->role == LAB_ROLE_WALKER)
+				r->violations_by_walker[lab_rs.threads[i]->kind][k] += v;
+		}
+		if (lab_rs.threads[i]->role == LAB_ROLE_WALKER)
+			r->ops_by_walker[lab_rs.threads[i]->kind] += lab_read(&st->ops);
 		for (int k = 0; k < LAB_FAILURE_KINDS; k++)
 			r->failures[k] += lab_read(&st->failures[k]);
 	}
@@ -131,13 +199,34 @@ static void first_violation(struct lab_result *r)
 /* A section is judged once its writers' events can no longer arrive. */
 #define SETTLE_NS 20000000ULL
 
-static bool run_over(const struct lab_run_config *cfg, const struct lab_result *r,
-		     double now_ms, double *stop_at)
+/* Whether the verdict is in: each walker kind the rule calls unsafe has
+ * shown a violation, each it calls safe has @enough defended overlaps and
+ * no violation. */
+static bool verdict_in(const struct lab_run_config *cfg, const struct ptlab_expectation *e,
+		       const struct lab_result *r, uint64_t enough)
+{
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		bool unsafe = false;
+		uint64_t seen = 0;
+
+		if (!(cfg->walker_kinds & WALKER_MASK(w)))
+			continue;
+		for (int k = 0; k < VIOLATION_KINDS; k++) {
+			unsafe |= e->by_walker[w][k];
+			seen += r->violations_by_walker[w][k];
+		}
+		if (unsafe ? !seen : seen || r->evidence.defended_by_walker[w] < enough)
+			return false;
+	}
+	return true;
+}
+
+static bool run_over(const struct lab_run_config *cfg, const struct ptlab_expectation *e,
+		     const struct lab_result *r, double now_ms, double *stop_at)
 {
 	if (*stop_at < 0 && cfg->grace_after_violation >= 0 && lab_total_violations(r))
 		*stop_at = now_ms + cfg->grace_after_violation * 1e3;
-	if (cfg->stop_at_defended && r->evidence.defended >= cfg->stop_at_defended &&
-	    !lab_total_violations(r))
+	if (cfg->stop_at_defended && verdict_in(cfg, e, r, cfg->stop_at_defended))
 		return true;
 	return r->seconds >= cfg->seconds || (cfg->max_ops && r->ops >= cfg->max_ops) ||
 	       (*stop_at >= 0 && now_ms >= *stop_at);
@@ -150,6 +239,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	struct lab_scenario *s = NULL;
 	struct lab_evidence *ev = NULL;
 	struct lab_trace_collector *trace = NULL;
+	struct ptlab_cell cell;
+	struct ptlab_expectation e;
 	struct mm_struct *mm;
 	unsigned long asan0 = ptlab_asan_stale_table_reads();
 	double stop_at = -1;
@@ -161,8 +252,10 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	res->first_violation_ms = -1;
 	if (!config_ok(cfg))
 		return -EINVAL;
+	cell = lab_run_cell(cfg);
+	e = ptlab_expect_cell(&cell);
 	mc = (struct ptlab_config){ .profile = cfg->profile, .fixes = cfg->fixes,
-				    .pool_bytes = cfg->pool_bytes };
+				    .kernel = cfg->kernel, .pool_bytes = cfg->pool_bytes };
 	ret = ptlab_init(&mc);
 	if (ret)
 		return ret;
@@ -195,7 +288,7 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 		res->seconds = lab_now_ms() / 1e3;
 		if (progress_fn)
 			progress_fn(progress_arg, res->seconds, res);
-		if (run_over(cfg, res, lab_now_ms(), &stop_at))
+		if (run_over(cfg, &e, res, lab_now_ms(), &stop_at))
 			break;
 	}
 	lab_scenario_stop(s);

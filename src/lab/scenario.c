@@ -1,23 +1,35 @@
 // SPDX-License-Identifier: MIT
 /*
- * The scenarios: sets of CPU threads running bounded loops against one mm.
- * All ranges lie in one 1 GiB-aligned region, so they share one PMD table
- * and its deposit list.
+ * The scenarios: sets of CPU threads running bounded loops against one mm
+ * (two in hugetlb-unshare). All ranges lie in one 1 GiB-aligned region, so
+ * they share one PMD table and its deposit list.
  *
- * Every scenario's walkers pin one page with pin_user_pages_fast(), write
- * their own word of it through the pin, unpin it and (in the collapse
- * scenarios, where the range stays mapped) read the word back: a
- * different value is a lost write.
+ * GUP-fast walkers pin one page with pin_user_pages_fast(), write their
+ * own word of it through the pin, unpin it and (in the collapse scenarios,
+ * where the range stays mapped) read the word back: a different value is
+ * a lost write. RCU walkers (pt-reclaim) call mincore() on one page: a
+ * pte_offset_map_lock() walk under mmap_lock for read, as faults and
+ * madvise() do.
  *
- * collapse-zap  collapser: collapse A's ranges, then split them back;
- *               zapper: fault THPs in Z, hold them a moment, munmap Z
- *               (zap_huge_pmd() withdraws the head of the deposit list,
- *               after a collapse the table it deposited, and pte_free()s
- *               it at once).
- * collapse-pin  collapser as above (split, never a free).
- * munmap        mutator: munmap two 2 MiB (or 64 KiB) chunks of M, map
- *               them again and fault them back, so freed tables come back
- *               elsewhere.
+ * collapse-zap     collapser: collapse A's ranges, keep them a moment,
+ *                  split them back; zapper: fault THPs in Z, hold them a
+ *                  moment, munmap Z (zap_huge_pmd() withdraws the head of
+ *                  the deposit list, after a collapse the table it
+ *                  deposited, and frees it).
+ * collapse-pin     the collapser alone.
+ * munmap           mutator: munmap two 2 MiB (or 64 KiB) chunks of M, map
+ *                  them again and fault them back, so freed tables come
+ *                  back elsewhere.
+ * pt-reclaim       reclaimer: MADV_DONTNEED of one or two 2 MiB chunks of
+ *                  R (PT_RECLAIM frees their empty PTE tables), then fault
+ *                  a few pages back.
+ * hugetlb-unshare  mms A (the walkers') and B map hugetlb file F1 over the
+ *                  same 1 GiB at the same offset and share its PMD table.
+ *                  unsharer (A): munmap F1 (unsharing the table), wait for
+ *                  B, map F1 again and fault it (sharing again). owner
+ *                  (B): once A is gone, B uses the table as its own: it
+ *                  maps another file, F2, at the walkers' second 2 MiB
+ *                  and faults it, then puts F1 back.
  * Bystanders (idle CPUs that only run the mm) make the mm active on
  * cfg->min_mm_cpus CPUs.
  *
@@ -34,6 +46,7 @@
 #include "mm_internal.h"
 #include "ptlab/gup.h"
 #include "ptlab/huge.h"
+#include "ptlab/hugetlb.h"
 #include "ptlab/smp.h"
 #include "util/rand.h"
 #include "util/time.h"
@@ -42,6 +55,8 @@
 #define NR_A 2           /* collapse ranges */
 #define NR_Z 2           /* zapped THP ranges */
 #define NR_M 4           /* munmap ranges */
+#define NR_R 4           /* pt-reclaim ranges */
+#define NR_H 2           /* hugetlb pages the walkers use */
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
  * logs every step. The controller reads them every few milliseconds. */
@@ -52,6 +67,8 @@ struct lab_thread {
 	pthread_t thread;
 	struct lab_scenario *s;
 	struct lab_tctx ctx;
+	/* The mm the thread runs (the scenario's, or B in hugetlb-unshare). */
+	struct mm_struct *mm;
 	/* What the thread does once it is a CPU running the scenario's mm. */
 	void (*body)(struct lab_thread *t);
 	/* Set by the thread; read by the thread that started it. */
@@ -62,6 +79,12 @@ struct lab_scenario {
 	struct lab_run_config cfg;
 	struct mm_struct *mm;
 	uint32_t mm_id;
+	/* hugetlb-unshare: the other mm, the files, and the hand-offs
+	 * between the unsharer and the owner (lab control, not protocol:
+	 * release/acquire). */
+	struct mm_struct *mm_b;
+	struct hugetlb_file *f1, *f2;
+	atomic_bool a_unmapped, b_restored;
 	/* Set by the controller (release), polled by the threads (acquire):
 	 * the controller joined the writers before it stops the walkers. */
 	atomic_bool stop_writers, stop_walkers;
@@ -77,7 +100,16 @@ static bool collapses(const struct lab_scenario *s)
 
 static uint64_t walk_len(const struct lab_scenario *s)
 {
-	return (s->cfg.scenario == SCENARIO_MUNMAP ? NR_M : NR_A) * PMD_SIZE;
+	switch (s->cfg.scenario) {
+	case SCENARIO_MUNMAP:
+		return NR_M * PMD_SIZE;
+	case SCENARIO_PT_RECLAIM:
+		return NR_R * PMD_SIZE;
+	case SCENARIO_HUGETLB_UNSHARE:
+		return NR_H * PMD_SIZE;
+	default:
+		return NR_A * PMD_SIZE;
+	}
 }
 
 static bool stopping(atomic_bool *flag)
@@ -111,7 +143,13 @@ static void walker_pin(struct lab_thread *t, uint64_t addr, uint64_t round)
 		return;
 	}
 	lab_count(&t->ctx.st.pages, 1);
-	lab_check_returned(&p, 1, addr, s->mm_id);
+	/* The page mapped there: the mm's own at that address, or F1's at
+	 * the same offset (hugetlb-unshare maps F1 at BASE, offset 0). */
+	if (s->f1)
+		lab_check_returned(&p, 1, addr, HUGETLB_OWNER_BIT | hugetlb_file_id(s->f1),
+				   addr - BASE);
+	else
+		lab_check_returned(&p, 1, addr, s->mm_id, addr);
 	page_write(p, (size_t)w * 8, &v, 8);
 	lab_pin_note(p, addr);
 	unpin_user_pages_dirty_lock(&p, 1, true);
@@ -122,22 +160,44 @@ static void walker_pin(struct lab_thread *t, uint64_t addr, uint64_t round)
 		lab_count(&t->ctx.st.lost_writes, 1);
 }
 
+/* One RCU walker operation: mincore() of one page. */
+static void walker_mincore(struct lab_thread *t, uint64_t addr)
+{
+	unsigned char present;
+
+	lab_count(&t->ctx.st.ops, 1);
+	if (mm_mincore(t->mm, addr, PAGE_SIZE, &present) == 0 && present)
+		lab_count(&t->ctx.st.pages, 1);
+	lab_walker_op_done();
+}
+
 static void walker_body(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
-	uint64_t rng = rand_seed(s->cfg.seed, (uint64_t)t->ctx.index + 1);
+	uint64_t rng = rand_seed(s->cfg.seed,
+				 (uint64_t)t->ctx.index + 1 + 1000 * (uint64_t)t->ctx.kind);
 	uint64_t round = 0, len = walk_len(s);
 
 	while (!stopping(&s->stop_walkers)) {
 		uint64_t addr = BASE + (rand_next(&rng) % (len / PAGE_SIZE)) * PAGE_SIZE;
 
+		if (t->ctx.kind == WALKER_RCU) {
+			walker_mincore(t, addr);
+			continue;
+		}
 		walker_pin(t, addr, ++round);
 		lab_pins_check(false);
 	}
 	lab_pins_check(true);
 }
 
-/* Collapses each A range and splits it back (collapse-zap, collapse-pin). */
+/* How long the collapser keeps a new huge page before splitting it back:
+ * the split withdraws the head of the deposit list, the table collapse
+ * just deposited, so a zap must come in between to free it. */
+#define COLLAPSE_HOLD_NS 200000
+
+/* Collapses each A range, keeps it a moment and splits it back
+ * (collapse-zap, collapse-pin). */
 static void collapser_loop(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
@@ -150,6 +210,7 @@ static void collapser_loop(struct lab_thread *t)
 			if (r == SCAN_SUCCEED) {
 				lab_count(&t->ctx.st.collapses, 1);
 				lab_count(&t->ctx.st.cycles, 1);
+				sleep_ns(COLLAPSE_HOLD_NS);
 			} else if (r != SCAN_PMD_MAPPED) {
 				lab_count(&t->ctx.st.refusals, 1);
 			}
@@ -237,14 +298,115 @@ static void mutator_loop(struct lab_thread *t)
 	}
 }
 
+/* pt-reclaim: MADV_DONTNEED of one or two PMD ranges of R, whose tables
+ * PT_RECLAIM then frees, and a few pages faulted back. */
+static void reclaimer_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+	uint64_t rng = rand_seed(s->cfg.seed, 777);
+
+	while (!stopping(&s->stop_writers)) {
+		uint64_t n = 1 + rand_next(&rng) % 2;
+		uint64_t x = BASE + (rand_next(&rng) % (NR_R - n + 1)) * PMD_SIZE;
+
+		if (mm_madvise_dontneed(s->mm, x, n * PMD_SIZE))
+			fail(t, LAB_FAIL_MUNMAP);
+		/* A few pages: each table comes back, to be reclaimed again. */
+		for (uint64_t a = x; a < x + n * PMD_SIZE; a += 128 * PAGE_SIZE)
+			if (user_write(a, &a, 8))
+				fail(t, LAB_FAIL_USER_WRITE);
+		lab_count(&t->ctx.st.cycles, 1);
+	}
+}
+
+/* Faults @n huge pages of a hugetlb mapping at @addr, in @t's mm. */
+static void fault_hugetlb(struct lab_thread *t, uint64_t addr, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (user_write(addr + (uint64_t)i * PMD_SIZE, &addr, 8))
+			fail(t, LAB_FAIL_USER_WRITE);
+}
+
+/* Waits for a hand-off from the other writer, or for the end. */
+static bool await_flag(struct lab_scenario *s, atomic_bool *flag)
+{
+	while (!atomic_load_explicit(flag, memory_order_acquire))
+		if (stopping(&s->stop_writers))
+			return false;
+		else
+			sleep_ns(20000);
+	atomic_store_explicit(flag, false, memory_order_relaxed);
+	return true;
+}
+
+/* hugetlb-unshare, mm A: unshare (munmap), let B use the table, share
+ * again (map and fault). */
+static void unsharer_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+
+	while (!stopping(&s->stop_writers)) {
+		if (mm_munmap(s->mm, BASE, PUD_SIZE))
+			fail(t, LAB_FAIL_MUNMAP);
+		atomic_store_explicit(&s->a_unmapped, true, memory_order_release);
+		if (!await_flag(s, &s->b_restored))
+			break;
+		if (mm_mmap_hugetlb(s->mm, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0) < 0) {
+			fail(t, LAB_FAIL_MMAP);
+			break;
+		}
+		fault_hugetlb(t, BASE, NR_H);
+		lab_count(&t->ctx.st.cycles, 1);
+		sleep_ns(300000);
+	}
+}
+
+/* hugetlb-unshare, mm B: once A stopped sharing, map F2 over the walkers'
+ * second huge page, fault it, hold it, and put F1 back (the VMAs merge
+ * again, so A can share the table again). */
+static void owner_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+	uint64_t x = BASE + PMD_SIZE;
+
+	while (await_flag(s, &s->a_unmapped)) {
+		if (mm_munmap(t->mm, x, PMD_SIZE))
+			fail(t, LAB_FAIL_MUNMAP);
+		if (mm_mmap_hugetlb(t->mm, x, PMD_SIZE, VM_READ | VM_WRITE, s->f2, 0) < 0)
+			fail(t, LAB_FAIL_MMAP);
+		fault_hugetlb(t, x, 1);
+		sleep_ns(200000);
+		if (mm_munmap(t->mm, x, PMD_SIZE))
+			fail(t, LAB_FAIL_MUNMAP);
+		if (mm_mmap_hugetlb(t->mm, x, PMD_SIZE, VM_READ | VM_WRITE, s->f1, PMD_SIZE) < 0)
+			fail(t, LAB_FAIL_MMAP);
+		fault_hugetlb(t, x, 1);
+		atomic_store_explicit(&s->b_restored, true, memory_order_release);
+	}
+}
+
 static void writer_body(struct lab_thread *t)
 {
-	if (t->s->cfg.scenario == SCENARIO_MUNMAP)
+	switch (t->s->cfg.scenario) {
+	case SCENARIO_MUNMAP:
 		mutator_loop(t);
-	else if (t->ctx.index == 0)
-		collapser_loop(t);
-	else
-		zapper_loop(t);
+		break;
+	case SCENARIO_PT_RECLAIM:
+		reclaimer_loop(t);
+		break;
+	case SCENARIO_HUGETLB_UNSHARE:
+		if (t->ctx.index == 0)
+			unsharer_loop(t);
+		else
+			owner_loop(t);
+		break;
+	default:
+		if (t->ctx.index == 0)
+			collapser_loop(t);
+		else
+			zapper_loop(t);
+		break;
+	}
 }
 
 /* An idle CPU of the mm: it takes IPIs while it sleeps. */
@@ -259,7 +421,7 @@ static void *lab_thread_main(void *arg)
 {
 	struct lab_thread *t = arg;
 	int cpu = cpu_register();
-	bool ok = cpu >= 0 && use_mm(t->s->mm) == 0;
+	bool ok = cpu >= 0 && use_mm(t->mm) == 0;
 
 	t->ctx.cpu = cpu;
 	lab_self = &t->ctx;
@@ -276,25 +438,62 @@ static void *lab_thread_main(void *arg)
 	return NULL;
 }
 
-/* Maps and populates the scenario's ranges (small pages only). */
+/* hugetlb-unshare: B maps F1 first (its PMD table), A then shares it. */
+static int hugetlb_setup(struct lab_scenario *s)
+{
+	int64_t r;
+	int ret;
+
+	s->f1 = hugetlb_file_create(PUD_SIZE);
+	s->f2 = hugetlb_file_create(PMD_SIZE);
+	s->mm_b = mm_create();
+	if (!s->f1 || !s->f2 || !s->mm_b)
+		return -ENOMEM;
+	r = mm_mmap_hugetlb(s->mm_b, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
+	if (r >= 0)
+		r = mm_populate(s->mm_b, BASE, NR_H * PMD_SIZE, true);
+	if (r >= 0)
+		r = mm_mmap_hugetlb(s->mm, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
+	ret = r < 0 ? (int)r : 0;
+	return ret ? ret : mm_populate(s->mm, BASE, NR_H * PMD_SIZE, true);
+}
+
+/* Maps and populates the scenario's ranges (small pages, or hugetlb). */
 static int scenario_setup(struct lab_scenario *s)
 {
 	uint64_t len = walk_len(s);
 	int ret;
 
+	if (s->cfg.scenario == SCENARIO_HUGETLB_UNSHARE)
+		return hugetlb_setup(s);
 	if (mm_mmap(s->mm, BASE, len, VM_READ | VM_WRITE) < 0)
 		return -ENOMEM;
 	ret = mm_populate(s->mm, BASE, len, true);
 	if (ret)
 		return ret;
-	if (s->cfg.scenario != SCENARIO_MUNMAP)
+	if (s->cfg.scenario == SCENARIO_COLLAPSE_ZAP || s->cfg.scenario == SCENARIO_COLLAPSE_PIN)
 		ret = mm_madvise(s->mm, BASE, len, MADV_HUGEPAGE);
 	return ret;
 }
 
+/* What scenario_setup() made besides the scenario's mm. Called by the
+ * controller, a CPU, once the threads are gone. */
+static void scenario_teardown(struct lab_scenario *s)
+{
+	if (s->mm_b) {
+		/* A's mapping of F1 goes first: the files outlive no map. */
+		mm_munmap(s->mm, BASE, PUD_SIZE);
+		mm_destroy(s->mm_b);
+	}
+	if (s->f1)
+		hugetlb_file_destroy(s->f1);
+	if (s->f2)
+		hugetlb_file_destroy(s->f2);
+}
+
 /* A thread's context, registered in lab_rs before any thread starts. */
-static int add_thread(struct lab_scenario *s, enum lab_role role, int index,
-		      void (*body)(struct lab_thread *t))
+static int add_thread(struct lab_scenario *s, enum lab_role role, enum walker_kind kind,
+		      int index, struct mm_struct *mm, void (*body)(struct lab_thread *t))
 {
 	struct lab_thread *t;
 	int ret;
@@ -310,8 +509,10 @@ static int add_thread(struct lab_scenario *s, enum lab_role role, int index,
 		return ret;
 	}
 	t->s = s;
+	t->mm = mm;
 	t->body = body;
 	t->ctx.role = role;
+	t->ctx.kind = kind;
 	t->ctx.index = index;
 	t->ctx.cpu = -1;
 	s->threads[s->nr_threads++] = t;
@@ -353,15 +554,23 @@ int lab_scenario_start(const struct lab_run_config *cfg, struct mm_struct *mm,
 	lab_rs.nthreads = 0;
 	lab_rs.scenario = cfg->scenario;
 	ret = scenario_setup(s);
-	writers = cfg->scenario == SCENARIO_COLLAPSE_ZAP ? 2 : 1;
+	writers = cfg->scenario == SCENARIO_COLLAPSE_ZAP ||
+				  cfg->scenario == SCENARIO_HUGETLB_UNSHARE
+			  ? 2
+			  : 1;
 	for (unsigned int i = 0; !ret && i < writers; i++)
-		ret = add_thread(s, LAB_ROLE_WRITER, (int)i, writer_body);
+		ret = add_thread(s, LAB_ROLE_WRITER, WALKER_GUP, (int)i,
+				 s->mm_b && i == 1 ? s->mm_b : mm, writer_body);
 	s->nr_writers = s->nr_threads;
-	for (unsigned int i = 0; !ret && i < cfg->walkers; i++)
-		ret = add_thread(s, LAB_ROLE_WALKER, (int)i, walker_body);
-	for (cpus = writers + cfg->walkers; !ret && cpus < cfg->min_mm_cpus; cpus++)
-		ret = add_thread(s, LAB_ROLE_BYSTANDER, (int)(cpus - writers - cfg->walkers),
-				 bystander_body);
+	/* The CPUs that run the scenario's mm (not B's owner). */
+	cpus = writers - (s->mm_b ? 1 : 0);
+	for (int k = 0; k < WALKER_KINDS; k++)
+		for (unsigned int i = 0; !ret && (cfg->walker_kinds & WALKER_MASK(k)) &&
+					 i < cfg->walkers; i++, cpus++)
+			ret = add_thread(s, LAB_ROLE_WALKER, (enum walker_kind)k, (int)i, mm,
+					 walker_body);
+	for (int i = 0; !ret && cpus < cfg->min_mm_cpus; cpus++, i++)
+		ret = add_thread(s, LAB_ROLE_BYSTANDER, WALKER_GUP, i, mm, bystander_body);
 	for (int i = 0; !ret && i < s->nr_threads; i++)
 		ret = start_thread(s->threads[i]);
 	if (!ret && atomic_load(&s->failed))
@@ -387,6 +596,7 @@ void lab_scenario_free(struct lab_scenario *s)
 {
 	if (!s)
 		return;
+	scenario_teardown(s);
 	for (int i = 0; i < s->nr_threads; i++) {
 		lab_tctx_rings_free(&s->threads[i]->ctx);
 		free(s->threads[i]);

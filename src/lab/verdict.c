@@ -97,28 +97,61 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 		return why_not(LAB_FAIL, why, why_len, "no zap freed a deposited table");
 	if (cfg->scenario == SCENARIO_MUNMAP && !r->unlinks)
 		return why_not(LAB_FAIL, why, why_len, "munmap unlinked no page table");
+	if (cfg->scenario == SCENARIO_PT_RECLAIM && !r->unlinks)
+		return why_not(LAB_FAIL, why, why_len, "MADV_DONTNEED reclaimed no page table");
+	if (cfg->scenario == SCENARIO_HUGETLB_UNSHARE && !r->unlinks)
+		return why_not(LAB_FAIL, why, why_len, "no hugetlb PMD table was unshared");
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		const char *wn = walker_kind_name((enum walker_kind)w);
+		uint64_t seen = 0;
+		bool unsafe = false;
+
+		if (!(cfg->walker_kinds & WALKER_MASK(w)))
+			continue;
+		for (int k = 0; k < VIOLATION_KINDS; k++) {
+			if (r->violations_by_walker[w][k] && !e->by_walker[w][k])
+				return why_not(LAB_FAIL, why, why_len,
+					       "%s walkers showed %s, which the rule rules out for them",
+					       wn, violation_kind_name((enum violation_kind)k));
+			seen += r->violations_by_walker[w][k];
+			unsafe |= e->by_walker[w][k];
+		}
+		if (unsafe && !seen)
+			return why_not(LAB_FAIL, why, why_len,
+				       "unsafe by the rule for %s walkers, but they showed no "
+				       "violation", wn);
+	}
+	/* Violations outside any walker's section (none today) count too. */
 	for (int k = 0; k < VIOLATION_KINDS; k++)
 		if (r->violations[k] && !e->possible[k])
 			return why_not(LAB_FAIL, why, why_len, "%s, which the rule rules out",
 				       violation_kind_name((enum violation_kind)k));
-	if (e->unsafe)
-		return total ? LAB_PASS
-			     : why_not(LAB_FAIL, why, why_len,
-				       "unsafe by the rule, but no violation was seen");
-	if (total)
-		return why_not(LAB_FAIL, why, why_len, "safe by the rule, but %llu violations",
-			       (unsigned long long)total);
-	if (r->lost_writes)
+	if (e->unsafe && !total)
+		return why_not(LAB_FAIL, why, why_len,
+			       "unsafe by the rule, but no violation was seen");
+	/* Lost writes and reads of freed tables are the harm an unsafe
+	 * walker does; in a safe cell they are failures. */
+	if (!e->unsafe && r->lost_writes)
 		return why_not(LAB_FAIL, why, why_len, "%llu writes through pins were lost",
 			       (unsigned long long)r->lost_writes);
-	if (r->asan_reports)
+	if (!e->unsafe && r->asan_reports)
 		return why_not(LAB_FAIL, why, why_len, "%llu AddressSanitizer reports",
 			       (unsigned long long)r->asan_reports);
-	if (r->evidence.defended < min_defended)
-		return why_not(LAB_INCONCLUSIVE, why, why_len,
-			       "only %llu defended overlaps (at least %llu needed): the run did "
-			       "not put the protocol to the test",
-			       (unsigned long long)r->evidence.defended,
-			       (unsigned long long)min_defended);
+	/* Each walker kind the rule calls safe needs its own evidence. */
+	for (int w = 0; w < WALKER_KINDS; w++) {
+		bool unsafe = false;
+
+		if (!(cfg->walker_kinds & WALKER_MASK(w)))
+			continue;
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			unsafe |= e->by_walker[w][k];
+		if (!unsafe && r->evidence.defended_by_walker[w] < min_defended)
+			return why_not(LAB_INCONCLUSIVE, why, why_len,
+				       "only %llu defended overlaps of %s walkers (at least %llu "
+				       "needed): the run did not put the protocol to the test",
+				       (unsigned long long)r->evidence.defended_by_walker[w],
+				       walker_kind_name((enum walker_kind)w),
+				       (unsigned long long)min_defended);
+	}
 	return LAB_PASS;
 }

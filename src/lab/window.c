@@ -57,13 +57,14 @@ static void lab_delay(uint64_t ns)
 		;
 }
 
-void lab_windows_apply(enum race_point rp)
+void lab_windows_apply(enum race_point rp, bool walker)
 {
 	for (unsigned int i = 0; i < nr_windows; i++) {
 		const struct lab_window *w = &windows[i];
 		uint64_t ns;
 
-		if (w->rp != rp || rand_unit(rng()) >= w->probability)
+		if (w->rp != rp || (w->walkers_only && !walker) ||
+		    rand_unit(rng()) >= w->probability)
 			continue;
 		ns = w->jitter ? w->delay_ns / 2 + rand_next(rng()) % (w->delay_ns / 2 + 1)
 			       : w->delay_ns;
@@ -117,18 +118,20 @@ int lab_window_parse(const char *spec, struct lab_window *out, const char **err)
 			out->jitter = true;
 		} else if (!strcmp(tok, "preempt")) {
 			out->preempt = true;
+		} else if (!strcmp(tok, "walkers")) {
+			out->walkers_only = true;
 		} else if (field == 2) {
 			if (!cli_parse_double(tok, 0.0, 1.0, &out->probability)) {
 				*err = "probability must be 0..1";
 				return -EINVAL;
 			}
 		} else {
-			*err = "unknown field (allowed: jitter, preempt)";
+			*err = "unknown field (allowed: jitter, preempt, walkers)";
 			return -EINVAL;
 		}
 	}
 	if (field < 2) {
-		*err = "expected POINT:NS[:PROB][:jitter][:preempt]";
+		*err = "expected POINT:NS[:PROB][:jitter][:preempt][:walkers]";
 		return -EINVAL;
 	}
 	return 0;

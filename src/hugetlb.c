@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugetlbfs files, their faults, and PMD-table sharing (mirrors
+ * mm/hugetlb.c: hugetlb_fault(), huge_pmd_share(), huge_pmd_unshare(),
+ * __unmap_hugepage_range(), and the 6.19 mmu_gather unsharing of
+ * mm/mmu_gather.c).
+ *
+ * Locking:
+ * - f->i_mmap_rwsem (the file's i_mmap_rwsem): held for read by hugetlb
+ *   faults of the file (so by huge_pmd_share()), for write by
+ *   unmap_hugepage_range() (so by huge_pmd_unshare()) and by
+ *   hugetlb_file_remap(). It protects f->maps. A shared PMD table's share
+ *   count changes only under it, and an unsharer waits for walkers (its
+ *   flush, and the sync of the generation) before it lets go of it: until
+ *   then no other process can change the table it just stopped sharing.
+ *   Taken inside mmap_lock.
+ * - f->pages_lock (a spinlock): f->pages, the file's huge pages.
+ * - A shared PMD table's entries: its PMD lock, as any PMD table.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "machine.h"
+#include "mm_internal.h"
+#include "ptlab/hugetlb.h"
+#include "ptlab/race.h"
+#include "tlb.h"
+
+/* One mapping of the file (an entry of the kernel's i_mmap tree). */
+struct hugetlb_map {
+	struct mm_struct *mm;
+	uint64_t start, end, off;
+};
+
+struct hugetlb_file {
+	uint32_t id;
+	uint64_t size;
+	spinlock_t pages_lock;
+	struct page **pages;          /* per 2 MiB of the file, or NULL */
+	struct rw_semaphore i_mmap_rwsem;
+	struct hugetlb_map *maps;
+	int nr_maps, cap_maps;
+};
+
+static atomic_uint next_file_id = 1;
+
+struct hugetlb_file *hugetlb_file_create(uint64_t size)
+{
+	struct hugetlb_file *f;
+
+	if (!size || size % HPAGE_PMD_SIZE || size > HUGETLB_FILE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->pages = calloc(size / HPAGE_PMD_SIZE, sizeof(*f->pages));
+	if (!f || !f->pages) {
+		free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->id = atomic_fetch_add_explicit(&next_file_id, 1, memory_order_relaxed);
+	f->size = size;
+	spin_lock_init(&f->pages_lock);
+	init_rwsem(&f->i_mmap_rwsem);
+	return f;
+}
+
+uint32_t hugetlb_file_id(const struct hugetlb_file *f)
+{
+	return f ? f->id : 0;
+}
+
+int hugetlb_file_destroy(struct hugetlb_file *f)
+{
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!f)
+		return -EINVAL;
+	down_read(&f->i_mmap_rwsem);
+	ret = f->nr_maps ? -EBUSY : 0;
+	up_read(&f->i_mmap_rwsem);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < f->size / HPAGE_PMD_SIZE; i++)
+		put_page(f->pages[i]);
+	free(f->pages);
+	free(f->maps);
+	free(f);
+	return 0;
+}
+
+/* The file's huge page at @off, allocated and recorded on first use; the
+ * file holds one reference (the page cache's). */
+static struct page *hugetlb_file_page(struct hugetlb_file *f, uint64_t off)
+{
+	uint64_t i = off / HPAGE_PMD_SIZE;
+	struct page *folio;
+
+	spin_lock(&f->pages_lock);
+	folio = f->pages[i];
+	spin_unlock(&f->pages_lock);
+	if (folio)
+		return folio;
+	folio = alloc_huge_page();
+	if (!folio)
+		return NULL;
+	for (uint32_t k = 0; k < HPAGE_PMD_NR; k++) {
+		struct page *p = pfn_to_page(page_to_pfn(folio) + k);
+
+		atomic_store_explicit(&p->mm_id, HUGETLB_OWNER_BIT | f->id, memory_order_relaxed);
+		atomic_store_explicit(&p->index, i * HPAGE_PMD_SIZE + ((uint64_t)k << PAGE_SHIFT),
+				      memory_order_relaxed);
+	}
+	spin_lock(&f->pages_lock);
+	if (f->pages[i]) {
+		spin_unlock(&f->pages_lock);
+		put_page(folio);
+		return f->pages[i];
+	}
+	f->pages[i] = folio;
+	spin_unlock(&f->pages_lock);
+	return folio;
+}
+
+void hugetlb_file_remap(struct hugetlb_file *f, struct mm_struct *mm)
+{
+	int n = 0;
+
+	down_write(&f->i_mmap_rwsem);
+	for (int i = 0; i < f->nr_maps; i++)
+		if (f->maps[i].mm != mm)
+			f->maps[n++] = f->maps[i];
+	f->nr_maps = n;
+	for (int i = 0; i < mm->nr_vmas; i++) {
+		struct vm_area_struct *v = &mm->vmas[i];
+
+		if (v->vm_file != f)
+			continue;
+		if (f->nr_maps == f->cap_maps) {
+			int cap = f->cap_maps ? 2 * f->cap_maps : 8;
+			struct hugetlb_map *m = realloc(f->maps, (size_t)cap * sizeof(*m));
+
+			/* Out of memory: the mapping is not offered for sharing,
+			 * which only costs a table. */
+			if (!m)
+				break;
+			f->maps = m;
+			f->cap_maps = cap;
+		}
+		f->maps[f->nr_maps++] = (struct hugetlb_map){ mm, v->vm_start, v->vm_end, v->vm_off };
+	}
+	up_write(&f->i_mmap_rwsem);
+}
+
+int64_t mm_mmap_hugetlb(struct mm_struct *mm, uint64_t addr, uint64_t len,
+			unsigned long vm_flags, struct hugetlb_file *f, uint64_t offset)
+{
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || !f || (vm_flags & ~(VM_READ | VM_WRITE)) || !len || len % HPAGE_PMD_SIZE ||
+	    addr % HPAGE_PMD_SIZE || offset % HPAGE_PMD_SIZE || offset > f->size ||
+	    len > f->size - offset || !user_range_ok(addr ? addr : PAGE_SIZE, len))
+		return -EINVAL;
+	return mmap_region(mm, addr, len,
+			   (struct vm_area_struct){ .vm_flags = vm_flags | VM_HUGETLB | VM_SHARED,
+						    .vm_file = f, .vm_off = offset });
+}
+
+/* ---- sharing ---- */
+
+/* The PUD slot of @addr, allocating the PUD table (not the PMD table). */
+static struct pud_slot *hugetlb_pud_alloc(struct mm_struct *mm, uint64_t addr)
+{
+	struct pgd_slot *pgdp = pgd_offset_pgd(mm->pgd, addr);
+
+	if (pgd_none(pgdp_get(pgdp)) && upper_alloc(mm, &pgdp->val, &mm->nr_puds))
+		return NULL;
+	return pud_offset(pgdp_get(pgdp), addr);
+}
+
+/* Whether the PUD range of @addr may be shared: a VMA covering all of it
+ * (want_pmd_share(), vma_shareable()). */
+static bool vma_shareable(const struct vm_area_struct *vma, uint64_t addr)
+{
+	uint64_t base = addr & PUD_MASK;
+
+	return (vma->vm_flags & VM_SHARED) && base >= vma->vm_start &&
+	       base + PUD_SIZE <= vma->vm_end;
+}
+
+/*
+ * mirrors huge_pmd_share(): another process maps the same file offsets
+ * over a whole PUD range at the same offset within it and has a PMD table
+ * there: take a share of it for @pudp. Caller holds f->i_mmap_rwsem for
+ * read (so no share count drops meanwhile) and mmap_lock.
+ */
+static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
+			   struct pud_slot *pudp)
+{
+	struct hugetlb_file *f = vma->vm_file;
+	uint64_t idx = vma->vm_off + ((addr & PUD_MASK) - vma->vm_start);
+
+	for (int i = 0; i < f->nr_maps; i++) {
+		struct hugetlb_map *m = &f->maps[i];
+		uint64_t saddr = m->start + (idx - m->off);
+		struct pud_slot *spud;
+		struct page *table;
+		pud_t pud;
+
+		if (m->mm == mm || idx < m->off || saddr % PUD_SIZE || saddr < m->start ||
+		    saddr + PUD_SIZE > m->end)
+			continue;
+		/* page_table_shareable(): the other mm's PUD, read under its
+		 * mapping's i_mmap lock, which keeps that table from being
+		 * unshared or freed. */
+		pud = (pud_t){ 0 };
+		if (pgd_present(pgdp_get(pgd_offset_pgd(m->mm->pgd, saddr))) &&
+		    (spud = pud_offset(pgdp_get(pgd_offset_pgd(m->mm->pgd, saddr)), saddr)))
+			pud = pudp_get(spud);
+		if (!pud_present(pud) || !pfn_valid(pud_pfn(pud)))
+			continue;
+		table = pfn_to_page(pud_pfn(pud));
+		atomic_fetch_add_explicit(&table->pt_share_count, 1, memory_order_relaxed);
+		spin_lock(&mm->page_table_lock);
+		if (pud_none(pudp_get(pudp))) {
+			set_pud(pudp, (pud_t){ pud_val(pud) });
+			atomic_fetch_add_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
+			table = NULL;
+		}
+		spin_unlock(&mm->page_table_lock);
+		if (table)
+			atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed);
+		return;
+	}
+}
+
+/* mirrors hugetlb_fault() with hugetlb_no_page(): map the file's page at
+ * @addr's huge PMD, sharing the PMD table where it may. */
+int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr)
+{
+	struct hugetlb_file *f = vma->vm_file;
+	uint64_t haddr = addr & HPAGE_PMD_MASK, off = vma->vm_off + (haddr - vma->vm_start);
+	struct pud_slot *pudp;
+	struct pmd_slot *pmdp;
+	struct page *folio;
+	spinlock_t *ptl;
+	int ret = 0;
+
+	mmap_assert_locked(mm);
+	down_read(&f->i_mmap_rwsem);
+	pudp = hugetlb_pud_alloc(mm, haddr);
+	if (!pudp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (pud_none(pudp_get(pudp)) && vma_shareable(vma, haddr))
+		huge_pmd_share(mm, vma, haddr, pudp);
+	if (pud_none(pudp_get(pudp)) && upper_alloc(mm, &pudp->val, &mm->nr_pmds)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	pmdp = pmd_offset(pudp_get(pudp), haddr);
+	folio = hugetlb_file_page(f, off);
+	if (!folio) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ptl = pmd_lock(pmdp);
+	if (pmd_none(pmdp_get(pmdp))) {
+		/* The mapping's reference, then the entry (release). */
+		get_page(folio);
+		atomic_fetch_add_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
+		set_pmd(pmdp, mk_huge_pmd(page_to_pfn(folio), vma->vm_flags & VM_WRITE));
+	}
+	spin_unlock(ptl);
+out:
+	up_read(&f->i_mmap_rwsem);
+	return ret;
+}
+
+/*
+ * mirrors huge_pmd_unshare(): if the PMD table under @pudp is shared,
+ * this mm stops using it: its PUD entry goes and the share count drops.
+ * Then, by generation: 2025's fix waits for walkers at once
+ * (tlb_remove_table_sync_one()); 6.19's records it in the gather, whose
+ * flush, and one sync if a table became exclusive, come before the i_mmap
+ * lock is dropped (tlb_unshare_pmd_ptdesc()). true when it unshared.
+ * Caller holds f->i_mmap_rwsem for write.
+ */
+static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *mm,
+				     uint64_t addr, struct pud_slot *pudp)
+{
+	pud_t pud = pudp_get(pudp);
+	struct page *table = pfn_to_page(pud_pfn(pud));
+	unsigned int left;
+
+	if (!atomic_load_explicit(&table->pt_share_count, memory_order_relaxed))
+		return NULL;
+	pud_clear(pudp);
+	left = atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
+	atomic_fetch_sub_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
+	RACE_POINT(RP_PUD_UNSHARED, .addr = addr & PUD_MASK, .pmd = pud_val(pud), .pmdp = pudp,
+		   .pmd_table = table);
+	tlb_flush_range_add(tlb, addr & PUD_MASK, PUD_SIZE);
+	/* Every generation flushes what it unshared before the i_mmap lock
+	 * goes (before 6.19 __unmap_hugepage_range()'s force_flush). */
+	tlb->unshared_tables = true;
+	switch (machine_unshare_sync()) {
+	case UNSHARE_SYNC_PER_UNSHARE:
+		tlb_remove_table_sync_one();
+		break;
+	case UNSHARE_SYNC_GATHER:
+		tlb->fully_unshared_tables |= !left;
+		break;
+	default:
+		break;
+	}
+	return table;
+}
+
+/*
+ * The unsharer lets go of the tables it unshared (it is about to drop the
+ * i_mmap lock, after its flush and sync): from now on the others may
+ * change them. For the detectors, each table's sequence is bumped by
+ * PT_SEQ_HANDOVER: a walker of this mm still inside one sees its table
+ * become another's.
+ */
+static void hand_over(struct page **tables, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		atomic_store_explicit(&tables[i]->pt_deposit_seq,
+				      atomic_load_explicit(&tables[i]->pt_deposit_seq,
+							   memory_order_relaxed) +
+					      PT_SEQ_HANDOVER,
+				      memory_order_relaxed);
+}
+
+void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
+			  struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct hugetlb_file *f = vma->vm_file;
+	struct page **unshared = NULL;
+	size_t nr_unshared = 0, cap = 0;
+
+	mmap_assert_locked(mm);
+	down_write(&f->i_mmap_rwsem);
+	for (uint64_t addr = start, next; addr < end; addr = next) {
+		struct pgd_slot *pgdp = pgd_offset_pgd(mm->pgd, addr);
+		struct page *table;
+		struct pud_slot *pudp;
+		struct pmd_slot *pmdp;
+		spinlock_t *ptl;
+		pmd_t pmd;
+
+		next = pmd_addr_end(addr, end);
+		if (!pgd_present(pgdp_get(pgdp)) || !(pudp = pud_offset(pgdp_get(pgdp), addr)) ||
+		    !pud_present(pudp_get(pudp))) {
+			next = pud_addr_end(addr, end);
+			continue;
+		}
+		if ((table = huge_pmd_unshare(tlb, mm, addr, pudp))) {
+			if (nr_unshared == cap) {
+				struct page **more = realloc(unshared, (cap = cap ? 2 * cap : 16) *
+									 sizeof(*more));
+
+				/* No room to remember it: hand it over now
+				 * (the detectors may then see it early). */
+				if (!more)
+					hand_over(&table, 1), cap = nr_unshared;
+				else
+					unshared = more;
+			}
+			if (nr_unshared < cap)
+				unshared[nr_unshared++] = table;
+			next = pud_addr_end(addr, end);
+			continue;
+		}
+		pmdp = pmd_offset(pudp_get(pudp), addr);
+		ptl = pmd_lock(pmdp);
+		pmd = pmdp_huge_get_and_clear(pmdp);
+		spin_unlock(ptl);
+		if (!pmd_trans_huge(pmd))
+			continue;
+		tlb_flush_range_add(tlb, addr & HPAGE_PMD_MASK, HPAGE_PMD_SIZE);
+		atomic_fetch_sub_explicit(&pfn_to_page(pmd_pfn(pmd))->entire_mapcount, 1,
+					  memory_order_relaxed);
+		if (__tlb_remove_page(tlb, pfn_to_page(pmd_pfn(pmd))))
+			tlb_flush_mmu(tlb);
+	}
+	/* The flush of what was unshared, before the lock goes
+	 * (huge_pmd_unshare_flush(); before 6.19 the same flush at the end
+	 * of __unmap_hugepage_range()). */
+	if (nr_unshared)
+		tlb_flush_unshared_tables(tlb);
+	hand_over(unshared, nr_unshared);
+	up_write(&f->i_mmap_rwsem);
+	free(unshared);
+}
