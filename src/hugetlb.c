@@ -279,6 +279,8 @@ int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t add
 		get_page(folio);
 		atomic_fetch_add_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
 		set_pmd(pmdp, mk_huge_pmd(page_to_pfn(folio), vma->vm_flags & VM_WRITE));
+		RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp,
+			   .pmd = pmd_val(pmdp_get(pmdp)), .pmd_table = pmd_table_page(pmdp));
 	}
 	spin_unlock(ptl);
 out:
@@ -335,12 +337,14 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
  */
 static void hand_over(struct page **tables, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		RACE_POINT(RP_UNSHARE_HANDOVER, .pmd_table = tables[i]);
 		atomic_store_explicit(&tables[i]->pt_deposit_seq,
 				      atomic_load_explicit(&tables[i]->pt_deposit_seq,
 							   memory_order_relaxed) +
 					      PT_SEQ_HANDOVER,
 				      memory_order_relaxed);
+	}
 }
 
 void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
@@ -386,6 +390,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 		pmdp = pmd_offset(pudp_get(pudp), addr);
 		ptl = pmd_lock(pmdp);
 		pmd = pmdp_huge_get_and_clear(pmdp);
+		RACE_POINT(RP_PMD_WRITE, .addr = addr, .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp));
 		spin_unlock(ptl);
 		if (!pmd_trans_huge(pmd))
 			continue;

@@ -46,6 +46,7 @@ const char *race_point_name(enum race_point rp)
 		[RP_FRAME_ALLOC] = "frame-alloc",
 		[RP_PMD_WRITE] = "pmd-write",
 		[RP_UNPIN] = "unpin",
+		[RP_UNSHARE_HANDOVER] = "unshare-handover",
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";

@@ -100,10 +100,15 @@ enum race_point {
 	/* A frame (.page, with its new generation) was allocated as a .how
 	 * (enum page_type). */
 	RP_FRAME_ALLOC,
-	/* A PMD entry (.pmdp) was written: .pmd is its new value. */
+	/* A PMD entry (.pmdp; in hugetlb, in the PMD table .pmd_table) was
+	 * written: .pmd is its new value (0: cleared). */
 	RP_PMD_WRITE,
 	/* A pin of .page is about to be dropped (unpin_user_pages()). */
 	RP_UNPIN,
+	/* An unsharer lets go of a hugetlb PMD table it unshared (.pmd_table)
+	 * as it drops the i_mmap lock: from now on the other sharers may
+	 * change it. */
+	RP_UNSHARE_HANDOVER,
 	RACE_POINT_COUNT,
 };
 
