@@ -167,16 +167,13 @@ static void print_cell(FILE *f, const struct cell *c)
 {
 	const struct lab_result *r = &c->res;
 	const struct lab_evidence_counts *e = &r->evidence;
-	char first[16] = "-", expect[24], scen[32], walkers[16] = "";
+	char first[16] = "-", expect[24], scen[32], walkers[16];
 
 	if (r->first_violation_ms >= 0)
 		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
 	expect_words(c, expect, sizeof(expect));
 	scenario_words(c, scen, sizeof(scen));
-	for (int w = 0; w < WALKER_KINDS; w++)
-		if (c->cfg.walker_kinds & WALKER_MASK(w))
-			snprintf(walkers + strlen(walkers), sizeof(walkers) - strlen(walkers), "%s%s",
-				 walkers[0] ? "," : "", walker_kind_name((enum walker_kind)w));
+	walker_kinds_format(c->cfg.walker_kinds, walkers, sizeof(walkers));
 	fprintf(f, "%-15s %-11s %-15s %-7s %8llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %4llu "
 		   "%7llu %7llu %6llu %5llu %4llu %8s %6.0f %-11s %s",
 		c->cfg.profile.name, ptlab_fixes_name(c->cfg.fixes), scen, walkers,

@@ -84,6 +84,8 @@ enum walker_kind {
 const char *walker_kind_name(enum walker_kind k);
 /* Parses "gup", "rcu" or "gup,rcu" into a mask; 0 or -EINVAL. */
 int walker_kinds_parse(const char *list, unsigned int *mask);
+/* The other way round: "gup", "rcu" or "gup,rcu" ("" for no kind). */
+void walker_kinds_format(unsigned int mask, char *buf, size_t len);
 /* The walker kinds a scenario runs by default: GUP-fast, and RCU walkers
  * where something frees a PTE table under mmap_lock for read
  * (pt-reclaim). */

@@ -122,6 +122,18 @@ int walker_kinds_parse(const char *list, unsigned int *mask)
 	return 0;
 }
 
+void walker_kinds_format(unsigned int mask, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (int k = 0; k < WALKER_KINDS && used < len; k++)
+		if (mask & WALKER_MASK(k))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+						 walker_kind_name((enum walker_kind)k));
+}
+
 unsigned int scenario_allowed_walkers(enum scenario s)
 {
 	return scenario_default_walkers(s);
