@@ -54,19 +54,25 @@ struct point_words {
 };
 
 /* Instants: what each point means, and its category (the report's and
- * Perfetto's grouping). Sections, flushes, syncs and IPI handlers are
- * slices (see run_trace()). */
+ * Perfetto's grouping). Sections, locks, flushes, syncs and IPI handlers
+ * are slices (see run_event()). */
 static const struct point_words points[RACE_POINT_COUNT] = {
+	[RP_GUP_FAST_PUD_READ] = { "PUD read", "read" },
 	[RP_GUP_FAST_PMD_READ] = { "PMD read", "read" },
 	[RP_GUP_FAST_PTE_READ] = { "PTE read", "read" },
+	[RP_PTE_MAP_PMD_READ] = { "PMD read (pte_offset_map_lock, under RCU)", "read" },
+	[RP_PTE_MAP_RETRY] = { "PMD changed under the PTE lock: unlock and retry", "pin" },
 	[RP_GUP_FAST_REF_TAKEN] = { "reference taken", "pin" },
 	[RP_GUP_FAST_RECHECK_FAILED] = { "re-check failed: reference dropped", "pin" },
 	[RP_PMD_UNLINKED] = { "PMD cleared: table unlinked", "clear" },
+	[RP_PUD_UNSHARED] = { "PUD cleared: this mm stopped sharing the PMD table", "clear" },
+	[RP_UNSHARE_HANDOVER] = { "unshared table handed over: the other sharers may change it now",
+				  "handover" },
 	[RP_COLLAPSE_PMD_CLEARED] = { "collapse: PMD cleared and flushed", "step" },
 	[RP_COLLAPSE_REFUSED] = { "collapse refused: table put back", "step" },
 	[RP_COLLAPSE_ISOLATED] = { "collapse: pages isolated", "step" },
 	[RP_COLLAPSE_COPIED] = { "collapse: pages copied", "step" },
-	[RP_TABLE_DEPOSIT] = { "table deposited", "overwrite" },
+	[RP_TABLE_DEPOSIT] = { "table deposited", "table" },
 	[RP_TABLE_WITHDRAW] = { "table withdrawn", "table" },
 	[RP_TABLE_GATHERED] = { "table queued to be freed", "table" },
 	[RP_TABLE_RCU_HANDOFF] = { "grace period requested (call_rcu)", "rcu" },
@@ -78,6 +84,13 @@ static const struct point_words points[RACE_POINT_COUNT] = {
 	[RP_UNPIN] = { "unpin", "pin" },
 };
 
+/* A zap's free of the deposited table it withdrew, by how. */
+static const char *const zap_free_words[] = {
+	[TABLE_FREE_DIRECT] = "zap frees the withdrawn deposited table at once (pte_free)",
+	[TABLE_FREE_RCU] = "zap frees the withdrawn deposited table after a grace period "
+			   "(pte_free_defer)",
+};
+
 static const char *const free_words[] = {
 	[TABLE_FREE_DIRECT] = "table freed at once (pte_free, no wait)",
 	[TABLE_FREE_GATHER] = "table freed after the mmu_gather's flush",
@@ -87,9 +100,9 @@ static const char *const free_words[] = {
 };
 
 static const char *const frame_words[PAGE_TYPE_COUNT] = {
-	[PAGE_TYPE_FREE] = "free frame", [PAGE_TYPE_PGTABLE] = "page table",
-	[PAGE_TYPE_ANON] = "anonymous page", [PAGE_TYPE_THP_HEAD] = "huge page",
-	[PAGE_TYPE_THP_TAIL] = "huge page", [PAGE_TYPE_KERNEL] = "kernel page",
+	[PAGE_TYPE_FREE] = "a free frame", [PAGE_TYPE_PGTABLE] = "a page table",
+	[PAGE_TYPE_ANON] = "an anonymous page", [PAGE_TYPE_THP_HEAD] = "a huge page",
+	[PAGE_TYPE_THP_TAIL] = "a huge page", [PAGE_TYPE_KERNEL] = "a kernel page",
 };
 
 static double us(uint64_t ns)
@@ -146,13 +159,19 @@ static void cpu_list(uint64_t mask, char *buf, size_t len)
 						 c);
 }
 
-enum open_kind { OPEN_SECTION, OPEN_FLUSH, OPEN_SYNC, OPEN_IPI, OPEN_KINDS };
+/* Slices: a GUP-fast walker's interrupts-off section, an RCU walker's
+ * read-side section (pte_offset_map_lock() to pte_unmap_unlock()) and the
+ * PTE lock it takes inside it, flushes, syncs, IPI handlers. */
+enum open_kind {
+	OPEN_SECTION, OPEN_RCU, OPEN_PTL, OPEN_FLUSH, OPEN_SYNC, OPEN_IPI, OPEN_KINDS
+};
 
 /* A slice begun on a track and not yet ended. */
 struct open_slice {
 	bool open;
 	uint64_t t;
 	const struct lab_trace_event *begin;
+	size_t lane_events;      /* its track's events up to its beginning */
 };
 
 struct run_writer {
@@ -160,7 +179,13 @@ struct run_writer {
 	const struct lab_result *res;
 	const struct lab_trace *tr;
 	json_t *events;
-	struct open_slice open[LAB_MAX_WALKERS + 16][OPEN_KINDS];
+	struct open_slice open[LAB_TRACE_MAX_LANES][OPEN_KINDS];
+	/* Events seen on each track so far. */
+	size_t lane_events[LAB_TRACE_MAX_LANES];
+	/* Interrupts-off sections in which the walker found nothing to walk
+	 * (no event between their two ends, as while hugetlb-unshare's mm
+	 * has no mapping): left out, counted. */
+	uint64_t empty_sections;
 	/* The first violation: its track, table, time, and where the
 	 * section it ended began (its reads of that table are the stale
 	 * ones). */
@@ -195,6 +220,15 @@ static void slice_name(const struct run_writer *w, enum open_kind k,
 	case OPEN_SECTION:
 		snprintf(buf, len, "interrupts off (gup_fast)");
 		return;
+	case OPEN_RCU:
+		snprintf(buf, len, "RCU read-side section, interrupts on (pte_offset_map_lock)");
+		return;
+	case OPEN_PTL:
+		if (b && b->pfn != PFN_NONE)
+			snprintf(buf, len, "PTE lock of T%u held", b->pfn);
+		else
+			snprintf(buf, len, "PTE lock held");
+		return;
 	case OPEN_IPI:
 		snprintf(buf, len, "IPI handler");
 		return;
@@ -221,8 +255,8 @@ static void slice_name(const struct run_writer *w, enum open_kind k,
 }
 
 static const char *const open_cats[OPEN_KINDS] = {
-	[OPEN_SECTION] = "irqs-off", [OPEN_FLUSH] = "flush", [OPEN_SYNC] = "sync",
-	[OPEN_IPI] = "ipi",
+	[OPEN_SECTION] = "irqs-off", [OPEN_RCU] = "rcu-section", [OPEN_PTL] = "ptl",
+	[OPEN_FLUSH] = "flush", [OPEN_SYNC] = "sync", [OPEN_IPI] = "ipi",
 };
 
 static void close_slice(struct run_writer *w, int lane, enum open_kind k, uint64_t end)
@@ -232,6 +266,11 @@ static void close_slice(struct run_writer *w, int lane, enum open_kind k, uint64
 	char name[256];
 	json_t *e, *args;
 
+	if (k == OPEN_SECTION && o->open && w->lane_events[lane] == o->lane_events + 1) {
+		w->empty_sections++;
+		o->open = false;
+		return;
+	}
 	slice_name(w, k, o->open ? o->begin : NULL, name, sizeof(name));
 	e = event("X", name, open_cats[k], us(t), tid_of(w, lane));
 	json_object_set_new(e, "dur", json_real(us(end - t)));
@@ -249,7 +288,7 @@ static void open_slice(struct run_writer *w, const struct lab_trace_event *e, en
 
 	if (o->open)
 		close_slice(w, e->lane, k, e->t_ns);
-	*o = (struct open_slice){ true, e->t_ns, e };
+	*o = (struct open_slice){ true, e->t_ns, e, w->lane_events[e->lane] };
 }
 
 static void flow(struct run_writer *w, const struct lab_trace_event *e)
@@ -290,23 +329,31 @@ static void instant(struct run_writer *w, const struct lab_trace_event *e)
 
 	if (!name)
 		return;
-	if (e->rp == RP_TABLE_FREE) {
+	if (e->rp == RP_ZAP_DEPOSITED_FREE) {
+		name = e->how < sizeof(zap_free_words) / sizeof(zap_free_words[0]) &&
+				       zap_free_words[e->how]
+			       ? zap_free_words[e->how]
+			       : "zap frees the withdrawn deposited table";
+		cat = "table";
+	} else if (e->rp == RP_TABLE_FREE) {
 		if (e->how < sizeof(free_words) / sizeof(free_words[0]))
 			name = free_words[e->how];
 		if (w->nfreed < (int)(sizeof(w->freed) / sizeof(w->freed[0])))
 			w->freed[w->nfreed++] = e->pfn;
+	} else if (e->rp == RP_TABLE_DEPOSIT && w->cfg->profile.deposit == DEPOSIT_IN_TABLE) {
+		name = "table deposited: list links written into its first entries";
+		cat = "overwrite";
 	} else if (e->rp == RP_FRAME_ALLOC) {
 		bool reuse = freed_before(w, e->pfn);
 
-		snprintf(buf, sizeof(buf), "%s T%u allocated as a %s (gen %u)",
+		snprintf(buf, sizeof(buf), "%s T%u allocated as %s (gen %u)",
 			 reuse ? "freed frame" : "frame", e->pfn,
 			 e->how < PAGE_TYPE_COUNT ? frame_words[e->how] : "?", e->gen);
 		name = buf;
 		if (!reuse)
 			cat = "alloc";
-	} else if ((e->rp == RP_GUP_FAST_PMD_READ || e->rp == RP_GUP_FAST_PTE_READ) &&
-		   e->lane == w->v_lane && e->pfn == w->v_table && e->t_ns >= w->v_section &&
-		   e->t_ns <= w->v_t) {
+	} else if (!strcmp(cat, "read") && e->lane == w->v_lane && e->pfn == w->v_table &&
+		   e->t_ns >= w->v_section && e->t_ns <= w->v_t) {
 		snprintf(buf, sizeof(buf), "%s of T%u: stale", name, e->pfn);
 		name = buf;
 		cat = "stale-read";
@@ -335,30 +382,45 @@ static void finding(struct run_writer *w, const struct lab_trace_event *e)
 	add(w->events, x);
 }
 
-/* The first finding in the window and the section it ended. */
+/* Where a walker's section ends: a GUP-fast walker's interrupts-off
+ * section, or an RCU walker's read-side section. */
+static bool section_end(int rp)
+{
+	return rp == RP_GUP_FAST_SECTION_END || rp == RP_PTE_UNMAP;
+}
+
+/* The first finding in the window and the walker section it is about:
+ * the one it happened in (a stale lock), or the one whose end it came
+ * right after (a stale table is found as the section ends, a wrong page
+ * once gup_fast returned). */
 static void find_violation(struct run_writer *w)
 {
 	const struct lab_trace *tr = w->tr;
 
 	w->v_lane = -1;
 	for (size_t i = 0; i < tr->n; i++) {
+		bool first = true;
+
 		if (tr->ev[i].rp != LAB_TRACE_FINDING)
 			continue;
 		w->v_lane = tr->ev[i].lane;
 		w->v_table = tr->ev[i].pfn;
 		w->v_t = w->v_section = tr->ev[i].t_ns;
-		for (size_t k = i; k-- > 0;)
-			if (tr->ev[k].lane == w->v_lane) {
-				if (tr->ev[k].rp == RP_GUP_FAST_SECTION_END)
-					break;
-				w->v_section = tr->ev[k].t_ns;
-			}
+		for (size_t k = i; k-- > 0;) {
+			if (tr->ev[k].lane != w->v_lane || tr->ev[k].rp == LAB_TRACE_FINDING)
+				continue;
+			if (section_end(tr->ev[k].rp) && !first)
+				break;
+			first = false;
+			w->v_section = tr->ev[k].t_ns;
+		}
 		return;
 	}
 }
 
 static void run_event(struct run_writer *w, const struct lab_trace_event *e)
 {
+	w->lane_events[e->lane]++;
 	switch (e->rp) {
 	case LAB_TRACE_FINDING:
 		finding(w, e);
@@ -368,6 +430,17 @@ static void run_event(struct run_writer *w, const struct lab_trace_event *e)
 		return;
 	case RP_GUP_FAST_SECTION_END:
 		close_slice(w, e->lane, OPEN_SECTION, e->t_ns);
+		return;
+	case RP_PTE_MAP_PMD_READ:
+		open_slice(w, e, OPEN_RCU);
+		instant(w, e);
+		return;
+	case RP_PTE_MAP_LOCKED:
+		open_slice(w, e, OPEN_PTL);
+		return;
+	case RP_PTE_UNMAP:
+		close_slice(w, e->lane, OPEN_PTL, e->t_ns);
+		close_slice(w, e->lane, OPEN_RCU, e->t_ns);
 		return;
 	case RP_TLB_FLUSH_BEGIN:
 		open_slice(w, e, OPEN_FLUSH);
@@ -403,7 +476,7 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 {
 	const struct lab_trace *tr = res->trace;
 	struct run_writer *w;
-	char title[160];
+	char title[256], walkers[16];
 	json_t *doc;
 
 	if (!tr || !(w = calloc(1, sizeof(*w))))
@@ -418,16 +491,20 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 		for (int k = 0; k < OPEN_KINDS; k++)
 			if (w->open[l][k].open)
 				close_slice(w, l, (enum open_kind)k, tr->to_ns);
-	snprintf(title, sizeof(title), "ptlab race %s %s %s (seed %llu)", cfg->profile.name,
-		 ptlab_fixes_name(cfg->fixes), scenario_name(cfg->scenario),
+	walker_kinds_format(cfg->walker_kinds, walkers, sizeof(walkers));
+	snprintf(title, sizeof(title), "ptlab race %s %s %s, collapse table %s, %s walkers (seed %llu)",
+		 cfg->profile.name, ptlab_fixes_name(cfg->fixes), scenario_name(cfg->scenario),
+		 collapse_table_name(cfg->kernel.collapse_table), walkers,
 		 (unsigned long long)cfg->seed);
 	doc = document(w->events, title,
-		       json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:s}", "source",
-				 "stress", "profile", cfg->profile.name, "fixes",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:s}",
+				 "source", "stress", "profile", cfg->profile.name, "fixes",
 				 ptlab_fixes_name(cfg->fixes), "scenario",
-				 scenario_name(cfg->scenario), "from_us", us(tr->from_ns), "to_us",
-				 us(tr->to_ns), "violation", tr->violation, "lost_events",
-				 (json_int_t)tr->lost, "what",
+				 scenario_name(cfg->scenario), "collapse_table",
+				 collapse_table_name(cfg->kernel.collapse_table), "walkers", walkers,
+				 "from_us", us(tr->from_ns), "to_us", us(tr->to_ns), "violation",
+				 tr->violation, "lost_events", (json_int_t)tr->lost,
+				 "empty_sections_left_out", (json_int_t)w->empty_sections, "what",
 				 res->have_detail ? res->first.what : "no violation: the run's last "
 								     "milliseconds"));
 	free(w);
@@ -438,15 +515,36 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 
 #define MODEL_TRACKS 32
 
+/* What a model process holds across steps, drawn as a slice from the
+ * step that begins it to the one that ends it. */
+struct model_span {
+	const char *begin, *end; /* text of the steps that begin and end it */
+	const char *name, *cat;
+};
+
+static const struct model_span spans[] = {
+	{ "disables interrupts", "enables interrupts", "interrupts off", "irqs-off" },
+	{ "takes mmap_lock", "releases mmap_lock", "mmap_lock held", "lock" },
+	{ "enters rcu_read_lock()", "leaves rcu_read_lock()", "RCU read-side section",
+	  "rcu-section" },
+	{ "takes the lock of ", "unlocks ", "PTE lock held", "ptl" },
+};
+#define MODEL_SPANS (sizeof(spans) / sizeof(spans[0]))
+
 struct model_writer {
 	json_t *events;
 	char actor[MODEL_TRACKS][32];
 	int nactors;
-	/* Per track: where its open section and mmap_lock began (-1). */
-	int section[MODEL_TRACKS], lock[MODEL_TRACKS];
+	/* Per track: where each of its spans began (-1: not open). */
+	int open[MODEL_TRACKS][MODEL_SPANS];
 	/* The step of each actor's last IPI-sending wait (-1). */
 	int ipi_from[MODEL_TRACKS];
 	int flows;
+	/* The violation's actor and table, and the first step that took the
+	 * table from it (freed, reused, overwritten or handed over; -1):
+	 * the actor's reads and locks of the table after it are stale. */
+	char v_actor[32], v_table[16];
+	int harm;
 };
 
 static bool starts_with(const char *s, const char *p)
@@ -455,9 +553,10 @@ static bool starts_with(const char *s, const char *p)
 }
 
 /* The actor of a step: "cpuN" when one of its first three words names a
- * CPU ("walker cpu2 reads", "caller of cpu2 writes", "cpu1 takes the
- * IPI"), the page allocator for "T1 reused", else its first word, or its
- * first two for a possessive ("munmap's call_rcu"). */
+ * CPU ("walker cpu2 reads", "RCU walker cpu3 takes", "caller of cpu2
+ * writes", "cpu1 takes the IPI"), the page allocator for "T1 reused",
+ * else its first word, or its first two for a possessive ("munmap's
+ * call_rcu", "A's munmap"). */
 static void step_actor(const char *step, char *buf, size_t len)
 {
 	const char *p = step;
@@ -490,7 +589,9 @@ static int actor_track(struct model_writer *w, const char *actor)
 	if (w->nactors == MODEL_TRACKS)
 		return MODEL_TRACKS - 1;
 	snprintf(w->actor[w->nactors], sizeof(w->actor[0]), "%s", actor);
-	w->section[w->nactors] = w->lock[w->nactors] = w->ipi_from[w->nactors] = -1;
+	for (size_t k = 0; k < MODEL_SPANS; k++)
+		w->open[w->nactors][k] = -1;
+	w->ipi_from[w->nactors] = -1;
 	return w->nactors++;
 }
 
@@ -514,14 +615,22 @@ static bool step_function(const char *step, char *buf, size_t len)
 	return false;
 }
 
-/* The first table a step names ("T1"). */
+/* The first table a step names: "T1", or S, hugetlb-unshare's shared
+ * PMD table (a word of its own). */
 static bool step_table(const char *step, char *buf, size_t len)
 {
-	for (const char *p = step; *p; p++)
-		if (*p == 'T' && isdigit((unsigned char)p[1]) && (p == step || p[-1] == ' ')) {
+	for (const char *p = step; *p; p++) {
+		if (p > step && p[-1] != ' ')
+			continue;
+		if (*p == 'T' && isdigit((unsigned char)p[1])) {
 			snprintf(buf, len, "T%.*s", (int)strspn(p + 1, "0123456789"), p + 1);
 			return true;
 		}
+		if (*p == 'S' && (!p[1] || strchr(" :,'", p[1]))) {
+			snprintf(buf, len, "S");
+			return true;
+		}
+	}
 	return false;
 }
 
@@ -535,51 +644,92 @@ static void model_slice(struct model_writer *w, int track, int from, int to, con
 	add(w->events, e);
 }
 
-static const char *step_category(const char *text, bool violation, bool next_violates)
+static const char *step_category(const char *text, bool violation)
 {
 	if (violation)
 		return "violation";
-	if (next_violates && strstr(text, " reads "))
-		return "stale-read";
+	if (strstr(text, "drops the i_mmap lock"))
+		return "handover";
+	if (strstr(text, "through call_rcu") || strstr(text, "grace period"))
+		return "rcu";
 	if (strstr(text, "frees") || strstr(text, "freed"))
 		return "free";
 	if (strstr(text, "reused"))
 		return "reuse";
-	if (strstr(text, "deposit"))
+	if (strstr(text, "links written"))
 		return "overwrite";
-	if (strstr(text, "clears PMD") || strstr(text, "clears huge PMD"))
+	if (strstr(text, "clears PMD") || strstr(text, "clears huge PMD") ||
+	    strstr(text, "clears A's PUD"))
 		return "clear";
-	if (strstr(text, " reads "))
+	if (strstr(text, " reads ") || strstr(text, "takes the lock of "))
 		return "read";
 	if (strstr(text, "IPI"))
 		return "ipi";
 	return "step";
 }
 
-static void model_step(struct model_writer *w, int i, const char *step, const char *next)
+/* A step's text without its "VIOLATION kind: " head. */
+static const char *step_text(const char *step, bool *violation)
 {
-	bool violation = starts_with(step, "VIOLATION ");
-	const char *text = violation ? step + strcspn(step, ":") + (strchr(step, ':') ? 2 : 0)
-				     : step;
+	*violation = starts_with(step, "VIOLATION ");
+	return *violation ? step + strcspn(step, ":") + (strchr(step, ':') ? 2 : 0) : step;
+}
+
+/* The violation's actor and table, and the step that harmed the table. */
+static void find_model_violation(struct model_writer *w, const char *const *steps, size_t n)
+{
+	bool violation;
+	const char *text;
+	char table[16];
+
+	w->harm = -1;
+	for (size_t i = n; i-- > 0;) {
+		text = step_text(steps[i], &violation);
+		if (!violation)
+			continue;
+		step_actor(text, w->v_actor, sizeof(w->v_actor));
+		if (!step_table(text, w->v_table, sizeof(w->v_table)))
+			return;
+		for (size_t k = 0; k < i; k++) {
+			const char *cat = step_category(step_text(steps[k], &violation), false);
+
+			if (step_table(steps[k], table, sizeof(table)) &&
+			    !strcmp(table, w->v_table) &&
+			    (!strcmp(cat, "free") || !strcmp(cat, "reuse") ||
+			     !strcmp(cat, "overwrite") || !strcmp(cat, "handover"))) {
+				w->harm = (int)k;
+				return;
+			}
+		}
+		return;
+	}
+}
+
+static void model_step(struct model_writer *w, int i, const char *step)
+{
+	bool violation;
+	const char *text = step_text(step, &violation), *cat = step_category(text, violation);
 	char actor[32], buf[64];
+	bool has_table;
 	int tr;
 	json_t *e, *args = json_object();
 
 	step_actor(text, actor, sizeof(actor));
 	tr = actor_track(w, actor);
-	if (strstr(text, "disables interrupts"))
-		w->section[tr] = i;
-	if (strstr(text, "takes mmap_lock"))
-		w->lock[tr] = i;
-	e = event("X", step, step_category(text, violation,
-					  next && starts_with(next, "VIOLATION ")),
-		  i, tr);
+	for (size_t k = 0; k < MODEL_SPANS; k++)
+		if (strstr(text, spans[k].begin))
+			w->open[tr][k] = i;
+	has_table = step_table(text, buf, sizeof(buf));
+	if (!strcmp(cat, "read") && w->harm >= 0 && i > w->harm && has_table &&
+	    !strcmp(buf, w->v_table) && !strcmp(actor, w->v_actor))
+		cat = "stale-read";
+	e = event("X", step, cat, i, tr);
 	json_object_set_new(e, "dur", json_real(1));
 	json_object_set_new(args, "step", json_integer(i + 1));
+	if (has_table)
+		json_object_set_new(args, "table", json_string(buf));
 	if (step_function(text, buf, sizeof(buf)))
 		json_object_set_new(args, "function", json_string(buf));
-	if (step_table(text, buf, sizeof(buf)))
-		json_object_set_new(args, "table", json_string(buf));
 	json_object_set_new(e, "args", args);
 	add(w->events, e);
 	/* An IPI the actor sent and a CPU takes: a flow. */
@@ -602,14 +752,11 @@ static void model_step(struct model_writer *w, int i, const char *step, const ch
 			add(w->events, f);
 		}
 	}
-	if (strstr(text, "enables interrupts") && w->section[tr] >= 0) {
-		model_slice(w, tr, w->section[tr], i + 1, "interrupts off", "irqs-off");
-		w->section[tr] = -1;
-	}
-	if (strstr(text, "releases mmap_lock") && w->lock[tr] >= 0) {
-		model_slice(w, tr, w->lock[tr], i + 1, "mmap_lock held", "lock");
-		w->lock[tr] = -1;
-	}
+	for (size_t k = 0; k < MODEL_SPANS; k++)
+		if (strstr(text, spans[k].end) && w->open[tr][k] >= 0) {
+			model_slice(w, tr, w->open[tr][k], i + 1, spans[k].name, spans[k].cat);
+			w->open[tr][k] = -1;
+		}
 }
 
 json_t *trace_json_from_model(const char *title, const char *const *steps, size_t n)
@@ -620,14 +767,14 @@ json_t *trace_json_from_model(const char *title, const char *const *steps, size_
 	if (!w)
 		return NULL;
 	w->events = json_array();
+	find_model_violation(w, steps, n);
 	for (size_t i = 0; i < n; i++)
-		model_step(w, (int)i, steps[i], i + 1 < n ? steps[i + 1] : NULL);
+		model_step(w, (int)i, steps[i]);
 	for (int t = 0; t < w->nactors; t++) {
 		/* Still open when the violation ended the run. */
-		if (w->section[t] >= 0)
-			model_slice(w, t, w->section[t], (int)n, "interrupts off", "irqs-off");
-		if (w->lock[t] >= 0)
-			model_slice(w, t, w->lock[t], (int)n, "mmap_lock held", "lock");
+		for (size_t k = 0; k < MODEL_SPANS; k++)
+			if (w->open[t][k] >= 0)
+				model_slice(w, t, w->open[t][k], (int)n, spans[k].name, spans[k].cat);
 		add_track(w->events, t, w->actor[t], t);
 	}
 	doc = document(w->events, title,

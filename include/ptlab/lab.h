@@ -13,6 +13,7 @@
 #include "ptlab/profile.h"
 #include "ptlab/race.h"
 #include "ptlab/rule.h"
+#include "ptlab/types.h"
 
 /*
  * A race window: at race point @rp, with @probability, the thread stops
@@ -213,22 +214,14 @@ const char *lab_verdict_name(enum lab_verdict v);
 #define LAB_MIN_OVERLAPS_DEFAULT 20
 
 /*
- * Judges a run against the rule's expectation @e: a run error, leaked
- * frames, or a missing key event (no collapse succeeded in a collapse
- * scenario, no zap freed a deposited table in collapse-zap, munmap
- * unlinked no table) fail; so does a kind of violation the rule rules
- * out. An unsafe cell passes when it showed a violation. A safe cell
- * passes with no violation, no lost write, no ASan report and at least
- * @min_defended defended overlaps; with fewer it is inconclusive. @why
- * gets one line saying why it did not pass.
- */
-/*
  * A traced run's events (lab_run_config.trace_before_ms): every race
  * point every CPU of the run passed and every detector finding, in the
  * window, in time order.
  */
 #define LAB_TRACE_FINDING (-1)      /* lab_trace_event.rp of a finding */
 #define LAB_TRACE_RCU_LANE_CPU (-1) /* lab_trace_lane.cpu of call_rcu's */
+/* A lane per CPU of the run, and call_rcu's. */
+#define LAB_TRACE_MAX_LANES (PTLAB_MAX_CPUS + 1)
 
 struct lab_trace_event {
 	uint64_t t_ns;           /* since the run started */
@@ -248,7 +241,8 @@ struct lab_trace_event {
 
 struct lab_trace_lane {
 	int cpu;                 /* LAB_TRACE_RCU_LANE_CPU: call_rcu's */
-	char name[32];           /* "cpu3 walker 1", "call_rcu thread" */
+	char name[32];           /* "cpu3 gup walker 1", "cpu0 collapser",
+				  * "call_rcu thread" */
 };
 
 struct lab_trace {
@@ -257,13 +251,23 @@ struct lab_trace {
 	bool violation;
 	uint64_t lost;           /* events overwritten before they were read */
 	int nlanes;
-	struct lab_trace_lane lanes[LAB_MAX_WALKERS + 16];
+	struct lab_trace_lane lanes[LAB_TRACE_MAX_LANES];
 	size_t n;
 	struct lab_trace_event *ev;
 };
 
 void lab_trace_free(struct lab_trace *t);
 
+/*
+ * Judges a run against the rule's expectation @e: a run error, leaked
+ * frames, or a missing key event (no collapse succeeded in a collapse
+ * scenario, no zap freed a deposited table in collapse-zap, munmap
+ * unlinked no table) fail; so does a kind of violation the rule rules
+ * out. An unsafe cell passes when it showed a violation. A safe cell
+ * passes with no violation, no lost write, no ASan report and at least
+ * @min_defended defended overlaps; with fewer it is inconclusive. @why
+ * gets one line saying why it did not pass.
+ */
 enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_result *r,
 			   int run_error, const struct ptlab_expectation *e,
 			   uint64_t min_defended, char *why, size_t why_len);

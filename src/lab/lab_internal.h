@@ -220,7 +220,8 @@ void lab_violation(const struct lab_violation_detail *d);
  * .flags the point's race_ctx.how, .slot its pmdp, csd or batch, .value
  * its PMD or PTE value, .mask its CPU mask (an IPI: the target's bit),
  * .t_end its address, .t_put its function's name (a string literal's
- * address), .pfn/.gen its table or page. EV_TRACE_FINDING is a detector's
+ * address), .pfn/.gen its PTE table, else its PMD table, else its page
+ * (race_ctx). EV_TRACE_FINDING is a detector's
  * finding: .how the violation kind, .t_end the address, .pfn/.gen the
  * table and its generation now, .value the page (or PFN_NONE). */
 #define EV_TRACE 64
@@ -269,5 +270,7 @@ int lab_scenario_start(const struct lab_run_config *cfg, struct mm_struct *mm,
 void lab_scenario_stop(struct lab_scenario *s);
 /* Frees it and its threads' contexts (after lab_scenario_stop()). */
 void lab_scenario_free(struct lab_scenario *s);
+/* What writer @index of scenario @s does: "collapser", "zapper", ... */
+const char *lab_scenario_writer_name(enum scenario s, int index);
 
 #endif /* PTLAB_LAB_INTERNAL_H */

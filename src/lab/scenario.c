@@ -385,6 +385,20 @@ static void owner_loop(struct lab_thread *t)
 	}
 }
 
+const char *lab_scenario_writer_name(enum scenario s, int index)
+{
+	switch (s) {
+	case SCENARIO_MUNMAP:
+		return "mutator";
+	case SCENARIO_PT_RECLAIM:
+		return "reclaimer";
+	case SCENARIO_HUGETLB_UNSHARE:
+		return index == 0 ? "unsharer (mm A)" : "owner (mm B)";
+	default:
+		return index == 0 ? "collapser" : "zapper";
+	}
+}
+
 static void writer_body(struct lab_thread *t)
 {
 	switch (t->s->cfg.scenario) {

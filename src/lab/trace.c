@@ -59,7 +59,10 @@ static struct lab_ring rcu_ring = { .size = RCU_RING, .w = rcu_ring_w };
 
 void lab_trace(enum race_point rp, const struct race_ctx *ctx)
 {
-	struct page *table = ctx->pte_table ? ctx->pte_table : ctx->page;
+	/* The table the point is about: the PTE table, else the PMD table
+	 * (a hugetlb unshare, a PUD read, a huge PMD), else the page. */
+	struct page *table = ctx->pte_table ? ctx->pte_table
+			     : ctx->pmd_table ? ctx->pmd_table : ctx->page;
 	struct lab_event e = {
 		.type = EV_TRACE, .how = (uint16_t)rp, .flags = (uint16_t)ctx->how,
 		.t = lab_now_ns(), .t_end = ctx->addr,
@@ -105,6 +108,7 @@ struct lane_events {
 };
 
 /* Lanes: the scenario threads in lab_rs order, then call_rcu's. */
+_Static_assert(LAB_MAX_THREADS + 1 <= LAB_TRACE_MAX_LANES, "a trace lane per thread");
 struct lab_trace_collector {
 	uint64_t before_ns, after_ns;
 	int nlanes;
@@ -214,10 +218,6 @@ static int cmp_event(const void *a, const void *b)
 	return x->lane - y->lane;
 }
 
-static const char *const role_names[] = {
-	[LAB_ROLE_WALKER] = "walker", [LAB_ROLE_WRITER] = "writer",
-	[LAB_ROLE_BYSTANDER] = "idle",
-};
 
 static void decode(const struct lab_event *e, int lane, struct lab_trace_event *out)
 {
@@ -262,8 +262,14 @@ static void name_lane(struct lab_trace_lane *l, int i)
 		const struct lab_tctx *x = lab_rs.threads[i];
 
 		l->cpu = x->cpu;
-		snprintf(l->name, sizeof(l->name), "cpu%d %s %d", x->cpu, role_names[x->role],
-			 x->index);
+		if (x->role == LAB_ROLE_WALKER)
+			snprintf(l->name, sizeof(l->name), "cpu%d %s walker %d", x->cpu,
+				 walker_kind_name(x->kind), x->index);
+		else if (x->role == LAB_ROLE_WRITER)
+			snprintf(l->name, sizeof(l->name), "cpu%d %s", x->cpu,
+				 lab_scenario_writer_name(lab_rs.scenario, x->index));
+		else
+			snprintf(l->name, sizeof(l->name), "cpu%d idle %d", x->cpu, x->index);
 	} else {
 		l->cpu = LAB_TRACE_RCU_LANE_CPU;
 		snprintf(l->name, sizeof(l->name), "call_rcu thread");
