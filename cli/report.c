@@ -50,20 +50,72 @@ static const char *str(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
-/* The report's cell for (profile, fixes, scenario), added when new. */
+/* The walker kinds a cell runs, "gup,rcu" (both documents list them). */
+static void cell_walkers(const json_t *c, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	json_t *w;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(c, "walkers"), i, w)
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+						 json_string_value(w) ? json_string_value(w) : "?");
+}
+
+/* What the rule expects of each walker kind the cell runs: {"gup":
+ * "unsafe", "rcu": "safe"} (a kind is unsafe when it can show some
+ * violation). */
+static json_t *rule_by_walker(const json_t *c)
+{
+	json_t *out = json_object(), *w, *by = json_object_get(c, "possible_by_walker");
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "walkers"), i, w) {
+		const char *name = json_string_value(w);
+
+		if (name)
+			json_object_set_new(out, name, json_string(json_array_size(json_object_get(
+									   by, name))
+									   ? "unsafe"
+									   : "safe"));
+	}
+	return out;
+}
+
+static bool same_cell(const json_t *x, const json_t *c, const char *walkers)
+{
+	static const char *const keys[] = { "profile", "scenario", "collapse_table",
+					    "unshare_sync" };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (strcmp(str(x, keys[k]), str(c, keys[k])))
+			return false;
+	return !strcmp(str(x, "fixes"), cell_fixes(c)) && !strcmp(str(x, "walkers_text"), walkers) &&
+	       json_is_true(json_object_get(x, "rcu_everywhere")) ==
+		       json_is_true(json_object_get(c, "rcu_everywhere"));
+}
+
+/* The report's cell for a document's cell, added when new: one cell per
+ * profile, fixes, scenario, kernel generation and walker kinds (the
+ * fields both documents write). */
 static json_t *cell_for(json_t *cells, const json_t *c)
 {
+	char walkers[32];
 	size_t i;
 	json_t *x;
 
+	cell_walkers(c, walkers, sizeof(walkers));
 	json_array_foreach(cells, i, x)
-		if (!strcmp(str(x, "profile"), str(c, "profile")) &&
-		    !strcmp(str(x, "scenario"), str(c, "scenario")) &&
-		    !strcmp(str(x, "fixes"), cell_fixes(c)))
+		if (same_cell(x, c, walkers))
 			return x;
-	x = json_pack("{s:s, s:s, s:s, s:O*, s:O*}", "profile", str(c, "profile"), "fixes",
-		      cell_fixes(c), "scenario", str(c, "scenario"), "rule",
-		      json_object_get(c, "expected"), "possible", json_object_get(c, "possible"));
+	x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
+		      str(c, "profile"), "fixes", cell_fixes(c), "scenario", str(c, "scenario"),
+		      "collapse_table", str(c, "collapse_table"), "unshare_sync",
+		      str(c, "unshare_sync"), "rcu_everywhere",
+		      json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
+		      "rule", json_object_get(c, "expected"), "possible",
+		      json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
 	json_array_append_new(cells, x);
 	return x;
 }
@@ -72,6 +124,7 @@ static const char *const stress_fields[] = {
 	"verdict", "verdict_reason", "unheld", "stale_read", "first_violation_ms", "overlaps",
 	"defended", "held_off", "recheck_caught", "isolation_refused", "undefended",
 	"lost_writes", "cycles_per_sec", "seconds", "attempts", "violations",
+	"violations_by_walker", "overlaps_by_walker", "defended_by_walker",
 };
 
 static void add_stress(json_t *cells, const json_t *c)
@@ -94,13 +147,15 @@ static void add_model(json_t *cells, const json_t *c)
 	json_t *x = cell_for(cells, c), *steps = json_object_get(c, "counterexample");
 	size_t n = json_array_size(steps);
 	const char **text = calloc(n ? n : 1, sizeof(*text));
-	char title[160];
+	char title[256];
 
 	json_object_set_new(x, "model",
-			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*}", "verdict",
+			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*, s:O*}", "verdict",
 				      str(c, "model_verdict"), "judgement", str(c, "verdict"),
-				      "kinds", json_object_get(c, "violations"), "kind",
-				      json_object_get(c, "violation"), "error",
+				      "kinds", json_object_get(c, "violations"), "kinds_by_walker",
+				      json_object_get(c, "violations_by_walker"), "kind",
+				      json_object_get(c, "violation"), "walker",
+				      json_object_get(c, "violation_walker"), "error",
 				      json_object_get(c, "error")));
 	if (!n || !text) {
 		free(text);
@@ -108,8 +163,12 @@ static void add_model(json_t *cells, const json_t *c)
 	}
 	for (size_t i = 0; i < n; i++)
 		text[i] = json_string_value(json_array_get(steps, i));
-	snprintf(title, sizeof(title), "ptlab model %s %s %s", str(c, "profile"), cell_fixes(c),
-		 str(c, "scenario"));
+	/* As ptlab model --trace titles it (cli/model.c). */
+	snprintf(title, sizeof(title), "ptlab model %s %s %s%s%s: %s (%s walker)",
+		 str(c, "profile"), cell_fixes(c), str(c, "scenario"),
+		 strcmp(str(c, "collapse_table"), "reuse") ? "/" : "",
+		 strcmp(str(c, "collapse_table"), "reuse") ? str(c, "collapse_table") : "",
+		 str(c, "violation"), str(c, "violation_walker"));
 	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
 	free(text);
 }

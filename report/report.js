@@ -61,6 +61,8 @@
 	// ---- a timeline ----
 
 	const LABEL_W = 150, PLOT_W = 760, LANE_H = 30, TOP = 24;
+	// What a track holds across steps, drawn as bars: [height, offset].
+	const BARS = { "irqs-off": [14, 6], "rcu-section": [14, 6], "lock": [22, 2], "ptl": [4, 21] };
 
 	function timeline(trace, cellIndex, source, caption) {
 		const fig = el("figure", {});
@@ -109,10 +111,9 @@
 		// Slices first (bars), then markers above them.
 		for (const e of events) {
 			if (e.ph !== "X" || !laneOf.has(e.tid) || e.cat === "step" ||
-			    (source === "model" && e.dur <= 1 && e.cat !== "irqs-off" && e.cat !== "lock"))
+			    (source === "model" && e.dur <= 1 && !(e.cat in BARS)))
 				continue;
-			const h = e.cat === "irqs-off" ? 14 : e.cat === "lock" ? 22 : 6;
-			const off = e.cat === "lock" ? 2 : e.cat === "irqs-off" ? 6 : 20 - h / 2;
+			const [h, off] = BARS[e.cat] || [6, 17];
 			const r = svg("rect", { class: "bar-" + e.cat, x: x(e.ts), y: y(e.tid) + off,
 				width: Math.max(1, x(e.ts + e.dur) - x(e.ts)), height: h }, layer);
 			tip(r, [e.name, e.args && e.args.function && "function: " + e.args.function,
@@ -157,7 +158,8 @@
 		return fig;
 	}
 
-	const LABELLED = new Set(["free", "reuse", "overwrite", "clear", "violation", "stale-read"]);
+	const LABELLED = new Set(["free", "reuse", "overwrite", "clear", "handover", "violation",
+		"stale-read"]);
 
 	function marker(layer, e, cx, top, tlabel, root) {
 		const cy = top + 13, cat = e.cat, args = e.args || {};
@@ -175,6 +177,8 @@
 			node = svg("path", { class: "m-reuse", d: `M${cx},${cy - 6} L${cx + 6},${cy} L${cx},${cy + 6} L${cx - 6},${cy} z` }, layer);
 		} else if (cat === "clear") {
 			node = svg("rect", { class: "m-clear", x: cx - 4, y: cy - 4, width: 8, height: 8 }, layer);
+		} else if (cat === "handover") {
+			node = svg("path", { class: "m-handover", d: `M${cx - 5},${cy - 6} L${cx + 6},${cy} L${cx - 5},${cy + 6} z` }, layer);
 		} else if (cat === "overwrite") {
 			node = svg("path", { class: "m-overwrite", d: `M${cx},${cy - 6} L${cx + 6},${cy + 5} L${cx - 6},${cy + 5} z` }, layer);
 		} else {
@@ -194,23 +198,44 @@
 	const cells = data.cells || [];
 	const table = document.getElementById("matrix");
 	const head = el("tr", {}, el("thead", {}, table));
-	for (const h of ["profile", "fixes", "scenario", "rule", "stress verdict", "model verdict",
-		"first violation (ms)", "overlaps (defended)", "timeline"])
+	for (const h of ["profile", "fixes", "scenario", "collapse table", "walkers",
+		"rule (by walker)", "stress verdict", "model verdict", "first violation (ms)",
+		"stale locks", "overlaps (defended)", "timeline"])
 		text(el("th", {}, head), h);
 	const tbody = el("tbody", {}, table);
 	const timelines = document.getElementById("timelines");
+	const COLLAPSE = new Set(["collapse-zap", "collapse-pin"]);
+	const ruleWord = (r) => r === "unsafe" ? "\u26a0 unsafe" : r === "safe" ? "\u25cf safe" : "?";
+	const count = { stress: {}, model: {} };
 	let unsafe = 0, failed = 0;
 	cells.forEach((c, i) => {
-		const tr = el("tr", { class: "cell", "data-cell": i, "data-rule": c.rule || "" }, tbody);
+		const walkers = (c.walkers_text || "").split(",").filter((w) => w);
+		const byWalker = c.rule_by_walker || {};
+		// The collapse-table generation matters to the collapse scenarios only.
+		const generation = COLLAPSE.has(c.scenario) ? c.collapse_table : "";
+		const tr = el("tr", { class: "cell", "data-cell": i, "data-rule": c.rule || "",
+			"data-scenario": c.scenario, "data-generation": generation }, tbody);
 		text(el("td", {}, tr), c.profile);
 		text(el("td", {}, tr), c.fixes);
 		text(el("td", {}, tr), c.scenario);
-		text(el("td", { class: c.rule === "unsafe" ? "rule-unsafe" : "" }, tr),
-			c.rule === "unsafe" ? "\u26a0 unsafe" : c.rule === "safe" ? "\u25cf safe" : "?");
+		text(el("td", {}, tr), generation || "\u2013");
+		text(el("td", {}, tr), walkers.join(", "));
+		const rule = el("td", { class: c.rule === "unsafe" ? "rule-unsafe" : "",
+			title: walkers.map((w) => w + ": " + (byWalker[w] || "?")).join(", ") }, tr);
+		text(rule, walkers.length > 1 ? walkers.map((w) => ruleWord(byWalker[w])).join(" / ")
+			: ruleWord(c.rule));
 		const s = c.stress, m = c.model;
 		verdictCell(tr, s && s.verdict, s && s.verdict !== "pass" && s.verdict_reason ? "(" + s.verdict_reason + ")" : "");
-		verdictCell(tr, m && m.judgement, m ? "(" + m.verdict + (m.kind ? ": " + m.kind : "") + ")" : "");
+		verdictCell(tr, m && m.judgement, m ? "(" + m.verdict + (m.kind ? ": " + m.kind +
+			(m.walker ? ", " + m.walker + " walker" : "") : "") + ")" : "");
+		if (s)
+			count.stress[s.verdict] = (count.stress[s.verdict] || 0) + 1;
+		if (m)
+			count.model[m.judgement] = (count.model[m.judgement] || 0) + 1;
 		text(el("td", { class: "num" }, tr), fmt(s && s.first_violation_ms, 1));
+		text(el("td", { class: "num" }, tr),
+			s && s.violations && typeof s.violations.stale_lock === "number"
+				? String(s.violations.stale_lock) : "\u2013");
 		text(el("td", { class: "num" }, tr), s ? `${s.overlaps} (${s.defended})` : "\u2013");
 		const link = el("td", {}, tr);
 		failed += (s && s.verdict !== "pass") || (m && m.judgement !== "pass") ? 1 : 0;
@@ -219,9 +244,13 @@
 		unsafe++;
 		text(el("a", { href: "#tl-" + i }, link), "timeline");
 		const sec = el("section", { id: "tl-" + i, class: "timeline-section", "data-cell": i }, timelines);
-		text(el("h2", {}, sec), `${c.profile} \u00b7 ${c.fixes} \u00b7 ${c.scenario}: unsafe`);
+		text(el("h2", {}, sec), [c.profile, c.fixes, c.scenario + (generation ? "/" + generation : ""),
+			walkers.join(",") + " walkers"].join(" \u00b7 ") + ": unsafe" +
+			(walkers.length > 1 ? " (" + walkers.map((w) => w + " " + byWalker[w]).join(", ") + ")" : ""));
 		if (s && s.what)
 			text(el("p", {}, sec), "First violation: " + s.what);
+		if (m && m.kind)
+			text(el("p", {}, sec), `The model's counterexample: ${m.kind} by the ${m.walker || "?"} walker.`);
 		const pair = el("div", { class: "timeline-pair" }, sec);
 		const side = (trace, source, caption) => {
 			if (trace)
@@ -233,14 +262,19 @@
 		side(c.stress_trace, "stress", "Stress run (real threads, ms)");
 		side(c.model_trace, "model", "Model counterexample (one step per column)");
 	});
+	const tally = (counts) => Object.keys(counts).sort().map((v) => `${counts[v]} ${v}`).join(", ") || "none";
 	text(document.getElementById("summary"),
-		`${cells.length} cells, ${unsafe} unsafe (each with its timeline below); ` +
-		`${failed} disagree with the rule. ptlab ${data.ptlab_version}.`);
+		`${cells.length} cell${cells.length === 1 ? "" : "s"}, ${unsafe} unsafe ` +
+		"(each with its timeline below); " +
+		`${failed} disagree with the rule. Stress verdicts: ${tally(count.stress)}; ` +
+		`model verdicts: ${tally(count.model)}. ptlab ${data.ptlab_version}.`);
 	const legend = document.getElementById("legend");
 	for (const [sym, what] of [["\u2714", "pass"], ["\u2718", "fail"], ["?", "inconclusive"],
-		["\u26a0", "unsafe by the rule"], ["blue bar", "interrupts off"],
-		["\u25a0", "PMD cleared"], ["\u25b2", "deposit (overwrite)"], ["\u2716", "table freed"],
-		["\u25c7", "frame reused"], ["red", "stale read, violation"],
+		["\u26a0", "unsafe by the rule"], ["blue bar", "interrupts off (GUP-fast)"],
+		["pale bar", "RCU read-side section (interrupts on)"], ["thin purple bar", "PTE lock held"],
+		["\u25a0", "PMD or PUD cleared"], ["\u25b6", "unshared table handed over"],
+		["\u25b2", "deposit links written (overwrite)"], ["\u2716", "table freed"],
+		["\u25c7", "frame reused"], ["red", "stale read or lock, violation"],
 		["arrow", "IPI (dashed: held back)"]])
 		text(el("span", {}, legend), sym + " " + what);
 	body.dataset.status = "rendered";
