@@ -7,7 +7,10 @@
  * leaves has one row per cell, both timelines for every unsafe cell with
  * as many lanes as the trace had tracks, the violation marked and no
  * script error; its screenshot is no blank page. Without chromium the
- * browser test fails (make check installs it: scripts/deps.sh).
+ * browser test fails (make check installs it: scripts/deps.sh). The
+ * scenarios of the RCU walkers (pt-reclaim) and of hugetlb unsharing have
+ * traces of their own: the RCU read-side sections and PTE locks, the
+ * stale lock, the PUD cleared and the table handed over.
  */
 #include <jansson.h>
 #include <png.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ptlab/model.h"
 
 static char out[4 << 20];
 
@@ -96,6 +100,45 @@ static size_t count_cat(const json_t *doc, const char *cat)
 	return n;
 }
 
+/* Events whose name begins with @prefix. */
+static size_t count_named(const json_t *doc, const char *prefix)
+{
+	json_t *e;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(doc, "traceEvents"), i, e)
+		n += !strncmp(json_string_value(json_object_get(e, "name")), prefix, strlen(prefix));
+	return n;
+}
+
+/* The document's title (its process_name). */
+static const char *process_name(const json_t *doc)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "traceEvents"), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "name")), "process_name"))
+			return json_string_value(json_object_get(json_object_get(e, "args"), "name"));
+	return "";
+}
+
+/* Tracks whose name contains @what. */
+static size_t count_tracks(const json_t *doc, const char *what)
+{
+	json_t *e;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(doc, "traceEvents"), i, e) {
+		const char *name = json_string_value(json_object_get(json_object_get(e, "args"),
+								     "name"));
+
+		n += !strcmp(json_string_value(json_object_get(e, "name")), "thread_name") && name &&
+		     strstr(name, what);
+	}
+	return n;
+}
+
 static int ptlab(const char *const args[])
 {
 	const char *argv[24] = { test_ptlab_path() };
@@ -156,6 +199,133 @@ TEST_T(trace_ipis_are_flows, 120)
 	test_rmtree(dir);
 }
 
+/* pt-reclaim on a profile without RCU table free: the GUP-fast walkers
+ * are held off by the IPI flush, the RCU walkers (interrupts on) are not:
+ * one takes the lock of a table freed and reused under it. */
+TEST_T(trace_of_an_rcu_walker, 120)
+{
+	char dir[256], path[300];
+	json_t *doc;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	{
+		const char *args[] = { "race", "--profile", "x86-nopv-6.0", "--scenario",
+				       "pt-reclaim", "--fixes", "none", "--seconds", "10",
+				       "--stop-on-first", "--trace", path, NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
+			  out);
+	}
+	doc = load(path);
+	validate_trace(doc, path);
+	CHECK_EQ(count_tracks(doc, "gup walker"), 2);
+	CHECK_EQ(count_tracks(doc, "rcu walker"), 2);
+	CHECK_EQ(count_tracks(doc, "reclaimer"), 1);
+	CHECK(!strcmp(json_string_value(json_object_get(json_object_get(doc, "otherData"),
+							"walkers")),
+		      "gup,rcu"));
+	CHECK(count_cat(doc, "rcu-section") >= 1);
+	CHECK(count_cat(doc, "ptl") >= 1);
+	CHECK(count_named(doc, "PMD read (pte_offset_map_lock") >= 1);
+	CHECK(count_named(doc, "VIOLATION stale_lock") >= 1);
+	CHECK_EQ(count_named(doc, "VIOLATION stale_table"), 0);
+	/* The RCU walker's read of the table it then locked, marked. */
+	CHECK(count_cat(doc, "stale-read") >= 1);
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+/* hugetlb-unshare without a sync on arm64: mm A's walker is still in the
+ * PMD table A unshared when A hands it over to B. */
+TEST_T(trace_of_a_hugetlb_unshare, 120)
+{
+	char dir[256], path[300];
+	json_t *doc, *other;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	{
+		const char *args[] = { "race", "--profile", "arm64", "--scenario",
+				       "hugetlb-unshare", "--fixes", "none", "--seconds", "10",
+				       "--stop-on-first", "--trace", path, NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
+			  out);
+	}
+	doc = load(path);
+	validate_trace(doc, path);
+	CHECK_EQ(count_tracks(doc, "unsharer (mm A)"), 1);
+	CHECK_EQ(count_tracks(doc, "owner (mm B)"), 1);
+	CHECK(count_named(doc, "PUD cleared") >= 1);
+	CHECK(count_cat(doc, "handover") >= 1);
+	CHECK(count_named(doc, "PUD read") >= 1);
+	CHECK(count_cat(doc, "violation") >= 1);
+	other = json_object_get(doc, "otherData");
+	CHECK(json_is_true(json_object_get(other, "violation")));
+	/* The walkers' sections while A has no mapping are left out, and
+	 * counted. */
+	CHECK(json_is_integer(json_object_get(other, "empty_sections_left_out")));
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+/* ptlab model --trace writes a file for every unsafe cell, named by
+ * ptlab_model_cell_name() (with the collapse-table generation), and none
+ * for a safe one; an RCU walker's counterexample has its read-side
+ * section, its lock and the stale lock. */
+TEST_T(trace_of_every_unsafe_model_cell, 300)
+{
+	static const char *const profiles[] = { "x86-nopv-6.0", "arm64" };
+	static const enum scenario scen[] = { SCENARIO_PT_RECLAIM, SCENARIO_COLLAPSE_ZAP };
+	char dir[256], path[512], name[128];
+	int unsafe = 0;
+
+	test_mkdtemp(dir, sizeof(dir), "trace");
+	{
+		const char *args[] = { "model", "--profiles", "x86-nopv-6.0,arm64", "--scenarios",
+				       "pt-reclaim,collapse-zap", "--fixes", "none",
+				       "--collapse-table", "zap-rcu", "--trace", dir, NULL };
+		int s = ptlab(args);
+
+		CHECK_MSG(s == 0, "exit %d:\n%s", s, out);
+	}
+	for (size_t p = 0; p < 2; p++)
+		for (size_t k = 0; k < 2; k++) {
+			struct ptlab_fixes none = { false, false };
+			struct ptlab_cell c = ptlab_cell_default(ptlab_profile_find(profiles[p]),
+								 none, scen[k]);
+			json_t *doc;
+
+			if (scen[k] == SCENARIO_COLLAPSE_ZAP)
+				c.kernel.collapse_table = COLLAPSE_TABLE_ZAP_RCU;
+			ptlab_model_cell_name(&c, name, sizeof(name));
+			snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+			if (!ptlab_expect_cell(&c).unsafe) {
+				CHECK_MSG(access(path, F_OK) != 0, "%s: a trace of a safe cell", path);
+				continue;
+			}
+			unsafe++;
+			doc = load(path);
+			CHECK(validate_trace(doc, path) >= 2);
+			CHECK_EQ(count_cat(doc, "violation"), 1);
+			if (scen[k] == SCENARIO_PT_RECLAIM) {
+				CHECK_EQ(count_named(doc, "VIOLATION stale_lock"), 1);
+				CHECK_EQ(count_cat(doc, "rcu-section"), 1);
+				CHECK_EQ(count_cat(doc, "ptl"), 1);
+				CHECK(count_cat(doc, "stale-read") >= 1);
+			} else {
+				CHECK_MSG(strstr(process_name(doc), "collapse-zap/zap-rcu"), "%s",
+					  process_name(doc));
+			}
+			json_decref(doc);
+		}
+	CHECK_EQ(unsafe, 2);
+	test_rmtree(dir);
+}
+
 TEST_T(trace_of_a_counterexample, 120)
 {
 	char dir[256], path[300];
@@ -207,7 +377,7 @@ static int browse(const char *profile_dir, const char *mode, const char *url)
 			       "--disable-quic", "--no-first-run",
 			       "--disable-background-networking", "--disable-component-update",
 			       "--disable-sync", profile_dir, "--virtual-time-budget=10000",
-			       "--hide-scrollbars", "--window-size=1000,1400", mode, url, NULL };
+			       "--hide-scrollbars", "--window-size=1000,3000", mode, url, NULL };
 
 	return test_run(argv, out, sizeof(out));
 }
@@ -260,6 +430,7 @@ TEST_T(report_in_a_browser, 600)
 	char dir[256], matrix[300], model[300], report[300], shot[300], url[320], prof[320];
 	json_t *m, *c;
 	size_t i, cells, unsafe = 0, blue, colours;
+	bool scenarios[3] = { false, false, false };
 	char *dom;
 
 	CHECK_MSG(chromium(), "chromium is not installed: the report cannot be tested in a "
@@ -269,13 +440,18 @@ TEST_T(report_in_a_browser, 600)
 	snprintf(model, sizeof(model), "%s/model.json", dir);
 	snprintf(report, sizeof(report), "%s/report.html", dir);
 	snprintf(shot, sizeof(shot), "%s/shot.png", dir);
+	/* arm64: collapse-zap unsafe in both generations without fixes, and
+	 * hugetlb-unshare unsafe without the sync; x86-nopv-6.0 (IPI flush,
+	 * no RCU table free): pt-reclaim unsafe for its RCU walkers only. */
 	{
-		const char *margs[] = { "matrix", "--profiles", "arm64,x86", "--scenarios",
-					"collapse-zap", "--fixes", "none,both", "--json", matrix,
-					"--no-report", NULL };
-		const char *oargs[] = { "model", "--profiles", "arm64,x86", "--scenarios",
-					"collapse-zap", "--fixes", "none,both", "--json", model,
-					NULL };
+		const char *margs[] = { "matrix", "--profiles", "arm64,x86-nopv-6.0", "--scenarios",
+					"collapse-zap,pt-reclaim,hugetlb-unshare", "--fixes",
+					"none,both", "--collapse-table", "reuse,zap-rcu", "--json",
+					matrix, "--no-report", NULL };
+		const char *oargs[] = { "model", "--profiles", "arm64,x86-nopv-6.0", "--scenarios",
+					"collapse-zap,pt-reclaim,hugetlb-unshare", "--fixes",
+					"none,both", "--collapse-table", "reuse,zap-rcu", "--json",
+					model, NULL };
 		const char *rargs[] = { "report", "--from", matrix, "--model", model, "-o",
 					report, NULL };
 
@@ -295,6 +471,7 @@ TEST_T(report_in_a_browser, 600)
 	cells = json_array_size(json_object_get(m, "cells"));
 	CHECK_EQ(test_count(dom, "<tr class=\"cell\""), cells);
 	json_array_foreach(json_object_get(m, "cells"), i, c) {
+		const char *scenario = json_string_value(json_object_get(c, "scenario"));
 		int lanes = 0;
 		char *svg;
 
@@ -306,15 +483,30 @@ TEST_T(report_in_a_browser, 600)
 		CHECK_EQ(lanes, validate_trace(json_object_get(c, "trace"), "matrix trace"));
 		CHECK_EQ(test_count(svg, "<g class=\"lane\""), lanes);
 		CHECK(strstr(svg, "class=\"violation-marker\""));
+		/* An RCU walker's read-side sections; an unshare's hand-over. */
+		if (!strcmp(scenario, "pt-reclaim"))
+			CHECK(strstr(svg, "class=\"bar-rcu-section\""));
+		if (!strcmp(scenario, "hugetlb-unshare"))
+			CHECK(strstr(svg, "class=\"m-handover\""));
 		free(svg);
 		svg = timeline_svg(dom, (int)i, "model", &lanes);
 		CHECK_MSG(svg, "no model timeline for cell %zu", i);
 		CHECK(lanes >= 3);
 		CHECK_EQ(test_count(svg, "<g class=\"lane\""), lanes);
 		CHECK(strstr(svg, "class=\"violation-marker\""));
+		if (!strcmp(scenario, "pt-reclaim"))
+			CHECK(strstr(svg, "class=\"bar-rcu-section\""));
 		free(svg);
+		scenarios[0] |= !strcmp(scenario, "collapse-zap");
+		scenarios[1] |= !strcmp(scenario, "pt-reclaim");
+		scenarios[2] |= !strcmp(scenario, "hugetlb-unshare");
 	}
-	CHECK(unsafe >= 1);
+	CHECK(scenarios[0] && scenarios[1] && scenarios[2]);
+	/* The new columns: the generation of the collapse cells, and the
+	 * rule walker kind by walker kind (pt-reclaim's GUP-fast walkers are
+	 * safe there, its RCU walkers not). */
+	CHECK_EQ(test_count(dom, "data-generation=\"zap-rcu\""), 4);
+	CHECK(strstr(dom, "\u25cf safe / \u26a0 unsafe"));
 	free(dom);
 	json_decref(m);
 	{
@@ -323,7 +515,8 @@ TEST_T(report_in_a_browser, 600)
 		snprintf(arg, sizeof(arg), "--screenshot=%s", shot);
 		CHECK_MSG(browse(prof, arg, url) == 0, "chromium --screenshot:\n%.2000s", out);
 	}
-	/* Not blank: many colours, and the interrupts-off bars' blue
+	/* Not blank (the window is tall enough for the matrix and the first
+	 * timelines): many colours, and the interrupts-off bars' blue
 	 * (report.css, .bar-irqs-off) over a good many pixels. */
 	png_colours(shot, 0x5b8fd1, &blue, &colours);
 	CHECK_MSG(colours >= 16 && blue >= 500, "screenshot: %zu colours, %zu blue pixels",
