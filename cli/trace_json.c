@@ -186,6 +186,11 @@ struct run_writer {
 	 * (no event between their two ends, as while hugetlb-unshare's mm
 	 * has no mapping): left out, counted. */
 	uint64_t empty_sections;
+	/* The steps of pte_offset_map_lock() walks by threads that are no
+	 * RCU walkers of the scenario (a fault takes it once per page: a
+	 * munmap cell's mutator thousands of times a window): left out,
+	 * counted. */
+	uint64_t other_pte_maps;
 	/* The first violation: its track, table, time, and where the
 	 * section it ended began (its reads of that table are the stale
 	 * ones). */
@@ -418,8 +423,19 @@ static void find_violation(struct run_writer *w)
 	}
 }
 
+/* A step of pte_offset_map_lock() or pte_unmap_unlock(). */
+static bool pte_map_point(int rp)
+{
+	return rp == RP_PTE_MAP_PMD_READ || rp == RP_PTE_MAP_LOCKED || rp == RP_PTE_MAP_RETRY ||
+	       rp == RP_PTE_UNMAP;
+}
+
 static void run_event(struct run_writer *w, const struct lab_trace_event *e)
 {
+	if (pte_map_point(e->rp) && w->tr->lanes[e->lane].walker != WALKER_RCU) {
+		w->other_pte_maps += e->rp == RP_PTE_MAP_PMD_READ;
+		return;
+	}
 	w->lane_events[e->lane]++;
 	switch (e->rp) {
 	case LAB_TRACE_FINDING:
@@ -497,14 +513,15 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 		 collapse_table_name(cfg->kernel.collapse_table), walkers,
 		 (unsigned long long)cfg->seed);
 	doc = document(w->events, title,
-		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:s}",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:s}",
 				 "source", "stress", "profile", cfg->profile.name, "fixes",
 				 ptlab_fixes_name(cfg->fixes), "scenario",
 				 scenario_name(cfg->scenario), "collapse_table",
 				 collapse_table_name(cfg->kernel.collapse_table), "walkers", walkers,
 				 "from_us", us(tr->from_ns), "to_us", us(tr->to_ns), "violation",
 				 tr->violation, "lost_events", (json_int_t)tr->lost,
-				 "empty_sections_left_out", (json_int_t)w->empty_sections, "what",
+				 "empty_sections_left_out", (json_int_t)w->empty_sections,
+				 "other_pte_map_walks_left_out", (json_int_t)w->other_pte_maps, "what",
 				 res->have_detail ? res->first.what : "no violation: the run's last "
 								     "milliseconds"));
 	free(w);

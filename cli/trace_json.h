@@ -3,9 +3,10 @@
  * Traces in the Chrome trace-event JSON format ("traceEvents"), which
  * Perfetto (ui.perfetto.dev) and chrome://tracing open as they are: one
  * process, one track (tid) per CPU or model process, named by metadata
- * events ("M"); interrupts-off sections, flushes, syncs, IPI handlers and
- * model steps as complete slices ("X"); frees, reuses, reads and writes
- * as instant events ("i"); IPIs as flows ("s" at the sender, "f" at the
+ * events ("M"); interrupts-off sections, RCU walkers' read-side sections
+ * and PTE locks, flushes, syncs, IPI handlers and model steps as complete
+ * slices ("X"); frees, reuses, reads, writes, unshares and hand-overs as
+ * instant events ("i"); IPIs as flows ("s" at the sender, "f" at the
  * target, the same id); the violation as an instant of category
  * "violation". Times ("ts", "dur") are in microseconds: since the run
  * started for a stress run, one per step for a model counterexample.
@@ -25,7 +26,10 @@ struct json_t;
 typedef struct json_t json_t;
 
 /* The trace of a stress run (cfg->trace_before_ms > 0); NULL when the
- * result has none or on allocation failure. */
+ * result has none or on allocation failure. Left out, and counted in
+ * otherData: walker sections with nothing in them, and the
+ * pte_offset_map_lock() walks of threads that are no RCU walkers (faults,
+ * zaps). */
 json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_result *res);
 
 /* A model counterexample, one track per actor (the first words of each

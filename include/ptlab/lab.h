@@ -241,6 +241,7 @@ struct lab_trace_event {
 
 struct lab_trace_lane {
 	int cpu;                 /* LAB_TRACE_RCU_LANE_CPU: call_rcu's */
+	int walker;              /* a walker's enum walker_kind, else -1 */
 	char name[32];           /* "cpu3 gup walker 1", "cpu0 collapser",
 				  * "call_rcu thread" */
 };

@@ -262,6 +262,7 @@ static void name_lane(struct lab_trace_lane *l, int i)
 		const struct lab_tctx *x = lab_rs.threads[i];
 
 		l->cpu = x->cpu;
+		l->walker = x->role == LAB_ROLE_WALKER ? (int)x->kind : -1;
 		if (x->role == LAB_ROLE_WALKER)
 			snprintf(l->name, sizeof(l->name), "cpu%d %s walker %d", x->cpu,
 				 walker_kind_name(x->kind), x->index);
@@ -272,6 +273,7 @@ static void name_lane(struct lab_trace_lane *l, int i)
 			snprintf(l->name, sizeof(l->name), "cpu%d idle %d", x->cpu, x->index);
 	} else {
 		l->cpu = LAB_TRACE_RCU_LANE_CPU;
+		l->walker = -1;
 		snprintf(l->name, sizeof(l->name), "call_rcu thread");
 	}
 }
