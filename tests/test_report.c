@@ -148,31 +148,40 @@ static int ptlab(const char *const args[])
 	return test_run(argv, out, sizeof(out));
 }
 
-TEST_T(trace_of_a_violation, 120)
+/* The trace of @profile's @scenario without fixes, until shortly after
+ * its first violation: a violation must be in it. Returns it validated;
+ * its number of tracks in *tracks. */
+static json_t *violation_trace(const char *profile, const char *scenario, int *tracks)
 {
 	char dir[256], path[300];
+	const char *args[] = { "race", "--profile", profile, "--scenario", scenario,
+			       "--fixes", "none", "--seconds", "10", "--stop-on-first",
+			       "--trace", path, NULL };
 	json_t *doc;
+	int s;
 
 	test_mkdtemp(dir, sizeof(dir), "trace");
 	snprintf(path, sizeof(path), "%s/t.json", dir);
-	{
-		const char *args[] = { "race", "--profile", "arm64", "--fixes", "none",
-				       "--seconds", "10", "--stop-on-first", "--trace", path,
-				       NULL };
-		int s = ptlab(args);
-
-		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
-			  out);
-	}
+	s = ptlab(args);
+	CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s, out);
 	doc = load(path);
-	/* Two walkers, two writers, the call_rcu thread. */
-	CHECK_EQ(validate_trace(doc, path), 5);
+	*tracks = validate_trace(doc, path);
 	CHECK(count_cat(doc, "violation") >= 1);
+	CHECK(json_is_true(json_object_get(json_object_get(doc, "otherData"), "violation")));
+	test_rmtree(dir);
+	return doc;
+}
+
+TEST_T(trace_of_a_violation, 120)
+{
+	int tracks;
+	json_t *doc = violation_trace("arm64", "collapse-zap", &tracks);
+
+	/* Two walkers, two writers, the call_rcu thread. */
+	CHECK_EQ(tracks, 5);
 	CHECK(count_cat(doc, "irqs-off") >= 1);
 	CHECK(count_cat(doc, "read") >= 1);
-	CHECK(json_is_true(json_object_get(json_object_get(doc, "otherData"), "violation")));
 	json_decref(doc);
-	test_rmtree(dir);
 }
 
 /* x86 flushes by IPI: the IPIs are flows from the flusher to each CPU. */
@@ -204,22 +213,9 @@ TEST_T(trace_ipis_are_flows, 120)
  * one takes the lock of a table freed and reused under it. */
 TEST_T(trace_of_an_rcu_walker, 120)
 {
-	char dir[256], path[300];
-	json_t *doc;
+	int tracks;
+	json_t *doc = violation_trace("x86-nopv-6.0", "pt-reclaim", &tracks);
 
-	test_mkdtemp(dir, sizeof(dir), "trace");
-	snprintf(path, sizeof(path), "%s/t.json", dir);
-	{
-		const char *args[] = { "race", "--profile", "x86-nopv-6.0", "--scenario",
-				       "pt-reclaim", "--fixes", "none", "--seconds", "10",
-				       "--stop-on-first", "--trace", path, NULL };
-		int s = ptlab(args);
-
-		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
-			  out);
-	}
-	doc = load(path);
-	validate_trace(doc, path);
 	CHECK_EQ(count_tracks(doc, "gup walker"), 2);
 	CHECK_EQ(count_tracks(doc, "rcu walker"), 2);
 	CHECK_EQ(count_tracks(doc, "reclaimer"), 1);
@@ -234,42 +230,25 @@ TEST_T(trace_of_an_rcu_walker, 120)
 	/* The RCU walker's read of the table it then locked, marked. */
 	CHECK(count_cat(doc, "stale-read") >= 1);
 	json_decref(doc);
-	test_rmtree(dir);
 }
 
 /* hugetlb-unshare without a sync on arm64: mm A's walker is still in the
  * PMD table A unshared when A hands it over to B. */
 TEST_T(trace_of_a_hugetlb_unshare, 120)
 {
-	char dir[256], path[300];
-	json_t *doc, *other;
+	int tracks;
+	json_t *doc = violation_trace("arm64", "hugetlb-unshare", &tracks);
 
-	test_mkdtemp(dir, sizeof(dir), "trace");
-	snprintf(path, sizeof(path), "%s/t.json", dir);
-	{
-		const char *args[] = { "race", "--profile", "arm64", "--scenario",
-				       "hugetlb-unshare", "--fixes", "none", "--seconds", "10",
-				       "--stop-on-first", "--trace", path, NULL };
-		int s = ptlab(args);
-
-		CHECK_MSG(s == 0 && strstr(out, "around the first violation"), "exit %d:\n%s", s,
-			  out);
-	}
-	doc = load(path);
-	validate_trace(doc, path);
 	CHECK_EQ(count_tracks(doc, "unsharer (mm A)"), 1);
 	CHECK_EQ(count_tracks(doc, "owner (mm B)"), 1);
 	CHECK(count_named(doc, "PUD cleared") >= 1);
 	CHECK(count_cat(doc, "handover") >= 1);
 	CHECK(count_named(doc, "PUD read") >= 1);
-	CHECK(count_cat(doc, "violation") >= 1);
-	other = json_object_get(doc, "otherData");
-	CHECK(json_is_true(json_object_get(other, "violation")));
 	/* The walkers' sections while A has no mapping are left out, and
 	 * counted. */
-	CHECK(json_is_integer(json_object_get(other, "empty_sections_left_out")));
+	CHECK(json_is_integer(json_object_get(json_object_get(doc, "otherData"),
+					      "empty_sections_left_out")));
 	json_decref(doc);
-	test_rmtree(dir);
 }
 
 /* ptlab model --trace writes a file for every unsafe cell, named by
