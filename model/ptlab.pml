@@ -148,8 +148,10 @@ byte rcu_stale_lock = 0;
 #define PMD_NONE    0
 #define PMD_T1      1
 #define PMD_T2      2
-#define PMD_HUGE_H  3 /* collapse's new huge page H */
-#define PMD_HUGE_HB 4 /* the THP at B */
+#define PMD_T3      3 /* COLLAPSE_FRESH's new table, once a split installs it */
+#define PMD_HUGE_H  4 /* collapse's new huge page H */
+#define PMD_HUGE_HB 5 /* the THP at B */
+#define PMD_TABLE(v) (v >= PMD_T1 && v <= PMD_T3)
 
 /* PTE table frames. */
 #define T1 0
@@ -181,12 +183,14 @@ byte rcu_stale_lock = 0;
 #define PTE_H       2 /* maps the first subpage of H (after a split) */
 #define PTE_LINK    3 /* an in-table deposit's list link */
 #define PTE_GARBAGE 4 /* the data of a frame handed out again */
+#define PTE_HB      5 /* maps a subpage of HB (after a split of B) */
 
 /* Pages whose references walkers may take. */
-#define PG_P 0 /* the small page mapped at A */
-#define PG_X 1 /* a page in use elsewhere, never mapped at A */
-#define PG_H 2 /* collapse's huge page, mapped at A once collapse is done */
-#define MAPPED_AT_A(pg) (pg != PG_X)
+#define PG_P  0 /* the small page mapped at A */
+#define PG_X  1 /* a page in use elsewhere, never mapped at A */
+#define PG_H  2 /* collapse's huge page, mapped at A once collapse is done */
+#define PG_HB 3 /* the THP at B, never mapped at A */
+#define MAPPED_AT_A(pg) (pg == PG_P || pg == PG_H)
 
 /* mmap_lock: a count of readers, or WRITER. */
 #define MMAP_WRITER 255
@@ -201,6 +205,7 @@ byte rcu_stale_lock = 0;
 #define WHO_UNSHARE  6
 #define WHO_OWNER    7
 #define WHO_DEFER    8
+#define WHO_SPLIT_B  9
 
 /* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
 byte pmd[2];
@@ -216,7 +221,7 @@ byte ndeposit;
 
 /* Page reference counts: a page is free at 0, and get-unless-zero then
  * fails. mapcount counts P's mappings. */
-byte ref[3];
+byte ref[4];
 byte mapcount;
 /* Collapse copied P into H to replace it: a later write to P is lost. */
 bit copied;
@@ -274,6 +279,7 @@ inline print_who(w)
 	:: w == WHO_UNSHARE -> printf("A's munmap")
 	:: w == WHO_OWNER -> printf("B")
 	:: w == WHO_DEFER -> printf("collapse's pte_free_defer")
+	:: w == WHO_SPLIT_B -> printf("split of B")
 	fi
 }
 
@@ -283,6 +289,7 @@ inline print_pmd(v)
 	:: v == PMD_NONE -> printf("none")
 	:: v == PMD_T1 -> printf("table T1")
 	:: v == PMD_T2 -> printf("table T2")
+	:: v == PMD_T3 -> printf("table T3")
 	:: v == PMD_HUGE_H -> printf("huge page H")
 	:: v == PMD_HUGE_HB -> printf("huge page HB")
 	fi
@@ -296,6 +303,7 @@ inline print_pte(v)
 	:: v == PTE_H -> printf("page H")
 	:: v == PTE_LINK -> printf("a deposit list link (a kernel address, not a user page)")
 	:: v == PTE_GARBAGE -> printf("garbage data, decoded as page X")
+	:: v == PTE_HB -> printf("page HB (B's huge page)")
 	fi
 }
 
@@ -305,6 +313,7 @@ inline print_page(pg)
 	:: pg == PG_P -> printf("P")
 	:: pg == PG_X -> printf("X")
 	:: pg == PG_H -> printf("H")
+	:: pg == PG_HB -> printf("HB")
 	fi
 }
 
@@ -560,6 +569,7 @@ inline pte_page(v, pg)
 	if
 	:: v == PTE_P -> pg = PG_P
 	:: v == PTE_H -> pg = PG_H
+	:: v == PTE_HB -> pg = PG_HB
 	:: else -> pg = PG_X
 	fi
 }
@@ -582,7 +592,7 @@ proctype walker(byte cpu)
 		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
 
 	if
-	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+	:: PMD_TABLE(pmdv) ->
 		t = pmdv - PMD_T1;
 		walker_read_pte(cpu, t, ptev, PTE_NONE);
 		if
@@ -607,15 +617,6 @@ proctype walker(byte cpu)
 			};
 			if
 			:: got ->
-				d_step {
-					if
-					:: !MAPPED_AT_A(pg) ->
-						print_violation(4);
-						printf("walker cpu%d holds a reference on page X, never mapped at A\n", cpu)
-					:: else -> skip
-					fi;
-					assert(!wrong_page || MAPPED_AT_A(pg))
-				};
 				/* The re-checks in gup_fast_pte_range()'s order: the
 				 * PMD first (commit 70cbc3cc78a99), then the PTE. */
 #if defined(PMD_RECHECK)
@@ -654,6 +655,18 @@ proctype walker(byte cpu)
 
 	if
 	:: pinned ->
+		/* The page returned must be one mapped at A: a reference
+		 * taken on another is no harm if a re-check drops it. */
+		d_step {
+			if
+			:: !MAPPED_AT_A(pg) ->
+				print_violation(4);
+				printf("walker cpu%d returns a pin on page ", cpu); print_page(pg);
+				printf(", never mapped at A\n")
+			:: else -> skip
+			fi;
+			assert(!wrong_page || MAPPED_AT_A(pg))
+		};
 		/* The caller writes through the pin. The write must reach the
 		 * page mapped at A: it does not if collapse already copied the
 		 * page away (isolation should have seen the pin and refused). */
@@ -695,7 +708,7 @@ proctype rcu_walker(byte r)
 	d_step { pmdv = pmd[PMD_A];
 		 printf("STEP RCU walker cpu%d reads PMD A -> ", NGUP + r); print_pmd(pmdv); printf("\n") };
 	if
-	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+	:: PMD_TABLE(pmdv) ->
 		t = pmdv - PMD_T1;
 		atomic { ptl[t] == 0 -> ptl[t] = 1;
 			 printf("STEP RCU walker cpu%d takes the lock of T%d\n", NGUP + r, t + 1);
@@ -913,42 +926,62 @@ proctype khugepaged()
 }
 #endif
 
-/* ---- the zapper ---- */
+/* ---- the other THP under the same PMD table ---- */
 
 #if defined(SCENARIO_COLLAPSE_ZAP)
 /*
- * MADV_DONTNEED of the THP at B, under the same PMD table as A: mirrors
- * mm/huge_memory.c zap_huge_pmd(), whose zap_deposited_table() withdraws
- * a table and pte_free()s it at once: not through the mmu_gather, so never
- * after an RCU grace period. The withdraw takes the head, the table
- * deposited last: after a collapse at A it returns T1, not the table
- * deposited for B. (The THP itself is freed
- * after the mmu_gather's flush; it is never walked as a PTE table.)
+ * MADV_DONTNEED of the THP at B, under the same PMD table as A, of all of
+ * it or of a part. All of it: mirrors mm/huge_memory.c zap_huge_pmd(),
+ * whose zap_deposited_table() withdraws a table and pte_free()s it at
+ * once: not through the mmu_gather, so never after an RCU grace period
+ * (the series' zap-rcu generation: pte_free_defer()). A part: B is split
+ * first (__split_huge_pmd_locked()), which withdraws a table, fills it
+ * with B's PTEs and installs it at B. Either withdraw takes the head, the
+ * table deposited last: after a collapse at A it returns T1, not the table
+ * deposited for B. (The THP itself is freed after the mmu_gather's flush;
+ * it is never walked as a PTE table.)
  */
 proctype zapper()
 {
 	byte t, c;
 
-	mmap_read_lock(WHO_ZAPPER);
-	pmd_lock();
-	d_step { pmd[PMD_B] = PMD_NONE;
-		 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
-	d_step { pgtable_trans_huge_withdraw(t);
-		 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
+	if
+	:: true ->
+		mmap_read_lock(WHO_ZAPPER);
+		pmd_lock();
+		d_step { pmd[PMD_B] = PMD_NONE;
+			 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
+		d_step { pgtable_trans_huge_withdraw(t);
+			 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
 #if defined(COLLAPSE_ZAP_RCU)
-	pmd_unlock();
-	mmap_read_unlock(WHO_ZAPPER);
-	/* the series' v1-v3: pte_free_defer() */
-	synchronize_rcu(WHO_ZAPPER, c);
-	d_step { tstate[t] = TBL_FREE;
-		 printf("STEP zapper frees T%d after the grace period (zap_deposited_table: pte_free_defer)\n", t + 1) };
+		pmd_unlock();
+		mmap_read_unlock(WHO_ZAPPER);
+		/* the series' v1-v3: pte_free_defer() */
+		synchronize_rcu(WHO_ZAPPER, c);
+		d_step { tstate[t] = TBL_FREE;
+			 printf("STEP zapper frees T%d after the grace period (zap_deposited_table: pte_free_defer)\n", t + 1) };
 #else
-	d_step { tstate[t] = TBL_FREE;
-		 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
-	pmd_unlock();
-	mmap_read_unlock(WHO_ZAPPER);
+		d_step { tstate[t] = TBL_FREE;
+			 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
+		pmd_unlock();
+		mmap_read_unlock(WHO_ZAPPER);
 #endif
-	reuse_frame(t)
+		reuse_frame(t)
+	:: true ->
+		mmap_read_lock(WHO_SPLIT_B);
+		pmd_lock();
+		d_step { pmd[PMD_B] = PMD_NONE;
+			 printf("STEP split of B invalidates huge PMD B (pmdp_invalidate)\n") };
+		flush_tlb_range(WHO_SPLIT_B, c);
+		d_step { pgtable_trans_huge_withdraw(t);
+			 printf("STEP split of B withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
+		d_step { pte[t] = PTE_HB; pmd[PMD_B] = t + PMD_T1;
+			 printf("STEP split of B fills T%d with PTEs of HB and installs PMD B -> ", t + 1);
+			 print_pmd(pmd[PMD_B]); printf("\n") };
+		pmd_unlock();
+		mmap_read_unlock(WHO_SPLIT_B)
+	fi;
+	t = 0
 }
 #endif
 
@@ -1068,6 +1101,7 @@ init
 		mapcount = 1;
 		ref[PG_X] = 1;
 		ref[PG_H] = 1;
+		ref[PG_HB] = 1;
 #if defined(SCENARIO_COLLAPSE_ZAP)
 		/* B is a THP collapsed earlier: T2 was deposited for it */
 		pmd[PMD_B] = PMD_HUGE_HB;

@@ -232,18 +232,28 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 		 * then took one: only the PMD re-check (or being held off)
 		 * stops it. */
 		out[VIOLATION_STALE_PIN] = !e->held_off && !c->fixes.pmd_recheck;
-		/* A reference from a table freed and handed out again: only
-		 * the zap frees one under a walker. */
-		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] &&
-					    c->scenario == SCENARIO_COLLAPSE_ZAP &&
-					    ct == COLLAPSE_TABLE_REUSE;
+		/*
+		 * A returned page never mapped at the address: the walker
+		 * read its entry from T after T became something else, and
+		 * its PMD re-check, which sees the PMD changed, is off. In
+		 * collapse-zap T becomes something else while the walker may
+		 * still be in it unless the generation is fresh: freed and
+		 * handed out again by the zap (reuse), or withdrawn by a
+		 * split of the other THP under the same PMD table and filled
+		 * with that THP's entries (reuse and zap-rcu: the deposit
+		 * list gives the head to whoever withdraws).
+		 */
+		out[VIOLATION_WRONG_PAGE] = c->scenario == SCENARIO_COLLAPSE_ZAP && !e->held_off &&
+					    !c->fixes.pmd_recheck && ct != COLLAPSE_TABLE_FRESH;
 		break;
 	case SCENARIO_MUNMAP:
 	case SCENARIO_PT_RECLAIM:
 		/* The table is freed after the flush, or after a grace
-		 * period: either holds a GUP-fast walker off if it waits. */
+		 * period: either holds a GUP-fast walker off if it waits.
+		 * A page read from the freed table is returned only without
+		 * the PMD re-check (the PMD was cleared). */
 		out[VIOLATION_STALE_TABLE] = !e->rcu_free && !e->flush_waits;
-		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE];
+		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] && !c->fixes.pmd_recheck;
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		/*
