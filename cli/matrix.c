@@ -64,7 +64,9 @@ static void usage(FILE *f)
 		"  --scenarios LIST   comma-separated scenarios (default all)\n"
 		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
 		"  --retries N        extra attempts for an unsafe cell that showed\n"
-		"                     nothing, 0..10 (default 2); safe cells never retry\n"
+		"                     nothing or a cell short of evidence (then with\n"
+		"                     twice the budget), 0..10 (default 2); a cell that\n"
+		"                     showed a violation never retries\n"
 		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
 		"  --seed N           random seed (default 1)\n"
 		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
@@ -94,16 +96,29 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
 }
 
+/* Whether a cell that did not pass may run again: an unsafe cell that
+ * showed nothing, or a cell that lacked evidence (never one that showed a
+ * violation the rule rules out, nor one whose run failed). */
+static bool worth_retrying(const struct cell *c)
+{
+	if (c->run_error || c->verdict == LAB_PASS)
+		return false;
+	return c->verdict == LAB_INCONCLUSIVE || (c->exp.unsafe && !lab_total_violations(&c->res));
+}
+
 static void run_cell(struct matrix *m, struct cell *c)
 {
 	do {
+		/* An attempt after an inconclusive one gets twice the budget:
+		 * a loaded machine gathers evidence more slowly. */
+		if (c->attempts && c->verdict == LAB_INCONCLUSIVE)
+			c->cfg.seconds *= 2;
 		c->attempts++;
 		c->cfg.seed = m->seed + c->attempts - 1;
 		c->run_error = lab_run(&c->cfg, &c->res);
 		c->verdict = lab_judge(&c->cfg, &c->res, c->run_error, &c->exp, m->min_overlaps,
 				       c->why, sizeof(c->why));
-	} while (c->verdict != LAB_PASS && !c->run_error && c->exp.unsafe &&
-		 !lab_total_violations(&c->res) && c->attempts <= m->retries);
+	} while (worth_retrying(c) && c->attempts <= m->retries);
 }
 
 static void print_header(FILE *f)
