@@ -17,7 +17,7 @@ static const struct command {
 	{ "race", cmd_race, "run one scenario on one profile with chosen fixes" },
 	{ "model", cmd_model, "check every cell exhaustively with the Spin model" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },
-	{ "study", cmd_study, "what a protocol step costs: IPIs per hugetlb unshare" },
+	{ "study", cmd_study, "what a sync costs and which policy is safe (unshare, sync)" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
