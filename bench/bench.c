@@ -211,7 +211,7 @@ static double run_sync(enum sync_kind k, unsigned long iters)
 	for (i = 0; i < iters && now_ns() - t0 < SYNC_SAMPLE_NS; i++) {
 		switch (k) {
 		case SYNC_IPI_SYNC:
-			tlb_remove_table_sync_one();
+			tlb_remove_table_sync_one(NULL);
 			break;
 		case SYNC_IPI_CALL:
 			smp_call_function(ipi_nop, NULL, true);

@@ -14,5 +14,7 @@ int cmd_race(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
+/* ptlab study sync (cli/study_sync.c), dispatched by cmd_study(). */
+int study_sync(int argc, char **argv);
 
 #endif /* PTLAB_CLI_COMMANDS_H */

@@ -49,7 +49,7 @@ static int fixes_index(const char *name)
 
 	if (ptlab_fixes_parse(name, &f))
 		return -1;
-	return (f.pmd_recheck ? 1 : 0) + (f.ipi_sync ? 2 : 0);
+	return (f.pmd_recheck ? 1 : 0) + (f.sync != SYNC_NONE ? 2 : 0);
 }
 
 bool lab_cli_profiles(const char *list, bool out[], size_t n)
@@ -81,9 +81,70 @@ static int collapse_table_index(const char *name)
 	return collapse_table_parse(name, &c) ? -1 : (int)c;
 }
 
+static int sync_policy_index(const char *name)
+{
+	enum sync_policy s;
+
+	return sync_policy_parse(name, &s) ? -1 : (int)s;
+}
+
+static bool parse_sync(const char *value, bool list, struct lab_cli_kernel *k)
+{
+	char allowed[160];
+	int n = 0;
+
+	sync_policy_names(allowed, sizeof(allowed));
+	if (list) {
+		if (value && !strcmp(value, "all-policies")) {
+			memset(k->sync, 1, sizeof(k->sync));
+			k->sync_set = true;
+			return true;
+		}
+		strncat(allowed, ", all-policies", sizeof(allowed) - strlen(allowed) - 1);
+	}
+	if (!parse_list(value, k->sync, SYNC_POLICIES, "unknown sync policy", sync_policy_index,
+			allowed))
+		return false;
+	for (int i = 0; i < SYNC_POLICIES; i++)
+		n += k->sync[i];
+	if (!list && n > 1) {
+		sync_policy_names(allowed, sizeof(allowed));
+		cli_error("one sync policy only", value, allowed);
+		return false;
+	}
+	k->sync_set = true;
+	return true;
+}
+
+size_t lab_cli_fix_settings(const bool fix[PTLAB_FIX_SETTINGS], const struct lab_cli_kernel *k,
+			    struct ptlab_fixes out[LAB_CLI_MAX_FIX_SETTINGS])
+{
+	size_t n = 0;
+
+	for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++) {
+		struct ptlab_fixes base = ptlab_fix_setting(f);
+
+		if (!fix[f])
+			continue;
+		if (base.sync == SYNC_NONE) {
+			if (!k->sync_set || k->sync[SYNC_NONE])
+				out[n++] = base;
+			continue;
+		}
+		for (int s = SYNC_NONE + 1; s < SYNC_POLICIES; s++)
+			if (k->sync_set ? k->sync[s] : s == SYNC_ALL) {
+				base.sync = (enum sync_policy)s;
+				out[n++] = base;
+			}
+	}
+	return n;
+}
+
 bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_kernel *k)
 {
 	switch (opt) {
+	case LAB_CLI_OPT_SYNC:
+		return parse_sync(value, list, k);
 	case LAB_CLI_OPT_RCU_EVERYWHERE:
 		k->rcu_everywhere = true;
 		return true;
@@ -214,7 +275,8 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_string(j, "profile", cfg->profile.name);
 	json_string(j, "scenario", scenario_name(cfg->scenario));
 	json_bool(j, "pmd_recheck", cfg->fixes.pmd_recheck);
-	json_bool(j, "ipi_sync", cfg->fixes.ipi_sync);
+	json_bool(j, "ipi_sync", cfg->fixes.sync != SYNC_NONE);
+	json_string(j, "sync", sync_policy_name(cfg->fixes.sync));
 	json_u64(j, "ops", r->ops);
 	json_object_begin(j, "violations");
 	for (int k = 0; k < VIOLATION_KINDS; k++)

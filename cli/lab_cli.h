@@ -34,7 +34,13 @@ struct lab_cli_kernel {
 	bool rcu_everywhere;
 	bool unshare_sync_set;
 	enum unshare_sync unshare_sync;
+	/* --sync: the policies asked for (none set: none and all) */
+	bool sync[SYNC_POLICIES];
+	bool sync_set;
 };
+/* The most fix settings --fixes and --sync can make: the two without the
+ * sync, and the two with it for each other policy. */
+#define LAB_CLI_MAX_FIX_SETTINGS (2 + 2 * (SYNC_POLICIES - 1))
 /* The options' values and table entries, for each command's option
  * table (LAB_CLI_KERNEL_OPTIONS before CLI_OPTIONS_END). */
 enum {
@@ -42,22 +48,34 @@ enum {
 	LAB_CLI_OPT_COLLAPSE_TABLE,
 	LAB_CLI_OPT_RCU_EVERYWHERE,
 	LAB_CLI_OPT_UNSHARE_SYNC,
+	LAB_CLI_OPT_SYNC,
 };
 #define LAB_CLI_KERNEL_OPTIONS                                                        \
 	{ "walkers", required_argument, NULL, LAB_CLI_OPT_WALKERS },                  \
 	{ "collapse-table", required_argument, NULL, LAB_CLI_OPT_COLLAPSE_TABLE },    \
 	{ "rcu-everywhere", no_argument, NULL, LAB_CLI_OPT_RCU_EVERYWHERE },          \
-	{ "unshare-sync", required_argument, NULL, LAB_CLI_OPT_UNSHARE_SYNC }
+	{ "unshare-sync", required_argument, NULL, LAB_CLI_OPT_UNSHARE_SYNC },         \
+	{ "sync", required_argument, NULL, LAB_CLI_OPT_SYNC }
 
 static inline bool lab_cli_kernel_option(int opt)
 {
-	return opt >= LAB_CLI_OPT_WALKERS && opt <= LAB_CLI_OPT_UNSHARE_SYNC;
+	return opt >= LAB_CLI_OPT_WALKERS && opt <= LAB_CLI_OPT_SYNC;
 }
 
 /* Parses kernel option @opt's value (NULL for --rcu-everywhere) into @k;
  * false after printing the error. @list allows a list of collapse-table
- * generations. */
+ * generations and of sync policies (with "all-policies"). */
 bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_kernel *k);
+/*
+ * The fix settings of the classic ones selected in @fix (none,
+ * pmd-recheck, ipi-sync, both) and the --sync policies of @k: each setting
+ * without the sync is kept when "none" is asked for (or no --sync), each
+ * with it is made once per other policy asked for (all, without --sync).
+ * Returns how many (at most LAB_CLI_MAX_FIX_SETTINGS).
+ */
+size_t lab_cli_fix_settings(const bool fix[PTLAB_FIX_SETTINGS], const struct lab_cli_kernel *k,
+			    struct ptlab_fixes out[LAB_CLI_MAX_FIX_SETTINGS]);
+
 /* Whether --collapse-table named a generation. */
 bool lab_cli_has_generation(const struct lab_cli_kernel *k);
 /* Whether scenario @s can run the walker kinds of @k; false after

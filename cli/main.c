@@ -18,7 +18,7 @@ static const struct command {
 	{ "model", cmd_model, "check every cell exhaustively with the Spin model" },
 	{ "report", cmd_report, "the HTML report of saved matrix and model results" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },
-	{ "study", cmd_study, "what a protocol step costs: IPIs per hugetlb unshare" },
+	{ "study", cmd_study, "what a sync costs and which policy is safe (unshare, sync)" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

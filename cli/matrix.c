@@ -69,7 +69,9 @@ static void usage(FILE *f)
 		"  --scenarios LIST   comma-separated scenarios (default all)\n"
 		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
 		"  --retries N        extra attempts for an unsafe cell that showed\n"
-		"                     nothing, 0..10 (default 2); safe cells never retry\n"
+		"                     nothing or a cell short of evidence (then with\n"
+		"                     twice the budget), 0..10 (default 2); a cell that\n"
+		"                     showed a violation never retries\n"
 		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
 		"  --seed N           random seed (default 1)\n"
 		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
@@ -83,6 +85,10 @@ static void usage(FILE *f)
 		"  --rcu-everywhere   every user table freed after a grace period\n"
 		"  --unshare-sync G   none, per-unshare or gather for every cell\n"
 		"                     (default: gather with ipi-sync, none without)\n"
+		"  --sync LIST        sync policies: none, all, skip-if-flush-ipi,\n"
+		"                     skip-naive, walkers, mm-cpumask, or all-policies;\n"
+		"                     the ipi-sync and both settings run once per\n"
+		"                     policy but none (default none,all)\n"
 		"  --json FILE        write every cell with its raw counts, and the trace\n"
 		"                     of each unsafe cell (Chrome trace-event JSON)\n"
 		"  --report FILE      write the HTML report there (default %s):\n"
@@ -95,25 +101,40 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 {
 	struct matrix *m = arg;
 	const struct cell *c = &m->cells[m->current];
+	char fixes[40];
 
+	ptlab_fixes_words(c->cfg.fixes, fixes, sizeof(fixes));
 	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
 		m->current + 1, m->n, c->cfg.profile.name, scenario_name(c->cfg.scenario),
-		ptlab_fixes_name(c->cfg.fixes), collapse_table_name(c->cfg.kernel.collapse_table),
+		fixes, collapse_table_name(c->cfg.kernel.collapse_table),
 		elapsed, (unsigned long long)r->ops,
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
+}
+
+/* Whether a cell that did not pass may run again: an unsafe cell that
+ * showed nothing, or a cell that lacked evidence (never one that showed a
+ * violation the rule rules out, nor one whose run failed). */
+static bool worth_retrying(const struct cell *c)
+{
+	if (c->run_error || c->verdict == LAB_PASS)
+		return false;
+	return c->verdict == LAB_INCONCLUSIVE || (c->exp.unsafe && !lab_total_violations(&c->res));
 }
 
 static void run_cell(struct matrix *m, struct cell *c)
 {
 	do {
 		lab_result_release(&c->res);
+		/* An attempt after an inconclusive one gets twice the budget:
+		 * a loaded machine gathers evidence more slowly. */
+		if (c->attempts && c->verdict == LAB_INCONCLUSIVE)
+			c->cfg.seconds *= 2;
 		c->attempts++;
 		c->cfg.seed = m->seed + c->attempts - 1;
 		c->run_error = lab_run(&c->cfg, &c->res);
 		c->verdict = lab_judge(&c->cfg, &c->res, c->run_error, &c->exp, m->min_overlaps,
 				       c->why, sizeof(c->why));
-	} while (c->verdict != LAB_PASS && !c->run_error && c->exp.unsafe &&
-		 !lab_total_violations(&c->res) && c->attempts <= m->retries);
+	} while (worth_retrying(c) && c->attempts <= m->retries);
 	/* Kept as text: the events themselves are freed at once. */
 	if (c->res.trace) {
 		json_t *doc = trace_json_from_run(&c->cfg, &c->res);
@@ -126,7 +147,7 @@ static void run_cell(struct matrix *m, struct cell *c)
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%-15s %-11s %-15s %-7s %8s %6s %5s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s "
+	fprintf(f, "%-15s %-22s %-15s %-7s %8s %6s %5s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s "
 		   "%4s %8s %6s %-11s %s\n",
 		"profile", "fixes", "scenario", "walkers", "ops", "pages", "refus", "unheld",
 		"read", "pin", "wrong", "lock", "lost", "overlap", "defend", "held", "rchk", "iso",
@@ -167,16 +188,17 @@ static void print_cell(FILE *f, const struct cell *c)
 {
 	const struct lab_result *r = &c->res;
 	const struct lab_evidence_counts *e = &r->evidence;
-	char first[16] = "-", expect[24], scen[32], walkers[16];
+	char first[16] = "-", expect[24], scen[32], walkers[16], fixes[40];
 
+	ptlab_fixes_words(c->cfg.fixes, fixes, sizeof(fixes));
 	if (r->first_violation_ms >= 0)
 		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
 	expect_words(c, expect, sizeof(expect));
 	scenario_words(c, scen, sizeof(scen));
 	walker_kinds_format(c->cfg.walker_kinds, walkers, sizeof(walkers));
-	fprintf(f, "%-15s %-11s %-15s %-7s %8llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %4llu "
+	fprintf(f, "%-15s %-22s %-15s %-7s %8llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %4llu "
 		   "%7llu %7llu %6llu %5llu %4llu %8s %6.0f %-11s %s",
-		c->cfg.profile.name, ptlab_fixes_name(c->cfg.fixes), scen, walkers,
+		c->cfg.profile.name, fixes, scen, walkers,
 		(unsigned long long)r->ops, (unsigned long long)r->pages,
 		(unsigned long long)r->refusals,
 		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
@@ -386,6 +408,8 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 int cmd_matrix(int argc, char **argv)
 {
 	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
+	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
+	size_t nfix;
 	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
@@ -462,18 +486,25 @@ int cmd_matrix(int argc, char **argv)
 		return ret;
 	if (!lab_cli_has_generation(&m.kernel))
 		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
-	m.cells = calloc(nprof * SCENARIO_COUNT * PTLAB_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
+	nfix = lab_cli_fix_settings(fix, &m.kernel, fixes);
+	m.cells = calloc(nprof * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
 			 sizeof(*m.cells));
 	if (!m.cells)
 		return 1;
 	for (size_t p = 0; p < nprof; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
-			for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
+			for (size_t f = 0; f < nfix; f++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
-					if (prof[p] && scen[s] && fix[f])
-						add_cell(&m, &ptlab_profiles()[p], ptlab_fix_setting(f),
+					if (prof[p] && scen[s])
+						add_cell(&m, &ptlab_profiles()[p], fixes[f],
 							 (enum scenario)s, (enum collapse_table)ct);
 	if (!m.n) {
+		if (!nfix) {
+			free(m.cells);
+			return cli_error("no fix setting left", "--sync",
+					 "none for none and pmd-recheck, another policy for "
+					 "ipi-sync and both");
+		}
 		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
 				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
 		free(m.cells);
@@ -500,11 +531,11 @@ int cmd_matrix(int argc, char **argv)
 	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
 		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {
-			char scen[32];
+			char scen[32], fw[40];
 
 			scenario_words(&m.cells[i], scen, sizeof(scen));
-			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name, scen,
-				ptlab_fixes_name(m.cells[i].cfg.fixes));
+			ptlab_fixes_words(m.cells[i].cfg.fixes, fw, sizeof(fw));
+			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name, scen, fw);
 			lab_cli_print_detail(stdout, &m.cells[i].res.first);
 		}
 	ret = passed == m.n ? 0 : 1;

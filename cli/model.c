@@ -29,7 +29,10 @@ struct model_args {
 	size_t nprofiles;
 	enum scenario scenarios[SCENARIO_COUNT];
 	size_t nscenarios;
-	struct ptlab_fixes fixes[PTLAB_FIX_SETTINGS];
+	/* --fixes (none selected: all four), then with --sync the settings
+	 * the cells run (lab_cli_fix_settings()) */
+	bool fix[PTLAB_FIX_SETTINGS];
+	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfixes;
 	const char *json_path;
 	const char *trace_dir;
@@ -63,6 +66,8 @@ static void usage(FILE *f)
 		"  --rcu-everywhere  every user table freed after a grace period\n"
 		"  --unshare-sync G  none, per-unshare or gather (default: gather with\n"
 		"                    ipi-sync, none without)\n"
+		"  --sync LIST       sync policies, or all-policies: the ipi-sync and both\n"
+		"                    settings once per policy but none (default none,all)\n"
 		"  --jobs N          cells checked at once (default: online CPUs)\n"
 		"  --json FILE       write the cells as JSON (docs/model.md)\n"
 		"  --model FILE      check another model file instead of the embedded one\n"
@@ -140,11 +145,7 @@ static int add_fixes(struct model_args *a, const char *name)
 
 	if (ptlab_fixes_parse(name, &f))
 		return cli_error("unknown fix setting", name, FIX_NAMES);
-	for (size_t i = 0; i < a->nfixes; i++)
-		if (a->fixes[i].pmd_recheck == f.pmd_recheck &&
-		    a->fixes[i].ipi_sync == f.ipi_sync)
-			return 0;
-	a->fixes[a->nfixes++] = f;
+	a->fix[(f.pmd_recheck ? 1 : 0) + (f.sync != SYNC_NONE ? 2 : 0)] = true;
 	return 0;
 }
 
@@ -264,11 +265,9 @@ static void default_lists(struct model_args *a)
 			a->profiles[i] = &ptlab_profiles()[i];
 		a->nprofiles = ptlab_profiles_count();
 	}
-	if (!a->nfixes) {
-		for (unsigned int i = 0; i < PTLAB_FIX_SETTINGS; i++)
-			a->fixes[i] = ptlab_fix_setting(i);
-		a->nfixes = PTLAB_FIX_SETTINGS;
-	}
+	if (!a->fix[0] && !a->fix[1] && !a->fix[2] && !a->fix[3])
+		memset(a->fix, 1, sizeof(a->fix));
+	a->nfixes = lab_cli_fix_settings(a->fix, &a->kernel, a->fixes);
 	if (!a->nscenarios) {
 		for (unsigned int i = 0; i < SCENARIO_COUNT; i++)
 			a->scenarios[i] = (enum scenario)i;
@@ -359,13 +358,14 @@ static void print_cell(const struct ptlab_cell *c,
 {
 	struct ptlab_expectation e = ptlab_expect_cell(c);
 	enum model_judgement j = ptlab_model_judge(c, r);
-	char found[160], possible[160], scen[40];
+	char found[160], possible[160], scen[40], fixes[40];
 
 	kinds_text(c, r->found_by_walker, found, sizeof(found));
 	kinds_text(c, e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
-	printf("%-16s %-12s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
-	       ptlab_fixes_name(c->fixes), scen, expected_name(c),
+	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
+	printf("%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
+	       fixes, scen, expected_name(c),
 	       model_verdict_name(r->verdict), (unsigned long long)r->states, r->seconds,
 	       model_judgement_name(j), r->verdict == MODEL_ERROR ? "" : found);
 	if (r->verdict == MODEL_ERROR)
@@ -414,7 +414,8 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 	json_string(j, "profile", c->profile->name);
 	json_string(j, "scenario", scenario_name(c->scenario));
 	json_bool(j, "pmd_recheck", c->fixes.pmd_recheck);
-	json_bool(j, "ipi_sync", c->fixes.ipi_sync);
+	json_bool(j, "ipi_sync", c->fixes.sync != SYNC_NONE);
+	json_string(j, "sync", sync_policy_name(c->fixes.sync));
 	json_string(j, "collapse_table", collapse_table_name(c->kernel.collapse_table));
 	json_bool(j, "rcu_everywhere", c->kernel.rcu_everywhere);
 	json_string(j, "unshare_sync", unshare_sync_name(ptlab_unshare_sync(c->kernel, c->fixes)));
@@ -485,16 +486,17 @@ static int write_traces(const char *dir, const struct ptlab_cell *cells,
 	int ret = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		char name[160], path[4096], title[256], scen[40];
+		char name[160], path[4096], title[256], scen[40], fixes[40];
 		json_t *doc;
 
 		if (results[i].verdict != MODEL_UNSAFE)
 			continue;
 		ptlab_model_cell_name(&cells[i], name, sizeof(name));
 		scenario_text(&cells[i], scen, sizeof(scen));
+		ptlab_fixes_words(cells[i].fixes, fixes, sizeof(fixes));
 		snprintf(path, sizeof(path), "%s/%s.json", dir, name);
 		snprintf(title, sizeof(title), "ptlab model %s %s %s: %s (%s walker)",
-			 cells[i].profile->name, ptlab_fixes_name(cells[i].fixes), scen,
+			 cells[i].profile->name, fixes, scen,
 			 violation_kind_name(results[i].kind),
 			 walker_kind_name(results[i].walker));
 		doc = trace_json_from_model(title, (const char *const *)results[i].steps,
@@ -568,12 +570,8 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 							  scenario_allowed_walkers(sc);
 					if (!walkers)
 						continue;
-					cells[k] = (struct ptlab_cell){
-						.profile = a->profiles[p],
-						.fixes = a->fixes[f],
-						.scenario = sc,
-						.walkers = walkers,
-					};
+					cells[k] = ptlab_cell_default(a->profiles[p], a->fixes[f], sc);
+					cells[k].walkers = walkers;
 					cells[k].kernel.collapse_table = (enum collapse_table)ct;
 					cells[k].kernel.rcu_everywhere = a->kernel.rcu_everywhere;
 					if (a->kernel.unshare_sync_set)
@@ -613,7 +611,7 @@ static int run_cells(struct model_args *a)
 	       a->model_path ? a->model_path : "model/ptlab.pml (embedded)");
 	for (size_t i = 0; i < a->ndefines; i++)
 		printf(" -D%s", a->defines[i]);
-	printf("\n%-16s %-12s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
+	printf("\n%-16s %-22s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
 	       "scenario", "expected", "model", "states", "seconds", "rule",
 	       "violations found");
 	fflush(stdout);

@@ -28,6 +28,10 @@ static void usage(FILE *f)
 		"  --rcu-everywhere     every user table freed after a grace period\n"
 		"  --unshare-sync G     none, per-unshare or gather (default: gather with\n"
 		"                       ipi-sync, none without)\n"
+		"  --sync POLICY        which CPUs the sync interrupts: none, all,\n"
+		"                       skip-if-flush-ipi, skip-naive, walkers or\n"
+		"                       mm-cpumask (default all; with --fixes none or\n"
+		"                       pmd-recheck only none)\n"
 		"  --seconds S          time budget, 0.01..3600 (default 5)\n"
 		"  --ops N              stop after N walker operations, 1..10^12\n"
 		"  --seed N             random seed (default 1)\n"
@@ -129,7 +133,7 @@ static const struct cli_command cmd = { "race", options, usage, false };
 int cmd_race(int argc, char **argv)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("x86");
-	struct ptlab_fixes fixes = { true, true };
+	struct ptlab_fixes fixes = { .pmd_recheck = true, .sync = SYNC_ALL };
 	enum scenario sc = SCENARIO_COLLAPSE_ZAP;
 	struct lab_window win[LAB_MAX_WINDOWS];
 	unsigned int nwin = 0;
@@ -146,7 +150,7 @@ int cmd_race(int argc, char **argv)
 					 .trace_after_ms = LAB_TRACE_AFTER_MS };
 	struct lab_run_config cfg;
 	struct lab_result res;
-	char allowed[256];
+	char allowed[256], words[40];
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -233,6 +237,15 @@ int cmd_race(int argc, char **argv)
 		return ret;
 	if (!lab_cli_walkers_ok(&kopt, sc))
 		return CLI_EXIT_USAGE;
+	for (int s = 0; kopt.sync_set && s < SYNC_POLICIES; s++) {
+		if (!kopt.sync[s])
+			continue;
+		if (s != SYNC_NONE && fixes.sync == SYNC_NONE)
+			return cli_error("--sync with a fix setting without the sync",
+					 sync_policy_name((enum sync_policy)s),
+					 "--fixes ipi-sync or both (the default)");
+		fixes.sync = (enum sync_policy)s;
+	}
 	lab_run_config_default(&cfg, p, fixes, sc);
 	for (int k = 0; k < COLLAPSE_TABLE_COUNT; k++)
 		if (kopt.collapse_table[k])
@@ -253,10 +266,11 @@ int cmd_race(int argc, char **argv)
 	}
 	cell = lab_run_cell(&cfg);
 	e = ptlab_expect_cell(&cell);
+	ptlab_fixes_words(fixes, words, sizeof(words));
 	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
 	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
 	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
-	       deposit_style_name(p->deposit), ptlab_fixes_name(fixes), scenario_name(sc),
+	       deposit_style_name(p->deposit), words, scenario_name(sc),
 	       cfg.walkers, (unsigned long long)seed);
 	printf("  windows:");
 	for (unsigned int k = 0; k < cfg.nr_windows; k++)

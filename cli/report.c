@@ -34,20 +34,23 @@ extern const char ptlab_report_css[], ptlab_report_js[];
 
 #define REPORT_DEFAULT "ptlab-report.html"
 
-/* "none", "pmd-recheck", ... of a document's cell. */
-static const char *cell_fixes(const json_t *c)
-{
-	struct ptlab_fixes f = { json_is_true(json_object_get(c, "pmd_recheck")),
-				 json_is_true(json_object_get(c, "ipi_sync")) };
-
-	return ptlab_fixes_name(f);
-}
-
 static const char *str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "";
+}
+
+/* "none", "pmd-recheck", "both/walkers", ... of a document's cell: its
+ * PMD re-check and its sync policy (a document without one: the sync of
+ * its ipi_sync, all or none). */
+static void cell_fixes(const json_t *c, char *buf, size_t len)
+{
+	struct ptlab_fixes f = { .pmd_recheck = json_is_true(json_object_get(c, "pmd_recheck")) };
+
+	if (sync_policy_parse(str(c, "sync"), &f.sync))
+		f.sync = json_is_true(json_object_get(c, "ipi_sync")) ? SYNC_ALL : SYNC_NONE;
+	ptlab_fixes_words(f, buf, len);
 }
 
 /* The walker kinds a cell runs, "gup,rcu" (both documents list them). */
@@ -83,7 +86,7 @@ static json_t *rule_by_walker(const json_t *c)
 	return out;
 }
 
-static bool same_cell(const json_t *x, const json_t *c, const char *walkers)
+static bool same_cell(const json_t *x, const json_t *c, const char *fixes, const char *walkers)
 {
 	static const char *const keys[] = { "profile", "scenario", "collapse_table",
 					    "unshare_sync" };
@@ -91,7 +94,7 @@ static bool same_cell(const json_t *x, const json_t *c, const char *walkers)
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (strcmp(str(x, keys[k]), str(c, keys[k])))
 			return false;
-	return !strcmp(str(x, "fixes"), cell_fixes(c)) && !strcmp(str(x, "walkers_text"), walkers) &&
+	return !strcmp(str(x, "fixes"), fixes) && !strcmp(str(x, "walkers_text"), walkers) &&
 	       json_is_true(json_object_get(x, "rcu_everywhere")) ==
 		       json_is_true(json_object_get(c, "rcu_everywhere"));
 }
@@ -101,16 +104,17 @@ static bool same_cell(const json_t *x, const json_t *c, const char *walkers)
  * fields both documents write). */
 static json_t *cell_for(json_t *cells, const json_t *c)
 {
-	char walkers[32];
+	char walkers[32], fixes[40];
 	size_t i;
 	json_t *x;
 
 	cell_walkers(c, walkers, sizeof(walkers));
+	cell_fixes(c, fixes, sizeof(fixes));
 	json_array_foreach(cells, i, x)
-		if (same_cell(x, c, walkers))
+		if (same_cell(x, c, fixes, walkers))
 			return x;
 	x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
-		      str(c, "profile"), "fixes", cell_fixes(c), "scenario", str(c, "scenario"),
+		      str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
 		      "collapse_table", str(c, "collapse_table"), "unshare_sync",
 		      str(c, "unshare_sync"), "rcu_everywhere",
 		      json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
@@ -165,7 +169,7 @@ static void add_model(json_t *cells, const json_t *c)
 		text[i] = json_string_value(json_array_get(steps, i));
 	/* As ptlab model --trace titles it (cli/model.c). */
 	snprintf(title, sizeof(title), "ptlab model %s %s %s%s%s: %s (%s walker)",
-		 str(c, "profile"), cell_fixes(c), str(c, "scenario"),
+		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"),
 		 strcmp(str(c, "collapse_table"), "reuse") ? "/" : "",
 		 strcmp(str(c, "collapse_table"), "reuse") ? str(c, "collapse_table") : "",
 		 str(c, "violation"), str(c, "violation_walker"));

@@ -5,6 +5,8 @@
  *
  *   ptlab study unshare   the IPIs a munmap() of k GiB of shared hugetlb
  *                         memory sends, for each unshare generation
+ *   ptlab study sync      every sync policy on every profile: safety by
+ *                         both oracles, and cost (cli/study_sync.c)
  *
  * The counts come from the race points at the start of each wait
  * (RP_TLB_FLUSH_BEGIN, RP_TABLE_SYNC_BEGIN: the CPUs interrupted), read
@@ -403,7 +405,9 @@ static void study_usage(FILE *f)
 	fprintf(f, "usage: ptlab study <study> [options]\n"
 		   "Measurements of what a protocol step costs:\n"
 		   "  unshare   IPIs per munmap() of shared hugetlb memory, by unshare\n"
-		   "            generation (ptlab study unshare --help)\n");
+		   "            generation (ptlab study unshare --help)\n"
+		   "  sync      which CPUs must tlb_remove_table_sync_one() interrupt:\n"
+		   "            every policy, safety and cost (ptlab study sync --help)\n");
 }
 
 static const struct option study_options[] = { CLI_OPTIONS_END };
@@ -417,8 +421,10 @@ int cmd_study(int argc, char **argv)
 		if (c == CLI_STOP)
 			return ret;
 	if (optind >= argc)
-		return cli_error("missing study", "(none)", "unshare");
+		return cli_error("missing study", "(none)", "unshare, sync");
 	if (strcmp(argv[optind], "unshare") == 0)
 		return study_unshare(argc - optind, argv + optind);
-	return cli_error("unknown study", argv[optind], "unshare");
+	if (strcmp(argv[optind], "sync") == 0)
+		return study_sync(argc - optind, argv + optind);
+	return cli_error("unknown study", argv[optind], "unshare, sync");
 }

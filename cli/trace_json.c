@@ -492,7 +492,7 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 {
 	const struct lab_trace *tr = res->trace;
 	struct run_writer *w;
-	char title[256], walkers[16];
+	char title[256], walkers[16], fixes[40];
 	json_t *doc;
 
 	if (!tr || !(w = calloc(1, sizeof(*w))))
@@ -508,14 +508,15 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 			if (w->open[l][k].open)
 				close_slice(w, l, (enum open_kind)k, tr->to_ns);
 	walker_kinds_format(cfg->walker_kinds, walkers, sizeof(walkers));
+	ptlab_fixes_words(cfg->fixes, fixes, sizeof(fixes));
 	snprintf(title, sizeof(title), "ptlab race %s %s %s, collapse table %s, %s walkers (seed %llu)",
-		 cfg->profile.name, ptlab_fixes_name(cfg->fixes), scenario_name(cfg->scenario),
+		 cfg->profile.name, fixes, scenario_name(cfg->scenario),
 		 collapse_table_name(cfg->kernel.collapse_table), walkers,
 		 (unsigned long long)cfg->seed);
 	doc = document(w->events, title,
 		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:s}",
-				 "source", "stress", "profile", cfg->profile.name, "fixes",
-				 ptlab_fixes_name(cfg->fixes), "scenario",
+				 "source", "stress", "profile", cfg->profile.name, "fixes", fixes,
+				 "scenario",
 				 scenario_name(cfg->scenario), "collapse_table",
 				 collapse_table_name(cfg->kernel.collapse_table), "walkers", walkers,
 				 "from_us", us(tr->from_ns), "to_us", us(tr->to_ns), "violation",
@@ -665,7 +666,7 @@ static const char *step_category(const char *text, bool violation)
 {
 	if (violation)
 		return "violation";
-	if (strstr(text, "drops the i_mmap lock"))
+	if (strstr(text, "drops the i_mmap lock: ") && strstr(text, "alone now"))
 		return "handover";
 	if (strstr(text, "through call_rcu") || strstr(text, "grace period"))
 		return "rcu";
@@ -676,7 +677,7 @@ static const char *step_category(const char *text, bool violation)
 	if (strstr(text, "links written"))
 		return "overwrite";
 	if (strstr(text, "clears PMD") || strstr(text, "clears huge PMD") ||
-	    strstr(text, "clears A's PUD"))
+	    strstr(text, "unshares S: clears"))
 		return "clear";
 	if (strstr(text, " reads ") || strstr(text, "takes the lock of "))
 		return "read";

@@ -24,11 +24,19 @@
  * Switches (cpp macros; `ptlab model` passes -DNAME from the profile's
  * properties and the fix setting, never from a profile's name):
  *   RCU_TABLE_FREE        CONFIG_MMU_GATHER_RCU_TABLE_FREE
- *   FLUSH_IPI | FLUSH_BROADCAST | FLUSH_PARAVIRT
- *                         how a TLB flush reaches other CPUs (exactly one)
+ *   FLUSH_IPI | FLUSH_BROADCAST | FLUSH_PARAVIRT | FLUSH_HYPERCALL
+ *                         how a TLB flush reaches other CPUs (exactly one;
+ *                         a hypercall flush waits for no vCPU, as a
+ *                         broadcast, but goes through flush_tlb_multi())
  *   DEPOSIT_IN_TABLE      powerpc radix deposit (else the generic list)
  *   PMD_RECHECK           fix: gup_fast re-checks the PMD (70cbc3cc78a99)
  *   IPI_SYNC              fix: tlb_remove_table_sync_one() in collapse
+ *   SYNC_SKIP_IF_FLUSH_IPI | SYNC_SKIP_NAIVE | SYNC_WALKERS | SYNC_MM_CPUMASK
+ *                         which CPUs the sync interrupts (at most one;
+ *                         none of them: every CPU, today's kernel)
+ *   MM_CPUMASK            the architecture maintains mm_cpumask()
+ *   PT_RECLAIM            CONFIG_PT_RECLAIM: a table batch that cannot be
+ *                         allocated falls back to call_rcu(), not the sync
  *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP |
  *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE
  *                         which actors run (exactly one)
@@ -74,8 +82,20 @@
 #if defined(UNSHARE_SYNC_PER_UNSHARE) && defined(UNSHARE_SYNC_GATHER)
 #error "define at most one of UNSHARE_SYNC_PER_UNSHARE, UNSHARE_SYNC_GATHER"
 #endif
-#if defined(FLUSH_IPI) + defined(FLUSH_BROADCAST) + defined(FLUSH_PARAVIRT) != 1
-#error "define exactly one of FLUSH_IPI, FLUSH_BROADCAST, FLUSH_PARAVIRT"
+#if defined(FLUSH_IPI) + defined(FLUSH_BROADCAST) + defined(FLUSH_PARAVIRT) + \
+    defined(FLUSH_HYPERCALL) != 1
+#error "define exactly one of FLUSH_IPI, FLUSH_BROADCAST, FLUSH_PARAVIRT, FLUSH_HYPERCALL"
+#endif
+#if defined(SYNC_SKIP_IF_FLUSH_IPI) + defined(SYNC_SKIP_NAIVE) + defined(SYNC_WALKERS) + \
+    defined(SYNC_MM_CPUMASK) > 1
+#error "define at most one sync policy"
+#endif
+/* The skip policies decide once, from the flush in use (a static key):
+ * step 1 skips after the native IPI flush only; the naive version after
+ * any flush_tlb_multi(), paravirt and hypercall ones included. */
+#if (defined(SYNC_SKIP_IF_FLUSH_IPI) && defined(FLUSH_IPI)) || \
+    (defined(SYNC_SKIP_NAIVE) && !defined(FLUSH_BROADCAST))
+#define SYNC_SKIPPED
 #endif
 
 #ifndef NWALKERS
@@ -148,8 +168,10 @@ byte rcu_stale_lock = 0;
 #define PMD_NONE    0
 #define PMD_T1      1
 #define PMD_T2      2
-#define PMD_HUGE_H  3 /* collapse's new huge page H */
-#define PMD_HUGE_HB 4 /* the THP at B */
+#define PMD_T3      3 /* COLLAPSE_FRESH's new table, once a split installs it */
+#define PMD_HUGE_H  4 /* collapse's new huge page H */
+#define PMD_HUGE_HB 5 /* the THP at B */
+#define PMD_TABLE(v) (v >= PMD_T1 && v <= PMD_T3)
 
 /* PTE table frames. */
 #define T1 0
@@ -181,12 +203,14 @@ byte rcu_stale_lock = 0;
 #define PTE_H       2 /* maps the first subpage of H (after a split) */
 #define PTE_LINK    3 /* an in-table deposit's list link */
 #define PTE_GARBAGE 4 /* the data of a frame handed out again */
+#define PTE_HB      5 /* maps a subpage of HB (after a split of B) */
 
 /* Pages whose references walkers may take. */
-#define PG_P 0 /* the small page mapped at A */
-#define PG_X 1 /* a page in use elsewhere, never mapped at A */
-#define PG_H 2 /* collapse's huge page, mapped at A once collapse is done */
-#define MAPPED_AT_A(pg) (pg != PG_X)
+#define PG_P  0 /* the small page mapped at A */
+#define PG_X  1 /* a page in use elsewhere, never mapped at A */
+#define PG_H  2 /* collapse's huge page, mapped at A once collapse is done */
+#define PG_HB 3 /* the THP at B, never mapped at A */
+#define MAPPED_AT_A(pg) (pg == PG_P || pg == PG_H)
 
 /* mmap_lock: a count of readers, or WRITER. */
 #define MMAP_WRITER 255
@@ -201,6 +225,8 @@ byte rcu_stale_lock = 0;
 #define WHO_UNSHARE  6
 #define WHO_OWNER    7
 #define WHO_DEFER    8
+#define WHO_SPLIT_B  9
+#define WHO_UNSHARE_W 10
 
 /* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
 byte pmd[2];
@@ -216,7 +242,7 @@ byte ndeposit;
 
 /* Page reference counts: a page is free at 0, and get-unless-zero then
  * fails. mapcount counts P's mappings. */
-byte ref[3];
+byte ref[4];
 byte mapcount;
 /* Collapse copied P into H to replace it: a later write to P is lost. */
 bit copied;
@@ -239,25 +265,33 @@ bit pmd_ptl;
 bit ptl[NTABLES];
 #endif
 
+#if defined(SYNC_WALKERS)
+/* Per GUP-fast CPU: its lockless-walk marker names the walkers' mm. */
+bit marker[NGUP + 1];
+#endif
+
 #if defined(SCENARIO_HUGETLB_UNSHARE)
 /*
- * hugetlb: process A's PUD entry for the 1 GiB range, and the first entry
- * of the PMD table S that A shares with process B (both map the same
- * hugetlb file at the same offset). A walker of A reads A's PUD, then the
- * entry of S for its address.
+ * hugetlb: three processes map the same hugetlb file at the same offset
+ * of a 1 GiB range and share one PMD table S. W (the walkers' process)
+ * and A will unmap, in either order (the i_mmap lock serializes them);
+ * B keeps S. W's walkers read W's PUD entry, then S's entry for their
+ * address.
  */
 #define PUD_NONE 0
 #define PUD_S    1
 #define HP_NONE  0
-#define HP_F     1 /* the file's huge page F, mapped there by A and B alike */
-#define HP_Q     2 /* a page of B's that A never maps there */
-byte pud_a;
+#define HP_F     1 /* the file's huge page F, mapped there by all three alike */
+#define HP_Q     2 /* a page of B's that W never maps there */
+byte pud_w, pud_a;
 byte s_entry;
 /* S's share count: the processes whose PUD names it. */
 byte s_shares;
-/* S is still A's table too: A has not yet let go of the i_mmap lock
- * after unsharing it (until then B cannot change it). */
-bit s_mine;
+/* S is still a shared table, holding only the file's pages: the unsharer
+ * that leaves it to B alone has not let go of the i_mmap lock yet. */
+bit s_shared;
+/* The file's i_mmap lock, for write. */
+bit i_mmap;
 #endif
 
 /* ---- printing, for the guided replay ---- */
@@ -272,8 +306,10 @@ inline print_who(w)
 	:: w == WHO_SPLIT -> printf("split")
 	:: w == WHO_RECLAIM -> printf("MADV_DONTNEED")
 	:: w == WHO_UNSHARE -> printf("A's munmap")
+	:: w == WHO_UNSHARE_W -> printf("W's munmap")
 	:: w == WHO_OWNER -> printf("B")
 	:: w == WHO_DEFER -> printf("collapse's pte_free_defer")
+	:: w == WHO_SPLIT_B -> printf("split of B")
 	fi
 }
 
@@ -283,6 +319,7 @@ inline print_pmd(v)
 	:: v == PMD_NONE -> printf("none")
 	:: v == PMD_T1 -> printf("table T1")
 	:: v == PMD_T2 -> printf("table T2")
+	:: v == PMD_T3 -> printf("table T3")
 	:: v == PMD_HUGE_H -> printf("huge page H")
 	:: v == PMD_HUGE_HB -> printf("huge page HB")
 	fi
@@ -296,6 +333,7 @@ inline print_pte(v)
 	:: v == PTE_H -> printf("page H")
 	:: v == PTE_LINK -> printf("a deposit list link (a kernel address, not a user page)")
 	:: v == PTE_GARBAGE -> printf("garbage data, decoded as page X")
+	:: v == PTE_HB -> printf("page HB (B's huge page)")
 	fi
 }
 
@@ -305,6 +343,7 @@ inline print_page(pg)
 	:: pg == PG_P -> printf("P")
 	:: pg == PG_X -> printf("X")
 	:: pg == PG_H -> printf("H")
+	:: pg == PG_HB -> printf("HB")
 	fi
 }
 
@@ -412,6 +451,11 @@ inline flush_tlb_range(who, c)
 	/* TLBI IS / tlbie / INVLPGB: hardware invalidates remote TLBs */
 	d_step { printf("STEP "); print_who(who);
 		 printf(" flushes the TLB by broadcast: no IPI, waits for no CPU\n") }
+#elif defined(FLUSH_HYPERCALL)
+	/* hyperv_flush_tlb_multi(), Xen: the hypervisor flushes the other
+	 * vCPUs and interrupts none of them */
+	d_step { printf("STEP "); print_who(who);
+		 printf(" flushes the TLB by hypercall: no vCPU interrupted, waits for none\n") }
 #elif defined(FLUSH_PARAVIRT)
 	/*
 	 * kvm_flush_tlb_multi(): a vCPU the host has preempted gets its flush
@@ -439,19 +483,65 @@ inline flush_tlb_range(who, c)
 }
 
 /*
- * tlb_remove_table_sync_one(): with RCU table free, smp_call_function()
- * with wait, an IPI to every other CPU (a real IPI: a preempted vCPU must
- * run to answer it); without RCU table free, an empty function.
+ * tlb_remove_table_sync_one() for an mm: @own when it is the walkers' mm
+ * (their CPUs run it and mark it), else another process's (whose CPUs
+ * walk nothing here). With RCU table free, smp_call_function() with wait
+ * (a real IPI: a preempted vCPU must run to answer it) to the CPUs of the
+ * sync policy: every CPU; none when a skip policy trusts the flush; the
+ * CPUs whose lockless-walk marker names the mm (SYNC_WALKERS, read one by
+ * one, each answered like an IPI); the CPUs of mm_cpumask(mm)
+ * (SYNC_MM_CPUMASK: empty unless MM_CPUMASK). Without RCU table free, an
+ * empty function.
  */
-inline tlb_remove_table_sync_one(who, c)
+inline tlb_remove_table_sync_one(who, c, own)
 {
-#if defined(RCU_TABLE_FREE)
+#if !defined(RCU_TABLE_FREE)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" calls tlb_remove_table_sync_one(): a no-op without RCU table free\n") }
+#elif defined(SYNC_SKIPPED)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" skips tlb_remove_table_sync_one(): the policy trusts this flush to have waited\n") }
+#elif defined(SYNC_WALKERS)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" calls tlb_remove_table_sync_one(): IPI to the CPUs whose marker names ");
+		 if
+		 :: own -> printf("the walkers' mm")
+		 :: else -> printf("its mm")
+		 fi;
+		 printf("\n") };
+	c = 1;
+	do
+	:: c <= NGUP ->
+		if
+		:: own && marker[c] -> ipi_wait(who, c)
+		:: else -> skip
+		fi;
+		c++
+	:: else -> break
+	od;
+	c = 0
+#elif defined(SYNC_MM_CPUMASK)
+	d_step { printf("STEP "); print_who(who);
+#if defined(MM_CPUMASK)
+		 printf(" calls tlb_remove_table_sync_one(): IPI to mm_cpumask(");
+		 if
+		 :: own -> printf("the walkers' mm), waiting for each\n")
+		 :: else -> printf("its mm): none of the walkers' CPUs\n")
+		 fi
+#else
+		 printf(" calls tlb_remove_table_sync_one(): IPI to mm_cpumask(mm), which this architecture leaves empty\n")
+#endif
+	};
+#if defined(MM_CPUMASK)
+	if
+	:: own -> ipi_all_wait(who, c)
+	:: else -> skip
+	fi
+#endif
+#else
 	d_step { printf("STEP "); print_who(who);
 		 printf(" calls tlb_remove_table_sync_one(): IPI to every CPU, waiting for each\n") };
 	ipi_all_wait(who, c)
-#else
-	d_step { printf("STEP "); print_who(who);
-		 printf(" calls tlb_remove_table_sync_one(): a no-op without RCU table free\n") }
 #endif
 }
 
@@ -554,12 +644,38 @@ inline walker_read_pte(cpu, t, v, recheck)
 	}
 }
 
+/*
+ * The walkers policy's marker (pt_walk_lockless_start()/_end()): set with
+ * interrupts off, a full barrier, then the walk; cleared when the walk is
+ * done. Sequentially consistent here, as the barrier makes it.
+ */
+inline walk_start(cpu)
+{
+#if defined(SYNC_WALKERS)
+	d_step { marker[cpu] = 1;
+		 printf("STEP walker cpu%d marks the mm it walks (pt_walk_lockless_start)\n", cpu) }
+#else
+	skip
+#endif
+}
+
+inline walk_end(cpu)
+{
+#if defined(SYNC_WALKERS)
+	d_step { marker[cpu] = 0;
+		 printf("STEP walker cpu%d clears its marker\n", cpu) }
+#else
+	skip
+#endif
+}
+
 /* The page a present entry names. */
 inline pte_page(v, pg)
 {
 	if
 	:: v == PTE_P -> pg = PG_P
 	:: v == PTE_H -> pg = PG_H
+	:: v == PTE_HB -> pg = PG_HB
 	:: else -> pg = PG_X
 	fi
 }
@@ -577,12 +693,13 @@ proctype walker(byte cpu)
 
 	d_step { irq_off[cpu] = 1;
 		 printf("STEP walker cpu%d disables interrupts (gup_fast: local_irq_save)\n", cpu) };
+	walk_start(cpu);
 
 	d_step { pmdv = pmd[PMD_A];
 		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
 
 	if
-	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+	:: PMD_TABLE(pmdv) ->
 		t = pmdv - PMD_T1;
 		walker_read_pte(cpu, t, ptev, PTE_NONE);
 		if
@@ -607,15 +724,6 @@ proctype walker(byte cpu)
 			};
 			if
 			:: got ->
-				d_step {
-					if
-					:: !MAPPED_AT_A(pg) ->
-						print_violation(4);
-						printf("walker cpu%d holds a reference on page X, never mapped at A\n", cpu)
-					:: else -> skip
-					fi;
-					assert(!wrong_page || MAPPED_AT_A(pg))
-				};
 				/* The re-checks in gup_fast_pte_range()'s order: the
 				 * PMD first (commit 70cbc3cc78a99), then the PTE. */
 #if defined(PMD_RECHECK)
@@ -644,6 +752,7 @@ proctype walker(byte cpu)
 		printf("STEP walker cpu%d finds no PTE table under PMD A\n", cpu)
 	fi;
 
+	walk_end(cpu);
 	d_step { irq_off[cpu] = 0; t = 0; ptev = 0; again = 0; got = 0;
 		 printf("STEP walker cpu%d enables interrupts (local_irq_restore)", cpu);
 		 if
@@ -654,6 +763,18 @@ proctype walker(byte cpu)
 
 	if
 	:: pinned ->
+		/* The page returned must be one mapped at A: a reference
+		 * taken on another is no harm if a re-check drops it. */
+		d_step {
+			if
+			:: !MAPPED_AT_A(pg) ->
+				print_violation(4);
+				printf("walker cpu%d returns a pin on page ", cpu); print_page(pg);
+				printf(", never mapped at A\n")
+			:: else -> skip
+			fi;
+			assert(!wrong_page || MAPPED_AT_A(pg))
+		};
 		/* The caller writes through the pin. The write must reach the
 		 * page mapped at A: it does not if collapse already copied the
 		 * page away (isolation should have seen the pin and refused). */
@@ -695,7 +816,7 @@ proctype rcu_walker(byte r)
 	d_step { pmdv = pmd[PMD_A];
 		 printf("STEP RCU walker cpu%d reads PMD A -> ", NGUP + r); print_pmd(pmdv); printf("\n") };
 	if
-	:: pmdv == PMD_T1 || pmdv == PMD_T2 ->
+	:: PMD_TABLE(pmdv) ->
 		t = pmdv - PMD_T1;
 		atomic { ptl[t] == 0 -> ptl[t] = 1;
 			 printf("STEP RCU walker cpu%d takes the lock of T%d\n", NGUP + r, t + 1);
@@ -725,12 +846,12 @@ proctype rcu_walker(byte r)
 
 #if defined(SCENARIO_HUGETLB_UNSHARE)
 /*
- * GUP-fast of one address of A inside the hugetlb range: mirrors mm/gup.c
+ * GUP-fast of one address of W inside the hugetlb range: mirrors mm/gup.c
  * gup_fast_pud_range() -> gup_fast_pmd_range() -> gup_fast_pmd_leaf():
- * read A's PUD, then the PMD entry in the table it names, take the
+ * read W's PUD, then the PMD entry in the table it names, take the
  * folio's references, and re-read that PMD entry (the leaf's re-check,
- * always done). The re-check reads the same table: if that table is no
- * longer A's, it confirms whatever B put there.
+ * always done). The re-check reads the same table: once that table is
+ * B's alone, it confirms whatever B put there.
  */
 proctype hugetlb_walker(byte cpu)
 {
@@ -738,9 +859,10 @@ proctype hugetlb_walker(byte cpu)
 	bit read_s, pinned;
 
 	d_step { irq_off[cpu] = 1;
-		 printf("STEP walker cpu%d of A disables interrupts (gup_fast: local_irq_save)\n", cpu) };
-	d_step { pudv = pud_a;
-		 printf("STEP walker cpu%d reads A's PUD -> ", cpu);
+		 printf("STEP walker cpu%d of W disables interrupts (gup_fast: local_irq_save)\n", cpu) };
+	walk_start(cpu);
+	d_step { pudv = pud_w;
+		 printf("STEP walker cpu%d reads W's PUD -> ", cpu);
 		 if
 		 :: pudv == PUD_S -> printf("the shared PMD table S\n")
 		 :: else -> printf("none\n")
@@ -767,21 +889,23 @@ proctype hugetlb_walker(byte cpu)
 		fi
 	:: else -> skip
 	fi;
-	/* Every table it used must still have been A's all along. */
-	d_step { irq_off[cpu] = 0;
-		 printf("STEP walker cpu%d enables interrupts\n", cpu);
-		 if
-		 :: read_s && !s_mine ->
+	/* The walk is over: the table it used must not have become
+	 * another's own while it lasted. */
+	d_step { if
+		 :: read_s && !s_shared ->
 			print_violation(1);
-			printf("walker cpu%d of A walked S inside its section after A had let go of it: S is B's table\n", cpu)
+			printf("walker cpu%d of W walked S after S became B's own table\n", cpu)
 		 :: else -> skip
 		 fi;
-		 assert(!stale_table || !read_s || s_mine) };
+		 assert(!stale_table || !read_s || s_shared) };
+	walk_end(cpu);
+	d_step { irq_off[cpu] = 0;
+		 printf("STEP walker cpu%d enables interrupts\n", cpu) };
 	d_step {
 		if
 		:: pinned && e == HP_Q ->
 			print_violation(4);
-			printf("walker cpu%d returns B's page Q for A's address\n", cpu)
+			printf("walker cpu%d returns B's page Q for W's address\n", cpu)
 		:: pinned && e == HP_F ->
 			printf("STEP walker cpu%d returns page F, mapped at that address\n", cpu)
 		:: else -> skip
@@ -791,40 +915,62 @@ proctype hugetlb_walker(byte cpu)
 }
 
 /*
- * A unmaps its range (munmap): mirrors mm/hugetlb.c unmap_hugepage_range()
- * with the i_mmap lock for write: huge_pmd_unshare() clears A's PUD and
- * drops A's share of S; the flush of A's range (and, by generation, the
- * sync) follow before the lock is dropped. From then on S is B's own.
+ * W or A unmaps its range (munmap): mirrors mm/hugetlb.c
+ * unmap_hugepage_range() with the i_mmap lock for write: huge_pmd_unshare()
+ * clears its PUD and drops its share of S; the flush of its range (and, by
+ * generation, the sync) follow before the lock is dropped. @own: the
+ * walkers' process W, whose CPUs its flush and an mm-scoped sync reach;
+ * A's reach none of them. The unsharer that leaves S to B alone hands it
+ * over when it drops the lock.
  */
-proctype unsharer()
+proctype unsharer(byte who; bit own)
 {
 	byte c;
 
-	d_step { pud_a = PUD_NONE; s_shares--;
-		 printf("STEP A's munmap unshares S: clears A's PUD and drops A's share (huge_pmd_unshare)\n") };
+	atomic { i_mmap == 0 -> i_mmap = 1;
+		 printf("STEP "); print_who(who); printf(" takes the i_mmap lock for write\n") };
+	d_step { if
+		 :: own -> pud_w = PUD_NONE
+		 :: else -> pud_a = PUD_NONE
+		 fi;
+		 s_shares--;
+		 printf("STEP "); print_who(who);
+		 printf(" unshares S: clears its PUD and drops its share, %d left (huge_pmd_unshare)\n", s_shares) };
 #if defined(UNSHARE_SYNC_PER_UNSHARE)
 	/* 1013af4f585f: right after each unshare */
-	tlb_remove_table_sync_one(WHO_UNSHARE, c);
+	tlb_remove_table_sync_one(who, c, own);
 #endif
-	flush_tlb_range(WHO_UNSHARE, c);
+	if
+	:: own -> flush_tlb_range(who, c)
+	:: else -> d_step { printf("STEP "); print_who(who);
+			    printf(" flushes its range: none of its CPUs walks S\n") }
+	fi;
 #if defined(UNSHARE_SYNC_GATHER)
 	/* 8ce720d5bd91: tlb_flush_unshared_tables(), once per batch, when a
 	 * table became exclusive */
 	if
-	:: s_shares == 1 -> tlb_remove_table_sync_one(WHO_UNSHARE, c)
+	:: s_shares == 1 -> tlb_remove_table_sync_one(who, c, own)
 	:: else -> skip
 	fi;
 #endif
-	d_step { s_mine = 0;
-		 printf("STEP A's munmap drops the i_mmap lock: S is B's table alone now\n") }
+	d_step { if
+		 :: s_shares == 1 -> s_shared = 0
+		 :: else -> skip
+		 fi;
+		 i_mmap = 0;
+		 printf("STEP "); print_who(who); printf(" drops the i_mmap lock");
+		 if
+		 :: !s_shared -> printf(": S is B's table alone now\n")
+		 :: else -> printf("\n")
+		 fi }
 }
 
-/* B, S's only user once A let go: unmaps F there and maps a page of
- * another mapping (e.g. a 2 MiB hugetlb mapping of another file) in the
+/* B, S's only user once the others let go: unmaps F there and maps a page
+ * of another mapping (e.g. a 2 MiB hugetlb mapping of another file) in the
  * same entry of S, which it keeps as an ordinary PMD table. */
 proctype owner()
 {
-	atomic { !s_mine -> s_entry = HP_Q;
+	atomic { !s_shared -> s_entry = HP_Q;
 		 printf("STEP B unmaps F from S and maps its page Q in the same entry\n") }
 }
 #endif
@@ -845,7 +991,7 @@ proctype khugepaged()
 	/* the seeded bug: a sync before the clear waits only for sections
 	 * that began before it; walkers can still read the old PMD after */
 	d_step { printf("STEP collapse (seeded bug) synchronises before clearing the PMD\n") };
-	tlb_remove_table_sync_one(WHO_COLLAPSE, c);
+	tlb_remove_table_sync_one(WHO_COLLAPSE, c, 1);
 #endif
 	/* pmdp_collapse_flush(): clear, then flush */
 	d_step { orig = pmd[PMD_A]; pmd[PMD_A] = PMD_NONE;
@@ -854,7 +1000,7 @@ proctype khugepaged()
 	pmd_unlock();
 #if defined(IPI_SYNC) && !defined(SEED_BUG_SYNC_BEFORE_CLEAR)
 	/* the seed's fix, after the clear and the flush */
-	tlb_remove_table_sync_one(WHO_COLLAPSE, c);
+	tlb_remove_table_sync_one(WHO_COLLAPSE, c, 1);
 #endif
 
 	/* __collapse_huge_page_isolate(), under the PTE lock: a page with
@@ -913,42 +1059,62 @@ proctype khugepaged()
 }
 #endif
 
-/* ---- the zapper ---- */
+/* ---- the other THP under the same PMD table ---- */
 
 #if defined(SCENARIO_COLLAPSE_ZAP)
 /*
- * MADV_DONTNEED of the THP at B, under the same PMD table as A: mirrors
- * mm/huge_memory.c zap_huge_pmd(), whose zap_deposited_table() withdraws
- * a table and pte_free()s it at once: not through the mmu_gather, so never
- * after an RCU grace period. The withdraw takes the head, the table
- * deposited last: after a collapse at A it returns T1, not the table
- * deposited for B. (The THP itself is freed
- * after the mmu_gather's flush; it is never walked as a PTE table.)
+ * MADV_DONTNEED of the THP at B, under the same PMD table as A, of all of
+ * it or of a part. All of it: mirrors mm/huge_memory.c zap_huge_pmd(),
+ * whose zap_deposited_table() withdraws a table and pte_free()s it at
+ * once: not through the mmu_gather, so never after an RCU grace period
+ * (the series' zap-rcu generation: pte_free_defer()). A part: B is split
+ * first (__split_huge_pmd_locked()), which withdraws a table, fills it
+ * with B's PTEs and installs it at B. Either withdraw takes the head, the
+ * table deposited last: after a collapse at A it returns T1, not the table
+ * deposited for B. (The THP itself is freed after the mmu_gather's flush;
+ * it is never walked as a PTE table.)
  */
 proctype zapper()
 {
 	byte t, c;
 
-	mmap_read_lock(WHO_ZAPPER);
-	pmd_lock();
-	d_step { pmd[PMD_B] = PMD_NONE;
-		 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
-	d_step { pgtable_trans_huge_withdraw(t);
-		 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
+	if
+	:: true ->
+		mmap_read_lock(WHO_ZAPPER);
+		pmd_lock();
+		d_step { pmd[PMD_B] = PMD_NONE;
+			 printf("STEP zapper clears huge PMD B (zap_huge_pmd)\n") };
+		d_step { pgtable_trans_huge_withdraw(t);
+			 printf("STEP zapper withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
 #if defined(COLLAPSE_ZAP_RCU)
-	pmd_unlock();
-	mmap_read_unlock(WHO_ZAPPER);
-	/* the series' v1-v3: pte_free_defer() */
-	synchronize_rcu(WHO_ZAPPER, c);
-	d_step { tstate[t] = TBL_FREE;
-		 printf("STEP zapper frees T%d after the grace period (zap_deposited_table: pte_free_defer)\n", t + 1) };
+		pmd_unlock();
+		mmap_read_unlock(WHO_ZAPPER);
+		/* the series' v1-v3: pte_free_defer() */
+		synchronize_rcu(WHO_ZAPPER, c);
+		d_step { tstate[t] = TBL_FREE;
+			 printf("STEP zapper frees T%d after the grace period (zap_deposited_table: pte_free_defer)\n", t + 1) };
 #else
-	d_step { tstate[t] = TBL_FREE;
-		 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
-	pmd_unlock();
-	mmap_read_unlock(WHO_ZAPPER);
+		d_step { tstate[t] = TBL_FREE;
+			 printf("STEP zapper frees T%d at once (zap_deposited_table: pte_free, no RCU)\n", t + 1) };
+		pmd_unlock();
+		mmap_read_unlock(WHO_ZAPPER);
 #endif
-	reuse_frame(t)
+		reuse_frame(t)
+	:: true ->
+		mmap_read_lock(WHO_SPLIT_B);
+		pmd_lock();
+		d_step { pmd[PMD_B] = PMD_NONE;
+			 printf("STEP split of B invalidates huge PMD B (pmdp_invalidate)\n") };
+		flush_tlb_range(WHO_SPLIT_B, c);
+		d_step { pgtable_trans_huge_withdraw(t);
+			 printf("STEP split of B withdraws T%d, the head of the deposit list (deposited last)\n", t + 1) };
+		d_step { pte[t] = PTE_HB; pmd[PMD_B] = t + PMD_T1;
+			 printf("STEP split of B fills T%d with PTEs of HB and installs PMD B -> ", t + 1);
+			 print_pmd(pmd[PMD_B]); printf("\n") };
+		pmd_unlock();
+		mmap_read_unlock(WHO_SPLIT_B)
+	fi;
+	t = 0
 }
 #endif
 
@@ -1005,12 +1171,17 @@ proctype munmap()
 	flush_tlb_range(WHO_MUNMAP, c);
 	d_step { put_page(PG_P);
 		 printf("STEP munmap's mmu_gather releases page P\n") };
-#if defined(RCU_TABLE_FREE)
+#if defined(RCU_TABLE_FREE) && defined(PT_RECLAIM)
+	/* the batch's call_rcu(); on batch allocation failure PT_RECLAIM's
+	 * __tlb_remove_table_one() uses call_rcu() too */
+	d_step { printf("STEP munmap's mmu_gather frees T1 through call_rcu (tlb_remove_table)\n") };
+	synchronize_rcu(WHO_RCU, c);
+#elif defined(RCU_TABLE_FREE)
 	if
 	:: d_step { printf("STEP munmap's mmu_gather frees T1 through call_rcu (tlb_remove_table)\n") };
 		synchronize_rcu(WHO_RCU, c)
 	:: d_step { printf("STEP munmap cannot allocate a table batch: tlb_remove_table_one()\n") };
-		tlb_remove_table_sync_one(WHO_MUNMAP, c)
+		tlb_remove_table_sync_one(WHO_MUNMAP, c, 1)
 	fi;
 #endif
 	d_step { tstate[T1] = TBL_FREE;
@@ -1068,17 +1239,19 @@ init
 		mapcount = 1;
 		ref[PG_X] = 1;
 		ref[PG_H] = 1;
+		ref[PG_HB] = 1;
 #if defined(SCENARIO_COLLAPSE_ZAP)
 		/* B is a THP collapsed earlier: T2 was deposited for it */
 		pmd[PMD_B] = PMD_HUGE_HB;
 		pgtable_trans_huge_deposit(T2);
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P; PMD B -> huge page HB, T2 deposited\n")
 #elif defined(SCENARIO_HUGETLB_UNSHARE)
+		pud_w = PUD_S;
 		pud_a = PUD_S;
 		s_entry = HP_F;
-		s_shares = 2;
-		s_mine = 1;
-		printf("STEP start: A's and B's PUDs both name the PMD table S, whose entry maps huge page F\n")
+		s_shares = 3;
+		s_shared = 1;
+		printf("STEP start: W's, A's and B's PUDs all name the PMD table S, whose entry maps huge page F\n")
 #else
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P\n")
 #endif
@@ -1121,7 +1294,8 @@ init
 		run reclaimer();
 #endif
 #if defined(SCENARIO_HUGETLB_UNSHARE)
-		run unsharer();
+		run unsharer(WHO_UNSHARE_W, 1);
+		run unsharer(WHO_UNSHARE, 0);
 		run owner();
 #endif
 	}

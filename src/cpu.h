@@ -69,6 +69,16 @@ struct cpu {
 	 * use_mm()/unuse_mm() only; read by the owner and by the lab.
 	 */
 	_Atomic(struct mm_struct *) mm;
+	/*
+	 * The mm this CPU is walking locklessly (the walkers sync policy's
+	 * per-CPU marker, active_lockless_pt_walk_mm): written by the owner
+	 * with interrupts off, set before its PMD load with a full fence
+	 * between (pt_walk_lockless_start()), cleared with release at the
+	 * end of the walk; read relaxed by syncers after their own full
+	 * fence (sync_targets()). NULL when not walking, and always unless
+	 * the machine's sync policy is SYNC_WALKERS.
+	 */
+	_Atomic(struct mm_struct *) lockless_walk_mm;
 
 	/* Set under cpu_hotplug_lock for write; read by senders under it for
 	 * read, so a target cannot go away while a sender waits for it. The

@@ -215,6 +215,26 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
 	} while (addr != end);
 }
 
+/*
+ * The walkers sync policy's marker (Lance Yang's step 2,
+ * pt_walk_lockless_start()/_end()): which mm this CPU walks, published
+ * before the walk reads any entry. The full fence (smp_mb(); the series
+ * later proposed an xchg()) orders the marker store before the PMD load
+ * of the walk, against the syncer's PMD clear, fence, marker load.
+ */
+static void pt_walk_lockless_start(struct cpu *c, struct mm_struct *mm)
+{
+	atomic_store_explicit(&c->lockless_walk_mm, mm, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* The walk read its last entry: release, so a syncer that no longer sees
+ * the marker also sees the walk done. */
+static void pt_walk_lockless_end(struct cpu *c)
+{
+	atomic_store_explicit(&c->lockless_walk_mm, NULL, memory_order_release);
+}
+
 /* mirrors gup_fast(): the lockless walk, interrupts off throughout. */
 static long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start,
 		     uint64_t end, unsigned int flags, struct page **pages)
@@ -222,10 +242,17 @@ static long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start,
 	struct gup_walk w = { .flags = flags, .pages = pages, .nr = 0, .cpu = c,
 			      .hook = race_hook_get() };
 	unsigned long irq = arch_local_irq_save(c);
+	bool mark = machine_sync() == SYNC_WALKERS;
 
+	if (mark)
+		pt_walk_lockless_start(c, mm);
 	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_BEGIN, .addr = start);
 	gup_fast_range(&w, mm, start, end);
+	/* The walk is over (the lab's section ends here), then the marker:
+	 * a syncer that no longer sees it may let the tables go. */
 	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_END, .addr = start);
+	if (mark)
+		pt_walk_lockless_end(c);
 	arch_local_irq_restore(c, irq);
 	return w.nr;
 }

@@ -294,11 +294,12 @@ out:
  * Then, by generation: 2025's fix waits for walkers at once
  * (tlb_remove_table_sync_one()); 6.19's records it in the gather, whose
  * flush, and one sync if a table became exclusive, come before the i_mmap
- * lock is dropped (tlb_unshare_pmd_ptdesc()). true when it unshared.
+ * lock is dropped (tlb_unshare_pmd_ptdesc()). Returns the table when it
+ * unshared, with *@exclusive set when one process alone uses it now.
  * Caller holds f->i_mmap_rwsem for write.
  */
 static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *mm,
-				     uint64_t addr, struct pud_slot *pudp)
+				     uint64_t addr, struct pud_slot *pudp, bool *exclusive)
 {
 	pud_t pud = pudp_get(pudp);
 	struct page *table = pfn_to_page(pud_pfn(pud));
@@ -308,6 +309,7 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
 		return NULL;
 	pud_clear(pudp);
 	left = atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
+	*exclusive = !left;
 	atomic_fetch_sub_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
 	RACE_POINT(RP_PUD_UNSHARED, .addr = addr & PUD_MASK, .pmd = pud_val(pud), .pmdp = pudp,
 		   .pmd_table = table);
@@ -317,7 +319,7 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
 	tlb->unshared_tables = true;
 	switch (machine_unshare_sync()) {
 	case UNSHARE_SYNC_PER_UNSHARE:
-		tlb_remove_table_sync_one();
+		tlb_remove_table_sync_one(mm);
 		break;
 	case UNSHARE_SYNC_GATHER:
 		tlb->fully_unshared_tables |= !left;
@@ -329,11 +331,12 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
 }
 
 /*
- * The unsharer lets go of the tables it unshared (it is about to drop the
- * i_mmap lock, after its flush and sync): from now on the others may
- * change them. For the detectors, each table's sequence is bumped by
- * PT_SEQ_HANDOVER: a walker of this mm still inside one sees its table
- * become another's.
+ * The unsharer lets go of the tables it left to a single process (it is
+ * about to drop the i_mmap lock, after its flush and sync): from now on
+ * that process may change them. For the detectors, each table's sequence
+ * is bumped by PT_SEQ_HANDOVER: a walker still inside one (of this mm, or
+ * of one that unshared it earlier) sees its table become another's. A
+ * table still shared holds the file's pages only: no hand-over yet.
  */
 static void hand_over(struct page **tables, size_t n)
 {
@@ -362,6 +365,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 		struct pud_slot *pudp;
 		struct pmd_slot *pmdp;
 		spinlock_t *ptl;
+		bool exclusive;
 		pmd_t pmd;
 
 		next = pmd_addr_end(addr, end);
@@ -370,7 +374,10 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			next = pud_addr_end(addr, end);
 			continue;
 		}
-		if ((table = huge_pmd_unshare(tlb, mm, addr, pudp))) {
+		if ((table = huge_pmd_unshare(tlb, mm, addr, pudp, &exclusive))) {
+			next = pud_addr_end(addr, end);
+			if (!exclusive)
+				continue;
 			if (nr_unshared == cap) {
 				struct page **more = realloc(unshared, (cap = cap ? 2 * cap : 16) *
 									 sizeof(*more));
@@ -384,7 +391,6 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			}
 			if (nr_unshared < cap)
 				unshared[nr_unshared++] = table;
-			next = pud_addr_end(addr, end);
 			continue;
 		}
 		pmdp = pmd_offset(pudp_get(pudp), addr);
@@ -403,8 +409,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	/* The flush of what was unshared, before the lock goes
 	 * (huge_pmd_unshare_flush(); before 6.19 the same flush at the end
 	 * of __unmap_hugepage_range()). */
-	if (nr_unshared)
-		tlb_flush_unshared_tables(tlb);
+	tlb_flush_unshared_tables(tlb);
 	hand_over(unshared, nr_unshared);
 	up_write(&f->i_mmap_rwsem);
 	free(unshared);

@@ -251,8 +251,8 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 		   .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 		   .pte_table = pfn_to_page(pmd_pfn(old)));
 	/* 4. The seed's fix: wait out GUP-fast walkers of the old table. */
-	if (machine_ipi_sync())
-		tlb_remove_table_sync_one();
+	if (machine_sync() != SYNC_NONE)
+		tlb_remove_table_sync_one(mm);
 	/* 5. Isolate: refuse pages referenced beyond their mappings. */
 	spin_lock(pte_lockptr(old));
 	r = check_ptes(pte_offset_map(old, 0), max_none, pages);

@@ -25,7 +25,7 @@ void ptlab_config_default(struct ptlab_config *cfg)
 		return;
 	cfg->profile = *ptlab_profile_find("x86");
 	cfg->fixes.pmd_recheck = true;
-	cfg->fixes.ipi_sync = true;
+	cfg->fixes.sync = SYNC_ALL;
 	cfg->kernel = ptlab_kernel_default(&cfg->profile);
 	cfg->pool_bytes = PTLAB_POOL_DEFAULT;
 }
@@ -141,13 +141,13 @@ const struct ptlab_config *ptlab_machine_config(void)
 void ptlab_set_fixes(struct ptlab_fixes fixes)
 {
 	atomic_store_explicit(&machine.pmd_recheck, fixes.pmd_recheck, memory_order_relaxed);
-	atomic_store_explicit(&machine.ipi_sync, fixes.ipi_sync, memory_order_relaxed);
+	atomic_store_explicit(&machine.sync, (int)fixes.sync, memory_order_relaxed);
 }
 
 struct ptlab_fixes ptlab_get_fixes(void)
 {
 	return (struct ptlab_fixes){ .pmd_recheck = machine_pmd_recheck(),
-				     .ipi_sync = machine_ipi_sync() };
+				     .sync = machine_sync() };
 }
 
 #ifdef PTLAB_TSAN

@@ -21,7 +21,8 @@ struct machine {
 	/* Written by ptlab_init(), read-only afterwards. */
 	struct ptlab_kernel kernel;
 	atomic_bool pmd_recheck;
-	atomic_bool ipi_sync;
+	/* enum sync_policy of the seed's fix (SYNC_NONE: off). */
+	atomic_int sync;
 	uint64_t pool_bytes;
 	bool initialized;
 };
@@ -32,17 +33,18 @@ static inline bool machine_pmd_recheck(void)
 	return atomic_load_explicit(&machine.pmd_recheck, memory_order_relaxed);
 }
 
-static inline bool machine_ipi_sync(void)
+/* The fixes' sync policy (SYNC_NONE: the seed's fix is off). */
+static inline enum sync_policy machine_sync(void)
 {
-	return atomic_load_explicit(&machine.ipi_sync, memory_order_relaxed);
+	return (enum sync_policy)atomic_load_explicit(&machine.sync, memory_order_relaxed);
 }
 
-/* The hugetlb unshare sync in effect (the generation, or the ipi-sync
- * switch where the generation follows the fixes). */
+/* The hugetlb unshare sync in effect (the generation, or the sync fix
+ * where the generation follows the fixes). */
 static inline enum unshare_sync machine_unshare_sync(void)
 {
 	if (machine.kernel.unshare_sync == UNSHARE_SYNC_BY_FIXES)
-		return machine_ipi_sync() ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
+		return machine_sync() != SYNC_NONE ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
 	return machine.kernel.unshare_sync;
 }
 

@@ -82,7 +82,7 @@ int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len)
 			unmap_hugepage_range(&tlb, mm, v, s & HPAGE_PMD_MASK,
 					     (e + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK);
 		else
-			unmap_region(mm, &tlb, s, e, machine.kernel.pt_reclaim);
+			unmap_region(mm, &tlb, s, e, ptlab_kernel_pt_reclaim(machine.kernel));
 	}
 	tlb_finish_mmu(&tlb);
 	up_read(&mm->mmap_lock);

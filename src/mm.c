@@ -155,7 +155,10 @@ struct mm_struct *current_mm(void)
 
 cpumask_t mm_cpumask(const struct mm_struct *mm)
 {
-	if (!mm)
+	/* arm64 and the like keep no mask: it stays empty. (The machine's
+	 * flushes read mm->cpumask itself: the CPUs whose software TLB may
+	 * hold the mm's entries, which a broadcast reaches anyway.) */
+	if (!mm || !machine.profile.mm_cpumask)
 		return 0;
 	return atomic_load_explicit(&((struct mm_struct *)mm)->cpumask,
 				    memory_order_seq_cst);

@@ -54,10 +54,56 @@ static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 	tlb->end = 0;
 }
 
-/* mirrors tlb_remove_table_sync_one() */
-int tlb_remove_table_sync_one(void)
+/*
+ * The CPUs a sync for @mm must interrupt under @policy (the 2025-2026
+ * proposals, enum sync_policy), before the caller's own CPU is taken out;
+ * every CPU for no mm in particular.
+ */
+static cpumask_t sync_targets(struct mm_struct *mm, enum sync_policy policy)
 {
-	cpumask_t others;
+	cpumask_t walking = 0;
+
+	if (!mm)
+		return cpu_online_mask();
+	switch (policy) {
+	case SYNC_SKIP_IF_FLUSH_IPI:
+	case SYNC_SKIP_NAIVE:
+		/* decided once, from the flush in use (a static key) */
+		if (sync_policy_skips(policy, &machine.profile))
+			return 0;
+		return cpu_online_mask();
+	case SYNC_WALKERS:
+		/*
+		 * smp_mb() between the caller's PMD clear (or unshare) and
+		 * these loads, paired with the one in
+		 * pt_walk_lockless_start() between a walker's marker store
+		 * and its PMD load (Dekker): either a marker is seen here,
+		 * or that walker reads the cleared PMD.
+		 */
+		atomic_thread_fence(memory_order_seq_cst);
+		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
+			if (atomic_load_explicit(&cpus[i].lockless_walk_mm,
+						 memory_order_relaxed) == mm)
+				walking |= (cpumask_t)1 << i;
+		return walking;
+	case SYNC_MM_CPUMASK:
+		return mm_cpumask(mm);
+	default:
+		return cpu_online_mask();
+	}
+}
+
+/*
+ * mirrors tlb_remove_table_sync_one(): with RCU table free, interrupt the
+ * CPUs of the machine's sync policy (every CPU: today's kernel; the
+ * fixes' SYNC_NONE means the kernel's own, every CPU, where the kernel
+ * calls it whatever the fix) and wait until each left any interrupts-off
+ * section; without RCU table free, nothing.
+ */
+int tlb_remove_table_sync_one(struct mm_struct *mm)
+{
+	enum sync_policy policy = machine_sync() == SYNC_NONE ? SYNC_ALL : machine_sync();
+	cpumask_t targets;
 	int ret;
 
 	if (this_cpu && cpu_irqs_off(this_cpu))
@@ -69,10 +115,10 @@ int tlb_remove_table_sync_one(void)
 		RACE_POINT(RP_TABLE_SYNC_END, .mask = 0);
 		return 0;
 	}
-	others = cpu_online_mask() & ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
-	RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = others);
-	ret = smp_wait_irqs_off_sections(~(cpumask_t)0);
-	RACE_POINT(RP_TABLE_SYNC_END, .mask = others);
+	targets = sync_targets(mm, policy) & ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
+	RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = targets);
+	ret = targets ? smp_wait_irqs_off_sections(targets) : 0;
+	RACE_POINT(RP_TABLE_SYNC_END, .mask = targets);
 	return ret;
 }
 
@@ -84,13 +130,13 @@ int tlb_remove_table_sync_one(void)
  * free at once (7.1 waits with synchronize_rcu() there instead: not
  * modelled, it holds off the same walkers as a grace period).
  */
-static void tlb_remove_table_one(struct page *table)
+static void tlb_remove_table_one(struct mm_struct *mm, struct page *table)
 {
-	if (machine.kernel.pt_reclaim) {
+	if (ptlab_kernel_pt_reclaim(machine.kernel)) {
 		pgtable_free_after_grace_period(table, TABLE_FREE_ONE);
 		return;
 	}
-	tlb_remove_table_sync_one();
+	tlb_remove_table_sync_one(mm);
 	pgtable_free(table, TABLE_FREE_ONE);
 }
 
@@ -142,7 +188,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 			/* tlb_table_invalidate(), then the IPI fallback. */
 			RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_ONE);
 			tlb_flush_mmu_tlbonly(tlb);
-			tlb_remove_table_one(table);
+			tlb_remove_table_one(tlb->mm, table);
 			return;
 		}
 		tlb->batch = page_address(batch_page);
@@ -186,7 +232,7 @@ void tlb_flush_unshared_tables(struct mmu_gather *tlb)
 		tlb_flush_mmu_tlbonly(tlb);
 	tlb->unshared_tables = false;
 	if (tlb->fully_unshared_tables)
-		tlb_remove_table_sync_one();
+		tlb_remove_table_sync_one(tlb->mm);
 	tlb->fully_unshared_tables = false;
 }
 

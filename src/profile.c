@@ -16,6 +16,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
 		.summary = "x86-64 since 6.15, CPUs without INVLPGB",
 		/* Rik van Riel's INVLPGB series (2025) made x86 select
 		 * MMU_GATHER_RCU_TABLE_FREE unconditionally; native flushes
@@ -30,6 +31,7 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_BROADCAST,
 		.broadcast_min_cpus = 4,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
 		.summary = "x86-64 since 6.15 on AMD CPUs with INVLPGB",
 		/* Same series: on CPUs with INVLPGB, remote TLBs of an mm
 		 * with a global ASID are invalidated by broadcast with
@@ -47,6 +49,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_PARAVIRT,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
 		.summary = "x86-64 KVM guest before 6.15 (PARAVIRT, pv TLB flush)",
 		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
 		 * PARAVIRT; a KVM guest with pv TLB flush frees tables
@@ -62,6 +65,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_HYPERCALL,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
 		.summary = "x86-64 Hyper-V or Xen PV guest before 6.15 (hypercall TLB flush)",
 		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
 		 * PARAVIRT, and these guests pointed
@@ -81,6 +85,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = false,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
 		.summary = "x86-64 before 6.15 without PARAVIRT (seed case 2)",
 		/* Case 2 of the seed: no RCU table free, so
 		 * tlb_remove_table_sync_one() is empty; safe because every
@@ -94,6 +99,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = false,
 		.summary = "arm64: broadcast TLBI, RCU table free",
 		/* Quoted in the seed: arch/arm64/Kconfig selects
 		 * MMU_GATHER_RCU_TABLE_FREE; flushes are TLBI ...IS + DSB, a
@@ -106,6 +112,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = true,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_IN_TABLE,
+		.mm_cpumask = true,
 		.summary = "powerpc64 radix MMU: tlbie broadcast, in-table deposit",
 		/* arch/powerpc/Kconfig selects MMU_GATHER_RCU_TABLE_FREE;
 		 * radix flushes with tlbie (broadcast); and
@@ -129,6 +136,7 @@ static const struct ptlab_profile profiles[] = {
 		.rcu_table_free = false,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = false,
 		.summary = "no kernel architecture: the seed's negative control",
 		/* The configuration Yang Shi's question rules out: without
 		 * RCU table free the flush must IPI, so no architecture may

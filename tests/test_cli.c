@@ -67,6 +67,16 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("1000", "1..56", "matrix", "--threads", "1000");
 	CHECK_USAGE("--frob", "allowed", "matrix", "--frob");
 	CHECK_USAGE("-3", "0..1000000000", "matrix", "--min-overlaps", "-3");
+	CHECK_USAGE("some", "allowed: none, all, skip-if-flush-ipi, skip-naive, walkers, "
+			    "mm-cpumask, all-policies", "matrix", "--sync", "all,some");
+	CHECK_USAGE("all-policies", "allowed: none, all, skip-if-flush-ipi", "race", "--sync",
+		    "all-policies");
+	CHECK_USAGE("walkers,all", "one sync policy only", "race", "--sync", "walkers,all");
+	CHECK_USAGE("walkers", "--sync with a fix setting without the sync", "race", "--fixes",
+		    "pmd-recheck", "--sync", "walkers");
+	CHECK_USAGE("--sync", "no fix setting left", "matrix", "--fixes", "ipi-sync", "--sync",
+		    "none");
+	CHECK_USAGE("x", "unknown sync policy", "model", "--sync", "x");
 	CHECK_USAGE("gup,cpu", "allowed: gup, rcu, gup,rcu", "race", "--walkers", "gup,cpu");
 	CHECK_USAGE("gup,", "allowed: gup, rcu, gup,rcu", "race", "--walkers", "gup,");
 	CHECK_USAGE("scenario collapse-zap: rcu", "allowed: gup; RCU walkers hold mmap_lock",
@@ -159,9 +169,9 @@ TEST(cli_usage_gnu_options)
 TEST(cli_usage_ambiguous_prefix)
 {
 	CHECK_USAGE("--s", "ambiguous option for race: --s (allowed: --scenario, --seconds, "
-			   "--seed, --stop-on-first)", "race", "--s", "1");
+			   "--seed, --stop-on-first, --sync)", "race", "--s", "1");
 	CHECK_USAGE("--se=1", "(allowed: --seconds, --seed)", "race", "--se=1");
-	CHECK_USAGE("--s", "(allowed: --seconds, --scenarios, --seed)", "matrix", "--s=1");
+	CHECK_USAGE("--s", "(allowed: --seconds, --scenarios, --seed, --sync)", "matrix", "--s=1");
 	CHECK_USAGE("--m", "(allowed: --model, --max-depth, --memory-mb)", "model", "--m", "1");
 }
 

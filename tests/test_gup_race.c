@@ -117,7 +117,7 @@ static void gup_vs_munmap(const char *profile, double seconds, bool widen)
 	CHECK(env.mm);
 	/* Without the PMD re-check, only the table's lifetime protects the
 	 * walker: the property under test. */
-	ptlab_set_fixes((struct ptlab_fixes){ .pmd_recheck = false, .ipi_sync = true });
+	ptlab_set_fixes((struct ptlab_fixes){ .pmd_recheck = false, .sync = SYNC_ALL });
 	atomic_store(&env.stop, 0);
 	atomic_store(&env.returned, 0);
 	atomic_store(&env.bad, 0);

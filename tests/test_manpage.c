@@ -70,6 +70,8 @@ TEST(manpage_names_every_option)
 	/* Subcommands have sections and options of their own. */
 	CHECK(cmds.n < CLI_NAMES_MAX);
 	snprintf(cmds.name[cmds.n++], sizeof(cmds.name[0]), "study unshare");
+	CHECK(cmds.n < CLI_NAMES_MAX);
+	snprintf(cmds.name[cmds.n++], sizeof(cmds.name[0]), "study sync");
 	for (size_t i = 0; i < cmds.n; i++) {
 		char *text;
 

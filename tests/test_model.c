@@ -261,7 +261,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_EQ(test_count(text, "{\"profile\":"), 4);
 	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	CHECK_MSG(strstr(text, "{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\","
-			       "\"pmd_recheck\":false,\"ipi_sync\":false,"
+			       "\"pmd_recheck\":false,\"ipi_sync\":false,\"sync\":\"none\","
 			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"none\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
@@ -271,7 +271,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(strstr(text, "\"counterexample\":[\"start:"), "%s", text);
 	CHECK_MSG(strstr(text, "reads PMD A -> table T1"), "%s", text);
 	CHECK_MSG(strstr(text, "\"profile\":\"x86\",\"scenario\":\"collapse-zap\","
-			       "\"pmd_recheck\":true,\"ipi_sync\":true,"
+			       "\"pmd_recheck\":true,\"ipi_sync\":true,\"sync\":\"all\","
 			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"gather\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);

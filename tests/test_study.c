@@ -47,8 +47,8 @@ TEST(study_bad_input)
 		const char *args[5];
 		const char *message;
 	} cases[] = {
-		{ { NULL }, "ptlab: missing study: (none) (allowed: unshare)" },
-		{ { "sync" }, "ptlab: unknown study: sync (allowed: unshare)" },
+		{ { NULL }, "ptlab: missing study: (none) (allowed: unshare, sync)" },
+		{ { "async" }, "ptlab: unknown study: async (allowed: unshare, sync)" },
 		{ { "unshare", "--gib", "0" }, "ptlab: bad --gib: 0 (allowed: up to 8 sizes" },
 		{ { "unshare", "--gib", "1,,2" }, "ptlab: bad --gib: 1,,2" },
 		{ { "unshare", "--cpus", "65" }, "ptlab: bad --cpus: 65 (allowed: 2..64)" },

@@ -54,7 +54,8 @@ int use_mm(struct mm_struct *mm);
 int unuse_mm(void);
 /* The calling CPU's mm, or NULL. */
 struct mm_struct *current_mm(void);
-/* The CPUs that may be walking @mm (mm_cpumask()). */
+/* The CPUs that may be walking @mm (mm_cpumask()): empty where the
+ * profile's architecture does not maintain the mask (arm64). */
 cpumask_t mm_cpumask(const struct mm_struct *mm);
 
 /*

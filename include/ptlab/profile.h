@@ -57,6 +57,10 @@ struct ptlab_profile {
 	 * CPUs, consider_global_asid()). 0: every mm by broadcast. */
 	unsigned int broadcast_min_cpus;
 	enum deposit_style deposit;
+	/* The architecture keeps mm_cpumask(mm) a superset of the CPUs that
+	 * run the mm (x86, powerpc); arm64 has not maintained it since
+	 * 2015 (38d96287504a): there it stays empty. */
+	bool mm_cpumask;
 	/* One line on what the row stands for, for `ptlab profiles`. */
 	const char *summary;
 	/* The kernel facts behind the row, with files to read. */

@@ -40,24 +40,69 @@ int scenario_parse(const char *name, enum scenario *out);
 /* "collapse-zap, collapse-pin, munmap" */
 void scenario_names(char *buf, size_t len);
 
+/*
+ * Which CPUs tlb_remove_table_sync_one() interrupts and waits for (the
+ * 2025-2026 proposals; spec section 9). Only with RCU table free: without
+ * it the sync is empty whatever the policy.
+ */
+enum sync_policy {
+	/* No sync: the seed's fix is off (collapse calls none; the unshare
+	 * generation follows the fixes: none). */
+	SYNC_NONE,
+	/* Today's kernel: every other online CPU. */
+	SYNC_ALL,
+	/* Lance Yang's step 1 (v7-v10): skipped when the TLB flush is the
+	 * native IPI flush, which interrupted and waited for every CPU that
+	 * may walk the mm (not with a paravirt or hypercall flush, not with
+	 * INVLPGB); else every CPU. */
+	SYNC_SKIP_IF_FLUSH_IPI,
+	/* The same without the paravirt check: skipped whenever the flush
+	 * goes through flush_tlb_multi(), native or paravirt. */
+	SYNC_SKIP_NAIVE,
+	/* Step 2 (v4): only the CPUs whose per-CPU lockless-walk marker
+	 * names the mm being synced. */
+	SYNC_WALKERS,
+	/* Only the CPUs in mm_cpumask(mm) (empty where the architecture does
+	 * not maintain it). */
+	SYNC_MM_CPUMASK,
+	SYNC_POLICIES,
+};
+const char *sync_policy_name(enum sync_policy s);
+/* Parses one policy name; 0 or -EINVAL. */
+int sync_policy_parse(const char *name, enum sync_policy *out);
+/* "none, all, skip-if-flush-ipi, ..." */
+void sync_policy_names(char *buf, size_t len);
+/* Whether the policy skips the sync on @p because its flush is taken to
+ * have waited already (the two skip policies). */
+bool sync_policy_skips(enum sync_policy s, const struct ptlab_profile *p);
+
 /* The two fix switches, each on by default in a machine. */
 struct ptlab_fixes {
 	/* Commit 70cbc3cc78a99: gup_fast re-checks the PMD after taking its
 	 * reference. */
 	bool pmd_recheck;
 	/* The seed's patch: tlb_remove_table_sync_one() in collapse after
-	 * pmdp_collapse_flush(). */
-	bool ipi_sync;
+	 * pmdp_collapse_flush(), with the CPUs of this policy; SYNC_NONE:
+	 * off. */
+	enum sync_policy sync;
 };
 
-/* The four fix settings of the matrix, in order: none, pmd-recheck only,
- * ipi-sync only, both. */
+/* The four classic fix settings, in order: none, pmd-recheck only,
+ * ipi-sync only, both (the sync: SYNC_ALL). */
 #define PTLAB_FIX_SETTINGS 4
 struct ptlab_fixes ptlab_fix_setting(unsigned int i);
-/* "none", "pmd-recheck", "ipi-sync", "both" */
+/* "none", "pmd-recheck", "ipi-sync", "both": the PMD re-check and whether
+ * a sync is on, whatever its policy. */
 const char *ptlab_fixes_name(struct ptlab_fixes f);
-/* Parses one of those names; 0 or -EINVAL. */
+/* The fix setting in words: the classic name, and the sync policy when it
+ * is not none or all ("both/walkers"). */
+void ptlab_fixes_words(struct ptlab_fixes f, char *buf, size_t len);
+/* Parses one of those names (the sync: SYNC_ALL); 0 or -EINVAL. */
 int ptlab_fixes_parse(const char *name, struct ptlab_fixes *out);
+/* The policy tlb_remove_table_sync_one() follows where the kernel calls
+ * it whatever the fixes (a hugetlb unshare generation chosen on its own):
+ * the fixes' policy, or SYNC_ALL when their sync is off. */
+enum sync_policy ptlab_sync_policy(struct ptlab_fixes f);
 
 /* The kinds of violation the lab's detectors and the model report. */
 enum violation_kind {
@@ -144,7 +189,11 @@ struct ptlab_kernel {
 	 * RCU grace period, on every profile (as if each selected
 	 * MMU_GATHER_RCU_TABLE_FREE). */
 	bool rcu_everywhere;
-	/* CONFIG_PT_RECLAIM: MADV_DONTNEED frees the PTE tables it empties. */
+	/* CONFIG_PT_RECLAIM: MADV_DONTNEED frees the PTE tables it empties,
+	 * and a table batch that cannot be allocated falls back to
+	 * call_rcu(). On with rcu_everywhere whatever this says
+	 * (ptlab_kernel_pt_reclaim()): the series makes it available on
+	 * every architecture. */
 	bool pt_reclaim;
 	enum unshare_sync unshare_sync;
 };
@@ -153,6 +202,12 @@ struct ptlab_kernel {
  * profile selects RCU table free (the kernel's dependency), the unshare
  * sync by the fixes. */
 struct ptlab_kernel ptlab_kernel_default(const struct ptlab_profile *p);
+/* Whether @k has PT_RECLAIM (its switch, or rcu_everywhere). */
+static inline bool ptlab_kernel_pt_reclaim(struct ptlab_kernel k)
+{
+	return k.pt_reclaim || k.rcu_everywhere;
+}
+
 /* The unshare sync in effect for @k and @fixes. */
 enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes fixes);
 
@@ -173,7 +228,9 @@ struct ptlab_expectation {
 	/* The intermediate terms of the rule, for display. */
 	bool rcu_free;     /* tables are freed after a grace period */
 	bool flush_waits;  /* every flush waits out interrupts-off sections */
-	bool sync_works;   /* ipi_sync on and RCU table free set */
+	/* the fixes' sync is on, RCU table free is set, and the policy's
+	 * sync waits for the walkers of the mm it syncs */
+	bool sync_works;
 	bool held_off;     /* flush_waits || sync_works */
 	/* Which kinds each walker kind can show (false for a kind the cell
 	 * does not run). */

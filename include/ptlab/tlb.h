@@ -28,9 +28,12 @@ void local_flush_tlb_all(void);
  * CPU, returning once none is still in an interrupts-off section that
  * began before the call (so no GUP-fast walker can still hold a table
  * unlinked before it); without RCU table free, nothing (the TLB flush
- * already IPI'd every CPU that may walk the mm).
+ * already IPI'd every CPU that may walk the mm). Which CPUs is the
+ * machine's sync policy (enum sync_policy); @mm, the mm whose table goes
+ * (NULL: none in particular), is what the walkers and mm-cpumask policies
+ * look at.
  */
-int tlb_remove_table_sync_one(void);   /* 0, or -EDEADLK as above */
+int tlb_remove_table_sync_one(struct mm_struct *mm);   /* 0, or -EDEADLK as above */
 
 /*
  * Paravirt: the calling CPU's vCPU is preempted by the host from

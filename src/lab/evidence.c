@@ -26,7 +26,10 @@
  *   inside it, so the wait outlived S and T was not freed, reused or
  *   overwritten under S (an RCU walker, with interrupts on, is held off
  *   by no IPI); or U's thread handed T to call_rcu() before t_end: the
- *   grace period waits for S, either kind;
+ *   grace period waits for S, either kind; or (a hugetlb table unshared
+ *   while others still share it) another writer unlinked T after U and
+ *   then began such a wait before t_end: the unsharer that leaves T to
+ *   one process waits before that process may change it;
  * - recheck caught: S's PMD or PTE re-check failed;
  * - isolation refused: S kept a reference past its end and U's collapse
  *   refused (isolation saw a reference) after t_end and before t_put;
@@ -150,6 +153,44 @@ static void collect(struct lab_evidence *ev)
 	}
 }
 
+/* Whether wait @e covers the walker of @s: an IPI holds off only a
+ * walker with interrupts off (an RCU walker takes it at once). */
+static enum lab_defence wait_covers(const struct lab_event *e, const struct lab_event *s)
+{
+	if (s->how != WALKER_GUP || !(e->mask & (1ULL << s->cpu)))
+		return LAB_UNDEFENDED;
+	return e->how == LAB_WAIT_SYNC ? LAB_HELD_OFF_SYNC : LAB_HELD_OFF_FLUSH;
+}
+
+/*
+ * A hugetlb table unshared by the walker's process stays shared by the
+ * others; the one whose unshare then leaves it to a single process waits
+ * (6.19's sync) before that process may change it. So a wait that covers
+ * the walker, after a later unlink of the same table by another writer
+ * and before the section ended, holds it off as well.
+ */
+static enum lab_defence held_off_by_next_unsharer(const struct lab_evidence *ev, int w,
+						 const struct lab_event *u,
+						 const struct lab_event *s)
+{
+	for (int o = 0; o < lab_rs.nthreads; o++) {
+		const struct event_vec *vec = &ev->ev[o];
+		bool unlinked = false;
+
+		if (o == w || lab_rs.threads[o]->role != LAB_ROLE_WRITER)
+			continue;
+		for (size_t j = first_after(vec, u->t); j < vec->n && vec->v[j].t < s->t_end; j++) {
+			const struct lab_event *e = &vec->v[j];
+
+			if (e->type == EV_UNLINK && e->pfn == u->pfn)
+				unlinked = true;
+			else if (unlinked && e->type == EV_WAIT && wait_covers(e, s) != LAB_UNDEFENDED)
+				return wait_covers(e, s);
+		}
+	}
+	return LAB_UNDEFENDED;
+}
+
 /* After unlink @u (index @ui of writer @w), did its thread wait for the
  * walker of @s before the section ended, or hand the table to RCU? */
 static enum lab_defence held_off(const struct lab_evidence *ev, int w, size_t ui,
@@ -163,11 +204,8 @@ static enum lab_defence held_off(const struct lab_evidence *ev, int w, size_t ui
 
 		switch (e->type) {
 		case EV_WAIT:
-			/* An IPI holds off only a walker with interrupts
-			 * off: an RCU walker takes it at once. */
-			if (s->how == WALKER_GUP && (e->mask & (1ULL << s->cpu)))
-				return e->how == LAB_WAIT_SYNC ? LAB_HELD_OFF_SYNC
-							       : LAB_HELD_OFF_FLUSH;
+			if (wait_covers(e, s) != LAB_UNDEFENDED)
+				return wait_covers(e, s);
 			break;
 		case EV_GATHERED:
 			if (e->pfn == u->pfn && e->how == TABLE_FREE_RCU)
@@ -181,7 +219,7 @@ static enum lab_defence held_off(const struct lab_evidence *ev, int w, size_t ui
 			break;
 		}
 	}
-	return LAB_UNDEFENDED;
+	return u->type == EV_UNLINK ? held_off_by_next_unsharer(ev, w, u, s) : LAB_UNDEFENDED;
 }
 
 static bool isolation_refused(const struct lab_evidence *ev, int w, size_t ui,

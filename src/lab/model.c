@@ -140,9 +140,10 @@ static const char *flush_switch(enum tlb_flush_style s)
 	case TLB_FLUSH_IPI:
 		return "FLUSH_IPI";
 	case TLB_FLUSH_BROADCAST:
+		return "FLUSH_BROADCAST";
 	case TLB_FLUSH_HYPERCALL:
 		/* the hypervisor flushes remote TLBs: no guest IPI, no wait */
-		return "FLUSH_BROADCAST";
+		return "FLUSH_HYPERCALL";
 	case TLB_FLUSH_PARAVIRT:
 		return "FLUSH_PARAVIRT";
 	}
@@ -187,8 +188,29 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 		out[n++] = "DEPOSIT_IN_TABLE";
 	if (c->fixes.pmd_recheck)
 		out[n++] = "PMD_RECHECK";
-	if (c->fixes.ipi_sync)
+	if (c->fixes.sync != SYNC_NONE)
 		out[n++] = "IPI_SYNC";
+	/* The policy wherever the kernel syncs: the fix's, or every CPU. */
+	switch (ptlab_sync_policy(c->fixes)) {
+	case SYNC_SKIP_IF_FLUSH_IPI:
+		out[n++] = "SYNC_SKIP_IF_FLUSH_IPI";
+		break;
+	case SYNC_SKIP_NAIVE:
+		out[n++] = "SYNC_SKIP_NAIVE";
+		break;
+	case SYNC_WALKERS:
+		out[n++] = "SYNC_WALKERS";
+		break;
+	case SYNC_MM_CPUMASK:
+		out[n++] = "SYNC_MM_CPUMASK";
+		break;
+	default:
+		break;
+	}
+	if (c->profile->mm_cpumask)
+		out[n++] = "MM_CPUMASK";
+	if (ptlab_kernel_pt_reclaim(c->kernel))
+		out[n++] = "PT_RECLAIM";
 	out[n++] = scenario_switch(c->scenario);
 	if (c->kernel.collapse_table == COLLAPSE_TABLE_ZAP_RCU)
 		out[n++] = "COLLAPSE_ZAP_RCU";
@@ -217,6 +239,8 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 	int n = snprintf(buf, len, "%s.%s.%s", c->profile->name,
 			 ptlab_fixes_name(c->fixes), scenario_name(c->scenario));
 
+	if (n >= 0 && (size_t)n < len && c->fixes.sync != SYNC_NONE && c->fixes.sync != SYNC_ALL)
+		n += snprintf(buf + n, len - (size_t)n, ".sync-%s", sync_policy_name(c->fixes.sync));
 	if (n >= 0 && (size_t)n < len && c->kernel.collapse_table != COLLAPSE_TABLE_REUSE)
 		n += snprintf(buf + n, len - (size_t)n, ".%s",
 			      collapse_table_name(c->kernel.collapse_table));

@@ -44,14 +44,62 @@ void scenario_names(char *buf, size_t len)
 	names_join(buf, len, scenario_name_at, SCENARIO_COUNT);
 }
 
+static const char *const sync_policy_names_[SYNC_POLICIES] = {
+	[SYNC_NONE] = "none",
+	[SYNC_ALL] = "all",
+	[SYNC_SKIP_IF_FLUSH_IPI] = "skip-if-flush-ipi",
+	[SYNC_SKIP_NAIVE] = "skip-naive",
+	[SYNC_WALKERS] = "walkers",
+	[SYNC_MM_CPUMASK] = "mm-cpumask",
+};
+
+const char *sync_policy_name(enum sync_policy s)
+{
+	return (unsigned int)s < SYNC_POLICIES ? sync_policy_names_[s] : "?";
+}
+
+int sync_policy_parse(const char *name, enum sync_policy *out)
+{
+	for (unsigned int i = 0; name && i < SYNC_POLICIES; i++)
+		if (!strcmp(name, sync_policy_names_[i])) {
+			*out = (enum sync_policy)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static const char *sync_policy_name_at(size_t i)
+{
+	return sync_policy_names_[i];
+}
+
+void sync_policy_names(char *buf, size_t len)
+{
+	names_join(buf, len, sync_policy_name_at, SYNC_POLICIES);
+}
+
+bool sync_policy_skips(enum sync_policy s, const struct ptlab_profile *p)
+{
+	switch (s) {
+	case SYNC_SKIP_IF_FLUSH_IPI:
+		/* decided once at boot: native flush_tlb_multi(), no INVLPGB */
+		return p->flush == TLB_FLUSH_IPI;
+	case SYNC_SKIP_NAIVE:
+		/* any flush_tlb_multi(), paravirt ones included */
+		return p->flush != TLB_FLUSH_BROADCAST;
+	default:
+		return false;
+	}
+}
+
 static const struct {
 	const char *name;
 	struct ptlab_fixes fixes;
 } fix_settings[PTLAB_FIX_SETTINGS] = {
-	{ "none", { .pmd_recheck = false, .ipi_sync = false } },
-	{ "pmd-recheck", { .pmd_recheck = true, .ipi_sync = false } },
-	{ "ipi-sync", { .pmd_recheck = false, .ipi_sync = true } },
-	{ "both", { .pmd_recheck = true, .ipi_sync = true } },
+	{ "none", { .pmd_recheck = false, .sync = SYNC_NONE } },
+	{ "pmd-recheck", { .pmd_recheck = true, .sync = SYNC_NONE } },
+	{ "ipi-sync", { .pmd_recheck = false, .sync = SYNC_ALL } },
+	{ "both", { .pmd_recheck = true, .sync = SYNC_ALL } },
 };
 
 struct ptlab_fixes ptlab_fix_setting(unsigned int i)
@@ -61,7 +109,20 @@ struct ptlab_fixes ptlab_fix_setting(unsigned int i)
 
 const char *ptlab_fixes_name(struct ptlab_fixes f)
 {
-	return fix_settings[(f.pmd_recheck ? 1 : 0) + (f.ipi_sync ? 2 : 0)].name;
+	return fix_settings[(f.pmd_recheck ? 1 : 0) + (f.sync != SYNC_NONE ? 2 : 0)].name;
+}
+
+enum sync_policy ptlab_sync_policy(struct ptlab_fixes f)
+{
+	return f.sync == SYNC_NONE ? SYNC_ALL : f.sync;
+}
+
+void ptlab_fixes_words(struct ptlab_fixes f, char *buf, size_t len)
+{
+	if (f.sync == SYNC_NONE || f.sync == SYNC_ALL)
+		snprintf(buf, len, "%s", ptlab_fixes_name(f));
+	else
+		snprintf(buf, len, "%s/%s", ptlab_fixes_name(f), sync_policy_name(f.sync));
 }
 
 int ptlab_fixes_parse(const char *name, struct ptlab_fixes *out)
@@ -201,7 +262,7 @@ struct ptlab_kernel ptlab_kernel_default(const struct ptlab_profile *p)
 enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes fixes)
 {
 	if (k.unshare_sync == UNSHARE_SYNC_BY_FIXES)
-		return fixes.ipi_sync ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
+		return fixes.sync != SYNC_NONE ? UNSHARE_SYNC_GATHER : UNSHARE_SYNC_NONE;
 	return k.unshare_sync;
 }
 
@@ -213,6 +274,26 @@ struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab
 				    .walkers = scenario_default_walkers(s) };
 }
 
+/*
+ * Whether a tlb_remove_table_sync_one() of policy @s waits for the
+ * walkers at stake: issued for their own mm (@own: collapse, a 2025
+ * unshare sync) or for another process's (6.19's unshare sync). Empty
+ * without RCU table free; skipped where a skip policy trusts the flush;
+ * walkers and mm-cpumask reach only the mm synced, mm-cpumask only where
+ * the architecture maintains the mask.
+ */
+static bool sync_reaches(const struct ptlab_profile *p, bool rcu_free, enum sync_policy s,
+			 bool own)
+{
+	if (!rcu_free || s == SYNC_NONE || sync_policy_skips(s, p))
+		return false;
+	if (s == SYNC_WALKERS)
+		return own;
+	if (s == SYNC_MM_CPUMASK)
+		return own && p->mm_cpumask;
+	return true;
+}
+
 /* What can a GUP-fast walker show? (interrupts off: held off by an IPI
  * that waits, and, being an RCU reader, by a grace period) */
 static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectation *e,
@@ -221,7 +302,8 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 	const struct ptlab_profile *p = c->profile;
 	bool in_table = p->deposit == DEPOSIT_IN_TABLE;
 	enum collapse_table ct = c->kernel.collapse_table;
-	bool unshare_held_off;
+	enum unshare_sync unshare;
+	bool unshare_held_off, fallback_waits;
 
 	switch (c->scenario) {
 	case SCENARIO_COLLAPSE_ZAP:
@@ -244,35 +326,58 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 		 * then took one: only the PMD re-check (or being held off)
 		 * stops it. */
 		out[VIOLATION_STALE_PIN] = !e->held_off && !c->fixes.pmd_recheck;
-		/* A reference from a table freed and handed out again: only
-		 * the zap frees one under a walker. */
-		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] &&
-					    c->scenario == SCENARIO_COLLAPSE_ZAP &&
-					    ct == COLLAPSE_TABLE_REUSE;
+		/*
+		 * A returned page never mapped at the address: the walker
+		 * read its entry from T after T became something else, and
+		 * its PMD re-check, which sees the PMD changed, is off. In
+		 * collapse-zap T becomes something else while the walker may
+		 * still be in it unless the generation is fresh: freed and
+		 * handed out again by the zap (reuse), or withdrawn by a
+		 * split of the other THP under the same PMD table and filled
+		 * with that THP's entries (reuse and zap-rcu: the deposit
+		 * list gives the head to whoever withdraws).
+		 */
+		out[VIOLATION_WRONG_PAGE] = c->scenario == SCENARIO_COLLAPSE_ZAP && !e->held_off &&
+					    !c->fixes.pmd_recheck && ct != COLLAPSE_TABLE_FRESH;
 		break;
 	case SCENARIO_MUNMAP:
 	case SCENARIO_PT_RECLAIM:
 		/* The table is freed after the flush, or after a grace
-		 * period: either holds a GUP-fast walker off if it waits. */
-		out[VIOLATION_STALE_TABLE] = !e->rcu_free && !e->flush_waits;
-		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE];
+		 * period: either holds a GUP-fast walker off if it waits.
+		 * munmap without PT_RECLAIM has a third way: when no table
+		 * batch can be allocated, the sync and a free at once (with
+		 * PT_RECLAIM, call_rcu() again). A page read from the freed
+		 * table is returned only without the PMD re-check (the PMD
+		 * was cleared). */
+		fallback_waits = c->scenario == SCENARIO_PT_RECLAIM ||
+				 ptlab_kernel_pt_reclaim(c->kernel) ||
+				 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), true);
+		out[VIOLATION_STALE_TABLE] = !e->flush_waits && (!e->rcu_free || !fallback_waits);
+		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] && !c->fixes.pmd_recheck;
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		/*
-		 * Unsharing does not free the PMD table: the other process
-		 * keeps it and may map other pages in it at once (it can
-		 * even free it later through its own mmu_gather, whose
-		 * flush does not reach this process's CPUs). Only a wait for
-		 * this process's walkers before the unsharer lets go of the
-		 * hugetlb locks protects them: its own flush if it waits, or
-		 * the sync of the unshare generation (an IPI only with RCU
-		 * table free). A walker then reads the other process's
-		 * entries: the PMD re-check reads the same foreign table and
-		 * agrees.
+		 * Unsharing does not free the PMD table: the last process
+		 * keeps it and may map other pages in it at once. Three
+		 * processes share it; the walkers' process unshares first
+		 * (the table stays shared by two), another second (the
+		 * table becomes the last one's own), then the last one
+		 * changes it. Only a wait for the walkers before the table
+		 * is handed on protects them: their process's own flush if
+		 * it waits; the 2025 sync after each unshare, which their
+		 * own process issues; or 6.19's single sync, issued by the
+		 * second unsharer, whose policy must reach another
+		 * process's walkers (walkers and mm-cpumask do not). A
+		 * walker then reads the last process's entries: the PMD
+		 * re-check reads the same foreign table and agrees.
 		 */
+		unshare = ptlab_unshare_sync(c->kernel, c->fixes);
 		unshare_held_off =
 			e->flush_waits ||
-			(e->rcu_free && ptlab_unshare_sync(c->kernel, c->fixes) != UNSHARE_SYNC_NONE);
+			(unshare == UNSHARE_SYNC_PER_UNSHARE &&
+			 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), true)) ||
+			(unshare == UNSHARE_SYNC_GATHER &&
+			 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), false));
 		out[VIOLATION_STALE_TABLE] = !unshare_held_off;
 		out[VIOLATION_WRONG_PAGE] = !unshare_held_off;
 		break;
@@ -314,7 +419,7 @@ struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 		return e;
 	e.rcu_free = c->profile->rcu_table_free || c->kernel.rcu_everywhere;
 	e.flush_waits = profile_flush_waits(c->profile);
-	e.sync_works = c->fixes.ipi_sync && e.rcu_free;
+	e.sync_works = sync_reaches(c->profile, e.rcu_free, c->fixes.sync, true);
 	e.held_off = e.flush_waits || e.sync_works;
 	walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
 	if (walkers & WALKER_MASK(WALKER_GUP))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The scenarios: sets of CPU threads running bounded loops against one mm
- * (two in hugetlb-unshare). All ranges lie in one 1 GiB-aligned region, so
+ * (three in hugetlb-unshare). All ranges lie in one 1 GiB-aligned region, so
  * they share one PMD table and its deposit list.
  *
  * GUP-fast walkers pin one page with pin_user_pages_fast(), write their
@@ -23,12 +23,15 @@
  * pt-reclaim       reclaimer: MADV_DONTNEED of one or two 2 MiB chunks of
  *                  R (PT_RECLAIM frees their empty PTE tables), then fault
  *                  a few pages back.
- * hugetlb-unshare  mms A (the walkers') and B map hugetlb file F1 over the
- *                  same 1 GiB at the same offset and share its PMD table.
- *                  unsharer (A): munmap F1 (unsharing the table), wait for
- *                  B, map F1 again and fault it (sharing again). owner
- *                  (B): once A is gone, B uses the table as its own: it
- *                  maps another file, F2, at the walkers' second 2 MiB
+ * hugetlb-unshare  mms W (the walkers'), A and B map hugetlb file F1 over
+ *                  the same 1 GiB at the same offset and share its PMD
+ *                  table. W's unsharer: munmap F1 (unsharing the table,
+ *                  which A and B still share), wait for the others, map
+ *                  F1 again and fault it (sharing again). A's unsharer:
+ *                  once W is gone, munmap F1 (the table becomes B's own:
+ *                  6.19 syncs here, with A's mm), wait for B, share again.
+ *                  owner (B): once A is gone, B uses the table as its own:
+ *                  it maps another file, F2, at the walkers' second 2 MiB
  *                  and faults it, then puts F1 back.
  * Bystanders (idle CPUs that only run the mm) make the mm active on
  * cfg->min_mm_cpus CPUs.
@@ -67,7 +70,8 @@ struct lab_thread {
 	pthread_t thread;
 	struct lab_scenario *s;
 	struct lab_tctx ctx;
-	/* The mm the thread runs (the scenario's, or B in hugetlb-unshare). */
+	/* The mm the thread runs (the scenario's, or A or B in
+	 * hugetlb-unshare). */
 	struct mm_struct *mm;
 	/* What the thread does once it is a CPU running the scenario's mm. */
 	void (*body)(struct lab_thread *t);
@@ -79,12 +83,12 @@ struct lab_scenario {
 	struct lab_run_config cfg;
 	struct mm_struct *mm;
 	uint32_t mm_id;
-	/* hugetlb-unshare: the other mm, the files, and the hand-offs
-	 * between the unsharer and the owner (lab control, not protocol:
-	 * release/acquire). */
-	struct mm_struct *mm_b;
+	/* hugetlb-unshare: the other mms, the files, and the hand-offs
+	 * between the writers (lab control, not protocol: release/acquire):
+	 * W unmapped, A unmapped, B restored, A shares again. */
+	struct mm_struct *mm_a, *mm_b;
 	struct hugetlb_file *f1, *f2;
-	atomic_bool a_unmapped, b_restored;
+	atomic_bool w_unmapped, a_unmapped, b_restored, a_restored;
 	/* Set by the controller (release), polled by the threads (acquire):
 	 * the controller joined the writers before it stops the walkers. */
 	atomic_bool stop_writers, stop_walkers;
@@ -339,25 +343,48 @@ static bool await_flag(struct lab_scenario *s, atomic_bool *flag)
 	return true;
 }
 
-/* hugetlb-unshare, mm A: unshare (munmap), let B use the table, share
- * again (map and fault). */
+/* Maps F1 over the 1 GiB again in @t's mm and faults the walkers' pages:
+ * the faults share the table the others use. */
+static bool share_again(struct lab_thread *t)
+{
+	if (mm_mmap_hugetlb(t->mm, BASE, PUD_SIZE, VM_READ | VM_WRITE, t->s->f1, 0) < 0) {
+		fail(t, LAB_FAIL_MMAP);
+		return false;
+	}
+	fault_hugetlb(t, BASE, NR_H);
+	return true;
+}
+
+/* hugetlb-unshare, mm W (the walkers'): unshare (munmap) while A and B
+ * still share the table, let A and B go on, share again. */
 static void unsharer_loop(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
 
 	while (!stopping(&s->stop_writers)) {
-		if (mm_munmap(s->mm, BASE, PUD_SIZE))
+		if (mm_munmap(t->mm, BASE, PUD_SIZE))
 			fail(t, LAB_FAIL_MUNMAP);
-		atomic_store_explicit(&s->a_unmapped, true, memory_order_release);
-		if (!await_flag(s, &s->b_restored))
+		atomic_store_explicit(&s->w_unmapped, true, memory_order_release);
+		if (!await_flag(s, &s->a_restored) || !share_again(t))
 			break;
-		if (mm_mmap_hugetlb(s->mm, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0) < 0) {
-			fail(t, LAB_FAIL_MMAP);
-			break;
-		}
-		fault_hugetlb(t, BASE, NR_H);
 		lab_count(&t->ctx.st.cycles, 1);
 		sleep_ns(300000);
+	}
+}
+
+/* hugetlb-unshare, mm A: once W is gone, unshare (munmap): the table
+ * becomes B's own; once B put F1 back, share again. */
+static void last_unsharer_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+
+	while (await_flag(s, &s->w_unmapped)) {
+		if (mm_munmap(t->mm, BASE, PUD_SIZE))
+			fail(t, LAB_FAIL_MUNMAP);
+		atomic_store_explicit(&s->a_unmapped, true, memory_order_release);
+		if (!await_flag(s, &s->b_restored) || !share_again(t))
+			break;
+		atomic_store_explicit(&s->a_restored, true, memory_order_release);
 	}
 }
 
@@ -393,7 +420,8 @@ const char *lab_scenario_writer_name(enum scenario s, int index)
 	case SCENARIO_PT_RECLAIM:
 		return "reclaimer";
 	case SCENARIO_HUGETLB_UNSHARE:
-		return index == 0 ? "unsharer (mm A)" : "owner (mm B)";
+		return index == 0 ? "unsharer (mm W)" : index == 1 ? "owner (mm B)"
+								   : "last unsharer (mm A)";
 	default:
 		return index == 0 ? "collapser" : "zapper";
 	}
@@ -411,8 +439,10 @@ static void writer_body(struct lab_thread *t)
 	case SCENARIO_HUGETLB_UNSHARE:
 		if (t->ctx.index == 0)
 			unsharer_loop(t);
-		else
+		else if (t->ctx.index == 1)
 			owner_loop(t);
+		else
+			last_unsharer_loop(t);
 		break;
 	default:
 		if (t->ctx.index == 0)
@@ -452,24 +482,28 @@ static void *lab_thread_main(void *arg)
 	return NULL;
 }
 
-/* hugetlb-unshare: B maps F1 first (its PMD table), A then shares it. */
+/* hugetlb-unshare: B maps F1 first (its PMD table), A and W then share
+ * it. */
 static int hugetlb_setup(struct lab_scenario *s)
 {
-	int64_t r;
-	int ret;
+	struct mm_struct *mms[3];
+	int64_t r = 0;
 
 	s->f1 = hugetlb_file_create(PUD_SIZE);
 	s->f2 = hugetlb_file_create(PMD_SIZE);
+	s->mm_a = mm_create();
 	s->mm_b = mm_create();
-	if (!s->f1 || !s->f2 || !s->mm_b)
+	if (!s->f1 || !s->f2 || !s->mm_a || !s->mm_b)
 		return -ENOMEM;
-	r = mm_mmap_hugetlb(s->mm_b, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
-	if (r >= 0)
-		r = mm_populate(s->mm_b, BASE, NR_H * PMD_SIZE, true);
-	if (r >= 0)
-		r = mm_mmap_hugetlb(s->mm, BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
-	ret = r < 0 ? (int)r : 0;
-	return ret ? ret : mm_populate(s->mm, BASE, NR_H * PMD_SIZE, true);
+	mms[0] = s->mm_b;
+	mms[1] = s->mm_a;
+	mms[2] = s->mm;
+	for (int i = 0; i < 3 && r >= 0; i++) {
+		r = mm_mmap_hugetlb(mms[i], BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
+		if (r >= 0)
+			r = mm_populate(mms[i], BASE, NR_H * PMD_SIZE, true);
+	}
+	return r < 0 ? (int)r : 0;
 }
 
 /* Maps and populates the scenario's ranges (small pages, or hugetlb). */
@@ -495,10 +529,12 @@ static int scenario_setup(struct lab_scenario *s)
 static void scenario_teardown(struct lab_scenario *s)
 {
 	if (s->mm_b) {
-		/* A's mapping of F1 goes first: the files outlive no map. */
+		/* W's mapping of F1 goes first: the files outlive no map. */
 		mm_munmap(s->mm, BASE, PUD_SIZE);
 		mm_destroy(s->mm_b);
 	}
+	if (s->mm_a)
+		mm_destroy(s->mm_a);
 	if (s->f1)
 		hugetlb_file_destroy(s->f1);
 	if (s->f2)
@@ -568,16 +604,16 @@ int lab_scenario_start(const struct lab_run_config *cfg, struct mm_struct *mm,
 	lab_rs.nthreads = 0;
 	lab_rs.scenario = cfg->scenario;
 	ret = scenario_setup(s);
-	writers = cfg->scenario == SCENARIO_COLLAPSE_ZAP ||
-				  cfg->scenario == SCENARIO_HUGETLB_UNSHARE
-			  ? 2
-			  : 1;
+	writers = cfg->scenario == SCENARIO_HUGETLB_UNSHARE ? 3
+		  : cfg->scenario == SCENARIO_COLLAPSE_ZAP ? 2
+							   : 1;
 	for (unsigned int i = 0; !ret && i < writers; i++)
 		ret = add_thread(s, LAB_ROLE_WRITER, WALKER_GUP, (int)i,
-				 s->mm_b && i == 1 ? s->mm_b : mm, writer_body);
+				 i == 1 && s->mm_b ? s->mm_b : i == 2 && s->mm_a ? s->mm_a : mm,
+				 writer_body);
 	s->nr_writers = s->nr_threads;
-	/* The CPUs that run the scenario's mm (not B's owner). */
-	cpus = writers - (s->mm_b ? 1 : 0);
+	/* The CPUs that run the scenario's mm (not A's or B's). */
+	cpus = s->mm_b ? 1 : writers;
 	for (int k = 0; k < WALKER_KINDS; k++)
 		for (unsigned int i = 0; !ret && (cfg->walker_kinds & WALKER_MASK(k)) &&
 					 i < cfg->walkers; i++, cpus++)
