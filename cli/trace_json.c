@@ -238,9 +238,16 @@ static void slice_name(const struct run_writer *w, enum open_kind k,
 		snprintf(buf, len, "IPI handler");
 		return;
 	case OPEN_SYNC:
-		snprintf(buf, len, b && b->mask ? "tlb_remove_table_sync_one: waits for every "
-						  "CPU's interrupts-off section"
-						: "tlb_remove_table_sync_one: empty (no RCU table free)");
+		if (b && b->mask) {
+			cpu_list(b->mask, cpus, sizeof(cpus));
+			snprintf(buf, len, "tlb_remove_table_sync_one (sync %s): IPI to %s, waits "
+					   "for their interrupts-off sections",
+				 sync_policy_name(ptlab_sync_policy(w->cfg->fixes)), cpus);
+		} else {
+			snprintf(buf, len, "tlb_remove_table_sync_one: %s",
+				 w->cfg->profile.rcu_table_free ? "no CPU to wait for by its policy"
+								: "empty (no RCU table free)");
+		}
 		return;
 	case OPEN_FLUSH:
 	case OPEN_KINDS:
