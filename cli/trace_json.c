@@ -142,6 +142,8 @@ static json_t *point_args(const struct lab_trace_event *e)
 		hex(args, "addr", e->addr);
 	if (e->rp == RP_GUP_FAST_PTE_READ)
 		hex(args, "pte", e->value);
+	else if (e->rp == RP_GUP_FAST_PUD_READ || e->rp == RP_PUD_UNSHARED)
+		hex(args, "pud", e->value);
 	else if (e->value)
 		hex(args, "pmd", e->value);
 	return args;
