@@ -138,7 +138,7 @@ static void check_cell(const struct ptlab_cell *c,
 		  "%s: last step %s", name, r->steps[r->nsteps - 1]);
 	bool reads_entry = false;
 	const char *read = c->scenario == SCENARIO_HUGETLB_UNSHARE
-				   ? "reads A's PUD -> the shared PMD table S"
+				   ? "reads W's PUD -> the shared PMD table S"
 				   : "reads PMD A -> table T1";
 	for (size_t i = 0; i < r->nsteps; i++)
 		reads_entry |= strstr(r->steps[i], read) != NULL;
