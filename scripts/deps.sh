@@ -4,6 +4,8 @@
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
 #   libjansson-dev  JSON: the command reads saved results and writes traces
 #   spin         the Spin model checker (ptlab model)
+#   tcc          compiles Spin's verifiers about 20 times faster than gcc
+#                (ptlab model uses it when installed; same search)
 #   gcc, make    the build; clang when CC=clang
 #   pkg-config   make check builds examples/ against an installed copy
 #   groff-base, man-db   make check renders the man page as man does
@@ -16,7 +18,7 @@
 # Usage: scripts/deps.sh [compiler-name | deb] [check]
 set -euo pipefail
 
-need=(liburcu-dev libjansson-dev spin gcc make pkg-config groff-base man-db)
+need=(liburcu-dev libjansson-dev spin tcc gcc make pkg-config groff-base man-db)
 for arg in "${@:-gcc}"; do
 	case "$arg" in
 	clang*) need+=(clang) ;;

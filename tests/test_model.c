@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -440,6 +441,89 @@ TEST(model_missing_tools)
 	CHECK_MSG(status == 1, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "gcc not found") && strstr(out, "apt-get install gcc"), "%s", out);
 	test_rmtree(dir);
+	free(out);
+}
+
+/* A directory for PATH holding spin and gcc with what gcc runs (as, ld),
+ * and, with @tcc, a tcc that leaves DIR/tcc-used behind when it runs. */
+static void tools_dir(char *dir, size_t len, bool tcc)
+{
+	static const char *const tools[] = { "spin", "gcc", "as", "ld" };
+	char target[512], link[320];
+
+	test_mkdtemp(dir, len, "tools");
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		which(tools[i], target, sizeof(target));
+		snprintf(link, sizeof(link), "%s/%s", dir, tools[i]);
+		CHECK(symlink(target, link) == 0);
+	}
+	if (tcc) {
+		FILE *f;
+
+		which("tcc", target, sizeof(target));
+		snprintf(link, sizeof(link), "%s/tcc", dir);
+		f = fopen(link, "w");
+		CHECK(f);
+		fprintf(f, "#!/bin/sh\n: > '%s/tcc-used'\nexec '%s' \"$@\"\n", dir, target);
+		CHECK(fclose(f) == 0 && chmod(link, 0755) == 0);
+	}
+}
+
+/* Runs the cells of @args with PATH=@dir, writing @json. */
+static void model_with_path(const char *dir, const char *json, char *out)
+{
+	char path[320];
+	int status;
+
+	snprintf(path, sizeof(path), "PATH=%s", dir);
+	status = test_run((const char *const[]){ "/usr/bin/env", path, test_ptlab_path(), "model",
+		"--profiles=arm64,x86-nopv-6.0", "--scenarios=collapse-zap,pt-reclaim,hugetlb-unshare",
+		"--fixes=none,both", "--json", json, NULL }, out, OUT_LEN);
+	CHECK_MSG(status == 0, "PATH=%s: exit %d:\n%s", dir, status, out);
+}
+
+/* The verifiers are compiled with tcc when it is installed (make check
+ * installs it), else with gcc: the search is the same, cell for cell. */
+TEST_T(model_same_search_with_tcc_or_gcc, 300)
+{
+	char with[256], without[256], a[300], b[300], used[300];
+	char *out = malloc(OUT_LEN), *ta, *tb;
+	const char *keys[] = { "\"states\":", "\"violations\":", "\"model_verdict\":" };
+
+	CHECK(out);
+	tools_dir(with, sizeof(with), true);
+	tools_dir(without, sizeof(without), false);
+	snprintf(a, sizeof(a), "%s/tcc.json", with);
+	snprintf(b, sizeof(b), "%s/gcc.json", without);
+	model_with_path(with, a, out);
+	snprintf(used, sizeof(used), "%s/tcc-used", with);
+	CHECK_MSG(access(used, F_OK) == 0, "tcc was in PATH but did not compile the verifiers");
+	model_with_path(without, b, out);
+	ta = test_read_file(a);
+	tb = test_read_file(b);
+	/* Each cell's states, kinds found and verdict, in the same order. */
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *pa = ta, *pb = tb;
+		size_t n = 0;
+
+		while ((pa = strstr(pa, keys[k])) && (pb = strstr(pb, keys[k]))) {
+			/* up to the value's end: a number's comma, an array's ] */
+			size_t la = strcspn(pa, strchr(pa, '[') == pa + strlen(keys[k]) ? "]" : ",}");
+			size_t lb = strcspn(pb, strchr(pb, '[') == pb + strlen(keys[k]) ? "]" : ",}");
+
+			CHECK_MSG(la == lb && !strncmp(pa, pb, la), "cell %zu: tcc %.*s, gcc %.*s", n,
+				  (int)la, pa, (int)lb, pb);
+			pa += la;
+			pb += lb;
+			n++;
+		}
+		CHECK_MSG(!pa && !strstr(pb, keys[k]), "%s: the documents differ in cells", keys[k]);
+		CHECK_EQ(n, 12);
+	}
+	free(ta);
+	free(tb);
+	test_rmtree(with);
+	test_rmtree(without);
 	free(out);
 }
 
