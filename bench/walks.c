@@ -10,11 +10,13 @@
  *                       with relaxed loads and no synchronization (no
  *                       interrupts-off section, no get-unless-zero, no
  *                       re-check), one atomic increment and one decrement
- *                       per reference count, and the page list filled as
- *                       GUP fills it. A small page has a count of its own;
- *                       the 512 pages of a THP share their folio's, which
- *                       GUP-fast, like the kernel's, takes in one atomic
- *                       operation, so the floor does too;
+ *                       per reference count, the page list filled as GUP
+ *                       fills it and read back as unpin_user_pages() reads
+ *                       it. A small page has a count of its own; the 512
+ *                       pages of a THP share their folio's, which GUP-fast,
+ *                       like the kernel's, takes in one atomic operation
+ *                       and unpin drops once per run of the folio's pages
+ *                       in the list, so the floor does both too;
  *   rwlock_walk         the one-page floor under a pthread rwlock read lock;
  *   rcu_walk            the one-page floor under liburcu's rcu_read_lock().
  * Figures are ns per page.
@@ -97,16 +99,24 @@ static inline void bare_pin(struct mm_struct *mm, uint64_t addr, unsigned int n,
 	}
 }
 
-/* The floor's unpin: one decrement per count taken. */
+/* The floor's unpin: one decrement per count taken, found from the list
+ * as unpin_user_pages() must find it: each small page; each run of a
+ * THP's pages (folio_run()). */
 static inline void bare_unpin(struct page **pages, unsigned int n, bool thp)
 {
-	if (thp) {
-		atomic_fetch_sub_explicit(&page_folio(pages[0])->refcount, (int)n,
-					  memory_order_seq_cst);
+	unsigned long nr;
+
+	if (!thp) {
+		for (unsigned int i = 0; i < n; i++)
+			atomic_fetch_sub_explicit(&pages[i]->refcount, 1, memory_order_seq_cst);
 		return;
 	}
-	for (unsigned int i = 0; i < n; i++)
-		atomic_fetch_sub_explicit(&pages[i]->refcount, 1, memory_order_seq_cst);
+	for (unsigned long i = 0; i < n; i += nr) {
+		struct page *folio = page_folio(pages[i]);
+
+		nr = folio_run(pages, i, n, folio, true);
+		atomic_fetch_sub_explicit(&folio->refcount, (int)nr, memory_order_seq_cst);
+	}
 }
 
 static pthread_rwlock_t bench_rwlock = PTHREAD_RWLOCK_INITIALIZER;
