@@ -26,8 +26,10 @@
  * CPU takes timer interrupts; a parked one sleeps longer. */
 #define IDLE_SLEEP_NS 1000000ULL
 #define PARKED_SLEEP_NS 2000000ULL
-/* The controller's sleep while it waits for acknowledgements. */
+/* The controller's sleep while it waits for acknowledgements, and after
+ * them, so that threads that just woke up have settled on the cores. */
 #define ACK_POLL_NS 50000ULL
+#define SETTLE_NS 5000000ULL
 
 #define CONTENDERS_STOP (-1)
 
@@ -118,6 +120,7 @@ void contenders_set(struct contenders *set, enum contender_state state)
 	contenders_command(set, (int)state);
 	while (atomic_load_explicit(&set->acks, memory_order_relaxed) < set->n)
 		sleep_ns(ACK_POLL_NS);
+	sleep_ns(SETTLE_NS);
 }
 
 void contenders_stop(struct contenders *set)

@@ -143,9 +143,14 @@ static int bench_sync_at(unsigned int n, bool busy)
 		return -1;
 	}
 	for (unsigned int r = 0; r < bench.rounds; r++) {
+		/* Each round starts with another kind: none always comes
+		 * first after the contenders changed state. */
 		contenders_set(cpus, state);
-		for (int k = 0; k < SYNC_CPU_KINDS; k++)
+		for (int i = 0; i < SYNC_CPU_KINDS; i++) {
+			int k = (int)((r + (unsigned int)i) % SYNC_CPU_KINDS);
+
 			samples[k][r] = run_sync((enum sync_kind)k, iters);
+		}
 		contenders_set(cpus, CONTENDERS_PARKED);
 		contenders_set(qsbr, state);
 		samples[SYNC_URCU_QSBR][r] = run_sync(SYNC_URCU_QSBR, iters);

@@ -287,8 +287,11 @@ static int pin_concurrent_at(struct mm_struct *mm, unsigned int n)
 		return -1;
 	}
 	for (unsigned int r = 0; r < bench.rounds; r++)
-		for (int k = 0; k < PIN_CASES; k++)
+		for (int i = 0; i < PIN_CASES; i++) {
+			int k = (int)((r + (unsigned int)i) % PIN_CASES);
+
 			samples[k][r] = run_pinners(&p, n, pin_cases[k]);
+		}
 	p.c = NULL;
 	pthread_barrier_wait(&p.start);
 	for (unsigned int i = 0; i < n; i++)
