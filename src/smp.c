@@ -57,10 +57,12 @@ static atomic_ullong stat_ipis_sent, stat_signals, stat_membarriers, stat_waits_
 /* A target that has not answered within this long gets its signal again:
  * signals can be delayed (sanitizers defer them to certain calls). */
 #define IPI_REKICK_NS 1000000ULL
-/* How long a waiter spins before it sleeps: a target that is running ends
- * its section or takes its IPI within microseconds; one that does not is
- * waiting for a core, and a sleeping waiter gives it one. */
-#define WAIT_SPIN_NS 5000ULL
+/* How long a waiter spins before it sleeps: about what going to sleep
+ * costs (a second membarrier(), a futex wait and wake), so that a waiter
+ * never loses more than twice the better choice's time. A target that is
+ * running ends a GUP-fast section within that; one that does not may be
+ * waiting for a core, which a sleeping waiter gives it. */
+#define WAIT_SPIN_NS 2000ULL
 /* A waiter asleep on a section wakes at least this often: a bound on the
  * wait should its second membarrier() fail (a wake could then be missed).
  * Its own IPIs interrupt the sleep (no SA_RESTART under TSan, whose
