@@ -58,8 +58,12 @@ struct cpu {
 	 * membarrier(); the end store is a release, paired with the waiter's
 	 * acquire load, so everything the section did happens before the
 	 * waiter goes on (frees the table, reads a refcount).
+	 * Each struct cpu begins a cache line: otherwise the owner-written
+	 * counters at the end of one CPU's would share a line with the next
+	 * CPU's irq_seq, and two CPUs pinning pages at once would pass the
+	 * line to and fro at every section.
 	 */
-	atomic_uint irq_seq;
+	_Alignas(64) atomic_uint irq_seq;
 	/*
 	 * Waiters asleep (or about to sleep) until the section they saw in
 	 * irq_seq ends: each smp_wait_irqs_off_sections() that gave up
