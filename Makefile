@@ -99,8 +99,9 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The benchmark compares with liburcu's qsbr flavor too (bench/qsbr.c).
 $(PTLAB): $(CLI_OBJS) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(LIB) -lurcu-qsbr $(LDLIBS) -o $@
 
 # The tests also decode a PNG (the browser's screenshot of the report).
 $(TESTS): $(TEST_OBJS) $(LIB)

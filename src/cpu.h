@@ -6,7 +6,8 @@
  * Who touches a struct cpu:
  * - its owner thread, in normal context and in its IPI signal handler;
  * - IPI senders, which push call requests onto call_queue and read
- *   irq_seq, online and thread;
+ *   irq_seq, online and thread; smp_wait_irqs_off_sections(), which
+ *   reads irq_seq and adds to irq_waiters while it sleeps;
  * - broadcast TLB flushers and the paravirt flush, which touch tlb and
  *   pv_state (see tlb.c);
  * - cpu_register()/cpu_unregister(), under cpu_hotplug_lock for write.
@@ -33,11 +34,18 @@ struct csd {
 	struct csd *next;
 	smp_call_func_t func;
 	void *info;
-	/* Set by the sender before the push; cleared with release by the
-	 * target after func returned, paired with the acquire in
-	 * csd_lock_wait(): everything func did is visible to a waiter. */
-	atomic_int locked;
+	/* CSD_LOCKED, set by the sender before the push; CSD_LOCKED_SLEEPER
+	 * once the waiting sender is about to sleep on it (a CAS from
+	 * CSD_LOCKED in csd_lock_wait()). Cleared by the target after func
+	 * returned with an exchange: release, paired with the waiter's
+	 * acquire load, so everything func did is visible to it; and it sees
+	 * a sleeper's mark in the same atomic step, so a sleeper is always
+	 * woken (both sides change this one word with read-modify-writes). */
+	atomic_uint locked;
 };
+
+#define CSD_LOCKED 1U
+#define CSD_LOCKED_SLEEPER 2U
 
 struct cpu {
 	/*
@@ -50,8 +58,24 @@ struct cpu {
 	 * membarrier(); the end store is a release, paired with the waiter's
 	 * acquire load, so everything the section did happens before the
 	 * waiter goes on (frees the table, reads a refcount).
+	 * Each struct cpu begins a cache line: otherwise the owner-written
+	 * counters at the end of one CPU's would share a line with the next
+	 * CPU's irq_seq, and two CPUs pinning pages at once would pass the
+	 * line to and fro at every section.
 	 */
-	atomic_uint irq_seq;
+	_Alignas(64) atomic_uint irq_seq;
+	/*
+	 * Waiters asleep (or about to sleep) until the section they saw in
+	 * irq_seq ends: each smp_wait_irqs_off_sections() that gave up
+	 * spinning adds 1 before its second membarrier() and takes it away
+	 * once that section has ended (relaxed read-modify-writes: the
+	 * membarrier() orders the add; a late take-away costs one needless
+	 * wake). Read by the owner at every section end with one relaxed
+	 * load: nonzero means a futex wake on irq_seq, after the store that
+	 * ends the section (see cpu_irq_seq_end() for why no wake is lost).
+	 * Next to irq_seq, in the cache line the owner writes anyway.
+	 */
+	atomic_uint irq_waiters;
 	/*
 	 * Set by cpu_register() under cpu_hotplug_lock for write, before the
 	 * CPU goes online; read by IPI senders under it for read.
@@ -131,12 +155,34 @@ static inline void cpu_irq_seq_begin(struct cpu *c)
 			      memory_order_relaxed);
 }
 
-/* Leaves it (even again), with release: see irq_seq. */
+void cpu_irq_wake_waiters(struct cpu *c);
+
+/*
+ * Leaves it (even again), with release: see irq_seq. Then wakes the
+ * waiters asleep on it, if any. No wake is lost, although neither side
+ * has a fence between its store and its load (the store-buffering
+ * pattern: this CPU stores irq_seq then loads irq_waiters; a waiter adds
+ * to irq_waiters then loads irq_seq in futex_wait_ns()), because the
+ * waiter's membarrier() between its add and its load puts a full barrier
+ * into this CPU's program at some point B:
+ * - B before the store: the load of irq_waiters comes after B (the signal
+ *   fence keeps the compiler from hoisting it above the store; the CPU
+ *   cannot move it above B), so it sees the add and the futex wake
+ *   follows the store; the futex itself then guarantees that a waiter
+ *   whose check saw the old value was queued before the wake looked.
+ * - B after the store: the store is visible before the membarrier()
+ *   returns, so the waiter's check sees the section ended and does not
+ *   sleep.
+ * A CPU that nobody waits for pays one relaxed load and a branch.
+ */
 static inline void cpu_irq_seq_end(struct cpu *c)
 {
 	atomic_store_explicit(&c->irq_seq,
 			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
 			      memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->irq_waiters, memory_order_relaxed))
+		cpu_irq_wake_waiters(c);
 }
 
 #define PV_PREEMPTED 1

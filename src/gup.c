@@ -162,7 +162,8 @@ static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *p
 		return false;
 	}
 	for (int i = 0; i < refs; i++)
-		w->pages[w->nr++] = page + i;
+		w->pages[w->nr + i] = page + i;
+	w->nr += refs;
 	return true;
 }
 
@@ -374,17 +375,28 @@ long pin_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
 	return gup_fast_fallback(start, nr_pages, gup_flags | FOLL_PIN, pages);
 }
 
+/* mirrors unpin_user_pages_dirty_lock(): the pages of one folio that
+ * follow each other in the list are unpinned in one step. */
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 				 bool make_dirty)
 {
-	for (unsigned long i = 0; pages && i < npages; i++) {
+	unsigned long nr;
+
+	for (unsigned long i = 0; pages && i < npages; i += nr) {
+		struct page *folio;
+		bool large;
+
+		nr = 1;
 		if (!pages[i])
 			continue;
+		folio = page_folio_fast(pages[i], &large);
+		nr = folio_run(pages, i, npages, folio, large);
 		if (make_dirty)
-			atomic_fetch_or_explicit(&pages[i]->flags, PG_dirty,
-						 memory_order_relaxed);
+			for (unsigned long j = i; j < i + nr; j++)
+				atomic_fetch_or_explicit(&pages[j]->flags, PG_dirty,
+							 memory_order_relaxed);
 		RACE_POINT(RP_UNPIN, .page = pages[i]);
-		gup_put_folio(pages[i], 1, FOLL_PIN);
+		gup_put_folio(pages[i], (int)nr, FOLL_PIN);
 	}
 }
 

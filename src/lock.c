@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpu.h"
 #include "lock.h"
@@ -23,6 +27,19 @@ void wait_backoff(struct backoff *b)
 
 		nanosleep(&ts, NULL);
 	}
+}
+
+bool futex_wait_ns(atomic_uint *word, unsigned int val, uint64_t timeout_ns)
+{
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000ULL),
+			       (long)(timeout_ns % 1000000000ULL) };
+
+	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0) == 0;
+}
+
+void futex_wake_all(atomic_uint *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 static atomic_uint next_token = 1;

@@ -30,6 +30,29 @@ struct backoff {
  * for tens of microseconds. */
 void wait_backoff(struct backoff *b);
 
+/* A spinning waiter's pause: it lets the sibling hyperthread run and the
+ * awaited store arrive (the kernel's cpu_relax()). */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/*
+ * Sleeping until a 32-bit word changes (futex(2), private to the
+ * process). futex_wait_ns() returns at once unless *@word == @val, checked
+ * by the kernel after queueing the caller (so a futex_wake_all() after a
+ * store of another value cannot be missed), and otherwise after a wake, a
+ * signal, or @timeout_ns: callers re-check the word and loop. True when
+ * it slept and was woken. Safe in a signal handler (a system call and
+ * nothing else).
+ */
+bool futex_wait_ns(atomic_uint *word, unsigned int val, uint64_t timeout_ns);
+void futex_wake_all(atomic_uint *word);
+
 /* A lock identity for debug assertions: a nonzero per-thread token. */
 uint32_t lock_owner_token(void);
 

@@ -12,6 +12,13 @@
  * - A csd is owned by its sender until pushed, by the target until it
  *   clears csd->locked (release), and by the sender again after its
  *   acquire load sees 0 (csd_lock_wait()).
+ *
+ * Waiting: a sender waits for its IPIs (csd_lock_wait()) and
+ * smp_wait_irqs_off_sections() for interrupts-off sections by spinning
+ * for WAIT_SPIN_NS, then by sleeping on a futex that the target wakes the
+ * moment it is done, never by yielding: a yield can leave the waiter off
+ * its core for the rest of another thread's time slice (milliseconds on
+ * a busy machine) although what it waits for ends within microseconds.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -46,11 +53,22 @@ static pthread_once_t ipi_once = PTHREAD_ONCE_INIT;
 static int ipi_signo;
 static pthread_key_t cpu_exit_key;
 
-static atomic_ullong stat_ipis_sent, stat_signals, stat_membarriers;
+static atomic_ullong stat_ipis_sent, stat_signals, stat_membarriers, stat_waits_woken;
 
 /* A target that has not answered within this long gets its signal again:
  * signals can be delayed (sanitizers defer them to certain calls). */
 #define IPI_REKICK_NS 1000000ULL
+/* How long a waiter spins before it sleeps: about what going to sleep
+ * costs (a second membarrier(), a futex wait and wake), so that a waiter
+ * never loses more than twice the better choice's time. A target that is
+ * running ends a GUP-fast section within that; one that does not may be
+ * waiting for a core, which a sleeping waiter gives it. */
+#define WAIT_SPIN_NS 2000ULL
+/* A waiter asleep on a section wakes at least this often: a bound on the
+ * wait should its second membarrier() fail (a wake could then be missed).
+ * Its own IPIs interrupt the sleep (no SA_RESTART under TSan, whose
+ * deferred handlers then run). */
+#define WAIT_SLEEP_MAX_NS 10000000ULL
 
 /* The IPI handler (the interrupt entry of kernel/smp.c's
  * generic_smp_call_function_single_interrupt()). */
@@ -137,8 +155,11 @@ void cpu_run_ipis(struct cpu *c)
 			RACE_POINT(RP_IPI_DONE, .csd = fifo);
 			atomic_fetch_add_explicit(&c->ipis_run, 1, memory_order_relaxed);
 			/* Release: what func did is visible to the waiter;
-			 * the sender may reuse the csd from here on. */
-			atomic_store_explicit(&fifo->locked, 0, memory_order_release);
+			 * the sender may reuse the csd from here on (a wake
+			 * that then finds it reused is only spurious). */
+			if (atomic_exchange_explicit(&fifo->locked, 0, memory_order_release) ==
+			    CSD_LOCKED_SLEEPER)
+				futex_wake_all(&fifo->locked);
 			fifo = next;
 		}
 		atomic_signal_fence(memory_order_seq_cst);
@@ -171,23 +192,42 @@ static void csd_queue(struct cpu *t, struct csd *csd)
 		send_ipi_signal(t);
 }
 
-/* Waits until @t has run @csd (mirrors csd_lock_wait()). */
+static void count_wake(bool woken)
+{
+	if (woken)
+		atomic_fetch_add_explicit(&stat_waits_woken, 1, memory_order_relaxed);
+}
+
+/* Waits until @t has run @csd (mirrors csd_lock_wait()): spins, then
+ * sleeps on csd->locked marked CSD_LOCKED_SLEEPER, which the target's
+ * exchange sees (see struct csd), taking this CPU's own IPIs meanwhile. */
 static void csd_lock_wait(struct csd *csd, struct cpu *t)
 {
-	struct backoff b = BACKOFF_INIT;
-	uint64_t next_kick = 0;
+	uint64_t start = 0, next_kick = 0;
 
 	/* Acquire: pairs with the release in cpu_run_ipis(). */
 	while (atomic_load_explicit(&csd->locked, memory_order_acquire)) {
 		uint64_t now = monotonic_ns();
+		unsigned int locked = CSD_LOCKED;
 
-		if (!next_kick)
+		if (!start) {
+			start = now;
 			next_kick = now + IPI_REKICK_NS;
-		else if (now >= next_kick) {
+		} else if (now >= next_kick) {
 			send_ipi_signal(t);
 			next_kick = now + IPI_REKICK_NS;
 		}
-		wait_backoff(&b);
+		cpu_poll_ipis();
+		if (now - start < WAIT_SPIN_NS) {
+			cpu_relax();
+			continue;
+		}
+		if (atomic_compare_exchange_strong_explicit(&csd->locked, &locked,
+							    CSD_LOCKED_SLEEPER,
+							    memory_order_relaxed,
+							    memory_order_relaxed) ||
+		    locked == CSD_LOCKED_SLEEPER)
+			count_wake(futex_wait_ns(&csd->locked, CSD_LOCKED_SLEEPER, next_kick - now));
 	}
 }
 
@@ -238,7 +278,7 @@ int smp_call_function_many(cpumask_t mask, smp_call_func_t fn, void *info,
 		}
 		csd->func = fn;
 		csd->info = info;
-		atomic_store_explicit(&csd->locked, 1, memory_order_relaxed);
+		atomic_store_explicit(&csd->locked, CSD_LOCKED, memory_order_relaxed);
 		csd_queue(&cpus[t], csd);
 	}
 	if (wait)
@@ -278,6 +318,65 @@ static void ipi_nop(void *info)
 	(void)info;
 }
 
+static int membarrier_private_expedited(void)
+{
+	return (int)syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+/* Whether @t's section seen[t] has ended. Acquire, with the release of
+ * cpu_irq_seq_end(): what the section did happens before our return. */
+static bool section_ended(int t, const unsigned int *seen)
+{
+	return atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire) != seen[t];
+}
+
+/* Spins until the sections of @open ended, for at most WAIT_SPIN_NS;
+ * returns the CPUs still inside theirs. */
+static cpumask_t sections_spin(cpumask_t open, const unsigned int *seen)
+{
+	uint64_t deadline = monotonic_ns() + WAIT_SPIN_NS;
+
+	for (;;) {
+		for (int t = 0; t < PTLAB_MAX_CPUS; t++)
+			if ((open & cpu_bit(t)) && section_ended(t, seen))
+				open &= ~cpu_bit(t);
+		if (!open || monotonic_ns() >= deadline)
+			return open;
+		cpu_poll_ipis();
+		cpu_relax();
+	}
+}
+
+/*
+ * Sleeps until the sections of @open ended. Each CPU of @open is told
+ * that a waiter sleeps (irq_waiters), then a second membarrier() makes
+ * sure that every section end from then on sees it, or that this waiter
+ * sees the end (the argument is at cpu_irq_seq_end()); the futex wait
+ * sleeps only while irq_seq still shows the section seen.
+ */
+static void sections_sleep(cpumask_t open, const unsigned int *seen)
+{
+	for (int t = 0; t < PTLAB_MAX_CPUS; t++)
+		if (open & cpu_bit(t))
+			atomic_fetch_add_explicit(&cpus[t].irq_waiters, 1, memory_order_relaxed);
+	/* Without it a wake may be missed: the sleeps below are bounded. */
+	membarrier_private_expedited();
+	for (int t = 0; t < PTLAB_MAX_CPUS; t++) {
+		if (!(open & cpu_bit(t)))
+			continue;
+		while (!section_ended(t, seen)) {
+			cpu_poll_ipis();
+			count_wake(futex_wait_ns(&cpus[t].irq_seq, seen[t], WAIT_SLEEP_MAX_NS));
+		}
+		atomic_fetch_sub_explicit(&cpus[t].irq_waiters, 1, memory_order_relaxed);
+	}
+}
+
+void cpu_irq_wake_waiters(struct cpu *c)
+{
+	futex_wake_all(&c->irq_seq);
+}
+
 int smp_wait_irqs_off_sections(cpumask_t mask)
 {
 	unsigned int seen[PTLAB_MAX_CPUS];
@@ -298,7 +397,7 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 	 * everything this caller stored before the call. Without membarrier,
 	 * every target gets a real IPI instead.
 	 */
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0)) {
+	if (membarrier_private_expedited()) {
 		up_read(&cpu_hotplug_lock);
 		return smp_call_function_many(targets, ipi_nop, NULL, true);
 	}
@@ -322,16 +421,10 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 	/* The IPI would be taken when the section ends: wait for that. A
 	 * target asleep inside its section needs no signal either, it
 	 * cannot take the IPI before it turns interrupts on. */
-	for (int t = 0; t < PTLAB_MAX_CPUS; t++) {
-		struct backoff b = BACKOFF_INIT;
-
-		if (!(open & cpu_bit(t)))
-			continue;
-		/* Acquire, with the release of cpu_irq_seq_end(): what the
-		 * section did happens before our return. */
-		while (atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire) == seen[t])
-			wait_backoff(&b);
-	}
+	if (open)
+		open = sections_spin(open, seen);
+	if (open)
+		sections_sleep(open, seen);
 out:
 	up_read(&cpu_hotplug_lock);
 	return 0;
@@ -447,6 +540,7 @@ void smp_get_stats(struct smp_stats *out)
 	out->ipis_sent = atomic_load_explicit(&stat_ipis_sent, memory_order_relaxed);
 	out->signals_sent = atomic_load_explicit(&stat_signals, memory_order_relaxed);
 	out->membarriers = atomic_load_explicit(&stat_membarriers, memory_order_relaxed);
+	out->waits_woken = atomic_load_explicit(&stat_waits_woken, memory_order_relaxed);
 	for (int i = 0; i < PTLAB_MAX_CPUS; i++) {
 		out->ipis_run += atomic_load_explicit(&cpus[i].ipis_run,
 						      memory_order_relaxed);

@@ -383,32 +383,3 @@ TEST_T(cli_matrix_small, 300)
 	free(text);
 	test_rmtree(dir);
 }
-
-/* The benchmark's output shape (never its figures: timing is not tested). */
-TEST_T(cli_bench_json, 300)
-{
-	static const char *const names[] = { "gup_fast_pin_unpin", "bare_walk_floor",
-					     "rwlock_walk", "rcu_walk", "ipi_sync", "membarrier" };
-	char dir[256], json[300];
-	char *text;
-	int status;
-
-	tmp_json(dir, sizeof(dir), json, sizeof(json), "bench");
-	status = ptlab("bench", "--rounds", "3", "--scale", "0.01", "--json", json, NULL);
-	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
-	CHECK(strstr(out, "x floor"));
-	CHECK(strstr(out, "sync/membar"));
-	text = test_read_file(json);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char key[64];
-
-		snprintf(key, sizeof(key), "\"name\":\"%s\"", names[i]);
-		CHECK_MSG(strstr(text, key), "no %s in %s", names[i], text);
-	}
-	/* ipi_sync and membarrier at 1, 2, 4, 8, 16 CPUs, idle and busy. */
-	CHECK_EQ(test_count(text, "\"name\":\"ipi_sync\""), 10);
-	CHECK(strstr(text, "\"threads\":16"));
-	CHECK(strstr(text, "\"ns_per_op\":"));
-	free(text);
-	test_rmtree(dir);
-}

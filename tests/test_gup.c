@@ -152,6 +152,60 @@ TEST(gup_huge_mapping)
 	machine_down();
 }
 
+/* unpin_user_pages() drops each run of one folio's pages at once: a run
+ * stops at the next folio even where the two THPs' pages are adjacent,
+ * at a small page and at a NULL entry; marking dirty still marks each. */
+TEST(gup_unpin_runs_of_folios)
+{
+	static struct page *pages[2 * HPAGE_PMD_NR], *list[2 * HPAGE_PMD_NR + 8];
+	struct page *small[2], *thp[2];
+	struct mm_struct *mm;
+	struct mm_stats st;
+	size_t n = 0;
+	int64_t a, b;
+
+	machine_up(NULL, 32);
+	mm = test_mm_up();
+	a = mm_mmap(mm, 0, 2 * PMD_SIZE, VM_READ | VM_WRITE | VM_HUGEPAGE);
+	b = mm_mmap(mm, 0, PMD_SIZE, VM_READ | VM_WRITE);
+	CHECK_EQ(mm_populate(mm, (uint64_t)a, 2 * PMD_SIZE, true), 0);
+	CHECK_EQ(mm_populate(mm, (uint64_t)b, PMD_SIZE, true), 0);
+	mm_get_stats(mm, &st);
+	CHECK_EQ(st.thp_mapped, 2);
+	CHECK_EQ(pin_user_pages_fast((uint64_t)a, 2 * HPAGE_PMD_NR, FOLL_WRITE, pages),
+		 2 * HPAGE_PMD_NR);
+	CHECK_EQ(pin_user_pages_fast((uint64_t)b, 2, FOLL_WRITE, small), 2);
+	thp[0] = page_folio(pages[0]);
+	thp[1] = page_folio(pages[HPAGE_PMD_NR]);
+	CHECK(thp[0] != thp[1]);
+	for (int f = 0; f < 2; f++) {
+		CHECK_EQ(atomic_load(&thp[f]->pincount), HPAGE_PMD_NR);
+		CHECK_EQ(page_ref_count(thp[f]), 1 + HPAGE_PMD_NR);
+	}
+	/* THP 0's first half, THP 1 whole, a small page, a NULL, THP 0's
+	 * second half, the other small page. */
+	memcpy(list + n, pages, HPAGE_PMD_NR / 2 * sizeof(*list));
+	n += HPAGE_PMD_NR / 2;
+	memcpy(list + n, pages + HPAGE_PMD_NR, HPAGE_PMD_NR * sizeof(*list));
+	n += HPAGE_PMD_NR;
+	list[n++] = small[0];
+	list[n++] = NULL;
+	memcpy(list + n, pages + HPAGE_PMD_NR / 2, HPAGE_PMD_NR / 2 * sizeof(*list));
+	n += HPAGE_PMD_NR / 2;
+	list[n++] = small[1];
+	unpin_user_pages_dirty_lock(list, n, true);
+	for (int f = 0; f < 2; f++) {
+		CHECK_EQ(atomic_load(&thp[f]->pincount), 0);
+		CHECK_EQ(page_ref_count(thp[f]), 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		CHECK(!list[i] || (atomic_load(&list[i]->flags) & PG_dirty));
+	CHECK_EQ(page_ref_count(small[0]), 1);
+	CHECK_EQ(page_ref_count(small[1]), 1);
+	test_mm_down(mm);
+	machine_down();
+}
+
 static void *gup_from_noncpu(void *arg)
 {
 	struct page *p;

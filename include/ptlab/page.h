@@ -190,6 +190,24 @@ static inline struct page *page_folio_fast(struct page *page, bool *large)
 	return *large ? page_folio(page) : page;
 }
 
+/*
+ * How many entries of @pages from @i on (below @n) are pages of @folio,
+ * the folio of pages[@i] (the run gup_folio_next() finds, so that a run
+ * is unpinned at once): one for an order-0 folio; for a THP, the entries
+ * that point into its struct pages, compared as addresses without loading
+ * them.
+ */
+static inline unsigned long folio_run(struct page *const *pages, unsigned long i,
+				      unsigned long n, const struct page *folio, bool large)
+{
+	unsigned long j = i + 1;
+
+	if (large)
+		while (j < n && pages[j] >= folio && pages[j] < folio + HPAGE_PMD_NR)
+			j++;
+	return j - i;
+}
+
 static inline int page_ref_count(const struct page *page)
 {
 	return atomic_load_explicit(&((struct page *)page)->refcount,

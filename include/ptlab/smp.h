@@ -86,6 +86,8 @@ struct smp_stats {
 	unsigned long long ipis_run;       /* functions run by targets */
 	unsigned long long ipis_deferred;  /* signals that found interrupts off */
 	unsigned long long membarriers;    /* smp_wait_irqs_off_sections() fast paths */
+	unsigned long long waits_woken;    /* waits for an IPI or a section that slept
+					    * and were woken by the CPU awaited */
 };
 void smp_get_stats(struct smp_stats *out);
 

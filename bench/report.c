@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The benchmark's report: each figure with its peer and their ratio, the
+ * targets of issue 12 with the worst ratio measured against each, and the
+ * same as JSON.
+ */
+#include <string.h>
+
+#include "bench.h"
+#include "util/json.h"
+
+struct target {
+	const char *text;
+	double limit;
+	/* The worst ratio measured and where; worst < 0: nothing measured. */
+	double worst;
+	char at[48];
+};
+
+#define MAX_TARGETS 8
+
+static double ratio(const struct bench_result *a, const struct bench_result *b)
+{
+	return a && b && b->ns_per_op > 0 ? a->ns_per_op / b->ns_per_op : -1;
+}
+
+/* Keeps @r if it is the worst ratio of @t so far. */
+static void target_add(struct target *t, double r, const char *at)
+{
+	if (r < 0 || (t->worst >= 0 && r <= t->worst))
+		return;
+	t->worst = r;
+	snprintf(t->at, sizeof(t->at), "%s", at);
+}
+
+static const struct bench_result *walk(const char *name, unsigned int batch, bool thp)
+{
+	return bench_find(name, "single", 1, batch, thp);
+}
+
+static const struct bench_result *pinning(const char *name, unsigned int threads)
+{
+	return bench_find(name, "concurrent", threads, HPAGE_PMD_NR, false);
+}
+
+static const struct bench_result *sync_result(const char *name, unsigned int n, bool busy)
+{
+	return bench_find(name, busy ? "busy" : "idle", n, 1, false);
+}
+
+/* The targets, each with its worst ratio; returns how many. */
+static int bench_targets(struct target *t)
+{
+	static const struct {
+		const char *text, *peer;
+		double limit;
+		bool below_cores;
+	} syncs[] = {
+		{ "ipi_sync within 2x of membarrier, N < cores, idle and busy", "membarrier", 2,
+		  true },
+		{ "ipi_sync within 1.5x of urcu_memb_synchronize, every N, idle and busy",
+		  "urcu_memb_synchronize", 1.5, false },
+		{ "ipi_sync no slower than ipi_all_cpus, every N, idle and busy", "ipi_all_cpus", 1,
+		  false },
+	};
+	static const struct {
+		const char *text;
+		unsigned int batch;
+		bool thp;
+		double limit;
+	} walks[] = {
+		{ "gup_fast_pin_unpin, 1 page, within 1.5x of bare_walk_floor", 1, false, 1.5 },
+		{ "gup_fast_pin_unpin, 512 pages, within 1.2x of bare_walk_floor per page",
+		  HPAGE_PMD_NR, false, 1.2 },
+		{ "gup_fast_pin_unpin, one THP, within 1.2x of bare_walk_floor", HPAGE_PMD_NR,
+		  true, 1.2 },
+	};
+	char at[48];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(walks) / sizeof(walks[0]); i++, n++) {
+		t[n] = (struct target){ walks[i].text, walks[i].limit, -1, "" };
+		snprintf(at, sizeof(at), "batch %u%s", walks[i].batch, walks[i].thp ? ", THP" : "");
+		target_add(&t[n],
+			   ratio(walk("gup_fast_pin_unpin", walks[i].batch, walks[i].thp),
+				 walk("bare_walk_floor", walks[i].batch, walks[i].thp)),
+			   at);
+	}
+	t[n] = (struct target){ "concurrent gup_fast_pin_unpin, 2 threads within 1.3x of 1 "
+				"thread per page",
+				1.3, -1, "" };
+	target_add(&t[n++], ratio(pinning("gup_fast_pin_unpin", 2), pinning("gup_fast_pin_unpin", 1)),
+		   "2 threads");
+	for (size_t i = 0; i < sizeof(syncs) / sizeof(syncs[0]); i++, n++) {
+		t[n] = (struct target){ syncs[i].text, syncs[i].limit, -1, "" };
+		for (int busy = 0; busy < 2; busy++)
+			for (int c = 0; c < BENCH_SYNC_COUNTS; c++) {
+				unsigned int cpus = bench_sync_counts[c];
+
+				if (syncs[i].below_cores && cpus >= bench.machine.cpus)
+					continue;
+				snprintf(at, sizeof(at), "N=%u %s", cpus, busy ? "busy" : "idle");
+				target_add(&t[n],
+					   ratio(sync_result("ipi_sync", cpus, busy),
+						 sync_result(syncs[i].peer, cpus, busy)),
+					   at);
+			}
+	}
+	return n;
+}
+
+static void print_ratio_cell(FILE *f, const struct bench_result *r, const struct bench_result *base)
+{
+	if (!r)
+		fprintf(f, " %20s", "-");
+	else
+		fprintf(f, " %11.0f (%5.2fx)", r->ns_per_op, ratio(base, r));
+}
+
+static void print_walks(FILE *f)
+{
+	static const struct {
+		const char *label;
+		unsigned int batch;
+		bool thp;
+	} rows[] = {
+		{ "1 page", 1, false },
+		{ "16 pages", 16, false },
+		{ "512 pages", HPAGE_PMD_NR, false },
+		{ "THP (512)", HPAGE_PMD_NR, true },
+	};
+	static const struct {
+		const char *name, *under;
+	} locked[] = { { "rwlock_walk", "a read lock" }, { "rcu_walk", "rcu_read_lock()" } };
+	const struct bench_result *floor1 = walk("bare_walk_floor", 1, false);
+
+	fprintf(f, "\nGUP-fast, pin and unpin a buffer, one thread (ns per page):\n");
+	fprintf(f, "  %-12s %20s %17s %8s\n", "buffer", "gup_fast_pin_unpin", "bare_walk_floor",
+		"ratio");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct bench_result *g = walk("gup_fast_pin_unpin", rows[i].batch, rows[i].thp);
+		const struct bench_result *b = walk("bare_walk_floor", rows[i].batch, rows[i].thp);
+
+		if (g && b)
+			fprintf(f, "  %-12s %20.2f %17.2f %7.2fx\n", rows[i].label, g->ns_per_op,
+				b->ns_per_op, ratio(g, b));
+	}
+	for (size_t i = 0; i < sizeof(locked) / sizeof(locked[0]); i++) {
+		const struct bench_result *r = walk(locked[i].name, 1, false);
+
+		if (r && floor1)
+			fprintf(f, "  %-12s %20.2f %17s %7.2fx  (1 page: the floor under %s)\n",
+				locked[i].name, r->ns_per_op, "", ratio(r, floor1), locked[i].under);
+	}
+	fprintf(f, "\nConcurrent pinning, each thread its own 512-page buffer of one mm "
+		   "(ns per page per thread):\n");
+	fprintf(f, "  %-12s %20s %17s %8s %14s\n", "threads", "gup_fast_pin_unpin",
+		"bare_walk_floor", "ratio", "vs 1 thread");
+	for (int i = 0; i < BENCH_PIN_COUNTS; i++) {
+		const struct bench_result *g = pinning("gup_fast_pin_unpin", bench_pin_counts[i]);
+		const struct bench_result *b = pinning("bare_walk_floor", bench_pin_counts[i]);
+
+		if (g && b)
+			fprintf(f, "  %-12u %20.2f %17.2f %7.2fx %13.2fx\n", bench_pin_counts[i],
+				g->ns_per_op, b->ns_per_op, ratio(g, b),
+				ratio(g, pinning("gup_fast_pin_unpin", 1)));
+	}
+}
+
+static void print_syncs(FILE *f)
+{
+	static const char *const peers[] = { "urcu_memb_synchronize", "urcu_qsbr_synchronize",
+					     "ipi_all_cpus", "membarrier" };
+
+	for (int busy = 0; busy < 2; busy++) {
+		fprintf(f, "\ntlb_remove_table_sync_one() (ipi_sync) and its peers, N other CPUs "
+			   "%s\n(ns per call; in parentheses ipi_sync / peer):\n",
+			busy ? "busy in read-side sections" : "idle");
+		fprintf(f, "  %3s %10s", "N", "ipi_sync");
+		for (size_t p = 0; p < sizeof(peers) / sizeof(peers[0]); p++)
+			fprintf(f, " %20s", peers[p]);
+		fputc('\n', f);
+		for (int c = 0; c < BENCH_SYNC_COUNTS; c++) {
+			unsigned int n = bench_sync_counts[c];
+			const struct bench_result *s = sync_result("ipi_sync", n, busy);
+
+			if (!s)
+				continue;
+			fprintf(f, "  %3u %10.0f", n, s->ns_per_op);
+			for (size_t p = 0; p < sizeof(peers) / sizeof(peers[0]); p++)
+				print_ratio_cell(f, sync_result(peers[p], n, busy), s);
+			fputc('\n', f);
+		}
+	}
+}
+
+void bench_print(FILE *f)
+{
+	struct target t[MAX_TARGETS];
+	int n = bench_targets(t);
+	const struct bench_machine *m = &bench.machine;
+
+	fprintf(f, "ptlab bench on %u CPUs (%s), Linux %s; load average %.2f before, %.2f after;\n"
+		   "median of %u interleaved rounds\n",
+		m->cpus, m->cpu_model, m->kernel, m->load_start[0], m->load_end[0], bench.rounds);
+	print_walks(f);
+	print_syncs(f);
+	fprintf(f, "\nTargets (worst ratio measured):\n");
+	for (int i = 0; i < n; i++) {
+		if (t[i].worst < 0)
+			fprintf(f, "  %-8s %s: not measured here\n", "-", t[i].text);
+		else
+			fprintf(f, "  %-8s %s: %.2fx at %s\n",
+				t[i].worst <= t[i].limit ? "met" : "NOT met", t[i].text, t[i].worst,
+				t[i].at);
+	}
+}
+
+int bench_write_json(const char *path)
+{
+	const struct bench_machine *m = &bench.machine;
+	struct target t[MAX_TARGETS];
+	int n = bench_targets(t);
+	struct json j;
+	FILE *f = json_file_open(&j, path);
+
+	if (!f)
+		return 1;
+	json_object_begin(&j, NULL);
+	json_object_begin(&j, "machine");
+	json_u64(&j, "cpus", m->cpus);
+	json_string(&j, "cpu_model", m->cpu_model);
+	json_string(&j, "kernel", m->kernel);
+	json_double(&j, "loadavg_start", m->load_start[0]);
+	json_double(&j, "loadavg_end", m->load_end[0]);
+	json_object_end(&j);
+	json_u64(&j, "rounds", bench.rounds);
+	json_double(&j, "scale", bench.scale);
+	json_array_begin(&j, "results");
+	for (int i = 0; i < bench.n; i++) {
+		const struct bench_result *r = &bench.r[i];
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", r->name);
+		json_string(&j, "mode", r->mode);
+		json_u64(&j, "threads", r->threads);
+		json_u64(&j, "batch", r->batch);
+		json_bool(&j, "thp", r->thp);
+		json_double(&j, "ns_per_op", r->ns_per_op);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "targets");
+	for (int i = 0; i < n; i++) {
+		json_object_begin(&j, NULL);
+		json_string(&j, "target", t[i].text);
+		json_double(&j, "limit", t[i].limit);
+		if (t[i].worst < 0) {
+			json_null(&j, "worst_ratio");
+			json_null(&j, "at");
+			json_null(&j, "met");
+		} else {
+			json_double(&j, "worst_ratio", t[i].worst);
+			json_string(&j, "at", t[i].at);
+			json_bool(&j, "met", t[i].worst <= t[i].limit);
+		}
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	return json_file_close(&j, f, path);
+}
