@@ -173,10 +173,10 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	struct page *folio, *pgtable;
 	spinlock_t *ptl;
 
-	folio = alloc_huge_page();
+	folio = alloc_huge_page_tagged(ALLOC_PATH_THP_FAULT);
 	if (!folio)
 		return -ENOMEM;
-	pgtable = pte_alloc_one(mm);
+	pgtable = pte_alloc_one(mm, ALLOC_PATH_DEPOSIT);
 	if (!pgtable) {
 		put_page(folio);
 		return -ENOMEM;

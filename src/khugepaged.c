@@ -224,7 +224,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	pmd_t old;
 
 	/* 1. The huge page, with no lock held (alloc_charge_folio()). */
-	hpage = alloc_huge_page();
+	hpage = alloc_huge_page_tagged(ALLOC_PATH_THP_COLLAPSE);
 	if (!hpage)
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
 	/* 2. mmap_lock for write; everything may have changed meanwhile. */

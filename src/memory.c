@@ -22,10 +22,10 @@
 #include "ptlab/race.h"
 #include "tlb.h"
 
-struct page *pte_alloc_one(struct mm_struct *mm)
+struct page *pte_alloc_one(struct mm_struct *mm, enum alloc_path path)
 {
 	(void)mm;
-	return alloc_page(PAGE_TYPE_PGTABLE);
+	return alloc_page_tagged(PAGE_TYPE_PGTABLE, path);
 }
 
 void pte_free(struct mm_struct *mm, struct page *table)
@@ -43,7 +43,7 @@ static int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long
 
 	if (atomic_load_explicit(slot, memory_order_acquire))
 		return 0;
-	table = pte_alloc_one(mm);
+	table = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	if (!table)
 		return -ENOMEM;
 	spin_lock(&mm->page_table_lock);
@@ -76,7 +76,7 @@ struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr)
 
 int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp)
 {
-	struct page *table = pte_alloc_one(mm);
+	struct page *table = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	spinlock_t *ptl;
 
 	if (!table)
@@ -112,7 +112,7 @@ static int do_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 
 	if (!pte_none(ptep_get(ptep)))
 		return 0;
-	page = alloc_page(PAGE_TYPE_ANON);
+	page = alloc_page_tagged(PAGE_TYPE_ANON, ALLOC_PATH_PAGES);
 	if (!page)
 		return -ENOMEM;
 	if (vma->vm_flags & VM_WRITE)

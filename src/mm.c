@@ -45,7 +45,7 @@ struct mm_struct *mm_create(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	mm->pgd = pte_alloc_one(mm);
+	mm->pgd = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	if (!mm->pgd) {
 		free(mm);
 		errno = ENOMEM;

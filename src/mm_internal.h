@@ -107,7 +107,9 @@ void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
 		  uint64_t end);
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		   uint64_t end, uint64_t floor, uint64_t ceiling);
-struct page *pte_alloc_one(struct mm_struct *mm);
+/* A zeroed page table, allocated on @path (ALLOC_PATH_TABLES, or
+ * ALLOC_PATH_DEPOSIT for a table deposited for a huge PMD). */
+struct page *pte_alloc_one(struct mm_struct *mm, enum alloc_path path);
 /* Frees a page table now (pte_free()); no walker may reach it. */
 void pte_free(struct mm_struct *mm, struct page *table);
 
