@@ -519,9 +519,24 @@ static enum hw_walk_result hw_access(struct cpu *c, struct mm_struct *mm, uint64
 	return r;
 }
 
+/*
+ * A fault that found no free frame. The kernel's arch fault handler calls
+ * pagefault_out_of_memory() on VM_FAULT_OOM and returns to the faulting
+ * instruction, which faults again: the access itself is retried, since
+ * no caller above it could (a store to user memory has no error path).
+ * The retry lives here for the same reason. ptlab has no OOM killer to
+ * free memory meanwhile, so an access gives up after this many faults in
+ * a row on one page (the task the kernel would kill) and returns -ENOMEM.
+ * Callers of mm_populate() and of GUP's slow path get -ENOMEM at once and
+ * retry themselves, as the kernel's do.
+ */
+#define USER_FAULT_OOM_RETRIES 16
+
 static int user_access(uint64_t addr, void *buf, size_t len, bool write)
 {
 	struct cpu *c = this_cpu;
+	struct backoff oom = BACKOFF_INIT;
+	unsigned int oom_faults = 0;
 	struct mm_struct *mm;
 
 	if (mm_caller_check())
@@ -549,11 +564,17 @@ static int user_access(uint64_t addr, void *buf, size_t len, bool write)
 							write ? FAULT_FLAG_WRITE : 0)
 				      : -EFAULT;
 			up_read(&mm->mmap_lock);
+			if (ret == -ENOMEM && ++oom_faults <= USER_FAULT_OOM_RETRIES) {
+				wait_backoff(&oom);
+				continue;
+			}
 			if (ret)
 				return ret;
 		}
 		if (r != HW_OK)
 			continue;
+		oom = (struct backoff)BACKOFF_INIT;
+		oom_faults = 0;
 		addr += chunk;
 		buf = (uint8_t *)buf + chunk;
 		len -= chunk;

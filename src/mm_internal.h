@@ -123,6 +123,11 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 				struct page *pgtable);
 struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *pmdp);
+/* How many tables hang on @pmd_table's deposit list, each link checked
+ * both ways; -1 when the list is broken (a member that is no page table,
+ * a link that does not lead back, more than @max members). Caller holds
+ * the PMD table's lock. */
+int pgtable_trans_huge_deposited(struct page *pmd_table, int max);
 bool vma_thp_eligible(struct vm_area_struct *vma, uint64_t haddr);
 void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm, uint64_t haddr);
 
