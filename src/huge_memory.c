@@ -297,8 +297,10 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 		spin_unlock(ptl);
 		return;
 	}
-	/* pmdp_invalidate(): gone from every TLB before the PTEs appear. */
-	old = pmdp_huge_get_and_clear(pmdp);
+	/* pmdp_invalidate(): gone from every TLB before the PTEs appear,
+	 * and never none meanwhile: a zap under mmap_lock for read that
+	 * read it none would skip the PTEs about to appear. */
+	old = pmdp_invalidate(pmdp);
 	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	folio = pfn_to_page(pmd_pfn(old));
 	pgtable = pgtable_trans_huge_withdraw(mm, pmdp);

@@ -146,6 +146,12 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		pmd_t pmd = pmdp_get(pmdp);
 		int ret;
 
+		/* A huge PMD a split has invalidated: its lock is held until
+		 * the PTE table is in. */
+		if (pmd_trans_huge(pmd) && !pmd_present(pmd)) {
+			spin_unlock(pmd_lock(pmdp));
+			continue;
+		}
 		if (pmd_trans_huge(pmd))
 			return 0;
 		if (pmd_none(pmd) && vma_thp_eligible(vma, addr & PMD_MASK) &&

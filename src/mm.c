@@ -220,6 +220,9 @@ void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 
 	while (last < mm->nr_vmas && mm->vmas[last].vm_end <= end)
 		last++;
+	/* Nothing to remove (an mm with no VMA has no array at all). */
+	if (last == first)
+		return;
 	memmove(&mm->vmas[first], &mm->vmas[last],
 		(size_t)(mm->nr_vmas - last) * sizeof(*mm->vmas));
 	mm->nr_vmas -= last - first;

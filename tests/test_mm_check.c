@@ -202,3 +202,55 @@ TEST(mm_check_bad_input)
 	test_mm_down(mm);
 	machine_down();
 }
+
+struct split_loop {
+	struct mm_struct *mm;
+	atomic_bool stop;
+};
+
+static void *split_loop(void *arg)
+{
+	struct split_loop *s = arg;
+
+	while (!atomic_load(&s->stop))
+		CHECK_EQ(split_huge_pmd_at(s->mm, CBASE), 0);
+	return NULL;
+}
+
+/*
+ * A split runs under mmap_lock for read, as MADV_DONTNEED's zap does (and
+ * munmap's, after its downgrade): the zap must never read the PMD of a
+ * huge page being split as empty and skip it (the kernel's split leaves
+ * it invalid, never none: pmdp_invalidate()), or the split's 512 PTEs
+ * survive the zap. The checker counts what is left.
+ */
+TEST_T(mm_check_split_racing_zap, 300)
+{
+	struct split_loop s = { 0 };
+	struct mm_check_report r;
+	struct cpu_thread t;
+	char c = 1;
+
+	machine_up(NULL, 32);
+	s.mm = test_mm_up();
+	cpu_thread_start(&t, split_loop, &s);
+	/* A fresh huge page each round: munmap frees the table a split
+	 * leaves. */
+	for (int i = 0; i < 20000; i++) {
+		CHECK_EQ(mm_mmap(s.mm, CBASE, PMD_SIZE, VM_READ | VM_WRITE | VM_HUGEPAGE),
+			 (int64_t)CBASE);
+		CHECK_EQ(user_write(CBASE, &c, 1), 0);
+		CHECK_EQ(mm_madvise_dontneed(s.mm, CBASE, PMD_SIZE), 0);
+		CHECK_EQ(mm_check_tables(s.mm, &r), 0);
+		CHECK_MSG(!r.mismatches, "round %d: %s", i, r.first);
+		CHECK_MSG(!r.found.anon_pages && !r.found.thp_mapped,
+			  "round %d: %llu pages and %llu huge pages survived MADV_DONTNEED", i,
+			  (unsigned long long)r.found.anon_pages,
+			  (unsigned long long)r.found.thp_mapped);
+		CHECK_EQ(mm_munmap(s.mm, CBASE, PMD_SIZE), 0);
+	}
+	atomic_store(&s.stop, true);
+	cpu_thread_join(&t);
+	test_mm_down(s.mm);
+	machine_down();
+}
