@@ -52,6 +52,10 @@ static atomic_uint fail_mask;
 static _Atomic double fail_probability;
 static atomic_ulong fail_nth;
 static atomic_ulong fail_counter;
+/* Bumped by each fail_alloc_set(): a thread whose coin was seeded in an
+ * earlier epoch reseeds, so that each setting draws afresh (a thread's
+ * TLS, hence its old seed, is reused by the next thread created). */
+static atomic_ulong fail_epoch;
 
 static void small_push(uint32_t pfn)
 {
@@ -123,12 +127,14 @@ static bool merge_blocks(void)
 	return merged;
 }
 
-/* Failure injection's coin, one per thread. */
+/* Failure injection's coin, one per thread, and the epoch it was seeded
+ * in. */
 static __thread uint64_t fail_rng;
+static __thread unsigned long fail_rng_epoch;
 
 static bool should_fail(enum alloc_path path)
 {
-	unsigned long nth;
+	unsigned long nth, epoch;
 	double p;
 
 	if (!(atomic_load_explicit(&fail_mask, memory_order_relaxed) & FAIL_ALLOC_PATH(path)))
@@ -138,8 +144,11 @@ static bool should_fail(enum alloc_path path)
 			   nth == 0)
 		return true;
 	p = atomic_load_explicit(&fail_probability, memory_order_relaxed);
-	if (!fail_rng)
-		fail_rng = rand_seed((uint64_t)(uintptr_t)&fail_rng, 1);
+	epoch = atomic_load_explicit(&fail_epoch, memory_order_relaxed);
+	if (fail_rng_epoch != epoch) {
+		fail_rng = rand_seed((uint64_t)(uintptr_t)&fail_rng, epoch);
+		fail_rng_epoch = epoch;
+	}
 	return p > 0 && rand_unit(&fail_rng) < p;
 }
 
@@ -153,6 +162,7 @@ int fail_alloc_set(unsigned int path_mask, double probability, unsigned long nth
 	atomic_store_explicit(&fail_probability, probability, memory_order_relaxed);
 	atomic_store_explicit(&fail_nth, nth, memory_order_relaxed);
 	atomic_store_explicit(&fail_counter, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fail_epoch, 1, memory_order_relaxed);
 	atomic_store_explicit(&fail_mask, path_mask, memory_order_relaxed);
 	return 0;
 }

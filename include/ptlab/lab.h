@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ptlab/page.h"
 #include "ptlab/profile.h"
 #include "ptlab/race.h"
 #include "ptlab/rule.h"
@@ -57,6 +58,14 @@ struct lab_run_config {
 	/* Stop as soon as this many defended overlaps were seen and no
 	 * violation (0: run the whole budget). */
 	uint64_t stop_at_defended;
+	/* Once the scenario's threads stopped, check the mm's tables against
+	 * its counters (mm_check_tables()) before it is destroyed. */
+	bool check_tables;
+	/* Allocation failures injected on the paths in fail_alloc_paths
+	 * (FAIL_ALLOC_PATH() bits) with fail_alloc_probability (0..1), from
+	 * the start of the scenario's threads to the end of the mm. */
+	unsigned int fail_alloc_paths;
+	double fail_alloc_probability;
 };
 
 /* The scenario's default walkers, windows and pool. */
@@ -155,6 +164,14 @@ struct lab_result {
 	struct lab_violation_detail first;
 	/* Frames not accounted for at teardown (must be 0). */
 	uint64_t leaked_frames;
+	/* With check_tables: disagreements of the tables with the counters,
+	 * and pages still referenced beyond their mappings (pins never
+	 * dropped), once the scenario stopped; the first in words. */
+	uint64_t table_mismatches, table_referenced;
+	char table_check[200];
+	/* By path (enum alloc_path), from the start of the scenario's
+	 * threads: allocations asked for, and failures injected. */
+	uint64_t alloc_attempts[ALLOC_PATH_COUNT], injected[ALLOC_PATH_COUNT];
 	/* ASan builds: where the expected reports went ("" if none). */
 	char asan_log[256];
 };
@@ -178,7 +195,8 @@ const char *lab_verdict_name(enum lab_verdict v);
 
 /*
  * Judges a run against the rule's expectation @e: a run error, leaked
- * frames, or a missing key event (no collapse succeeded in a collapse
+ * frames, tables that disagree with the counters or pages left pinned
+ * (with check_tables), or a missing key event (no collapse succeeded in a collapse
  * scenario, no zap freed a deposited table in collapse-zap, munmap
  * unlinked no table) fail; so does a kind of violation the rule rules
  * out. An unsafe cell passes when it showed a violation. A safe cell
@@ -197,6 +215,7 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
  * -EINVAL for a bad config (NULL arguments, no walker or more than
  * LAB_MAX_WALKERS, a budget outside (0, 1 day], a window with an unknown
  * point, a delay outside [1 ns, LAB_MAX_DELAY_NS] or a probability outside
+ * [0, 1], an unknown allocation path or a failure probability outside
  * [0, 1]), -EBUSY when a machine exists, or another -errno when the machine
  * could not be set up.
  */
