@@ -12,5 +12,6 @@ int cmd_model(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_race(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
+int cmd_soak(int argc, char **argv);
 
 #endif /* PTLAB_CLI_COMMANDS_H */
