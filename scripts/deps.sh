@@ -8,13 +8,16 @@
 #   groff-base, man-db   make check renders the man page as man does
 # and, for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
 #   dpkg-dev, debhelper, fakeroot, lintian
-# Usage: scripts/deps.sh [compiler-name | deb]
+# and, for `scripts/deps.sh fuzz` (make fuzz): clang and libclang-rt-dev
+# (libFuzzer and clang's sanitizer runtimes)
+# Usage: scripts/deps.sh [compiler-name | deb | fuzz]
 set -euo pipefail
 
 need=(liburcu-dev spin gcc make pkg-config groff-base man-db)
 case "${1:-gcc}" in
 clang*) need+=(clang) ;;
 deb) need+=(dpkg-dev debhelper fakeroot lintian) ;;
+fuzz) need+=(clang libclang-rt-dev) ;;
 esac
 
 missing=()
