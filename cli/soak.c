@@ -9,7 +9,6 @@
  * no lost write, no leaked frame, no table mismatch, no page left pinned)
  * and every path that allocated enough saw injected failures.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "lab_cli.h"
 #include "ptlab/soak.h"
 #include "util/cli.h"
+#include "util/time.h"
 
 #define SOAK_MAX_SECONDS 604800.0        /* a week */
 #define SOAK_MAX_RUNS 1000000000ULL
@@ -66,14 +66,6 @@ static void request_stop(int sig)
 	stop_requested = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -107,23 +99,27 @@ static const char *cell_fixes(const struct lab_soak_cell *c)
 	return ptlab_fixes_name(ptlab_fix_setting(c->fix_setting));
 }
 
+/* The totals so far, the run in progress (@sofar, on its machine)
+ * included. */
 static void print_status(struct soak *s, const struct lab_result *sofar)
 {
 	struct page_alloc_stats st;
-	uint64_t injected = 0;
+	uint64_t injected;
 
+	/* The run's machine counts its own injected failures. */
 	page_alloc_get_stats(&st);
+	injected = st.injected_failures;
 	for (int p = 0; p < ALLOC_PATH_COUNT; p++)
-		injected += s->tot.injected[p] + (sofar ? sofar->injected[p] : 0);
+		injected += s->tot.injected[p];
 	printf("[%7.1f s] %llu runs: %llu pass, %llu inconclusive, %llu fail; %llu ops, "
 	       "%llu overlaps, %llu violations; frames in use %llu of %llu; %llu failures "
 	       "injected\n",
-	       now_s() - s->t0, (unsigned long long)s->tot.runs,
+	       monotonic_s() - s->t0, (unsigned long long)s->tot.runs,
 	       (unsigned long long)s->tot.passed, (unsigned long long)s->tot.inconclusive,
 	       (unsigned long long)s->tot.failed,
-	       (unsigned long long)(s->tot.ops + (sofar ? sofar->ops : 0)),
-	       (unsigned long long)(s->tot.overlaps + (sofar ? sofar->evidence.overlaps : 0)),
-	       (unsigned long long)(s->tot.violations + (sofar ? lab_total_violations(sofar) : 0)),
+	       (unsigned long long)(s->tot.ops + sofar->ops),
+	       (unsigned long long)(s->tot.overlaps + sofar->evidence.overlaps),
+	       (unsigned long long)(s->tot.violations + lab_total_violations(sofar)),
 	       (unsigned long long)(st.nr_frames - st.nr_free), (unsigned long long)st.nr_frames,
 	       (unsigned long long)injected);
 	fflush(stdout);
@@ -133,11 +129,13 @@ static void print_status(struct soak *s, const struct lab_result *sofar)
 static void progress(void *arg, double elapsed, const struct lab_result *sofar)
 {
 	struct soak *s = arg;
+	double now = monotonic_s();
 
 	(void)elapsed;
-	if (now_s() < s->next_status)
+	if (now < s->next_status)
 		return;
-	s->next_status += SOAK_STATUS_EVERY;
+	while (s->next_status <= now)
+		s->next_status += SOAK_STATUS_EVERY;
 	print_status(s, sofar);
 }
 
@@ -488,13 +486,13 @@ int cmd_soak(int argc, char **argv)
 	       s.ncells, s.seconds, s.opt.cell_seconds, s.opt.walkers,
 	       (unsigned long long)s.seed, s.opt.fail_probability);
 	fflush(stdout);
-	s.t0 = now_s();
+	s.t0 = monotonic_s();
 	s.next_status = s.t0 + SOAK_STATUS_EVERY;
 	lab_set_progress(progress, &s);
 	for (uint64_t k = 0; !s.max_runs || k < s.max_runs; k++) {
 		/* A run starts only if it can end within the budget (the first
 		 * always does). */
-		if (k && now_s() - s.t0 + s.opt.cell_seconds > s.seconds)
+		if (k && monotonic_s() - s.t0 + s.opt.cell_seconds > s.seconds)
 			break;
 		if (stop_requested) {
 			s.interrupted = true;
@@ -503,7 +501,7 @@ int cmd_soak(int argc, char **argv)
 		run_one(&s, k);
 	}
 	lab_set_progress(NULL, NULL);
-	secs = now_s() - s.t0;
+	secs = monotonic_s() - s.t0;
 	s.never_failed = lab_soak_paths_never_failed(&s.tot, s.opt.fail_probability);
 	passed = !s.tot.failed && !s.never_failed;
 	print_summary(stdout, &s, secs, passed);
