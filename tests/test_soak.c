@@ -296,7 +296,7 @@ TEST_T(soak_cli_interrupt_prints_the_summary, 300)
 TEST(soak_cli_usage_errors)
 {
 	static const struct {
-		const char *args[4];
+		const char *args[5];
 		const char *expect;
 	} bad[] = {
 		{ { "--seconds", "0" }, "bad --seconds: 0 (allowed: 1..604800)" },
