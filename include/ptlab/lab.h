@@ -196,9 +196,9 @@ const char *lab_verdict_name(enum lab_verdict v);
 /*
  * Judges a run against the rule's expectation @e: a run error, leaked
  * frames, tables that disagree with the counters or pages left pinned
- * (with check_tables), or a missing key event (no collapse succeeded in a collapse
- * scenario, no zap freed a deposited table in collapse-zap, munmap
- * unlinked no table) fail; so does a kind of violation the rule rules
+ * (with check_tables), or a missing key event (no collapse succeeded in
+ * a collapse scenario, no zap freed a deposited table in collapse-zap,
+ * munmap unlinked no table) fail; so does a kind of violation the rule rules
  * out. An unsafe cell passes when it showed a violation. A safe cell
  * passes with no violation, no lost write, no ASan report and at least
  * @min_defended defended overlaps; with fewer it is inconclusive. @why
