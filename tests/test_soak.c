@@ -272,9 +272,12 @@ TEST_T(soak_cli_interrupt_prints_the_summary, 300)
 		      "0.2", "--seed", "3", (char *)NULL);
 		_exit(127);
 	}
-	/* Until its first run has begun. */
+	/* Until its first run has begun (the child may not have made the
+	 * file yet). */
 	for (int i = 0; i < 600; i++) {
 		usleep(100000);
+		if (access(path, R_OK))
+			continue;
 		text = test_read_file(path);
 		if (strstr(text, "ptlab soak: ")) {
 			free(text);
