@@ -13,8 +13,8 @@
  * form is first run with an unknown option after it: the parser must
  * reject the value, naming it, or go on and reject that option. A value
  * the parser accepts then runs for real, followed by a bound that keeps
- * the run short (later options override earlier ones), until two such
- * runs of the option succeeded (a run a command refuses, such as an
+ * the run short (later options override earlier ones), until one such
+ * run of the option succeeded (a run a command refuses, such as an
  * output file it cannot write, does not count): a command's work is
  * tested elsewhere; what is fuzzed here is its input.
  */
@@ -30,7 +30,7 @@
 /* A hang guard: the longest valid run here takes a few seconds. */
 #define RUN_TIMEOUT 120
 /* Successful real runs per option. */
-#define REAL_RUNS 2
+#define REAL_RUNS 1
 /* What ends every parse-only run. */
 #define SENTINEL "--fuzz-end-of-options"
 
