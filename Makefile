@@ -11,6 +11,8 @@
 #   make CC=clang     build with clang (into build-clang/)
 #   make check SAN=address   ASan + UBSan (into build-address/)
 #   make check SAN=thread    TSan (into build-thread/)
+#   make fuzz         the API fuzzer under libFuzzer for FUZZ_SECONDS
+#                     (default 300) on FUZZ_PROFILE (default x86)
 
 CC ?= gcc
 SAN ?=
@@ -20,7 +22,7 @@ CC := gcc
 endif
 
 CCNAME := $(notdir $(firstword $(CC)))
-BUILD_SUFFIX := $(if $(filter-out gcc cc,$(CCNAME)),-$(CCNAME))$(if $(SAN),-$(SAN))
+BUILD_SUFFIX := $(if $(filter-out gcc cc,$(CCNAME)),-$(CCNAME))$(if $(SAN),-$(SAN))$(if $(FUZZ),-fuzz)
 BUILD ?= build$(BUILD_SUFFIX)
 
 ifneq ($(filter-out address thread,$(SAN)),)
@@ -47,6 +49,10 @@ CFLAGS += -O1 -fsanitize=address,undefined -fsanitize-recover=address \
 	  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 CPPFLAGS += -DPTLAB_DEBUG=1
+endif
+# FUZZ=1: the library instrumented for libFuzzer's coverage (make fuzz).
+ifeq ($(FUZZ),1)
+CFLAGS += -fsanitize=fuzzer-no-link
 endif
 ifeq ($(SAN),thread)
 # gcc warns that TSan does not model atomic_thread_fence(); ptlab's fences
@@ -77,7 +83,7 @@ TESTS := $(BUILD)/ptlab-tests
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all run check bench deps deps-check clean install uninstall installcheck check-install
+.PHONY: all run check bench deps deps-check clean install uninstall installcheck check-install fuzz
 all: $(LIB) $(PTLAB)
 
 # Objects depend on the flags they were built with: a change rebuilds.
@@ -153,6 +159,28 @@ bench: deps
 
 clean:
 	rm -rf build build-*
+
+# The API fuzzer (tests/fuzz_api.c) under libFuzzer, with ASan and UBSan,
+# from a corpus of structured seeds plus the regression inputs. A crash is
+# written to $(FUZZ_OUT)/crash-*: copied into tests/fuzz-regress/, it is
+# replayed by make check from then on. (make check runs the same fuzzer
+# from seeded inputs in every build: tests/test_fuzz_api.c.)
+FUZZ_SECONDS ?= 300
+FUZZ_PROFILE ?= x86
+FUZZ_BUILD := build-clang-address-fuzz
+FUZZ_OUT := $(FUZZ_BUILD)/fuzz-$(FUZZ_PROFILE)
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang SAN=address FUZZ=1 $(FUZZ_BUILD)/fuzz_api
+	@mkdir -p $(FUZZ_OUT)/corpus
+	PTLAB_FUZZ_PROFILE=$(FUZZ_PROFILE) PTLAB_FUZZ_SEED_CORPUS=$(FUZZ_OUT)/corpus \
+		$(FUZZ_BUILD)/fuzz_api -max_total_time=$(FUZZ_SECONDS) -timeout=60 -rss_limit_mb=4096 \
+		-artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus tests/fuzz-regress
+
+ifeq ($(FUZZ),1)
+$(BUILD)/fuzz_api: tests/fuzz_api.c $(LIB) $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+endif
 
 # Installation. The Spin model needs no file at run time: it is embedded in
 # the command (src/lab/model.c), which runs spin and gcc from PATH.

@@ -4,29 +4,32 @@
 #include "lab_cli.h"
 #include "util/cli.h"
 
-/* Splits @list on commas and marks each name's index; @lookup returns the
- * index of a name or -1. */
+struct list_marks {
+	bool *out;
+	int (*lookup)(const char *name);
+	const char *what, *allowed;
+};
+
+static int mark_name(const char *name, void *arg)
+{
+	struct list_marks *m = arg;
+	int i = m->lookup(name);
+
+	if (i < 0)
+		return cli_error(m->what, name, m->allowed);
+	m->out[i] = true;
+	return 0;
+}
+
+/* Marks each name of the comma-separated @list in @out; @lookup returns
+ * the index of a name or -1. */
 static bool parse_list(const char *list, bool out[], size_t n, const char *what,
 		       int (*lookup)(const char *name), const char *allowed)
 {
-	char buf[512], *save = NULL, *tok;
+	struct list_marks m = { out, lookup, what, allowed };
 
 	memset(out, 0, n * sizeof(*out));
-	if (!list || !*list || strlen(list) >= sizeof(buf)) {
-		cli_error(what, list ? list : "(none)", allowed);
-		return false;
-	}
-	strcpy(buf, list);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int i = lookup(tok);
-
-		if (i < 0) {
-			cli_error(what, tok, allowed);
-			return false;
-		}
-		out[i] = true;
-	}
-	return true;
+	return cli_for_each_name(list, allowed, mark_name, &m) == 0;
 }
 
 static int profile_index(const char *name)

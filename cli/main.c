@@ -15,6 +15,7 @@ static const struct command {
 	{ "profiles", cmd_profiles, "list the architecture profiles (--json)" },
 	{ "matrix", cmd_matrix, "every scenario x profile x fix setting, judged by the rule (make run)" },
 	{ "race", cmd_race, "run one scenario on one profile with chosen fixes" },
+	{ "soak", cmd_soak, "the safe cells for hours, with allocation failures and every check" },
 	{ "model", cmd_model, "check every cell exhaustively with the Spin model" },
 	{ "report", cmd_report, "the HTML report of saved matrix and model results" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },

@@ -87,28 +87,9 @@ static void usage(FILE *f)
 
 /* ---- option parsing ---- */
 
-/* Calls @one for each comma-separated name of @list, empty ones
- * included (they are unknown names); stops at its first non-zero return. */
-static int for_each_name(const char *list, int (*one)(struct model_args *, const char *),
-			 struct model_args *a)
+static int add_profile(const char *name, void *arg)
 {
-	int ret = 0;
-
-	for (const char *p = list; !ret; p++) {
-		size_t n = strcspn(p, ",");
-		char name[64];
-
-		snprintf(name, sizeof(name), "%.*s", (int)n, p);
-		ret = one(a, name);
-		p += n;
-		if (!*p)
-			break;
-	}
-	return ret;
-}
-
-static int add_profile(struct model_args *a, const char *name)
-{
+	struct model_args *a = arg;
 	const struct ptlab_profile *p = ptlab_profile_find(name);
 	char allowed[512];
 
@@ -123,8 +104,9 @@ static int add_profile(struct model_args *a, const char *name)
 	return 0;
 }
 
-static int add_scenario(struct model_args *a, const char *name)
+static int add_scenario(const char *name, void *arg)
 {
+	struct model_args *a = arg;
 	enum scenario s;
 	char allowed[128];
 
@@ -139,8 +121,9 @@ static int add_scenario(struct model_args *a, const char *name)
 	return 0;
 }
 
-static int add_fixes(struct model_args *a, const char *name)
+static int add_fixes(const char *name, void *arg)
 {
+	struct model_args *a = arg;
 	struct ptlab_fixes f;
 
 	if (ptlab_fixes_parse(name, &f))
@@ -149,13 +132,16 @@ static int add_fixes(struct model_args *a, const char *name)
 	return 0;
 }
 
+/* The longest --define: spin's preprocessor overflows on long ones. */
+#define DEFINE_MAX 128
+
 /* NAME or NAME=VALUE, both made of letters, digits and '_'. */
 static bool define_valid(const char *d)
 {
 	size_t name = strspn(d, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			     "0123456789_");
 
-	if (!name || (d[0] >= '0' && d[0] <= '9'))
+	if (!name || (d[0] >= '0' && d[0] <= '9') || strlen(d) > DEFINE_MAX)
 		return false;
 	if (d[name] == '\0')
 		return true;
@@ -170,7 +156,8 @@ static int add_define(struct model_args *a, const char *d)
 	const char **more;
 
 	if (!define_valid(d))
-		return cli_error("bad --define", d, "NAME or NAME=VALUE");
+		return cli_error("bad --define", d,
+				 "NAME or NAME=VALUE of letters, digits and _, at most 128 characters");
 	more = realloc(a->defines, (a->ndefines + 1) * sizeof(*more));
 	if (!more)
 		return cli_error("out of memory", d, NULL);
@@ -217,15 +204,18 @@ static const struct cli_command cmd = { "model", options, usage, false };
 /* Takes option @opt with value @v; 0, or the exit status of a usage error. */
 static int parse_option(int opt, const char *v, struct model_args *a)
 {
+	char allowed[512];
 	uint64_t n;
 
 	switch (opt) {
 	case OPT_PROFILES:
-		return for_each_name(v, add_profile, a);
+		ptlab_profile_names(allowed, sizeof(allowed));
+		return cli_for_each_name(v, allowed, add_profile, a);
 	case OPT_SCENARIOS:
-		return for_each_name(v, add_scenario, a);
+		scenario_names(allowed, sizeof(allowed));
+		return cli_for_each_name(v, allowed, add_scenario, a);
 	case OPT_FIXES:
-		return for_each_name(v, add_fixes, a);
+		return cli_for_each_name(v, FIX_NAMES, add_fixes, a);
 	case OPT_DEFINE:
 		return add_define(a, v);
 	case OPT_JSON:
@@ -663,7 +653,8 @@ int cmd_model(int argc, char **argv)
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1)
 		if (c == CLI_STOP || (ret = parse_option(c, optarg, &a)))
 			goto out;
-	if (a.json_path && (ret = cli_check_output("--json file", a.json_path)))
+	if ((a.json_path && (ret = cli_check_output("--json file", a.json_path))) ||
+	    (a.opts.keep_dir && (ret = cli_check_output_dir("--keep directory", a.opts.keep_dir))))
 		goto out;
 	if (a.trace_dir && (ret = check_trace_dir(a.trace_dir)))
 		goto out;

@@ -11,11 +11,13 @@
 #   groff-base, man-db   make check renders the man page as man does
 # for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
 #   dpkg-dev, debhelper, fakeroot, lintian, libpng-dev
-# and for `scripts/deps.sh <compiler> check` (make check):
+# for `scripts/deps.sh <compiler> check` (make check):
 #   chromium     the report is tested in a real browser, headless (about
 #                100 MB; about 30 s to install here)
 #   libpng-dev   the test decodes the browser's screenshot
-# Usage: scripts/deps.sh [compiler-name | deb] [check]
+# and for `scripts/deps.sh fuzz` (make fuzz): clang and libclang-rt-dev
+# (libFuzzer and clang's sanitizer runtimes)
+# Usage: scripts/deps.sh [compiler-name | deb | fuzz] [check]
 set -euo pipefail
 
 need=(liburcu-dev libjansson-dev spin tcc gcc make pkg-config groff-base man-db)
@@ -23,6 +25,7 @@ for arg in "${@:-gcc}"; do
 	case "$arg" in
 	clang*) need+=(clang) ;;
 	deb) need+=(dpkg-dev debhelper fakeroot lintian libpng-dev) ;;
+	fuzz) need+=(clang libclang-rt-dev) ;;
 	check) need+=(chromium libpng-dev) ;;
 	esac
 done

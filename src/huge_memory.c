@@ -156,6 +156,45 @@ struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *
 	return pgtable;
 }
 
+/* A ring link for a check: NULL when it names no frame of the pool (a
+ * corrupt ring must not send the check outside memory). */
+static struct page *ring_link_checked(struct page *t, bool next)
+{
+	uint64_t v;
+
+	if (machine.profile.deposit == DEPOSIT_IN_TABLE) {
+		v = frame_load64(t, next ? LINK_NEXT : LINK_PREV) -
+		    (uint64_t)(uintptr_t)ptlab_pool_base;
+		return v < (uint64_t)ptlab_nr_frames << PAGE_SHIFT && !(v & ~PAGE_MASK)
+			       ? pfn_to_page(v >> PAGE_SHIFT)
+			       : NULL;
+	}
+	v = next ? t->deposit_next : t->deposit_prev;
+	return pfn_valid(v) ? pfn_to_page(v) : NULL;
+}
+
+int pgtable_trans_huge_deposited(struct page *pmd_table, int max)
+{
+	struct page *head, *t;
+	int n = 0;
+
+	lockdep_assert_held(&pmd_table->ptl);
+	if (pmd_table->pmd_huge_pte == PFN_NONE)
+		return 0;
+	if (!pfn_valid(pmd_table->pmd_huge_pte))
+		return -1;
+	head = t = pfn_to_page(pmd_table->pmd_huge_pte);
+	do {
+		struct page *next = ring_link_checked(t, true);
+
+		if (page_type(t) != PAGE_TYPE_PGTABLE || ++n > max || !next ||
+		    ring_link_checked(next, false) != t)
+			return -1;
+		t = next;
+	} while (t != head);
+	return n;
+}
+
 /* Records where each subpage of a new THP is mapped. */
 void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm,
 				    uint64_t haddr)
@@ -181,10 +220,10 @@ int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	struct page *folio, *pgtable;
 	spinlock_t *ptl;
 
-	folio = alloc_huge_page();
+	folio = alloc_huge_page_tagged(ALLOC_PATH_THP_FAULT);
 	if (!folio)
 		return -ENOMEM;
-	pgtable = pte_alloc_one(mm);
+	pgtable = pte_alloc_one(mm, ALLOC_PATH_DEPOSIT);
 	if (!pgtable) {
 		put_page(folio);
 		return -ENOMEM;
@@ -277,9 +316,11 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 		spin_unlock(ptl);
 		return;
 	}
-	/* pmdp_invalidate(): gone from every TLB before the PTEs appear. */
-	old = pmdp_huge_get_and_clear(pmdp);
-	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp);
+	/* pmdp_invalidate(): gone from every TLB before the PTEs appear,
+	 * and never none meanwhile: a zap under mmap_lock for read that
+	 * read it none would skip the PTEs about to appear. */
+	old = pmdp_invalidate(pmdp);
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
 	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	folio = pfn_to_page(pmd_pfn(old));
 	pgtable = pgtable_trans_huge_withdraw(mm, pmdp);

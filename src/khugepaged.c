@@ -228,10 +228,10 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 
 	/* 1. The huge page, with no lock held (alloc_charge_folio()); in
 	 * the "fresh" generation also the table it will deposit. */
-	hpage = alloc_huge_page();
+	hpage = alloc_huge_page_tagged(ALLOC_PATH_THP_COLLAPSE);
 	if (!hpage)
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
-	if (fresh && !(new_table = pte_alloc_one(mm))) {
+	if (fresh && !(new_table = pte_alloc_one(mm, ALLOC_PATH_TABLES))) {
 		put_page(hpage);
 		return SCAN_ALLOC_TABLE_FAIL;
 	}

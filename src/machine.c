@@ -91,6 +91,7 @@ int ptlab_init(const struct ptlab_config *cfg)
 int ptlab_exit(struct ptlab_teardown_report *report)
 {
 	struct ptlab_teardown_report r = { 0 };
+	uint64_t typed[PAGE_TYPE_COUNT] = { 0 };
 	struct page_alloc_stats st;
 
 	if (!machine.initialized)
@@ -108,16 +109,25 @@ int ptlab_exit(struct ptlab_teardown_report *report)
 		r.leaked[t] = st.by_type[t];
 		r.leaked_total += st.by_type[t];
 	}
-	for (uint32_t pfn = 0; pfn < ptlab_nr_frames; pfn++)
-		if (page_type(pfn_to_page(pfn)) == PAGE_TYPE_FREE &&
-		    page_ref_count(pfn_to_page(pfn)) != 0)
+	for (uint32_t pfn = 0; pfn < ptlab_nr_frames; pfn++) {
+		enum page_type t = page_type(pfn_to_page(pfn));
+
+		if (t == PAGE_TYPE_FREE && page_ref_count(pfn_to_page(pfn)) != 0)
 			r.bad_refcounts++;
+		if ((unsigned int)t < PAGE_TYPE_COUNT)
+			typed[t]++;
+	}
+	for (int t = 0; t < PAGE_TYPE_COUNT; t++)
+		r.miscounted += typed[t] > st.by_type[t] ? typed[t] - st.by_type[t]
+							 : st.by_type[t] - typed[t];
+	r.miscounted += st.nr_free > typed[PAGE_TYPE_FREE] ? st.nr_free - typed[PAGE_TYPE_FREE]
+							   : typed[PAGE_TYPE_FREE] - st.nr_free;
 	if (report)
 		*report = r;
 	page_alloc_exit();
 	ptlab_asan_log_end();
 	machine.initialized = false;
-	return r.leaked_total || r.bad_refcounts ? -ENOTEMPTY : 0;
+	return r.leaked_total || r.bad_refcounts || r.miscounted ? -ENOTEMPTY : 0;
 }
 
 void ptlab_rcu_barrier(void)

@@ -22,10 +22,10 @@
 #include "ptlab/race.h"
 #include "tlb.h"
 
-struct page *pte_alloc_one(struct mm_struct *mm)
+struct page *pte_alloc_one(struct mm_struct *mm, enum alloc_path path)
 {
 	(void)mm;
-	return alloc_page(PAGE_TYPE_PGTABLE);
+	return alloc_page_tagged(PAGE_TYPE_PGTABLE, path);
 }
 
 void pte_free(struct mm_struct *mm, struct page *table)
@@ -43,7 +43,7 @@ int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *count
 
 	if (atomic_load_explicit(slot, memory_order_acquire))
 		return 0;
-	table = pte_alloc_one(mm);
+	table = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	if (!table)
 		return -ENOMEM;
 	spin_lock(&mm->page_table_lock);
@@ -76,7 +76,7 @@ struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr)
 
 int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp)
 {
-	struct page *table = pte_alloc_one(mm);
+	struct page *table = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	spinlock_t *ptl;
 
 	if (!table)
@@ -125,7 +125,7 @@ static int do_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 		return 0;
 	/* Allocate with no lock held, then map under the PTE lock if the
 	 * entry is still none. */
-	page = alloc_page(PAGE_TYPE_ANON);
+	page = alloc_page_tagged(PAGE_TYPE_ANON, ALLOC_PATH_PAGES);
 	if (!page)
 		return -ENOMEM;
 	if (vma->vm_flags & VM_WRITE)
@@ -165,6 +165,12 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		pmd_t pmd = pmdp_get(pmdp);
 		int ret;
 
+		/* A huge PMD a split has invalidated: its lock is held until
+		 * the PTE table is in. */
+		if (pmd_trans_huge(pmd) && !pmd_present(pmd)) {
+			spin_unlock(pmd_lock(pmdp));
+			continue;
+		}
 		if (pmd_trans_huge(pmd))
 			return 0;
 		if (pmd_none(pmd) && vma_thp_eligible(vma, addr & PMD_MASK) &&
@@ -547,9 +553,24 @@ static enum hw_walk_result hw_access(struct cpu *c, struct mm_struct *mm, uint64
 	return r;
 }
 
+/*
+ * A fault that found no free frame. The kernel's arch fault handler calls
+ * pagefault_out_of_memory() on VM_FAULT_OOM and returns to the faulting
+ * instruction, which faults again: the access itself is retried, since
+ * no caller above it could (a store to user memory has no error path).
+ * The retry lives here for the same reason. ptlab has no OOM killer to
+ * free memory meanwhile, so an access gives up after this many faults in
+ * a row on one page (the task the kernel would kill) and returns -ENOMEM.
+ * Callers of mm_populate() and of GUP's slow path get -ENOMEM at once and
+ * retry themselves, as the kernel's do.
+ */
+#define USER_FAULT_OOM_RETRIES 16
+
 static int user_access(uint64_t addr, void *buf, size_t len, bool write)
 {
 	struct cpu *c = this_cpu;
+	struct backoff oom = BACKOFF_INIT;
+	unsigned int oom_faults = 0;
 	struct mm_struct *mm;
 
 	if (mm_caller_check())
@@ -577,11 +598,17 @@ static int user_access(uint64_t addr, void *buf, size_t len, bool write)
 							write ? FAULT_FLAG_WRITE : 0)
 				      : -EFAULT;
 			up_read(&mm->mmap_lock);
+			if (ret == -ENOMEM && ++oom_faults <= USER_FAULT_OOM_RETRIES) {
+				wait_backoff(&oom);
+				continue;
+			}
 			if (ret)
 				return ret;
 		}
 		if (r != HW_OK)
 			continue;
+		oom = (struct backoff)BACKOFF_INIT;
+		oom_faults = 0;
 		addr += chunk;
 		buf = (uint8_t *)buf + chunk;
 		len -= chunk;

@@ -45,7 +45,7 @@ struct mm_struct *mm_create(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	mm->pgd = pte_alloc_one(mm);
+	mm->pgd = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	if (!mm->pgd) {
 		free(mm);
 		errno = ENOMEM;
@@ -256,6 +256,9 @@ void vma_remove_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 
 	while (last < mm->nr_vmas && mm->vmas[last].vm_end <= end)
 		last++;
+	/* Nothing to remove (an mm with no VMA has no array at all). */
+	if (last == first)
+		return;
 	memmove(&mm->vmas[first], &mm->vmas[last],
 		(size_t)(mm->nr_vmas - last) * sizeof(*mm->vmas));
 	mm->nr_vmas -= last - first;

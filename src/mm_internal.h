@@ -138,7 +138,9 @@ void unmap_region(struct mm_struct *mm, struct mmu_gather *tlb, uint64_t start,
 		  uint64_t end, bool reclaim_pt);
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		   uint64_t end, uint64_t floor, uint64_t ceiling);
-struct page *pte_alloc_one(struct mm_struct *mm);
+/* A zeroed page table, allocated on @path (ALLOC_PATH_TABLES, or
+ * ALLOC_PATH_DEPOSIT for a table deposited for a huge PMD). */
+struct page *pte_alloc_one(struct mm_struct *mm, enum alloc_path path);
 /* Frees a page table now (pte_free()); no walker may reach it. */
 void pte_free(struct mm_struct *mm, struct page *table);
 
@@ -183,6 +185,11 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 				struct page *pgtable);
 struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *pmdp);
+/* How many tables hang on @pmd_table's deposit list, each link checked
+ * both ways; -1 when the list is broken (a member that is no page table,
+ * a link that does not lead back, more than @max members). Caller holds
+ * the PMD table's lock. */
+int pgtable_trans_huge_deposited(struct page *pmd_table, int max);
 bool vma_thp_eligible(struct vm_area_struct *vma, uint64_t haddr);
 void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm, uint64_t haddr);
 

@@ -183,7 +183,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 		return;
 	}
 	if (!tlb->batch) {
-		batch_page = alloc_page(PAGE_TYPE_KERNEL);
+		batch_page = alloc_page_tagged(PAGE_TYPE_KERNEL, ALLOC_PATH_RCU_BATCH);
 		if (!batch_page) {
 			/* tlb_table_invalidate(), then the IPI fallback. */
 			RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_ONE);

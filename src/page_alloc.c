@@ -44,13 +44,19 @@ static struct {
 	uint64_t nr_free;
 	uint64_t by_type[PAGE_TYPE_COUNT];
 	uint64_t allocs, frees, failures, injected;
+	uint64_t path_attempts[ALLOC_PATH_COUNT], path_injected[ALLOC_PATH_COUNT];
 } zone;
 
-/* Failure injection, read locklessly by allocators. */
+/* Failure injection, read locklessly by allocators (relaxed: a change
+ * reaches them soon, and nothing is ordered by it). */
 static atomic_uint fail_mask;
 static _Atomic double fail_probability;
 static atomic_ulong fail_nth;
 static atomic_ulong fail_counter;
+/* Bumped by each fail_alloc_set(): a thread whose coin was seeded in an
+ * earlier epoch reseeds, so that each setting draws afresh (a thread's
+ * TLS, hence its old seed, is reused by the next thread created). */
+static atomic_ulong fail_epoch;
 
 static void small_push(uint32_t pfn)
 {
@@ -122,39 +128,59 @@ static bool merge_blocks(void)
 	return merged;
 }
 
-/* Failure injection's coin, one per thread. */
+/* Failure injection's coin, one per thread, and the epoch it was seeded
+ * in. */
 static __thread uint64_t fail_rng;
+static __thread unsigned long fail_rng_epoch;
 
-static bool should_fail(enum page_type type)
+static bool should_fail(enum alloc_path path)
 {
-	unsigned long nth;
+	unsigned long nth, epoch;
 	double p;
 
-	if (!(atomic_load_explicit(&fail_mask, memory_order_relaxed) & (1U << type)))
+	if (!(atomic_load_explicit(&fail_mask, memory_order_relaxed) & FAIL_ALLOC_PATH(path)))
 		return false;
 	nth = atomic_load_explicit(&fail_nth, memory_order_relaxed);
 	if (nth && (atomic_fetch_add_explicit(&fail_counter, 1, memory_order_relaxed) + 1) %
 			   nth == 0)
 		return true;
 	p = atomic_load_explicit(&fail_probability, memory_order_relaxed);
-	if (!fail_rng)
-		fail_rng = rand_seed((uint64_t)(uintptr_t)&fail_rng, 1);
+	epoch = atomic_load_explicit(&fail_epoch, memory_order_relaxed);
+	if (fail_rng_epoch != epoch) {
+		fail_rng = rand_seed((uint64_t)(uintptr_t)&fail_rng, epoch);
+		fail_rng_epoch = epoch;
+	}
 	return p > 0 && rand_unit(&fail_rng) < p;
 }
 
-int fail_alloc_set(unsigned int type_mask, double probability, unsigned long nth)
+int fail_alloc_set(unsigned int path_mask, double probability, unsigned long nth)
 {
 	if (!(probability >= 0.0 && probability <= 1.0))
 		return -EINVAL;
-	if (type_mask & ~((1U << PAGE_TYPE_COUNT) - 1) ||
-	    type_mask & (FAIL_ALLOC_TYPE(PAGE_TYPE_FREE) | FAIL_ALLOC_TYPE(PAGE_TYPE_THP_TAIL)))
+	if (path_mask & ~FAIL_ALLOC_ALL_PATHS)
 		return -EINVAL;
 	atomic_store_explicit(&fail_mask, 0, memory_order_relaxed);
 	atomic_store_explicit(&fail_probability, probability, memory_order_relaxed);
 	atomic_store_explicit(&fail_nth, nth, memory_order_relaxed);
 	atomic_store_explicit(&fail_counter, 0, memory_order_relaxed);
-	atomic_store_explicit(&fail_mask, type_mask, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fail_epoch, 1, memory_order_relaxed);
+	atomic_store_explicit(&fail_mask, path_mask, memory_order_relaxed);
 	return 0;
+}
+
+const char *alloc_path_name(enum alloc_path path)
+{
+	static const char *const names[ALLOC_PATH_COUNT] = {
+		[ALLOC_PATH_OTHER] = "other",
+		[ALLOC_PATH_TABLES] = "tables",
+		[ALLOC_PATH_PAGES] = "pages",
+		[ALLOC_PATH_THP_FAULT] = "thp_fault",
+		[ALLOC_PATH_THP_COLLAPSE] = "thp_collapse",
+		[ALLOC_PATH_RCU_BATCH] = "rcu_batch",
+		[ALLOC_PATH_DEPOSIT] = "deposit",
+	};
+
+	return (unsigned int)path < ALLOC_PATH_COUNT && names[path] ? names[path] : "?";
 }
 
 #ifdef PTLAB_TSAN
@@ -267,15 +293,28 @@ static void prep_new_frame(struct page *p, enum page_type type, uint32_t head)
 			      memory_order_release);
 }
 
-struct page *alloc_page(enum page_type type)
+/* Counts an attempt on @path and, when it failed, the failure (under
+ * zone_lock). */
+static void count_attempt(enum alloc_path path, bool failed, bool injected)
+{
+	zone.path_attempts[path]++;
+	if (!failed)
+		return;
+	zone.failures++;
+	zone.injected += injected;
+	zone.path_injected[path] += injected;
+}
+
+struct page *alloc_page_tagged(enum page_type type, enum alloc_path path)
 {
 	uint32_t pfn = PFN_NONE;
-	bool injected = should_fail(type);
+	bool injected;
 	struct page *p;
 
-	if (type != PAGE_TYPE_PGTABLE && type != PAGE_TYPE_ANON &&
-	    type != PAGE_TYPE_KERNEL)
+	if ((type != PAGE_TYPE_PGTABLE && type != PAGE_TYPE_ANON && type != PAGE_TYPE_KERNEL) ||
+	    (unsigned int)path >= ALLOC_PATH_COUNT)
 		return NULL;
+	injected = should_fail(path);
 	spin_lock(&zone.zone_lock);
 	if (!injected && (zone.small_head != PFN_NONE || split_block())) {
 		pfn = zone.small_head;
@@ -284,10 +323,8 @@ struct page *alloc_page(enum page_type type)
 		zone.by_type[PAGE_TYPE_FREE]--;
 		zone.by_type[type]++;
 		zone.allocs++;
-	} else {
-		zone.failures++;
-		zone.injected += injected;
 	}
+	count_attempt(path, pfn == PFN_NONE, injected);
 	spin_unlock(&zone.zone_lock);
 	if (pfn == PFN_NONE)
 		return NULL;
@@ -297,12 +334,15 @@ struct page *alloc_page(enum page_type type)
 	return p;
 }
 
-struct page *alloc_huge_page(void)
+struct page *alloc_huge_page_tagged(enum alloc_path path)
 {
 	uint32_t block = PFN_NONE;
-	bool injected = should_fail(PAGE_TYPE_THP_HEAD);
+	bool injected;
 	uint32_t head;
 
+	if ((unsigned int)path >= ALLOC_PATH_COUNT)
+		return NULL;
+	injected = should_fail(path);
 	spin_lock(&zone.zone_lock);
 	if (!injected) {
 		block = block_pop();
@@ -315,10 +355,8 @@ struct page *alloc_huge_page(void)
 		zone.by_type[PAGE_TYPE_THP_HEAD]++;
 		zone.by_type[PAGE_TYPE_THP_TAIL] += HPAGE_PMD_NR - 1;
 		zone.allocs++;
-	} else {
-		zone.failures++;
-		zone.injected += injected;
 	}
+	count_attempt(path, block == PFN_NONE, injected);
 	spin_unlock(&zone.zone_lock);
 	if (block == PFN_NONE)
 		return NULL;
@@ -329,6 +367,16 @@ struct page *alloc_huge_page(void)
 	prep_new_frame(pfn_to_page(head), PAGE_TYPE_THP_HEAD, head);
 	RACE_POINT(RP_FRAME_ALLOC, .page = pfn_to_page(head), .how = PAGE_TYPE_THP_HEAD);
 	return pfn_to_page(head);
+}
+
+struct page *alloc_page(enum page_type type)
+{
+	return alloc_page_tagged(type, ALLOC_PATH_OTHER);
+}
+
+struct page *alloc_huge_page(void)
+{
+	return alloc_huge_page_tagged(ALLOC_PATH_OTHER);
 }
 
 /* Poisons a frame being freed and gives it a new generation (outside the
@@ -351,6 +399,10 @@ static void free_frame(struct page *p)
 {
 	enum page_type was = page_type(p);
 
+	/* A free frame (or a THP's tail, which is never freed alone) freed
+	 * again would go on the free list twice. */
+	if (was == PAGE_TYPE_FREE || was == PAGE_TYPE_THP_TAIL)
+		ptlab_bug("freeing a frame that is not allocated", page_to_pfn(p));
 	poison_frame(p);
 	spin_lock(&zone.zone_lock);
 	small_push(page_to_pfn(p));
@@ -409,6 +461,8 @@ void page_alloc_get_stats(struct page_alloc_stats *out)
 	out->nr_frames = ptlab_nr_frames;
 	out->nr_free = zone.nr_free;
 	memcpy(out->by_type, zone.by_type, sizeof(out->by_type));
+	memcpy(out->path_attempts, zone.path_attempts, sizeof(out->path_attempts));
+	memcpy(out->path_injected, zone.path_injected, sizeof(out->path_injected));
 	out->allocs = zone.allocs;
 	out->frees = zone.frees;
 	out->failures = zone.failures;
@@ -449,6 +503,8 @@ int page_alloc_init(size_t bytes)
 	memset(zone.by_type, 0, sizeof(zone.by_type));
 	zone.by_type[PAGE_TYPE_FREE] = ptlab_nr_frames;
 	zone.allocs = zone.frees = zone.failures = zone.injected = 0;
+	memset(zone.path_attempts, 0, sizeof(zone.path_attempts));
+	memset(zone.path_injected, 0, sizeof(zone.path_injected));
 	for (uint32_t pfn = 0; pfn < ptlab_nr_frames; pfn++) {
 		struct page *p = &ptlab_pages[pfn];
 

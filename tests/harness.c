@@ -62,6 +62,11 @@ double test_now(void)
 
 int test_run(const char *const argv[], char *out, size_t outlen)
 {
+	return test_run_timeout(argv, out, outlen, 0);
+}
+
+int test_run_timeout(const char *const argv[], char *out, size_t outlen, unsigned int seconds)
+{
 	int pipefd[2];
 	pid_t pid;
 	size_t used = 0;
@@ -79,6 +84,8 @@ int test_run(const char *const argv[], char *out, size_t outlen)
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
+		/* An alarm survives execv(). */
+		alarm(seconds);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

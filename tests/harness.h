@@ -62,6 +62,9 @@ const char *test_ptlab_path(void);
  * exit status, or 128 + signal number.
  */
 int test_run(const char *const argv[], char *out, size_t outlen);
+/* The same, killing the program (SIGALRM, 128 + 14) after @seconds (0:
+ * never): a hang guard, never a pass criterion. */
+int test_run_timeout(const char *const argv[], char *out, size_t outlen, unsigned int seconds);
 
 /* Seconds since an arbitrary start, monotonic. */
 double test_now(void);

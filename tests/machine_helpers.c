@@ -30,13 +30,13 @@ void machine_down(void)
 
 	CHECK_EQ(cpu_unregister(), 0);
 	ret = ptlab_exit(&r);
-	CHECK_MSG(ret == 0, "teardown: %d (%llu frames leaked: table %llu anon %llu thp %llu kernel %llu, bad refcounts %llu)",
+	CHECK_MSG(ret == 0, "teardown: %d (%llu frames leaked: table %llu anon %llu thp %llu kernel %llu, bad refcounts %llu, miscounted %llu)",
 		  ret, (unsigned long long)r.leaked_total,
 		  (unsigned long long)r.leaked[PAGE_TYPE_PGTABLE],
 		  (unsigned long long)r.leaked[PAGE_TYPE_ANON],
 		  (unsigned long long)r.leaked[PAGE_TYPE_THP_HEAD],
 		  (unsigned long long)r.leaked[PAGE_TYPE_KERNEL],
-		  (unsigned long long)r.bad_refcounts);
+		  (unsigned long long)r.bad_refcounts, (unsigned long long)r.miscounted);
 }
 
 struct mm_struct *test_mm_up(void)

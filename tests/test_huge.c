@@ -277,7 +277,8 @@ TEST(huge_collapse_fails_without_huge_page)
 	CHECK_EQ(mm_mmap(mm, HBASE, PMD_SIZE, VM_READ | VM_WRITE), (int64_t)HBASE);
 	fill(HBASE, PMD_SIZE, 8);
 	CHECK_EQ(mm_madvise(mm, HBASE, PMD_SIZE, MADV_HUGEPAGE), 0);
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_THP_HEAD), 1.0, 0), 0);
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_THP_COLLAPSE) |
+					FAIL_ALLOC_PATH(ALLOC_PATH_THP_FAULT), 1.0, 0), 0);
 	CHECK_EQ(hpage_collapse(mm, HBASE), SCAN_ALLOC_HUGE_PAGE_FAIL);
 	/* THP faults fall back to small pages too. */
 	CHECK_EQ(mm_munmap(mm, HBASE, PMD_SIZE), 0);

@@ -364,7 +364,7 @@ TEST(model_bad_input)
 	} cases[] = {
 		{ { "--profiles", "foo" },
 		  "ptlab: unknown profile: foo (allowed: x86, x86-invlpgb," },
-		{ { "--profiles", "arm64,,x86" }, "ptlab: unknown profile:" },
+		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
 		  "pt-reclaim, hugetlb-unshare)" },

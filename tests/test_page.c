@@ -2,7 +2,10 @@
 /* The frame pool: allocation, LIFO reuse, poison, generations, huge pages,
  * references and failure injection. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "machine_helpers.h"
 
@@ -100,34 +103,102 @@ TEST(page_fail_injection)
 	int got = 0;
 
 	machine_up(NULL, 16);
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_KERNEL), 1.5, 0), -EINVAL);
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_KERNEL), -0.1, 0), -EINVAL);
-	CHECK_EQ(fail_alloc_set(1U << 12, 0.5, 0), -EINVAL);
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_FREE), 0.5, 0), -EINVAL);
-	/* Always fail kernel pages, leave the others. */
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_KERNEL), 1.0, 0), 0);
-	CHECK(!alloc_page(PAGE_TYPE_KERNEL));
-	CHECK(p = alloc_page(PAGE_TYPE_ANON));
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_RCU_BATCH), 1.5, 0), -EINVAL);
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_RCU_BATCH), -0.1, 0), -EINVAL);
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_RCU_BATCH), 0.0 / 0.0, 0), -EINVAL);
+	CHECK_EQ(fail_alloc_set(1U << ALLOC_PATH_COUNT, 0.5, 0), -EINVAL);
+	/* Always fail one path, leave the others, whatever the type. */
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_RCU_BATCH), 1.0, 0), 0);
+	CHECK(!alloc_page_tagged(PAGE_TYPE_KERNEL, ALLOC_PATH_RCU_BATCH));
+	CHECK(p = alloc_page(PAGE_TYPE_KERNEL));
 	put_page(p);
-	/* Every 3rd anon allocation fails. */
-	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_ANON), 0, 3), 0);
+	/* Every 3rd allocation on the pages path fails. */
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_PAGES), 0, 3), 0);
 	for (int i = 0; i < 9; i++) {
-		p = alloc_page(PAGE_TYPE_ANON);
+		p = alloc_page_tagged(PAGE_TYPE_ANON, ALLOC_PATH_PAGES);
 		if (p) {
 			got++;
 			put_page(p);
 		}
 	}
 	CHECK_EQ(got, 6);
-	page_alloc_get_stats(&st);
-	CHECK_EQ(st.injected_failures, 4);
-	CHECK_EQ(fail_alloc_set(0, 0, 0), 0);
-	CHECK(p = alloc_page(PAGE_TYPE_KERNEL));
+	/* Huge pages by path too: collapse's fails, the fault's does not. */
+	CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_THP_COLLAPSE), 1.0, 0), 0);
+	CHECK(!alloc_huge_page_tagged(ALLOC_PATH_THP_COLLAPSE));
+	CHECK(p = alloc_huge_page_tagged(ALLOC_PATH_THP_FAULT));
 	put_page(p);
-	/* Bad types are refused without a frame. */
+	page_alloc_get_stats(&st);
+	CHECK_EQ(st.injected_failures, 5);
+	CHECK_EQ(st.path_injected[ALLOC_PATH_RCU_BATCH], 1);
+	CHECK_EQ(st.path_injected[ALLOC_PATH_PAGES], 3);
+	CHECK_EQ(st.path_injected[ALLOC_PATH_THP_COLLAPSE], 1);
+	CHECK_EQ(st.path_injected[ALLOC_PATH_OTHER], 0);
+	CHECK_EQ(st.path_attempts[ALLOC_PATH_PAGES], 9);
+	CHECK_EQ(st.path_attempts[ALLOC_PATH_OTHER], 1);
+	CHECK_EQ(st.path_attempts[ALLOC_PATH_THP_FAULT], 1);
+	CHECK_EQ(fail_alloc_set(0, 0, 0), 0);
+	CHECK(p = alloc_page_tagged(PAGE_TYPE_KERNEL, ALLOC_PATH_RCU_BATCH));
+	put_page(p);
+	/* Bad types and paths are refused without a frame. */
 	CHECK(!alloc_page(PAGE_TYPE_FREE));
 	CHECK(!alloc_page(PAGE_TYPE_THP_TAIL));
+	CHECK(!alloc_page_tagged(PAGE_TYPE_ANON, ALLOC_PATH_COUNT));
+	CHECK(!alloc_huge_page_tagged((enum alloc_path)-1));
+	page_alloc_get_stats(&st);
+	CHECK_EQ(st.nr_free, st.nr_frames);
+	CHECK(strcmp(alloc_path_name(ALLOC_PATH_RCU_BATCH), "rcu_batch") == 0);
+	CHECK(strcmp(alloc_path_name(ALLOC_PATH_COUNT), "?") == 0);
+	for (int i = 0; i < ALLOC_PATH_COUNT; i++)
+		CHECK(strcmp(alloc_path_name((enum alloc_path)i), "?") != 0);
 	machine_down();
+}
+
+/* Runs @fn in a child process and returns what it wrote on stderr, with
+ * the signal that ended it (0 when it exited). */
+static int in_child(void (*fn)(void), char *err, size_t len)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	CHECK_EQ(pipe(fds), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, len - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void free_twice(void)
+{
+	struct page *p;
+
+	machine_up(NULL, 16);
+	p = alloc_page(PAGE_TYPE_ANON);
+	put_page(p);
+	/* A reference taken on a free frame (no get-unless-zero), dropped
+	 * again: the frame would be freed a second time. */
+	get_page(p);
+	put_page(p);
+}
+
+/* Freeing a frame that is already free is a BUG(), never a corrupted
+ * free list. */
+TEST(page_double_free_is_a_bug)
+{
+	char err[512];
+
+	CHECK_EQ(in_child(free_twice, err, sizeof(err)), SIGABRT);
+	CHECK_MSG(strstr(err, "BUG: freeing a frame that is not allocated"), "%s", err);
 }
 
 TEST(page_bytes_access)

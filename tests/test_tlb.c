@@ -79,7 +79,7 @@ static bool table_freed_under_walker_pt(const char *profile, bool fail_batch, bo
 	atomic_store(&hold.release, 0);
 	atomic_store(&hold.unmapped, 0);
 	if (fail_batch)
-		CHECK_EQ(fail_alloc_set(FAIL_ALLOC_TYPE(PAGE_TYPE_KERNEL), 1.0, 0), 0);
+		CHECK_EQ(fail_alloc_set(FAIL_ALLOC_PATH(ALLOC_PATH_RCU_BATCH), 1.0, 0), 0);
 	race_hook_set(hold_hook);
 	cpu_thread_start(&w, holding_walker, NULL);
 	cpu_thread_start(&u, unmapper, NULL);

@@ -32,7 +32,10 @@
  * many were taken (a prefix of the range), or a negative errno when none
  * was: -EINVAL (unaligned @start, @nr_pages <= 0 or overflowing, NULL
  * @pages, unknown flags), -EPERM (not a CPU, or interrupts off), -ESRCH
- * (the CPU runs no mm), -EFAULT (no mapping allows the access).
+ * (the CPU runs no mm), -EFAULT (no mapping allows the access), -ENOMEM
+ * (the slow path's fault found no free frame). With FOLL_FAST_ONLY there
+ * is no slow path: 0 when the fast path could take none (as the kernel's
+ * get_user_pages_fast_only()).
  */
 long get_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
 			 struct page **pages);

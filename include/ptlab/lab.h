@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ptlab/page.h"
 #include "ptlab/profile.h"
 #include "ptlab/race.h"
 #include "ptlab/rule.h"
@@ -72,6 +73,14 @@ struct lab_run_config {
 	 * from this long before the first violation to @trace_after_ms after
 	 * it (without a violation: the run's last milliseconds). */
 	double trace_before_ms, trace_after_ms;
+	/* Once the scenario's threads stopped, check the mm's tables against
+	 * its counters (mm_check_tables()) before it is destroyed. */
+	bool check_tables;
+	/* Allocation failures injected on the paths in fail_alloc_paths
+	 * (FAIL_ALLOC_PATH() bits) with fail_alloc_probability (0..1), from
+	 * the start of the scenario's threads to the end of the mm. */
+	unsigned int fail_alloc_paths;
+	double fail_alloc_probability;
 };
 
 /* The cell (profile, fixes, kernel, scenario, walker kinds) of @cfg. */
@@ -186,6 +195,14 @@ struct lab_result {
 	struct lab_violation_detail first;
 	/* Frames not accounted for at teardown (must be 0). */
 	uint64_t leaked_frames;
+	/* With check_tables: disagreements of the tables with the counters,
+	 * and pages still referenced beyond their mappings (pins never
+	 * dropped), once the scenario stopped; the first in words. */
+	uint64_t table_mismatches, table_referenced;
+	char table_check[200];
+	/* By path (enum alloc_path), from the start of the scenario's
+	 * threads: allocations asked for, and failures injected. */
+	uint64_t alloc_attempts[ALLOC_PATH_COUNT], injected[ALLOC_PATH_COUNT];
 	/* ASan builds: where the expected reports went ("" if none). */
 	char asan_log[256];
 	/* A traced run: its trace (NULL when not traced); free it with
@@ -261,9 +278,10 @@ void lab_trace_free(struct lab_trace *t);
 
 /*
  * Judges a run against the rule's expectation @e: a run error, leaked
- * frames, or a missing key event (no collapse succeeded in a collapse
- * scenario, no zap freed a deposited table in collapse-zap, munmap
- * unlinked no table) fail; so does a kind of violation the rule rules
+ * frames, tables that disagree with the counters or pages left pinned
+ * (with check_tables), or a missing key event (no collapse succeeded in
+ * a collapse scenario, no zap freed a deposited table in collapse-zap,
+ * munmap unlinked no table) fail; so does a kind of violation the rule rules
  * out. An unsafe cell passes when it showed a violation. A safe cell
  * passes with no violation, no lost write, no ASan report and at least
  * @min_defended defended overlaps; with fewer it is inconclusive. @why
@@ -280,6 +298,7 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
  * -EINVAL for a bad config (NULL arguments, no walker or more than
  * LAB_MAX_WALKERS, a budget outside (0, 1 day], a window with an unknown
  * point, a delay outside [1 ns, LAB_MAX_DELAY_NS] or a probability outside
+ * [0, 1], an unknown allocation path or a failure probability outside
  * [0, 1]), -EBUSY when a machine exists, or another -errno when the machine
  * could not be set up.
  */

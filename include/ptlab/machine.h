@@ -51,12 +51,18 @@ struct ptlab_teardown_report {
 	uint64_t leaked_total;
 	/* Pages whose refcount was not 0 while free. */
 	uint64_t bad_refcounts;
+	/* Frames the allocator's counts miss: by type, the difference
+	 * between its count and the frames that have that type, plus the
+	 * difference between its free count and its free frames (the
+	 * accounting itself broken: free + in use != pool). */
+	uint64_t miscounted;
 };
 
 /*
  * Tears the machine down once every mm is destroyed and every CPU but the
  * caller is unregistered: waits for pending RCU frees, then accounts for
- * every frame. Returns 0 when all frames came back free, -ENOTEMPTY (with
+ * every frame. Returns 0 when all frames came back free and the
+ * allocator's counts agree with the frames, -ENOTEMPTY (with
  * @report filled, if given) when some did not, -EBUSY while CPUs other
  * than the caller are still registered, -EINVAL with no machine.
  */

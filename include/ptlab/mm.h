@@ -91,15 +91,20 @@ int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len);
  */
 int mm_mincore(struct mm_struct *mm, uint64_t addr, uint64_t len, unsigned char *vec);
 /* Faults every page of [addr, addr+len) in, for writing if @write
- * (mm_populate()). */
+ * (mm_populate()); -ENOMEM at the first fault that finds no free frame
+ * (no retry: the caller decides, as the kernel's callers do). */
 int mm_populate(struct mm_struct *mm, uint64_t addr, uint64_t len, bool write);
 
 /*
  * User-memory access by the calling CPU in its current mm: each page
  * through the CPU's software TLB and, on a miss, a hardware-style walk;
- * missing or read-only pages are faulted in as the CPU would. -EFAULT for
- * an address no mapping allows, -EINVAL for a NULL buffer or a range that
- * wraps, -ESRCH when the CPU runs no mm.
+ * missing or read-only pages are faulted in as the CPU would. A fault
+ * that finds no free frame is retried, as the kernel's fault handler
+ * returns to the access after pagefault_out_of_memory(); after 16 retries
+ * on one page the access gives up with -ENOMEM (the bytes before
+ * that page were accessed). -EFAULT for an address no mapping allows,
+ * -EINVAL for a NULL buffer or a range that wraps, -ESRCH when the CPU
+ * runs no mm.
  */
 int user_read(uint64_t addr, void *buf, size_t len);
 int user_write(uint64_t addr, const void *buf, size_t len);
@@ -121,5 +126,40 @@ struct mm_stats {
 	uint64_t hugetlb_mapped; /* hugetlb PMD entries */
 };
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out);
+
+/* What mm_check_tables() found. */
+struct mm_check_report {
+	/* The counters, and what a walk of the tables found in their terms
+	 * (linked PTE tables plus deposited ones in pte_tables, as nr_ptes). */
+	struct mm_stats counted, found;
+	/*
+	 * Disagreements: a counter against the walk; a PMD table whose
+	 * deposit list does not hold one table per huge PMD in it (or is
+	 * broken); an entry neither empty nor present, or naming a frame of
+	 * the wrong type; a mapped page whose mapcount is not the number of
+	 * entries mapping it, or with fewer references than mappings; an
+	 * entry in a range no VMA covers.
+	 */
+	uint64_t mismatches;
+	/* Mapped pages (folios) with references beyond their mappings: pins
+	 * or GUP references held while the walk ran (0 when nobody holds
+	 * one: then every pinned page was unpinned). */
+	uint64_t referenced;
+	/* The first mismatch, else the first extra reference, in words ("" if
+	 * none). */
+	char first[200];
+};
+
+/*
+ * Walks every table of @mm under mmap_lock for write and compares what it
+ * finds with the mm's counters (the kernel's check_mm() at exit compares
+ * the RSS counters and nr_ptes with zero; this does it at any time,
+ * against the tables) and with each mapped page's counts. Exact for the
+ * tables and counters, which only change under mmap_lock; references may
+ * change meanwhile through GUP-fast. 0 with @out filled, -EINVAL (NULL
+ * argument), -EPERM (not a CPU, or interrupts off), -ENOMEM (no host
+ * memory for the walk).
+ */
+int mm_check_tables(struct mm_struct *mm, struct mm_check_report *out);
 
 #endif /* PTLAB_MM_H */

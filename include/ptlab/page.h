@@ -255,28 +255,61 @@ static inline void folio_put_refs(struct page *folio, int refs)
 void put_page(struct page *page);
 
 /*
+ * Where an allocation is made: each protocol call site tags its one
+ * allocation call with its path, as the kernel's fail_page_alloc can be
+ * aimed at call sites. Failure injection and its counts go by path, so a
+ * soak can show that every fallback ran. A new call site adds a name here
+ * and in alloc_path_name() and passes its tag.
+ */
+enum alloc_path {
+	ALLOC_PATH_OTHER,        /* untagged: alloc_page(), alloc_huge_page() */
+	ALLOC_PATH_TABLES,       /* page tables: the PGD, __pud_alloc() and
+				  * __pmd_alloc(), __pte_alloc() */
+	ALLOC_PATH_PAGES,        /* do_anonymous_page()'s page */
+	ALLOC_PATH_THP_FAULT,    /* do_huge_pmd_anonymous_page()'s huge page */
+	ALLOC_PATH_THP_COLLAPSE, /* collapse_huge_page()'s huge page */
+	ALLOC_PATH_RCU_BATCH,    /* tlb_remove_table()'s batch page */
+	ALLOC_PATH_DEPOSIT,      /* the table do_huge_pmd_anonymous_page()
+				  * deposits */
+	ALLOC_PATH_COUNT,
+};
+/* "other", "tables", "pages", "thp_fault", "thp_collapse", "rcu_batch",
+ * "deposit"; "?" for anything else. */
+const char *alloc_path_name(enum alloc_path path);
+
+/*
  * Allocation (mirrors alloc_pages()). @type is what the frame becomes
  * (PGTABLE, ANON or KERNEL); the frame comes back zeroed with refcount 1.
- * NULL when the pool is exhausted or a failure was injected.
+ * NULL when the pool is exhausted, a failure was injected on @path, or
+ * @type or @path is unknown.
  */
-struct page *alloc_page(enum page_type type);
+struct page *alloc_page_tagged(enum page_type type, enum alloc_path path);
 /* A zeroed 2 MiB compound page: head returned, refcount 1. */
+struct page *alloc_huge_page_tagged(enum alloc_path path);
+/* The same, untagged (ALLOC_PATH_OTHER). */
+struct page *alloc_page(enum page_type type);
 struct page *alloc_huge_page(void);
 
 /*
- * Failure injection (the kernel's fail_page_alloc): allocations of the
- * types in @type_mask fail with @probability (0..1) and/or every @nth
- * (0 = never). Returns -EINVAL for a probability outside [0,1] or an
- * unknown type bit. Pass a zero mask to stop.
+ * Failure injection (the kernel's fail_page_alloc): allocations on the
+ * paths in @path_mask fail with @probability (0..1) and/or every @nth
+ * (0 = never, counted over all those paths). Returns -EINVAL for a
+ * probability outside [0,1] or an unknown path bit. Pass a zero mask to
+ * stop. May be called while CPUs allocate: they see the change at once or
+ * a little later.
  */
-#define FAIL_ALLOC_TYPE(t) (1U << (t))
-int fail_alloc_set(unsigned int type_mask, double probability, unsigned long nth);
+#define FAIL_ALLOC_PATH(p) (1U << (p))
+#define FAIL_ALLOC_ALL_PATHS ((1U << ALLOC_PATH_COUNT) - 1)
+int fail_alloc_set(unsigned int path_mask, double probability, unsigned long nth);
 
 struct page_alloc_stats {
 	uint64_t nr_frames;
 	uint64_t nr_free;
 	uint64_t by_type[PAGE_TYPE_COUNT];  /* frames currently of each type */
 	uint64_t allocs, frees, failures, injected_failures;
+	/* Per path: allocations asked for, and failures injected. */
+	uint64_t path_attempts[ALLOC_PATH_COUNT];
+	uint64_t path_injected[ALLOC_PATH_COUNT];
 };
 void page_alloc_get_stats(struct page_alloc_stats *out);
 

@@ -82,9 +82,11 @@ static inline pte_t pte_mkdirty(pte_t p) { return (pte_t){ p.pte | _PAGE_DIRTY }
 /* PMD */
 static inline bool pmd_none(pmd_t p) { return p.pmd == 0; }
 static inline bool pmd_present(pmd_t p) { return p.pmd & _PAGE_PRESENT; }
+/* A huge PMD, present or invalidated by a split in progress (x86's
+ * pmd_trans_huge(): the PSE bit alone). */
 static inline bool pmd_trans_huge(pmd_t p)
 {
-	return (p.pmd & (_PAGE_PRESENT | _PAGE_PSE)) == (_PAGE_PRESENT | _PAGE_PSE);
+	return p.pmd & _PAGE_PSE;
 }
 static inline bool pmd_write(pmd_t p) { return p.pmd & _PAGE_RW; }
 static inline bool pmd_access_permitted(pmd_t p, bool write)
@@ -179,6 +181,18 @@ static inline pte_t ptep_get_and_clear(struct pte_slot *ptep)
 static inline pmd_t pmdp_huge_get_and_clear(struct pmd_slot *pmdp)
 {
 	return (pmd_t){ atomic_exchange_explicit(&pmdp->val, 0, memory_order_seq_cst) };
+}
+/* Makes a huge PMD not present but still huge, never none
+ * (pmdp_invalidate()): walkers stop at it, and a lockless reader that
+ * sees it huge takes its lock, which the split holds until the PTE table
+ * is in, instead of skipping a PMD it read as empty. Under the PMD lock;
+ * returns the old value. */
+static inline pmd_t pmdp_invalidate(struct pmd_slot *pmdp)
+{
+	uint64_t v = atomic_load_explicit(&pmdp->val, memory_order_relaxed);
+
+	return (pmd_t){ atomic_exchange_explicit(&pmdp->val, v & ~_PAGE_PRESENT,
+						 memory_order_seq_cst) };
 }
 static inline void pmd_clear(struct pmd_slot *pmdp)
 {

@@ -186,6 +186,10 @@ static inline uint64_t lab_ring_head_relaxed(struct lab_ring *r)
 	return atomic_load_explicit(&r->head, memory_order_relaxed);
 }
 
+/* run.c: the scenario is set up and its threads are about to start:
+ * allocation failures begin (cfg->fail_alloc_*), counted from here. */
+void lab_faults_begin(const struct lab_run_config *cfg);
+
 /* window.c */
 void lab_windows_install(const struct lab_window *w, unsigned int n, uint64_t seed);
 /* Stops at @rp if a window says so; @walker: a lab walker thread. */

@@ -140,7 +140,8 @@ static bool config_ok(const struct lab_run_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_windows; i++)
 		if (!window_ok(&cfg->windows[i]))
 			return false;
-	return true;
+	return !(cfg->fail_alloc_paths & ~FAIL_ALLOC_ALL_PATHS) &&
+	       cfg->fail_alloc_probability >= 0.0 && cfg->fail_alloc_probability <= 1.0;
 }
 
 /* Sums what every thread counted so far (relaxed loads of counters each
@@ -232,6 +233,47 @@ static bool run_over(const struct lab_run_config *cfg, const struct ptlab_expect
 	       (*stop_at >= 0 && now_ms >= *stop_at);
 }
 
+/* Every thread of the scenario has stopped: the counters must agree with
+ * the tables, and no page may still be pinned. */
+static void check_tables(struct mm_struct *mm, struct lab_result *res)
+{
+	struct mm_check_report rep;
+	int ret = mm_check_tables(mm, &rep);
+
+	if (ret) {
+		res->table_mismatches = 1;
+		snprintf(res->table_check, sizeof(res->table_check), "the check failed: %s",
+			 strerror(-ret));
+		return;
+	}
+	res->table_mismatches = rep.mismatches;
+	res->table_referenced = rep.referenced;
+	snprintf(res->table_check, sizeof(res->table_check), "%s", rep.first);
+}
+
+/* The allocator's counts when the scenario's threads started (written by
+ * the controller before it starts them). */
+static struct page_alloc_stats alloc_at_start;
+
+void lab_faults_begin(const struct lab_run_config *cfg)
+{
+	page_alloc_get_stats(&alloc_at_start);
+	if (cfg->fail_alloc_paths && cfg->fail_alloc_probability > 0)
+		fail_alloc_set(cfg->fail_alloc_paths, cfg->fail_alloc_probability, 0);
+}
+
+/* The allocations since the scenario's threads started, by path. */
+static void count_allocations(struct lab_result *res)
+{
+	struct page_alloc_stats st;
+
+	page_alloc_get_stats(&st);
+	for (int p = 0; p < ALLOC_PATH_COUNT; p++) {
+		res->alloc_attempts[p] = st.path_attempts[p] - alloc_at_start.path_attempts[p];
+		res->injected[p] = st.path_injected[p] - alloc_at_start.path_injected[p];
+	}
+}
+
 int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 {
 	struct ptlab_config mc;
@@ -272,6 +314,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 		goto out_cpu;
 	}
 	lab_windows_install(cfg->windows, cfg->nr_windows, cfg->seed);
+	/* Counted from here should the scenario fail to start. */
+	page_alloc_get_stats(&alloc_at_start);
 	if (cfg->trace_before_ms > 0 && !(trace = lab_trace_begin(cfg)))
 		ret = -ENOMEM;
 	lab_rs.start_ns = monotonic_ns();
@@ -304,13 +348,17 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	if (res->asan_reports)
 		snprintf(res->asan_log, sizeof(res->asan_log), "%s", ptlab_asan_log_path());
 	lab_scenario_free(s);
+	if (cfg->check_tables)
+		check_tables(mm, res);
 	if (mm_destroy(mm))
 		ret = ret ? ret : -EBUSY;
+	fail_alloc_set(0, 0, 0);
+	count_allocations(res);
 out_cpu:
 	cpu_unregister();
 	lab_detect_end();
 	lab_evidence_free(ev);
 	if (ptlab_exit(&rep) == -ENOTEMPTY)
-		res->leaked_frames = rep.leaked_total + rep.bad_refcounts;
+		res->leaked_frames = rep.leaked_total + rep.bad_refcounts + rep.miscounted;
 	return ret;
 }

@@ -621,6 +621,8 @@ int lab_scenario_start(const struct lab_run_config *cfg, struct mm_struct *mm,
 					 walker_body);
 	for (int i = 0; !ret && cpus < cfg->min_mm_cpus; cpus++, i++)
 		ret = add_thread(s, LAB_ROLE_BYSTANDER, WALKER_GUP, i, mm, bystander_body);
+	if (!ret)
+		lab_faults_begin(cfg);
 	for (int i = 0; !ret && i < s->nr_threads; i++)
 		ret = start_thread(s->threads[i]);
 	if (!ret && atomic_load(&s->failed))

@@ -90,6 +90,12 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 	if (r->leaked_frames)
 		return why_not(LAB_FAIL, why, why_len, "%llu frames leaked",
 			       (unsigned long long)r->leaked_frames);
+	if (r->table_mismatches)
+		return why_not(LAB_FAIL, why, why_len, "the tables disagree with the counters: %s",
+			       r->table_check);
+	if (r->table_referenced)
+		return why_not(LAB_FAIL, why, why_len, "%llu pages still pinned after the run: %s",
+			       (unsigned long long)r->table_referenced, r->table_check);
 	if ((cfg->scenario == SCENARIO_COLLAPSE_ZAP || cfg->scenario == SCENARIO_COLLAPSE_PIN) &&
 	    !r->collapses)
 		return why_not(LAB_FAIL, why, why_len, "no collapse succeeded");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ptlab/version.h"
@@ -66,6 +67,27 @@ bool cli_parse_bool(const char *s, bool *out)
 		}
 	}
 	return false;
+}
+
+int cli_for_each_name(const char *list, const char *allowed,
+		      int (*one)(const char *name, void *arg), void *arg)
+{
+	for (const char *p = list;; p++) {
+		size_t n = p ? strcspn(p, ",") : 0;
+		char *name;
+		int ret;
+
+		if (!n)
+			return cli_error("empty name in the list", list ? list : "(none)", allowed);
+		name = strndup(p, n);
+		if (!name)
+			return cli_error("out of memory for the list", list, NULL);
+		ret = one(name, arg);
+		free(name);
+		if (ret || !p[n])
+			return ret;
+		p += n;
+	}
 }
 
 /* "unknown option for race", or "unknown option" for ptlab itself. */
@@ -208,6 +230,29 @@ int cli_check_output(const char *what, const char *path)
 		}
 		err = errno;
 	}
+	snprintf(msg, sizeof(msg), "cannot write %s", what);
+	fprintf(stderr, "ptlab: %s: %s (%s)\n", msg, path, strerror(err));
+	return CLI_EXIT_USAGE;
+}
+
+int cli_check_output_dir(const char *what, const char *path)
+{
+	struct stat st;
+	char msg[160];
+	int err = 0;
+
+	if (!path || !*path)
+		return cli_error("empty output path for", what, NULL);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		err = errno;
+	else if (stat(path, &st))
+		err = errno;
+	else if (!S_ISDIR(st.st_mode))
+		err = ENOTDIR;
+	else if (access(path, W_OK | X_OK))
+		err = errno;
+	if (!err)
+		return 0;
 	snprintf(msg, sizeof(msg), "cannot write %s", what);
 	fprintf(stderr, "ptlab: %s: %s (%s)\n", msg, path, strerror(err));
 	return CLI_EXIT_USAGE;

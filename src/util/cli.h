@@ -27,6 +27,15 @@ bool cli_parse_double(const char *s, double min, double max, double *out);
 bool cli_parse_bool(const char *s, bool *out);
 
 /*
+ * Calls @one(name, @arg) for each name of the comma-separated @list, in
+ * order; @one prints its own error for a name it does not know. An empty
+ * list, or an empty name in it, is a usage error naming the list with
+ * @allowed. Returns 0, @one's first non-zero return, or CLI_EXIT_USAGE.
+ */
+int cli_for_each_name(const char *list, const char *allowed,
+		      int (*one)(const char *name, void *arg), void *arg);
+
+/*
  * Option scanning with getopt_long(), the same for every command: both
  * "--opt value" and "--opt=value", unambiguous prefixes of long options,
  * "--" ending the options, -h/--help and --version.
@@ -89,5 +98,9 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
  * printing "ptlab: cannot write <what>: <path> (<reason>)".
  */
 int cli_check_output(const char *what, const char *path);
+/* The same for a directory the command will write into: creates it if
+ * need be (as the command's work would), then checks that it is a
+ * directory it may write. */
+int cli_check_output_dir(const char *what, const char *path);
 
 #endif /* PTLAB_UTIL_CLI_H */

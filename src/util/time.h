@@ -25,4 +25,9 @@ static inline uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static inline double monotonic_s(void)
+{
+	return (double)monotonic_ns() * 1e-9;
+}
+
 #endif /* PTLAB_UTIL_TIME_H */

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command line, fuzzed: every option of every command (found from the
+ * commands themselves, so a new one is covered with no change here) gets
+ * bad and extreme values (empty, signs, huge, NaN, infinities, overlong,
+ * lists with bad names, control bytes), in both GNU forms, alone and
+ * duplicated; plus unknown commands and help topics. Each run must end
+ * with exit 2 and one message naming the value, or succeed; never crash,
+ * never hang, and never leave a partial output file: a JSON file exists
+ * only after success, whole, and no temporary file stays.
+ *
+ * Runs happen in a private directory (relative paths land there). Each
+ * form is first run with an unknown option after it: the parser must
+ * reject the value, naming it, or go on and reject that option. A value
+ * the parser accepts then runs for real, followed by a bound that keeps
+ * the run short (later options override earlier ones), until one such
+ * run of the option succeeded (a run a command refuses, such as an
+ * output file it cannot write, does not count): a command's work is
+ * tested elsewhere; what is fuzzed here is its input.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_helpers.h"
+#include "harness.h"
+
+/* A hang guard: the longest valid run here takes a few seconds. */
+#define RUN_TIMEOUT 120
+/* Successful real runs per option. */
+#define REAL_RUNS 1
+/* What ends every parse-only run. */
+#define SENTINEL "--fuzz-end-of-options"
+
+#ifdef PTLAB_DEBUG
+/* Sanitizer builds, where starting a process costs ten times as much,
+ * check the same parsing code on a sample: every other plain value, in
+ * the --opt=value form only (the overlong values always). */
+#define VALUE_STRIDE 2
+#define FORMS 1
+#else
+#define VALUE_STRIDE 1
+#define FORMS 3
+#endif
+
+static const char *const plain_values[] = {
+	"", ".", " ", "-1", "-0", "0", "1", "00", "+1", "0x10", "1e3", "1e309", "-1e309", "1e-320",
+	"nan", "NaN", "-nan", "inf", "-inf", "Infinity", "18446744073709551615",
+	"18446744073709551616", "99999999999999999999999999", "-9223372036854775808", "0.0000001",
+	"1.", ",", ",,", "a,b", "x86,", ",x86", "x86,,munmap", "vax", "x86,vax", "none,most",
+	"%s%n%s", "\t1", "1\n", "\x01\x7f", "\xff\xfe", "-", "--", "--help", "=", "A=", "=B", "A=B=C",
+	"1:2:3", "gup-pmd-read:1", "gup-pmd-read:0:0", "gup-pmd-read:1:nan",
+	"gup-pmd-read:100000000:1:jitter:preempt:extra",
+};
+
+/* Overlong values, made at run time. */
+static char long_name[8192], long_list[8192];
+
+/* What keeps a run with accepted values short (appended after the fuzzed
+ * option, so it wins), per command; NULL for none. */
+static const char *const *bound(const char *command)
+{
+	static const char *const race[] = { "--profile", "x86", "--scenario", "munmap",
+					    "--fixes", "both", "--seconds", "0.05", "--threads",
+					    "1", "--ops", "1000000000000", "--no-rule", NULL };
+	static const char *const matrix[] = { "--profiles", "x86", "--scenarios", "munmap",
+					      "--fixes", "both", "--seconds", "0.05",
+					      "--threads", "1", "--retries", "0",
+					      "--min-overlaps", "0", NULL };
+	static const char *const soak[] = { "--profiles", "x86", "--scenarios", "munmap",
+					    "--fixes", "both", "--runs", "1", "--seconds", "1",
+					    "--cell-seconds", "0.05", "--threads", "1",
+					    "--min-overlaps", "0", "--fail-alloc", "0", NULL };
+	static const char *const model[] = { "--profiles", "x86", "--scenarios", "munmap",
+					     "--fixes", "both", "--jobs", "1", "--max-depth",
+					     "10000", "--memory-mb", "1024", NULL };
+	static const char *const bench[] = { "--rounds", "3", "--scale", "0.01", NULL };
+	static const struct {
+		const char *name;
+		const char *const *args;
+	} bounds[] = { { "race", race }, { "matrix", matrix }, { "soak", soak },
+		       { "model", model }, { "bench", bench } };
+
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+		if (strcmp(command, bounds[i].name) == 0)
+			return bounds[i].args;
+	return NULL;
+}
+
+static char dir[256], out[1 << 20];
+static char ptlab_path[PATH_MAX];
+
+/* Empties the run directory. */
+static void clean_dir(void)
+{
+	DIR *d = opendir(".");
+	struct dirent *e;
+
+	CHECK(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			test_rmtree(e->d_name);
+	closedir(d);
+}
+
+/* No file of the run directory is a temporary JSON file left behind. */
+static void check_no_temporary(const char *what)
+{
+	DIR *d = opendir(".");
+	struct dirent *e;
+
+	CHECK(d);
+	while ((e = readdir(d)))
+		CHECK_MSG(!strstr(e->d_name, ".tmp-"), "%s left %s", what, e->d_name);
+	closedir(d);
+}
+
+/* A JSON document ptlab wrote, whole: one object from its version to its
+ * closing brace and the final newline. */
+static void check_whole_json(const char *path, const char *what)
+{
+	char *text = test_read_file(path);
+	size_t n = strlen(text);
+
+	CHECK_MSG(strncmp(text, "{\"ptlab_version\":", 17) == 0 && n >= 2 &&
+			  strcmp(text + n - 2, "}\n") == 0,
+		  "%s: %s is not a whole document", what, path);
+	free(text);
+}
+
+/* Whether the message names @value, or a comma-separated item of it. */
+static bool names_value(const char *msg, const char *value)
+{
+	char buf[sizeof(long_list)], *save, *tok;
+
+	if (strstr(msg, value))
+		return true;
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strstr(msg, tok))
+			return true;
+	return false;
+}
+
+/*
+ * Runs ptlab with @args, then @tail (if any), then SENTINEL when
+ * @parse_only, and checks the outcome. @json is the output file the run
+ * was given (or NULL), @value what a usage error must name. Returns the
+ * exit status, and sets *@accepted (when given) when the parser went past
+ * the value to the sentinel.
+ */
+static int fuzz_run(const char *const *args, const char *const *tail, bool parse_only,
+		    const char *json, const char *value, bool *accepted)
+{
+	const char *argv[64] = { ptlab_path };
+	char what[512] = "ptlab";
+	size_t n = 1;
+	bool existed, sentinel = false;
+	int status;
+
+	for (; *args && n < 40; args++)
+		argv[n++] = *args;
+	for (; tail && *tail && n < 61; tail++)
+		argv[n++] = *tail;
+	if (parse_only)
+		argv[n++] = SENTINEL;
+	argv[n] = NULL;
+	for (size_t i = 1; i < n && strlen(what) < 200; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), " %.40s", argv[i]);
+	clean_dir();
+	/* "." and the like exist before any run. */
+	existed = json && access(json, F_OK) == 0;
+	status = test_run_timeout(argv, out, sizeof(out), RUN_TIMEOUT);
+	CHECK_MSG(status == 0 || status == 2, "%s: exit %d:\n%.2000s", what, status, out);
+	if (status == 2) {
+		CHECK_MSG(test_count(out, "ptlab: ") == 1, "%s: not one message:\n%.2000s", what,
+			  out);
+		sentinel = parse_only && strstr(out, "unknown option for") && strstr(out, SENTINEL);
+		CHECK_MSG(sentinel || names_value(out, value),
+			  "%s: the message does not name the value:\n%.2000s", what, out);
+		CHECK_MSG(!json || existed || access(json, F_OK) != 0,
+			  "%s: %s written by a failed run", what, json);
+	} else {
+		CHECK_MSG(!parse_only, "%s: ran past an unknown option:\n%.2000s", what, out);
+		if (json && !existed && access(json, F_OK) == 0)
+			check_whole_json(json, what);
+	}
+	check_no_temporary(what);
+	if (accepted)
+		*accepted = sentinel;
+	return status;
+}
+
+/* Whether @command's --json takes a file (not a flag, as profiles' does). */
+static bool json_takes_file(const char *command)
+{
+	const char *argv[] = { ptlab_path, command, "--json", NULL };
+
+	clean_dir();
+	test_run_timeout(argv, out, sizeof(out), RUN_TIMEOUT);
+	return strstr(out, "missing value for option: --json") != NULL;
+}
+
+/* Every value for one option of one command, in both forms, and
+ * duplicated; with the command's output file when the option is another
+ * one. */
+static void fuzz_option(const char *command, const char *option, const char *const *values,
+			size_t nvalues, bool json_file)
+{
+	bool json_opt = strcmp(option, "json") == 0;
+	const char *const *b = bound(command);
+	char opt[64], eq[sizeof(long_list) + 64];
+	const char *tail[48];
+	size_t n = 0, successes = 0;
+
+	snprintf(opt, sizeof(opt), "--%s", option);
+	for (; b && b[n] && n < 40; n++)
+		tail[n] = b[n];
+	if (json_file && !json_opt) {
+		tail[n++] = "--json";
+		tail[n++] = "out.json";
+	}
+	tail[n] = NULL;
+	for (size_t i = 0; i < nvalues; i++) {
+		const char *v = values[i];
+		const char *json = json_opt ? v : json_file ? "out.json" : NULL;
+		const char *sep[] = { command, opt, v, NULL };
+		const char *joined[] = { command, eq, NULL };
+		const char *twice[] = { command, eq, eq, NULL };
+		/* "--opt value": a value that looks like an option is taken as
+		 * one by getopt, as in any GNU program. */
+		const char *const *forms[] = { joined, twice, v[0] != '-' ? sep : NULL };
+
+		snprintf(eq, sizeof(eq), "--%s=%s", option, v);
+		for (size_t f = 0; f < FORMS && forms[f]; f++) {
+			bool accepted;
+
+			fuzz_run(forms[f], NULL, true, NULL, v, &accepted);
+			if (accepted && successes < REAL_RUNS)
+				successes += fuzz_run(forms[f], tail, false, json, v, NULL) == 0;
+		}
+	}
+}
+
+static void setup(void)
+{
+	CHECK(realpath(test_ptlab_path(), ptlab_path));
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	for (size_t i = 0; i + 4 < sizeof(long_list); i += 4)
+		memcpy(long_list + i, "x86,", 4);
+	long_list[sizeof(long_list) - 2] = 'q';
+	test_mkdtemp(dir, sizeof(dir), "fuzzcli");
+	CHECK_EQ(chdir(dir), 0);
+}
+
+static void teardown(void)
+{
+	CHECK_EQ(chdir("/"), 0);
+	test_rmtree(dir);
+}
+
+/* Every option of one command. */
+static void fuzz_command(const char *command)
+{
+	const char *values[sizeof(plain_values) / sizeof(plain_values[0]) + 2];
+	size_t nv = 0;
+	struct cli_names opts, cmds;
+	bool found = false, json_file;
+
+	/* The commands and options, asked before leaving the directory the
+	 * harness's relative paths start from. */
+	cli_commands(&cmds);
+	for (size_t i = 0; i < cmds.n; i++)
+		found |= strcmp(cmds.name[i], command) == 0;
+	CHECK_MSG(found, "no command %s", command);
+	cli_long_options(command, &opts);
+	setup();
+	/* The overlong ones first: as paths, only a real run refuses them. */
+	values[nv++] = long_name;
+	values[nv++] = long_list;
+	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i += VALUE_STRIDE)
+		values[nv++] = plain_values[i];
+	json_file = json_takes_file(command);
+	for (size_t o = 0; o < opts.n; o++)
+		if (strcmp(opts.name[o], "help") && strcmp(opts.name[o], "version"))
+			fuzz_option(command, opts.name[o], values, nv, json_file);
+	teardown();
+}
+
+TEST_T(fuzz_cli_profiles, 600)
+{
+	fuzz_command("profiles");
+}
+
+TEST_T(fuzz_cli_race, 600)
+{
+	fuzz_command("race");
+}
+
+TEST_T(fuzz_cli_matrix, 600)
+{
+	fuzz_command("matrix");
+}
+
+TEST_T(fuzz_cli_soak, 600)
+{
+	fuzz_command("soak");
+}
+
+TEST_T(fuzz_cli_model, 900)
+{
+	fuzz_command("model");
+}
+
+TEST_T(fuzz_cli_bench, 600)
+{
+	fuzz_command("bench");
+}
+
+/* Every command is fuzzed above; unknown commands and help topics, and
+ * values where no command takes them, here. */
+TEST_T(fuzz_cli_commands, 300)
+{
+	static const char *const known[] = { "profiles", "race", "matrix", "soak", "model",
+					     "bench" };
+	struct cli_names cmds;
+
+	cli_commands(&cmds);
+	setup();
+	for (size_t i = 0; i < cmds.n; i++) {
+		bool listed = false;
+
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			listed |= strcmp(cmds.name[i], known[k]) == 0;
+		CHECK_MSG(listed, "command %s is not fuzzed: add a TEST for it", cmds.name[i]);
+	}
+	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i++) {
+		const char *v = plain_values[i];
+		const char *cmd[] = { v, NULL };
+		const char *help[] = { "help", v, NULL };
+
+		/* An option where the command goes is ptlab's own option. */
+		if (v[0] != '-' || !v[1]) {
+			CHECK_EQ(fuzz_run(cmd, NULL, false, NULL, v, NULL), 2);
+			CHECK_EQ(fuzz_run(help, NULL, false, NULL, v, NULL), 2);
+		}
+		for (size_t c = 0; c < cmds.n; c++) {
+			const char *operand[] = { cmds.name[c], v, NULL };
+
+			if (v[0] != '-' && strcmp(v, ""))
+				CHECK_EQ(fuzz_run(operand, NULL, false, NULL, v, NULL), 2);
+		}
+	}
+	teardown();
+}
