@@ -356,12 +356,11 @@ int mm_get_vmas(struct mm_struct *mm, struct vma_info *out, int max)
 }
 
 /* The huge PMD entries of the mm's hugetlb VMAs, shared tables included:
- * a walk under mmap_lock for read. */
+ * a walk; the caller holds mmap_lock. */
 static uint64_t hugetlb_entries(struct mm_struct *mm)
 {
 	uint64_t n = 0;
 
-	down_read(&mm->mmap_lock);
 	for (int i = 0; i < mm->nr_vmas; i++) {
 		if (!is_vm_hugetlb(&mm->vmas[i]))
 			continue;
@@ -371,8 +370,19 @@ static uint64_t hugetlb_entries(struct mm_struct *mm)
 			n += pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp));
 		}
 	}
-	up_read(&mm->mmap_lock);
 	return n;
+}
+
+void __mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
+{
+	mmap_assert_locked(mm);
+	out->pte_tables = (uint64_t)atomic_load(&mm->nr_ptes);
+	out->pmd_tables = (uint64_t)atomic_load(&mm->nr_pmds);
+	out->pud_tables = (uint64_t)atomic_load(&mm->nr_puds);
+	out->deposited = (uint64_t)atomic_load(&mm->nr_deposited);
+	out->anon_pages = (uint64_t)atomic_load(&mm->anon_rss);
+	out->thp_mapped = (uint64_t)atomic_load(&mm->thp_mapped);
+	out->hugetlb_mapped = hugetlb_entries(mm);
 }
 
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
@@ -383,13 +393,9 @@ void mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
 		*out = (struct mm_stats){ 0 };
 		return;
 	}
-	out->pte_tables = (uint64_t)atomic_load(&mm->nr_ptes);
-	out->pmd_tables = (uint64_t)atomic_load(&mm->nr_pmds);
-	out->pud_tables = (uint64_t)atomic_load(&mm->nr_puds);
-	out->deposited = (uint64_t)atomic_load(&mm->nr_deposited);
-	out->anon_pages = (uint64_t)atomic_load(&mm->anon_rss);
-	out->thp_mapped = (uint64_t)atomic_load(&mm->thp_mapped);
-	out->hugetlb_mapped = hugetlb_entries(mm);
+	down_read(&mm->mmap_lock);
+	__mm_get_stats(mm, out);
+	up_read(&mm->mmap_lock);
 }
 
 struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr)

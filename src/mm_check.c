@@ -265,7 +265,7 @@ int mm_check_tables(struct mm_struct *mm, struct mm_check_report *out)
 	if (!c.maps)
 		return -ENOMEM;
 	down_write(&mm->mmap_lock);
-	mm_get_stats(mm, &out->counted);
+	__mm_get_stats(mm, &out->counted);
 	check_tables(&c);
 	check_counters(&c);
 	check_pages(&c);

@@ -111,6 +111,8 @@ bool vma_range_mapped(struct mm_struct *mm, uint64_t start, uint64_t end);
 /* Finds the PMD slot for @addr without allocating (mm_find_pmd()); NULL
  * when an upper level is missing. Caller holds mmap_lock. */
 struct pmd_slot *mm_find_pmd(struct mm_struct *mm, uint64_t addr);
+/* mm_get_stats() for a caller that holds mmap_lock (read or write). */
+void __mm_get_stats(struct mm_struct *mm, struct mm_stats *out);
 void unuse_mm_at_exit(void);
 /* Checks that the caller is a CPU with interrupts on: 0 or -EPERM. */
 int mm_caller_check(void);
