@@ -193,6 +193,8 @@ int cmd_bench(int argc, char **argv)
 	mm_destroy(mm);
 	cpu_unregister();
 	ptlab_exit(NULL);
+	if (bench_sync_policies())
+		return 1;
 	if (getloadavg(bench.machine.load_end, 3) != 3)
 		memset(bench.machine.load_end, 0, sizeof(bench.machine.load_end));
 	bench_print(stdout);

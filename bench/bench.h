@@ -15,6 +15,9 @@
  *            the same readers, with 1 to 16 other CPUs idle or busy;
  *   qsbr.c   liburcu-qsbr's readers and synchronize_rcu() (threads of
  *            their own: they are not CPUs of the machine);
+ *   policy.c what each sync policy costs a collapse on 64 simulated CPUs
+ *            (CPUs interrupted and waited for), and the walkers policy's
+ *            marker on GUP-fast;
  *   contenders.c  the other threads of a sync: idle, busy or parked;
  *   report.c the tables with peers, ratios and targets, and the JSON.
  */
@@ -27,6 +30,7 @@
 #include <stdio.h>
 
 #include "ptlab/mm.h"
+#include "ptlab/rule.h"
 #include "ptlab/types.h"
 
 #define BENCH_MAX_RESULTS 128
@@ -52,6 +56,20 @@ struct bench_result {
 	double ns_per_op;
 };
 
+/* One sync policy's cost per collapse (policy.c, synccost.h): CPUs the
+ * flush and the sync interrupted and waited for, when @mm_cpus of @cpus
+ * simulated CPUs run the collapsed mm; the sync's time here. */
+struct bench_policy_cost {
+	enum sync_policy policy;
+	const char *profile;
+	unsigned int cpus, mm_cpus;
+	double flush_ipis, sync_ipis, waited, ns_per_op;
+};
+#define BENCH_POLICY_CPUS 64
+#define BENCH_POLICY_KS 4
+#define BENCH_MAX_POLICY_COSTS (2 * SYNC_POLICIES * BENCH_POLICY_KS)
+extern const unsigned int bench_policy_ks[BENCH_POLICY_KS];
+
 /* What the figures were measured on. */
 struct bench_machine {
 	unsigned int cpus;
@@ -65,6 +83,8 @@ struct bench {
 	struct bench_machine machine;
 	struct bench_result r[BENCH_MAX_RESULTS];
 	int n;
+	struct bench_policy_cost policy[BENCH_MAX_POLICY_COSTS];
+	int npolicy;
 	unsigned int rounds;
 	/* multiplies the iteration counts */
 	double scale;
@@ -99,6 +119,9 @@ static inline void bench_read_side_body(void)
 void bench_walks(struct mm_struct *mm);
 int bench_pin_concurrent(struct mm_struct *mm);
 int bench_sync(void);
+/* With no machine up (each cost builds its own): 0 or -errno, after
+ * printing why. */
+int bench_sync_policies(void);
 
 /* The thread counts of the concurrent pinning and of the syncs. */
 #define BENCH_PIN_COUNTS 4

@@ -194,6 +194,48 @@ static void print_syncs(FILE *f)
 	}
 }
 
+static void print_policies(FILE *f)
+{
+	const struct bench_result *plain = walk("gup_fast_pin_unpin_no_marker", 1, false);
+	const struct bench_result *marked = walk("gup_fast_pin_unpin_walkers_marker", 1, false);
+	const char *profile = NULL;
+
+	if (!bench.npolicy)
+		return;
+	fprintf(f, "\nSync policies: CPUs a collapse interrupts, the flush's + the sync's, when k "
+		   "of %u simulated\nCPUs run the mm (the kernel's counts), and the sync's time here "
+		   "(ns, 2 cores for %u CPUs):\n",
+		BENCH_POLICY_CPUS, BENCH_POLICY_CPUS);
+	for (int i = 0; i < bench.npolicy; i++) {
+		const struct bench_policy_cost *c = &bench.policy[i];
+		char cell[48];
+
+		if (!profile || strcmp(profile, c->profile)) {
+			profile = c->profile;
+			fprintf(f, "  %-8s %-18s", profile, "policy");
+			for (int k = 0; k < BENCH_POLICY_KS; k++) {
+				char head[16];
+
+				snprintf(head, sizeof(head), "k=%u", bench_policy_ks[k]);
+				fprintf(f, " %16s", head);
+			}
+			fputc('\n', f);
+		}
+		if (c->mm_cpus == bench_policy_ks[0])
+			fprintf(f, "  %-8s %-18s", "", sync_policy_name(c->policy));
+		snprintf(cell, sizeof(cell), "%.0f+%.0f %.0fns", c->flush_ipis, c->sync_ipis,
+			 c->ns_per_op);
+		fprintf(f, " %16s", cell);
+		if (c->mm_cpus == bench_policy_ks[BENCH_POLICY_KS - 1])
+			fputc('\n', f);
+	}
+	if (plain && marked)
+		fprintf(f, "  GUP-fast pin+unpin of one page: %.2f ns, with the walkers policy's "
+			   "marker %.2f ns (%+.1f%%)\n",
+			plain->ns_per_op, marked->ns_per_op,
+			100 * (marked->ns_per_op / plain->ns_per_op - 1));
+}
+
 void bench_print(FILE *f)
 {
 	struct target t[MAX_TARGETS];
@@ -205,6 +247,7 @@ void bench_print(FILE *f)
 		m->cpus, m->cpu_model, m->kernel, m->load_start[0], m->load_end[0], bench.rounds);
 	print_walks(f);
 	print_syncs(f);
+	print_policies(f);
 	fprintf(f, "\nTargets (worst ratio measured):\n");
 	for (int i = 0; i < n; i++) {
 		if (t[i].worst < 0)
@@ -247,6 +290,23 @@ int bench_write_json(const char *path)
 		json_u64(&j, "batch", r->batch);
 		json_bool(&j, "thp", r->thp);
 		json_double(&j, "ns_per_op", r->ns_per_op);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "sync_policy_cost");
+	for (int i = 0; i < bench.npolicy; i++) {
+		const struct bench_policy_cost *c = &bench.policy[i];
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "policy", sync_policy_name(c->policy));
+		json_string(&j, "profile", c->profile);
+		json_u64(&j, "cpus", c->cpus);
+		json_u64(&j, "mm_cpus", c->mm_cpus);
+		json_double(&j, "interrupted", c->flush_ipis + c->sync_ipis);
+		json_double(&j, "flush_ipis", c->flush_ipis);
+		json_double(&j, "sync_ipis", c->sync_ipis);
+		json_double(&j, "waited", c->waited);
+		json_double(&j, "ns_per_op", c->ns_per_op);
 		json_object_end(&j);
 	}
 	json_array_end(&j);

@@ -115,7 +115,29 @@ TEST_T(bench_json_has_every_figure, 600)
 			check_result(results, sync_names[s], "busy", sync_counts[c], 1, false);
 			expected += 2;
 		}
+	/* The walkers policy's marker, with and without. */
+	check_result(results, "gup_fast_pin_unpin_no_marker", "single", 1, 1, false);
+	check_result(results, "gup_fast_pin_unpin_walkers_marker", "single", 1, 1, false);
+	expected += 2;
 	CHECK_EQ(check_result_objects(results), expected);
+	/* Every policy's cost on both profiles at each k of 64 CPUs; the
+	 * counts that cannot vary: all on arm64 interrupts the 63 others by
+	 * its sync and none by its flush, none interrupts no one there. */
+	CHECK_EQ(test_count(text, "{\"policy\":"), 2 * 6 * 4);
+	for (size_t k = 0; k < 4; k++) {
+		static const unsigned int ks[] = { 1, 4, 16, 63 };
+		char key[160];
+
+		snprintf(key, sizeof(key),
+			 "{\"policy\":\"all\",\"profile\":\"arm64\",\"cpus\":64,\"mm_cpus\":%u,"
+			 "\"interrupted\":63,\"flush_ipis\":0,\"sync_ipis\":63,", ks[k]);
+		CHECK_MSG(test_count(text, key) == 1, "no %s", key);
+		snprintf(key, sizeof(key),
+			 "{\"policy\":\"none\",\"profile\":\"arm64\",\"cpus\":64,\"mm_cpus\":%u,"
+			 "\"interrupted\":0,", ks[k]);
+		CHECK_MSG(test_count(text, key) == 1, "no %s", key);
+	}
+	CHECK(strstr(out, "Sync policies") && strstr(out, "with the walkers policy's marker"));
 	/* Each target with its limit and, measured or not, a verdict. */
 	CHECK_EQ(test_count(text, "{\"target\":"), 7);
 	CHECK_EQ(test_count(text, "\"limit\":"), 7);
