@@ -60,6 +60,10 @@ static char long_name[8192], long_list[8192];
 
 /* What keeps a run with accepted values short (appended after the fuzzed
  * option, so it wins), per command; NULL for none. */
+/* A matrix's JSON for report --from, outside the run directory (which
+ * is emptied before each run). */
+static char matrix_json[PATH_MAX];
+
 static const char *const *bound(const char *command)
 {
 	static const char *const race[] = { "--profile", "x86", "--scenario", "munmap",
@@ -77,11 +81,20 @@ static const char *const *bound(const char *command)
 					     "--fixes", "both", "--jobs", "1", "--max-depth",
 					     "10000", "--memory-mb", "1024", NULL };
 	static const char *const bench[] = { "--rounds", "3", "--scale", "0.01", NULL };
+	static const char *const report[] = { "--from", matrix_json, "--output", "r.html", NULL };
+	static const char *const unshare[] = { "--profile", "x86", "--cpus", "2", "--mm-cpus",
+					       "1", "--gib", "1", NULL };
+	static const char *const sync[] = { "--profiles", "x86", "--policies", "all", "--cpus",
+					    "2", "--mm-cpus", "1", "--collapses", "1",
+					    "--seconds", "0.05", "--rounds", "3", "--no-model",
+					    "--no-lab", NULL };
 	static const struct {
 		const char *name;
 		const char *const *args;
-	} bounds[] = { { "race", race }, { "matrix", matrix }, { "soak", soak },
-		       { "model", model }, { "bench", bench } };
+	} bounds[] = { { "race", race },	   { "matrix", matrix },
+		       { "soak", soak },	   { "model", model },
+		       { "bench", bench },	   { "report", report },
+		       { "study unshare", unshare }, { "study sync", sync } };
 
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
 		if (strcmp(command, bounds[i].name) == 0)
@@ -196,7 +209,15 @@ static int fuzz_run(const char *const *args, const char *const *tail, bool parse
 /* Whether @command's --json takes a file (not a flag, as profiles' does). */
 static bool json_takes_file(const char *command)
 {
-	const char *argv[] = { ptlab_path, command, "--json", NULL };
+	char buf[64], *sub;
+	const char *argv[] = { ptlab_path, buf, "--json", NULL, NULL };
+
+	snprintf(buf, sizeof(buf), "%s", command);
+	if ((sub = strchr(buf, ' '))) {
+		*sub++ = '\0';
+		argv[2] = sub;
+		argv[3] = "--json";
+	}
 
 	clean_dir();
 	test_run_timeout(argv, out, sizeof(out), RUN_TIMEOUT);
@@ -214,7 +235,15 @@ static void fuzz_option(const char *command, const char *option, const char *con
 	char opt[64], eq[sizeof(long_list) + 64];
 	const char *tail[48];
 	size_t n = 0, successes = 0;
+	char buf[64];
+	const char *words[2] = { buf, NULL };
+	char *space;
 
+	snprintf(buf, sizeof(buf), "%s", command);
+	if ((space = strchr(buf, ' '))) {
+		*space = '\0';
+		words[1] = space + 1;
+	}
 	snprintf(opt, sizeof(opt), "--%s", option);
 	for (; b && b[n] && n < 40; n++)
 		tail[n] = b[n];
@@ -226,9 +255,11 @@ static void fuzz_option(const char *command, const char *option, const char *con
 	for (size_t i = 0; i < nvalues; i++) {
 		const char *v = values[i];
 		const char *json = json_opt ? v : json_file ? "out.json" : NULL;
-		const char *sep[] = { command, opt, v, NULL };
-		const char *joined[] = { command, eq, NULL };
-		const char *twice[] = { command, eq, eq, NULL };
+		/* "study sync": the command and its subcommand, two words. */
+		const char *sub = words[1];
+		const char *sep[] = { words[0], sub ? sub : opt, sub ? opt : v, sub ? v : NULL, NULL };
+		const char *joined[] = { words[0], sub ? sub : eq, sub ? eq : NULL, NULL };
+		const char *twice[] = { words[0], sub ? sub : eq, eq, sub ? eq : NULL, NULL };
 		/* "--opt value": a value that looks like an option is taken as
 		 * one by getopt, as in any GNU program. */
 		const char *const *forms[] = { joined, twice, v[0] != '-' ? sep : NULL };
@@ -273,7 +304,8 @@ static void fuzz_command(const char *command)
 	 * harness's relative paths start from. */
 	cli_commands(&cmds);
 	for (size_t i = 0; i < cmds.n; i++)
-		found |= strcmp(cmds.name[i], command) == 0;
+		found |= strncmp(cmds.name[i], command, strcspn(command, " ")) == 0 &&
+			 cmds.name[i][strcspn(command, " ")] == '\0';
 	CHECK_MSG(found, "no command %s", command);
 	cli_long_options(command, &opts);
 	setup();
@@ -319,12 +351,38 @@ TEST_T(fuzz_cli_bench, 600)
 	fuzz_command("bench");
 }
 
+TEST_T(fuzz_cli_report, 600)
+{
+	char mdir[256];
+	const char *argv[] = { ptlab_path, "matrix", "--profiles", "x86", "--scenarios",
+			       "munmap", "--fixes", "both", "--seconds", "0.05",
+			       "--min-overlaps", "0", "--no-report", "--json", matrix_json,
+			       NULL };
+
+	CHECK(realpath(test_ptlab_path(), ptlab_path));
+	test_mkdtemp(mdir, sizeof(mdir), "fuzzcli-matrix");
+	snprintf(matrix_json, sizeof(matrix_json), "%s/matrix.json", mdir);
+	CHECK_MSG(test_run_timeout(argv, out, sizeof(out), RUN_TIMEOUT) == 0, "%s", out);
+	fuzz_command("report");
+	test_rmtree(mdir);
+}
+
+TEST_T(fuzz_cli_study_unshare, 600)
+{
+	fuzz_command("study unshare");
+}
+
+TEST_T(fuzz_cli_study_sync, 900)
+{
+	fuzz_command("study sync");
+}
+
 /* Every command is fuzzed above; unknown commands and help topics, and
  * values where no command takes them, here. */
 TEST_T(fuzz_cli_commands, 300)
 {
 	static const char *const known[] = { "profiles", "race", "matrix", "soak", "model",
-					     "bench" };
+					     "bench", "report", "study" };
 	struct cli_names cmds;
 
 	cli_commands(&cmds);

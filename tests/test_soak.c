@@ -114,7 +114,8 @@ TEST(soak_checks_fail_a_run)
 	struct lab_soak_options o = { .cell_seconds = 1, .walkers = 2 };
 	struct lab_run_config cfg;
 	struct lab_result r = { .collapses = 1, .zap_table_frees = 1, .unlinks = 1,
-				.evidence.defended = 100 };
+				.evidence.defended = 200,
+				.evidence.defended_by_walker = { [WALKER_GUP] = 100, [WALKER_RCU] = 100 } };
 	char why[200];
 
 	CHECK(lab_soak_cells(&c, 1, NULL, NULL, NULL) > 0);
