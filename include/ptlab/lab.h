@@ -52,8 +52,10 @@ struct lab_run_config {
 	 * operations when nonzero. */
 	double seconds;
 	uint64_t max_ops;
-	/* Stop this long after the first violation (the verdict is known;
-	 * the grace counts a few more); negative runs the whole budget. */
+	/* Stop this long after the first violation once the verdict is
+	 * known (the grace counts a few more): every walker kind the rule
+	 * calls safe has LAB_MIN_OVERLAPS_DEFAULT defended overlaps, or one
+	 * of them showed a violation. Negative runs the whole budget. */
 	double grace_after_violation;
 	unsigned int walkers;
 	uint64_t seed;

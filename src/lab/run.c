@@ -222,10 +222,27 @@ static bool verdict_in(const struct lab_run_config *cfg, const struct ptlab_expe
 	return true;
 }
 
+/* Whether a walker kind the rule calls safe showed a violation: the
+ * cell fails whatever comes next. */
+static bool safe_kind_violated(const struct lab_run_config *cfg,
+			       const struct ptlab_expectation *e, const struct lab_result *r)
+{
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			if ((cfg->walker_kinds & WALKER_MASK(w)) && !e->by_walker[w][k] &&
+			    r->violations_by_walker[w][k])
+				return true;
+	return false;
+}
+
+/* The grace after the first violation begins once the verdict is known:
+ * in a cell where one walker kind is unsafe and another safe (RCU walkers
+ * without RCU table free), the safe kind still needs its evidence. */
 static bool run_over(const struct lab_run_config *cfg, const struct ptlab_expectation *e,
 		     const struct lab_result *r, double now_ms, double *stop_at)
 {
-	if (*stop_at < 0 && cfg->grace_after_violation >= 0 && lab_total_violations(r))
+	if (*stop_at < 0 && cfg->grace_after_violation >= 0 && lab_total_violations(r) &&
+	    (verdict_in(cfg, e, r, LAB_MIN_OVERLAPS_DEFAULT) || safe_kind_violated(cfg, e, r)))
 		*stop_at = now_ms + cfg->grace_after_violation * 1e3;
 	if (cfg->stop_at_defended && verdict_in(cfg, e, r, cfg->stop_at_defended))
 		return true;
