@@ -75,7 +75,7 @@ static const char *const *bound(const char *command)
 					      "--min-overlaps", "0", NULL };
 	static const char *const soak[] = { "--profiles", "x86", "--scenarios", "munmap",
 					    "--fixes", "both", "--runs", "1", "--seconds", "1",
-					    "--cell-seconds", "0.05", "--threads", "1",
+					    "--cell-seconds", "0.5", "--threads", "1",
 					    "--min-overlaps", "0", "--fail-alloc", "0", NULL };
 	static const char *const model[] = { "--profiles", "x86", "--scenarios", "munmap",
 					     "--fixes", "both", "--jobs", "1", "--max-depth",
