@@ -186,6 +186,8 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
 		out[n++] = "DEPOSIT_IN_TABLE";
+	if (c->profile->collapse_flush_waits)
+		out[n++] = "COLLAPSE_FLUSH_WAITS";
 	if (c->fixes.pmd_recheck)
 		out[n++] = "PMD_RECHECK";
 	if (c->fixes.sync != SYNC_NONE)
