@@ -148,7 +148,7 @@ static void check_cell(const struct ptlab_cell *c,
 	check_replays(dir, c, r->walker, r->kind, out);
 }
 
-TEST_T(model_matrix_agrees_with_rule, 900)
+TEST_T(model_matrix_agrees_with_rule, 1800)
 {
 	size_t n;
 	const struct ptlab_cell *cells = all_cells(&n, true);
