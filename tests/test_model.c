@@ -226,7 +226,7 @@ TEST_T(model_one_walker_keeps_verdicts, 600)
 	walkers_keep_verdicts("NWALKERS=1", -1);
 }
 
-TEST_T(model_three_walkers_keep_verdicts, 900)
+TEST_T(model_three_walkers_keep_verdicts, 1800)
 {
 	walkers_keep_verdicts("NWALKERS=3", -1);
 }
