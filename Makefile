@@ -132,15 +132,20 @@ deps-check:
 # fails when either oracle did. The model runs beside the matrix, niced:
 # the matrix's cells mostly sleep (its walkers wait in their race
 # windows), and the model's compiles fill those gaps without taking a CPU
-# from a cell that wants one. Its output follows the matrix's.
+# from a cell that wants one. Its output follows the matrix's. The
+# matrix runs MATRIX_JOBS cells at once, each in a process of its own:
+# a cell mostly waits, so four share two cores without starving each
+# other of evidence (a cell short of it retries with twice the budget).
 GENERATIONS := --collapse-table reuse,zap-rcu,fresh
+MATRIX_JOBS ?= 4
 REPORT := $(BUILD)/report.html
 run: deps
 	@$(MAKE) --no-print-directory all
 	@status=0; \
 	nice -n 19 $(PTLAB) model $(GENERATIONS) --json $(BUILD)/model.json \
 		>$(BUILD)/model.txt 2>&1 & model=$$!; \
-	$(PTLAB) matrix $(GENERATIONS) --json $(BUILD)/matrix.json --no-report || status=1; \
+	$(PTLAB) matrix $(GENERATIONS) --jobs $(MATRIX_JOBS) --json $(BUILD)/matrix.json \
+		--no-report || status=1; \
 	wait $$model || status=1; \
 	echo; cat $(BUILD)/model.txt; \
 	$(PTLAB) report --from $(BUILD)/matrix.json --model $(BUILD)/model.json -o $(REPORT) \

@@ -5,10 +5,12 @@
  * violation (of a kind the rule allows), a safe cell none.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -22,6 +24,8 @@
  * overlaps (or at the end of its budget). */
 #define MATRIX_EVIDENCE_MARGIN 3
 #define MATRIX_REPORT "ptlab-report.html"
+/* --jobs: processes running cells at once (each a machine of its own). */
+#define MATRIX_MAX_JOBS 64
 
 struct cell {
 	struct lab_run_config cfg;
@@ -39,6 +43,7 @@ struct matrix {
 	struct cell *cells;
 	size_t n;
 	double seconds;
+	unsigned int jobs;
 	unsigned int retries;
 	unsigned int walkers;
 	uint64_t seed;
@@ -73,6 +78,9 @@ static void usage(FILE *f)
 		"                     twice the budget), 0..10 (default 2); a cell that\n"
 		"                     showed a violation never retries\n"
 		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
+		"  --jobs N           cells run at once, each in a process of its own,\n"
+		"                     1..%d (default 1); cells share the cores, so a\n"
+		"                     cell gathers its evidence more slowly\n"
 		"  --seed N           random seed (default 1)\n"
 		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
 		"                     fewer it is inconclusive, which fails (default %d);\n"
@@ -94,7 +102,8 @@ static void usage(FILE *f)
 		"  --report FILE      write the HTML report there (default %s):\n"
 		"                     the matrix, and the timeline of every unsafe cell\n"
 		"  --no-report        write no report\n",
-		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN, MATRIX_REPORT);
+		LAB_MAX_WALKERS, MATRIX_MAX_JOBS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN,
+		MATRIX_REPORT);
 }
 
 static void progress(void *arg, double elapsed, const struct lab_result *r)
@@ -217,6 +226,179 @@ static void print_cell(FILE *f, const struct cell *c)
 	if (c->verdict != LAB_PASS)
 		fprintf(f, " (%s)", c->why);
 	fputc('\n', f);
+}
+
+/* ---- --jobs: cells in processes of their own ---- */
+
+/*
+ * The machine is one per process (its CPUs, its pool), so cells run at
+ * once only in processes of their own: each job is a fork()ed child that
+ * runs every jobs-th cell and sends each result back through a pipe as it
+ * ends: the cell (a plain struct: whatever it points to was there before
+ * the fork), then its trace text.
+ */
+struct cell_msg {
+	size_t index;
+	size_t trace_len;
+	struct cell cell;
+};
+
+static bool write_all(int fd, const void *buf, size_t len)
+{
+	for (const char *p = buf; len;) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* 1 with @len bytes read, 0 at end of file before any, -1 otherwise. */
+static int read_all(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 && !got ? 0 : -1;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static _Noreturn void job_main(struct matrix *m, unsigned int job, int fd)
+{
+	for (size_t i = job; i < m->n; i += m->jobs) {
+		struct cell_msg msg = { .index = i };
+
+		m->current = i;
+		run_cell(m, &m->cells[i]);
+		msg.cell = m->cells[i];
+		msg.cell.trace = NULL;
+		msg.trace_len = m->cells[i].trace ? strlen(m->cells[i].trace) : 0;
+		if (!write_all(fd, &msg, sizeof(msg)) ||
+		    !write_all(fd, m->cells[i].trace, msg.trace_len))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* Reads one result from @fd into the matrix: 1, or 0 at the job's end,
+ * -1 on a broken message. */
+static int job_receive(struct matrix *m, int fd, bool *done)
+{
+	struct cell_msg msg;
+	int r = read_all(fd, &msg, sizeof(msg));
+
+	if (r <= 0)
+		return r;
+	if (msg.index >= m->n || done[msg.index])
+		return -1;
+	m->cells[msg.index] = msg.cell;
+	if (msg.trace_len) {
+		char *t = malloc(msg.trace_len + 1);
+
+		if (!t || read_all(fd, t, msg.trace_len) != 1) {
+			free(t);
+			return -1;
+		}
+		t[msg.trace_len] = '\0';
+		m->cells[msg.index].trace = t;
+	}
+	done[msg.index] = true;
+	return 1;
+}
+
+/* Runs the cells in m->jobs processes, printing each in the matrix's
+ * order once every cell before it is in. 0, or 1 if no job could start. */
+static int run_jobs(struct matrix *m)
+{
+	struct pollfd fds[MATRIX_MAX_JOBS];
+	pid_t pids[MATRIX_MAX_JOBS];
+	unsigned int jobs = m->jobs < m->n ? m->jobs : (unsigned int)m->n, open = 0;
+	bool *done = calloc(m->n, sizeof(*done));
+	size_t printed = 0, received = 0;
+
+	if (!done) {
+		fprintf(stderr, "ptlab: matrix: out of memory\n");
+		return 1;
+	}
+	m->jobs = jobs;
+	for (unsigned int k = 0; k < jobs; k++) {
+		int p[2];
+
+		if (pipe(p)) {
+			fprintf(stderr, "ptlab: matrix: pipe: %s\n", strerror(errno));
+			break;
+		}
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			close(p[0]);
+			for (unsigned int o = 0; o < open; o++)
+				close(fds[o].fd);
+			job_main(m, k, p[1]);
+		}
+		close(p[1]);
+		if (pids[k] < 0) {
+			fprintf(stderr, "ptlab: matrix: fork: %s\n", strerror(errno));
+			close(p[0]);
+			break;
+		}
+		fds[open++] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	}
+	while (open) {
+		if (poll(fds, open, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (unsigned int k = 0; k < open; k++) {
+			if (!fds[k].revents)
+				continue;
+			if (job_receive(m, fds[k].fd, done) == 1) {
+				received++;
+				continue;
+			}
+			close(fds[k].fd);
+			fds[k--] = fds[--open];
+		}
+		for (; printed < m->n && done[printed]; printed++) {
+			if (m->tty)
+				fprintf(stderr, "\r\033[K");
+			print_cell(stdout, &m->cells[printed]);
+		}
+		fflush(stdout);
+		if (m->tty && printed < m->n)
+			fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %u jobs", received, m->n,
+				jobs);
+	}
+	for (unsigned int k = 0; k < jobs; k++)
+		if (pids[k] > 0)
+			waitpid(pids[k], NULL, 0);
+	/* A cell whose job ended without sending it fails, saying so. */
+	for (size_t i = 0; i < m->n; i++)
+		if (!done[i]) {
+			m->cells[i].run_error = -ECHILD;
+			m->cells[i].verdict = LAB_FAIL;
+			snprintf(m->cells[i].why, sizeof(m->cells[i].why),
+				 "its job process ended before sending a result");
+		}
+	for (; printed < m->n; printed++)
+		print_cell(stdout, &m->cells[printed]);
+	if (m->tty)
+		fprintf(stderr, "\r\033[K");
+	fflush(stdout);
+	free(done);
+	return 0;
 }
 
 /* The matrix's document, into @j. */
@@ -345,7 +527,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 
 enum {
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
-	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
+	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT, OPT_JOBS,
 };
 
 static const struct option options[] = {
@@ -355,6 +537,7 @@ static const struct option options[] = {
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
 	{ "json", required_argument, NULL, OPT_JSON },
@@ -365,6 +548,23 @@ static const struct option options[] = {
 };
 
 static const struct cli_command cmd = { "matrix", options, usage, false };
+
+/* Parses a count of 1..@max @unit for option @opt into @out: 0, or the
+ * exit status of the usage error. */
+static int parse_count(const char *opt, const char *v, unsigned int max, const char *unit,
+		       unsigned int *out)
+{
+	char what[32], allowed[48];
+	uint64_t u;
+
+	if (!cli_parse_u64(v, 1, max, &u)) {
+		snprintf(what, sizeof(what), "bad %s", opt);
+		snprintf(allowed, sizeof(allowed), "1..%u %s", max, unit);
+		return cli_error(what, v, allowed);
+	}
+	*out = (unsigned int)u;
+	return 0;
+}
 
 static bool is_collapse(enum scenario s)
 {
@@ -410,7 +610,7 @@ int cmd_matrix(int argc, char **argv)
 	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfix;
-	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
+	struct matrix m = { .seconds = 0.7, .jobs = 1, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
 	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
@@ -448,15 +648,15 @@ int cmd_matrix(int argc, char **argv)
 				return cli_error("bad --retries", v, "0..10");
 			m.retries = (unsigned int)u;
 			break;
-		case OPT_THREADS: {
-			char allowed[32];
-
-			snprintf(allowed, sizeof(allowed), "1..%d walker CPUs", LAB_MAX_WALKERS);
-			if (!cli_parse_u64(v, 1, LAB_MAX_WALKERS, &u))
-				return cli_error("bad --threads", v, allowed);
-			m.walkers = (unsigned int)u;
+		case OPT_THREADS:
+			if ((ret = parse_count("--threads", v, LAB_MAX_WALKERS, "walker CPUs",
+					       &m.walkers)))
+				return ret;
 			break;
-		}
+		case OPT_JOBS:
+			if ((ret = parse_count("--jobs", v, MATRIX_MAX_JOBS, "processes", &m.jobs)))
+				return ret;
+			break;
 		case OPT_SEED:
 			if (!cli_parse_u64(v, 0, UINT64_MAX, &m.seed))
 				return cli_error("bad --seed", v, "0..18446744073709551615");
@@ -511,23 +711,28 @@ int cmd_matrix(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	m.tty = isatty(2);
-	if (m.tty)
-		lab_set_progress(progress, &m);
 	print_header(stdout);
 	fflush(stdout);
 	t0 = now_s();
-	for (m.current = 0; m.current < m.n; m.current++) {
-		struct cell *c = &m.cells[m.current];
-
-		run_cell(&m, c);
-		passed += c->verdict == LAB_PASS;
-		inconclusive += c->verdict == LAB_INCONCLUSIVE;
+	if (m.jobs > 1 && m.n > 1) {
+		if (run_jobs(&m))
+			return 1;
+	} else {
 		if (m.tty)
-			fprintf(stderr, "\r\033[K");
-		print_cell(stdout, c);
-		fflush(stdout);
+			lab_set_progress(progress, &m);
+		for (m.current = 0; m.current < m.n; m.current++) {
+			run_cell(&m, &m.cells[m.current]);
+			if (m.tty)
+				fprintf(stderr, "\r\033[K");
+			print_cell(stdout, &m.cells[m.current]);
+			fflush(stdout);
+		}
+		lab_set_progress(NULL, NULL);
 	}
-	lab_set_progress(NULL, NULL);
+	for (size_t i = 0; i < m.n; i++) {
+		passed += m.cells[i].verdict == LAB_PASS;
+		inconclusive += m.cells[i].verdict == LAB_INCONCLUSIVE;
+	}
 	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
 		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {

@@ -23,10 +23,16 @@ static void profiles_json(FILE *f)
 		json_string(&j, "tlb_flush", tlb_flush_style_name(p->flush));
 		json_bool(&j, "flush_waits", profile_flush_waits(p));
 		json_string(&j, "deposit", deposit_style_name(p->deposit));
+		json_bool(&j, "collapse_flush_waits", p->collapse_flush_waits);
+		json_string(&j, "pmd_read", pmd_read_name(p->pmd_read));
 		json_string(&j, "summary", p->summary);
 		json_string(&j, "kernel_facts", p->kernel_facts);
 		json_object_end(&j);
 	}
+	json_array_end(&j);
+	json_array_begin(&j, "notes");
+	for (const char *const *n = ptlab_profile_notes; *n; n++)
+		json_string(&j, NULL, *n);
 	json_array_end(&j);
 	json_object_end(&j);
 	json_finish(&j);
@@ -34,17 +40,27 @@ static void profiles_json(FILE *f)
 
 static void profiles_table(FILE *f)
 {
-	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", "profile", "rcu-free",
-		"tlb-flush", "flush-waits", "deposit", "stands for");
+	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", "profile", "rcu-free",
+		"tlb-flush", "flush-waits", "deposit", "collapse-waits", "pmd-read",
+		"stands for");
 	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
 		const struct ptlab_profile *p = &ptlab_profiles()[i];
 
-		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", p->name,
+		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", p->name,
 			p->rcu_table_free ? "yes" : "no",
 			tlb_flush_style_name(p->flush),
 			profile_flush_waits(p) ? "yes" : "no",
-			deposit_style_name(p->deposit), p->summary);
+			deposit_style_name(p->deposit),
+			p->collapse_flush_waits ? "yes" : "no",
+			pmd_read_name(p->pmd_read), p->summary);
 	}
+	fprintf(f, "\nkernel facts (sources):\n");
+	for (size_t i = 0; i < ptlab_profiles_count(); i++)
+		fprintf(f, "  %s: %s\n", ptlab_profiles()[i].name,
+			ptlab_profiles()[i].kernel_facts);
+	fprintf(f, "\nnotes:\n");
+	for (const char *const *n = ptlab_profile_notes; *n; n++)
+		fprintf(f, "  %s\n", *n);
 }
 
 static void usage(FILE *f)
@@ -52,8 +68,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ptlab profiles [--json]\n"
 		   "Lists the architecture profiles: whether each selects\n"
 		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
-		   "CPUs, whether a flush waits out interrupts-off sections, and\n"
-		   "where deposited page tables are kept.\n"
+		   "CPUs, whether a flush waits out interrupts-off sections,\n"
+		   "where deposited page tables are kept, whether the collapse\n"
+		   "flush itself waits for lockless walkers, and how GUP-fast\n"
+		   "reads a PMD; then the kernel facts behind each row, and notes.\n"
 		   "  --json    write them as JSON instead of a table\n");
 }
 

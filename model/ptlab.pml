@@ -29,6 +29,9 @@
  *                         a hypercall flush waits for no vCPU, as a
  *                         broadcast, but goes through flush_tlb_multi())
  *   DEPOSIT_IN_TABLE      powerpc radix deposit (else the generic list)
+ *   COLLAPSE_FLUSH_WAITS  pmdp_collapse_flush() itself IPIs mm_cpumask(mm)
+ *                         and waits (powerpc hash:
+ *                         serialize_against_pte_lookup())
  *   PMD_RECHECK           fix: gup_fast re-checks the PMD (70cbc3cc78a99)
  *   IPI_SYNC              fix: tlb_remove_table_sync_one() in collapse
  *   SYNC_SKIP_IF_FLUSH_IPI | SYNC_SKIP_NAIVE | SYNC_WALKERS | SYNC_MM_CPUMASK
@@ -479,6 +482,24 @@ inline flush_tlb_range(who, c)
 	:: else -> break
 	od;
 	c = 0
+#endif
+}
+
+/*
+ * serialize_against_pte_lookup(), inside pmdp_collapse_flush() after the
+ * clear: smp_call_function_many(mm_cpumask(mm), ..., wait): every walker
+ * CPU runs the mm, so each is waited for where the architecture keeps the
+ * mask; where it does not, the mask is empty and nobody is.
+ */
+inline serialize_against_pte_lookup(who, c)
+{
+#if defined(MM_CPUMASK)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" serializes against PTE lookups: IPI to mm_cpumask, waiting for each\n") };
+	ipi_all_wait(who, c)
+#else
+	d_step { printf("STEP "); print_who(who);
+		 printf(" serializes against PTE lookups: IPI to mm_cpumask, which this architecture leaves empty\n") }
 #endif
 }
 
@@ -996,6 +1017,9 @@ proctype khugepaged()
 	/* pmdp_collapse_flush(): clear, then flush */
 	d_step { orig = pmd[PMD_A]; pmd[PMD_A] = PMD_NONE;
 		 printf("STEP collapse clears PMD A (pmdp_collapse_flush)\n") };
+#if defined(COLLAPSE_FLUSH_WAITS)
+	serialize_against_pte_lookup(WHO_COLLAPSE, c);
+#endif
 	flush_tlb_range(WHO_COLLAPSE, c);
 	pmd_unlock();
 #if defined(IPI_SYNC) && !defined(SEED_BUG_SYNC_BEFORE_CLEAR)

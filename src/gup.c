@@ -200,7 +200,9 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
 
 		if (!pmdp)
 			return;
-		pmd = pmdp_get_lockless(pmdp);
+		pmd = machine.profile.pmd_read == PMD_READ_LOW_HIGH
+			      ? pmdp_get_lockless_low_high(pmdp)
+			      : pmdp_get_lockless(pmdp);
 		RACE_POINT_AT(w->hook, RP_GUP_FAST_PMD_READ, .addr = addr, .pmd = pmd_val(pmd),
 			      .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 			      .pte_table = pmd_present(pmd) && !pmd_trans_huge(pmd) &&

@@ -155,14 +155,37 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, uint64_t h
 	return r;
 }
 
+/*
+ * mirrors arch/powerpc/mm/book3s64/pgtable.c: serialize_against_pte_lookup():
+ * after the PMD clear, interrupt the CPUs of mm_cpumask(mm) and wait for
+ * each, so that no lockless walker that read the old PMD is still inside
+ * its interrupts-off section. The seq_cst exchange of the clear orders it
+ * before the wait (the kernel's smp_mb()); the wait is the machine's IPI
+ * wait (smp_wait_irqs_off_sections(), which pairs with each CPU's
+ * interrupts-off section marker). Shown to the lab as part of the flush.
+ */
+static void serialize_against_pte_lookup(struct mm_struct *mm, uint64_t haddr)
+{
+	cpumask_t targets = mm_cpumask(mm) & ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
+
+	RACE_POINT(RP_TLB_FLUSH_BEGIN, .addr = haddr, .mask = targets);
+	if (targets)
+		smp_wait_irqs_off_sections(targets);
+	RACE_POINT(RP_TLB_FLUSH_END, .addr = haddr, .mask = targets);
+}
+
 /* mirrors pmdp_collapse_flush(): clear the PMD, then flush the range from
- * every TLB in the profile's style. Caller holds the PMD lock. */
+ * every TLB in the profile's style; where the profile's collapse flush
+ * waits for walkers (powerpc hash: hash__pmdp_collapse_flush()), it does
+ * so between the two. Caller holds the PMD lock. */
 static pmd_t pmdp_collapse_flush(struct mm_struct *mm, uint64_t haddr, struct pmd_slot *pmdp)
 {
 	pmd_t pmd = pmdp_huge_get_and_clear(pmdp);
 
 	RACE_POINT(RP_PMD_UNLINKED, .addr = haddr, .pmd = pmd_val(pmd), .pmdp = pmdp,
 		   .pmd_table = pmd_table_page(pmdp), .pte_table = pfn_to_page(pmd_pfn(pmd)));
+	if (machine.profile.collapse_flush_waits)
+		serialize_against_pte_lookup(mm, haddr);
 	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	return pmd;
 }

@@ -55,6 +55,8 @@ static bool config_valid(const struct ptlab_config *cfg)
 	}
 	if (cfg->profile.deposit != DEPOSIT_LIST && cfg->profile.deposit != DEPOSIT_IN_TABLE)
 		return false;
+	if (cfg->profile.pmd_read != PMD_READ_ONE_WORD && cfg->profile.pmd_read != PMD_READ_LOW_HIGH)
+		return false;
 	if ((unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
 	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT)
 		return false;

@@ -132,12 +132,202 @@ static const struct ptlab_profile profiles[] = {
 				"into the table; tlbie broadcast",
 	},
 	{
+		.name = "s390",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_IN_TABLE,
+		.mm_cpumask = true,
+		.summary = "s390: IDTE/IPTE hardware flush, RCU table free, in-table deposit",
+		/* Read in 6.12: the three selects are unconditional; the
+		 * flush never interrupts another CPU; the deposit list's
+		 * list_head is the deposited table's own first 16 bytes, and
+		 * withdraw writes _PAGE_INVALID over them. */
+		.kernel_facts = "arch/s390/Kconfig selects HAVE_GUP_FAST, "
+				"HAVE_ARCH_TRANSPARENT_HUGEPAGE and MMU_GATHER_RCU_TABLE_FREE; "
+				"arch/s390/include/asm/tlbflush.h __tlb_flush_mm() flushes by "
+				"IDTE (or IPTE/CSP), broadcast by the hardware, no IPI; "
+				"arch/s390/mm/pgtable.c pgtable_trans_huge_deposit() writes its "
+				"list_head into the deposited table; generic "
+				"pmdp_collapse_flush() (6.12)",
+	},
+	{
+		.name = "ppc64-hash",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_IN_TABLE,
+		.mm_cpumask = true,
+		.collapse_flush_waits = true,
+		.summary = "powerpc64 hash MMU (64K pages): collapse flush waits for walkers",
+		/* The hash MMU never walks the Linux tables: a flush
+		 * invalidates hash-table entries by tlbie or an H_BULK_REMOVE
+		 * hypercall, waiting for no CPU. Its collapse flush keeps the
+		 * IPI radix dropped in 2022 (bedf03416913), for hash_page()
+		 * as much as for GUP-fast. The deposit keeps one pointer in
+		 * the second half of the PMD table, but the deposited table's
+		 * memory holds hash-slot data while the huge PMD lives and is
+		 * zeroed at withdraw: written while deposited, which is what
+		 * the in-table style stands for. */
+		.kernel_facts = "arch/powerpc/Kconfig selects HAVE_GUP_FAST and "
+				"MMU_GATHER_RCU_TABLE_FREE, THP via PPC_THP (hash needs "
+				"PAGE_SIZE_64KB); arch/powerpc/mm/book3s64/hash_pgtable.c "
+				"hash__pmdp_collapse_flush() -> serialize_against_pte_lookup() "
+				"(book3s64/pgtable.c: smp_call_function_many(mm_cpumask(mm), "
+				"..., 1)); hash__pgtable_trans_huge_deposit() stores the table "
+				"at pmdp + PTRS_PER_PMD, the table holds hidx data, withdraw "
+				"zeroes it; flush_tlb_range() empty on hash, HPTEs removed by "
+				"tlbie or H_BULK_REMOVE (6.12)",
+	},
+	{
+		.name = "riscv64-ipi",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "riscv64 6.8+ with an S-mode IPI device (IMSIC, ACLINT SSWI): IPI flush",
+		/* GUP-fast and MMU_GATHER_RCU_TABLE_FREE both since 6.8
+		 * (3f910b7a522e, 69be3fb111e7). Which flush is used is
+		 * decided at boot; with IPIs, riscv_tlb_remove_ptdesc() puts
+		 * tables in the page batch freed after the IPI flush, not
+		 * after a grace period: the row says how tables are freed.
+		 * The Kconfig symbol is still set, so the kernel's
+		 * tlb_remove_table_sync_one() sends an IPI the machine leaves
+		 * out: it waits for what the flush already waited for. */
+		.kernel_facts = "arch/riscv/Kconfig: HAVE_GUP_FAST if MMU, "
+				"HAVE_ARCH_TRANSPARENT_HUGEPAGE if 64BIT && MMU, "
+				"MMU_GATHER_RCU_TABLE_FREE if SMP && MMU (6.8+); "
+				"arch/riscv/mm/tlbflush.c __flush_tlb_range(): on_each_cpu_mask("
+				"mm cpumask, ..., 1) unless riscv_use_sbi_for_rfence(); "
+				"arch/riscv/include/asm/pgalloc.h riscv_tlb_remove_ptdesc(): "
+				"tlb_remove_page_ptdesc() (no RCU) with IPIs; "
+				"arch/riscv/mm/pgtable.c pmdp_collapse_flush() -> flush_tlb_mm() "
+				"(6.12)",
+	},
+	{
+		.name = "riscv64-sbi",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "riscv64 6.8+ flushing by SBI remote fence (no S-mode IPI device)",
+		/* sbi_ipi_init() enables riscv_sbi_for_rfence when the kernel
+		 * has no IPI virq range. The remote fence is carried out by
+		 * M-mode firmware, which interrupts a hart whatever its S-mode
+		 * interrupt state: it waits for no interrupts-off section, as
+		 * a broadcast. Tables then go through tlb_remove_ptdesc(): RCU
+		 * table free. */
+		.kernel_facts = "arch/riscv/kernel/sbi-ipi.c sbi_ipi_init() enables "
+				"riscv_sbi_for_rfence without an IPI virq range; "
+				"arch/riscv/mm/tlbflush.c __flush_tlb_range() -> "
+				"sbi_remote_sfence_vma_asid() (M-mode, does not wait for "
+				"S-mode interrupts-off); asm/pgalloc.h riscv_tlb_remove_ptdesc() "
+				"-> tlb_remove_ptdesc() (RCU); Kconfig MMU_GATHER_RCU_TABLE_FREE "
+				"if SMP && MMU (69be3fb111e7, 6.8) (6.12)",
+	},
+	{
+		.name = "loongarch64",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "loongarch64 up to 6.19: IPI flush to mm_cpumask, no RCU table free",
+		/* The 2026 series "enable PT_RECLAIM on more 64-bit
+		 * architectures" selects MMU_GATHER_RCU_TABLE_FREE here (7.0,
+		 * not read directly). Until then PMD and PUD tables are freed
+		 * at once (__pmd_free_tlb() = pmd_free()), before the gather's
+		 * flush: ptlab's scenarios free PTE tables only, which go
+		 * through the page batch after the IPI flush. */
+		.kernel_facts = "arch/loongarch/Kconfig selects HAVE_GUP_FAST and "
+				"HAVE_ARCH_TRANSPARENT_HUGEPAGE, not MMU_GATHER_RCU_TABLE_FREE; "
+				"arch/loongarch/kernel/smp.c flush_tlb_range(): "
+				"on_each_cpu_mask(mm_cpumask(mm), ..., 1) (no IPI when mm_users "
+				"== 1 and current->mm == mm); asm/pgalloc.h __pte_free_tlb() -> "
+				"tlb_remove_page_ptdesc(); generic deposit and "
+				"pmdp_collapse_flush() (6.12)",
+	},
+	{
+		.name = "mips64",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "mips64 up to 6.19 without MMID: IPI flush to every CPU",
+		/* smp_on_other_tlbs() is smp_call_function(..., 1): every
+		 * other online CPU, a superset of those running the mm. */
+		.kernel_facts = "arch/mips/Kconfig selects HAVE_GUP_FAST, "
+				"HAVE_ARCH_TRANSPARENT_HUGEPAGE if CPU_SUPPORTS_HUGEPAGES, not "
+				"MMU_GATHER_RCU_TABLE_FREE; arch/mips/kernel/smp.c "
+				"flush_tlb_range() without cpu_has_mmid -> smp_on_other_tlbs() "
+				"= smp_call_function(..., 1); asm/pgalloc.h __pte_free_tlb() -> "
+				"tlb_remove_page_ptdesc(); generic deposit and "
+				"pmdp_collapse_flush() (6.12)",
+	},
+	{
+		.name = "mips64-mmid",
+		.rcu_table_free = false,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "mips64 up to 6.19 with MMID (R6): GINVT flush, no RCU: unprotected",
+		/* The same kernel on a CPU with MMIDs: every user flush is a
+		 * GINVT broadcast and no path sends an IPI, while tables are
+		 * still freed right after the flush (PTE) or at once (PMD,
+		 * PUD) and tlb_remove_table_sync_one() is empty. Nothing
+		 * waits for GUP-fast: the properties of broadcast-norcu. The
+		 * 2026 series selects MMU_GATHER_RCU_TABLE_FREE on mips
+		 * (6c8e95805dba, 7.0). */
+		.kernel_facts = "arch/mips/kernel/smp.c flush_tlb_range() with "
+				"cpu_has_mmid: ginvt_va_mmid() + sync_ginv(), no IPI; "
+				"flush_tlb_mm(): drop_mmu_context() -> ginvt_mmid(), no IPI; no "
+				"MMU_GATHER_RCU_TABLE_FREE up to 6.19, so "
+				"tlb_remove_table_sync_one() is empty (include/asm-generic/tlb.h) "
+				"(6.12); \"mips: mm: enable MMU_GATHER_RCU_TABLE_FREE\" (Qi "
+				"Zheng, 2026) fixes it",
+	},
+	{
+		.name = "x86-32-pae",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_IPI,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.pmd_read = PMD_READ_LOW_HIGH,
+		.summary = "x86-32 with PAE since 6.15: IPI flush, PMD read in two halves",
+		/* Same Kconfig as x86-64: RCU table free unconditional since
+		 * 6.15 (only with PARAVIRT before); INVLPGB depends on 64BIT,
+		 * so the native flush is the IPI that waits. */
+		.kernel_facts = "arch/x86/Kconfig: select GUP_GET_PXX_LOW_HIGH if X86_PAE; "
+				"MMU_GATHER_RCU_TABLE_FREE if PARAVIRT (6.12), unconditional "
+				"(6.15+); include/linux/pgtable.h pmdp_get_lockless() reads "
+				"pmd_low, pmd_high, pmd_low again, and pmdp_get_lockless_sync() "
+				"= tlb_remove_table_sync_one(); BROADCAST_TLB_FLUSH (INVLPGB) "
+				"depends on 64BIT; native_flush_tlb_multi() IPIs and waits",
+	},
+	{
+		.name = "arm-lpae",
+		.rcu_table_free = true,
+		.flush = TLB_FLUSH_BROADCAST,
+		.deposit = DEPOSIT_LIST,
+		.mm_cpumask = true,
+		.summary = "32-bit arm with LPAE: broadcast TLBI (inner shareable), RCU table free",
+		/* Every LPAE core broadcasts TLB maintenance in hardware, so
+		 * tlb_ops_need_broadcast() is false and no IPI is sent
+		 * (Cortex-A15 erratum 798181 parts add one; left out). LPAE
+		 * descriptors are 64 bits read with one LDRD, single-copy
+		 * atomic on LPAE cores: arm does not select
+		 * GUP_GET_PXX_LOW_HIGH. */
+		.kernel_facts = "arch/arm/Kconfig: HAVE_GUP_FAST if ARM_LPAE, "
+				"HAVE_ARCH_TRANSPARENT_HUGEPAGE if ARM_LPAE, "
+				"MMU_GATHER_RCU_TABLE_FREE if SMP && ARM_LPAE; "
+				"arch/arm/kernel/smp_tlb.c flush_tlb_range(): IPI only if "
+				"tlb_ops_need_broadcast(), else TLBIMVAIS broadcast; generic "
+				"deposit and pmdp_collapse_flush() (6.12)",
+	},
+	{
 		.name = "broadcast-norcu",
 		.rcu_table_free = false,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = false,
-		.summary = "no kernel architecture: the seed's negative control",
+		.summary = "the seed's negative control (mips64-mmid up to 6.19 is one)",
 		/* The configuration Yang Shi's question rules out: without
 		 * RCU table free the flush must IPI, so no architecture may
 		 * combine a broadcast flush with it. */
@@ -187,6 +377,23 @@ const char *tlb_flush_style_name(enum tlb_flush_style s)
 		return "paravirt";
 	case TLB_FLUSH_HYPERCALL:
 		return "hypercall";
+	}
+	return "?";
+}
+
+const char *const ptlab_profile_notes[] = {
+	"sparc64 has THP but no GUP-fast since 5.4 (8625732e7712 \"sparc64: disable "
+	"fast-GUP due to unexplained oopses\"): no profile",
+	NULL,
+};
+
+const char *pmd_read_name(enum pmd_read r)
+{
+	switch (r) {
+	case PMD_READ_ONE_WORD:
+		return "one-word";
+	case PMD_READ_LOW_HIGH:
+		return "low-high";
 	}
 	return "?";
 }

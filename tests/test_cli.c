@@ -65,6 +65,8 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("most", "allowed: none", "matrix", "--fixes", "most");
 	CHECK_USAGE("11", "0..10", "matrix", "--retries", "11");
 	CHECK_USAGE("1000", "1..56", "matrix", "--threads", "1000");
+	CHECK_USAGE("0", "1..64 processes", "matrix", "--jobs", "0");
+	CHECK_USAGE("65", "1..64 processes", "matrix", "--jobs", "65");
 	CHECK_USAGE("--frob", "allowed", "matrix", "--frob");
 	CHECK_USAGE("-3", "0..1000000000", "matrix", "--min-overlaps", "-3");
 	CHECK_USAGE("some", "allowed: none, all, skip-if-flush-ipi, skip-naive, walkers, "
@@ -380,6 +382,35 @@ TEST_T(cli_matrix_small, 300)
 	CHECK(strstr(text, "\"expected\":\"safe\""));
 	CHECK(strstr(text, "\"violations\":{\"stale_table\":"));
 	CHECK(strstr(text, "\"passed\":true"));
+	free(text);
+	test_rmtree(dir);
+}
+
+/* --jobs: the same cells in processes of their own, printed in the
+ * matrix's order, the unsafe cells' traces carried back to the JSON. One
+ * cell per job: a process that runs a second cell after an RCU-freeing
+ * one trips a TSan report on liburcu's call_rcu thread (uninstrumented
+ * synchronisation; the same without --jobs), which is not this test's. */
+TEST_T(cli_matrix_jobs, 300)
+{
+	char dir[256], json[300];
+	const char *x86, *norcu;
+	char *text;
+	int status;
+
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "matrix-jobs");
+	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
+		       "--fixes", "none,both", "--seconds", "1", "--jobs", "4", "--json", json,
+		       "--no-report", NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK(strstr(out, "4 cells: 4 pass, 0 fail, 0 inconclusive"));
+	x86 = strstr(out, "\nx86 ");
+	norcu = strstr(out, "\nbroadcast-norcu ");
+	CHECK(x86 && norcu && x86 < norcu);
+	text = test_read_file(json);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
+	CHECK_EQ(test_count(text, "\"expected\":\"unsafe\""), 2);
+	CHECK(test_count(text, "\"trace\":") >= 2);
 	free(text);
 	test_rmtree(dir);
 }

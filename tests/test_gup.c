@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "machine_helpers.h"
+#include "ptlab/pgtable.h"
 
 TEST(gup_fast_get_and_pin)
 {
@@ -43,6 +44,44 @@ TEST(gup_fast_get_and_pin)
 	unpin_user_pages_dirty_lock(pages, 1, true);
 	CHECK_EQ(page_ref_count(pages[0]), 1);
 	CHECK(atomic_load(&pages[0]->flags) & PG_dirty);
+	test_mm_down(mm);
+	machine_down();
+}
+
+/*
+ * x86-32 PAE's PMD read in two halves (pmdp_get_lockless_low_high()) gives
+ * back both halves of a quiet entry, and GUP-fast on a profile that reads
+ * its PMDs so returns the pages mapped, by the fast path.
+ */
+TEST(gup_fast_pmd_read_in_two_halves)
+{
+	const uint64_t both_halves = 0x800000ab12345e67ULL;
+	struct pmd_slot slot;
+	struct mm_struct *mm;
+	struct page *pages[8];
+	struct gup_stats st0, st1;
+	int64_t a;
+	uint64_t v;
+
+	atomic_init(&slot.val, both_halves);
+	CHECK_EQ(pmd_val(pmdp_get_lockless_low_high(&slot)), both_halves);
+	machine_up("x86-32-pae", 16);
+	mm = test_mm_up();
+	a = mm_mmap(mm, 0, 8 * PAGE_SIZE, VM_READ | VM_WRITE);
+	CHECK_EQ(mm_populate(mm, (uint64_t)a, 8 * PAGE_SIZE, true), 0);
+	for (uint64_t i = 0; i < 8; i++) {
+		v = 0x5a0000 + i;
+		CHECK_EQ(user_write((uint64_t)a + i * PAGE_SIZE, &v, 8), 0);
+	}
+	gup_get_stats(&st0);
+	CHECK_EQ(get_user_pages_fast((uint64_t)a, 8, 0, pages), 8);
+	gup_get_stats(&st1);
+	CHECK_EQ(st1.fast_pages - st0.fast_pages, 8);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(page_read(pages[i], 0, &v, 8), 0);
+		CHECK_EQ(v, 0x5a0000 + (uint64_t)i);
+	}
+	put_user_pages(pages, 8);
 	test_mm_down(mm);
 	machine_down();
 }

@@ -176,13 +176,18 @@ TEST_T(huge_race_all_profiles_safe_defaults, 300)
 		const struct ptlab_profile *p = &ptlab_profiles()[i];
 
 		if (!safe_defaults(p)) {
-			/* The negative control: the rule expects lost tables,
-			 * which the lab's matrix shows; nothing to run here. */
+			/* The negative control, and mips64-mmid up to 6.19:
+			 * nothing waits for a walker, so the rule expects lost
+			 * tables, which the lab's matrix shows; nothing to run
+			 * here. Only such a profile may be skipped. */
 			fprintf(stderr, "    %s: unsafe by the rule even with both fixes\n", p->name);
+			CHECK_MSG(!profile_flush_waits(p) && !p->rcu_table_free,
+				  "%s: skipped, but it has a flush that waits or RCU table free",
+				  p->name);
 			continue;
 		}
 		everything_at_once(p->name, 0.8);
 		ran++;
 	}
-	CHECK(ran >= ptlab_profiles_count() - 1);
+	CHECK(ran > 0);
 }

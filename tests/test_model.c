@@ -148,7 +148,7 @@ static void check_cell(const struct ptlab_cell *c,
 	check_replays(dir, c, r->walker, r->kind, out);
 }
 
-TEST_T(model_matrix_agrees_with_rule, 900)
+TEST_T(model_matrix_agrees_with_rule, 1800)
 {
 	size_t n;
 	const struct ptlab_cell *cells = all_cells(&n, true);
@@ -226,7 +226,7 @@ TEST_T(model_one_walker_keeps_verdicts, 600)
 	walkers_keep_verdicts("NWALKERS=1", -1);
 }
 
-TEST_T(model_three_walkers_keep_verdicts, 900)
+TEST_T(model_three_walkers_keep_verdicts, 1800)
 {
 	walkers_keep_verdicts("NWALKERS=3", -1);
 }

@@ -134,6 +134,25 @@ static inline pgd_t pgdp_get(struct pgd_slot *pgdp)
 {
 	return (pgd_t){ atomic_load_explicit(&pgdp->val, memory_order_acquire) };
 }
+/*
+ * mirrors pmdp_get_lockless() under CONFIG_GUP_GET_PXX_LOW_HIGH (x86-32
+ * PAE): an entry read as two 32-bit halves, low, high, then low again,
+ * retrying while the low half changed. Each half here is one acquire
+ * load of the whole slot, of which it keeps its half: what two loads at
+ * two instants see (the kernel's smp_rmb() between them, acquire here).
+ * The result can mix two values only if the entry went from one present
+ * value to another with the same low half between the loads.
+ */
+static inline pmd_t pmdp_get_lockless_low_high(struct pmd_slot *pmdp)
+{
+	uint32_t low, high;
+
+	do {
+		low = (uint32_t)atomic_load_explicit(&pmdp->val, memory_order_acquire);
+		high = (uint32_t)(atomic_load_explicit(&pmdp->val, memory_order_acquire) >> 32);
+	} while (low != (uint32_t)atomic_load_explicit(&pmdp->val, memory_order_acquire));
+	return (pmd_t){ ((uint64_t)high << 32) | low };
+}
 /* Reads under the entry's lock use the same single load. */
 #define ptep_get ptep_get_lockless
 #define pmdp_get pmdp_get_lockless

@@ -5,8 +5,8 @@
  * A profile is a row of facts about a kernel architecture (see
  * src/profile.c for the table and the kernel facts behind each row). The
  * machine reads its profile once, in ptlab_init(), and the protocol code
- * asks these three properties; nothing else in ptlab depends on the
- * profile's name.
+ * asks its properties; nothing else in ptlab depends on the profile's
+ * name.
  */
 #ifndef PTLAB_PROFILE_H
 #define PTLAB_PROFILE_H
@@ -44,6 +44,20 @@ enum deposit_style {
 	DEPOSIT_IN_TABLE,
 };
 
+/* How GUP-fast reads a PMD entry (pmdp_get_lockless()). */
+enum pmd_read {
+	/* One load of the whole entry (READ_ONCE()): 64-bit machines, and
+	 * 32-bit arm with LPAE (64-bit single-copy-atomic LDRD). */
+	PMD_READ_ONE_WORD,
+	/* CONFIG_GUP_GET_PXX_LOW_HIGH (x86-32 with PAE): the low half, then
+	 * the high half, then the low half again, retrying while the low
+	 * half changed. The two halves agree only if no entry changes from
+	 * one present value to another while the walker reads: the kernel
+	 * relies on the interrupts-off section holding off the flush between
+	 * such changes, and on pmdp_get_lockless_sync() after a collapse. */
+	PMD_READ_LOW_HIGH,
+};
+
 struct ptlab_profile {
 	const char *name;
 	/* CONFIG_MMU_GATHER_RCU_TABLE_FREE, as the architecture selects it:
@@ -61,6 +75,13 @@ struct ptlab_profile {
 	 * run the mm (x86, powerpc); arm64 has not maintained it since
 	 * 2015 (38d96287504a): there it stays empty. */
 	bool mm_cpumask;
+	/* pmdp_collapse_flush() itself interrupts the CPUs of mm_cpumask(mm)
+	 * after clearing the PMD and waits for each (powerpc hash:
+	 * hash__pmdp_collapse_flush() -> serialize_against_pte_lookup()), so
+	 * a collapse waits for the GUP-fast walkers of those CPUs whatever
+	 * the TLB flush does. Reaches no walker where mm_cpumask is false. */
+	bool collapse_flush_waits;
+	enum pmd_read pmd_read;
 	/* One line on what the row stands for, for `ptlab profiles`. */
 	const char *summary;
 	/* The kernel facts behind the row, with files to read. */
@@ -79,6 +100,11 @@ void ptlab_profile_names(char *buf, size_t len);
 
 const char *tlb_flush_style_name(enum tlb_flush_style s);
 const char *deposit_style_name(enum deposit_style s);
+const char *pmd_read_name(enum pmd_read r);
+
+/* Why a profile has no row although its architecture has THP: printed by
+ * `ptlab profiles` (one note a line, NULL-terminated). */
+extern const char *const ptlab_profile_notes[];
 
 /*
  * Whether a TLB flush in this profile waits until every CPU that may walk
@@ -92,6 +118,17 @@ const char *deposit_style_name(enum deposit_style s);
 static inline bool profile_flush_waits(const struct ptlab_profile *p)
 {
 	return p->flush == TLB_FLUSH_IPI;
+}
+
+/*
+ * Whether a collapse's pmdp_collapse_flush() waits for the GUP-fast
+ * walkers of the mm by itself, after the clear: by a TLB flush that waits,
+ * or by its own IPI to mm_cpumask(mm) (collapse_flush_waits), which
+ * reaches the walkers only where the architecture maintains the mask.
+ */
+static inline bool profile_collapse_flush_waits(const struct ptlab_profile *p)
+{
+	return profile_flush_waits(p) || (p->collapse_flush_waits && p->mm_cpumask);
 }
 
 #endif /* PTLAB_PROFILE_H */

@@ -231,7 +231,9 @@ struct ptlab_expectation {
 	/* the fixes' sync is on, RCU table free is set, and the policy's
 	 * sync waits for the walkers of the mm it syncs */
 	bool sync_works;
-	bool held_off;     /* flush_waits || sync_works */
+	/* the collapse flush waits (flush_waits, or its own IPI to
+	 * mm_cpumask: profile_collapse_flush_waits()) || sync_works */
+	bool held_off;
 	/* Which kinds each walker kind can show (false for a kind the cell
 	 * does not run). */
 	bool by_walker[WALKER_KINDS][VIOLATION_KINDS];

@@ -186,6 +186,8 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
 		out[n++] = "DEPOSIT_IN_TABLE";
+	if (c->profile->collapse_flush_waits)
+		out[n++] = "COLLAPSE_FLUSH_WAITS";
 	if (c->fixes.pmd_recheck)
 		out[n++] = "PMD_RECHECK";
 	if (c->fixes.sync != SYNC_NONE)
@@ -533,6 +535,19 @@ struct pan_entry {
 	enum pan_state state;
 };
 
+/*
+ * A complete search, by the cell's -D flags: cells with the same switches
+ * (profiles with the same properties: s390 and ppc64-radix, mips64 and
+ * x86-nopv-6.0, ...) give spin the same model, so the first one's result
+ * serves the others with no spin, compile or search of their own. Not
+ * with --keep, whose cells each keep their own files.
+ */
+struct search_memo {
+	struct search_memo *next;
+	char *key;
+	struct ptlab_model_result result;
+};
+
 struct pan_cache {
 	/* protects entries, count and every entry's state; never held while
 	 * a tool runs */
@@ -541,6 +556,9 @@ struct pan_cache {
 	pthread_cond_t changed;
 	struct pan_entry *entries;
 	unsigned int count;
+	/* complete searches; protected by lock, never removed before the
+	 * cache is destroyed */
+	struct search_memo *memos;
 	/* holds the binaries; removed with the cache */
 	char dir[PATH_MAX];
 	/* The compiler of the verifiers: tcc when it is installed, else gcc.
@@ -680,6 +698,14 @@ static void pan_cache_destroy(struct pan_cache *cache)
 		cache->entries = e->next;
 		free(e->sources);
 		free(e);
+	}
+	while (cache->memos) {
+		struct search_memo *m = cache->memos;
+
+		cache->memos = m->next;
+		free(m->key);
+		ptlab_model_result_release(&m->result);
+		free(m);
 	}
 	remove_dir(cache->dir);
 	pthread_cond_destroy(&cache->changed);
@@ -981,6 +1007,99 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A copy of @src's verdict, kinds, states and counterexample into @dst
+ * (whose own time is kept). False when out of memory. */
+static bool result_copy(struct ptlab_model_result *dst, const struct ptlab_model_result *src)
+{
+	double seconds = dst->seconds;
+
+	ptlab_model_result_release(dst);
+	*dst = *src;
+	dst->steps = NULL;
+	dst->nsteps = 0;
+	dst->seconds = seconds;
+	for (size_t i = 0; i < src->nsteps; i++)
+		if (!add_step(dst, src->steps[i], strlen(src->steps[i])))
+			return false;
+	return true;
+}
+
+/* The cell's -D flags in one string (the memo's key), or NULL. */
+static char *switches_key(const struct cell_run *run)
+{
+	size_t len = 1;
+	char *key;
+
+	for (size_t i = 0; i < run->ndflags; i++)
+		len += strlen(run->dflags[i]) + 1;
+	key = malloc(len);
+	if (!key)
+		return NULL;
+	key[0] = '\0';
+	for (size_t i = 0; i < run->ndflags; i++) {
+		strcat(key, run->dflags[i]);
+		strcat(key, " ");
+	}
+	return key;
+}
+
+static struct search_memo *memo_find(struct pan_cache *cache, const char *key)
+{
+	struct search_memo *m;
+
+	for (m = cache->memos; m; m = m->next)
+		if (!strcmp(m->key, key))
+			break;
+	return m;
+}
+
+/* Takes the result of an earlier cell with the same switches: true when
+ * the cell needs no search of its own. */
+static bool search_reuse(struct cell_run *run)
+{
+	char *key = run->o->keep_dir ? NULL : switches_key(run);
+	struct search_memo *m;
+	bool hit = false;
+
+	if (!key)
+		return false;
+	pthread_mutex_lock(&run->cache->lock);
+	m = memo_find(run->cache, key);
+	if (m && !(hit = result_copy(run->r, &m->result))) {
+		/* out of memory: search as if nobody had */
+		ptlab_model_result_release(run->r);
+		memset(run->r, 0, sizeof(*run->r));
+		run->r->verdict = MODEL_ERROR;
+	}
+	pthread_mutex_unlock(&run->cache->lock);
+	free(key);
+	return hit;
+}
+
+/* Offers this cell's complete search to later cells with its switches. */
+static void search_share(struct cell_run *run)
+{
+	char *key;
+	struct search_memo *m;
+
+	if (run->o->keep_dir || run->r->verdict == MODEL_ERROR || !(key = switches_key(run)))
+		return;
+	pthread_mutex_lock(&run->cache->lock);
+	if (!memo_find(run->cache, key) && (m = calloc(1, sizeof(*m)))) {
+		if (result_copy(&m->result, run->r)) {
+			m->key = key;
+			key = NULL;
+			m->next = run->cache->memos;
+			run->cache->memos = m;
+		} else {
+			ptlab_model_result_release(&m->result);
+			free(m);
+		}
+	}
+	pthread_mutex_unlock(&run->cache->lock);
+	free(key);
+}
+
 static void check_cell(const struct ptlab_model_options *o,
 		       struct pan_cache *cache,
 		       const struct ptlab_cell *cell,
@@ -998,6 +1117,8 @@ static void check_cell(const struct ptlab_model_options *o,
 		cell_error(&run, "out of memory");
 		goto out_free;
 	}
+	if (search_reuse(&run))
+		goto out_free;
 	if (!make_dir(&run))
 		goto out_free;
 	if ((err = path_in(&run, MODEL_FILE, model, sizeof(model))) ||
@@ -1019,6 +1140,7 @@ static void check_cell(const struct ptlab_model_options *o,
 	if (read_search(&run, out) && r->verdict == MODEL_UNSAFE)
 		counterexample(&run);
 	free(out);
+	search_share(&run);
 out_dir:
 	if (!o->keep_dir)
 		remove_dir(run.dir);

@@ -406,9 +406,11 @@ static void expect_rcu(const struct ptlab_cell *c, const struct ptlab_expectatio
 /*
  * A walker is "held off" when, after collapse clears the PMD, somebody
  * waited until no CPU that could have read the old PMD is still inside its
- * interrupts-off section: either the TLB flush itself (an IPI flush that
- * waits for each target) or the seed's tlb_remove_table_sync_one(), which
- * only sends IPIs when RCU table free is selected.
+ * interrupts-off section: either the collapse flush itself (an IPI flush
+ * that waits for each target, or a pmdp_collapse_flush() that IPIs
+ * mm_cpumask and waits where the architecture maintains the mask) or the
+ * seed's tlb_remove_table_sync_one(), which only sends IPIs when RCU table
+ * free is selected.
  */
 struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 {
@@ -420,7 +422,7 @@ struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 	e.rcu_free = c->profile->rcu_table_free || c->kernel.rcu_everywhere;
 	e.flush_waits = profile_flush_waits(c->profile);
 	e.sync_works = sync_reaches(c->profile, e.rcu_free, c->fixes.sync, true);
-	e.held_off = e.flush_waits || e.sync_works;
+	e.held_off = profile_collapse_flush_waits(c->profile) || e.sync_works;
 	walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
 	if (walkers & WALKER_MASK(WALKER_GUP))
 		expect_gup(c, &e, e.by_walker[WALKER_GUP]);
