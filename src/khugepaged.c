@@ -78,15 +78,14 @@ static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t h
  */
 static bool is_refcount_suitable(struct page *folio)
 {
-	int mapped = atomic_load_explicit(&folio->mapcount, memory_order_relaxed);
+	int mapped = READ_ONCE(folio->mapcount);
 
 	if (folio_test_large(folio)) {
 		uint32_t pfn = page_to_pfn(folio);
 
-		mapped = atomic_load_explicit(&folio->entire_mapcount, memory_order_relaxed);
+		mapped = READ_ONCE(folio->entire_mapcount);
 		for (uint32_t i = 0; i < HPAGE_PMD_NR; i++)
-			mapped += atomic_load_explicit(&pfn_to_page(pfn + i)->mapcount,
-						       memory_order_relaxed);
+			mapped += READ_ONCE(pfn_to_page(pfn + i)->mapcount);
 	}
 	return page_ref_count(folio) == mapped;
 }
