@@ -367,7 +367,8 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 }
 
 /*
- * mirrors do_vmi_align_munmap() + vms_complete_munmap_vmas() (6.1+):
+ * mirrors do_vmi_align_munmap() + vms_complete_munmap_vmas() (4.20+, see
+ * docs/protocol.md):
  * under mmap_lock for write, split the VMAs at both ends and detach those
  * inside; then downgrade to read for the teardown itself: zap the pages
  * (unmap_region()), free the page tables no VMA needs (free_pgtables())
