@@ -115,12 +115,13 @@ int use_mm(struct mm_struct *mm)
 		return 0;
 	if (cur)
 		return -EBUSY;
-	/* Join mm_cpumask before the first walk: the RMW and the fence
-	 * (smp_mb()) order the bit before this CPU's later loads of entries,
-	 * against a flusher's seq_cst exchange then cpumask load. */
+	/* Join mm_cpumask before the first walk (cpumask_set_cpu(), then
+	 * smp_mb__after_atomic()): the RMW and the fence order the bit
+	 * before this CPU's later loads of entries, against a flusher's
+	 * seq_cst exchange then cpumask load. */
 	atomic_fetch_or_explicit(&mm->cpumask, (cpumask_t)1 << c->id,
 				 memory_order_seq_cst);
-	smp_mb();
+	smp_mb__after_atomic();
 	WRITE_ONCE(c->mm, mm);
 	return 0;
 }

@@ -15,6 +15,7 @@
  *   xchg_acquire(p, v)        atomic_exchange_explicit(p, v, acquire)
  *   xchg_release(p, v)        atomic_exchange_explicit(p, v, release)
  *   smp_mb()                  atomic_thread_fence(seq_cst)
+ *   smp_mb__after_atomic()    atomic_thread_fence(seq_cst)
  *   barrier()                 atomic_signal_fence(seq_cst)
  *
  * What C11 cannot say as the kernel does:
@@ -31,12 +32,13 @@
  *   the loads that the kernel orders by such an RMW (gup_fast's PMD and
  *   PTE re-checks after its reference) stay seq_cst loads, written
  *   out where they are, each with the RMW it pairs with.
- * - smp_mb__before_atomic()/smp_mb__after_atomic() upgrade the kernel's
- *   unordered RMWs (atomic_inc()): a C11 RMW names its own order instead
- *   (memory_order_seq_cst where the kernel adds the barrier), so ptlab
- *   has no use for them; nor for smp_rmb()/smp_wmb(): every ordering
- *   ptlab needs between two loads or two stores is on the access itself
- *   (acquire, release).
+ * - smp_mb__after_atomic() makes the kernel's unordered RMWs (set_bit(),
+ *   atomic_inc()) fully ordered. A C11 RMW names its own order, so ptlab
+ *   writes the RMW seq_cst and the fence after it as the kernel writes
+ *   the barrier (joining mm_cpumask, src/mm.c): a full fence, as
+ *   smp_mb(). smp_rmb() and smp_wmb() have no use in ptlab: every
+ *   ordering it needs between two loads or two stores is on the access
+ *   itself (acquire, release), so they are not defined.
  * - smp_mb() is a seq_cst fence. TSan does not model fences, so ptlab
  *   uses one only where the ordering it gives is also carried by an
  *   atomic TSan sees (see the Makefile's SAN=thread comment).
@@ -57,6 +59,7 @@
 #define xchg_acquire(p, v)	atomic_exchange_explicit((p), (v), memory_order_acquire)
 #define xchg_release(p, v)	atomic_exchange_explicit((p), (v), memory_order_release)
 #define smp_mb()		atomic_thread_fence(memory_order_seq_cst)
+#define smp_mb__after_atomic()	smp_mb()
 #define barrier()		atomic_signal_fence(memory_order_seq_cst)
 
 #endif /* PTLAB_BARRIER_H */
