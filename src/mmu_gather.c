@@ -146,9 +146,12 @@ static void tlb_remove_table_rcu(struct rcu_head *head)
 	struct mmu_table_batch *batch = (struct mmu_table_batch *)head;
 	unsigned int nr;
 
-	RACE_POINT(RP_TABLE_RCU_CALLBACK, .page = virt_to_page(batch));
+	/* Acquire first: it pairs with the release in tlb_table_flush(), so
+	 * everything before the hand-off (the pool, the run's race windows)
+	 * is seen here, also by TSan, which cannot see liburcu's queue. */
 	if (!smp_load_acquire(&batch->handed_off))
 		ptlab_bug("RCU table batch freed before it was handed off", 0);
+	RACE_POINT(RP_TABLE_RCU_CALLBACK, .page = virt_to_page(batch));
 	nr = READ_ONCE(batch->nr);
 	for (unsigned int i = 0; i < nr; i++)
 		pgtable_free(pfn_to_page(READ_ONCE(batch->tables[i])),
