@@ -13,9 +13,22 @@
 #   make check SAN=thread    TSan (into build-thread/)
 #   make fuzz         the API fuzzer under libFuzzer for FUZZ_SECONDS
 #                     (default 300) on FUZZ_PROFILE (default x86)
+#   V=1               print every command in full (default: one short
+#                     line per step, "  CC      src/gup.o", as kbuild does)
 
 CC ?= gcc
 SAN ?=
+
+# Quiet output, as kbuild's: $(Q) hides a command, $(call say,WHAT,FILE)
+# prints the short line that stands for it. V=1 shows the commands
+# instead.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-8s%s\n' '$(1)' '$(2)'
+endif
 
 ifeq ($(origin CC),default)
 CC := gcc
@@ -93,7 +106,8 @@ $(shell mkdir -p $(BUILD); echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | \
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$(<:.c=.o))
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # src/lab/model.c embeds the Spin model with .incbin, which -MMD cannot see.
 $(BUILD)/obj/src/lab/model.o: model/ptlab.pml
@@ -102,21 +116,25 @@ $(BUILD)/obj/cli/report.o: report/report.css report/report.js
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 # The benchmark compares with liburcu's qsbr flavor too (bench/qsbr.c).
 $(PTLAB): $(CLI_OBJS) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(LIB) -lurcu-qsbr $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(LIB) -lurcu-qsbr $(LDLIBS) -o $@
 
 # The tests also decode a PNG (the browser's screenshot of the report).
 $(TESTS): $(TEST_OBJS) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -lpng -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -lpng -o $@
 
 # The examples see the public headers only, as a program of its own does.
 $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # Debian packages the build, the tests and the model need; installed with
 # apt-get when missing (scripts/deps.sh says what it does and why).
@@ -156,7 +174,8 @@ run: deps
 check: deps-check
 	@$(MAKE) --no-print-directory all $(TESTS) $(EXAMPLES)
 	@$(MAKE) --no-print-directory check-install
-	$(TESTS) --ptlab $(PTLAB)
+	$(call say,TEST,$(TESTS))
+	$(Q)$(TESTS) --ptlab $(PTLAB)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -205,20 +224,22 @@ INSTALLED := $(BINDIR)/ptlab $(LIBDIR)/libptlab.a $(PKGCONFIGDIR)/ptlab.pc \
 	     $(MANDIR)/man1/ptlab.1 $(HEADERS:include/%=$(INCLUDEDIR)/%)
 
 install: all
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/ptlab $(DESTDIR)$(MANDIR)/man1
-	$(INSTALL) -m 755 $(PTLAB) $(DESTDIR)$(BINDIR)/ptlab
-	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libptlab.a
-	$(INSTALL) -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/ptlab/
-	$(INSTALL) -m 644 docs/ptlab.1 $(DESTDIR)$(MANDIR)/man1/ptlab.1
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	$(Q)$(INSTALL) -m 755 $(PTLAB) $(DESTDIR)$(BINDIR)/ptlab
+	$(Q)$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libptlab.a
+	$(Q)$(INSTALL) -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/ptlab/
+	$(Q)$(INSTALL) -m 644 docs/ptlab.1 $(DESTDIR)$(MANDIR)/man1/ptlab.1
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' ptlab.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ptlab.pc
-	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ptlab.pc
+	$(Q)chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ptlab.pc
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(INCLUDEDIR)/ptlab 2>/dev/null || true
+	$(call say,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir --ignore-fail-on-non-empty $(DESTDIR)$(INCLUDEDIR)/ptlab 2>/dev/null || true
 
 # Checks an installed copy (same PREFIX, LIBDIR and DESTDIR as the install,
 # or a package's: PREFIX=/usr LIBDIR=/usr/lib/<multiarch>): the command's
@@ -231,11 +252,12 @@ IC_PKG_CONFIG := $(if $(DESTDIR),PKG_CONFIG_SYSROOT_DIR=$(DESTDIR)) \
 		 PKG_CONFIG_PATH=$(DESTDIR)$(PKGCONFIGDIR)$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) \
 		 pkg-config
 installcheck:
-	test "$$($(DESTDIR)$(BINDIR)/ptlab --version)" = "ptlab $(VERSION)"
-	test "$$($(IC_PKG_CONFIG) --modversion ptlab)" = "$(VERSION)"
-	ls $(DESTDIR)$(MANDIR)/man1/ptlab.1*
+	$(call say,CHECK,$(DESTDIR)$(PREFIX))
+	$(Q)test "$$($(DESTDIR)$(BINDIR)/ptlab --version)" = "ptlab $(VERSION)"
+	$(Q)test "$$($(IC_PKG_CONFIG) --modversion ptlab)" = "$(VERSION)"
+	$(Q)ls $(DESTDIR)$(MANDIR)/man1/ptlab.1* >/dev/null
 	@mkdir -p $(IC)
-	for src in $(EXAMPLE_SRCS); do \
+	$(Q)for src in $(EXAMPLE_SRCS); do \
 		exe=$(IC)/$$(basename $$src .c); \
 		$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $$src -o $$exe \
 			$$($(IC_PKG_CONFIG) --static --cflags --libs ptlab) && $$exe || exit 1; \
@@ -245,11 +267,11 @@ installcheck:
 # uninstall, and nothing of ptlab's may be left.
 STAGE := $(abspath $(BUILD))/stage
 check-install: all
-	rm -rf $(STAGE)
+	$(Q)rm -rf $(STAGE)
 	@$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	@$(MAKE) --no-print-directory installcheck DESTDIR=$(STAGE)
 	@$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE)
-	test -z "$$(find $(STAGE) -type f)"
-	rm -rf $(STAGE)
+	$(Q)test -z "$$(find $(STAGE) -type f)"
+	$(Q)rm -rf $(STAGE)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(EXAMPLES:=.d)

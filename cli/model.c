@@ -572,6 +572,16 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 	return cells;
 }
 
+/* The progress line on a terminal: cells done and time so far; cleared
+ * before the cells are printed. */
+static void progress(void *arg, size_t done, size_t n)
+{
+	const double *start = arg;
+
+	fprintf(stderr, "\r\033[K[%zu/%zu] cells checked, %.0f s", done, n,
+		now_seconds() - *start);
+}
+
 static int run_cells(struct model_args *a)
 {
 	struct ptlab_cell *cells;
@@ -606,7 +616,13 @@ static int run_cells(struct model_args *a)
 	       "violations found");
 	fflush(stdout);
 	start = now_seconds();
+	if (isatty(2)) {
+		a->opts.progress = progress;
+		a->opts.progress_arg = &start;
+	}
 	err = ptlab_model_check(&a->opts, cells, n, results);
+	if (isatty(2))
+		fputs("\r\033[K", stderr);
 	if (err) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-err));
 		free(cells);

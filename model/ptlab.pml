@@ -999,7 +999,8 @@ proctype owner()
 /* ---- khugepaged ---- */
 
 #if defined(COLLAPSES)
-/* mirrors mm/khugepaged.c: collapse_huge_page(), anonymous memory, 6.1+.
+/* mirrors mm/khugepaged.c: collapse_huge_page(), anonymous memory, 6.4+
+ * (docs/protocol.md).
  * H was allocated before any lock was taken. */
 proctype khugepaged()
 {

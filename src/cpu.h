@@ -22,6 +22,7 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "ptlab/barrier.h"
 #include "ptlab/smp.h"
 #include "tlb_soft.h"
 
@@ -52,8 +53,8 @@ struct cpu {
 	 * Interrupts-off sequence: odd inside an interrupts-off section,
 	 * bumped when the outermost section begins and when it ends. Written
 	 * only by the owner thread (a load and a store, no locked
-	 * instruction). Read by its own signal handler (same thread: a signal
-	 * fence orders them) and by smp_wait_irqs_off_sections(): the begin
+	 * instruction). Read by its own signal handler (same thread: barrier()
+	 * orders them) and by smp_wait_irqs_off_sections(): the begin
 	 * store is ordered with that waiter's earlier stores by the waiter's
 	 * membarrier(); the end store is a release, paired with the waiter's
 	 * acquire load, so everything the section did happens before the
@@ -138,21 +139,18 @@ struct cpu {
  * store, no locked instruction on the fast path. */
 static inline void cpu_stat_add(atomic_ullong *ctr, unsigned long long n)
 {
-	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	WRITE_ONCE(*ctr, READ_ONCE(*ctr) + n);
 }
 
 static inline bool cpu_irqs_off(struct cpu *c)
 {
-	return atomic_load_explicit(&c->irq_seq, memory_order_relaxed) & 1;
+	return READ_ONCE(c->irq_seq) & 1;
 }
 
 /* Enters a section (the sequence turns odd): only the owner writes. */
 static inline void cpu_irq_seq_begin(struct cpu *c)
 {
-	atomic_store_explicit(&c->irq_seq,
-			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	WRITE_ONCE(c->irq_seq, READ_ONCE(c->irq_seq) + 1);
 }
 
 void cpu_irq_wake_waiters(struct cpu *c);
@@ -165,8 +163,8 @@ void cpu_irq_wake_waiters(struct cpu *c);
  * to irq_waiters then loads irq_seq in futex_wait_ns()), because the
  * waiter's membarrier() between its add and its load puts a full barrier
  * into this CPU's program at some point B:
- * - B before the store: the load of irq_waiters comes after B (the signal
- *   fence keeps the compiler from hoisting it above the store; the CPU
+ * - B before the store: the load of irq_waiters comes after B (barrier()
+ *   keeps the compiler from hoisting it above the store; the CPU
  *   cannot move it above B), so it sees the add and the futex wake
  *   follows the store; the futex itself then guarantees that a waiter
  *   whose check saw the old value was queued before the wake looked.
@@ -177,11 +175,9 @@ void cpu_irq_wake_waiters(struct cpu *c);
  */
 static inline void cpu_irq_seq_end(struct cpu *c)
 {
-	atomic_store_explicit(&c->irq_seq,
-			      atomic_load_explicit(&c->irq_seq, memory_order_relaxed) + 1,
-			      memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->irq_waiters, memory_order_relaxed))
+	smp_store_release(&c->irq_seq, READ_ONCE(c->irq_seq) + 1);
+	barrier();
+	if (READ_ONCE(c->irq_waiters))
 		cpu_irq_wake_waiters(c);
 }
 
@@ -198,7 +194,7 @@ void cpu_run_ipis(struct cpu *c);
 /*
  * The interrupt fast path, inline for the lockless walkers. Turning
  * interrupts off makes irq_seq odd before anything in the section (the
- * signal fence keeps the compiler from moving section accesses above it;
+ * barrier() keeps the compiler from moving section accesses above it;
  * the handler runs on this thread, so no CPU barrier is needed for it;
  * other CPUs are ordered by membarrier(), see irq_seq) and then enters the
  * RCU read-side section. Turning them on leaves RCU, makes irq_seq even
@@ -214,7 +210,7 @@ static inline unsigned long arch_local_irq_save(struct cpu *c)
 
 	if (!was) {
 		cpu_irq_seq_begin(c);
-		atomic_signal_fence(memory_order_seq_cst);
+		barrier();
 		urcu_memb_read_lock();
 	}
 	return was;
@@ -225,11 +221,11 @@ static inline void arch_local_irq_restore(struct cpu *c, unsigned long flags)
 	if (flags)
 		return;
 	urcu_memb_read_unlock();
-	atomic_signal_fence(memory_order_seq_cst);
+	barrier();
 	cpu_irq_seq_end(c);
-	atomic_signal_fence(memory_order_seq_cst);
+	barrier();
 	/* An IPI that arrived while interrupts were off is taken now. */
-	if (atomic_load_explicit(&c->call_queue, memory_order_relaxed))
+	if (READ_ONCE(c->call_queue))
 		cpu_run_ipis(c);
 }
 
@@ -245,7 +241,7 @@ static inline void cpu_poll_ipis(void)
 	struct cpu *c = this_cpu;
 
 	if (c && !cpu_irqs_off(c) &&
-	    atomic_load_explicit(&c->call_queue, memory_order_relaxed))
+	    READ_ONCE(c->call_queue))
 		cpu_run_ipis(c);
 }
 

@@ -227,15 +227,15 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
  */
 static void pt_walk_lockless_start(struct cpu *c, struct mm_struct *mm)
 {
-	atomic_store_explicit(&c->lockless_walk_mm, mm, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	WRITE_ONCE(c->lockless_walk_mm, mm);
+	smp_mb();
 }
 
 /* The walk read its last entry: release, so a syncer that no longer sees
  * the marker also sees the walk done. */
 static void pt_walk_lockless_end(struct cpu *c)
 {
-	atomic_store_explicit(&c->lockless_walk_mm, NULL, memory_order_release);
+	smp_store_release(&c->lockless_walk_mm, NULL);
 }
 
 /* mirrors gup_fast(): the lockless walk, interrupts off throughout. */
@@ -341,7 +341,7 @@ static long gup_fast_fallback(uint64_t start, long nr_pages, unsigned int flags,
 
 	if (!c || cpu_irqs_off(c))
 		return -EPERM;
-	mm = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	mm = READ_ONCE(c->mm);
 	if (!mm)
 		return -ESRCH;
 	if (!pages || nr_pages <= 0 || (start & ~PAGE_MASK) || start >= TASK_SIZE ||
@@ -419,13 +419,9 @@ void gup_get_stats(struct gup_stats *out)
 		return;
 	*out = (struct gup_stats){ 0 };
 	for (int i = 0; i < PTLAB_MAX_CPUS; i++) {
-		out->fast_pages += atomic_load_explicit(&cpus[i].gup_fast_pages,
-							memory_order_relaxed);
-		out->fast_fallback += atomic_load_explicit(&cpus[i].gup_fast_fallback,
-							   memory_order_relaxed);
-		out->recheck_fail += atomic_load_explicit(&cpus[i].gup_recheck_fail,
-							  memory_order_relaxed);
-		out->slow_pages += atomic_load_explicit(&cpus[i].gup_slow_pages,
-							memory_order_relaxed);
+		out->fast_pages += READ_ONCE(cpus[i].gup_fast_pages);
+		out->fast_fallback += READ_ONCE(cpus[i].gup_fast_fallback);
+		out->recheck_fail += READ_ONCE(cpus[i].gup_recheck_fail);
+		out->slow_pages += READ_ONCE(cpus[i].gup_slow_pages);
 	}
 }

@@ -91,9 +91,7 @@ static void ring_set_prev(struct page *t, struct page *prev)
 /* The detectors' mark (struct page, pt_deposit_seq); under the PMD lock. */
 static void pt_seq_bump(struct page *t, unsigned int step)
 {
-	atomic_store_explicit(&t->pt_deposit_seq,
-			      atomic_load_explicit(&t->pt_deposit_seq, memory_order_relaxed) + step,
-			      memory_order_relaxed);
+	WRITE_ONCE(t->pt_deposit_seq, READ_ONCE(t->pt_deposit_seq) + step);
 }
 
 /* mirrors pgtable_trans_huge_deposit() */
@@ -204,11 +202,10 @@ void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm,
 	for (uint32_t i = 0; i < HPAGE_PMD_NR; i++) {
 		struct page *p = pfn_to_page(pfn + i);
 
-		atomic_store_explicit(&p->mm_id, mm->id, memory_order_relaxed);
-		atomic_store_explicit(&p->index, haddr + ((uint64_t)i << PAGE_SHIFT),
-				      memory_order_relaxed);
+		WRITE_ONCE(p->mm_id, mm->id);
+		WRITE_ONCE(p->index, haddr + ((uint64_t)i << PAGE_SHIFT));
 	}
-	atomic_store_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
+	WRITE_ONCE(folio->entire_mapcount, 1);
 }
 
 /* mirrors do_huge_pmd_anonymous_page(): 0 when the PMD is (now) huge or

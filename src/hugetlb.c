@@ -113,9 +113,8 @@ static struct page *hugetlb_file_page(struct hugetlb_file *f, uint64_t off)
 	for (uint32_t k = 0; k < HPAGE_PMD_NR; k++) {
 		struct page *p = pfn_to_page(page_to_pfn(folio) + k);
 
-		atomic_store_explicit(&p->mm_id, HUGETLB_OWNER_BIT | f->id, memory_order_relaxed);
-		atomic_store_explicit(&p->index, i * HPAGE_PMD_SIZE + ((uint64_t)k << PAGE_SHIFT),
-				      memory_order_relaxed);
+		WRITE_ONCE(p->mm_id, HUGETLB_OWNER_BIT | f->id);
+		WRITE_ONCE(p->index, i * HPAGE_PMD_SIZE + ((uint64_t)k << PAGE_SHIFT));
 	}
 	spin_lock(&f->pages_lock);
 	if (f->pages[i]) {
@@ -305,7 +304,7 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
 	struct page *table = pfn_to_page(pud_pfn(pud));
 	unsigned int left;
 
-	if (!atomic_load_explicit(&table->pt_share_count, memory_order_relaxed))
+	if (!READ_ONCE(table->pt_share_count))
 		return NULL;
 	pud_clear(pudp);
 	left = atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
@@ -342,11 +341,8 @@ static void hand_over(struct page **tables, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		RACE_POINT(RP_UNSHARE_HANDOVER, .pmd_table = tables[i]);
-		atomic_store_explicit(&tables[i]->pt_deposit_seq,
-				      atomic_load_explicit(&tables[i]->pt_deposit_seq,
-							   memory_order_relaxed) +
-					      PT_SEQ_HANDOVER,
-				      memory_order_relaxed);
+		WRITE_ONCE(tables[i]->pt_deposit_seq,
+			   READ_ONCE(tables[i]->pt_deposit_seq) + PT_SEQ_HANDOVER);
 	}
 }
 

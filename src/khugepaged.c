@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Collapsing 512 small pages into a THP, and the khugepaged thread
- * (mirrors mm/khugepaged.c, anonymous memory, 6.8-6.9 order of steps).
+ * (mirrors mm/khugepaged.c, anonymous memory; the kernel versions are in
+ * docs/protocol.md).
  *
  * collapse_huge_page() holds mmap_lock for write: no fault, munmap or
  * other collapse runs in the mm meanwhile. Its only concurrent readers are
@@ -78,15 +79,14 @@ static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t h
  */
 static bool is_refcount_suitable(struct page *folio)
 {
-	int mapped = atomic_load_explicit(&folio->mapcount, memory_order_relaxed);
+	int mapped = READ_ONCE(folio->mapcount);
 
 	if (folio_test_large(folio)) {
 		uint32_t pfn = page_to_pfn(folio);
 
-		mapped = atomic_load_explicit(&folio->entire_mapcount, memory_order_relaxed);
+		mapped = READ_ONCE(folio->entire_mapcount);
 		for (uint32_t i = 0; i < HPAGE_PMD_NR; i++)
-			mapped += atomic_load_explicit(&pfn_to_page(pfn + i)->mapcount,
-						       memory_order_relaxed);
+			mapped += READ_ONCE(pfn_to_page(pfn + i)->mapcount);
 	}
 	return page_ref_count(folio) == mapped;
 }
@@ -222,8 +222,9 @@ static void collapse_copy_and_release(struct mm_struct *mm, uint64_t haddr, pmd_
 }
 
 /*
- * mirrors collapse_huge_page(), in the kernel's order (6.8+; the copy-then-
- * clear of step 6 since 6.4).
+ * mirrors collapse_huge_page(), in the kernel's order (6.4+, see
+ * docs/protocol.md: the sync of step 4 since 6.1, the copy-then-clear of
+ * step 6 since 6.4).
  *
  * Left out, because nothing in ptlab can observe their absence: the
  * mmap_lock read/unlock dance of the scan before step 2 (ptlab's scan ran

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ptlab/barrier.h"
 #include "ptlab/machine.h"
 
 #define PAGE_ALLOC_MIN_BLOCKS (PTLAB_POOL_MIN / (2ULL << 20))
@@ -30,13 +31,13 @@ extern struct machine machine;
 
 static inline bool machine_pmd_recheck(void)
 {
-	return atomic_load_explicit(&machine.pmd_recheck, memory_order_relaxed);
+	return READ_ONCE(machine.pmd_recheck);
 }
 
 /* The fixes' sync policy (SYNC_NONE: the seed's fix is off). */
 static inline enum sync_policy machine_sync(void)
 {
-	return (enum sync_policy)atomic_load_explicit(&machine.sync, memory_order_relaxed);
+	return (enum sync_policy)READ_ONCE(machine.sync);
 }
 
 /* The hugetlb unshare sync in effect (the generation, or the sync fix

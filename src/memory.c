@@ -41,16 +41,15 @@ int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *count
 {
 	struct page *table;
 
-	if (atomic_load_explicit(slot, memory_order_acquire))
+	if (smp_load_acquire(slot))
 		return 0;
 	table = pte_alloc_one(mm, ALLOC_PATH_TABLES);
 	if (!table)
 		return -ENOMEM;
 	spin_lock(&mm->page_table_lock);
-	if (!atomic_load_explicit(slot, memory_order_relaxed)) {
-		atomic_store_explicit(slot, ((uint64_t)page_to_pfn(table) << PAGE_SHIFT) |
-						    _PAGE_TABLE,
-				      memory_order_release);
+	if (!READ_ONCE(*slot)) {
+		smp_store_release(slot, ((uint64_t)page_to_pfn(table) << PAGE_SHIFT) |
+					_PAGE_TABLE);
 		atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 		table = NULL;
 	}
@@ -96,8 +95,8 @@ int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp)
 
 void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr)
 {
-	atomic_store_explicit(&page->mm_id, mm->id, memory_order_relaxed);
-	atomic_store_explicit(&page->index, addr, memory_order_relaxed);
+	WRITE_ONCE(page->mm_id, mm->id);
+	WRITE_ONCE(page->index, addr);
 	atomic_fetch_add_explicit(&page->mapcount, 1, memory_order_relaxed);
 }
 
@@ -368,7 +367,8 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 }
 
 /*
- * mirrors do_vmi_align_munmap() + vms_complete_munmap_vmas() (6.1+):
+ * mirrors do_vmi_align_munmap() + vms_complete_munmap_vmas() (4.20+, see
+ * docs/protocol.md):
  * under mmap_lock for write, split the VMAs at both ends and detach those
  * inside; then downgrade to read for the teardown itself: zap the pages
  * (unmap_region()), free the page tables no VMA needs (free_pgtables())
@@ -575,7 +575,7 @@ static int user_access(uint64_t addr, void *buf, size_t len, bool write)
 
 	if (mm_caller_check())
 		return -EPERM;
-	mm = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	mm = READ_ONCE(c->mm);
 	if (!mm)
 		return -ESRCH;
 	if (!buf || addr >= TASK_SIZE || len > TASK_SIZE - addr)

@@ -110,18 +110,19 @@ int use_mm(struct mm_struct *mm)
 		return -EPERM;
 	if (!mm)
 		return -EINVAL;
-	cur = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	cur = READ_ONCE(c->mm);
 	if (cur == mm)
 		return 0;
 	if (cur)
 		return -EBUSY;
-	/* Join mm_cpumask before the first walk: the RMW and the fence
-	 * (smp_mb()) order the bit before this CPU's later loads of entries,
-	 * against a flusher's seq_cst exchange then cpumask load. */
+	/* Join mm_cpumask before the first walk (cpumask_set_cpu(), then
+	 * smp_mb__after_atomic()): the RMW and the fence order the bit
+	 * before this CPU's later loads of entries, against a flusher's
+	 * seq_cst exchange then cpumask load. */
 	atomic_fetch_or_explicit(&mm->cpumask, (cpumask_t)1 << c->id,
 				 memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
-	atomic_store_explicit(&c->mm, mm, memory_order_relaxed);
+	smp_mb__after_atomic();
+	WRITE_ONCE(c->mm, mm);
 	return 0;
 }
 
@@ -132,10 +133,10 @@ int unuse_mm(void)
 
 	if (mm_caller_check())
 		return -EPERM;
-	mm = atomic_load_explicit(&c->mm, memory_order_relaxed);
+	mm = READ_ONCE(c->mm);
 	if (!mm)
 		return -EINVAL;
-	atomic_store_explicit(&c->mm, NULL, memory_order_relaxed);
+	WRITE_ONCE(c->mm, NULL);
 	tlb_invalidate(&c->tlb, 0, 0);
 	atomic_fetch_and_explicit(&mm->cpumask, ~((cpumask_t)1 << c->id),
 				  memory_order_seq_cst);
@@ -144,13 +145,13 @@ int unuse_mm(void)
 
 void unuse_mm_at_exit(void)
 {
-	if (this_cpu && atomic_load_explicit(&this_cpu->mm, memory_order_relaxed))
+	if (this_cpu && READ_ONCE(this_cpu->mm))
 		unuse_mm();
 }
 
 struct mm_struct *current_mm(void)
 {
-	return this_cpu ? atomic_load_explicit(&this_cpu->mm, memory_order_relaxed) : NULL;
+	return this_cpu ? READ_ONCE(this_cpu->mm) : NULL;
 }
 
 cpumask_t mm_cpumask(const struct mm_struct *mm)

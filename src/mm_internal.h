@@ -56,7 +56,7 @@ struct mm_struct {
 	int nr_vmas, cap_vmas;
 	/*
 	 * mm_cpumask(): a CPU sets its bit in use_mm() (seq_cst RMW and a
-	 * seq_cst fence) before it walks the mm, and clears it in unuse_mm()
+	 * smp_mb()) before it walks the mm, and clears it in unuse_mm()
 	 * after its TLB is empty. Flushers read it (seq_cst) after changing
 	 * entries with seq_cst exchanges: either they see the bit, or the
 	 * CPU's walks after its fence see the changed entries.

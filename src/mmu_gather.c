@@ -80,10 +80,9 @@ static cpumask_t sync_targets(struct mm_struct *mm, enum sync_policy policy)
 		 * and its PMD load (Dekker): either a marker is seen here,
 		 * or that walker reads the cleared PMD.
 		 */
-		atomic_thread_fence(memory_order_seq_cst);
+		smp_mb();
 		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
-			if (atomic_load_explicit(&cpus[i].lockless_walk_mm,
-						 memory_order_relaxed) == mm)
+			if (READ_ONCE(cpus[i].lockless_walk_mm) == mm)
 				walking |= (cpumask_t)1 << i;
 		return walking;
 	case SYNC_MM_CPUMASK:
@@ -147,13 +146,15 @@ static void tlb_remove_table_rcu(struct rcu_head *head)
 	struct mmu_table_batch *batch = (struct mmu_table_batch *)head;
 	unsigned int nr;
 
-	RACE_POINT(RP_TABLE_RCU_CALLBACK, .page = virt_to_page(batch));
-	if (!atomic_load_explicit(&batch->handed_off, memory_order_acquire))
+	/* Acquire first: it pairs with the release in tlb_table_flush(), so
+	 * everything before the hand-off (the pool, the run's race windows)
+	 * is seen here, also by TSan, which cannot see liburcu's queue. */
+	if (!smp_load_acquire(&batch->handed_off))
 		ptlab_bug("RCU table batch freed before it was handed off", 0);
-	nr = atomic_load_explicit(&batch->nr, memory_order_relaxed);
+	RACE_POINT(RP_TABLE_RCU_CALLBACK, .page = virt_to_page(batch));
+	nr = READ_ONCE(batch->nr);
 	for (unsigned int i = 0; i < nr; i++)
-		pgtable_free(pfn_to_page(atomic_load_explicit(&batch->tables[i],
-							      memory_order_relaxed)),
+		pgtable_free(pfn_to_page(READ_ONCE(batch->tables[i])),
 			     TABLE_FREE_RCU);
 	put_page(virt_to_page(batch));
 }
@@ -166,7 +167,7 @@ static void tlb_table_flush(struct mmu_gather *tlb)
 	if (!batch)
 		return;
 	tlb->batch = NULL;
-	atomic_store_explicit(&batch->handed_off, 1, memory_order_release);
+	smp_store_release(&batch->handed_off, 1);
 	RACE_POINT(RP_TABLE_RCU_HANDOFF, .page = virt_to_page(batch));
 	urcu_memb_call_rcu(&batch->rcu, tlb_remove_table_rcu);
 }
@@ -192,17 +193,16 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 			return;
 		}
 		tlb->batch = page_address(batch_page);
-		atomic_store_explicit(&tlb->batch->handed_off, 0, memory_order_relaxed);
-		atomic_store_explicit(&tlb->batch->nr, 0, memory_order_relaxed);
+		WRITE_ONCE(tlb->batch->handed_off, 0);
+		WRITE_ONCE(tlb->batch->nr, 0);
 	}
 	{
 		struct mmu_table_batch *b = tlb->batch;
-		unsigned int nr = atomic_load_explicit(&b->nr, memory_order_relaxed);
+		unsigned int nr = READ_ONCE(b->nr);
 
 		RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_RCU);
-		atomic_store_explicit(&b->tables[nr], page_to_pfn(table),
-				      memory_order_relaxed);
-		atomic_store_explicit(&b->nr, nr + 1, memory_order_relaxed);
+		WRITE_ONCE(b->tables[nr], page_to_pfn(table));
+		WRITE_ONCE(b->nr, nr + 1);
 		if (nr + 1 == MAX_TABLE_BATCH) {
 			tlb_flush_mmu_tlbonly(tlb);
 			tlb_table_flush(tlb);

@@ -97,7 +97,7 @@ static void deferred_table_free(struct rcu_head *head)
 {
 	struct deferred_table *d = (struct deferred_table *)head;
 
-	if (!atomic_load_explicit(&d->handed_off, memory_order_acquire))
+	if (!smp_load_acquire(&d->handed_off))
 		ptlab_bug("deferred table freed before it was handed off", 0);
 	pgtable_free(d->table, d->how);
 	free(d);
@@ -117,7 +117,7 @@ void pgtable_free_after_grace_period(struct page *table, enum table_free_how how
 	}
 	d->table = table;
 	d->how = how;
-	atomic_store_explicit(&d->handed_off, 1, memory_order_release);
+	smp_store_release(&d->handed_off, 1);
 	urcu_memb_call_rcu(&d->rcu, deferred_table_free);
 }
 

@@ -129,17 +129,16 @@ static void ipi_install(void)
 
 void cpu_run_ipis(struct cpu *c)
 {
-	while (atomic_load_explicit(&c->call_queue, memory_order_relaxed)) {
+	while (READ_ONCE(c->call_queue)) {
 		struct csd *list, *fifo = NULL;
 
 		/* Interrupt context runs with interrupts off: a nested
 		 * signal defers instead of re-entering. */
 		cpu_irq_seq_begin(c);
-		atomic_signal_fence(memory_order_seq_cst);
+		barrier();
 		/* Acquire: pairs with the release CAS in csd_queue(), so
 		 * each csd's fields are visible. */
-		list = atomic_exchange_explicit(&c->call_queue, NULL,
-						memory_order_acquire);
+		list = xchg_acquire(&c->call_queue, NULL);
 		while (list) {
 			struct csd *next = list->next;
 
@@ -157,14 +156,14 @@ void cpu_run_ipis(struct cpu *c)
 			/* Release: what func did is visible to the waiter;
 			 * the sender may reuse the csd from here on (a wake
 			 * that then finds it reused is only spurious). */
-			if (atomic_exchange_explicit(&fifo->locked, 0, memory_order_release) ==
+			if (xchg_release(&fifo->locked, 0) ==
 			    CSD_LOCKED_SLEEPER)
 				futex_wake_all(&fifo->locked);
 			fifo = next;
 		}
-		atomic_signal_fence(memory_order_seq_cst);
+		barrier();
 		cpu_irq_seq_end(c);
-		atomic_signal_fence(memory_order_seq_cst);
+		barrier();
 	}
 }
 
@@ -179,7 +178,7 @@ static void send_ipi_signal(struct cpu *t)
  * (mirrors __smp_call_single_queue()). */
 static void csd_queue(struct cpu *t, struct csd *csd)
 {
-	struct csd *old = atomic_load_explicit(&t->call_queue, memory_order_relaxed);
+	struct csd *old = READ_ONCE(t->call_queue);
 
 	RACE_POINT(RP_IPI_SENT, .csd = csd, .cpu = t->id);
 	do {
@@ -206,7 +205,7 @@ static void csd_lock_wait(struct csd *csd, struct cpu *t)
 	uint64_t start = 0, next_kick = 0;
 
 	/* Acquire: pairs with the release in cpu_run_ipis(). */
-	while (atomic_load_explicit(&csd->locked, memory_order_acquire)) {
+	while (smp_load_acquire(&csd->locked)) {
 		uint64_t now = monotonic_ns();
 		unsigned int locked = CSD_LOCKED;
 
@@ -263,7 +262,7 @@ int smp_call_function_many(cpumask_t mask, smp_call_func_t fn, void *info,
 	if (ret)
 		return ret;
 	down_read(&cpu_hotplug_lock);
-	targets = mask & atomic_load_explicit(&online_mask, memory_order_relaxed) &
+	targets = mask & READ_ONCE(online_mask) &
 		  ~self_bit;
 	for (int t = 0; t < PTLAB_MAX_CPUS; t++) {
 		struct csd *csd;
@@ -278,7 +277,7 @@ int smp_call_function_many(cpumask_t mask, smp_call_func_t fn, void *info,
 		}
 		csd->func = fn;
 		csd->info = info;
-		atomic_store_explicit(&csd->locked, CSD_LOCKED, memory_order_relaxed);
+		WRITE_ONCE(csd->locked, CSD_LOCKED);
 		csd_queue(&cpus[t], csd);
 	}
 	if (wait)
@@ -327,7 +326,7 @@ static int membarrier_private_expedited(void)
  * cpu_irq_seq_end(): what the section did happens before our return. */
 static bool section_ended(int t, const unsigned int *seen)
 {
-	return atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire) != seen[t];
+	return smp_load_acquire(&cpus[t].irq_seq) != seen[t];
 }
 
 /* Spins until the sections of @open ended, for at most WAIT_SPIN_NS;
@@ -386,7 +385,7 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 	if (ret)
 		return ret;
 	down_read(&cpu_hotplug_lock);
-	targets = mask & atomic_load_explicit(&online_mask, memory_order_relaxed) &
+	targets = mask & READ_ONCE(online_mask) &
 		  ~self_bit;
 	if (!targets)
 		goto out;
@@ -414,7 +413,7 @@ int smp_wait_irqs_off_sections(cpumask_t mask)
 		 * last reads of it, which the release in cpu_irq_seq_end()
 		 * orders before the end.
 		 */
-		seen[t] = atomic_load_explicit(&cpus[t].irq_seq, memory_order_acquire);
+		seen[t] = smp_load_acquire(&cpus[t].irq_seq);
 		if (seen[t] & 1)
 			open |= cpu_bit(t);
 	}
@@ -451,10 +450,10 @@ int cpu_register(void)
 		up_write(&cpu_hotplug_lock);
 		return -ENOSPC;
 	}
-	atomic_store_explicit(&c->irq_seq, 0, memory_order_relaxed);
-	atomic_store_explicit(&c->call_queue, NULL, memory_order_relaxed);
-	atomic_store_explicit(&c->mm, NULL, memory_order_relaxed);
-	atomic_store_explicit(&c->pv_state, 0, memory_order_relaxed);
+	WRITE_ONCE(c->irq_seq, 0);
+	WRITE_ONCE(c->call_queue, NULL);
+	WRITE_ONCE(c->mm, NULL);
+	WRITE_ONCE(c->pv_state, 0);
 	tlb_soft_init(&c->tlb);
 	c->thread = pthread_self();
 	sigemptyset(&set);
@@ -462,7 +461,7 @@ int cpu_register(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	urcu_memb_register_thread();
 	this_cpu = c;
-	atomic_store_explicit(&c->online, true, memory_order_release);
+	smp_store_release(&c->online, true);
 	atomic_fetch_or_explicit(&online_mask, cpu_bit(c->id), memory_order_relaxed);
 	up_write(&cpu_hotplug_lock);
 	pthread_setspecific(cpu_exit_key, c);
@@ -475,11 +474,11 @@ int cpu_unregister(void)
 
 	if (!c)
 		return -EPERM;
-	if (cpu_irqs_off(c) || atomic_load_explicit(&c->mm, memory_order_relaxed))
+	if (cpu_irqs_off(c) || READ_ONCE(c->mm))
 		return -EBUSY;
 	down_write(&cpu_hotplug_lock);
 	atomic_fetch_and_explicit(&online_mask, ~cpu_bit(c->id), memory_order_relaxed);
-	atomic_store_explicit(&c->online, false, memory_order_relaxed);
+	WRITE_ONCE(c->online, false);
 	/* Asynchronous requests queued before we went offline. */
 	cpu_run_ipis(c);
 	urcu_memb_unregister_thread();
@@ -497,7 +496,7 @@ int smp_processor_id(void)
 
 cpumask_t cpu_online_mask(void)
 {
-	return atomic_load_explicit(&online_mask, memory_order_relaxed);
+	return READ_ONCE(online_mask);
 }
 
 unsigned int num_online_cpus(void)
@@ -537,14 +536,12 @@ void smp_get_stats(struct smp_stats *out)
 	if (!out)
 		return;
 	memset(out, 0, sizeof(*out));
-	out->ipis_sent = atomic_load_explicit(&stat_ipis_sent, memory_order_relaxed);
-	out->signals_sent = atomic_load_explicit(&stat_signals, memory_order_relaxed);
-	out->membarriers = atomic_load_explicit(&stat_membarriers, memory_order_relaxed);
-	out->waits_woken = atomic_load_explicit(&stat_waits_woken, memory_order_relaxed);
+	out->ipis_sent = READ_ONCE(stat_ipis_sent);
+	out->signals_sent = READ_ONCE(stat_signals);
+	out->membarriers = READ_ONCE(stat_membarriers);
+	out->waits_woken = READ_ONCE(stat_waits_woken);
 	for (int i = 0; i < PTLAB_MAX_CPUS; i++) {
-		out->ipis_run += atomic_load_explicit(&cpus[i].ipis_run,
-						      memory_order_relaxed);
-		out->ipis_deferred += atomic_load_explicit(&cpus[i].ipis_deferred,
-							   memory_order_relaxed);
+		out->ipis_run += READ_ONCE(cpus[i].ipis_run);
+		out->ipis_deferred += READ_ONCE(cpus[i].ipis_deferred);
 	}
 }

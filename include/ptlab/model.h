@@ -77,6 +77,11 @@ struct ptlab_model_options {
 	 * afterwards. Else each cell's files (model, pan, trail) are kept in
 	 * keep_dir/<ptlab_model_cell_name()>/, e.g. to replay a trail. */
 	const char *keep_dir;
+	/* Called when a cell's search is over, with the cells done so far
+	 * (1..n), one call at a time, from a worker thread; NULL for none
+	 * (ptlab model's progress line on a terminal). */
+	void (*progress)(void *arg, size_t done, size_t n);
+	void *progress_arg;
 };
 
 /* Far beyond the model's depth (under 100 steps); reaching it is

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ptlab/barrier.h"
 #include "ptlab/lock_types.h"
 #include "ptlab/types.h"
 
@@ -161,15 +162,13 @@ static inline struct page *virt_to_page(const void *addr)
 
 static inline enum page_type page_type(const struct page *page)
 {
-	return (enum page_type)atomic_load_explicit(&((struct page *)page)->type,
-						   memory_order_acquire);
+	return (enum page_type)smp_load_acquire(&((struct page *)page)->type);
 }
 
 /* The folio a page belongs to: its THP head, or itself (page_folio()). */
 static inline struct page *page_folio(const struct page *page)
 {
-	return pfn_to_page(atomic_load_explicit(&((struct page *)page)->head,
-						memory_order_acquire));
+	return pfn_to_page(smp_load_acquire(&((struct page *)page)->head));
 }
 
 static inline bool folio_test_large(const struct page *folio)
@@ -216,8 +215,7 @@ static inline int page_ref_count(const struct page *page)
 
 static inline unsigned int page_generation(const struct page *page)
 {
-	return atomic_load_explicit(&((struct page *)page)->generation,
-				    memory_order_acquire);
+	return smp_load_acquire(&((struct page *)page)->generation);
 }
 
 /* Reference counting on folios (mirrors include/linux/page_ref.h). */
@@ -227,7 +225,7 @@ void get_page(struct page *page);
  * RMW on success, the full barrier of the kernel's atomic_add_unless(). */
 static inline bool page_ref_add_unless_zero(struct page *folio, int refs)
 {
-	int c = atomic_load_explicit(&folio->refcount, memory_order_relaxed);
+	int c = READ_ONCE(folio->refcount);
 
 	do {
 		if (c <= 0)
@@ -316,14 +314,12 @@ void page_alloc_get_stats(struct page_alloc_stats *out);
 /* Frame memory, always through atomics (see the top of this file). */
 static inline uint64_t frame_load64(const struct page *page, unsigned int idx)
 {
-	return atomic_load_explicit((_Atomic uint64_t *)page_address(page) + idx,
-				    memory_order_relaxed);
+	return READ_ONCE(*((_Atomic uint64_t *)page_address(page) + idx));
 }
 
 static inline void frame_store64(struct page *page, unsigned int idx, uint64_t v)
 {
-	atomic_store_explicit((_Atomic uint64_t *)page_address(page) + idx, v,
-			      memory_order_relaxed);
+	WRITE_ONCE(*((_Atomic uint64_t *)page_address(page) + idx), v);
 }
 
 /* Bytes of a page: the data accesses of user memory and of pins. Returns

@@ -5,9 +5,10 @@
  *
  * Four levels, PGD -> PUD -> PMD -> PTE (P4D folded), each a frame of the
  * pool holding 512 eight-byte slots. A slot is a C11 atomic: lockless
- * walkers read each entry once with a single atomic load (READ_ONCE();
- * acquire, so that a table published by pmd_populate() is seen
- * initialized), writers store a whole entry with a single atomic store.
+ * walkers read each entry once with a single atomic load (the kernel's
+ * READ_ONCE(), here smp_load_acquire(), so that a table published by
+ * pmd_populate() is seen initialized), writers store a whole entry with a
+ * single atomic store.
  *
  * Values (pte_t, pmd_t, ...) are plain structs, as in the kernel; slots
  * (struct pte_slot, ...) are what pte_t *ptep points to in the kernel.
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ptlab/barrier.h"
 #include "ptlab/page.h"
 #include "ptlab/types.h"
 
@@ -115,24 +117,27 @@ static inline bool pgd_none(pgd_t p) { return p.pgd == 0; }
 static inline bool pgd_present(pgd_t p) { return p.pgd & _PAGE_PRESENT; }
 static inline uint64_t pgd_pfn(pgd_t p) { return entry_pfn(p.pgd); }
 
-/* Lockless reads (READ_ONCE()/ptep_get_lockless()/pmdp_get_lockless()):
- * one atomic load each; acquire, which pairs with the release of the
- * store that published a lower-level table. */
+/* Lockless reads (ptep_get_lockless()/pmdp_get_lockless(), the kernel's
+ * READ_ONCE() of an entry): one atomic load each. The kernel relies on
+ * the address dependency from an entry to the table it points to; C11
+ * has no usable name for that (consume is acquire in practice), so
+ * these are smp_load_acquire(), paired with the smp_store_release() of
+ * set_*() that published the lower-level table (see ptlab/barrier.h). */
 static inline pte_t ptep_get_lockless(struct pte_slot *ptep)
 {
-	return (pte_t){ atomic_load_explicit(&ptep->val, memory_order_acquire) };
+	return (pte_t){ smp_load_acquire(&ptep->val) };
 }
 static inline pmd_t pmdp_get_lockless(struct pmd_slot *pmdp)
 {
-	return (pmd_t){ atomic_load_explicit(&pmdp->val, memory_order_acquire) };
+	return (pmd_t){ smp_load_acquire(&pmdp->val) };
 }
 static inline pud_t pudp_get(struct pud_slot *pudp)
 {
-	return (pud_t){ atomic_load_explicit(&pudp->val, memory_order_acquire) };
+	return (pud_t){ smp_load_acquire(&pudp->val) };
 }
 static inline pgd_t pgdp_get(struct pgd_slot *pgdp)
 {
-	return (pgd_t){ atomic_load_explicit(&pgdp->val, memory_order_acquire) };
+	return (pgd_t){ smp_load_acquire(&pgdp->val) };
 }
 /*
  * mirrors pmdp_get_lockless() under CONFIG_GUP_GET_PXX_LOW_HIGH (x86-32
@@ -163,7 +168,9 @@ static inline pmd_t pmdp_get_lockless_low_high(struct pmd_slot *pmdp)
  * clearing exchange plus refcount load on the writer's side (collapse,
  * zap), either the walker sees the entry changed or the writer sees the
  * reference: the store-load ordering the kernel gets from the full barrier
- * of its atomic RMW and of ptep_get_and_clear().
+ * of its atomic RMW and of ptep_get_and_clear(). The kernel writes a
+ * READ_ONCE() here; C11 orders that store-load pair only when the load
+ * is seq_cst too, so it stays spelled out (see ptlab/barrier.h).
  */
 static inline pte_t ptep_recheck(struct pte_slot *ptep)
 {
@@ -178,28 +185,29 @@ static inline pmd_t pmdp_recheck(struct pmd_slot *pmdp)
  * page, a filled table) is seen by a walker that reads the entry. */
 static inline void set_pte(struct pte_slot *ptep, pte_t v)
 {
-	atomic_store_explicit(&ptep->val, v.pte, memory_order_release);
+	smp_store_release(&ptep->val, v.pte);
 }
 static inline void set_pmd(struct pmd_slot *pmdp, pmd_t v)
 {
-	atomic_store_explicit(&pmdp->val, v.pmd, memory_order_release);
+	smp_store_release(&pmdp->val, v.pmd);
 }
 static inline void set_pud(struct pud_slot *pudp, pud_t v)
 {
-	atomic_store_explicit(&pudp->val, v.pud, memory_order_release);
+	smp_store_release(&pudp->val, v.pud);
 }
 static inline void set_pgd(struct pgd_slot *pgdp, pgd_t v)
 {
-	atomic_store_explicit(&pgdp->val, v.pgd, memory_order_release);
+	smp_store_release(&pgdp->val, v.pgd);
 }
-/* Clearing exchanges are seq_cst (x86's xchg): see ptep_recheck(). */
+/* Clearing exchanges are xchg(), fully ordered (seq_cst, as x86's
+ * xchg): see ptep_recheck(). */
 static inline pte_t ptep_get_and_clear(struct pte_slot *ptep)
 {
-	return (pte_t){ atomic_exchange_explicit(&ptep->val, 0, memory_order_seq_cst) };
+	return (pte_t){ xchg(&ptep->val, 0) };
 }
 static inline pmd_t pmdp_huge_get_and_clear(struct pmd_slot *pmdp)
 {
-	return (pmd_t){ atomic_exchange_explicit(&pmdp->val, 0, memory_order_seq_cst) };
+	return (pmd_t){ xchg(&pmdp->val, 0) };
 }
 /* Makes a huge PMD not present but still huge, never none
  * (pmdp_invalidate()): walkers stop at it, and a lockless reader that
@@ -208,22 +216,21 @@ static inline pmd_t pmdp_huge_get_and_clear(struct pmd_slot *pmdp)
  * returns the old value. */
 static inline pmd_t pmdp_invalidate(struct pmd_slot *pmdp)
 {
-	uint64_t v = atomic_load_explicit(&pmdp->val, memory_order_relaxed);
+	uint64_t v = READ_ONCE(pmdp->val);
 
-	return (pmd_t){ atomic_exchange_explicit(&pmdp->val, v & ~_PAGE_PRESENT,
-						 memory_order_seq_cst) };
+	return (pmd_t){ xchg(&pmdp->val, v & ~_PAGE_PRESENT) };
 }
 static inline void pmd_clear(struct pmd_slot *pmdp)
 {
-	atomic_exchange_explicit(&pmdp->val, 0, memory_order_seq_cst);
+	xchg(&pmdp->val, 0);
 }
 static inline void pud_clear(struct pud_slot *pudp)
 {
-	atomic_exchange_explicit(&pudp->val, 0, memory_order_seq_cst);
+	xchg(&pudp->val, 0);
 }
 static inline void pgd_clear(struct pgd_slot *pgdp)
 {
-	atomic_exchange_explicit(&pgdp->val, 0, memory_order_seq_cst);
+	xchg(&pgdp->val, 0);
 }
 /* Makes a PMD point to the PTE table @table (pmd_populate()). */
 static inline void pmd_populate(struct pmd_slot *pmdp, struct page *table)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The rule: which violations a cell (profile x fixes x scenario) can show,
- * derived from the protocol (kernel-protocol.md section 7) and computed
- * from the profile's properties and the fix switches only. The stress
- * matrix (`ptlab matrix`) and the Spin model (`ptlab model`) both judge
- * their results against it; README.md states it in words.
+ * derived from the protocol (docs/protocol.md, "The races and what makes
+ * each safe") and computed from the profile's properties and the fix
+ * switches only. The stress matrix (`ptlab matrix`) and the Spin model
+ * (`ptlab model`) both judge their results against it; README.md states
+ * it in words.
  */
 #ifndef PTLAB_RULE_H
 #define PTLAB_RULE_H

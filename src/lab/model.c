@@ -1159,6 +1159,9 @@ struct pool {
 	size_t n;
 	/* the next cell to check; each worker claims cells from it */
 	atomic_size_t next;
+	/* cells done, and the lock that makes o->progress one call at a time */
+	pthread_mutex_t progress_lock;
+	size_t done;
 };
 
 static void *pool_worker(void *arg)
@@ -1166,8 +1169,14 @@ static void *pool_worker(void *arg)
 	struct pool *p = arg;
 	size_t i;
 
-	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
+	while ((i = atomic_fetch_add(&p->next, 1)) < p->n) {
 		check_cell(p->o, &p->cache, &p->cells[i], &p->results[i]);
+		if (p->o->progress) {
+			pthread_mutex_lock(&p->progress_lock);
+			p->o->progress(p->o->progress_arg, ++p->done, p->n);
+			pthread_mutex_unlock(&p->progress_lock);
+		}
+	}
 	return NULL;
 }
 
@@ -1175,7 +1184,8 @@ int ptlab_model_check(const struct ptlab_model_options *o,
 		      const struct ptlab_cell *cells, size_t n,
 		      struct ptlab_model_result *results)
 {
-	struct pool p = { .o = o, .cells = cells, .results = results, .n = n };
+	struct pool p = { .o = o, .cells = cells, .results = results, .n = n,
+			  .progress_lock = PTHREAD_MUTEX_INITIALIZER };
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t jobs = o->jobs ? o->jobs : (online > 0 ? (size_t)online : 1);
 	pthread_t *threads;
