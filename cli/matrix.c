@@ -13,11 +13,11 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "report.h"
 #include "trace_json.h"
 #include "util/cli.h"
 
-#define MATRIX_MAX_PROFILES 32
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
 #define MATRIX_EVIDENCE_MARGIN 3
@@ -65,7 +65,11 @@ static void usage(FILE *f)
 		"cell showed a violation and every safe cell showed none, with at least\n"
 		"--min-overlaps defended overlaps as its evidence.\n"
 		"  --seconds S        budget per cell, 0.05..600 (default 0.7)\n"
-		"  --profiles LIST    comma-separated profiles (default all)\n"
+		"  --profiles LIST    comma-separated profiles (default all, or none\n"
+		"                     with --profile-file)\n"
+		"  --profile-file FILE  also run a profile of your own: one entry of\n"
+		"                     `ptlab profiles --json` in a file, renamed\n"
+		"                     (repeatable)\n"
 		"  --scenarios LIST   comma-separated scenarios (default all)\n"
 		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
 		"  --retries N        extra attempts for an unsafe cell that showed\n"
@@ -344,13 +348,14 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 }
 
 enum {
-	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
+	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
 	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
 };
 
 static const struct option options[] = {
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -405,20 +410,19 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 	}
 }
 
-int cmd_matrix(int argc, char **argv)
+static int matrix(int argc, char **argv, struct profile_set *ps)
 {
-	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
+	bool scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfix;
 	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
-	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
+	size_t passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
 	int c, ret;
 
-	memset(prof, 1, sizeof(prof));
 	memset(scen, 1, sizeof(scen));
 	memset(fix, 1, sizeof(fix));
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -432,7 +436,11 @@ int cmd_matrix(int argc, char **argv)
 				return cli_error("bad --seconds", v, "0.05..600 per cell");
 			break;
 		case OPT_PROFILES:
-			if (!lab_cli_profiles(v, prof, nprof))
+			if (!profile_set_add_names(ps, v))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_PROFILE_FILE:
+			if (!profile_set_add_file(ps, v))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_SCENARIOS:
@@ -487,16 +495,17 @@ int cmd_matrix(int argc, char **argv)
 	if (!lab_cli_has_generation(&m.kernel))
 		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
 	nfix = lab_cli_fix_settings(fix, &m.kernel, fixes);
-	m.cells = calloc(nprof * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
+	profile_set_default(ps);
+	m.cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
 			 sizeof(*m.cells));
 	if (!m.cells)
 		return 1;
-	for (size_t p = 0; p < nprof; p++)
+	for (size_t p = 0; p < ps->n; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
 			for (size_t f = 0; f < nfix; f++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
-					if (prof[p] && scen[s])
-						add_cell(&m, &ptlab_profiles()[p], fixes[f],
+					if (scen[s])
+						add_cell(&m, ps->list[p], fixes[f],
 							 (enum scenario)s, (enum collapse_table)ct);
 	if (!m.n) {
 		if (!nfix) {
@@ -546,5 +555,14 @@ int cmd_matrix(int argc, char **argv)
 	for (size_t i = 0; i < m.n; i++)
 		free(m.cells[i].trace);
 	free(m.cells);
+	return ret;
+}
+
+int cmd_matrix(int argc, char **argv)
+{
+	struct profile_set ps = { 0 };
+	int ret = matrix(argc, argv, &ps);
+
+	profile_set_release(&ps);
 	return ret;
 }

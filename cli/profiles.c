@@ -2,34 +2,34 @@
 /* ptlab profiles: the architecture profiles and their properties. */
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "ptlab/profile.h"
+#include "profile_set.h"
+#include "ptlab/version.h"
 #include "util/cli.h"
-#include "util/json.h"
 
-static void profiles_json(FILE *f)
+/* Pretty-printed, so that a user can copy an entry into a file of its
+ * own, rename it, change a property and give it to --profile-file. */
+static int profiles_json(FILE *f)
 {
-	struct json j;
+	json_t *doc = json_pack("{s:s, s:[]}", "ptlab_version", PTLAB_VERSION, "profiles");
+	json_t *list = json_object_get(doc, "profiles");
+	int ret = doc ? 0 : -1;
 
-	json_init(&j, f);
-	json_object_begin(&j, NULL);
-	json_array_begin(&j, "profiles");
-	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
-		const struct ptlab_profile *p = &ptlab_profiles()[i];
-
-		json_object_begin(&j, NULL);
-		json_string(&j, "name", p->name);
-		json_bool(&j, "rcu_table_free", p->rcu_table_free);
-		json_string(&j, "tlb_flush", tlb_flush_style_name(p->flush));
-		json_bool(&j, "flush_waits", profile_flush_waits(p));
-		json_string(&j, "deposit", deposit_style_name(p->deposit));
-		json_string(&j, "summary", p->summary);
-		json_string(&j, "kernel_facts", p->kernel_facts);
-		json_object_end(&j);
+	for (size_t i = 0; !ret && i < ptlab_profiles_count(); i++)
+		ret = json_array_append_new(list, profile_to_json(&ptlab_profiles()[i]));
+	if (!ret)
+		ret = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!ret && fputc('\n', f) == EOF)
+		ret = -1;
+	json_decref(doc);
+	if (ret) {
+		fprintf(stderr, "ptlab: cannot write the profiles as JSON\n");
+		return 1;
 	}
-	json_array_end(&j);
-	json_object_end(&j);
-	json_finish(&j);
+	return 0;
 }
 
 static void profiles_table(FILE *f)
@@ -54,7 +54,10 @@ static void usage(FILE *f)
 		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
 		   "CPUs, whether a flush waits out interrupts-off sections, and\n"
 		   "where deposited page tables are kept.\n"
-		   "  --json    write them as JSON instead of a table\n");
+		   "  --json    write them as JSON instead of a table, indented: an\n"
+		   "            entry of its \"profiles\" array, copied into a file,\n"
+		   "            renamed and changed, is a --profile-file for race,\n"
+		   "            matrix, model and study (keys: README.md, ptlab(1))\n");
 }
 
 enum { OPT_JSON = CLI_OPT_FIRST };
@@ -78,8 +81,7 @@ int cmd_profiles(int argc, char **argv)
 			json = true;
 	}
 	if (json)
-		profiles_json(stdout);
-	else
-		profiles_table(stdout);
+		return profiles_json(stdout);
+	profiles_table(stdout);
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "trace_json.h"
 #include "util/cli.h"
 
@@ -19,6 +20,8 @@ static void usage(FILE *f)
 		"violation; a safe cell none, with enough defended overlaps), 1 when it\n"
 		"does not (fail or inconclusive), 2 on a usage error.\n"
 		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
+		"  --profile-file FILE  a profile of your own instead: one entry of\n"
+		"                       `ptlab profiles --json` in a file, renamed\n"
 		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim or\n"
 		"                       hugetlb-unshare (default collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
@@ -103,13 +106,14 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 }
 
 enum {
-	OPT_PROFILE = CLI_OPT_FIRST, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
+	OPT_PROFILE = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
 	OPT_SEED, OPT_THREADS, OPT_WINDOW, OPT_NO_WINDOWS, OPT_STOP_ON_FIRST,
 	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON, OPT_TRACE, OPT_TRACE_WINDOW,
 };
 
 static const struct option options[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
@@ -130,9 +134,35 @@ static const struct option options[] = {
 
 static const struct cli_command cmd = { "race", options, usage, false };
 
-int cmd_race(int argc, char **argv)
+/* The rule's expectation walker kind by walker kind, with the terms it
+ * was computed from: "gup unsafe (stale_table, wrong_page); rcu safe". */
+static void print_expectation(const struct lab_run_config *cfg, const struct ptlab_expectation *e)
+{
+	printf("  the rule expects:");
+	for (int w = 0, n = 0; w < WALKER_KINDS; w++) {
+		bool unsafe = false;
+
+		if (!(cfg->walker_kinds & WALKER_MASK(w)))
+			continue;
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			unsafe |= e->by_walker[w][k];
+		printf("%s %s walkers %s", n++ ? ";" : "", walker_kind_name((enum walker_kind)w),
+		       unsafe ? "unsafe (" : "safe");
+		for (int k = 0, m = 0; k < VIOLATION_KINDS; k++)
+			if (e->by_walker[w][k])
+				printf("%s%s", m++ ? ", " : "",
+				       violation_kind_name((enum violation_kind)k));
+		printf("%s", unsafe ? ")" : "");
+	}
+	printf("\n    from: rcu free %s, flush waits %s, sync works %s, held off %s\n",
+	       e->rcu_free ? "yes" : "no", e->flush_waits ? "yes" : "no",
+	       e->sync_works ? "yes" : "no", e->held_off ? "yes" : "no");
+}
+
+static int race(int argc, char **argv, struct profile_set *ps)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("x86");
+	bool profile_named = false;
 	struct ptlab_fixes fixes = { .pmd_recheck = true, .sync = SYNC_ALL };
 	enum scenario sc = SCENARIO_COLLAPSE_ZAP;
 	struct lab_window win[LAB_MAX_WINDOWS];
@@ -177,11 +207,15 @@ int cmd_race(int argc, char **argv)
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
 			break;
 		case OPT_PROFILE:
-			p = ptlab_profile_find(v);
-			if (!p) {
-				ptlab_profile_names(allowed, sizeof(allowed));
-				return cli_error("unknown profile", v, allowed);
-			}
+		case OPT_PROFILE_FILE:
+			if (profile_named)
+				return cli_error("one profile only", v,
+						 "one --profile NAME or one --profile-file FILE");
+			profile_named = true;
+			if (c == OPT_PROFILE ? !profile_set_add_names(ps, v)
+					     : !profile_set_add_file(ps, v))
+				return CLI_EXIT_USAGE;
+			p = ps->list[0];
 			break;
 		case OPT_SCENARIO:
 			if (scenario_parse(v, &sc)) {
@@ -279,7 +313,7 @@ int cmd_race(int argc, char **argv)
 		       cfg.windows[k].jitter ? ":jitter" : "", cfg.windows[k].preempt ? ":preempt" : "",
 		       cfg.windows[k].walkers_only ? ":walkers" : "");
 	printf("%s\n", cfg.nr_windows ? "" : " none");
-	printf("  the rule expects: %s\n", e.unsafe ? "unsafe" : "safe");
+	print_expectation(&cfg, &e);
 	if (isatty(2))
 		lab_set_progress(progress, NULL);
 	ret = lab_run(&cfg, &res);
@@ -311,8 +345,9 @@ int cmd_race(int argc, char **argv)
 	else
 		printf("  no violation\n");
 	verdict = lab_judge(&cfg, &res, 0, &e, min_overlaps, why, sizeof(why));
-	printf("  verdict: %s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
-	       why[0] ? ")" : "");
+	printf("  verdict: %s%s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
+	       why[0] ? ")" : "",
+	       no_rule && verdict != LAB_PASS ? " (--no-rule: not judged by the exit status)" : "");
 	ret = json && write_json(json, &cfg, &res, &e, verdict, why, min_overlaps);
 	if (trace && !ret)
 		ret = write_trace(trace, &cfg, &res);
@@ -325,4 +360,13 @@ int cmd_race(int argc, char **argv)
 		return 1;
 	}
 	return no_rule || verdict == LAB_PASS ? 0 : 1;
+}
+
+int cmd_race(int argc, char **argv)
+{
+	struct profile_set ps = { 0 };
+	int ret = race(argc, argv, &ps);
+
+	profile_set_release(&ps);
+	return ret;
 }
