@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "ptlab/model.h"
 #include "trace_json.h"
 #include "util/cli.h"
@@ -24,9 +25,8 @@
 #define MODEL_FILE_MAX (1u << 20)
 
 struct model_args {
-	/* room for every profile once (duplicates are dropped) */
-	const struct ptlab_profile **profiles;
-	size_t nprofiles;
+	/* --profiles and --profile-file (none: every built-in profile) */
+	struct profile_set profiles;
 	enum scenario scenarios[SCENARIO_COUNT];
 	size_t nscenarios;
 	/* --fixes (none selected: all four), then with --sync the settings
@@ -47,7 +47,8 @@ struct model_args {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ptlab model [--profiles P,...] [--scenarios S,...] [--fixes F,...]\n"
+		"usage: ptlab model [--profiles P,...] [--profile-file FILE]...\n"
+		"                   [--scenarios S,...] [--fixes F,...]\n"
 		"                   [--walkers LIST] [--collapse-table LIST]\n"
 		"                   [--rcu-everywhere] [--unshare-sync G]\n"
 		"                   [--jobs N] [--json FILE] [--model FILE]\n"
@@ -59,6 +60,9 @@ static void usage(FILE *f)
 		"Each verdict, and the kinds of violation each kind of walker showed, is\n"
 		"compared with the rule.\n"
 		"  --profiles, --scenarios, --fixes  the cells (default: all %zu)\n"
+		"  --profile-file FILE  also a profile of your own (only it without\n"
+		"                    --profiles): one entry of `ptlab profiles --json`\n"
+		"                    in a file, renamed (repeatable)\n"
 		"  --walkers LIST    gup, rcu or gup,rcu: each cell runs those its scenario\n"
 		"                    allows (rcu: pt-reclaim only; default each scenario's)\n"
 		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios once\n"
@@ -86,23 +90,6 @@ static void usage(FILE *f)
 }
 
 /* ---- option parsing ---- */
-
-static int add_profile(const char *name, void *arg)
-{
-	struct model_args *a = arg;
-	const struct ptlab_profile *p = ptlab_profile_find(name);
-	char allowed[512];
-
-	if (!p) {
-		ptlab_profile_names(allowed, sizeof(allowed));
-		return cli_error("unknown profile", name, allowed);
-	}
-	for (size_t i = 0; i < a->nprofiles; i++)
-		if (a->profiles[i] == p)
-			return 0;
-	a->profiles[a->nprofiles++] = p;
-	return 0;
-}
 
 static int add_scenario(const char *name, void *arg)
 {
@@ -179,12 +166,13 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 }
 
 enum {
-	OPT_PROFILES = CLI_OPT_FIRST, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
+	OPT_PROFILES = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
 	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
 };
 
 static const struct option options[] = {
 	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
@@ -209,8 +197,9 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 
 	switch (opt) {
 	case OPT_PROFILES:
-		ptlab_profile_names(allowed, sizeof(allowed));
-		return cli_for_each_name(v, allowed, add_profile, a);
+		return profile_set_add_names(&a->profiles, v) ? 0 : CLI_EXIT_USAGE;
+	case OPT_PROFILE_FILE:
+		return profile_set_add_file(&a->profiles, v) ? 0 : CLI_EXIT_USAGE;
 	case OPT_SCENARIOS:
 		scenario_names(allowed, sizeof(allowed));
 		return cli_for_each_name(v, allowed, add_scenario, a);
@@ -250,11 +239,7 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 /* Every profile, scenario and fix setting that no option narrowed. */
 static void default_lists(struct model_args *a)
 {
-	if (!a->nprofiles) {
-		for (size_t i = 0; i < ptlab_profiles_count(); i++)
-			a->profiles[i] = &ptlab_profiles()[i];
-		a->nprofiles = ptlab_profiles_count();
-	}
+	profile_set_default(&a->profiles);
 	if (!a->fix[0] && !a->fix[1] && !a->fix[2] && !a->fix[3])
 		memset(a->fix, 1, sizeof(a->fix));
 	a->nfixes = lab_cli_fix_settings(a->fix, &a->kernel, a->fixes);
@@ -541,9 +526,9 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 	struct ptlab_cell *cells;
 	size_t k = 0;
 
-	cells = calloc(a->nprofiles * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
+	cells = calloc(a->profiles.n * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
 		       sizeof(*cells));
-	for (size_t p = 0; cells && p < a->nprofiles; p++)
+	for (size_t p = 0; cells && p < a->profiles.n; p++)
 		for (size_t f = 0; f < a->nfixes; f++)
 			for (size_t s = 0; s < a->nscenarios; s++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
@@ -560,7 +545,8 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 							  scenario_allowed_walkers(sc);
 					if (!walkers)
 						continue;
-					cells[k] = ptlab_cell_default(a->profiles[p], a->fixes[f], sc);
+					cells[k] = ptlab_cell_default(a->profiles.list[p], a->fixes[f],
+									     sc);
 					cells[k].walkers = walkers;
 					cells[k].kernel.collapse_table = (enum collapse_table)ct;
 					cells[k].kernel.rcu_everywhere = a->kernel.rcu_everywhere;
@@ -645,11 +631,6 @@ int cmd_model(int argc, char **argv)
 	char msg[256], *source = NULL;
 	int c, ret = 0;
 
-	a.profiles = calloc(ptlab_profiles_count(), sizeof(*a.profiles));
-	if (!a.profiles) {
-		fprintf(stderr, "ptlab: out of memory\n");
-		return 1;
-	}
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1)
 		if (c == CLI_STOP || (ret = parse_option(c, optarg, &a)))
 			goto out;
@@ -680,6 +661,6 @@ int cmd_model(int argc, char **argv)
 out:
 	free(source);
 	free(a.defines);
-	free(a.profiles);
+	profile_set_release(&a.profiles);
 	return ret;
 }

@@ -295,6 +295,15 @@ bool profile_set_add_file(struct profile_set *s, const char *path)
 	return add(s, &s->user[s->nuser++]);
 }
 
+bool profile_set_one(struct profile_set *s, bool file, const char *value)
+{
+	if (s->n) {
+		cli_error("one profile only", value, "one --profile NAME or one --profile-file FILE");
+		return false;
+	}
+	return file ? profile_set_add_file(s, value) : profile_set_add_names(s, value);
+}
+
 void profile_set_default(struct profile_set *s)
 {
 	if (s->n)

@@ -162,7 +162,6 @@ static void print_expectation(const struct lab_run_config *cfg, const struct ptl
 static int race(int argc, char **argv, struct profile_set *ps)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("x86");
-	bool profile_named = false;
 	struct ptlab_fixes fixes = { .pmd_recheck = true, .sync = SYNC_ALL };
 	enum scenario sc = SCENARIO_COLLAPSE_ZAP;
 	struct lab_window win[LAB_MAX_WINDOWS];
@@ -208,12 +207,7 @@ static int race(int argc, char **argv, struct profile_set *ps)
 			break;
 		case OPT_PROFILE:
 		case OPT_PROFILE_FILE:
-			if (profile_named)
-				return cli_error("one profile only", v,
-						 "one --profile NAME or one --profile-file FILE");
-			profile_named = true;
-			if (c == OPT_PROFILE ? !profile_set_add_names(ps, v)
-					     : !profile_set_add_file(ps, v))
+			if (!profile_set_one(ps, c == OPT_PROFILE_FILE, v))
 				return CLI_EXIT_USAGE;
 			p = ps->list[0];
 			break;

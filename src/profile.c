@@ -218,7 +218,7 @@ _Static_assert(sizeof(enum deposit_style) == sizeof(int), "enum size");
 
 /* The largest broadcast_min_cpus: the lab's mm can be made active on
  * that many CPUs (lab_run_config_default()). */
-#define BROADCAST_MIN_CPUS_MAX 32
+#define BROADCAST_MIN_CPUS_MAX 16
 
 static const struct ptlab_profile_key keys[] = {
 	KEY_STRING("name", name, "the profile's name (letters, digits, '-', '_', '.')"),
