@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "lab_cli.h"
 #include "profile_set.h"
+#include "ptlab/model.h"
 #include "report.h"
 #include "trace_json.h"
 #include "util/cli.h"
@@ -33,6 +34,8 @@ struct cell {
 	char why[200];
 	/* An unsafe cell's trace: Chrome trace-event JSON text (or NULL). */
 	char *trace;
+	/* --no-rule: what the model proved for the same cell. */
+	struct ptlab_model_result model;
 };
 
 struct matrix {
@@ -46,6 +49,8 @@ struct matrix {
 	bool tty;
 	size_t current;
 	struct lab_cli_kernel kernel;
+	/* --no-rule: observe only, each cell beside the model's proof */
+	bool no_rule;
 };
 
 static double now_s(void)
@@ -97,7 +102,12 @@ static void usage(FILE *f)
 		"                     of each unsafe cell (Chrome trace-event JSON)\n"
 		"  --report FILE      write the HTML report there (default %s):\n"
 		"                     the matrix, and the timeline of every unsafe cell\n"
-		"  --no-report        write no report\n",
+		"  --no-report        write no report\n"
+		"  --no-rule          observe only: each cell once for its budget, what\n"
+		"                     the stress lab saw (violations, evidence) beside what\n"
+		"                     the Spin model proved, with no expectation and no\n"
+		"                     pass or fail (exit 0 unless a run fails; no report;\n"
+		"                     needs spin and gcc)\n",
 		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN, MATRIX_REPORT);
 }
 
@@ -138,7 +148,7 @@ static void run_cell(struct matrix *m, struct cell *c)
 		c->run_error = lab_run(&c->cfg, &c->res);
 		c->verdict = lab_judge(&c->cfg, &c->res, c->run_error, &c->exp, m->min_overlaps,
 				       c->why, sizeof(c->why));
-	} while (worth_retrying(c) && c->attempts <= m->retries);
+	} while (!m->no_rule && worth_retrying(c) && c->attempts <= m->retries);
 	/* Kept as text: the events themselves are freed at once. */
 	if (c->res.trace) {
 		json_t *doc = trace_json_from_run(&c->cfg, &c->res);
@@ -223,6 +233,126 @@ static void print_cell(FILE *f, const struct cell *c)
 	fputc('\n', f);
 }
 
+static void print_observed_header(FILE *f)
+{
+	fprintf(f, "%-15s %-22s %-15s %-7s %8s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s %4s "
+		   "%8s  %-24s %-7s %8s  %s\n",
+		"profile", "fixes", "scenario", "walkers", "ops", "unheld", "read", "pin", "wrong",
+		"lock", "lost", "overlap", "defend", "held", "rchk", "iso", "first-ms",
+		"stress lab saw", "model", "states", "model found");
+}
+
+/* The kinds each walker kind of @c showed in the stress lab. */
+static void observed_kinds(const struct cell *c, bool kinds[WALKER_KINDS][VIOLATION_KINDS])
+{
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			kinds[w][k] = c->res.violations_by_walker[w][k] > 0;
+}
+
+/* A cell observed: the lab's counts and evidence, the kinds it saw, and
+ * the model's verdict and the kinds it found, with no expectation. */
+static void print_observed_cell(FILE *f, const struct cell *c)
+{
+	const struct lab_result *r = &c->res;
+	const struct lab_evidence_counts *e = &r->evidence;
+	bool seen[WALKER_KINDS][VIOLATION_KINDS];
+	char first[16] = "-", scen[32], walkers[16], fixes[40], saw[80], found[80];
+
+	ptlab_fixes_words(c->cfg.fixes, fixes, sizeof(fixes));
+	if (r->first_violation_ms >= 0)
+		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
+	scenario_words(c, scen, sizeof(scen));
+	walker_kinds_format(c->cfg.walker_kinds, walkers, sizeof(walkers));
+	observed_kinds(c, seen);
+	lab_cli_kinds_text(c->cfg.walker_kinds, (const bool(*)[VIOLATION_KINDS])seen, saw,
+			   sizeof(saw));
+	lab_cli_kinds_text(c->cfg.walker_kinds, c->model.found_by_walker, found, sizeof(found));
+	fprintf(f, "%-15s %-22s %-15s %-7s %8llu %6llu %5llu %5llu %5llu %4llu %4llu %7llu %7llu "
+		   "%6llu %5llu %4llu %8s  %-24s %-7s %8llu  %s\n",
+		c->cfg.profile.name, fixes, scen, walkers, (unsigned long long)r->ops,
+		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
+		(unsigned long long)r->stale_read,
+		(unsigned long long)r->violations[VIOLATION_STALE_PIN],
+		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE],
+		(unsigned long long)r->violations[VIOLATION_STALE_LOCK],
+		(unsigned long long)r->lost_writes, (unsigned long long)e->overlaps,
+		(unsigned long long)e->defended, (unsigned long long)e->held_off,
+		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
+		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], first,
+		c->run_error ? "run error" : saw, model_verdict_name(c->model.verdict),
+		(unsigned long long)c->model.states,
+		c->model.verdict == MODEL_ERROR ? c->model.error : found);
+	if (c->run_error)
+		fprintf(f, "  the run failed: %s\n", strerror(-c->run_error));
+}
+
+/* Where the two oracles differ, cell by cell; the counts. Returns
+ * whether every cell ran and the model gave a verdict on each. */
+static bool print_observed_summary(FILE *f, const struct matrix *m, double secs)
+{
+	size_t lab_seen = 0, model_found = 0, errors = 0, differ = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+		bool saw = lab_total_violations(&c->res) > 0;
+
+		lab_seen += saw;
+		model_found += c->model.verdict == MODEL_UNSAFE;
+		errors += c->run_error || c->model.verdict == MODEL_ERROR;
+		differ += !c->run_error && c->model.verdict != MODEL_ERROR &&
+			  saw != (c->model.verdict == MODEL_UNSAFE);
+	}
+	fprintf(f, "\n%zu cells in %.1f s, observed with no rule: the stress lab saw a violation "
+		   "in %zu, the model found one in %zu; %zu without a result\n",
+		m->n, secs, lab_seen, model_found, errors);
+	if (!differ)
+		return !errors;
+	fprintf(f, "where the two oracles differ (%zu cells):\n", differ);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+		bool saw = lab_total_violations(&c->res) > 0;
+		char scen[32], fw[40];
+
+		if (c->run_error || c->model.verdict == MODEL_ERROR ||
+		    saw == (c->model.verdict == MODEL_UNSAFE))
+			continue;
+		scenario_words(c, scen, sizeof(scen));
+		ptlab_fixes_words(c->cfg.fixes, fw, sizeof(fw));
+		fprintf(f, "  %s %s %s: %s\n", c->cfg.profile.name, fw, scen,
+			saw ? "the stress lab saw a violation the model's complete search "
+			      "did not find"
+			    : "the model found a violation the stress lab did not show "
+			      "within its budget");
+	}
+	return !errors;
+}
+
+/* --no-rule: the model checks every cell first, so that each row can
+ * show both oracles as the stress lab finishes it. 0, or -errno. */
+static int check_model(struct matrix *m)
+{
+	struct ptlab_model_options o = { 0 };
+	struct ptlab_cell *cells = calloc(m->n, sizeof(*cells));
+	struct ptlab_model_result *res = calloc(m->n, sizeof(*res));
+	int ret = -ENOMEM;
+
+	if (cells && res) {
+		for (size_t i = 0; i < m->n; i++)
+			cells[i] = lab_run_cell(&m->cells[i].cfg);
+		if (m->tty)
+			fprintf(stderr, "the model: %zu cells...", m->n);
+		ret = ptlab_model_check(&o, cells, m->n, res);
+		if (m->tty)
+			fprintf(stderr, "\r\033[K");
+		for (size_t i = 0; !ret && i < m->n; i++)
+			m->cells[i].model = res[i];
+	}
+	free(cells);
+	free(res);
+	return ret;
+}
+
 /* The matrix's document, into @j. */
 static void write_doc(struct json *j, const struct matrix *m, bool passed)
 {
@@ -233,7 +363,15 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 
 		json_object_begin(j, NULL);
 		lab_cli_json_result(j, &c->cfg, &c->res);
-		lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+		if (m->no_rule) {
+			struct ptlab_cell cell = lab_run_cell(&c->cfg);
+
+			json_object_begin(j, "model");
+			lab_cli_json_model(j, &cell, &c->model);
+			json_object_end(j);
+		} else {
+			lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+		}
 		json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
 		json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
 		json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
@@ -245,6 +383,11 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 		json_object_end(j);
 	}
 	json_array_end(j);
+	json_bool(j, "no_rule", m->no_rule);
+	if (m->no_rule) {
+		json_object_end(j);
+		return;
+	}
 	json_u64(j, "min_overlaps", m->min_overlaps);
 	json_bool(j, "passed", passed);
 	json_object_end(j);
@@ -349,7 +492,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 
 enum {
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
-	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
+	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT, OPT_NO_RULE,
 };
 
 static const struct option options[] = {
@@ -365,6 +508,7 @@ static const struct option options[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
+	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
 	LAB_CLI_KERNEL_OPTIONS,
 	CLI_OPTIONS_END
 };
@@ -399,6 +543,10 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 	c->cfg.walkers = m->walkers;
 	cell = lab_run_cell(&c->cfg);
 	c->exp = ptlab_expect_cell(&cell);
+	/* Observing only, a cell runs its whole budget: nothing says when
+	 * its verdict is in. */
+	if (m->no_rule)
+		return;
 	/* A cell is done once its verdict is in: a violation from each
 	 * walker kind the rule calls unsafe, and a wide margin of defended
 	 * overlaps for each it calls safe. */
@@ -418,6 +566,8 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 	struct matrix m = { .seconds = 0.7, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
+	bool report_named = false;
+	char msg[256];
 	size_t passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
@@ -478,9 +628,13 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 			break;
 		case OPT_REPORT:
 			report = v;
+			report_named = true;
 			break;
 		case OPT_NO_REPORT:
 			report = NULL;
+			break;
+		case OPT_NO_RULE:
+			m.no_rule = true;
 			break;
 		default:
 			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m.kernel))
@@ -488,10 +642,19 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 			break;
 		}
 	}
+	if (m.no_rule && report_named && report)
+		return cli_error("--report with --no-rule", report,
+				 "one of them: the report shows the rule's verdicts");
+	if (m.no_rule)
+		report = NULL;
 	if (json && (ret = cli_check_output("--json file", json)))
 		return ret;
 	if (report && (ret = cli_check_output("--report file", report)))
 		return ret;
+	if (m.no_rule && ptlab_model_tools(msg, sizeof(msg))) {
+		fprintf(stderr, "ptlab: --no-rule shows the model beside the stress lab: %s\n", msg);
+		return 1;
+	}
 	if (!lab_cli_has_generation(&m.kernel))
 		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
 	nfix = lab_cli_fix_settings(fix, &m.kernel, fixes);
@@ -520,11 +683,19 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 		return CLI_EXIT_USAGE;
 	}
 	m.tty = isatty(2);
+	t0 = now_s();
+	if (m.no_rule && (ret = check_model(&m))) {
+		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
+		free(m.cells);
+		return 1;
+	}
 	if (m.tty)
 		lab_set_progress(progress, &m);
-	print_header(stdout);
+	if (m.no_rule)
+		print_observed_header(stdout);
+	else
+		print_header(stdout);
 	fflush(stdout);
-	t0 = now_s();
 	for (m.current = 0; m.current < m.n; m.current++) {
 		struct cell *c = &m.cells[m.current];
 
@@ -533,10 +704,22 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 		inconclusive += c->verdict == LAB_INCONCLUSIVE;
 		if (m.tty)
 			fprintf(stderr, "\r\033[K");
-		print_cell(stdout, c);
+		if (m.no_rule)
+			print_observed_cell(stdout, c);
+		else
+			print_cell(stdout, c);
 		fflush(stdout);
 	}
 	lab_set_progress(NULL, NULL);
+	if (m.no_rule) {
+		ret = print_observed_summary(stdout, &m, now_s() - t0) ? 0 : 1;
+		if (json && write_json(json, &m, false))
+			ret = 1;
+		for (size_t i = 0; i < m.n; i++)
+			ptlab_model_result_release(&m.cells[i].model);
+		free(m.cells);
+		return ret;
+	}
 	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
 		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {

@@ -288,36 +288,6 @@ static const char *expected_name(const struct ptlab_cell *c)
 	return ptlab_expect_cell(c).unsafe ? "unsafe" : "safe";
 }
 
-/* "gup: stale_table, wrong_page; rcu: -" for the cell's walker kinds,
- * or the kinds alone when it runs one kind. */
-static void kinds_text(const struct ptlab_cell *c,
-		       const bool kinds[WALKER_KINDS][VIOLATION_KINDS], char *buf, size_t len)
-{
-	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
-	bool both = walkers == (WALKER_MASK(WALKER_GUP) | WALKER_MASK(WALKER_RCU));
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (int w = 0; w < WALKER_KINDS && used < len; w++) {
-		size_t start;
-
-		if (!(walkers & WALKER_MASK(w)))
-			continue;
-		if (both)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s: ",
-						 used ? "; " : "",
-						 walker_kind_name((enum walker_kind)w));
-		start = used;
-		for (int k = 0; k < VIOLATION_KINDS && used < len; k++)
-			if (kinds[w][k])
-				used += (size_t)snprintf(buf + used, len - used, "%s%s",
-							 used > start ? ", " : "",
-							 violation_kind_name((enum violation_kind)k));
-		if (used == start && used < len)
-			used += (size_t)snprintf(buf + used, len - used, "-");
-	}
-}
-
 /* The scenario with the cell's generation where it is not today's. */
 static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
 {
@@ -335,8 +305,10 @@ static void print_cell(const struct ptlab_cell *c,
 	enum model_judgement j = ptlab_model_judge(c, r);
 	char found[160], possible[160], scen[40], fixes[40];
 
-	kinds_text(c, r->found_by_walker, found, sizeof(found));
-	kinds_text(c, e.by_walker, possible, sizeof(possible));
+	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+			   r->found_by_walker, found, sizeof(found));
+	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+			   e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
 	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
 	printf("%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
@@ -355,28 +327,6 @@ static void print_cell(const struct ptlab_cell *c,
 	       walker_kind_name(r->walker));
 	for (size_t i = 0; i < r->nsteps; i++)
 		printf("    %3zu. %s\n", i + 1, r->steps[i]);
-}
-
-static void json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS])
-{
-	json_array_begin(j, key);
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		if (kinds[k])
-			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
-	json_array_end(j);
-}
-
-/* {"gup": [...], "rcu": [...]} for the cell's walker kinds. */
-static void json_kinds_by_walker(struct json *j, const char *key, const struct ptlab_cell *c,
-				 const bool kinds[WALKER_KINDS][VIOLATION_KINDS])
-{
-	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
-
-	json_object_begin(j, key);
-	for (int w = 0; w < WALKER_KINDS; w++)
-		if (walkers & WALKER_MASK(w))
-			json_kinds(j, walker_kind_name((enum walker_kind)w), kinds[w]);
-	json_object_end(j);
 }
 
 static void json_cell(struct json *j, const struct ptlab_cell *c,
@@ -400,26 +350,9 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
 	json_array_end(j);
 	json_string(j, "expected", expected_name(c));
-	json_string(j, "model_verdict", model_verdict_name(r->verdict));
-	json_u64(j, "states", r->states);
-	json_double(j, "seconds", r->seconds);
-	if (r->verdict == MODEL_UNSAFE) {
-		json_string(j, "violation", violation_kind_name(r->kind));
-		json_string(j, "violation_walker", walker_kind_name(r->walker));
-	} else {
-		json_null(j, "violation");
-		json_null(j, "violation_walker");
-	}
-	json_kinds(j, "violations", r->found);
-	json_kinds_by_walker(j, "violations_by_walker", c, r->found_by_walker);
-	json_kinds(j, "possible", e.possible);
-	json_kinds_by_walker(j, "possible_by_walker", c, e.by_walker);
-	json_array_begin(j, "counterexample");
-	for (size_t i = 0; i < r->nsteps; i++)
-		json_string(j, NULL, r->steps[i]);
-	json_array_end(j);
-	if (r->verdict == MODEL_ERROR)
-		json_string(j, "error", r->error);
+	lab_cli_json_model(j, c, r);
+	lab_cli_json_kinds(j, "possible", e.possible);
+	lab_cli_json_kinds_by_walker(j, "possible_by_walker", walkers, e.by_walker);
 	json_string(j, "verdict", model_judgement_name(ptlab_model_judge(c, r)));
 	json_object_end(j);
 }
