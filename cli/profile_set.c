@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,32 @@ json_t *profile_to_json(const struct ptlab_profile *p)
 	return o;
 }
 
+void profile_describe(const struct ptlab_profile *p, char *buf, size_t len)
+{
+	size_t n, used = 0;
+	const struct ptlab_profile_key *keys = ptlab_profile_keys(&n);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		const struct ptlab_profile_key *k = &keys[i];
+		unsigned int v;
+
+		if (k->type == PROFILE_KEY_STRING)
+			continue;
+		v = ptlab_profile_get(p, k);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s ", used ? ", " : "", k->key);
+		if (used >= len)
+			break;
+		if (k->type == PROFILE_KEY_BOOL)
+			used += (size_t)snprintf(buf + used, len - used, "%s", v ? "true" : "false");
+		else if (k->type == PROFILE_KEY_ENUM)
+			used += (size_t)snprintf(buf + used, len - used, "%s",
+						 v < k->nvalues ? k->values[v] : "?");
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%u", v);
+	}
+}
+
 static const struct ptlab_profile_key *key_find(const char *key)
 {
 	size_t n;
@@ -70,7 +97,7 @@ static void key_names(char *buf, size_t len)
 static bool value_error(const char *path, const char *what, const struct ptlab_profile_key *k,
 			const json_t *v)
 {
-	char msg[160], allowed[512];
+	char msg[PATH_MAX + 160], allowed[512];
 	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
 	snprintf(msg, sizeof(msg), "%s: %s %s", path, what, k->key);
@@ -131,7 +158,7 @@ static bool name_valid(const char *name)
  * file's; false after printing why not. */
 static bool name_free(const struct profile_set *s, const char *path, const char *name)
 {
-	char what[160], allowed[512];
+	char what[PATH_MAX + 160], allowed[512];
 
 	snprintf(what, sizeof(what), "%s: bad profile name", path);
 	if (!name_valid(name)) {
@@ -165,7 +192,7 @@ static bool name_free(const struct profile_set *s, const char *path, const char 
 static bool profile_from_json(const struct profile_set *s, const char *path, json_t *o,
 			      struct ptlab_profile *p)
 {
-	char what[160], allowed[512];
+	char what[PATH_MAX + 160], allowed[512];
 	size_t n;
 	const struct ptlab_profile_key *keys = ptlab_profile_keys(&n);
 	const char *key;
@@ -263,7 +290,7 @@ bool profile_set_add_file(struct profile_set *s, const char *path)
 {
 	json_error_t err;
 	json_t *doc;
-	char what[160];
+	char what[PATH_MAX + 160];
 
 	if (s->nuser == PROFILE_SET_MAX_FILES) {
 		cli_error("too many --profile-file", path, "at most 8");
@@ -271,13 +298,17 @@ bool profile_set_add_file(struct profile_set *s, const char *path)
 	}
 	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
 	if (!doc) {
-		char where[256];
+		char why[512];
 
-		snprintf(where, sizeof(where), "%s: line %d column %d: %s", path, err.line,
-			 err.column, err.text);
-		cli_error("cannot read --profile-file", where,
-			  "a readable file holding one JSON object, an entry of "
-			  "`ptlab profiles --json` (each key once)");
+		if (err.line > 0)
+			snprintf(why, sizeof(why), "line %d column %d: %s; ", err.line, err.column,
+				 err.text);
+		else
+			snprintf(why, sizeof(why), "%s; ", err.text);
+		strncat(why, "allowed: a readable file holding one JSON object, an entry of "
+			     "`ptlab profiles --json` (each key once)",
+			sizeof(why) - strlen(why) - 1);
+		fprintf(stderr, "ptlab: cannot read --profile-file: %s (%s)\n", path, why);
 		return false;
 	}
 	if (!json_is_object(doc)) {

@@ -49,6 +49,9 @@ bool profile_set_one(struct profile_set *s, bool file, const char *value);
 void profile_set_default(struct profile_set *s);
 void profile_set_release(struct profile_set *s);
 
+/* @p's properties in one line, from the table of keys:
+ * "rcu_table_free true, tlb_flush ipi, ..." (strings left out). */
+void profile_describe(const struct ptlab_profile *p, char *buf, size_t len);
 /* @p as one entry of `ptlab profiles --json` (NULL when out of memory). */
 struct json_t *profile_to_json(const struct ptlab_profile *p);
 

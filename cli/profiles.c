@@ -12,14 +12,14 @@
 
 /* Pretty-printed, so that a user can copy an entry into a file of its
  * own, rename it, change a property and give it to --profile-file. */
-static int profiles_json(FILE *f)
+static int profiles_json(FILE *f, const struct profile_set *ps)
 {
 	json_t *doc = json_pack("{s:s, s:[]}", "ptlab_version", PTLAB_VERSION, "profiles");
 	json_t *list = json_object_get(doc, "profiles");
 	int ret = doc ? 0 : -1;
 
-	for (size_t i = 0; !ret && i < ptlab_profiles_count(); i++)
-		ret = json_array_append_new(list, profile_to_json(&ptlab_profiles()[i]));
+	for (size_t i = 0; !ret && i < ps->n; i++)
+		ret = json_array_append_new(list, profile_to_json(ps->list[i]));
 	if (!ret)
 		ret = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!ret && fputc('\n', f) == EOF)
@@ -32,12 +32,12 @@ static int profiles_json(FILE *f)
 	return 0;
 }
 
-static void profiles_table(FILE *f)
+static void profiles_table(FILE *f, const struct profile_set *ps)
 {
 	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", "profile", "rcu-free",
 		"tlb-flush", "flush-waits", "deposit", "stands for");
-	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
-		const struct ptlab_profile *p = &ptlab_profiles()[i];
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct ptlab_profile *p = ps->list[i];
 
 		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %s\n", p->name,
 			p->rcu_table_free ? "yes" : "no",
@@ -49,7 +49,7 @@ static void profiles_table(FILE *f)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptlab profiles [--json]\n"
+	fprintf(f, "usage: ptlab profiles [--json] [--profile-file FILE]...\n"
 		   "Lists the architecture profiles: whether each selects\n"
 		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
 		   "CPUs, whether a flush waits out interrupts-off sections, and\n"
@@ -57,13 +57,16 @@ static void usage(FILE *f)
 		   "  --json    write them as JSON instead of a table, indented: an\n"
 		   "            entry of its \"profiles\" array, copied into a file,\n"
 		   "            renamed and changed, is a --profile-file for race,\n"
-		   "            matrix, model and study (keys: README.md, ptlab(1))\n");
+		   "            matrix, model and study (keys: README.md, ptlab(1))\n"
+		   "  --profile-file FILE  check a profile of your own and list it\n"
+		   "            after the built-in ones (repeatable)\n");
 }
 
-enum { OPT_JSON = CLI_OPT_FIRST };
+enum { OPT_JSON = CLI_OPT_FIRST, OPT_PROFILE_FILE };
 
 static const struct option options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	CLI_OPTIONS_END
 };
 
@@ -71,17 +74,25 @@ static const struct cli_command cmd = { "profiles", options, usage, false };
 
 int cmd_profiles(int argc, char **argv)
 {
+	struct profile_set ps = { 0 };
 	bool json = false;
-	int c, status;
+	int c, status = 0;
 
-	while ((c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
+	profile_set_default(&ps);
+	while (!status && (c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
 		if (c == CLI_STOP)
-			return status;
+			break;
 		if (c == OPT_JSON)
 			json = true;
+		if (c == OPT_PROFILE_FILE && !profile_set_add_file(&ps, optarg))
+			status = CLI_EXIT_USAGE;
 	}
-	if (json)
-		return profiles_json(stdout);
-	profiles_table(stdout);
-	return 0;
+	if (c != CLI_STOP && !status) {
+		if (json)
+			status = profiles_json(stdout, &ps);
+		else
+			profiles_table(stdout, &ps);
+	}
+	profile_set_release(&ps);
+	return status;
 }

@@ -134,27 +134,16 @@ static const struct option options[] = {
 
 static const struct cli_command cmd = { "race", options, usage, false };
 
-/* The rule's expectation walker kind by walker kind, with the terms it
- * was computed from: "gup unsafe (stale_table, wrong_page); rcu safe". */
+/* The rule's expectation, the kinds it allows each walker kind, and the
+ * terms it was computed from (the profile's properties, the fixes). */
 static void print_expectation(const struct lab_run_config *cfg, const struct ptlab_expectation *e)
 {
-	printf("  the rule expects:");
-	for (int w = 0, n = 0; w < WALKER_KINDS; w++) {
-		bool unsafe = false;
+	char kinds[160];
 
-		if (!(cfg->walker_kinds & WALKER_MASK(w)))
-			continue;
-		for (int k = 0; k < VIOLATION_KINDS; k++)
-			unsafe |= e->by_walker[w][k];
-		printf("%s %s walkers %s", n++ ? ";" : "", walker_kind_name((enum walker_kind)w),
-		       unsafe ? "unsafe (" : "safe");
-		for (int k = 0, m = 0; k < VIOLATION_KINDS; k++)
-			if (e->by_walker[w][k])
-				printf("%s%s", m++ ? ", " : "",
-				       violation_kind_name((enum violation_kind)k));
-		printf("%s", unsafe ? ")" : "");
-	}
-	printf("\n    from: rcu free %s, flush waits %s, sync works %s, held off %s\n",
+	lab_cli_kinds_text(cfg->walker_kinds, e->by_walker, kinds, sizeof(kinds));
+	printf("  the rule expects: %s (violations it allows: %s)\n", e->unsafe ? "unsafe" : "safe",
+	       kinds);
+	printf("    from: rcu free %s, flush waits %s, sync works %s, held off %s\n",
 	       e->rcu_free ? "yes" : "no", e->flush_waits ? "yes" : "no",
 	       e->sync_works ? "yes" : "no", e->held_off ? "yes" : "no");
 }
@@ -179,7 +168,7 @@ static int race(int argc, char **argv, struct profile_set *ps)
 					 .trace_after_ms = LAB_TRACE_AFTER_MS };
 	struct lab_run_config cfg;
 	struct lab_result res;
-	char allowed[256], words[40];
+	char allowed[256], words[40], props[256];
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -295,12 +284,13 @@ static int race(int argc, char **argv, struct profile_set *ps)
 	cell = lab_run_cell(&cfg);
 	e = ptlab_expect_cell(&cell);
 	ptlab_fixes_words(fixes, words, sizeof(words));
-	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
-	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
-	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
-	       deposit_style_name(p->deposit), words, scenario_name(sc),
-	       cfg.walkers, (unsigned long long)seed);
-	printf("  windows:");
+	profile_describe(p, props, sizeof(props));
+	printf("ptlab race: profile %s, fixes %s, scenario %s, %u walkers, seed %llu\n"
+	       "  profile %s: %s\n",
+	       p->name, words, scenario_name(sc), cfg.walkers, (unsigned long long)seed, p->name,
+	       props);
+	printf("  race windows (POINT:NS:PROB; --window replaces them, --no-windows removes "
+	       "them):");
 	for (unsigned int k = 0; k < cfg.nr_windows; k++)
 		printf(" %s:%llu:%g%s%s%s", race_point_name(cfg.windows[k].rp),
 		       (unsigned long long)cfg.windows[k].delay_ns, cfg.windows[k].probability,
