@@ -232,8 +232,15 @@ static int race(int argc, char **argv, struct profile_set *ps)
 		case OPT_WINDOW:
 			if (nwin == LAB_MAX_WINDOWS)
 				return cli_error("too many --window", v, "at most 8");
-			if (lab_window_parse(v, &win[nwin], &err))
-				return cli_error("bad --window", v, err);
+			if (lab_window_parse(v, &win[nwin], &err)) {
+				char points[1024], what[1200];
+
+				race_point_names(points, sizeof(points));
+				snprintf(what, sizeof(what), "%s; POINT:NS[:PROB][:jitter][:preempt]"
+					 "[:walkers], NS 1..100000000, PROB 0..1, POINT one of %s",
+					 err, points);
+				return cli_error("bad --window", v, what);
+			}
 			nwin++;
 			break;
 		case OPT_JSON:

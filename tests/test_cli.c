@@ -11,6 +11,7 @@
 #include "cli_helpers.h"
 #include "harness.h"
 #include "ptlab/profile.h"
+#include "ptlab/race.h"
 #include "ptlab/version.h"
 
 #define OUT_LEN (1u << 20)
@@ -59,6 +60,12 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("57", "1..56", "race", "--threads", "57");
 	CHECK_USAGE("99999999999999999999", "1..56", "race", "--threads", "99999999999999999999");
 	CHECK_USAGE("nowhere:5", "unknown race point", "race", "--window", "nowhere:5");
+	/* The message lists the points, all of them. */
+	CHECK_USAGE("nowhere:5", "POINT one of gup-pmd-read, gup-pte-read", "race", "--window",
+		    "nowhere:5");
+	for (int rp = 0; rp < RACE_POINT_COUNT; rp++)
+		CHECK_MSG(strstr(out, race_point_name((enum race_point)rp)), "no %s in %s",
+			  race_point_name((enum race_point)rp), out);
 	CHECK_USAGE("gup-pmd-read:5:2", "probability", "race", "--window", "gup-pmd-read:5:2");
 	CHECK_USAGE("--seconds", "missing value", "race", "--seconds");
 	CHECK_USAGE("--frob", "allowed", "race", "--frob");
@@ -153,6 +160,7 @@ TEST(cli_usage_gnu_options)
 	CHECK_USAGE("1BAD", "NAME or NAME=VALUE", "model", "--def=1BAD");
 	CHECK_USAGE("--seconds", "missing value", "race", "--sec");
 	CHECK_USAGE("--window", "missing value", "race", "--window");
+	CHECK_USAGE("--profile-file", "missing value", "matrix", "--profile-file");
 	CHECK_USAGE("--json=yes", "unexpected value for profiles", "profiles", "--json=yes");
 	CHECK_USAGE("--version=2", "unexpected value for race", "race", "--version=2");
 	CHECK_USAGE("-x", "unknown option for race", "race", "-x");
