@@ -76,7 +76,7 @@ int cmd_profiles(int argc, char **argv)
 {
 	struct profile_set ps = { 0 };
 	bool json = false;
-	int c, status = 0;
+	int c = 0, status = 0;
 
 	profile_set_default(&ps);
 	while (!status && (c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
