@@ -602,5 +602,9 @@ TEST_T(cli_matrix_no_rule, 600)
 	free(text);
 	CHECK_USAGE("r.html", "--report with --no-rule", "matrix", "--no-rule", "--report",
 		    "r.html");
+	/* The report draws verdicts: it refuses an observation. */
+	status = ptlab("report", "--from", json, "-o", "/dev/null", NULL);
+	CHECK_MSG(status != 0 && strstr(out, "written by matrix --no-rule"), "exit %d:\n%s",
+		  status, out);
 	test_rmtree(dir);
 }
