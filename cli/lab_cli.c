@@ -223,6 +223,33 @@ void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kerne
 		cfg->kernel.unshare_sync = k->unshare_sync;
 }
 
+void lab_cli_kinds_text(unsigned int walkers, const bool kinds[WALKER_KINDS][VIOLATION_KINDS],
+			char *buf, size_t len)
+{
+	bool both = walkers == (WALKER_MASK(WALKER_GUP) | WALKER_MASK(WALKER_RCU));
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int w = 0; w < WALKER_KINDS && used < len; w++) {
+		size_t start;
+
+		if (!(walkers & WALKER_MASK(w)))
+			continue;
+		if (both)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s: ",
+						 used ? "; " : "",
+						 walker_kind_name((enum walker_kind)w));
+		start = used;
+		for (int k = 0; k < VIOLATION_KINDS && used < len; k++)
+			if (kinds[w][k])
+				used += (size_t)snprintf(buf + used, len - used, "%s%s",
+							 used > start ? ", " : "",
+							 violation_kind_name((enum violation_kind)k));
+		if (used == start && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "-");
+	}
+}
+
 void lab_cli_print_counts(FILE *f, const struct lab_result *r)
 {
 	for (int k = 0; k < VIOLATION_KINDS; k++)
@@ -374,6 +401,50 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 		json_string(j, "history", r->first.history);
 		json_object_end(j);
 	}
+}
+
+void lab_cli_json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS])
+{
+	json_array_begin(j, key);
+	for (int k = 0; k < VIOLATION_KINDS; k++)
+		if (kinds[k])
+			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
+	json_array_end(j);
+}
+
+void lab_cli_json_kinds_by_walker(struct json *j, const char *key, unsigned int walkers,
+				  const bool kinds[WALKER_KINDS][VIOLATION_KINDS])
+{
+	json_object_begin(j, key);
+	for (int w = 0; w < WALKER_KINDS; w++)
+		if (walkers & WALKER_MASK(w))
+			lab_cli_json_kinds(j, walker_kind_name((enum walker_kind)w), kinds[w]);
+	json_object_end(j);
+}
+
+void lab_cli_json_model(struct json *j, const struct ptlab_cell *c,
+			const struct ptlab_model_result *r)
+{
+	json_string(j, "model_verdict", model_verdict_name(r->verdict));
+	json_u64(j, "states", r->states);
+	json_double(j, "seconds", r->seconds);
+	if (r->verdict == MODEL_UNSAFE) {
+		json_string(j, "violation", violation_kind_name(r->kind));
+		json_string(j, "violation_walker", walker_kind_name(r->walker));
+	} else {
+		json_null(j, "violation");
+		json_null(j, "violation_walker");
+	}
+	lab_cli_json_kinds(j, "violations", r->found);
+	lab_cli_json_kinds_by_walker(j, "violations_by_walker",
+				     c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+				     r->found_by_walker);
+	json_array_begin(j, "counterexample");
+	for (size_t i = 0; i < r->nsteps; i++)
+		json_string(j, NULL, r->steps[i]);
+	json_array_end(j);
+	if (r->verdict == MODEL_ERROR)
+		json_string(j, "error", r->error);
 }
 
 bool lab_cli_trace_window(const char *spec, struct lab_run_config *cfg)

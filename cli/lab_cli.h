@@ -9,6 +9,7 @@
 #include <getopt.h>
 
 #include "ptlab/lab.h"
+#include "ptlab/model.h"
 #include "ptlab/page.h"
 #include "util/json.h"
 
@@ -85,6 +86,11 @@ bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s);
 void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kernel *k,
 			  enum collapse_table ct);
 
+/* The kinds of @kinds for the walker kinds of @walkers, "gup:
+ * stale_table, wrong_page; rcu: -", or the kinds alone ("-" for none)
+ * when @walkers is one kind. */
+void lab_cli_kinds_text(unsigned int walkers, const bool kinds[WALKER_KINDS][VIOLATION_KINDS],
+			char *buf, size_t len);
 /* Writes the per-kind counts as "stale_table=N stale_pin=N wrong_page=N". */
 void lab_cli_print_counts(FILE *f, const struct lab_result *r);
 /* The first violation in words. */
@@ -95,6 +101,18 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r);
 /* The cell fields shared by both commands' JSON. */
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r);
+/* @kinds as an array of names under @key. */
+void lab_cli_json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS]);
+/* {"gup": [...], "rcu": [...]} under @key for the walker kinds of
+ * @walkers. */
+void lab_cli_json_kinds_by_walker(struct json *j, const char *key, unsigned int walkers,
+				  const bool kinds[WALKER_KINDS][VIOLATION_KINDS]);
+/* What the model found for @c, as members of the object being written:
+ * model_verdict, states, seconds, violation and violation_walker (of the
+ * counterexample), violations, violations_by_walker, counterexample, and
+ * error when it gave no verdict. */
+void lab_cli_json_model(struct json *j, const struct ptlab_cell *c,
+			const struct ptlab_model_result *r);
 /* Parses a trace window "BEFORE[:AFTER]" in ms into @cfg (prints the
  * error and returns false on a bad one). */
 bool lab_cli_trace_window(const char *spec, struct lab_run_config *cfg);

@@ -15,11 +15,12 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
+#include "ptlab/model.h"
 #include "report.h"
 #include "trace_json.h"
 #include "util/cli.h"
 
-#define MATRIX_MAX_PROFILES 32
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
 #define MATRIX_EVIDENCE_MARGIN 3
@@ -37,6 +38,8 @@ struct cell {
 	char why[200];
 	/* An unsafe cell's trace: Chrome trace-event JSON text (or NULL). */
 	char *trace;
+	/* --no-rule: what the model proved for the same cell. */
+	struct ptlab_model_result model;
 };
 
 struct matrix {
@@ -51,6 +54,8 @@ struct matrix {
 	bool tty;
 	size_t current;
 	struct lab_cli_kernel kernel;
+	/* --no-rule: observe only, each cell beside the model's proof */
+	bool no_rule;
 };
 
 static double now_s(void)
@@ -70,7 +75,11 @@ static void usage(FILE *f)
 		"cell showed a violation and every safe cell showed none, with at least\n"
 		"--min-overlaps defended overlaps as its evidence.\n"
 		"  --seconds S        budget per cell, 0.05..600 (default 0.7)\n"
-		"  --profiles LIST    comma-separated profiles (default all)\n"
+		"  --profiles LIST    comma-separated profiles (default all, or none\n"
+		"                     with --profile-file)\n"
+		"  --profile-file FILE  also run a profile of your own: one entry of\n"
+		"                     `ptlab profiles --json` in a file, renamed\n"
+		"                     (repeatable)\n"
 		"  --scenarios LIST   comma-separated scenarios (default all)\n"
 		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
 		"  --retries N        extra attempts for an unsafe cell that showed\n"
@@ -101,7 +110,12 @@ static void usage(FILE *f)
 		"                     of each unsafe cell (Chrome trace-event JSON)\n"
 		"  --report FILE      write the HTML report there (default %s):\n"
 		"                     the matrix, and the timeline of every unsafe cell\n"
-		"  --no-report        write no report\n",
+		"  --no-report        write no report\n"
+		"  --no-rule          observe only: each cell once for its budget, what\n"
+		"                     the stress lab saw (violations, evidence) beside what\n"
+		"                     the Spin model proved, with no expectation and no\n"
+		"                     pass or fail (exit 0 unless a run fails; no report;\n"
+		"                     needs spin and gcc)\n",
 		LAB_MAX_WALKERS, MATRIX_MAX_JOBS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN,
 		MATRIX_REPORT);
 }
@@ -143,7 +157,7 @@ static void run_cell(struct matrix *m, struct cell *c)
 		c->run_error = lab_run(&c->cfg, &c->res);
 		c->verdict = lab_judge(&c->cfg, &c->res, c->run_error, &c->exp, m->min_overlaps,
 				       c->why, sizeof(c->why));
-	} while (worth_retrying(c) && c->attempts <= m->retries);
+	} while (!m->no_rule && worth_retrying(c) && c->attempts <= m->retries);
 	/* Kept as text: the events themselves are freed at once. */
 	if (c->res.trace) {
 		json_t *doc = trace_json_from_run(&c->cfg, &c->res);
@@ -226,6 +240,135 @@ static void print_cell(FILE *f, const struct cell *c)
 	if (c->verdict != LAB_PASS)
 		fprintf(f, " (%s)", c->why);
 	fputc('\n', f);
+}
+
+static void print_observed_header(FILE *f)
+{
+	fprintf(f, "%-15s %-22s %-15s %-7s %8s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s %4s "
+		   "%8s  %-24s %-7s %8s  %s\n",
+		"profile", "fixes", "scenario", "walkers", "ops", "unheld", "read", "pin", "wrong",
+		"lock", "lost", "overlap", "defend", "held", "rchk", "iso", "first-ms",
+		"stress lab saw", "model", "states", "model found");
+}
+
+/* The kinds each walker kind of @c showed in the stress lab. */
+static void observed_kinds(const struct cell *c, bool kinds[WALKER_KINDS][VIOLATION_KINDS])
+{
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			kinds[w][k] = c->res.violations_by_walker[w][k] > 0;
+}
+
+/* A cell observed: the lab's counts and evidence, the kinds it saw, and
+ * the model's verdict and the kinds it found, with no expectation. */
+static void print_observed_cell(FILE *f, const struct cell *c)
+{
+	const struct lab_result *r = &c->res;
+	const struct lab_evidence_counts *e = &r->evidence;
+	bool seen[WALKER_KINDS][VIOLATION_KINDS];
+	char first[16] = "-", scen[32], walkers[16], fixes[40], saw[80], found[80];
+
+	ptlab_fixes_words(c->cfg.fixes, fixes, sizeof(fixes));
+	if (r->first_violation_ms >= 0)
+		snprintf(first, sizeof(first), "%.1f", r->first_violation_ms);
+	scenario_words(c, scen, sizeof(scen));
+	walker_kinds_format(c->cfg.walker_kinds, walkers, sizeof(walkers));
+	observed_kinds(c, seen);
+	lab_cli_kinds_text(c->cfg.walker_kinds, (const bool(*)[VIOLATION_KINDS])seen, saw,
+			   sizeof(saw));
+	lab_cli_kinds_text(c->cfg.walker_kinds, c->model.found_by_walker, found, sizeof(found));
+	fprintf(f, "%-15s %-22s %-15s %-7s %8llu %6llu %5llu %5llu %5llu %4llu %4llu %7llu %7llu "
+		   "%6llu %5llu %4llu %8s  %-24s %-7s %8llu  %s\n",
+		c->cfg.profile.name, fixes, scen, walkers, (unsigned long long)r->ops,
+		(unsigned long long)r->violations[VIOLATION_STALE_TABLE],
+		(unsigned long long)r->stale_read,
+		(unsigned long long)r->violations[VIOLATION_STALE_PIN],
+		(unsigned long long)r->violations[VIOLATION_WRONG_PAGE],
+		(unsigned long long)r->violations[VIOLATION_STALE_LOCK],
+		(unsigned long long)r->lost_writes, (unsigned long long)e->overlaps,
+		(unsigned long long)e->defended, (unsigned long long)e->held_off,
+		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
+		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], first,
+		c->run_error ? "run error" : saw, model_verdict_name(c->model.verdict),
+		(unsigned long long)c->model.states,
+		c->model.verdict == MODEL_ERROR ? c->model.error : found);
+	if (c->run_error)
+		fprintf(f, "  the run failed: %s\n", strerror(-c->run_error));
+}
+
+/* Where the two oracles differ, cell by cell; the counts. Returns
+ * whether every cell ran and the model gave a verdict on each. */
+static bool print_observed_summary(FILE *f, const struct matrix *m, double secs)
+{
+	size_t lab_seen = 0, model_found = 0, errors = 0, differ = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+		bool saw = lab_total_violations(&c->res) > 0;
+
+		lab_seen += saw;
+		model_found += c->model.verdict == MODEL_UNSAFE;
+		errors += c->run_error || c->model.verdict == MODEL_ERROR;
+		differ += !c->run_error && c->model.verdict != MODEL_ERROR &&
+			  saw != (c->model.verdict == MODEL_UNSAFE);
+	}
+	fprintf(f, "\n%zu cells in %.1f s, observed with no rule: the stress lab saw a violation "
+		   "in %zu, the model found one in %zu; %zu without a result\n",
+		m->n, secs, lab_seen, model_found, errors);
+	if (!differ)
+		return !errors;
+	fprintf(f, "where the two oracles differ (%zu cells):\n", differ);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct cell *c = &m->cells[i];
+		bool saw = lab_total_violations(&c->res) > 0;
+		char scen[32], fw[40];
+
+		if (c->run_error || c->model.verdict == MODEL_ERROR ||
+		    saw == (c->model.verdict == MODEL_UNSAFE))
+			continue;
+		scenario_words(c, scen, sizeof(scen));
+		ptlab_fixes_words(c->cfg.fixes, fw, sizeof(fw));
+		fprintf(f, "  %s %s %s: %s\n", c->cfg.profile.name, fw, scen,
+			saw ? "the stress lab saw a violation the model's complete search "
+			      "did not find"
+			    : "the model found a violation the stress lab did not show "
+			      "within its budget");
+	}
+	return !errors;
+}
+
+/* --no-rule: the model checks every cell first, so that each row can
+ * show both oracles as the stress lab finishes it. 0, or -errno. */
+static int check_model(struct matrix *m)
+{
+	struct ptlab_model_options o = { 0 };
+	struct ptlab_cell *cells = calloc(m->n, sizeof(*cells));
+	struct ptlab_model_result *res = calloc(m->n, sizeof(*res));
+	int ret = -ENOMEM;
+
+	if (cells && res) {
+		for (size_t i = 0; i < m->n; i++)
+			cells[i] = lab_run_cell(&m->cells[i].cfg);
+		if (m->tty)
+			fprintf(stderr, "the model: %zu cells...", m->n);
+		ret = ptlab_model_check(&o, cells, m->n, res);
+		if (m->tty)
+			fprintf(stderr, "\r\033[K");
+		for (size_t i = 0; !ret && i < m->n; i++)
+			m->cells[i].model = res[i];
+	}
+	free(cells);
+	free(res);
+	return ret;
+}
+
+/* One finished cell, as the mode prints it. */
+static void print_row(const struct matrix *m, const struct cell *c)
+{
+	if (m->no_rule)
+		print_observed_cell(stdout, c);
+	else
+		print_cell(stdout, c);
 }
 
 /* ---- --jobs: cells in processes of their own ---- */
@@ -374,7 +517,7 @@ static int run_jobs(struct matrix *m)
 		for (; printed < m->n && done[printed]; printed++) {
 			if (m->tty)
 				fprintf(stderr, "\r\033[K");
-			print_cell(stdout, &m->cells[printed]);
+			print_row(m, &m->cells[printed]);
 		}
 		fflush(stdout);
 		if (m->tty && printed < m->n)
@@ -393,7 +536,7 @@ static int run_jobs(struct matrix *m)
 				 "its job process ended before sending a result");
 		}
 	for (; printed < m->n; printed++)
-		print_cell(stdout, &m->cells[printed]);
+		print_row(m, &m->cells[printed]);
 	if (m->tty)
 		fprintf(stderr, "\r\033[K");
 	fflush(stdout);
@@ -411,7 +554,15 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 
 		json_object_begin(j, NULL);
 		lab_cli_json_result(j, &c->cfg, &c->res);
-		lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+		if (m->no_rule) {
+			struct ptlab_cell cell = lab_run_cell(&c->cfg);
+
+			json_object_begin(j, "model");
+			lab_cli_json_model(j, &cell, &c->model);
+			json_object_end(j);
+		} else {
+			lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+		}
 		json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
 		json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
 		json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
@@ -423,6 +574,11 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 		json_object_end(j);
 	}
 	json_array_end(j);
+	json_bool(j, "no_rule", m->no_rule);
+	if (m->no_rule) {
+		json_object_end(j);
+		return;
+	}
 	json_u64(j, "min_overlaps", m->min_overlaps);
 	json_bool(j, "passed", passed);
 	json_object_end(j);
@@ -526,13 +682,15 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 }
 
 enum {
-	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_RETRIES,
-	OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT, OPT_JOBS,
+	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES,
+	OPT_RETRIES, OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
+	OPT_NO_RULE, OPT_JOBS,
 };
 
 static const struct option options[] = {
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -543,6 +701,7 @@ static const struct option options[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
+	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
 	LAB_CLI_KERNEL_OPTIONS,
 	CLI_OPTIONS_END
 };
@@ -594,6 +753,10 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 	c->cfg.walkers = m->walkers;
 	cell = lab_run_cell(&c->cfg);
 	c->exp = ptlab_expect_cell(&cell);
+	/* Observing only, a cell runs its whole budget: nothing says when
+	 * its verdict is in. */
+	if (m->no_rule)
+		return;
 	/* A cell is done once its verdict is in: a violation from each
 	 * walker kind the rule calls unsafe, and a wide margin of defended
 	 * overlaps for each it calls safe. */
@@ -605,20 +768,21 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 	}
 }
 
-int cmd_matrix(int argc, char **argv)
+static int matrix(int argc, char **argv, struct profile_set *ps)
 {
-	bool prof[MATRIX_MAX_PROFILES], scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
+	bool scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfix;
 	struct matrix m = { .seconds = 0.7, .jobs = 1, .retries = 2, .walkers = 2, .seed = 1,
 			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
-	size_t nprof = ptlab_profiles_count(), passed = 0, inconclusive = 0;
+	bool report_named = false;
+	char msg[256];
+	size_t passed = 0, inconclusive = 0;
 	uint64_t u;
 	double t0;
 	int c, ret;
 
-	memset(prof, 1, sizeof(prof));
 	memset(scen, 1, sizeof(scen));
 	memset(fix, 1, sizeof(fix));
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -632,7 +796,11 @@ int cmd_matrix(int argc, char **argv)
 				return cli_error("bad --seconds", v, "0.05..600 per cell");
 			break;
 		case OPT_PROFILES:
-			if (!lab_cli_profiles(v, prof, nprof))
+			if (!profile_set_add_names(ps, v))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_PROFILE_FILE:
+			if (!profile_set_add_file(ps, v))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_SCENARIOS:
@@ -670,9 +838,13 @@ int cmd_matrix(int argc, char **argv)
 			break;
 		case OPT_REPORT:
 			report = v;
+			report_named = true;
 			break;
 		case OPT_NO_REPORT:
 			report = NULL;
+			break;
+		case OPT_NO_RULE:
+			m.no_rule = true;
 			break;
 		default:
 			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m.kernel))
@@ -680,23 +852,33 @@ int cmd_matrix(int argc, char **argv)
 			break;
 		}
 	}
+	if (m.no_rule && report_named && report)
+		return cli_error("--report with --no-rule", report,
+				 "one of them: the report shows the rule's verdicts");
+	if (m.no_rule)
+		report = NULL;
 	if (json && (ret = cli_check_output("--json file", json)))
 		return ret;
 	if (report && (ret = cli_check_output("--report file", report)))
 		return ret;
+	if (m.no_rule && ptlab_model_tools(msg, sizeof(msg))) {
+		fprintf(stderr, "ptlab: --no-rule shows the model beside the stress lab: %s\n", msg);
+		return 1;
+	}
 	if (!lab_cli_has_generation(&m.kernel))
 		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
 	nfix = lab_cli_fix_settings(fix, &m.kernel, fixes);
-	m.cells = calloc(nprof * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
+	profile_set_default(ps);
+	m.cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
 			 sizeof(*m.cells));
 	if (!m.cells)
 		return 1;
-	for (size_t p = 0; p < nprof; p++)
+	for (size_t p = 0; p < ps->n; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
 			for (size_t f = 0; f < nfix; f++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
-					if (prof[p] && scen[s])
-						add_cell(&m, &ptlab_profiles()[p], fixes[f],
+					if (scen[s])
+						add_cell(&m, ps->list[p], fixes[f],
 							 (enum scenario)s, (enum collapse_table)ct);
 	if (!m.n) {
 		if (!nfix) {
@@ -711,9 +893,17 @@ int cmd_matrix(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	m.tty = isatty(2);
-	print_header(stdout);
-	fflush(stdout);
 	t0 = now_s();
+	if (m.no_rule && (ret = check_model(&m))) {
+		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
+		free(m.cells);
+		return 1;
+	}
+	if (m.no_rule)
+		print_observed_header(stdout);
+	else
+		print_header(stdout);
+	fflush(stdout);
 	if (m.jobs > 1 && m.n > 1) {
 		if (run_jobs(&m))
 			return 1;
@@ -724,7 +914,7 @@ int cmd_matrix(int argc, char **argv)
 			run_cell(&m, &m.cells[m.current]);
 			if (m.tty)
 				fprintf(stderr, "\r\033[K");
-			print_cell(stdout, &m.cells[m.current]);
+			print_row(&m, &m.cells[m.current]);
 			fflush(stdout);
 		}
 		lab_set_progress(NULL, NULL);
@@ -732,6 +922,15 @@ int cmd_matrix(int argc, char **argv)
 	for (size_t i = 0; i < m.n; i++) {
 		passed += m.cells[i].verdict == LAB_PASS;
 		inconclusive += m.cells[i].verdict == LAB_INCONCLUSIVE;
+	}
+	if (m.no_rule) {
+		ret = print_observed_summary(stdout, &m, now_s() - t0) ? 0 : 1;
+		if (json && write_json(json, &m, false))
+			ret = 1;
+		for (size_t i = 0; i < m.n; i++)
+			ptlab_model_result_release(&m.cells[i].model);
+		free(m.cells);
+		return ret;
 	}
 	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
 	for (size_t i = 0; i < m.n; i++)
@@ -751,5 +950,14 @@ int cmd_matrix(int argc, char **argv)
 	for (size_t i = 0; i < m.n; i++)
 		free(m.cells[i].trace);
 	free(m.cells);
+	return ret;
+}
+
+int cmd_matrix(int argc, char **argv)
+{
+	struct profile_set ps = { 0 };
+	int ret = matrix(argc, argv, &ps);
+
+	profile_set_release(&ps);
 	return ret;
 }

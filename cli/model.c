@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "ptlab/model.h"
 #include "trace_json.h"
 #include "util/cli.h"
@@ -24,9 +25,8 @@
 #define MODEL_FILE_MAX (1u << 20)
 
 struct model_args {
-	/* room for every profile once (duplicates are dropped) */
-	const struct ptlab_profile **profiles;
-	size_t nprofiles;
+	/* --profiles and --profile-file (none: every built-in profile) */
+	struct profile_set profiles;
 	enum scenario scenarios[SCENARIO_COUNT];
 	size_t nscenarios;
 	/* --fixes (none selected: all four), then with --sync the settings
@@ -47,7 +47,8 @@ struct model_args {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ptlab model [--profiles P,...] [--scenarios S,...] [--fixes F,...]\n"
+		"usage: ptlab model [--profiles P,...] [--profile-file FILE]...\n"
+		"                   [--scenarios S,...] [--fixes F,...]\n"
 		"                   [--walkers LIST] [--collapse-table LIST]\n"
 		"                   [--rcu-everywhere] [--unshare-sync G]\n"
 		"                   [--jobs N] [--json FILE] [--model FILE]\n"
@@ -59,6 +60,9 @@ static void usage(FILE *f)
 		"Each verdict, and the kinds of violation each kind of walker showed, is\n"
 		"compared with the rule.\n"
 		"  --profiles, --scenarios, --fixes  the cells (default: all %zu)\n"
+		"  --profile-file FILE  also a profile of your own (only it without\n"
+		"                    --profiles): one entry of `ptlab profiles --json`\n"
+		"                    in a file, renamed (repeatable)\n"
 		"  --walkers LIST    gup, rcu or gup,rcu: each cell runs those its scenario\n"
 		"                    allows (rcu: pt-reclaim only; default each scenario's)\n"
 		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios once\n"
@@ -86,23 +90,6 @@ static void usage(FILE *f)
 }
 
 /* ---- option parsing ---- */
-
-static int add_profile(const char *name, void *arg)
-{
-	struct model_args *a = arg;
-	const struct ptlab_profile *p = ptlab_profile_find(name);
-	char allowed[512];
-
-	if (!p) {
-		ptlab_profile_names(allowed, sizeof(allowed));
-		return cli_error("unknown profile", name, allowed);
-	}
-	for (size_t i = 0; i < a->nprofiles; i++)
-		if (a->profiles[i] == p)
-			return 0;
-	a->profiles[a->nprofiles++] = p;
-	return 0;
-}
 
 static int add_scenario(const char *name, void *arg)
 {
@@ -179,12 +166,13 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 }
 
 enum {
-	OPT_PROFILES = CLI_OPT_FIRST, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
+	OPT_PROFILES = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
 	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
 };
 
 static const struct option options[] = {
 	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
@@ -209,8 +197,9 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 
 	switch (opt) {
 	case OPT_PROFILES:
-		ptlab_profile_names(allowed, sizeof(allowed));
-		return cli_for_each_name(v, allowed, add_profile, a);
+		return profile_set_add_names(&a->profiles, v) ? 0 : CLI_EXIT_USAGE;
+	case OPT_PROFILE_FILE:
+		return profile_set_add_file(&a->profiles, v) ? 0 : CLI_EXIT_USAGE;
 	case OPT_SCENARIOS:
 		scenario_names(allowed, sizeof(allowed));
 		return cli_for_each_name(v, allowed, add_scenario, a);
@@ -250,11 +239,7 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 /* Every profile, scenario and fix setting that no option narrowed. */
 static void default_lists(struct model_args *a)
 {
-	if (!a->nprofiles) {
-		for (size_t i = 0; i < ptlab_profiles_count(); i++)
-			a->profiles[i] = &ptlab_profiles()[i];
-		a->nprofiles = ptlab_profiles_count();
-	}
+	profile_set_default(&a->profiles);
 	if (!a->fix[0] && !a->fix[1] && !a->fix[2] && !a->fix[3])
 		memset(a->fix, 1, sizeof(a->fix));
 	a->nfixes = lab_cli_fix_settings(a->fix, &a->kernel, a->fixes);
@@ -303,36 +288,6 @@ static const char *expected_name(const struct ptlab_cell *c)
 	return ptlab_expect_cell(c).unsafe ? "unsafe" : "safe";
 }
 
-/* "gup: stale_table, wrong_page; rcu: -" for the cell's walker kinds,
- * or the kinds alone when it runs one kind. */
-static void kinds_text(const struct ptlab_cell *c,
-		       const bool kinds[WALKER_KINDS][VIOLATION_KINDS], char *buf, size_t len)
-{
-	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
-	bool both = walkers == (WALKER_MASK(WALKER_GUP) | WALKER_MASK(WALKER_RCU));
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (int w = 0; w < WALKER_KINDS && used < len; w++) {
-		size_t start;
-
-		if (!(walkers & WALKER_MASK(w)))
-			continue;
-		if (both)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s: ",
-						 used ? "; " : "",
-						 walker_kind_name((enum walker_kind)w));
-		start = used;
-		for (int k = 0; k < VIOLATION_KINDS && used < len; k++)
-			if (kinds[w][k])
-				used += (size_t)snprintf(buf + used, len - used, "%s%s",
-							 used > start ? ", " : "",
-							 violation_kind_name((enum violation_kind)k));
-		if (used == start && used < len)
-			used += (size_t)snprintf(buf + used, len - used, "-");
-	}
-}
-
 /* The scenario with the cell's generation where it is not today's. */
 static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
 {
@@ -350,8 +305,10 @@ static void print_cell(const struct ptlab_cell *c,
 	enum model_judgement j = ptlab_model_judge(c, r);
 	char found[160], possible[160], scen[40], fixes[40];
 
-	kinds_text(c, r->found_by_walker, found, sizeof(found));
-	kinds_text(c, e.by_walker, possible, sizeof(possible));
+	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+			   r->found_by_walker, found, sizeof(found));
+	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+			   e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
 	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
 	printf("%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
@@ -370,28 +327,6 @@ static void print_cell(const struct ptlab_cell *c,
 	       walker_kind_name(r->walker));
 	for (size_t i = 0; i < r->nsteps; i++)
 		printf("    %3zu. %s\n", i + 1, r->steps[i]);
-}
-
-static void json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS])
-{
-	json_array_begin(j, key);
-	for (int k = 0; k < VIOLATION_KINDS; k++)
-		if (kinds[k])
-			json_string(j, NULL, violation_kind_name((enum violation_kind)k));
-	json_array_end(j);
-}
-
-/* {"gup": [...], "rcu": [...]} for the cell's walker kinds. */
-static void json_kinds_by_walker(struct json *j, const char *key, const struct ptlab_cell *c,
-				 const bool kinds[WALKER_KINDS][VIOLATION_KINDS])
-{
-	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
-
-	json_object_begin(j, key);
-	for (int w = 0; w < WALKER_KINDS; w++)
-		if (walkers & WALKER_MASK(w))
-			json_kinds(j, walker_kind_name((enum walker_kind)w), kinds[w]);
-	json_object_end(j);
 }
 
 static void json_cell(struct json *j, const struct ptlab_cell *c,
@@ -415,26 +350,9 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
 	json_array_end(j);
 	json_string(j, "expected", expected_name(c));
-	json_string(j, "model_verdict", model_verdict_name(r->verdict));
-	json_u64(j, "states", r->states);
-	json_double(j, "seconds", r->seconds);
-	if (r->verdict == MODEL_UNSAFE) {
-		json_string(j, "violation", violation_kind_name(r->kind));
-		json_string(j, "violation_walker", walker_kind_name(r->walker));
-	} else {
-		json_null(j, "violation");
-		json_null(j, "violation_walker");
-	}
-	json_kinds(j, "violations", r->found);
-	json_kinds_by_walker(j, "violations_by_walker", c, r->found_by_walker);
-	json_kinds(j, "possible", e.possible);
-	json_kinds_by_walker(j, "possible_by_walker", c, e.by_walker);
-	json_array_begin(j, "counterexample");
-	for (size_t i = 0; i < r->nsteps; i++)
-		json_string(j, NULL, r->steps[i]);
-	json_array_end(j);
-	if (r->verdict == MODEL_ERROR)
-		json_string(j, "error", r->error);
+	lab_cli_json_model(j, c, r);
+	lab_cli_json_kinds(j, "possible", e.possible);
+	lab_cli_json_kinds_by_walker(j, "possible_by_walker", walkers, e.by_walker);
 	json_string(j, "verdict", model_judgement_name(ptlab_model_judge(c, r)));
 	json_object_end(j);
 }
@@ -541,9 +459,9 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 	struct ptlab_cell *cells;
 	size_t k = 0;
 
-	cells = calloc(a->nprofiles * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
+	cells = calloc(a->profiles.n * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
 		       sizeof(*cells));
-	for (size_t p = 0; cells && p < a->nprofiles; p++)
+	for (size_t p = 0; cells && p < a->profiles.n; p++)
 		for (size_t f = 0; f < a->nfixes; f++)
 			for (size_t s = 0; s < a->nscenarios; s++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
@@ -560,7 +478,8 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 							  scenario_allowed_walkers(sc);
 					if (!walkers)
 						continue;
-					cells[k] = ptlab_cell_default(a->profiles[p], a->fixes[f], sc);
+					cells[k] = ptlab_cell_default(a->profiles.list[p], a->fixes[f],
+									     sc);
 					cells[k].walkers = walkers;
 					cells[k].kernel.collapse_table = (enum collapse_table)ct;
 					cells[k].kernel.rcu_everywhere = a->kernel.rcu_everywhere;
@@ -661,11 +580,6 @@ int cmd_model(int argc, char **argv)
 	char msg[256], *source = NULL;
 	int c, ret = 0;
 
-	a.profiles = calloc(ptlab_profiles_count(), sizeof(*a.profiles));
-	if (!a.profiles) {
-		fprintf(stderr, "ptlab: out of memory\n");
-		return 1;
-	}
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1)
 		if (c == CLI_STOP || (ret = parse_option(c, optarg, &a)))
 			goto out;
@@ -696,6 +610,6 @@ int cmd_model(int argc, char **argv)
 out:
 	free(source);
 	free(a.defines);
-	free(a.profiles);
+	profile_set_release(&a.profiles);
 	return ret;
 }

@@ -2,49 +2,58 @@
 /* ptlab profiles: the architecture profiles and their properties. */
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "ptlab/profile.h"
+#include "profile_set.h"
+#include "ptlab/version.h"
 #include "util/cli.h"
-#include "util/json.h"
 
-static void profiles_json(FILE *f)
+/* What has no profile and why (sparc64), as a JSON array. */
+static json_t *notes_json(void)
 {
-	struct json j;
+	json_t *a = json_array();
 
-	json_init(&j, f);
-	json_object_begin(&j, NULL);
-	json_array_begin(&j, "profiles");
-	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
-		const struct ptlab_profile *p = &ptlab_profiles()[i];
-
-		json_object_begin(&j, NULL);
-		json_string(&j, "name", p->name);
-		json_bool(&j, "rcu_table_free", p->rcu_table_free);
-		json_string(&j, "tlb_flush", tlb_flush_style_name(p->flush));
-		json_bool(&j, "flush_waits", profile_flush_waits(p));
-		json_string(&j, "deposit", deposit_style_name(p->deposit));
-		json_bool(&j, "collapse_flush_waits", p->collapse_flush_waits);
-		json_string(&j, "pmd_read", pmd_read_name(p->pmd_read));
-		json_string(&j, "summary", p->summary);
-		json_string(&j, "kernel_facts", p->kernel_facts);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	json_array_begin(&j, "notes");
-	for (const char *const *n = ptlab_profile_notes; *n; n++)
-		json_string(&j, NULL, *n);
-	json_array_end(&j);
-	json_object_end(&j);
-	json_finish(&j);
+	for (const char *const *n = ptlab_profile_notes; a && *n; n++)
+		if (json_array_append_new(a, json_string(*n))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
-static void profiles_table(FILE *f)
+/* Pretty-printed, so that a user can copy an entry into a file of its
+ * own, rename it, change a property and give it to --profile-file. */
+static int profiles_json(FILE *f, const struct profile_set *ps)
+{
+	json_t *doc = json_pack("{s:s, s:[]}", "ptlab_version", PTLAB_VERSION, "profiles");
+	json_t *list = json_object_get(doc, "profiles");
+	int ret = doc ? 0 : -1;
+
+	for (size_t i = 0; !ret && i < ps->n; i++)
+		ret = json_array_append_new(list, profile_to_json(ps->list[i]));
+	if (!ret)
+		ret = json_object_set_new(doc, "notes", notes_json());
+	if (!ret)
+		ret = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!ret && fputc('\n', f) == EOF)
+		ret = -1;
+	json_decref(doc);
+	if (ret) {
+		fprintf(stderr, "ptlab: cannot write the profiles as JSON\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void profiles_table(FILE *f, const struct profile_set *ps)
 {
 	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", "profile", "rcu-free",
 		"tlb-flush", "flush-waits", "deposit", "collapse-waits", "pmd-read",
 		"stands for");
-	for (size_t i = 0; i < ptlab_profiles_count(); i++) {
-		const struct ptlab_profile *p = &ptlab_profiles()[i];
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct ptlab_profile *p = ps->list[i];
 
 		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", p->name,
 			p->rcu_table_free ? "yes" : "no",
@@ -55,9 +64,8 @@ static void profiles_table(FILE *f)
 			pmd_read_name(p->pmd_read), p->summary);
 	}
 	fprintf(f, "\nkernel facts (sources):\n");
-	for (size_t i = 0; i < ptlab_profiles_count(); i++)
-		fprintf(f, "  %s: %s\n", ptlab_profiles()[i].name,
-			ptlab_profiles()[i].kernel_facts);
+	for (size_t i = 0; i < ps->n; i++)
+		fprintf(f, "  %s: %s\n", ps->list[i]->name, ps->list[i]->kernel_facts);
 	fprintf(f, "\nnotes:\n");
 	for (const char *const *n = ptlab_profile_notes; *n; n++)
 		fprintf(f, "  %s\n", *n);
@@ -65,20 +73,26 @@ static void profiles_table(FILE *f)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptlab profiles [--json]\n"
+	fprintf(f, "usage: ptlab profiles [--json] [--profile-file FILE]...\n"
 		   "Lists the architecture profiles: whether each selects\n"
 		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
 		   "CPUs, whether a flush waits out interrupts-off sections,\n"
 		   "where deposited page tables are kept, whether the collapse\n"
 		   "flush itself waits for lockless walkers, and how GUP-fast\n"
 		   "reads a PMD; then the kernel facts behind each row, and notes.\n"
-		   "  --json    write them as JSON instead of a table\n");
+		   "  --json    write them as JSON instead of a table, indented: an\n"
+		   "            entry of its \"profiles\" array, copied into a file,\n"
+		   "            renamed and changed, is a --profile-file for race,\n"
+		   "            matrix, model and study (keys: README.md, ptlab(1))\n"
+		   "  --profile-file FILE  check a profile of your own and list it\n"
+		   "            after the built-in ones (repeatable)\n");
 }
 
-enum { OPT_JSON = CLI_OPT_FIRST };
+enum { OPT_JSON = CLI_OPT_FIRST, OPT_PROFILE_FILE };
 
 static const struct option options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	CLI_OPTIONS_END
 };
 
@@ -86,18 +100,25 @@ static const struct cli_command cmd = { "profiles", options, usage, false };
 
 int cmd_profiles(int argc, char **argv)
 {
+	struct profile_set ps = { 0 };
 	bool json = false;
-	int c, status;
+	int c = 0, status = 0;
 
-	while ((c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
+	profile_set_default(&ps);
+	while (!status && (c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
 		if (c == CLI_STOP)
-			return status;
+			break;
 		if (c == OPT_JSON)
 			json = true;
+		if (c == OPT_PROFILE_FILE && !profile_set_add_file(&ps, optarg))
+			status = CLI_EXIT_USAGE;
 	}
-	if (json)
-		profiles_json(stdout);
-	else
-		profiles_table(stdout);
-	return 0;
+	if (c != CLI_STOP && !status) {
+		if (json)
+			status = profiles_json(stdout, &ps);
+		else
+			profiles_table(stdout, &ps);
+	}
+	profile_set_release(&ps);
+	return status;
 }

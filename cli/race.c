@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "trace_json.h"
 #include "util/cli.h"
 
@@ -19,6 +20,8 @@ static void usage(FILE *f)
 		"violation; a safe cell none, with enough defended overlaps), 1 when it\n"
 		"does not (fail or inconclusive), 2 on a usage error.\n"
 		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
+		"  --profile-file FILE  a profile of your own instead: one entry of\n"
+		"                       `ptlab profiles --json` in a file, renamed\n"
 		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim or\n"
 		"                       hugetlb-unshare (default collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
@@ -104,13 +107,14 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 }
 
 enum {
-	OPT_PROFILE = CLI_OPT_FIRST, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
+	OPT_PROFILE = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
 	OPT_SEED, OPT_THREADS, OPT_WINDOW, OPT_NO_WINDOWS, OPT_STOP_ON_FIRST,
 	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON, OPT_TRACE, OPT_TRACE_WINDOW,
 };
 
 static const struct option options[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "fixes", required_argument, NULL, OPT_FIXES },
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
@@ -131,7 +135,21 @@ static const struct option options[] = {
 
 static const struct cli_command cmd = { "race", options, usage, false };
 
-int cmd_race(int argc, char **argv)
+/* The rule's expectation, the kinds it allows each walker kind, and the
+ * terms it was computed from (the profile's properties, the fixes). */
+static void print_expectation(const struct lab_run_config *cfg, const struct ptlab_expectation *e)
+{
+	char kinds[160];
+
+	lab_cli_kinds_text(cfg->walker_kinds, e->by_walker, kinds, sizeof(kinds));
+	printf("  the rule expects: %s (violations it allows: %s)\n", e->unsafe ? "unsafe" : "safe",
+	       kinds);
+	printf("    from: rcu free %s, flush waits %s, sync works %s, held off %s\n",
+	       e->rcu_free ? "yes" : "no", e->flush_waits ? "yes" : "no",
+	       e->sync_works ? "yes" : "no", e->held_off ? "yes" : "no");
+}
+
+static int race(int argc, char **argv, struct profile_set *ps)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("x86");
 	struct ptlab_fixes fixes = { .pmd_recheck = true, .sync = SYNC_ALL };
@@ -151,7 +169,7 @@ int cmd_race(int argc, char **argv)
 					 .trace_after_ms = LAB_TRACE_AFTER_MS };
 	struct lab_run_config cfg;
 	struct lab_result res;
-	char allowed[256], words[40];
+	char allowed[256], words[40], props[256];
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -178,11 +196,10 @@ int cmd_race(int argc, char **argv)
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
 			break;
 		case OPT_PROFILE:
-			p = ptlab_profile_find(v);
-			if (!p) {
-				ptlab_profile_names(allowed, sizeof(allowed));
-				return cli_error("unknown profile", v, allowed);
-			}
+		case OPT_PROFILE_FILE:
+			if (!profile_set_one(ps, c == OPT_PROFILE_FILE, v))
+				return CLI_EXIT_USAGE;
+			p = ps->list[0];
 			break;
 		case OPT_SCENARIO:
 			if (scenario_parse(v, &sc)) {
@@ -216,8 +233,15 @@ int cmd_race(int argc, char **argv)
 		case OPT_WINDOW:
 			if (nwin == LAB_MAX_WINDOWS)
 				return cli_error("too many --window", v, "at most 8");
-			if (lab_window_parse(v, &win[nwin], &err))
-				return cli_error("bad --window", v, err);
+			if (lab_window_parse(v, &win[nwin], &err)) {
+				char points[1024], what[1200];
+
+				race_point_names(points, sizeof(points));
+				snprintf(what, sizeof(what), "%s; POINT:NS[:PROB][:jitter][:preempt]"
+					 "[:walkers], NS 1..100000000, PROB 0..1, POINT one of %s",
+					 err, points);
+				return cli_error("bad --window", v, what);
+			}
 			nwin++;
 			break;
 		case OPT_JSON:
@@ -268,19 +292,20 @@ int cmd_race(int argc, char **argv)
 	cell = lab_run_cell(&cfg);
 	e = ptlab_expect_cell(&cell);
 	ptlab_fixes_words(fixes, words, sizeof(words));
-	printf("ptlab race: profile %s (rcu table free %s, %s flush, %s deposit), "
-	       "fixes %s, scenario %s, %u walkers, seed %llu\n",
-	       p->name, p->rcu_table_free ? "yes" : "no", tlb_flush_style_name(p->flush),
-	       deposit_style_name(p->deposit), words, scenario_name(sc),
-	       cfg.walkers, (unsigned long long)seed);
-	printf("  windows:");
+	profile_describe(p, props, sizeof(props));
+	printf("ptlab race: profile %s, fixes %s, scenario %s, %u walkers, seed %llu\n"
+	       "  profile %s: %s\n",
+	       p->name, words, scenario_name(sc), cfg.walkers, (unsigned long long)seed, p->name,
+	       props);
+	printf("  race windows (POINT:NS:PROB; --window replaces them, --no-windows removes "
+	       "them):");
 	for (unsigned int k = 0; k < cfg.nr_windows; k++)
 		printf(" %s:%llu:%g%s%s%s", race_point_name(cfg.windows[k].rp),
 		       (unsigned long long)cfg.windows[k].delay_ns, cfg.windows[k].probability,
 		       cfg.windows[k].jitter ? ":jitter" : "", cfg.windows[k].preempt ? ":preempt" : "",
 		       cfg.windows[k].walkers_only ? ":walkers" : "");
 	printf("%s\n", cfg.nr_windows ? "" : " none");
-	printf("  the rule expects: %s\n", e.unsafe ? "unsafe" : "safe");
+	print_expectation(&cfg, &e);
 	if (isatty(2))
 		lab_set_progress(progress, NULL);
 	ret = lab_run(&cfg, &res);
@@ -312,8 +337,9 @@ int cmd_race(int argc, char **argv)
 	else
 		printf("  no violation\n");
 	verdict = lab_judge(&cfg, &res, 0, &e, min_overlaps, why, sizeof(why));
-	printf("  verdict: %s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
-	       why[0] ? ")" : "");
+	printf("  verdict: %s%s%s%s%s\n", lab_verdict_name(verdict), why[0] ? " (" : "", why,
+	       why[0] ? ")" : "",
+	       no_rule && verdict != LAB_PASS ? " (--no-rule: not judged by the exit status)" : "");
 	ret = json && write_json(json, &cfg, &res, &e, verdict, why, min_overlaps);
 	if (trace && !ret)
 		ret = write_trace(trace, &cfg, &res);
@@ -326,4 +352,13 @@ int cmd_race(int argc, char **argv)
 		return 1;
 	}
 	return no_rule || verdict == LAB_PASS ? 0 : 1;
+}
+
+int cmd_race(int argc, char **argv)
+{
+	struct profile_set ps = { 0 };
+	int ret = race(argc, argv, &ps);
+
+	profile_set_release(&ps);
+	return ret;
 }

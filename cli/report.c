@@ -193,6 +193,15 @@ static json_t *load(const char *text, size_t len, const char *what)
 		json_decref(doc);
 		return NULL;
 	}
+	/* The report draws the rule's verdicts, which an observation has
+	 * not: its cells are in its JSON and its text output. */
+	if (json_is_true(json_object_get(doc, "no_rule"))) {
+		fprintf(stderr, "ptlab: the %s document was written by matrix --no-rule, "
+				"without verdicts (allowed: a matrix --json document without "
+				"--no-rule)\n", what);
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 

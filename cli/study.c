@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "profile_set.h"
 #include "ptlab/hugetlb.h"
 #include "ptlab/machine.h"
 #include "ptlab/mm.h"
@@ -225,6 +226,8 @@ static void usage(FILE *f)
 		"unmaps it. The counts are the kernel's: a sync interrupts every other\n"
 		"CPU, a flush the other CPUs that run A.\n"
 		"  --profile NAME   architecture profile (default x86)\n"
+		"  --profile-file FILE  a profile of your own instead: one entry of\n"
+		"                   `ptlab profiles --json` in a file, renamed\n"
 		"  --cpus N         simulated CPUs, 2..%d (default %d)\n"
 		"  --mm-cpus N      CPUs that run A, 1..--cpus (default 4): its flush\n"
 		"                   interrupts these; a sync interrupts every CPU\n"
@@ -233,10 +236,11 @@ static void usage(FILE *f)
 		PTLAB_MAX_CPUS, PTLAB_MAX_CPUS, MAX_GIB);
 }
 
-enum { OPT_PROFILE = CLI_OPT_FIRST, OPT_CPUS, OPT_MM_CPUS, OPT_GIB, OPT_JSON };
+enum { OPT_PROFILE = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_CPUS, OPT_MM_CPUS, OPT_GIB, OPT_JSON };
 
 static const struct option options[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mm-cpus", required_argument, NULL, OPT_MM_CPUS },
 	{ "gib", required_argument, NULL, OPT_GIB },
@@ -325,7 +329,7 @@ static int write_json(const char *path, const struct unshare_args *a,
 	return json_file_close(&j, f, path);
 }
 
-static int study_unshare(int argc, char **argv)
+static int study_unshare(int argc, char **argv, struct profile_set *ps)
 {
 	struct unshare_args a = { .profile = ptlab_profile_find("x86"), .cpus = PTLAB_MAX_CPUS,
 				  .mm_cpus = 4, .gib = { 1, 16, 256 }, .nsizes = 3 };
@@ -342,10 +346,10 @@ static int study_unshare(int argc, char **argv)
 		case CLI_STOP:
 			return ret;
 		case OPT_PROFILE:
-			if (!(a.profile = ptlab_profile_find(v))) {
-				ptlab_profile_names(allowed, sizeof(allowed));
-				return cli_error("unknown profile", v, allowed);
-			}
+		case OPT_PROFILE_FILE:
+			if (!profile_set_one(ps, c == OPT_PROFILE_FILE, v))
+				return CLI_EXIT_USAGE;
+			a.profile = ps->list[0];
 			break;
 		case OPT_CPUS:
 			snprintf(allowed, sizeof(allowed), "2..%d", PTLAB_MAX_CPUS);
@@ -422,8 +426,13 @@ int cmd_study(int argc, char **argv)
 			return ret;
 	if (optind >= argc)
 		return cli_error("missing study", "(none)", "unshare, sync");
-	if (strcmp(argv[optind], "unshare") == 0)
-		return study_unshare(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "unshare") == 0) {
+		struct profile_set ps = { 0 };
+
+		ret = study_unshare(argc - optind, argv + optind, &ps);
+		profile_set_release(&ps);
+		return ret;
+	}
 	if (strcmp(argv[optind], "sync") == 0)
 		return study_sync(argc - optind, argv + optind);
 	return cli_error("unknown study", argv[optind], "unshare, sync");

@@ -16,13 +16,13 @@
 
 #include "commands.h"
 #include "lab_cli.h"
+#include "profile_set.h"
 #include "ptlab/model.h"
 #include "ptlab/synccost.h"
 #include "util/cli.h"
 #include "util/json.h"
 
 #define MAX_K 8
-#define STUDY_MAX_PROFILES 32
 /* Margin over --min-overlaps at which a safe cell stops, as the matrix. */
 #define STUDY_EVIDENCE_MARGIN 3
 
@@ -35,7 +35,8 @@ struct sync_cell {
 };
 
 struct sync_study {
-	bool prof[STUDY_MAX_PROFILES];
+	/* --profiles and --profile-file (none: every built-in profile) */
+	struct profile_set profiles;
 	bool policy[SYNC_POLICIES];
 	unsigned int cpus, ks[MAX_K], nk, collapses, rounds;
 	double seconds;
@@ -61,7 +62,9 @@ static void usage(FILE *f)
 		"a collapse interrupts when k of --cpus CPUs run the mm; and the cost of\n"
 		"the walkers policy's marker on GUP-fast. Exit 1 when an oracle disagrees\n"
 		"with the rule.\n"
-		"  --profiles LIST   profiles (default all)\n"
+		"  --profiles LIST   profiles (default all, or none with --profile-file)\n"
+		"  --profile-file FILE  also a profile of your own: one entry of\n"
+		"                    `ptlab profiles --json` in a file, renamed (repeatable)\n"
 		"  --policies LIST   sync policies (default all six)\n"
 		"  --cpus N          simulated CPUs for the costs, 2..64 (default 64)\n"
 		"  --mm-cpus LIST    k: CPUs running the mm, up to %d values of 1..--cpus\n"
@@ -76,12 +79,13 @@ static void usage(FILE *f)
 }
 
 enum {
-	OPT_PROFILES = CLI_OPT_FIRST, OPT_POLICIES, OPT_CPUS, OPT_MM_CPUS, OPT_COLLAPSES,
+	OPT_PROFILES = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_POLICIES, OPT_CPUS, OPT_MM_CPUS, OPT_COLLAPSES,
 	OPT_SECONDS, OPT_ROUNDS, OPT_NO_MODEL, OPT_NO_LAB, OPT_NO_COST, OPT_JSON,
 };
 
 static const struct option options[] = {
 	{ "profiles", required_argument, NULL, OPT_PROFILES },
+	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
 	{ "policies", required_argument, NULL, OPT_POLICIES },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mm-cpus", required_argument, NULL, OPT_MM_CPUS },
@@ -140,7 +144,11 @@ static int parse(struct sync_study *st, int argc, char **argv)
 		case CLI_STOP:
 			return ret ? ret : -1;
 		case OPT_PROFILES:
-			if (!lab_cli_profiles(v, st->prof, ptlab_profiles_count()))
+			if (!profile_set_add_names(&st->profiles, v))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_PROFILE_FILE:
+			if (!profile_set_add_file(&st->profiles, v))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_POLICIES:
@@ -199,7 +207,7 @@ static int parse(struct sync_study *st, int argc, char **argv)
 /* The cells: profile x scenario x (PMD re-check off, on) x policy. */
 static int make_cells(struct sync_study *st)
 {
-	size_t np = ptlab_profiles_count();
+	size_t np = st->profiles.n;
 
 	st->cells = calloc(np * SCENARIO_COUNT * 2 * SYNC_POLICIES, sizeof(*st->cells));
 	if (!st->cells)
@@ -210,11 +218,11 @@ static int make_cells(struct sync_study *st)
 				for (int pol = 0; pol < SYNC_POLICIES; pol++) {
 					struct sync_cell *c;
 
-					if (!st->prof[p] || !st->policy[pol])
+					if (!st->policy[pol])
 						continue;
 					c = &st->cells[st->n++];
 					c->cell = ptlab_cell_default(
-						&ptlab_profiles()[p],
+						st->profiles.list[p],
 						(struct ptlab_fixes){ .pmd_recheck = pr,
 								      .sync = (enum sync_policy)pol },
 						(enum scenario)s);
@@ -298,21 +306,21 @@ static void run_lab(struct sync_study *st)
 
 static void run_costs(struct sync_study *st)
 {
-	size_t np = ptlab_profiles_count(), done = 0, total = 0;
+	size_t np = st->profiles.n, done = 0, total = 0;
 
 	for (size_t p = 0; p < np; p++)
 		for (int pol = 0; pol < SYNC_POLICIES; pol++)
-			total += st->prof[p] && st->policy[pol] ? st->nk : 0;
+			total += st->policy[pol] ? st->nk : 0;
 	for (size_t p = 0; p < np && !st->cost_err; p++)
 		for (int pol = 0; pol < SYNC_POLICIES && !st->cost_err; pol++)
 			for (unsigned int k = 0; k < st->nk && !st->cost_err; k++) {
 				struct sync_cost_config c = {
-					.profile = &ptlab_profiles()[p],
+					.profile = st->profiles.list[p],
 					.policy = (enum sync_policy)pol, .cpus = st->cpus,
 					.mm_cpus = st->ks[k], .collapses = st->collapses,
 				};
 
-				if (!st->prof[p] || !st->policy[pol])
+				if (!st->policy[pol])
 					continue;
 				progress_line("the costs: cell", done++, total);
 				st->cost_err = ptlab_sync_cost(&c, &st->costs[p][pol][k]);
@@ -359,7 +367,7 @@ static void verdict_words(const struct sync_study *st, const struct ptlab_profil
 
 static void print_table(const struct sync_study *st)
 {
-	size_t np = ptlab_profiles_count();
+	size_t np = st->profiles.n;
 
 	printf("\nWith the PMD re-check on; IPIs per collapse (the flush's + the sync's) when k "
 	       "of %u CPUs run the mm\n", st->cpus);
@@ -371,16 +379,16 @@ static void print_table(const struct sync_study *st)
 		for (size_t p = 0; p < np; p++) {
 			char lab[160] = "-", model[160] = "-";
 
-			if (!st->prof[p] || !st->policy[pol])
+			if (!st->policy[pol])
 				continue;
 			if (st->run_lab)
-				verdict_words(st, &ptlab_profiles()[p], (enum sync_policy)pol, true,
+				verdict_words(st, st->profiles.list[p], (enum sync_policy)pol, true,
 					      lab, sizeof(lab));
 			if (st->run_model)
-				verdict_words(st, &ptlab_profiles()[p], (enum sync_policy)pol,
+				verdict_words(st, st->profiles.list[p], (enum sync_policy)pol,
 					      false, model, sizeof(model));
 			printf("%-18s %-15s %-30s %-30s", sync_policy_name((enum sync_policy)pol),
-			       ptlab_profiles()[p].name, lab, model);
+			       st->profiles.list[p]->name, lab, model);
 			for (unsigned int k = 0; k < st->nk; k++) {
 				const struct sync_cost *x = &st->costs[p][pol][k];
 				char ipis[24] = "-";
@@ -436,7 +444,7 @@ static size_t disagreements(const struct sync_study *st)
 
 static int write_json(const struct sync_study *st)
 {
-	size_t np = ptlab_profiles_count();
+	size_t np = st->profiles.n;
 	struct json j;
 	FILE *f = json_file_open(&j, st->json);
 
@@ -477,11 +485,11 @@ static int write_json(const struct sync_study *st)
 			for (unsigned int k = 0; k < st->nk; k++) {
 				const struct sync_cost *x = &st->costs[p][pol][k];
 
-				if (!st->prof[p] || !st->policy[pol])
+				if (!st->policy[pol])
 					continue;
 				json_object_begin(&j, NULL);
 				json_string(&j, "policy", sync_policy_name((enum sync_policy)pol));
-				json_string(&j, "profile", ptlab_profiles()[p].name);
+				json_string(&j, "profile", st->profiles.list[p]->name);
 				json_u64(&j, "cpus", st->cpus);
 				json_u64(&j, "mm_cpus", st->ks[k]);
 				json_double(&j, "interrupted", x->flush_ipis + x->sync_ipis);
@@ -511,14 +519,17 @@ int study_sync(int argc, char **argv)
 	size_t bad = 0;
 	int ret;
 
-	memset(st.prof, 1, sizeof(st.prof));
 	memset(st.policy, 1, sizeof(st.policy));
 	ret = parse(&st, argc, argv);
-	if (ret)
+	if (ret) {
+		profile_set_release(&st.profiles);
 		return ret < 0 ? 0 : ret;
-	st.costs = calloc(ptlab_profiles_count(), sizeof(*st.costs));
+	}
+	profile_set_default(&st.profiles);
+	st.costs = calloc(st.profiles.n, sizeof(*st.costs));
 	if (!st.costs || make_cells(&st)) {
 		free(st.costs);
+		profile_set_release(&st.profiles);
 		fprintf(stderr, "ptlab: out of memory\n");
 		return 1;
 	}
@@ -544,5 +555,6 @@ int study_sync(int argc, char **argv)
 		ptlab_model_result_release(&st.cells[i].model);
 	free(st.cells);
 	free(st.costs);
+	profile_set_release(&st.profiles);
 	return bad || (st.run_cost && st.cost_err) ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  * part of ptlab (the machine, the lab's rule, the Spin model's switches,
  * `ptlab profiles`) reads the row's properties and never its name.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -366,19 +367,28 @@ void ptlab_profile_names(char *buf, size_t len)
 	names_join(buf, len, profile_name_at, ptlab_profiles_count());
 }
 
+static const char *const tlb_flush_names[] = {
+	[TLB_FLUSH_IPI] = "ipi",
+	[TLB_FLUSH_BROADCAST] = "broadcast",
+	[TLB_FLUSH_PARAVIRT] = "paravirt",
+	[TLB_FLUSH_HYPERCALL] = "hypercall",
+};
+
+static const char *const deposit_names[] = {
+	[DEPOSIT_LIST] = "list",
+	[DEPOSIT_IN_TABLE] = "in-table",
+};
+
+static const char *const pmd_read_names[] = {
+	[PMD_READ_ONE_WORD] = "one-word",
+	[PMD_READ_LOW_HIGH] = "low-high",
+};
+
+#define NAMES_COUNT(a) (unsigned int)(sizeof(a) / sizeof((a)[0]))
+
 const char *tlb_flush_style_name(enum tlb_flush_style s)
 {
-	switch (s) {
-	case TLB_FLUSH_IPI:
-		return "ipi";
-	case TLB_FLUSH_BROADCAST:
-		return "broadcast";
-	case TLB_FLUSH_PARAVIRT:
-		return "paravirt";
-	case TLB_FLUSH_HYPERCALL:
-		return "hypercall";
-	}
-	return "?";
+	return (unsigned int)s < NAMES_COUNT(tlb_flush_names) ? tlb_flush_names[s] : "?";
 }
 
 const char *const ptlab_profile_notes[] = {
@@ -389,22 +399,138 @@ const char *const ptlab_profile_notes[] = {
 
 const char *pmd_read_name(enum pmd_read r)
 {
-	switch (r) {
-	case PMD_READ_ONE_WORD:
-		return "one-word";
-	case PMD_READ_LOW_HIGH:
-		return "low-high";
-	}
-	return "?";
+	return (unsigned int)r < NAMES_COUNT(pmd_read_names) ? pmd_read_names[r] : "?";
 }
 
 const char *deposit_style_name(enum deposit_style s)
 {
-	switch (s) {
-	case DEPOSIT_LIST:
-		return "list";
-	case DEPOSIT_IN_TABLE:
-		return "in-table";
+	return (unsigned int)s < NAMES_COUNT(deposit_names) ? deposit_names[s] : "?";
+}
+
+/* An enum property is read and written as an int. */
+_Static_assert(sizeof(enum tlb_flush_style) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum pmd_read) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum deposit_style) == sizeof(int), "enum size");
+
+#define KEY_STRING(k, field, what) \
+	{ k, PROFILE_KEY_STRING, offsetof(struct ptlab_profile, field), NULL, 0, 0, NULL, what }
+#define KEY_BOOL(k, field, what) \
+	{ k, PROFILE_KEY_BOOL, offsetof(struct ptlab_profile, field), NULL, 0, 0, NULL, what }
+#define KEY_ENUM(k, field, names, what)                                                  \
+	{ k, PROFILE_KEY_ENUM, offsetof(struct ptlab_profile, field), names,               \
+	  NAMES_COUNT(names), 0, NULL, what }
+#define KEY_UINT(k, field, max, what) \
+	{ k, PROFILE_KEY_UINT, offsetof(struct ptlab_profile, field), NULL, 0, max, NULL, what }
+#define KEY_DERIVED(k, fn, what) { k, PROFILE_KEY_BOOL, 0, NULL, 0, 0, fn, what }
+
+/* The largest broadcast_min_cpus: the lab's mm can be made active on
+ * that many CPUs (lab_run_config_default()). */
+#define BROADCAST_MIN_CPUS_MAX 16
+
+static const struct ptlab_profile_key keys[] = {
+	KEY_STRING("name", name, "the profile's name (letters, digits, '-', '_', '.')"),
+	KEY_BOOL("rcu_table_free", rcu_table_free,
+		 "the architecture selects MMU_GATHER_RCU_TABLE_FREE"),
+	KEY_ENUM("tlb_flush", flush, tlb_flush_names,
+		 "how a TLB flush reaches the other CPUs"),
+	KEY_DERIVED("flush_waits", profile_flush_waits,
+		    "whether a flush waits out interrupts-off sections: true for ipi only"),
+	KEY_UINT("broadcast_min_cpus", broadcast_min_cpus, BROADCAST_MIN_CPUS_MAX,
+		 "with a broadcast flush, only an mm active on this many CPUs is "
+		 "flushed by broadcast (0: every mm)"),
+	KEY_ENUM("deposit", deposit, deposit_names,
+		 "where pgtable_trans_huge_deposit() keeps deposited tables"),
+	KEY_BOOL("mm_cpumask", mm_cpumask,
+		 "the architecture keeps mm_cpumask(mm) a superset of the CPUs running it"),
+	KEY_BOOL("collapse_flush_waits", collapse_flush_waits,
+		 "pmdp_collapse_flush() itself IPIs mm_cpumask(mm) and waits (powerpc hash)"),
+	KEY_ENUM("pmd_read", pmd_read, pmd_read_names,
+		 "how GUP-fast reads a PMD: one-word, or low-high (GUP_GET_PXX_LOW_HIGH)"),
+	KEY_STRING("summary", summary, "one line on what the profile stands for"),
+	KEY_STRING("kernel_facts", kernel_facts, "the kernel facts behind it"),
+};
+
+const struct ptlab_profile_key *ptlab_profile_keys(size_t *n)
+{
+	*n = sizeof(keys) / sizeof(keys[0]);
+	return keys;
+}
+
+unsigned int ptlab_profile_get(const struct ptlab_profile *p, const struct ptlab_profile_key *k)
+{
+	const char *field = (const char *)p + k->offset;
+	unsigned int u;
+	bool b;
+	int e;
+
+	if (k->derived)
+		return k->derived(p);
+	switch (k->type) {
+	case PROFILE_KEY_BOOL:
+		memcpy(&b, field, sizeof(b));
+		return b;
+	case PROFILE_KEY_ENUM:
+		memcpy(&e, field, sizeof(e));
+		return (unsigned int)e;
+	case PROFILE_KEY_UINT:
+		memcpy(&u, field, sizeof(u));
+		return u;
+	case PROFILE_KEY_STRING:
+		break;
 	}
-	return "?";
+	return 0;
+}
+
+void ptlab_profile_set(struct ptlab_profile *p, const struct ptlab_profile_key *k,
+		       unsigned int v)
+{
+	char *field = (char *)p + k->offset;
+	bool b = v != 0;
+	int e = (int)v;
+
+	if (k->derived)
+		return;
+	switch (k->type) {
+	case PROFILE_KEY_BOOL:
+		memcpy(field, &b, sizeof(b));
+		break;
+	case PROFILE_KEY_ENUM:
+		memcpy(field, &e, sizeof(e));
+		break;
+	case PROFILE_KEY_UINT:
+		memcpy(field, &v, sizeof(v));
+		break;
+	case PROFILE_KEY_STRING:
+		break;
+	}
+}
+
+const char **ptlab_profile_string(struct ptlab_profile *p, const struct ptlab_profile_key *k)
+{
+	return (const char **)(void *)((char *)p + k->offset);
+}
+
+void ptlab_profile_key_allowed(const struct ptlab_profile_key *k, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	switch (k->type) {
+	case PROFILE_KEY_STRING:
+		snprintf(buf, len, "a string");
+		break;
+	case PROFILE_KEY_BOOL:
+		snprintf(buf, len, "true, false");
+		break;
+	case PROFILE_KEY_UINT:
+		snprintf(buf, len, "0..%u", k->max);
+		break;
+	case PROFILE_KEY_ENUM:
+		for (unsigned int i = 0; i < k->nvalues && used < len; i++)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+						 k->values[i]);
+		break;
+	}
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ptlab/race.h"
+#include "util/names.h"
 
 _Atomic(race_hook_fn) ptlab_race_hook;
 
@@ -50,4 +51,14 @@ const char *race_point_name(enum race_point rp)
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";
+}
+
+static const char *race_point_name_at(size_t i)
+{
+	return race_point_name((enum race_point)i);
+}
+
+void race_point_names(char *buf, size_t len)
+{
+	names_join(buf, len, race_point_name_at, RACE_POINT_COUNT);
 }

@@ -2,12 +2,16 @@
 /* The ptlab command: bad input gets a message naming the value and what is
  * allowed, with exit status 2; good input works end to end. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cli_helpers.h"
 #include "harness.h"
 #include "ptlab/profile.h"
+#include "ptlab/race.h"
 #include "ptlab/version.h"
 
 #define OUT_LEN (1u << 20)
@@ -56,6 +60,12 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("57", "1..56", "race", "--threads", "57");
 	CHECK_USAGE("99999999999999999999", "1..56", "race", "--threads", "99999999999999999999");
 	CHECK_USAGE("nowhere:5", "unknown race point", "race", "--window", "nowhere:5");
+	/* The message lists the points, all of them. */
+	CHECK_USAGE("nowhere:5", "POINT one of gup-pmd-read, gup-pte-read", "race", "--window",
+		    "nowhere:5");
+	for (int rp = 0; rp < RACE_POINT_COUNT; rp++)
+		CHECK_MSG(strstr(out, race_point_name((enum race_point)rp)), "no %s in %s",
+			  race_point_name((enum race_point)rp), out);
 	CHECK_USAGE("gup-pmd-read:5:2", "probability", "race", "--window", "gup-pmd-read:5:2");
 	CHECK_USAGE("--seconds", "missing value", "race", "--seconds");
 	CHECK_USAGE("--frob", "allowed", "race", "--frob");
@@ -146,25 +156,27 @@ TEST(cli_usage_gnu_options)
 	CHECK_USAGE("0", "bad --seconds", "race", "--sec=0");
 	CHECK_USAGE("0", "bad --seconds", "race", "--sec", "0");
 	CHECK_USAGE("vax", "allowed: x86", "matrix", "--profiles=x86,vax");
-	CHECK_USAGE("vax", "allowed: x86", "matrix", "--prof=vax");
+	CHECK_USAGE("sideways", "allowed: collapse-zap", "matrix", "--scen=sideways");
 	CHECK_USAGE("2", "3..64", "bench", "--rounds=2");
 	CHECK_USAGE("0", "1..256", "model", "--jobs=0");
 	CHECK_USAGE("1BAD", "NAME or NAME=VALUE", "model", "--def=1BAD");
 	CHECK_USAGE("--seconds", "missing value", "race", "--sec");
 	CHECK_USAGE("--window", "missing value", "race", "--window");
+	CHECK_USAGE("--profile-file", "missing value", "matrix", "--profile-file");
 	CHECK_USAGE("--json=yes", "unexpected value for profiles", "profiles", "--json=yes");
 	CHECK_USAGE("--version=2", "unexpected value for race", "race", "--version=2");
 	CHECK_USAGE("-x", "unknown option for race", "race", "-x");
-	CHECK_USAGE("--frob=1", "allowed: --profile, --scenario", "race", "--frob=1");
+	CHECK_USAGE("--frob=1", "allowed: --profile, --profile-file, --scenario", "race",
+		    "--frob=1");
 	CHECK_USAGE("--frob", "allowed: --help, --version", "--frob");
 	/* "--" ends the options: what follows is an argument, and no
 	 * command takes one. */
 	CHECK_USAGE("--json", "unexpected argument for profiles", "profiles", "--", "--json");
 	CHECK_USAGE("extra", "unexpected argument for race", "race", "--seconds", "1", "extra");
 	CHECK_EQ(ptlab("profiles", "--json", "--", NULL), 0);
-	CHECK(strstr(out, "\"profiles\":["));
+	CHECK(strstr(out, "\"profiles\": ["));
 	CHECK_EQ(ptlab("profiles", "--js", NULL), 0);
-	CHECK(strstr(out, "\"profiles\":["));
+	CHECK(strstr(out, "\"profiles\": ["));
 }
 
 /* An ambiguous prefix names the candidates, from the command's table. */
@@ -268,8 +280,10 @@ TEST(cli_profiles)
 	CHECK_EQ(ptlab("profiles", "--json", NULL), 0);
 	CHECK_EQ(test_count(out, "\"name\":"), ptlab_profiles_count());
 	CHECK(strstr(out, "x86-hyperv-6.0"));
-	CHECK(strstr(out, "\"rcu_table_free\":false"));
-	CHECK(strstr(out, "\"deposit\":\"in-table\""));
+	CHECK(strstr(out, "\"rcu_table_free\": false"));
+	CHECK(strstr(out, "\"deposit\": \"in-table\""));
+	/* Indented: one key per line, for a user to copy an entry. */
+	CHECK(strstr(out, "\n      \"tlb_flush\": \"broadcast\",\n"));
 }
 
 /* A private directory and the path of a JSON file in it. */
@@ -412,5 +426,218 @@ TEST_T(cli_matrix_jobs, 300)
 	CHECK_EQ(test_count(text, "\"expected\":\"unsafe\""), 2);
 	CHECK(test_count(text, "\"trace\":") >= 2);
 	free(text);
+	test_rmtree(dir);
+}
+
+/* A hand-written profile: arm64's properties, renamed, with RCU table
+ * free as given. */
+static void write_profile(const char *path, const char *name, bool rcu_table_free)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f);
+	fprintf(f, "{\n  \"name\": \"%s\",\n  \"rcu_table_free\": %s,\n"
+		   "  \"tlb_flush\": \"broadcast\",\n  \"flush_waits\": false,\n"
+		   "  \"broadcast_min_cpus\": 0,\n  \"deposit\": \"list\",\n"
+		   "  \"mm_cpumask\": false,\n  \"collapse_flush_waits\": false,\n"
+		   "  \"pmd_read\": \"one-word\",\n  \"summary\": \"arm64, RCU table free %s\",\n"
+		   "  \"kernel_facts\": \"written for a test\"\n}\n",
+		name, rcu_table_free ? "true" : "false", rcu_table_free ? "on" : "off");
+	CHECK(fclose(f) == 0);
+}
+
+/*
+ * A profile no code knows gets verdicts from both oracles, computed from
+ * its properties: arm64 without RCU table free is unsafe in munmap even
+ * with both fixes (nothing waits for a walker before the table is
+ * freed), and the same file with RCU table free on is safe.
+ */
+TEST_T(cli_profile_file_gets_verdicts, 600)
+{
+	char dir[256], off[300], on[300], json[300];
+	char *text;
+	int status;
+
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "profile-file");
+	snprintf(off, sizeof(off), "%s/arm64-norcu.json", dir);
+	snprintf(on, sizeof(on), "%s/arm64-copy.json", dir);
+	write_profile(off, "my-arm64-norcu", false);
+	write_profile(on, "my-arm64", true);
+	status = ptlab("matrix", "--profile-file", off, "--profile-file", on, "--scenarios",
+		       "munmap", "--fixes", "both", "--seconds", "1", "--json", json,
+		       "--no-report", NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK_MSG(strstr(out, "2 cells: 2 pass"), "%s", out);
+	text = test_read_file(json);
+	CHECK_MSG(strstr(text, "\"profile\":\"my-arm64-norcu\",\"scenario\":\"munmap\""), "%s",
+		  text);
+	CHECK_EQ(test_count(text, "\"expected\":\"unsafe\""), 1);
+	CHECK_EQ(test_count(text, "\"expected\":\"safe\""), 1);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	free(text);
+	/* Alone, or with built-in profiles: --profiles adds them. */
+	status = ptlab("model", "--profile-file", off, "--profiles", "arm64", "--scenarios",
+		       "munmap", "--fixes", "both", "--json", json, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	text = test_read_file(json);
+	CHECK_MSG(strstr(text, "\"profile\":\"my-arm64-norcu\""), "%s", text);
+	CHECK_MSG(strstr(text, "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\""), "%s", text);
+	CHECK_MSG(strstr(text, "\"profile\":\"arm64\""), "%s", text);
+	CHECK_MSG(strstr(text, "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	free(text);
+	/* race takes it as its one profile; its header lists the file's
+	 * properties. */
+	status = ptlab("race", "--profile-file", off, "--scenario", "munmap", "--seconds", "5",
+		       "--stop-on-first", NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK_MSG(strstr(out, "profile my-arm64-norcu: rcu_table_free false, tlb_flush broadcast"),
+		  "%s", out);
+	CHECK_MSG(strstr(out, "the rule expects: unsafe"), "%s", out);
+	CHECK_MSG(strstr(out, "verdict: pass"), "%s", out);
+	test_rmtree(dir);
+}
+
+/* Every entry of `ptlab profiles --json`, renamed, reads back as itself:
+ * the writer and the reader share the table of keys. */
+TEST(cli_profiles_json_round_trip)
+{
+	char dir[256], path[300];
+	json_error_t err;
+	json_t *doc, *entry;
+	size_t i;
+
+	test_mkdtemp(dir, sizeof(dir), "round-trip");
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	CHECK_EQ(ptlab("profiles", "--json", NULL), 0);
+	doc = json_loads(out, 0, &err);
+	CHECK_MSG(doc, "%s: %s", err.text, out);
+	CHECK_EQ(json_array_size(json_object_get(doc, "profiles")), ptlab_profiles_count());
+	json_array_foreach(json_object_get(doc, "profiles"), i, entry) {
+		char name[80];
+		json_t *back, *last;
+
+		snprintf(name, sizeof(name), "copy-of-%s", json_string_value(json_object_get(entry,
+											  "name")));
+		json_object_set_new(entry, "name", json_string(name));
+		CHECK_EQ(json_dump_file(entry, path, JSON_INDENT(2)), 0);
+		CHECK_MSG(ptlab("profiles", "--json", "--profile-file", path, NULL) == 0, "%s", out);
+		back = json_loads(out, 0, &err);
+		CHECK(back);
+		last = json_array_get(json_object_get(back, "profiles"), ptlab_profiles_count());
+		CHECK_MSG(json_equal(last, entry), "%s read back as:\n%s", name, out);
+		json_decref(back);
+	}
+	json_decref(doc);
+	test_rmtree(dir);
+}
+
+/* Each bad profile file: exit 2 and a message naming the key or value
+ * and what is allowed. */
+TEST(cli_profile_file_bad_input)
+{
+	static const struct {
+		const char *text, *value, *hint;
+	} bad[] = {
+		{ "{\"name\":\"a\",\"colour\":\"red\"}", "unknown profile key: colour",
+		  "allowed: name, rcu_table_free, tlb_flush" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true}", "missing profile key: tlb_flush",
+		  "allowed: ipi, broadcast, paravirt, hypercall" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":\"yes\",\"tlb_flush\":\"ipi\"}",
+		  "not true or false: rcu_table_free: \"yes\"", "allowed: true, false" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"sbi\"}",
+		  "unknown value of tlb_flush: \"sbi\"", "allowed: ipi, broadcast" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"ipi\","
+		  "\"broadcast_min_cpus\":-1}", "out of range: broadcast_min_cpus: -1",
+		  "allowed: 0.." },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"ipi\","
+		  "\"broadcast_min_cpus\":1.5}", "not an integer: broadcast_min_cpus: 1.5",
+		  "allowed: 0.." },
+		{ "{\"name\":7}", "not a string: name: 7", "allowed: a string" },
+		{ "{\"name\":\"a\",\"name\":\"b\"}", "duplicate object key", "each key once" },
+		{ "[]", "not a JSON object", "allowed: one object" },
+		{ "{\"ptlab_version\":\"0\",\"profiles\":[]}", "unknown profile key: ptlab_version",
+		  "allowed: name" },
+		{ "{\"name\":", "line 1 column", "allowed: a readable file" },
+	};
+	char dir[256], path[300], good[300], other[300];
+	FILE *f;
+
+	test_mkdtemp(dir, sizeof(dir), "bad-profile");
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		CHECK(f && fputs(bad[i].text, f) >= 0 && fclose(f) == 0);
+		CHECK_USAGE(bad[i].value, bad[i].hint, "matrix", "--profile-file", path);
+	}
+	/* A copy of a built-in profile keeps its name: rename it. */
+	write_profile(path, "arm64", true);
+	CHECK_USAGE("name taken by a built-in profile: arm64", "rename the copy", "model",
+		    "--profile-file", path);
+	write_profile(path, "my arm64", true);
+	CHECK_USAGE("bad profile name: my arm64", "letters, digits", "race", "--profile-file",
+		    path);
+	/* A derived key must follow from the others. */
+	snprintf(good, sizeof(good), "%s/good.json", dir);
+	write_profile(good, "mine", false);
+	f = fopen(path, "w");
+	CHECK(f && fputs("{\"name\":\"x\",\"rcu_table_free\":true,\"tlb_flush\":\"broadcast\","
+			 "\"flush_waits\":true,\"broadcast_min_cpus\":0,\"deposit\":\"list\","
+			 "\"mm_cpumask\":false,\"collapse_flush_waits\":false,"
+			 "\"pmd_read\":\"one-word\",\"summary\":\"s\",\"kernel_facts\":\"k\"}",
+			 f) >= 0 && fclose(f) == 0);
+	CHECK_USAGE("flush_waits does not follow from the other keys: true",
+		    "allowed: false, or leave it out", "study", "sync", "--profile-file", path);
+	/* Two files with one name; two profiles where one is run. */
+	snprintf(other, sizeof(other), "%s/other.json", dir);
+	write_profile(other, "mine", true);
+	CHECK_USAGE("name taken by another --profile-file: mine", "one profile per name",
+		    "matrix", "--profile-file", good, "--profile-file", other);
+	CHECK_USAGE("one profile only", "one --profile NAME or one --profile-file FILE", "race",
+		    "--profile", "x86", "--profile-file", good);
+	CHECK_USAGE("one profile only", "one --profile NAME or one --profile-file FILE", "study",
+		    "unshare", "--profile-file", good, "--profile", "arm64");
+	CHECK_USAGE("/no/such.json", "allowed: a readable file", "race", "--profile-file",
+		    "/no/such.json");
+	/* --profiles names a file's profile once it has been read. */
+	CHECK_USAGE("mine", "or a --profile-file given before", "model", "--profiles", "mine",
+		    "--profile-file", good);
+	test_rmtree(dir);
+}
+
+/*
+ * --no-rule: each cell once, what the stress lab saw beside what the
+ * model proved, with no expectation and no pass or fail.
+ */
+TEST_T(cli_matrix_no_rule, 600)
+{
+	char dir[256], json[300];
+	char *text;
+	int status;
+
+	tmp_json(dir, sizeof(dir), json, sizeof(json), "no-rule");
+	status = ptlab("matrix", "--no-rule", "--profiles", "x86,broadcast-norcu", "--scenarios",
+		       "munmap", "--fixes", "none", "--seconds", "1", "--json", json, NULL);
+	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
+	CHECK_MSG(strstr(out, "stress lab saw"), "%s", out);
+	CHECK_MSG(strstr(out, "model found"), "%s", out);
+	CHECK_MSG(strstr(out, "observed with no rule"), "%s", out);
+	CHECK_MSG(!strstr(out, "pass") && !strstr(out, "FAIL") && !strstr(out, "expect"), "%s",
+		  out);
+	text = test_read_file(json);
+	CHECK_MSG(strstr(text, "\"no_rule\":true"), "%s", text);
+	CHECK_MSG(!strstr(text, "\"expected\"") && !strstr(text, "\"verdict\"") &&
+			  !strstr(text, "\"passed\""),
+		  "%s", text);
+	CHECK_EQ(test_count(text, "\"model\":{\"model_verdict\":"), 2);
+	CHECK_MSG(strstr(text, "\"model_verdict\":\"unsafe\""), "%s", text);
+	CHECK_MSG(strstr(text, "\"model_verdict\":\"safe\""), "%s", text);
+	free(text);
+	CHECK_USAGE("r.html", "--report with --no-rule", "matrix", "--no-rule", "--report",
+		    "r.html");
+	/* The report draws verdicts: it refuses an observation. */
+	status = ptlab("report", "--from", json, "-o", "/dev/null", NULL);
+	CHECK_MSG(status != 0 && strstr(out, "written by matrix --no-rule"), "exit %d:\n%s",
+		  status, out);
 	test_rmtree(dir);
 }

@@ -23,9 +23,9 @@ TEST(version_agrees_everywhere)
 	CHECK_EQ(cli_run(version, out, sizeof(out)), 0);
 	snprintf(want, sizeof(want), "ptlab %s\n", PTLAB_VERSION);
 	CHECK_MSG(strcmp(out, want) == 0, "ptlab --version: %s", out);
-	/* Every JSON document begins with it. */
+	/* Every JSON document begins with it (this one indented). */
 	CHECK_EQ(cli_run(json, out, sizeof(out)), 0);
-	snprintf(want, sizeof(want), "{\"ptlab_version\":\"%s\",", PTLAB_VERSION);
+	snprintf(want, sizeof(want), "{\n  \"ptlab_version\": \"%s\",", PTLAB_VERSION);
 	CHECK_MSG(strncmp(out, want, strlen(want)) == 0, "profiles --json: %.80s", out);
 	/* The package: the top entry of debian/changelog, "ptlab (V) ...". */
 	snprintf(want, sizeof(want), "ptlab (%s) ", PTLAB_VERSION);

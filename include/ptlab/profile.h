@@ -107,6 +107,49 @@ const char *pmd_read_name(enum pmd_read r);
 extern const char *const ptlab_profile_notes[];
 
 /*
+ * The properties of a profile as `ptlab profiles --json` writes them and
+ * `--profile-file` reads them back: one row per key, in output order.
+ * Adding a property is adding its field above and its row in
+ * src/profile.c; the writer, the reader and the error messages follow.
+ */
+enum ptlab_profile_key_type {
+	PROFILE_KEY_STRING, /* const char * */
+	PROFILE_KEY_BOOL,   /* bool */
+	PROFILE_KEY_ENUM,   /* an enum: the index of its name in values[] */
+	PROFILE_KEY_UINT,   /* unsigned int, 0..max */
+};
+
+struct ptlab_profile_key {
+	const char *key;
+	enum ptlab_profile_key_type type;
+	/* offsetof() the field in struct ptlab_profile (not for derived) */
+	size_t offset;
+	/* PROFILE_KEY_ENUM: the names, indexed by value */
+	const char *const *values;
+	unsigned int nvalues;
+	/* PROFILE_KEY_UINT: the largest value allowed */
+	unsigned int max;
+	/* A PROFILE_KEY_BOOL computed from the other properties, not
+	 * stored: written, and when a file gives it, checked against them. */
+	bool (*derived)(const struct ptlab_profile *p);
+	/* What the key means, in one line (for the reader's errors). */
+	const char *meaning;
+};
+
+/* The rows; *n is set to their number. */
+const struct ptlab_profile_key *ptlab_profile_keys(size_t *n);
+/* A BOOL, ENUM or UINT property of @p, as an unsigned value. */
+unsigned int ptlab_profile_get(const struct ptlab_profile *p, const struct ptlab_profile_key *k);
+/* Sets one (not a derived one); the caller checked the value's range. */
+void ptlab_profile_set(struct ptlab_profile *p, const struct ptlab_profile_key *k,
+		       unsigned int v);
+/* A STRING property's slot. */
+const char **ptlab_profile_string(struct ptlab_profile *p, const struct ptlab_profile_key *k);
+/* Writes the allowed values of @k ("ipi, broadcast", "true, false",
+ * "0..32", "a string") into @buf. */
+void ptlab_profile_key_allowed(const struct ptlab_profile_key *k, char *buf, size_t len);
+
+/*
  * Whether a TLB flush in this profile waits until every CPU that may walk
  * the mm has left its interrupts-off section ("flush waits" in the rule of
  * README.md). Only the native IPI flush does; a paravirt flush skips a

@@ -11,6 +11,7 @@
 #define PTLAB_RACE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct page;
@@ -148,6 +149,8 @@ extern _Atomic(race_hook_fn) ptlab_race_hook;
 /* Installs (or, with NULL, removes) the hook; returns the previous one. */
 race_hook_fn race_hook_set(race_hook_fn fn);
 const char *race_point_name(enum race_point rp);
+/* "gup-pmd-read, gup-pte-read, ..." into @buf (for error messages). */
+void race_point_names(char *buf, size_t len);
 
 static inline race_hook_fn race_hook_get(void)
 {

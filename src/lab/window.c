@@ -21,14 +21,16 @@ static struct lab_window windows[LAB_MAX_WINDOWS];
 static unsigned int nr_windows;
 static uint64_t windows_seed;
 
-/* Per-thread generator, seeded from the run's seed and the thread. */
+/* Per-thread generator, seeded from the run's seed and the thread's CPU
+ * id (the same in every run of a cell: CPUs are numbered in the order the
+ * scenario starts its threads), so that --seed repeats every draw. */
 static __thread uint64_t rng_state;
 static __thread uint64_t rng_seeded_for;
 
 static uint64_t *rng(void)
 {
 	if (!rng_state || rng_seeded_for != windows_seed) {
-		rng_state = rand_seed(windows_seed, (uint64_t)(uintptr_t)&rng_state);
+		rng_state = rand_seed(windows_seed, (uint64_t)(smp_processor_id() + 2));
 		rng_seeded_for = windows_seed;
 	}
 	return &rng_state;

@@ -196,7 +196,9 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 		break;
 	case ':':
 		snprintf(name, sizeof(name), "--%s", cli_option_name(cmd->options, optopt));
-		*status = cli_error("missing value for option", name, NULL);
+		*status = cli_error("missing value for option", name,
+				    "a value after it, as --option VALUE or --option=VALUE; "
+				    "--help lists each option's values");
 		break;
 	case '?':
 		*status = cli_bad_option(cmd, argv);
