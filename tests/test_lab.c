@@ -720,7 +720,7 @@ static bool same_properties_as_earlier(size_t p)
 TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 {
 	size_t cap = ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS *
-		     COLLAPSE_TABLE_COUNT, n = 0, left_out = 0;
+		     COLLAPSE_TABLE_COUNT, n = 0, left_out = 0, left_fresh = 0;
 	struct matrix_cell *cells = calloc(cap, sizeof(*cells));
 
 	CHECK(cells);
@@ -737,14 +737,29 @@ TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 					if (ct != COLLAPSE_TABLE_REUSE && s != SCENARIO_COLLAPSE_ZAP &&
 					    s != SCENARIO_COLLAPSE_PIN)
 						continue;
-					cells[n++].cell = make_cell(ptlab_profiles()[p].name, f,
-								    (enum scenario)s,
-								    (enum collapse_table)ct);
+					cells[n].cell = make_cell(ptlab_profiles()[p].name, f,
+								  (enum scenario)s,
+								  (enum collapse_table)ct);
+#ifdef PTLAB_DEBUG
+					/* Under a sanitizer the fresh generation's
+					 * race shows in seconds, not milliseconds (a
+					 * third of the seeds within 3 s): its unsafe
+					 * verdicts are the plain build's to judge;
+					 * its safe cells, which run the same code,
+					 * stay. */
+					if (ct == COLLAPSE_TABLE_FRESH &&
+					    ptlab_expect_cell(&cells[n].cell).unsafe) {
+						left_fresh++;
+						continue;
+					}
+#endif
+					n++;
 				}
 	}
-	if (left_out)
+	if (left_out || left_fresh)
 		fprintf(stderr, "    sanitizer build: %zu profiles with an earlier one's properties "
-				"left to the plain build\n", left_out);
+				"and %zu unsafe cells of the fresh generation left to the plain "
+				"build\n", left_out, left_fresh);
 	lab_and_model_agree(cells, n);
 	free(cells);
 }
