@@ -74,7 +74,7 @@ extern const unsigned int bench_policy_ks[BENCH_POLICY_KS];
 
 /* The peak resident memory of one traced lab cell (memory.c), in a
  * process of its own, at each budget of bench_memory_seconds[] (times
- * --scale, between 0.2 and 1: @seconds). */
+ * --scale, between 0.05 and 1: @seconds). */
 #define BENCH_MEMORY_SCENARIOS 5
 #define BENCH_MEMORY_BUDGETS 2
 extern const double bench_memory_seconds[BENCH_MEMORY_BUDGETS];

@@ -18,6 +18,7 @@
 
 #include "bench.h"
 #include "ptlab/lab.h"
+#include "ptlab/machine.h"
 
 /* One unsafe cell a scenario, traced (its busiest configuration: a trace
  * and a violation early, then the whole budget). */
@@ -41,7 +42,7 @@ static double cell_peak_mib(size_t i, double seconds)
 {
 	struct rusage ru;
 	int status;
-	pid_t pid = fork();
+	pid_t pid = ptlab_fork();
 
 	if (pid < 0)
 		return -1;
@@ -74,8 +75,8 @@ int bench_memory(void)
 		m->profile = memory_cells[i].profile;
 		m->fixes = ptlab_fixes_name(ptlab_fix_setting(memory_cells[i].fixes));
 		for (int b = 0; b < BENCH_MEMORY_BUDGETS; b++) {
-			/* --scale shortens the budgets, down to a fifth. */
-			m->seconds[b] = bench_memory_seconds[b] * (bench.scale < 0.2 ? 0.2
+			/* --scale shortens the budgets, down to a twentieth. */
+			m->seconds[b] = bench_memory_seconds[b] * (bench.scale < 0.05 ? 0.05
 						 : bench.scale > 1 ? 1 : bench.scale);
 			bench_progress("memory: %s, %.1f s", m->scenario, m->seconds[b]);
 			m->peak_mib[b] = cell_peak_mib(i, m->seconds[b]);

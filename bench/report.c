@@ -253,7 +253,7 @@ static void print_memory(FILE *f)
 		   "the end of its budget (MiB):\n");
 	fprintf(f, "  %-16s %-16s %-12s", "scenario", "profile", "fixes");
 	for (int b = 0; b < BENCH_MEMORY_BUDGETS; b++)
-		fprintf(f, " %7.1f s", bench.memory[0].seconds[b]);
+		fprintf(f, " %7.2f s", bench.memory[0].seconds[b]);
 	fprintf(f, "  ratio\n");
 	for (int i = 0; i < bench.nmemory; i++) {
 		const struct bench_memory *m = &bench.memory[i];

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "lab_cli.h"
 #include "profile_set.h"
+#include "ptlab/machine.h"
 #include "ptlab/model.h"
 #include "report.h"
 #include "trace_json.h"
@@ -547,7 +548,7 @@ static int run_jobs(struct matrix *m)
 			fprintf(stderr, "ptlab: matrix: pipe: %s\n", strerror(errno));
 			break;
 		}
-		pids[k] = fork();
+		pids[k] = ptlab_fork();
 		if (pids[k] == 0) {
 			close(p[0]);
 			for (unsigned int o = 0; o < open; o++)
