@@ -193,7 +193,7 @@ int cmd_bench(int argc, char **argv)
 	mm_destroy(mm);
 	cpu_unregister();
 	ptlab_exit(NULL);
-	if (bench_sync_policies())
+	if (bench_sync_policies() || bench_memory())
 		return 1;
 	if (getloadavg(bench.machine.load_end, 3) != 3)
 		memset(bench.machine.load_end, 0, sizeof(bench.machine.load_end));

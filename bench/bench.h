@@ -19,6 +19,8 @@
  *            (CPUs interrupted and waited for), and the walkers policy's
  *            marker on GUP-fast;
  *   contenders.c  the other threads of a sync: idle, busy or parked;
+ *   memory.c the peak resident memory of one traced lab cell of each
+ *            scenario, at two budgets;
  *   report.c the tables with peers, ratios and targets, and the JSON.
  */
 #ifndef PTLAB_BENCH_H
@@ -70,6 +72,18 @@ struct bench_policy_cost {
 #define BENCH_MAX_POLICY_COSTS (2 * SYNC_POLICIES * BENCH_POLICY_KS)
 extern const unsigned int bench_policy_ks[BENCH_POLICY_KS];
 
+/* The peak resident memory of one traced lab cell (memory.c), in a
+ * process of its own, at each budget of bench_memory_seconds[] (times
+ * --scale, between 0.05 and 1: @seconds). */
+#define BENCH_MEMORY_SCENARIOS 5
+#define BENCH_MEMORY_BUDGETS 2
+extern const double bench_memory_seconds[BENCH_MEMORY_BUDGETS];
+struct bench_memory {
+	const char *scenario, *profile, *fixes;
+	double seconds[BENCH_MEMORY_BUDGETS];
+	double peak_mib[BENCH_MEMORY_BUDGETS];
+};
+
 /* What the figures were measured on. */
 struct bench_machine {
 	unsigned int cpus;
@@ -85,6 +99,8 @@ struct bench {
 	int n;
 	struct bench_policy_cost policy[BENCH_MAX_POLICY_COSTS];
 	int npolicy;
+	struct bench_memory memory[BENCH_MEMORY_SCENARIOS];
+	int nmemory;
 	unsigned int rounds;
 	/* multiplies the iteration counts */
 	double scale;
@@ -122,6 +138,9 @@ int bench_sync(void);
 /* With no machine up (each cost builds its own): 0 or -errno, after
  * printing why. */
 int bench_sync_policies(void);
+/* With no machine up (each cell runs in a child): 0, or -1 after printing
+ * why. */
+int bench_memory(void);
 
 /* The thread counts of the concurrent pinning and of the syncs. */
 #define BENCH_PIN_COUNTS 4

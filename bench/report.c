@@ -17,7 +17,7 @@ struct target {
 	char at[48];
 };
 
-#define MAX_TARGETS 8
+#define MAX_TARGETS 12
 
 static double ratio(const struct bench_result *a, const struct bench_result *b)
 {
@@ -91,6 +91,15 @@ static int bench_targets(struct target *t)
 				1.3, -1, "" };
 	target_add(&t[n++], ratio(pinning("gup_fast_pin_unpin", 2), pinning("gup_fast_pin_unpin", 1)),
 		   "2 threads");
+	/* Memory must not grow with a run's length: the caps hold. */
+	t[n] = (struct target){ "a traced lab cell's peak RSS at 4x the budget within 1.5x of it, "
+				"every scenario",
+				1.5, -1, "" };
+	for (int i = 0; i < bench.nmemory; i++)
+		target_add(&t[n], bench.memory[i].peak_mib[BENCH_MEMORY_BUDGETS - 1] /
+					  bench.memory[i].peak_mib[0],
+			   bench.memory[i].scenario);
+	n++;
 	for (size_t i = 0; i < sizeof(syncs) / sizeof(syncs[0]); i++, n++) {
 		t[n] = (struct target){ syncs[i].text, syncs[i].limit, -1, "" };
 		for (int busy = 0; busy < 2; busy++)
@@ -236,6 +245,26 @@ static void print_policies(FILE *f)
 			100 * (marked->ns_per_op / plain->ns_per_op - 1));
 }
 
+static void print_memory(FILE *f)
+{
+	if (!bench.nmemory)
+		return;
+	fprintf(f, "\nPeak resident memory of one traced lab cell, in a process of its own, run to "
+		   "the end of its budget (MiB):\n");
+	fprintf(f, "  %-16s %-16s %-12s", "scenario", "profile", "fixes");
+	for (int b = 0; b < BENCH_MEMORY_BUDGETS; b++)
+		fprintf(f, " %7.2f s", bench.memory[0].seconds[b]);
+	fprintf(f, "  ratio\n");
+	for (int i = 0; i < bench.nmemory; i++) {
+		const struct bench_memory *m = &bench.memory[i];
+
+		fprintf(f, "  %-16s %-16s %-12s", m->scenario, m->profile, m->fixes);
+		for (int b = 0; b < BENCH_MEMORY_BUDGETS; b++)
+			fprintf(f, " %9.1f", m->peak_mib[b]);
+		fprintf(f, "  %5.2fx\n", m->peak_mib[BENCH_MEMORY_BUDGETS - 1] / m->peak_mib[0]);
+	}
+}
+
 void bench_print(FILE *f)
 {
 	struct target t[MAX_TARGETS];
@@ -248,6 +277,7 @@ void bench_print(FILE *f)
 	print_walks(f);
 	print_syncs(f);
 	print_policies(f);
+	print_memory(f);
 	fprintf(f, "\nTargets (worst ratio measured):\n");
 	for (int i = 0; i < n; i++) {
 		if (t[i].worst < 0)
@@ -308,6 +338,21 @@ int bench_write_json(const char *path)
 		json_double(&j, "waited", c->waited);
 		json_double(&j, "ns_per_op", c->ns_per_op);
 		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "lab_cell_memory");
+	for (int i = 0; i < bench.nmemory; i++) {
+		const struct bench_memory *m = &bench.memory[i];
+
+		for (int b = 0; b < BENCH_MEMORY_BUDGETS; b++) {
+			json_object_begin(&j, NULL);
+			json_string(&j, "scenario", m->scenario);
+			json_string(&j, "profile", m->profile);
+			json_string(&j, "fixes", m->fixes);
+			json_double(&j, "seconds", m->seconds[b]);
+			json_double(&j, "peak_rss_mb", m->peak_mib[b]);
+			json_object_end(&j);
+		}
 	}
 	json_array_end(&j);
 	json_array_begin(&j, "targets");

@@ -290,6 +290,10 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
 		fprintf(f, "  (%llu logged events were overwritten before they were read: the "
 			   "counts above are lower bounds)\n",
 			(unsigned long long)e->lost_events);
+	if (e->dropped_events)
+		fprintf(f, "  (%llu logged events were dropped by the evidence's cap: the counts "
+			   "above are lower bounds)\n",
+			(unsigned long long)e->dropped_events);
 	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
 		if (r->failures[k])
 			fprintf(f, "  scenario step that failed: %s x%llu\n",
@@ -363,6 +367,7 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_u64(j, "undefended", e->by[LAB_UNDEFENDED]);
 	json_u64(j, "sections_logged", e->sections);
 	json_u64(j, "lost_events", e->lost_events);
+	json_u64(j, "dropped_events", e->dropped_events);
 	json_u64(j, "pages", r->pages);
 	json_u64(j, "refusals", r->refusals);
 	json_u64(j, "cycles", r->cycles);

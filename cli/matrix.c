@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "commands.h"
 #include "lab_cli.h"
 #include "profile_set.h"
+#include "ptlab/machine.h"
 #include "ptlab/model.h"
 #include "report.h"
 #include "trace_json.h"
@@ -36,8 +38,11 @@ struct cell {
 	unsigned int attempts;
 	enum lab_verdict verdict;
 	char why[200];
-	/* An unsafe cell's trace: Chrome trace-event JSON text (or NULL). */
-	char *trace;
+	/* An unsafe cell's trace, Chrome trace-event JSON text: @trace_len
+	 * bytes at @trace_at of the matrix's spool file (0: none). Kept on
+	 * disk, so that a matrix's memory does not grow with its cells. */
+	long trace_at;
+	size_t trace_len;
 	/* --no-rule: what the model proved for the same cell. */
 	struct ptlab_model_result model;
 };
@@ -56,6 +61,10 @@ struct matrix {
 	struct lab_cli_kernel kernel;
 	/* --no-rule: observe only, each cell beside the model's proof */
 	bool no_rule;
+	/* The traces of the cells (an unlinked temporary file), and whether
+	 * one could not be kept there. */
+	FILE *spool;
+	bool spool_failed;
 };
 
 static double now_s(void)
@@ -144,8 +153,12 @@ static bool worth_retrying(const struct cell *c)
 	return c->verdict == LAB_INCONCLUSIVE || (c->exp.unsafe && !lab_total_violations(&c->res));
 }
 
-static void run_cell(struct matrix *m, struct cell *c)
+/* Runs a cell (with its retries); returns its trace as text (the caller
+ * frees it), NULL when it has none. */
+static char *run_cell(struct matrix *m, struct cell *c)
 {
+	char *text = NULL;
+
 	do {
 		lab_result_release(&c->res);
 		/* An attempt after an inconclusive one gets twice the budget:
@@ -162,9 +175,55 @@ static void run_cell(struct matrix *m, struct cell *c)
 	if (c->res.trace) {
 		json_t *doc = trace_json_from_run(&c->cfg, &c->res);
 
-		c->trace = doc ? trace_json_text(doc) : NULL;
+		text = doc ? trace_json_text(doc) : NULL;
 		trace_json_free(doc);
 		lab_result_release(&c->res);
+	}
+	return text;
+}
+
+/* Where a cell's trace goes next in the spool (-1 if it cannot). */
+static long spool_end(struct matrix *m)
+{
+	if (!m->spool && !(m->spool = tmpfile()))
+		return -1;
+	return fseek(m->spool, 0, SEEK_END) ? -1 : ftell(m->spool);
+}
+
+/* A trace that could not be kept is left out of the documents, and said. */
+static void spool_lost(struct matrix *m, struct cell *c)
+{
+	c->trace_len = 0;
+	if (!m->spool_failed)
+		fprintf(stderr, "ptlab: matrix: cannot keep a trace in a temporary file (%s): "
+				"the documents leave it out\n", strerror(errno));
+	m->spool_failed = true;
+}
+
+/* Keeps @c's trace @text in the spool. */
+static void spool_put(struct matrix *m, struct cell *c, const char *text)
+{
+	size_t len = strlen(text);
+
+	c->trace_at = spool_end(m);
+	c->trace_len = len;
+	if (c->trace_at < 0 || fwrite(text, 1, len, m->spool) != len)
+		spool_lost(m, c);
+}
+
+/* Copies @c's trace from the spool to @j as the value of @key. */
+static void spool_copy(const struct matrix *m, const struct cell *c, struct json *j,
+		       const char *key)
+{
+	char buf[1 << 16];
+
+	json_raw(j, key, "");
+	if (fseek(m->spool, c->trace_at, SEEK_SET))
+		return;
+	for (size_t left = c->trace_len, n; left; left -= n) {
+		n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf), m->spool);
+		if (!n || fwrite(buf, 1, n, j->f) != n)
+			return;
 	}
 }
 
@@ -423,14 +482,15 @@ static _Noreturn void job_main(struct matrix *m, unsigned int job, int fd)
 	for (size_t i = job; i < m->n; i += m->jobs) {
 		struct cell_msg msg = { .index = i };
 
+		char *text;
+
 		m->current = i;
-		run_cell(m, &m->cells[i]);
+		text = run_cell(m, &m->cells[i]);
 		msg.cell = m->cells[i];
-		msg.cell.trace = NULL;
-		msg.trace_len = m->cells[i].trace ? strlen(m->cells[i].trace) : 0;
-		if (!write_all(fd, &msg, sizeof(msg)) ||
-		    !write_all(fd, m->cells[i].trace, msg.trace_len))
+		msg.trace_len = text ? strlen(text) : 0;
+		if (!write_all(fd, &msg, sizeof(msg)) || !write_all(fd, text, msg.trace_len))
 			_exit(1);
+		free(text);
 	}
 	_exit(0);
 }
@@ -439,6 +499,8 @@ static _Noreturn void job_main(struct matrix *m, unsigned int job, int fd)
  * -1 on a broken message. */
 static int job_receive(struct matrix *m, int fd, bool *done)
 {
+	char buf[1 << 16];
+	struct cell *c;
 	struct cell_msg msg;
 	int r = read_all(fd, &msg, sizeof(msg));
 
@@ -447,15 +509,18 @@ static int job_receive(struct matrix *m, int fd, bool *done)
 	if (msg.index >= m->n || done[msg.index])
 		return -1;
 	m->cells[msg.index] = msg.cell;
-	if (msg.trace_len) {
-		char *t = malloc(msg.trace_len + 1);
-
-		if (!t || read_all(fd, t, msg.trace_len) != 1) {
-			free(t);
+	c = &m->cells[msg.index];
+	c->trace_len = msg.trace_len;
+	c->trace_at = msg.trace_len ? spool_end(m) : 0;
+	if (c->trace_at < 0)
+		spool_lost(m, c);
+	/* The trace goes through a small buffer into the spool. */
+	for (size_t left = msg.trace_len, n; left; left -= n) {
+		n = left < sizeof(buf) ? left : sizeof(buf);
+		if (read_all(fd, buf, n) != 1)
 			return -1;
-		}
-		t[msg.trace_len] = '\0';
-		m->cells[msg.index].trace = t;
+		if (c->trace_len && fwrite(buf, 1, n, m->spool) != n)
+			spool_lost(m, c);
 	}
 	done[msg.index] = true;
 	return 1;
@@ -483,7 +548,7 @@ static int run_jobs(struct matrix *m)
 			fprintf(stderr, "ptlab: matrix: pipe: %s\n", strerror(errno));
 			break;
 		}
-		pids[k] = fork();
+		pids[k] = ptlab_fork();
 		if (pids[k] == 0) {
 			close(p[0]);
 			for (unsigned int o = 0; o < open; o++)
@@ -544,37 +609,69 @@ static int run_jobs(struct matrix *m)
 	return 0;
 }
 
+/* One cell of the matrix's document, into @j. */
+static void write_cell(struct json *j, const struct matrix *m, const struct cell *c)
+{
+	json_object_begin(j, NULL);
+	lab_cli_json_result(j, &c->cfg, &c->res);
+	if (m->no_rule) {
+		struct ptlab_cell cell = lab_run_cell(&c->cfg);
+
+		json_object_begin(j, "model");
+		lab_cli_json_model(j, &cell, &c->model);
+		json_object_end(j);
+	} else {
+		lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
+	}
+	json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
+	json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
+	json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
+	json_u64(j, "attempts", c->attempts);
+	if (c->run_error)
+		json_string(j, "error", strerror(-c->run_error));
+	if (c->trace_len)
+		spool_copy(m, c, j, "trace");
+	json_object_end(j);
+}
+
+/* The peak resident memory of this process and of the largest of its
+ * job processes (getrusage(), in MiB; 0 when it ran no job). */
+static void peak_rss(double *self, double *jobs)
+{
+	struct rusage ru;
+
+	*self = *jobs = 0;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		*self = (double)ru.ru_maxrss / 1024;
+	if (!getrusage(RUSAGE_CHILDREN, &ru))
+		*jobs = (double)ru.ru_maxrss / 1024;
+}
+
+static void print_peak_rss(FILE *f)
+{
+	double self, jobs;
+
+	peak_rss(&self, &jobs);
+	fprintf(f, "peak memory: %.0f MiB resident in this process", self);
+	if (jobs > 0)
+		fprintf(f, ", %.0f MiB in the largest job process", jobs);
+	fputc('\n', f);
+}
+
 /* The matrix's document, into @j. */
 static void write_doc(struct json *j, const struct matrix *m, bool passed)
 {
+	double self, jobs;
+
 	json_object_begin(j, NULL);
 	json_array_begin(j, "cells");
-	for (size_t i = 0; i < m->n; i++) {
-		const struct cell *c = &m->cells[i];
-
-		json_object_begin(j, NULL);
-		lab_cli_json_result(j, &c->cfg, &c->res);
-		if (m->no_rule) {
-			struct ptlab_cell cell = lab_run_cell(&c->cfg);
-
-			json_object_begin(j, "model");
-			lab_cli_json_model(j, &cell, &c->model);
-			json_object_end(j);
-		} else {
-			lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
-		}
-		json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
-		json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
-		json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
-		json_u64(j, "attempts", c->attempts);
-		if (c->run_error)
-			json_string(j, "error", strerror(-c->run_error));
-		if (c->trace)
-			json_raw(j, "trace", c->trace);
-		json_object_end(j);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		write_cell(j, m, &m->cells[i]);
 	json_array_end(j);
 	json_bool(j, "no_rule", m->no_rule);
+	peak_rss(&self, &jobs);
+	json_double(j, "peak_rss_mb", self);
+	json_double(j, "peak_rss_jobs_mb", jobs);
 	if (m->no_rule) {
 		json_object_end(j);
 		return;
@@ -595,24 +692,36 @@ static int write_json(const char *path, const struct matrix *m, bool passed)
 	return json_file_close(&j, f, path);
 }
 
-/* The report of the matrix alone, from the same document. */
+/* The report of the matrix alone, from the same cells as the document,
+ * written one cell at a time. */
 static int write_report(const char *path, const struct matrix *m, bool passed)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	struct json j;
-	int ret;
+	struct report_page *page = report_page_open(path);
+	int ret = 0;
 
-	if (!f) {
+	for (size_t i = 0; page && !ret && i < m->n; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		struct json j;
+
+		if (!f) {
+			ret = -1;
+			break;
+		}
+		json_init(&j, f);
+		write_cell(&j, m, &m->cells[i]);
+		ret = fclose(f) ? -1 : report_page_add_text(page, text, len);
+		free(text);
+	}
+	if (!page)
+		return 1;
+	if (ret) {
+		report_page_abort(page);
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
 		return 1;
 	}
-	json_init(&j, f);
-	write_doc(&j, m, passed);
-	json_finish(&j);
-	ret = fclose(f) ? 1 : report_write_text(text, len, NULL, 0, path);
-	free(text);
+	ret = report_page_close(page, path, passed, m->min_overlaps);
 	if (!ret)
 		printf("report: %s\n", path);
 	return ret;
@@ -676,6 +785,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 					(unsigned long long)dominant[d]);
 		fputc('\n', f);
 	}
+	print_peak_rss(f);
 	free(first);
 	free(rate);
 	free(def);
@@ -768,13 +878,11 @@ static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptl
 	}
 }
 
-static int matrix(int argc, char **argv, struct profile_set *ps)
+static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *m)
 {
 	bool scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfix;
-	struct matrix m = { .seconds = 0.7, .jobs = 1, .retries = 2, .walkers = 2, .seed = 1,
-			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
 	const char *json = NULL, *report = MATRIX_REPORT;
 	bool report_named = false;
 	char msg[256];
@@ -792,7 +900,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 		case CLI_STOP:
 			return ret;
 		case OPT_SECONDS:
-			if (!cli_parse_double(v, 0.05, 600, &m.seconds))
+			if (!cli_parse_double(v, 0.05, 600, &m->seconds))
 				return cli_error("bad --seconds", v, "0.05..600 per cell");
 			break;
 		case OPT_PROFILES:
@@ -814,23 +922,23 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 		case OPT_RETRIES:
 			if (!cli_parse_u64(v, 0, 10, &u))
 				return cli_error("bad --retries", v, "0..10");
-			m.retries = (unsigned int)u;
+			m->retries = (unsigned int)u;
 			break;
 		case OPT_THREADS:
 			if ((ret = parse_count("--threads", v, LAB_MAX_WALKERS, "walker CPUs",
-					       &m.walkers)))
+					       &m->walkers)))
 				return ret;
 			break;
 		case OPT_JOBS:
-			if ((ret = parse_count("--jobs", v, MATRIX_MAX_JOBS, "processes", &m.jobs)))
+			if ((ret = parse_count("--jobs", v, MATRIX_MAX_JOBS, "processes", &m->jobs)))
 				return ret;
 			break;
 		case OPT_SEED:
-			if (!cli_parse_u64(v, 0, UINT64_MAX, &m.seed))
+			if (!cli_parse_u64(v, 0, UINT64_MAX, &m->seed))
 				return cli_error("bad --seed", v, "0..18446744073709551615");
 			break;
 		case OPT_MIN_OVERLAPS:
-			if (!cli_parse_u64(v, 0, 1000000000, &m.min_overlaps))
+			if (!cli_parse_u64(v, 0, 1000000000, &m->min_overlaps))
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
 			break;
 		case OPT_JSON:
@@ -844,120 +952,123 @@ static int matrix(int argc, char **argv, struct profile_set *ps)
 			report = NULL;
 			break;
 		case OPT_NO_RULE:
-			m.no_rule = true;
+			m->no_rule = true;
 			break;
 		default:
-			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m.kernel))
+			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m->kernel))
 				return CLI_EXIT_USAGE;
 			break;
 		}
 	}
-	if (m.no_rule && report_named && report)
+	if (m->no_rule && report_named && report)
 		return cli_error("--report with --no-rule", report,
 				 "one of them: the report shows the rule's verdicts");
-	if (m.no_rule)
+	if (m->no_rule)
 		report = NULL;
 	if (json && (ret = cli_check_output("--json file", json)))
 		return ret;
 	if (report && (ret = cli_check_output("--report file", report)))
 		return ret;
-	if (m.no_rule && ptlab_model_tools(msg, sizeof(msg))) {
+	if (m->no_rule && ptlab_model_tools(msg, sizeof(msg))) {
 		fprintf(stderr, "ptlab: --no-rule shows the model beside the stress lab: %s\n", msg);
 		return 1;
 	}
-	if (!lab_cli_has_generation(&m.kernel))
-		m.kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
-	nfix = lab_cli_fix_settings(fix, &m.kernel, fixes);
+	if (!lab_cli_has_generation(&m->kernel))
+		m->kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
+	nfix = lab_cli_fix_settings(fix, &m->kernel, fixes);
 	profile_set_default(ps);
-	m.cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
-			 sizeof(*m.cells));
-	if (!m.cells)
+	m->cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
+			 sizeof(*m->cells));
+	if (!m->cells)
 		return 1;
 	for (size_t p = 0; p < ps->n; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
 			for (size_t f = 0; f < nfix; f++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
 					if (scen[s])
-						add_cell(&m, ps->list[p], fixes[f],
+						add_cell(m, ps->list[p], fixes[f],
 							 (enum scenario)s, (enum collapse_table)ct);
-	if (!m.n) {
+	if (!m->n) {
 		if (!nfix) {
-			free(m.cells);
 			return cli_error("no fix setting left", "--sync",
 					 "none for none and pmd-recheck, another policy for "
 					 "ipi-sync and both");
 		}
 		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
 				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
-		free(m.cells);
 		return CLI_EXIT_USAGE;
 	}
-	m.tty = isatty(2);
+	m->tty = isatty(2);
 	t0 = now_s();
-	if (m.no_rule && (ret = check_model(&m))) {
+	if (m->no_rule && (ret = check_model(m))) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
-		free(m.cells);
 		return 1;
 	}
-	if (m.no_rule)
+	if (m->no_rule)
 		print_observed_header(stdout);
 	else
 		print_header(stdout);
 	fflush(stdout);
-	if (m.jobs > 1 && m.n > 1) {
-		if (run_jobs(&m))
+	if (m->jobs > 1 && m->n > 1) {
+		if (run_jobs(m))
 			return 1;
 	} else {
-		if (m.tty)
-			lab_set_progress(progress, &m);
-		for (m.current = 0; m.current < m.n; m.current++) {
-			run_cell(&m, &m.cells[m.current]);
-			if (m.tty)
+		if (m->tty)
+			lab_set_progress(progress, m);
+		for (m->current = 0; m->current < m->n; m->current++) {
+			char *text = run_cell(m, &m->cells[m->current]);
+
+			if (text)
+				spool_put(m, &m->cells[m->current], text);
+			free(text);
+			if (m->tty)
 				fprintf(stderr, "\r\033[K");
-			print_row(&m, &m.cells[m.current]);
+			print_row(m, &m->cells[m->current]);
 			fflush(stdout);
 		}
 		lab_set_progress(NULL, NULL);
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		passed += m.cells[i].verdict == LAB_PASS;
-		inconclusive += m.cells[i].verdict == LAB_INCONCLUSIVE;
+	for (size_t i = 0; i < m->n; i++) {
+		passed += m->cells[i].verdict == LAB_PASS;
+		inconclusive += m->cells[i].verdict == LAB_INCONCLUSIVE;
 	}
-	if (m.no_rule) {
-		ret = print_observed_summary(stdout, &m, now_s() - t0) ? 0 : 1;
-		if (json && write_json(json, &m, false))
+	if (m->no_rule) {
+		ret = print_observed_summary(stdout, m, now_s() - t0) ? 0 : 1;
+		print_peak_rss(stdout);
+		if (json && write_json(json, m, false))
 			ret = 1;
-		for (size_t i = 0; i < m.n; i++)
-			ptlab_model_result_release(&m.cells[i].model);
-		free(m.cells);
 		return ret;
 	}
-	print_summary(stdout, &m, passed, inconclusive, now_s() - t0);
-	for (size_t i = 0; i < m.n; i++)
-		if (m.cells[i].verdict != LAB_PASS && m.cells[i].res.have_detail) {
+	print_summary(stdout, m, passed, inconclusive, now_s() - t0);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->cells[i].verdict != LAB_PASS && m->cells[i].res.have_detail) {
 			char scen[32], fw[40];
 
-			scenario_words(&m.cells[i], scen, sizeof(scen));
-			ptlab_fixes_words(m.cells[i].cfg.fixes, fw, sizeof(fw));
-			fprintf(stdout, "%s %s %s:\n", m.cells[i].cfg.profile.name, scen, fw);
-			lab_cli_print_detail(stdout, &m.cells[i].res.first);
+			scenario_words(&m->cells[i], scen, sizeof(scen));
+			ptlab_fixes_words(m->cells[i].cfg.fixes, fw, sizeof(fw));
+			fprintf(stdout, "%s %s %s:\n", m->cells[i].cfg.profile.name, scen, fw);
+			lab_cli_print_detail(stdout, &m->cells[i].res.first);
 		}
-	ret = passed == m.n ? 0 : 1;
-	if (json && write_json(json, &m, passed == m.n))
+	ret = passed == m->n ? 0 : 1;
+	if (json && write_json(json, m, passed == m->n))
 		ret = 1;
-	if (report && write_report(report, &m, passed == m.n))
+	if (report && write_report(report, m, passed == m->n))
 		ret = 1;
-	for (size_t i = 0; i < m.n; i++)
-		free(m.cells[i].trace);
-	free(m.cells);
 	return ret;
 }
 
 int cmd_matrix(int argc, char **argv)
 {
 	struct profile_set ps = { 0 };
-	int ret = matrix(argc, argv, &ps);
+	struct matrix m = { .seconds = 0.7, .jobs = 1, .retries = 2, .walkers = 2, .seed = 1,
+			    .min_overlaps = LAB_MIN_OVERLAPS_DEFAULT };
+	int ret = matrix(argc, argv, &ps, &m);
 
+	for (size_t i = 0; m.cells && m.no_rule && i < m.n; i++)
+		ptlab_model_result_release(&m.cells[i].model);
+	free(m.cells);
+	if (m.spool)
+		fclose(m.spool);
 	profile_set_release(&ps);
 	return ret;
 }

@@ -93,7 +93,9 @@ static int write_trace(const char *path, const struct lab_run_config *cfg,
 		       r->trace->violation ? " around the first violation" : ", no violation",
 		       "Chrome trace-event JSON: open it in ui.perfetto.dev",
 		       r->trace->lost ? " (some events were overwritten before they were read)"
-				      : "");
+		       : r->trace->dropped ? " (the oldest events of the window gave way to the "
+					     "trace's cap)"
+					   : "");
 	return ret;
 }
 

@@ -99,29 +99,36 @@ static bool same_cell(const json_t *x, const json_t *c, const char *fixes, const
 		       json_is_true(json_object_get(c, "rcu_everywhere"));
 }
 
-/* The report's cell for a document's cell, added when new: one cell per
- * profile, fixes, scenario, kernel generation and walker kinds (the
- * fields both documents write). */
-static json_t *cell_for(json_t *cells, const json_t *c)
+/* The report's cell for a document's cell: one per profile, fixes,
+ * scenario, kernel generation and walker kinds (the fields both documents
+ * write), with what the rule says of it. */
+static json_t *page_cell(const json_t *c)
 {
 	char walkers[32], fixes[40];
-	size_t i;
-	json_t *x;
 
 	cell_walkers(c, walkers, sizeof(walkers));
 	cell_fixes(c, fixes, sizeof(fixes));
-	json_array_foreach(cells, i, x)
-		if (same_cell(x, c, fixes, walkers))
-			return x;
-	x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
-		      str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
-		      "collapse_table", str(c, "collapse_table"), "unshare_sync",
-		      str(c, "unshare_sync"), "rcu_everywhere",
-		      json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
-		      "rule", json_object_get(c, "expected"), "possible",
-		      json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
-	json_array_append_new(cells, x);
-	return x;
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
+			 str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
+			 "collapse_table", str(c, "collapse_table"), "unshare_sync",
+			 str(c, "unshare_sync"), "rcu_everywhere",
+			 json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
+			 "rule", json_object_get(c, "expected"), "possible",
+			 json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
+}
+
+/* Whether the document cells @a and @b are the same cell. */
+static bool same_doc_cell(const json_t *a, const json_t *b)
+{
+	json_t *x = page_cell(a);
+	char walkers[32], fixes[40];
+	bool same;
+
+	cell_walkers(b, walkers, sizeof(walkers));
+	cell_fixes(b, fixes, sizeof(fixes));
+	same = x && same_cell(x, b, fixes, walkers);
+	json_decref(x);
+	return same;
 }
 
 static const char *const stress_fields[] = {
@@ -131,9 +138,9 @@ static const char *const stress_fields[] = {
 	"violations_by_walker", "overlaps_by_walker", "defended_by_walker",
 };
 
-static void add_stress(json_t *cells, const json_t *c)
+static void add_stress(json_t *x, const json_t *c)
 {
-	json_t *x = cell_for(cells, c), *s = json_object();
+	json_t *s = json_object();
 
 	for (size_t k = 0; k < sizeof(stress_fields) / sizeof(stress_fields[0]); k++)
 		if (json_object_get(c, stress_fields[k]))
@@ -146,9 +153,9 @@ static void add_stress(json_t *cells, const json_t *c)
 		json_object_set(x, "stress_trace", json_object_get(c, "trace"));
 }
 
-static void add_model(json_t *cells, const json_t *c)
+static void add_model(json_t *x, const json_t *c)
 {
-	json_t *x = cell_for(cells, c), *steps = json_object_get(c, "counterexample");
+	json_t *steps = json_object_get(c, "counterexample");
 	size_t n = json_array_size(steps);
 	const char **text = calloc(n ? n : 1, sizeof(*text));
 	char title[256];
@@ -205,55 +212,154 @@ static json_t *load(const char *text, size_t len, const char *what)
 	return doc;
 }
 
-static json_t *page_data(const json_t *matrix, const json_t *model)
-{
-	json_t *cells = json_array(), *c;
-	size_t i;
+/*
+ * The page is written as it is built, a cell at a time, so that its size
+ * costs no memory: the head, the page's data (a JSON object whose "cells"
+ * array is filled one dumped cell after the other), the script.
+ */
+struct report_page {
+	struct out_file out;
+	FILE *f;
+	size_t cells;
+};
 
-	json_array_foreach(json_object_get(matrix, "cells"), i, c)
-		add_stress(cells, c);
-	if (model)
-		json_array_foreach(json_object_get(model, "cells"), i, c)
-			add_model(cells, c);
-	return json_pack("{s:s, s:o, s:b, s:b, s:O*}", "ptlab_version", PTLAB_VERSION, "cells",
-			 cells, "have_model", model != NULL, "matrix_passed",
-			 json_is_true(json_object_get(matrix, "passed")), "min_overlaps",
-			 json_object_get(matrix, "min_overlaps"));
+struct report_page *report_page_open(const char *path)
+{
+	struct report_page *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		return NULL;
+	}
+	p->f = out_file_open(&p->out, path);
+	if (!p->f) {
+		free(p);
+		return NULL;
+	}
+	fprintf(p->f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		      "<title>ptlab report</title>\n<style>\n%s</style>\n</head>\n"
+		      "<body data-status=\"loading\" data-errors=\"0\">\n"
+		      "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
+		      "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
+		      "<table id=\"matrix\"></table>\n<div id=\"timelines\"></div>\n"
+		      "<script type=\"application/json\" id=\"ptlab-data\">"
+		      "{\"ptlab_version\":\"%s\",\"cells\":[",
+		ptlab_report_css, PTLAB_VERSION);
+	return p;
 }
 
-static int write_page(const json_t *data, const char *path)
+static int page_add(struct report_page *p, const json_t *stress, const json_t *model)
 {
-	struct out_file o;
-	FILE *f = out_file_open(&o, path);
+	json_t *x = page_cell(stress ? stress : model);
 
-	if (!f)
+	if (!x)
+		return -1;
+	if (stress)
+		add_stress(x, stress);
+	if (model)
+		add_model(x, model);
+	if (p->cells++)
+		fputc(',', p->f);
+	json_dumpf(x, p->f, JSON_COMPACT | JSON_ESCAPE_SLASH);
+	json_decref(x);
+	return 0;
+}
+
+int report_page_add_text(struct report_page *p, const char *cell, size_t len)
+{
+	json_t *c = json_loadb(cell, len, 0, NULL);
+	int ret = c ? page_add(p, c, NULL) : -1;
+
+	json_decref(c);
+	return ret;
+}
+
+static int page_close(struct report_page *p, const char *path, bool matrix_passed,
+		      bool have_model, const json_t *min_overlaps)
+{
+	json_t *tail = json_pack("{s:b, s:b, s:O*}", "have_model", have_model, "matrix_passed",
+				 matrix_passed, "min_overlaps", min_overlaps);
+	char *text = tail ? json_dumps(tail, JSON_COMPACT | JSON_ESCAPE_SLASH) : NULL;
+	int ret;
+
+	/* The rest of the data object: its members after "cells". */
+	fprintf(p->f, "],%s</script>\n<script>\n%s</script>\n</body>\n</html>\n",
+		text ? text + 1 : "}", ptlab_report_js);
+	free(text);
+	json_decref(tail);
+	ret = out_file_commit(&p->out, p->f, path);
+	free(p);
+	return ret;
+}
+
+int report_page_close(struct report_page *p, const char *path, bool matrix_passed,
+		      uint64_t min_overlaps)
+{
+	json_t *n = json_integer((json_int_t)min_overlaps);
+	int ret = page_close(p, path, matrix_passed, false, n);
+
+	json_decref(n);
+	return ret;
+}
+
+void report_page_abort(struct report_page *p)
+{
+	if (!p)
+		return;
+	out_file_abort(&p->out, p->f);
+	free(p);
+}
+
+/* The two documents' cells, page cell by page cell: each matrix cell with
+ * the model's for the same cell, then the model's cells the matrix did not
+ * run. */
+static int write_page(const json_t *matrix, const json_t *model, const char *path)
+{
+	json_t *mcells = json_object_get(matrix, "cells"), *ocells = json_object_get(model, "cells");
+	size_t n = json_array_size(ocells), i, k;
+	bool *paired = calloc(n ? n : 1, sizeof(*paired));
+	struct report_page *p = paired ? report_page_open(path) : NULL;
+	json_t *c, *o;
+	int ret = 0;
+
+	if (!p) {
+		free(paired);
 		return 1;
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-		   "<title>ptlab report</title>\n<style>\n%s</style>\n</head>\n"
-		   "<body data-status=\"loading\" data-errors=\"0\">\n"
-		   "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
-		   "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
-		   "<table id=\"matrix\"></table>\n<div id=\"timelines\"></div>\n"
-		   "<script type=\"application/json\" id=\"ptlab-data\">",
-		ptlab_report_css);
-	json_dumpf(data, f, JSON_COMPACT | JSON_ESCAPE_SLASH);
-	fprintf(f, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", ptlab_report_js);
-	return out_file_commit(&o, f, path);
+	}
+	json_array_foreach(mcells, i, c) {
+		const json_t *twin = NULL;
+
+		json_array_foreach(ocells, k, o)
+			if (!paired[k] && same_doc_cell(c, o)) {
+				paired[k] = true;
+				twin = o;
+				break;
+			}
+		ret |= page_add(p, c, twin);
+	}
+	json_array_foreach(ocells, k, o)
+		if (!paired[k])
+			ret |= page_add(p, NULL, o);
+	free(paired);
+	if (ret) {
+		report_page_abort(p);
+		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		return 1;
+	}
+	return page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
+			  json_object_get(matrix, "min_overlaps"));
 }
 
 int report_write_text(const char *matrix, size_t matrix_len, const char *model,
 		      size_t model_len, const char *path)
 {
-	json_t *m = load(matrix, matrix_len, "matrix"), *mo = NULL, *data;
+	json_t *m = load(matrix, matrix_len, "matrix"), *mo = NULL;
 	int ret = 1;
 
-	if (!m || (model && !(mo = load(model, model_len, "model")))) {
+	if (!m || (model && !(mo = load(model, model_len, "model"))))
 		ret = CLI_EXIT_USAGE;
-	} else {
-		data = page_data(m, mo);
-		ret = data ? write_page(data, path) : 1;
-		json_decref(data);
-	}
+	else
+		ret = write_page(m, mo, path);
 	json_decref(m);
 	json_decref(mo);
 	return ret;

@@ -10,7 +10,9 @@
 #ifndef PTLAB_CLI_REPORT_H
 #define PTLAB_CLI_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Writes the report of a matrix document (the JSON text of ptlab matrix
  * --json) and, when @model is not NULL, a model document (ptlab model
@@ -18,5 +20,20 @@
  * document that is not one) or 1 (the file could not be written). */
 int report_write_text(const char *matrix, size_t matrix_len, const char *model,
 		      size_t model_len, const char *path);
+
+/*
+ * The same page written cell by cell, for a writer that has its cells one
+ * at a time (ptlab matrix): memory for one cell, whatever their number.
+ * open() writes the page's head (NULL after printing why not); add_text()
+ * one cell of a matrix document, as JSON text (-1 when it is not one, or
+ * out of memory); close() writes the rest and renames the file into place
+ * (0, or 1 after printing why); abort() leaves nothing at the path.
+ */
+struct report_page;
+struct report_page *report_page_open(const char *path);
+int report_page_add_text(struct report_page *p, const char *cell, size_t len);
+int report_page_close(struct report_page *p, const char *path, bool matrix_passed,
+		      uint64_t min_overlaps);
+void report_page_abort(struct report_page *p);
 
 #endif /* PTLAB_CLI_REPORT_H */

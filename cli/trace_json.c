@@ -523,13 +523,14 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 		 collapse_table_name(cfg->kernel.collapse_table), walkers,
 		 (unsigned long long)cfg->seed);
 	doc = document(w->events, title,
-		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:s}",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:I, s:s}",
 				 "source", "stress", "profile", cfg->profile.name, "fixes", fixes,
 				 "scenario",
 				 scenario_name(cfg->scenario), "collapse_table",
 				 collapse_table_name(cfg->kernel.collapse_table), "walkers", walkers,
 				 "from_us", us(tr->from_ns), "to_us", us(tr->to_ns), "violation",
 				 tr->violation, "lost_events", (json_int_t)tr->lost,
+				 "dropped_events", (json_int_t)tr->dropped,
 				 "empty_sections_left_out", (json_int_t)w->empty_sections,
 				 "other_pte_map_walks_left_out", (json_int_t)w->other_pte_maps, "what",
 				 res->have_detail ? res->first.what : "no violation: the run's last "

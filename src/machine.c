@@ -137,6 +137,19 @@ void ptlab_rcu_barrier(void)
 	urcu_memb_barrier();
 }
 
+pid_t ptlab_fork(void)
+{
+	pid_t pid;
+
+	urcu_memb_call_rcu_before_fork();
+	pid = fork();
+	if (pid == 0)
+		urcu_memb_call_rcu_after_fork_child();
+	else
+		urcu_memb_call_rcu_after_fork_parent();
+	return pid;
+}
+
 const struct ptlab_config *ptlab_machine_config(void)
 {
 	static struct ptlab_config cfg;

@@ -138,10 +138,24 @@ TEST_T(bench_json_has_every_figure, 600)
 		CHECK_MSG(test_count(text, key) == 1, "no %s", key);
 	}
 	CHECK(strstr(out, "Sync policies") && strstr(out, "with the walkers policy's marker"));
+	/* A traced cell of each scenario at two budgets, each with its peak
+	 * resident memory. */
+	CHECK(strstr(out, "Peak resident memory of one traced lab cell"));
+	for (const char *const *s = (const char *const[]){ "collapse-zap", "collapse-pin",
+							   "munmap", "pt-reclaim",
+							   "hugetlb-unshare", NULL };
+	     *s; s++) {
+		char key[80];
+
+		snprintf(key, sizeof(key), "{\"scenario\":\"%s\",", *s);
+		CHECK_MSG(test_count(text, key) == 2, "no %s twice", key);
+	}
+	CHECK_EQ(test_count(text, "\"peak_rss_mb\":"), 10);
+	CHECK(!strstr(text, "\"peak_rss_mb\":null"));
 	/* Each target with its limit and, measured or not, a verdict. */
-	CHECK_EQ(test_count(text, "{\"target\":"), 7);
-	CHECK_EQ(test_count(text, "\"limit\":"), 7);
-	CHECK_EQ(test_count(text, "\"met\":"), 7);
+	CHECK_EQ(test_count(text, "{\"target\":"), 8);
+	CHECK_EQ(test_count(text, "\"limit\":"), 8);
+	CHECK_EQ(test_count(text, "\"met\":"), 8);
 	free(results);
 	free(text);
 	test_rmtree(dir);

@@ -338,7 +338,7 @@ TEST(evidence_classifies_overlaps)
 	struct lab_result r;
 
 	detect_up();
-	ev = lab_evidence_new();
+	ev = lab_evidence_new(0);
 	CHECK(ev);
 	/* An unlink before the section began is no overlap. */
 	unlink_only();
@@ -385,7 +385,7 @@ TEST(evidence_ring_overrun_is_counted)
 	struct lab_result r;
 
 	detect_up();
-	ev = lab_evidence_new();
+	ev = lab_evidence_new(0);
 	CHECK(ev);
 	lab_self = &writer_ctx;
 	for (int i = 0; i < 3000; i++)

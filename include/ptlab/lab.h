@@ -75,6 +75,13 @@ struct lab_run_config {
 	 * from this long before the first violation to @trace_after_ms after
 	 * it (without a violation: the run's last milliseconds). */
 	double trace_before_ms, trace_after_ms;
+	/* Memory caps (0: the defaults below). A traced run keeps at most
+	 * @trace_cap events per CPU lane of its trace; the evidence keeps at
+	 * most @evidence_cap events per writer, and as many walker sections
+	 * waiting to be judged. What a cap drops is counted
+	 * (lab_trace.dropped, lab_evidence_counts.dropped_events), never
+	 * silent. LAB_CAP_MIN..LAB_CAP_MAX. */
+	uint32_t trace_cap, evidence_cap;
 	/* Once the scenario's threads stopped, check the mm's tables against
 	 * its counters (mm_check_tables()) before it is destroyed. */
 	bool check_tables;
@@ -87,6 +94,15 @@ struct lab_run_config {
 
 /* The cell (profile, fixes, kernel, scenario, walker kinds) of @cfg. */
 struct ptlab_cell lab_run_cell(const struct lab_run_config *cfg);
+
+/* The default caps: a traced run's lane of 65536 events is 4 MiB (munmap's
+ * mutator logs about 6 million race points a second, so that is about 11
+ * ms of its steps), an evidence vector of 65536 is 4 MiB; the bounds of
+ * both. */
+#define LAB_TRACE_LANE_EVENTS 65536u
+#define LAB_EVIDENCE_EVENTS 65536u
+#define LAB_CAP_MIN 16u
+#define LAB_CAP_MAX (1u << 22)
 
 /* The default trace window, and its bounds, in ms. */
 #define LAB_TRACE_BEFORE_MS 10.0
@@ -166,6 +182,9 @@ struct lab_evidence_counts {
 	uint64_t defended_by_walker[WALKER_KINDS];
 	uint64_t sections;           /* walker sections that met another thread */
 	uint64_t lost_events;        /* events overwritten before they were read */
+	/* events a section still to judge may have needed, given up to
+	 * the evidence's cap (lab_run_config.evidence_cap) */
+	uint64_t dropped_events;
 };
 
 struct lab_result {
@@ -270,6 +289,9 @@ struct lab_trace {
 	/* The run's first violation is in the window (lab_result.first). */
 	bool violation;
 	uint64_t lost;           /* events overwritten before they were read */
+	/* events of the window a lane gave up to its cap
+	 * (lab_run_config.trace_cap) */
+	uint64_t dropped;
 	int nlanes;
 	struct lab_trace_lane lanes[LAB_TRACE_MAX_LANES];
 	size_t n;

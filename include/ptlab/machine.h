@@ -7,6 +7,7 @@
 #define PTLAB_MACHINE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,16 @@ int ptlab_exit(struct ptlab_teardown_report *report);
 /* Waits until every table handed to RCU so far has been freed
  * (rcu_barrier()). Not from inside an interrupts-off section. */
 void ptlab_rcu_barrier(void);
+
+/*
+ * fork() for a process that will set up a machine of its own in the
+ * child: liburcu's call_rcu worker thread is not copied by fork(), so the
+ * child would wait forever for the RCU frees of its own machine; this
+ * forks with liburcu's fork handlers around it (call_rcu_before_fork(),
+ * ..._after_fork_parent(), ..._after_fork_child()). Not while a machine
+ * is up. Returns what fork() does.
+ */
+pid_t ptlab_fork(void);
 
 /* The running machine's configuration (valid between init and exit; a
  * static copy, for the thread that manages the machine). */

@@ -48,12 +48,27 @@
 #define KEEP_NS 1000000000ULL
 #define READ_BATCH 4096
 
+/*
+ * Memory is bounded whatever the run does: each vector holds at most
+ * lab_run_config.evidence_cap events (LAB_EVIDENCE_EVENTS by default). A
+ * writer's vector that is full gives up its older half; the events a
+ * section still to judge may need among them (not older than the oldest
+ * such section) count in lab_evidence_counts.dropped_events, so that the
+ * verdict says when evidence was cut. Sections beyond the cap are
+ * dropped and counted the same way. Either way the judgement errs on the
+ * safe side: a missing unlink is no overlap, a missing wait no defence.
+ */
 struct event_vec {
 	struct lab_event *v;
 	size_t n, cap;
 };
 
 struct lab_evidence {
+	/* The most events a vector holds. */
+	size_t max;
+	/* The oldest start of a section still to judge (as of the last
+	 * poll): a writer's events before it can no longer be needed. */
+	uint64_t oldest_pending;
 	/* Per thread: where its ring was read up to. */
 	uint64_t from[LAB_MAX_THREADS];
 	/* Per thread: its retained events (writers), by time. */
@@ -71,9 +86,13 @@ struct lab_evidence {
 	struct lab_event batch[READ_BATCH];
 };
 
-struct lab_evidence *lab_evidence_new(void)
+struct lab_evidence *lab_evidence_new(uint32_t cap)
 {
-	return calloc(1, sizeof(struct lab_evidence));
+	struct lab_evidence *ev = calloc(1, sizeof(struct lab_evidence));
+
+	if (ev)
+		ev->max = cap ? cap : LAB_EVIDENCE_EVENTS;
+	return ev;
 }
 
 void lab_evidence_free(struct lab_evidence *ev)
@@ -86,13 +105,17 @@ void lab_evidence_free(struct lab_evidence *ev)
 	free(ev);
 }
 
-static bool vec_push(struct event_vec *vec, const struct lab_event *e)
+/* Appends @e, growing @vec up to @max events; false when it is full (or
+ * out of memory). */
+static bool vec_push(struct event_vec *vec, const struct lab_event *e, size_t max)
 {
 	if (vec->n == vec->cap) {
 		size_t cap = vec->cap ? vec->cap * 2 : 1024;
-		struct lab_event *v = realloc(vec->v, cap * sizeof(*v));
+		struct lab_event *v;
 
-		if (!v)
+		if (cap > max)
+			cap = max;
+		if (cap <= vec->n || !(v = realloc(vec->v, cap * sizeof(*v))))
 			return false;
 		vec->v = v;
 		vec->cap = cap;
@@ -108,6 +131,18 @@ static void vec_drop(struct event_vec *vec, size_t k)
 		return;
 	memmove(vec->v, vec->v + k, (vec->n - k) * sizeof(*vec->v));
 	vec->n -= k;
+}
+
+/* A writer's vector is full: its older half goes, counted where a
+ * section still to judge may have needed it. */
+static void vec_make_room(struct lab_evidence *ev, struct event_vec *vec)
+{
+	size_t k = vec->n / 2 ? vec->n / 2 : vec->n;
+
+	for (size_t i = 0; i < k; i++)
+		if (vec->v[i].t >= ev->oldest_pending)
+			ev->counts.dropped_events++;
+	vec_drop(vec, k);
 }
 
 /* The first event of @vec with t > @t (binary search: events are kept in
@@ -127,27 +162,34 @@ static size_t first_after(const struct event_vec *vec, uint64_t t)
 	return lo;
 }
 
-/* Copies each thread's new events: sections to judge, writers' events to
- * keep. */
+/* Copies each thread's new events, up to the heads seen when the poll
+ * began: sections to judge, writers' events to keep. */
 static void collect(struct lab_evidence *ev)
 {
 	for (int i = 0; i < lab_rs.nthreads; i++) {
 		struct lab_tctx *t = lab_rs.threads[i];
+		uint64_t until = lab_ring_head_relaxed(&t->ring);
 		size_t n;
 
 		do {
-			n = lab_ring_read(&t->ring, &ev->from[i], ev->batch, READ_BATCH,
+			n = lab_ring_read(&t->ring, &ev->from[i], until, ev->batch, READ_BATCH,
 					  &ev->counts.lost_events);
 			for (size_t k = 0; k < n; k++) {
-				struct event_vec *to = ev->batch[k].type == EV_SECTION
-							       ? &ev->sections
-							       : &ev->ev[i];
+				const struct lab_event *e = &ev->batch[k];
 
 				/* A traced run's events (trace.c) are no evidence. */
-				if (ev->batch[k].type >= EV_TRACE)
+				if (e->type >= EV_TRACE)
 					continue;
-				if (!vec_push(to, &ev->batch[k]))
-					ev->counts.lost_events++;
+				if (e->type == EV_SECTION) {
+					if (!vec_push(&ev->sections, e, ev->max))
+						ev->counts.dropped_events++;
+					continue;
+				}
+				if (!vec_push(&ev->ev[i], e, ev->max)) {
+					vec_make_room(ev, &ev->ev[i]);
+					if (!vec_push(&ev->ev[i], e, ev->max))
+						ev->counts.dropped_events++;
+				}
 			}
 		} while (n == READ_BATCH);
 	}
@@ -319,6 +361,12 @@ void lab_evidence_poll(struct lab_evidence *ev, bool final, uint64_t settle_ns)
 		}
 	}
 	ev->sections.n = kept;
+	/* A section not logged yet began at most a window's longest delay
+	 * ago (plus a poll), as far as the caps' count is concerned. */
+	ev->oldest_pending = now > LAB_MAX_DELAY_NS + settle_ns ? now - LAB_MAX_DELAY_NS - settle_ns
+								: 0;
+	if (oldest < ev->oldest_pending)
+		ev->oldest_pending = oldest;
 	/* Forget what no section still to judge can need. */
 	if (oldest > KEEP_NS)
 		for (int w = 0; w < lab_rs.nthreads; w++)

@@ -83,17 +83,22 @@ static void unpack(const uint64_t w[LAB_EVENT_WORDS], struct lab_event *e)
 	e->cpu = (uint16_t)(w[7] >> 48);
 }
 
-/* A traced run's rings: enough for the writers' steps and the walkers'
- * reads between two polls of the controller (10 ms apart, later on a busy
- * machine); the IPI handler's ring only takes what arrives while its
- * thread is inside lab_log(). */
+/* A traced run's rings: enough for what a thread logs between two polls
+ * of the controller (10 ms apart, later on a busy machine): a writer logs
+ * every step (munmap's mutator about six million race points a second), a
+ * walker every step of its walks (hugetlb-unshare's walkers, whose walks
+ * are short, about as many), a bystander only the IPIs it takes. The IPI
+ * handler's ring only takes what arrives while its thread is inside
+ * lab_log(). */
 #define TRACE_RING (1u << 17)
+#define TRACE_RING_BYSTANDER (1u << 12)
 #define TRACE_IRQ_RING (1u << 10)
 
 int lab_tctx_rings_init(struct lab_tctx *t, uint32_t size)
 {
 	bool traced = lab_trace_on();
-	int ret = lab_ring_init(&t->ring, traced && size < TRACE_RING ? TRACE_RING : size);
+	uint32_t trace_size = t->role == LAB_ROLE_BYSTANDER ? TRACE_RING_BYSTANDER : TRACE_RING;
+	int ret = lab_ring_init(&t->ring, traced && size < trace_size ? trace_size : size);
 
 	if (!ret && traced && (ret = lab_ring_init(&t->irq_ring, TRACE_IRQ_RING)))
 		lab_ring_free(&t->ring);
@@ -149,11 +154,14 @@ void lab_log(const struct lab_event *e)
 	log_depth = depth;
 }
 
-size_t lab_ring_read(struct lab_ring *r, uint64_t *from, struct lab_event *out, size_t max,
-		     uint64_t *lost)
+size_t lab_ring_read(struct lab_ring *r, uint64_t *from, uint64_t until, struct lab_event *out,
+		     size_t max, uint64_t *lost)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 	size_t n = 0;
+
+	if (head > until)
+		head = until;
 
 	if (head - *from > r->size) {
 		/* Lapped: what is older than one ring is gone. */

@@ -168,7 +168,8 @@ double lab_now_ms(void);
 int lab_ring_init(struct lab_ring *r, uint32_t size);
 void lab_ring_free(struct lab_ring *r);
 /* A scenario thread's rings: its ring of @size entries (more in a traced
- * run) and, in a traced run, its IPI handler's ring. */
+ * run, by its role, which must be set) and, in a traced run, its IPI
+ * handler's ring. */
 int lab_tctx_rings_init(struct lab_tctx *t, uint32_t size);
 void lab_tctx_rings_free(struct lab_tctx *t);
 /* Appends @e to @r; only @r's one producer may call it. */
@@ -176,10 +177,12 @@ void lab_ring_push(struct lab_ring *r, const struct lab_event *e);
 /* Appends @e to the calling thread's ring (nothing outside a scenario
  * thread). Safe from the thread's IPI signal handler. */
 void lab_log(const struct lab_event *e);
-/* Copies the entries [*from, head) still intact into @out (up to @max),
- * advancing *from; returns how many; *lost counts overwritten ones. */
-size_t lab_ring_read(struct lab_ring *r, uint64_t *from, struct lab_event *out, size_t max,
-		     uint64_t *lost);
+/* Copies the entries [*from, min(head, @until)) still intact into @out (up
+ * to @max), advancing *from; returns how many; *lost counts overwritten
+ * ones. A reader bounds a poll by the head it saw when the poll began
+ * (@until), so that a fast producer cannot keep it reading. */
+size_t lab_ring_read(struct lab_ring *r, uint64_t *from, uint64_t until, struct lab_event *out,
+		     size_t max, uint64_t *lost);
 /* Entries ever written to @r (relaxed: a hint, e.g. "something happened"). */
 static inline uint64_t lab_ring_head_relaxed(struct lab_ring *r)
 {
@@ -254,7 +257,8 @@ struct lab_trace *lab_trace_end(struct lab_trace_collector *c, const struct lab_
 
 /* evidence.c: the controller's join of every thread's events. */
 struct lab_evidence;
-struct lab_evidence *lab_evidence_new(void);
+/* @cap: the most events each of its vectors keeps (0: LAB_EVIDENCE_EVENTS). */
+struct lab_evidence *lab_evidence_new(uint32_t cap);
 void lab_evidence_free(struct lab_evidence *ev);
 /* Reads what the threads logged since the last call and judges every
  * section older than @settle_ns (all of them with @final). */

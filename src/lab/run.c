@@ -137,7 +137,10 @@ static bool config_ok(const struct lab_run_config *cfg)
 	    cfg->walkers * kinds > LAB_MAX_WALKERS || cfg->min_mm_cpus > LAB_MAX_WALKERS ||
 	    (unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
 	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT ||
-	    !(cfg->seconds > 0 && cfg->seconds <= 86400))
+	    !(cfg->seconds > 0 && cfg->seconds <= 86400) ||
+	    (cfg->trace_cap && (cfg->trace_cap < LAB_CAP_MIN || cfg->trace_cap > LAB_CAP_MAX)) ||
+	    (cfg->evidence_cap &&
+	     (cfg->evidence_cap < LAB_CAP_MIN || cfg->evidence_cap > LAB_CAP_MAX)))
 		return false;
 	for (unsigned int i = 0; i < cfg->nr_windows; i++)
 		if (!window_ok(&cfg->windows[i]))
@@ -320,7 +323,7 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	ret = ptlab_init(&mc);
 	if (ret)
 		return ret;
-	ev = lab_evidence_new();
+	ev = lab_evidence_new(cfg->evidence_cap);
 	ret = ev ? lab_detect_begin(ptlab_nr_frames) : -ENOMEM;
 	if (ret || cpu_register() < 0) {
 		lab_evidence_free(ev);

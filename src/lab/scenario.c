@@ -553,6 +553,7 @@ static int add_thread(struct lab_scenario *s, enum lab_role role, enum walker_ki
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->ctx.role = role;
 	ret = lab_tctx_rings_init(&t->ctx, role == LAB_ROLE_WRITER ? WRITER_RING : WALKER_RING);
 	if (ret) {
 		free(t);
@@ -561,7 +562,6 @@ static int add_thread(struct lab_scenario *s, enum lab_role role, enum walker_ki
 	t->s = s;
 	t->mm = mm;
 	t->body = body;
-	t->ctx.role = role;
 	t->ctx.kind = kind;
 	t->ctx.index = index;
 	t->ctx.cpu = -1;

@@ -38,6 +38,14 @@
  * finding arrives, then keeps everything from trace_before_ms before the
  * first finding to trace_after_ms after it. After the run it merges the
  * lanes by time (lab_trace_end()).
+ *
+ * Memory is bounded whatever the run does: each lane keeps at most
+ * lab_run_config.trace_cap events (LAB_TRACE_LANE_EVENTS by default), the
+ * newest, and counts in lab_trace.dropped the events of the window it
+ * had to give up; each poll copies no further than the heads it found
+ * when it began, so a thread that logs faster than the controller copies
+ * cannot hold the controller in one poll (the rings' own laps are counted
+ * in lab_trace.lost).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,63 +110,112 @@ void lab_trace_finding(const struct lab_violation_detail *d)
 #define LATE_NS 50000000ULL
 #define READ_BATCH 4096
 
+/*
+ * A lane: the last events of one thread, a ring the controller alone
+ * touches. It grows as the window needs, up to lab_run_config.trace_cap
+ * events; then the oldest event gives way. Whether the window wanted it is
+ * known only at the end (the first finding fixes the window), so the
+ * times of the events given up are kept in a ring of the cap's size: they
+ * leave in time order, and the trace's dropped count is those within its
+ * window (all that were given up, when more than a lane's worth were).
+ */
 struct lane_events {
-	struct lab_event *v;
-	size_t n, cap;
+	struct lab_event *v;   /* size entries */
+	size_t size;
+	size_t tail, n;        /* the oldest at v[tail], n in all */
+	uint64_t *gone_t;      /* cap entries, once the lane is full */
+	uint64_t gone;         /* events given up, ever */
 };
 
 /* Lanes: the scenario threads in lab_rs order, then call_rcu's. */
 _Static_assert(LAB_MAX_THREADS + 1 <= LAB_TRACE_MAX_LANES, "a trace lane per thread");
 struct lab_trace_collector {
 	uint64_t before_ns, after_ns;
+	size_t lane_cap;
 	int nlanes;
 	uint64_t from[LAB_MAX_THREADS + 1], irq_from[LAB_MAX_THREADS];
 	struct lane_events lane[LAB_MAX_THREADS + 1];
 	bool have_finding;
 	uint64_t first_finding;
-	uint64_t lost;
+	/* Events the rings overwrote before the controller read them; events
+	 * no memory could take. */
+	uint64_t lost, unallocated;
 	struct lab_event batch[READ_BATCH];
 };
+
+#define LANE_FIRST 1024u
+
+static struct lab_event *lane_at(const struct lane_events *l, size_t i)
+{
+	return &l->v[(l->tail + i) % l->size];
+}
+
+/* Doubles @l's ring, up to @cap events: false when it cannot grow. */
+static bool lane_grow(struct lane_events *l, size_t cap)
+{
+	size_t size = l->size ? 2 * l->size : LANE_FIRST;
+	struct lab_event *v;
+
+	if (size > cap)
+		size = cap;
+	if (size <= l->size || !(v = malloc(size * sizeof(*v))))
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		v[i] = *lane_at(l, i);
+	free(l->v);
+	l->v = v;
+	l->size = size;
+	l->tail = 0;
+	return true;
+}
 
 static void lane_push(struct lab_trace_collector *c, int lane, const struct lab_event *e)
 {
 	struct lane_events *l = &c->lane[lane];
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4096;
-		struct lab_event *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			c->lost++;
+	if (l->n == l->size && !lane_grow(l, c->lane_cap)) {
+		if (!l->size) {
+			c->unallocated++;
 			return;
 		}
-		l->v = v;
-		l->cap = cap;
+		if (!l->gone_t && !(l->gone_t = calloc(c->lane_cap, sizeof(*l->gone_t)))) {
+			c->unallocated++;
+			return;
+		}
+		/* The oldest gives way; its time is kept for the count. */
+		l->gone_t[l->gone++ % c->lane_cap] = lane_at(l, 0)->t;
+		l->tail = (l->tail + 1) % l->size;
+		l->n--;
 	}
-	l->v[l->n++] = *e;
+	*lane_at(l, l->n) = *e;
+	l->n++;
 }
 
-/* Drops @l's events before @t (each lane is in time order but for the
- * irq ring's few, which are merged at the end: those are dropped by the
- * same test wherever they stand). */
+/* Drops @l's events before @t from its old end (each lane is in time
+ * order but for the irq ring's few, merged in as they come: the window's
+ * bounds filter those at the end). */
 static void lane_trim(struct lane_events *l, uint64_t t)
 {
-	size_t kept = 0;
-
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].t >= t)
-			l->v[kept++] = l->v[i];
-	l->n = kept;
+	while (l->n && lane_at(l, 0)->t < t) {
+		l->tail = (l->tail + 1) % l->size;
+		l->n--;
+	}
 }
 
+/* Copies what @r holds now, up to the head read here: a producer that
+ * writes faster than the controller copies cannot keep this poll going
+ * (what it writes meanwhile waits for the next poll, or is lost and
+ * counted). */
 static void read_ring(struct lab_trace_collector *c, struct lab_ring *r, uint64_t *from, int lane)
 {
+	uint64_t until;
 	size_t n;
 
 	if (!r->w)
 		return;
+	until = lab_ring_head_relaxed(r);
 	do {
-		n = lab_ring_read(r, from, c->batch, READ_BATCH, &c->lost);
+		n = lab_ring_read(r, from, until, c->batch, READ_BATCH, &c->lost);
 		for (size_t k = 0; k < n; k++) {
 			const struct lab_event *e = &c->batch[k];
 
@@ -184,29 +241,38 @@ struct lab_trace_collector *lab_trace_begin(const struct lab_run_config *cfg)
 		return NULL;
 	c->before_ns = (uint64_t)(cfg->trace_before_ms * 1e6);
 	c->after_ns = (uint64_t)(cfg->trace_after_ms * 1e6);
+	c->lane_cap = cfg->trace_cap ? cfg->trace_cap : LAB_TRACE_LANE_EVENTS;
 	atomic_store_explicit(&rcu_ring.head, 0, memory_order_relaxed);
 	atomic_store_explicit(&lab_tracing, true, memory_order_relaxed);
 	return c;
 }
 
+/* Where the window begins as far as the controller knows at @now: before_ns
+ * ahead of the first finding, or, until one comes, the last before + after
+ * (+ late) ns. */
+static uint64_t window_start(const struct lab_trace_collector *c, uint64_t now)
+{
+	uint64_t span = c->before_ns + c->after_ns + LATE_NS;
+
+	if (c->have_finding)
+		return c->first_finding > c->before_ns ? c->first_finding - c->before_ns : 0;
+	return now > span ? now - span : 0;
+}
+
 void lab_trace_poll(struct lab_trace_collector *c)
 {
-	uint64_t now = lab_now_ns();
-
 	c->nlanes = lab_rs.nthreads + 1;
 	for (int i = 0; i < lab_rs.nthreads; i++) {
 		read_ring(c, &lab_rs.threads[i]->ring, &c->from[i], i);
 		read_ring(c, &lab_rs.threads[i]->irq_ring, &c->irq_from[i], i);
 	}
 	read_ring(c, &rcu_ring, &c->from[lab_rs.nthreads], lab_rs.nthreads);
-	for (int i = 0; i < c->nlanes; i++) {
-		if (c->have_finding)
-			lane_trim(&c->lane[i], c->first_finding > c->before_ns
-						       ? c->first_finding - c->before_ns
-						       : 0);
-		else if (now > c->before_ns + c->after_ns + LATE_NS)
-			lane_trim(&c->lane[i], now - c->before_ns - c->after_ns - LATE_NS);
-	}
+	/* Events older than the window are not wanted (a finding read in
+	 * this poll fixes its start). */
+	uint64_t from = window_start(c, lab_now_ns());
+
+	for (int i = 0; i < c->nlanes; i++)
+		lane_trim(&c->lane[i], from);
 }
 
 static int cmp_event(const void *a, const void *b)
@@ -278,10 +344,24 @@ static void name_lane(struct lab_trace_lane *l, int i)
 	}
 }
 
+/* Of the events @l gave up, those at or after @from (times in order: the
+ * newest at the ring's head). When more than a ring's worth were, the
+ * ones whose times were overwritten count too. */
+static uint64_t lane_dropped(const struct lane_events *l, size_t cap, uint64_t from)
+{
+	uint64_t kept = l->gone < cap ? l->gone : cap, n = 0;
+
+	while (n < kept && l->gone_t[(l->gone - 1 - n) % cap] >= from)
+		n++;
+	return n == kept ? l->gone : n;
+}
+
 static void collector_free(struct lab_trace_collector *c)
 {
-	for (int i = 0; i < LAB_MAX_THREADS + 1; i++)
+	for (int i = 0; i < LAB_MAX_THREADS + 1; i++) {
 		free(c->lane[i].v);
+		free(c->lane[i].gone_t);
+	}
 	free(c);
 }
 
@@ -302,12 +382,18 @@ struct lab_trace *lab_trace_end(struct lab_trace_collector *c, const struct lab_
 	window(c, res, t);
 	for (int i = 0; i < c->nlanes; i++) {
 		name_lane(&t->lanes[t->nlanes++], i);
-		for (size_t k = 0; k < c->lane[i].n; k++)
-			if (c->lane[i].v[k].t >= t->from_ns && c->lane[i].v[k].t <= t->to_ns)
-				decode(&c->lane[i].v[k], i, &t->ev[t->n++]);
+		for (size_t k = 0; k < c->lane[i].n; k++) {
+			const struct lab_event *e = lane_at(&c->lane[i], k);
+
+			if (e->t >= t->from_ns && e->t <= t->to_ns)
+				decode(e, i, &t->ev[t->n++]);
+		}
 	}
 	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
 	t->lost = c->lost;
+	t->dropped = c->unallocated;
+	for (int i = 0; i < c->nlanes; i++)
+		t->dropped += lane_dropped(&c->lane[i], c->lane_cap, t->from_ns);
 	collector_free(c);
 	return t;
 }

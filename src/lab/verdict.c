@@ -154,10 +154,14 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 		if (!unsafe && r->evidence.defended_by_walker[w] < min_defended)
 			return why_not(LAB_INCONCLUSIVE, why, why_len,
 				       "only %llu defended overlaps of %s walkers (at least %llu "
-				       "needed): the run did not put the protocol to the test",
+				       "needed): %s",
 				       (unsigned long long)r->evidence.defended_by_walker[w],
 				       walker_kind_name((enum walker_kind)w),
-				       (unsigned long long)min_defended);
+				       (unsigned long long)min_defended,
+				       r->evidence.dropped_events || r->evidence.lost_events
+					       ? "the evidence was cut (events dropped by its cap "
+						 "or overwritten before they were read)"
+					       : "the run did not put the protocol to the test");
 	}
 	return LAB_PASS;
 }

@@ -29,3 +29,9 @@ int out_file_commit(struct out_file *o, FILE *f, const char *path)
 	}
 	return 0;
 }
+
+void out_file_abort(struct out_file *o, FILE *f)
+{
+	fclose(f);
+	unlink(o->tmp_path);
+}

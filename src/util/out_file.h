@@ -16,5 +16,7 @@ FILE *out_file_open(struct out_file *o, const char *path);
 /* Closes it and renames it to @path: 0, or 1 after printing the error
  * (the temporary file is removed). */
 int out_file_commit(struct out_file *o, FILE *f, const char *path);
+/* Closes and removes it: nothing is written to the path. */
+void out_file_abort(struct out_file *o, FILE *f);
 
 #endif /* PTLAB_UTIL_OUT_FILE_H */
