@@ -2,8 +2,8 @@
 /*
  * The lab: each detector fires on a hand-made stale state and not on a
  * fresh one; windows parse; the paravirt preemption is what makes the
- * x86-pv-6.0 races; and the reduced matrix agrees with the rule and with
- * the Spin model, cell by cell.
+ * x86-pv-6.0 races; and the reduced matrix (in the quick tier, its
+ * sample) agrees with the rule and with the Spin model, cell by cell.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "machine_helpers.h"
 #include "ptlab/hugetlb.h"
 #include "ptlab/model.h"
+#include "sample.h"
 #include "sanitizer.h"
 #include "util/time.h"
 
@@ -711,13 +712,16 @@ static bool same_properties_as_earlier(size_t p)
 }
 #endif
 
-/* The reduced stress matrix: every profile, scenario and fix setting,
- * the collapse scenarios with each collapse-table generation. A
- * sanitizer build, several times slower, leaves out the profiles whose
- * properties an earlier one has (s390 is ppc64-radix, mips64 x86-nopv-6.0 to the
- * machine, the lab, the rule and the model): they run no code path the
- * earlier one does not, and the plain build and `make run` judge them. */
-TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
+/*
+ * The reduced stress matrix: every profile, scenario and fix setting, the
+ * collapse scenarios with each collapse-table generation; with @sample,
+ * the quick tier's sample of it (sample.h). A sanitizer build, several
+ * times slower, leaves out the profiles whose properties an earlier one
+ * has (s390 is ppc64-radix, mips64 x86-nopv-6.0 to the machine, the lab,
+ * the rule and the model): they run no code path the earlier one does not,
+ * and the plain build and `make run` judge them.
+ */
+static void matrix_agrees_with_rule_and_model(bool sample)
 {
 	size_t cap = ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS *
 		     COLLAPSE_TABLE_COUNT, n = 0, left_out = 0, left_fresh = 0;
@@ -725,6 +729,8 @@ TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 
 	CHECK(cells);
 	for (size_t p = 0; p < ptlab_profiles_count(); p++) {
+		if (sample && !sample_profile(&ptlab_profiles()[p]))
+			continue;
 #ifdef PTLAB_DEBUG
 		if (same_properties_as_earlier(p)) {
 			left_out++;
@@ -736,6 +742,8 @@ TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
 					if (ct != COLLAPSE_TABLE_REUSE && s != SCENARIO_COLLAPSE_ZAP &&
 					    s != SCENARIO_COLLAPSE_PIN)
+						continue;
+					if (sample && !sample_fix_setting(f))
 						continue;
 					cells[n].cell = make_cell(ptlab_profiles()[p].name, f,
 								  (enum scenario)s,
@@ -762,6 +770,16 @@ TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 				"build\n", left_out, left_fresh);
 	lab_and_model_agree(cells, n);
 	free(cells);
+}
+
+TEST_FULL(lab_matrix_agrees_with_rule_and_model, 1800)
+{
+	matrix_agrees_with_rule_and_model(false);
+}
+
+TEST_T(lab_matrix_sample_agrees_with_rule_and_model, 600)
+{
+	matrix_agrees_with_rule_and_model(true);
 }
 
 /*
