@@ -301,8 +301,9 @@ TEST_T(cli_race_reports_a_violation, 300)
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
 	/* pmd-recheck: no stale pin can come first; the table goes stale. */
-	status = ptlab("race", "--profile", "arm64", "--fixes", "pmd-recheck", "--seconds", "20",
-		       "--stop-on-first", "--json", json, NULL);
+	status = cli_race((const char *const[]){ "--profile", "arm64", "--fixes", "pmd-recheck",
+						 "--stop-on-first", "--json", json, NULL },
+			  20, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "profile arm64"));
 	CHECK(strstr(out, "first violation (stale_table)"));
@@ -333,8 +334,9 @@ TEST_T(cli_race_per_walker_kind, 300)
 	int status;
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
-	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
-		       "--seconds", "5", "--json", json, NULL);
+	status = cli_race((const char *const[]){ "--profile", "x86-nopv-6.0", "--scenario",
+						 "pt-reclaim", "--json", json, NULL },
+			  5, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "first violation (stale_lock)"));
 	text = test_read_file(json);
@@ -349,8 +351,9 @@ TEST_T(cli_race_per_walker_kind, 300)
 	free(text);
 	/* The same with GUP-fast walkers alone: safe, held off by the
 	 * flush. */
-	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
-		       "--walkers", "gup", "--seconds", "3", NULL);
+	status = cli_race((const char *const[]){ "--profile", "x86-nopv-6.0", "--scenario",
+						 "pt-reclaim", "--walkers", "gup", NULL },
+			  3, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "the rule expects: safe"), "%s", out);
 	test_rmtree(dir);
@@ -488,8 +491,9 @@ TEST_T(cli_profile_file_gets_verdicts, 600)
 	free(text);
 	/* race takes it as its one profile; its header lists the file's
 	 * properties. */
-	status = ptlab("race", "--profile-file", off, "--scenario", "munmap", "--seconds", "5",
-		       "--stop-on-first", NULL);
+	status = cli_race((const char *const[]){ "--profile-file", off, "--scenario", "munmap",
+						 "--stop-on-first", NULL },
+			  5, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "profile my-arm64-norcu: rcu_table_free false, tlb_flush broadcast"),
 		  "%s", out);

@@ -195,9 +195,11 @@ TEST_T(trace_ipis_are_flows, 120)
 	test_mkdtemp(dir, sizeof(dir), "trace");
 	snprintf(path, sizeof(path), "%s/t.json", dir);
 	{
+		/* The trace is the point, not the verdict: no minimum of
+		 * evidence, which a loaded machine may not gather in time. */
 		const char *args[] = { "race", "--profile", "x86", "--fixes", "none",
-				       "--seconds", "0.5", "--trace", path, "--trace-window",
-				       "100:0", NULL };
+				       "--seconds", "0.5", "--min-overlaps", "0", "--trace", path,
+				       "--trace-window", "100:0", NULL };
 		int s = ptlab(args);
 
 		CHECK_MSG(s == 0 && strstr(out, "no violation"), "exit %d:\n%s", s, out);
