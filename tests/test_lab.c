@@ -447,6 +447,41 @@ TEST(lab_run_bad_config)
 	CHECK_EQ(ptlab_exit(NULL), 0);
 }
 
+/* As `ptlab matrix`: a cell is done once its verdict is in, with this
+ * margin over the evidence a safe walker kind needs. */
+#define TEST_EVIDENCE_MARGIN 3
+
+/*
+ * Runs @cfg, a cell the flush makes safe, as `ptlab matrix` runs a safe
+ * cell: until it has its evidence (with the margin), and again with twice
+ * the budget when it gathered too little (a loaded machine, or other
+ * tests at once). No run may show a violation; the last one, in @r, must
+ * have enough overlaps held off by the flush.
+ */
+static void held_off_by_the_flush(struct lab_run_config *cfg, struct lab_result *r,
+				  const char *what)
+{
+	cfg->seconds = MATRIX_SECONDS;
+	cfg->stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
+	for (int attempt = 0; attempt <= MATRIX_RETRIES; attempt++) {
+		if (attempt)
+			cfg->seconds *= 2;
+		cfg->seed = 1 + (uint64_t)attempt;
+		CHECK_EQ(lab_run(cfg, r), 0);
+		CHECK_MSG(lab_total_violations(r) == 0, "%s: %llu violations: %s", what,
+			  (unsigned long long)lab_total_violations(r), r->first.what);
+		if (r->evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT)
+			break;
+	}
+	CHECK_MSG(r->evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT,
+		  "%s: only %llu overlaps held off by the flush (%llu overlaps)", what,
+		  (unsigned long long)r->evidence.by[LAB_HELD_OFF_FLUSH],
+		  (unsigned long long)r->evidence.overlaps);
+	/* What follows runs with the defaults again. */
+	cfg->seconds = MATRIX_SECONDS;
+	cfg->stop_at_defended = 0;
+}
+
 /* x86-pv-6.0: the paravirt flush only skips a preempted vCPU. Without the
  * preemption in the windows, every flush waits for the walkers, and the
  * cell is safe with evidence: its overlaps held off by the flush; with
@@ -461,16 +496,9 @@ TEST_T(lab_paravirt_preemption_makes_the_race, 300)
 
 	lab_run_config_default(&cfg, ptlab_profile_find("x86-pv-6.0"), (struct ptlab_fixes){ 0, 0 },
 			       SCENARIO_COLLAPSE_ZAP);
-	cfg.seconds = MATRIX_SECONDS;
 	for (unsigned int i = 0; i < cfg.nr_windows; i++)
 		cfg.windows[i].preempt = false;
-	CHECK_EQ(lab_run(&cfg, &r), 0);
-	CHECK_MSG(lab_total_violations(&r) == 0, "not preempted: %llu violations: %s",
-		  (unsigned long long)lab_total_violations(&r), r.first.what);
-	CHECK_MSG(r.evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT,
-		  "not preempted: only %llu overlaps held off by the flush (%llu overlaps)",
-		  (unsigned long long)r.evidence.by[LAB_HELD_OFF_FLUSH],
-		  (unsigned long long)r.evidence.overlaps);
+	held_off_by_the_flush(&cfg, &r, "not preempted");
 	/* Judged as a safe cell would be (no kind possible). */
 	memset(&e, 0, sizeof(e));
 	CHECK_MSG(lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why)) ==
@@ -503,15 +531,9 @@ TEST_T(lab_invlpgb_small_mm_is_flushed_by_ipi, 300)
 
 	lab_run_config_default(&cfg, ptlab_profile_find("x86-invlpgb"), (struct ptlab_fixes){ 0, 0 },
 			       SCENARIO_COLLAPSE_ZAP);
-	cfg.seconds = MATRIX_SECONDS;
 	cfg.walkers = 1;
 	cfg.min_mm_cpus = 0;
-	CHECK_EQ(lab_run(&cfg, &r), 0);
-	CHECK_MSG(lab_total_violations(&r) == 0, "small mm: %llu violations: %s",
-		  (unsigned long long)lab_total_violations(&r), r.first.what);
-	CHECK_MSG(r.evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT,
-		  "small mm: only %llu overlaps held off by the flush",
-		  (unsigned long long)r.evidence.by[LAB_HELD_OFF_FLUSH]);
+	held_off_by_the_flush(&cfg, &r, "small mm");
 	cfg.min_mm_cpus = 4;
 	cfg.grace_after_violation = 0.05;
 	for (int attempt = 0; attempt <= MATRIX_RETRIES && !seen; attempt++) {
@@ -532,10 +554,6 @@ struct matrix_cell {
 	struct ptlab_cell cell;
 	bool seen[WALKER_KINDS][VIOLATION_KINDS];
 };
-
-/* As `ptlab matrix`: a cell is done once its verdict is in, with this
- * margin over the evidence a safe walker kind needs. */
-#define TEST_EVIDENCE_MARGIN 3
 
 static struct ptlab_cell make_cell(const char *profile, unsigned int fixes, enum scenario s,
 				   enum collapse_table ct)
@@ -651,23 +669,7 @@ TEST_T(lab_collapse_flush_that_waits_holds_walkers_off, 300)
 	CHECK(hash && hash->collapse_flush_waits && hash->mm_cpumask);
 	CHECK(!ptlab_expect(hash, (struct ptlab_fixes){ 0, 0 }, SCENARIO_COLLAPSE_ZAP).unsafe);
 	lab_run_config_default(&cfg, hash, (struct ptlab_fixes){ 0, 0 }, SCENARIO_COLLAPSE_ZAP);
-	cfg.seconds = MATRIX_SECONDS;
-	cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
-	/* As `ptlab matrix`: a run short of evidence (a loaded machine)
-	 * gets another with twice the budget. */
-	for (int attempt = 0; attempt <= MATRIX_RETRIES; attempt++) {
-		if (attempt)
-			cfg.seconds *= 2;
-		cfg.seed = 1 + (uint64_t)attempt;
-		CHECK_EQ(lab_run(&cfg, &r), 0);
-		CHECK_MSG(lab_total_violations(&r) == 0, "%llu violations: %s",
-			  (unsigned long long)lab_total_violations(&r), r.first.what);
-		if (r.evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT)
-			break;
-	}
-	CHECK_MSG(r.evidence.by[LAB_HELD_OFF_FLUSH] >= LAB_MIN_OVERLAPS_DEFAULT,
-		  "only %llu overlaps held off by the collapse flush",
-		  (unsigned long long)r.evidence.by[LAB_HELD_OFF_FLUSH]);
+	held_off_by_the_flush(&cfg, &r, "ppc64-hash");
 	variant[0] = *hash;
 	variant[0].collapse_flush_waits = false;
 	variant[1] = *hash;
