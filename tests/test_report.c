@@ -414,14 +414,16 @@ static void png_colours(const char *path, uint32_t want, size_t *exact, size_t *
  * generations without fixes, hugetlb-unshare unsafe without the sync) and
  * x86-nopv-6.0 (IPI flush, no RCU table free: pt-reclaim unsafe for its
  * RCU walkers only), and their report, in @dir: matrix.json, model.json,
- * report.html.
+ * report.html. The matrix's cells get more retries than by default: they
+ * share the CPUs with other tests, and in a sanitizer build run several
+ * times slower.
  */
 static void make_report(const char *dir, char *matrix, char *model, char *report, size_t len)
 {
 	const char *margs[] = { "matrix", "--profiles", "arm64,x86-nopv-6.0", "--scenarios",
 				"collapse-zap,pt-reclaim,hugetlb-unshare", "--fixes", "none,both",
-				"--collapse-table", "reuse,zap-rcu", "--json", matrix, "--no-report",
-				NULL };
+				"--collapse-table", "reuse,zap-rcu", "--retries", "4", "--json", matrix,
+				"--no-report", NULL };
 	const char *oargs[] = { "model", "--profiles", "arm64,x86-nopv-6.0", "--scenarios",
 				"collapse-zap,pt-reclaim,hugetlb-unshare", "--fixes", "none,both",
 				"--collapse-table", "reuse,zap-rcu", "--json", model, NULL };
