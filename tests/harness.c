@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -302,11 +303,19 @@ static void print_output(int fd, const char *prefix)
 		putchar('\n');
 }
 
-/* Reports a test that ended with @status (or ran out of time); returns
- * whether it passed. */
-static bool finish(struct job *j, int status, bool timed_out)
+static double ru_seconds(const struct rusage *ru)
 {
-	double secs = test_now() - j->start;
+	return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+	       (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
+}
+
+/* Reports a test that ended with @status (or ran out of time) having used
+ * @ru; returns whether it passed. The CPU time (the test's and that of the
+ * programs it ran) says what a test costs on a shared machine, where its
+ * wall time says how loaded the machine was too. */
+static bool finish(struct job *j, int status, const struct rusage *ru, bool timed_out)
+{
+	double secs = test_now() - j->start, cpu = ru_seconds(ru);
 	bool passed = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	char why[96] = "";
 
@@ -322,11 +331,11 @@ static bool finish(struct job *j, int status, bool timed_out)
 	else if (!passed)
 		snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
 	if (opt.tap)
-		printf("%sok %d - %s (%.2f s)%s%s\n", passed ? "" : "not ", ++tap_number,
-		       tests[j->t].name, secs, passed ? "" : ": ", why);
+		printf("%sok %d - %s (%.2f s, cpu %.2f s)%s%s\n", passed ? "" : "not ",
+		       ++tap_number, tests[j->t].name, secs, cpu, passed ? "" : ": ", why);
 	else
-		printf("%s %-48s %6.2fs%s%s\n", passed ? "PASS" : "FAIL", tests[j->t].name, secs,
-		       passed ? "" : "  ", why);
+		printf("%s %-48s %6.2fs  cpu %6.2fs%s%s\n", passed ? "PASS" : "FAIL",
+		       tests[j->t].name, secs, cpu, passed ? "" : "  ", why);
 	if (!passed || opt.verbose)
 		print_output(j->out, opt.tap ? "# " : "");
 	close(j->out);
@@ -469,7 +478,9 @@ static int run(const int *sel, int nsel)
 	bool *done = calloc((size_t)nr_tests, sizeof(*done));
 	int *failures = calloc((size_t)nsel, sizeof(*failures));
 	int passed = 0, failed = 0, next = 0, running = 0, status;
+	struct rusage ru;
 	const char *stopped = NULL;	/* why no more tests start */
+	double start = test_now(), cpu = 0, load[3] = { 0, 0, 0 };
 
 	if (!jobs || !done || !failures)
 		return 1;
@@ -492,11 +503,12 @@ static int run(const int *sel, int nsel)
 			next++;
 			running++;
 		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 			for (int i = 0; i < opt.jobs; i++) {
 				if (jobs[i].pid != pid)
 					continue;
-				if (finish(&jobs[i], status, false)) {
+				cpu += ru_seconds(&ru);
+				if (finish(&jobs[i], status, &ru, false)) {
 					passed++;
 				} else {
 					failures[failed++] = jobs[i].t;
@@ -516,9 +528,10 @@ static int run(const int *sel, int nsel)
 				abandon(&jobs[i]);
 			} else if (test_now() - jobs[i].start > tests[jobs[i].t].timeout_s) {
 				kill(-jobs[i].pid, SIGKILL);
-				while (waitpid(jobs[i].pid, &status, 0) < 0 && errno == EINTR)
+				while (wait4(jobs[i].pid, &status, 0, &ru) < 0 && errno == EINTR)
 					;
-				finish(&jobs[i], status, true);
+				cpu += ru_seconds(&ru);
+				finish(&jobs[i], status, &ru, true);
 				failures[failed++] = jobs[i].t;
 				if (opt.fail_fast)
 					stopped = "--fail-fast stopped after the first failure";
@@ -546,6 +559,11 @@ static int run(const int *sel, int nsel)
 			printf(" %s", tests[failures[i]].name);
 		printf("\n");
 	}
+	/* The machine may be shared: what the tests cost, and how loaded
+	 * it was. */
+	getloadavg(load, 3);
+	printf("%s%.1f s, cpu %.1f s, %d at once, load average %.2f %.2f %.2f\n",
+	       opt.tap ? "# " : "", test_now() - start, cpu, opt.jobs, load[0], load[1], load[2]);
 	printf("%s%d passed, %d failed\n", opt.tap ? "# " : "", passed, failed);
 	free(jobs);
 	free(done);
