@@ -28,6 +28,7 @@
 
 #include "cli_helpers.h"
 #include "harness.h"
+#include "sanitizer.h"
 
 /* A hang guard: the longest valid run here takes a few seconds. */
 #define RUN_TIMEOUT 120
@@ -348,10 +349,19 @@ static void fuzz_command(const struct fuzz_plan *plan, const char *command)
 	teardown();
 }
 
+/* The samples' tier. Parsing runs on one thread, where a TSan build has
+ * nothing to find: there the samples are of the full tier too, and the
+ * plain and ASan builds fuzz the command line in the quick one. */
+#ifdef PTLAB_TSAN
+#define SAMPLE_TIER TIER_FULL
+#else
+#define SAMPLE_TIER TIER_QUICK
+#endif
+
 /* A quick test of @command (the @sample plan) and a full one, as
  * NAME_sample and NAME. */
 #define FUZZ_CLI_TESTS(name, command, sample, secs)                          \
-	TEST_T(name##_sample, secs)                                           \
+	TEST_TIER(name##_sample, secs, SAMPLE_TIER)                          \
 	{                                                                    \
 		fuzz_command(&(sample), command);                            \
 	}                                                                    \
@@ -386,7 +396,7 @@ static void fuzz_report(const struct fuzz_plan *plan)
 	test_rmtree(mdir);
 }
 
-TEST_T(fuzz_cli_report_sample, 600)
+TEST_TIER(fuzz_cli_report_sample, 600, SAMPLE_TIER)
 {
 	fuzz_report(&quick);
 }
@@ -434,7 +444,7 @@ static void fuzz_commands(const struct fuzz_plan *plan)
 	teardown();
 }
 
-TEST_T(fuzz_cli_commands_sample, 300)
+TEST_TIER(fuzz_cli_commands_sample, 300, SAMPLE_TIER)
 {
 	fuzz_commands(&quick);
 }
