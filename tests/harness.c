@@ -374,6 +374,13 @@ static int cpus(void)
 	return (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+unsigned int test_cpus(void)
+{
+	int n = cpus() / (opt.jobs > 0 ? opt.jobs : 1);
+
+	return n > 1 ? (unsigned int)n : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,

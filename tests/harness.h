@@ -83,6 +83,12 @@ int test_run(const char *const argv[], char *out, size_t outlen);
  * never): a hang guard, never a pass criterion. */
 int test_run_timeout(const char *const argv[], char *out, size_t outlen, unsigned int seconds);
 
+/* The CPUs a test may keep busy by itself: the machine's, shared among
+ * the tests running at once (at least one). A test that runs work in
+ * parallel (the model's verifiers) takes no more, so that a race test
+ * beside it is not starved. */
+unsigned int test_cpus(void);
+
 /* Seconds since an arbitrary start, monotonic. */
 double test_now(void);
 

@@ -161,7 +161,7 @@ static void model_agrees_with_rule(bool sample)
 	size_t n;
 	const struct ptlab_cell *cells = all_cells(&n, true, sample);
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
-	struct ptlab_model_options o = { 0 };
+	struct ptlab_model_options o = { .jobs = test_cpus() };
 	char keep[256], msg[256];
 	char *out = malloc(OUT_LEN);
 	size_t unsafe = 0;
@@ -220,7 +220,7 @@ static void walkers_keep_verdicts(const char *define, int only_scenario)
 	struct ptlab_cell *cells = calloc(n, sizeof(*cells));
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	const char *defines[] = { define };
-	struct ptlab_model_options o = { .defines = defines, .ndefines = 1 };
+	struct ptlab_model_options o = { .defines = defines, .ndefines = 1, .jobs = test_cpus() };
 	double start = test_now();
 
 	CHECK(results && cells);
