@@ -202,12 +202,32 @@ static struct {
 	bool tap, verbose, fail_fast;
 } opt = { .tiers = 1u << TIER_QUICK | 1u << TIER_FULL };
 
+/* The CPUs this process may run on. */
+static int cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set);
+	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+unsigned int test_cpus(void)
+{
+	int n = cpus() / (opt.jobs > 0 ? opt.jobs : 1);
+
+	return n > 1 ? (unsigned int)n : 1;
+}
+
 /* A test running in a child. */
 struct job {
 	int t;			/* its index in tests[] */
 	pid_t pid;		/* the child, leader of a process group of its own */
 	int out;		/* its stdout and stderr: an unlinked temporary file */
 	double start;
+	/* Its time so far, counted against its limit: wall time, divided by
+	 * how many times the machine's load exceeded its CPUs meanwhile. */
+	double charged, last;
 };
 
 static pid_t harness_pid;
@@ -264,7 +284,8 @@ static bool launch(struct job *j, int t)
 	/* Also here, so that a kill of the group cannot come first. */
 	setpgid(j->pid, j->pid);
 	j->t = t;
-	j->start = test_now();
+	j->start = j->last = test_now();
+	j->charged = 0;
 	return true;
 }
 
@@ -323,8 +344,9 @@ static bool finish(struct job *j, int status, const struct rusage *ru, bool time
 	kill(-j->pid, SIGKILL);
 	remove_asan_log(j->pid);
 	if (timed_out)
-		snprintf(why, sizeof(why), "timed out after %u s (its time limit)",
-			 tests[j->t].timeout_s);
+		snprintf(why, sizeof(why), "timed out after %.0f s (its time limit: %u s%s)", secs,
+			 tests[j->t].timeout_s, secs > tests[j->t].timeout_s + 1 ?
+			 ", stretched while the machine was loaded" : "");
 	else if (WIFSIGNALED(status))
 		snprintf(why, sizeof(why), "killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));
@@ -340,6 +362,23 @@ static bool finish(struct job *j, int status, const struct rusage *ru, bool time
 		print_output(j->out, opt.tap ? "# " : "");
 	close(j->out);
 	return passed;
+}
+
+/*
+ * Whether @j ran out of time. A time limit is a hang guard, not a pass
+ * criterion: on a machine loaded beyond its CPUs (other work, or a
+ * sanitizer build's tests beside each other) a test gets less than the
+ * share of a CPU its limit assumed, and the limit stretches by as much.
+ */
+static bool over_time(struct job *j)
+{
+	double now = test_now(), load, stretch = 1;
+
+	if (getloadavg(&load, 1) == 1 && load > cpus())
+		stretch = load / cpus();
+	j->charged += (now - j->last) / stretch;
+	j->last = now;
+	return j->charged > tests[j->t].timeout_s;
 }
 
 /* Kills a running test whose result will not be known. */
@@ -362,23 +401,6 @@ static bool selected(int t, int nfilters, char **filters)
 		if (strstr(tests[t].name, filters[i]))
 			return true;
 	return false;
-}
-
-/* The CPUs this process may run on. */
-static int cpus(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		return CPU_COUNT(&set);
-	return (int)sysconf(_SC_NPROCESSORS_ONLN);
-}
-
-unsigned int test_cpus(void)
-{
-	int n = cpus() / (opt.jobs > 0 ? opt.jobs : 1);
-
-	return n > 1 ? (unsigned int)n : 1;
 }
 
 static void usage(FILE *f)
@@ -533,7 +555,7 @@ static int run(const int *sel, int nsel)
 			if (stopped && opt.fail_fast) {
 				/* The running tests' verdicts no longer matter. */
 				abandon(&jobs[i]);
-			} else if (test_now() - jobs[i].start > tests[jobs[i].t].timeout_s) {
+			} else if (over_time(&jobs[i])) {
 				kill(-jobs[i].pid, SIGKILL);
 				while (wait4(jobs[i].pid, &status, 0, &ru) < 0 && errno == EINTR)
 					;
