@@ -600,6 +600,15 @@ static int run(const int *sel, int nsel)
 	return failed || passed < nsel ? 1 : 0;
 }
 
+static int longest_first(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	if (tests[x].timeout_s != tests[y].timeout_s)
+		return tests[x].timeout_s < tests[y].timeout_s ? 1 : -1;
+	return x - y;
+}
+
 int main(int argc, char **argv)
 {
 	int sel[MAX_TESTS], nsel = 0, first, status = 0;
@@ -612,6 +621,7 @@ int main(int argc, char **argv)
 		if (selected(t, argc - first, argv + first))
 			sel[nsel++] = t;
 	if (list) {
+		/* In the order they are defined. */
 		for (int i = 0; i < nsel; i++)
 			printf("%-5s %5u s  %s\n", tier_names[tests[sel[i]].tier],
 			       tests[sel[i]].timeout_s, tests[sel[i]].name);
@@ -621,6 +631,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ptlab-tests: no test selected\n");
 		return 2;
 	}
+	/* The tests with the longest time limits (the longest tests) start
+	 * first, so that none of them starts last and runs alone: with -j
+	 * the run ends sooner. The others keep the order they are defined
+	 * in (a stable sort). */
+	qsort(sel, (size_t)nsel, sizeof(sel[0]), longest_first);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return run(sel, nsel);
 }
