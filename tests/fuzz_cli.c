@@ -54,18 +54,26 @@ struct fuzz_plan {
 
 #ifdef PTLAB_DEBUG
 #define QUICK_STRIDE 14
-static const struct fuzz_plan full = { .stride = 2, .all_forms = false, .real_runs = 1 };
+#define FULL_STRIDE 2
+#define FULL_ALL_FORMS false
 #else
 #define QUICK_STRIDE 7
-static const struct fuzz_plan full = { .stride = 1, .all_forms = true, .real_runs = 1 };
+#define FULL_STRIDE 1
+#define FULL_ALL_FORMS true
 #endif
+static const struct fuzz_plan full = { .stride = FULL_STRIDE, .all_forms = FULL_ALL_FORMS,
+				       .real_runs = 1 };
 static const struct fuzz_plan quick = { .stride = QUICK_STRIDE, .all_forms = false,
 					.real_runs = 1 };
-/* bench's shortest run takes 15 s or more (its sync figures on up to 16
- * busy CPUs): the quick tier runs it once, in bench_json_has_every_figure,
- * and fuzzes only its parsing. */
+/* bench's shortest run keeps both CPUs busy for 15 s or more (its sync
+ * figures on up to 16 spinning CPUs), and the bound overrides --rounds and
+ * --scale, so that a real run tries no fuzzed value of theirs:
+ * bench_json_has_every_figure runs it once, with --json, and its fuzzing
+ * is of the parsing only. */
 static const struct fuzz_plan quick_parse_only = { .stride = QUICK_STRIDE, .all_forms = false,
 						   .real_runs = 0 };
+static const struct fuzz_plan full_parse_only = { .stride = FULL_STRIDE,
+						  .all_forms = FULL_ALL_FORMS, .real_runs = 0 };
 
 static const char *const plain_values[] = {
 	"", ".", " ", "-1", "-0", "0", "1", "00", "+1", "0x10", "1e3", "1e309", "-1e309", "1e-320",
@@ -358,26 +366,30 @@ static void fuzz_command(const struct fuzz_plan *plan, const char *command)
 #define SAMPLE_TIER TIER_QUICK
 #endif
 
-/* A quick test of @command (the @sample plan) and a full one, as
- * NAME_sample and NAME. */
-#define FUZZ_CLI_TESTS(name, command, sample, secs)                          \
-	TEST_TIER(name##_sample, secs, SAMPLE_TIER)                          \
+/* A sample's time limit: it takes seconds. (The harness starts the
+ * tests with the longest limits first.) */
+#define SAMPLE_SECONDS 120
+
+/* A quick test of @command (the @sample plan) and a full one (@whole),
+ * as NAME_sample and NAME. */
+#define FUZZ_CLI_TESTS(name, command, sample, whole, secs)                   \
+	TEST_TIER(name##_sample, SAMPLE_SECONDS, SAMPLE_TIER)                \
 	{                                                                    \
 		fuzz_command(&(sample), command);                            \
 	}                                                                    \
 	TEST_FULL(name, secs)                                                \
 	{                                                                    \
-		fuzz_command(&full, command);                                \
+		fuzz_command(&(whole), command);                             \
 	}
 
-FUZZ_CLI_TESTS(fuzz_cli_profiles, "profiles", quick, 600)
-FUZZ_CLI_TESTS(fuzz_cli_race, "race", quick, 600)
-FUZZ_CLI_TESTS(fuzz_cli_matrix, "matrix", quick, 600)
-FUZZ_CLI_TESTS(fuzz_cli_soak, "soak", quick, 600)
-FUZZ_CLI_TESTS(fuzz_cli_model, "model", quick, 900)
-FUZZ_CLI_TESTS(fuzz_cli_bench, "bench", quick_parse_only, 600)
-FUZZ_CLI_TESTS(fuzz_cli_study_unshare, "study unshare", quick, 600)
-FUZZ_CLI_TESTS(fuzz_cli_study_sync, "study sync", quick, 900)
+FUZZ_CLI_TESTS(fuzz_cli_profiles, "profiles", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_race, "race", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_matrix, "matrix", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_soak, "soak", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_model, "model", quick, full, 900)
+FUZZ_CLI_TESTS(fuzz_cli_bench, "bench", quick_parse_only, full_parse_only, 600)
+FUZZ_CLI_TESTS(fuzz_cli_study_unshare, "study unshare", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_study_sync, "study sync", quick, full, 900)
 
 /* report reads a matrix's JSON: one is made first. */
 static void fuzz_report(const struct fuzz_plan *plan)
@@ -396,7 +408,7 @@ static void fuzz_report(const struct fuzz_plan *plan)
 	test_rmtree(mdir);
 }
 
-TEST_TIER(fuzz_cli_report_sample, 600, SAMPLE_TIER)
+TEST_TIER(fuzz_cli_report_sample, SAMPLE_SECONDS, SAMPLE_TIER)
 {
 	fuzz_report(&quick);
 }
@@ -444,7 +456,7 @@ static void fuzz_commands(const struct fuzz_plan *plan)
 	teardown();
 }
 
-TEST_TIER(fuzz_cli_commands_sample, 300, SAMPLE_TIER)
+TEST_TIER(fuzz_cli_commands_sample, SAMPLE_SECONDS, SAMPLE_TIER)
 {
 	fuzz_commands(&quick);
 }
