@@ -2,7 +2,13 @@
 #
 #   make              build libptlab.a and the ptlab command
 #   make run          install what is missing, build, run the main job
-#   make check        install what is missing, build, run every test
+#   make check        install what is missing, build, check an install,
+#                     run the quick tier of the tests (a few minutes)
+#   make check-full   the same with every test: the quick tier and the
+#                     full one (every cell, the 3-walker model, the
+#                     fuzzers' full runs, soaks, the report in a browser)
+#   TESTFLAGS=...     options for build/ptlab-tests (-j N, --tap,
+#                     --fail-fast, -v, test names: build/ptlab-tests --help)
 #   make bench        run the benchmarks (never part of make check)
 #   make install      install the command, the library, its headers,
 #                     ptlab.pc and the man page (PREFIX=/usr/local, DESTDIR)
@@ -96,7 +102,8 @@ TESTS := $(BUILD)/ptlab-tests
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all run check bench deps deps-check clean install uninstall installcheck check-install fuzz
+.PHONY: all run check check-full test-programs bench deps deps-check deps-check-full clean install uninstall \
+	installcheck check-install fuzz
 all: $(LIB) $(PTLAB)
 
 # Objects depend on the flags they were built with: a change rebuilds.
@@ -144,6 +151,9 @@ deps:
 deps-check:
 	@scripts/deps.sh $(CCNAME) check
 
+deps-check-full:
+	@scripts/deps.sh $(CCNAME) check-full
+
 # The two oracles on the full matrix (five scenarios, every profile and
 # fix setting, the collapse scenarios with each collapse-table
 # generation), then the report of both; it says where the report is, and
@@ -171,11 +181,25 @@ run: deps
 	echo "the report of both oracles: $(abspath $(REPORT))"; \
 	exit $$status
 
+# What the tests run: the command, the test binary and the examples
+# (debian/rules builds them too, and runs the quick tier).
+test-programs: all $(TESTS) $(EXAMPLES)
+
+# The tests say their tier where they are defined (tests/harness.h);
+# build/ptlab-tests runs them as many at once as there are CPUs, each in
+# a process of its own, and its last line is "N passed, N failed". The
+# build runs as many jobs unless make was given a -j of its own.
+BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+TESTFLAGS ?=
+check: TIER := quick
 check: deps-check
-	@$(MAKE) --no-print-directory all $(TESTS) $(EXAMPLES)
+check-full: TIER := all
+check-full: deps-check-full
+check check-full:
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) test-programs
 	@$(MAKE) --no-print-directory check-install
-	$(call say,TEST,$(TESTS))
-	$(Q)$(TESTS) --ptlab $(PTLAB)
+	$(call say,TEST,$(TESTS) --tier $(TIER))
+	$(Q)$(TESTS) --ptlab $(PTLAB) --tier $(TIER) $(TESTFLAGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -188,7 +212,8 @@ clean:
 # from a corpus of structured seeds plus the regression inputs. A crash is
 # written to $(FUZZ_OUT)/crash-*: copied into tests/fuzz-regress/, it is
 # replayed by make check from then on. (make check runs the same fuzzer
-# from seeded inputs in every build: tests/test_fuzz_api.c.)
+# from seeded inputs in every build, make check-full from more of them:
+# tests/test_fuzz_api.c.)
 FUZZ_SECONDS ?= 300
 FUZZ_PROFILE ?= x86
 FUZZ_BUILD := build-clang-address-fuzz

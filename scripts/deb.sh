@@ -33,7 +33,8 @@ trap cleanup EXIT
 # are in the work tree.
 mkdir "$tmp/ptlab"
 git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$tmp/ptlab"
-(cd "$tmp/ptlab" && dpkg-buildpackage -us -uc -b)
+# -Jauto: the build and its tests (debian/rules) use every CPU.
+(cd "$tmp/ptlab" && dpkg-buildpackage -us -uc -b -Jauto)
 ls -l "$tmp"/*.deb
 lintian --fail-on error --info --pedantic "$tmp"/*.changes
 

@@ -12,12 +12,14 @@
 # for `scripts/deps.sh deb` (building the Debian packages, .ci/run):
 #   dpkg-dev, debhelper, fakeroot, lintian, libpng-dev
 # for `scripts/deps.sh <compiler> check` (make check):
+#   libpng-dev   the tests decode the browser's screenshot (the test
+#                binary links it, whatever the tier)
+# for `scripts/deps.sh <compiler> check-full` (make check-full), also:
 #   chromium     the report is tested in a real browser, headless (about
 #                100 MB; about 30 s to install here)
-#   libpng-dev   the test decodes the browser's screenshot
 # and for `scripts/deps.sh fuzz` (make fuzz): clang and libclang-rt-dev
 # (libFuzzer and clang's sanitizer runtimes)
-# Usage: scripts/deps.sh [compiler-name | deb | fuzz] [check]
+# Usage: scripts/deps.sh [compiler-name | deb | fuzz] [check | check-full]
 set -euo pipefail
 
 need=(liburcu-dev libjansson-dev spin tcc gcc make pkg-config groff-base man-db)
@@ -26,7 +28,8 @@ for arg in "${@:-gcc}"; do
 	clang*) need+=(clang) ;;
 	deb) need+=(dpkg-dev debhelper fakeroot lintian libpng-dev) ;;
 	fuzz) need+=(clang libclang-rt-dev) ;;
-	check) need+=(chromium libpng-dev) ;;
+	check) need+=(libpng-dev) ;;
+	check-full) need+=(libpng-dev chromium) ;;
 	esac
 done
 

@@ -16,6 +16,33 @@ int cli_run(const char *const args[], char *out, size_t len)
 	return test_run(argv, out, len);
 }
 
+int cli_race(const char *const args[], double seconds, char *out, size_t len)
+{
+	const char *argv[32] = { test_ptlab_path(), "race" };
+	char secs[32], seed[16];
+	size_t n = 2;
+	int status;
+
+	for (; *args && n < 27; args++)
+		argv[n++] = *args;
+	argv[n++] = "--seconds";
+	argv[n++] = secs;
+	argv[n++] = "--seed";
+	argv[n++] = seed;
+	argv[n] = NULL;
+	for (int attempt = 0;; attempt++) {
+		snprintf(secs, sizeof(secs), "%g", seconds);
+		snprintf(seed, sizeof(seed), "%d", 1 + attempt);
+		status = test_run(argv, out, len);
+		if (attempt == 2)
+			return status;
+		if (strstr(out, "verdict: inconclusive"))
+			seconds *= 2;
+		else if (!strstr(out, "showed no violation") && !strstr(out, "no violation was seen"))
+			return status;
+	}
+}
+
 /* Splits the list of a usage error, "... (allowed: a, b, c)", into @out,
  * dropping a leading "--" from each name. */
 static void allowed_names(const char *msg, struct cli_names *out)

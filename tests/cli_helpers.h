@@ -26,4 +26,15 @@ void cli_long_options(const char *command, struct cli_names *out);
  * @out; returns the exit status. */
 int cli_run(const char *const args[], char *out, size_t len);
 
+/*
+ * Runs `ptlab race` with @args (NULL-terminated, after "race") for
+ * @seconds, and again as `ptlab matrix` retries a cell: a run short of
+ * evidence (a loaded machine, a sanitizer build, other tests at once)
+ * with twice the budget, an unsafe cell that showed nothing with the next
+ * seed, twice at most. A test of a verdict stays honest (a safe cell must
+ * still show its evidence, an unsafe one its violation) without a time
+ * budget that only an idle machine meets. Returns the last exit status.
+ */
+int cli_race(const char *const args[], double seconds, char *out, size_t len);
+
 #endif /* PTLAB_TESTS_CLI_HELPERS_H */

@@ -16,7 +16,9 @@
  * the run short (later options override earlier ones), until one such
  * run of the option succeeded (a run a command refuses, such as an
  * output file it cannot write, does not count): a command's work is
- * tested elsewhere; what is fuzzed here is its input.
+ * tested elsewhere; what is fuzzed here is its input. The full tier
+ * fuzzes with every value (fuzz_cli_race), the quick tier with a fixed
+ * sample of them (fuzz_cli_race_sample): struct fuzz_plan.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -26,24 +28,52 @@
 
 #include "cli_helpers.h"
 #include "harness.h"
+#include "sanitizer.h"
 
 /* A hang guard: the longest valid run here takes a few seconds. */
 #define RUN_TIMEOUT 120
-/* Successful real runs per option. */
-#define REAL_RUNS 1
 /* What ends every parse-only run. */
 #define SENTINEL "--fuzz-end-of-options"
 
+/*
+ * How much of the input space a test covers: every @stride-th plain value
+ * (the overlong ones always), in all three forms or in one, the values
+ * taking turns (--opt=value, the same twice, --opt value); and for each
+ * option up to @real_runs runs that succeed. The full tier tries every
+ * value in every form; a sanitizer build, where starting a process costs
+ * ten times as much, checks the same parsing code on every other value in
+ * one form. The quick tier takes a fixed sample: every seventh value
+ * (every fourteenth in a sanitizer build), one form each, and one real run
+ * per option.
+ */
+struct fuzz_plan {
+	size_t stride;
+	bool all_forms;
+	size_t real_runs;
+};
+
 #ifdef PTLAB_DEBUG
-/* Sanitizer builds, where starting a process costs ten times as much,
- * check the same parsing code on a sample: every other plain value, in
- * the --opt=value form only (the overlong values always). */
-#define VALUE_STRIDE 2
-#define FORMS 1
+#define QUICK_STRIDE 14
+#define FULL_STRIDE 2
+#define FULL_ALL_FORMS false
 #else
-#define VALUE_STRIDE 1
-#define FORMS 3
+#define QUICK_STRIDE 7
+#define FULL_STRIDE 1
+#define FULL_ALL_FORMS true
 #endif
+static const struct fuzz_plan full = { .stride = FULL_STRIDE, .all_forms = FULL_ALL_FORMS,
+				       .real_runs = 1 };
+static const struct fuzz_plan quick = { .stride = QUICK_STRIDE, .all_forms = false,
+					.real_runs = 1 };
+/* bench's shortest run keeps both CPUs busy for 15 s or more (its sync
+ * figures on up to 16 spinning CPUs), and the bound overrides --rounds and
+ * --scale, so that a real run tries no fuzzed value of theirs:
+ * bench_json_has_every_figure runs it once, with --json, and its fuzzing
+ * is of the parsing only. */
+static const struct fuzz_plan quick_parse_only = { .stride = QUICK_STRIDE, .all_forms = false,
+						   .real_runs = 0 };
+static const struct fuzz_plan full_parse_only = { .stride = FULL_STRIDE,
+						  .all_forms = FULL_ALL_FORMS, .real_runs = 0 };
 
 static const char *const plain_values[] = {
 	"", ".", " ", "-1", "-0", "0", "1", "00", "+1", "0x10", "1e3", "1e309", "-1e309", "1e-320",
@@ -227,8 +257,8 @@ static bool json_takes_file(const char *command)
 /* Every value for one option of one command, in both forms, and
  * duplicated; with the command's output file when the option is another
  * one. */
-static void fuzz_option(const char *command, const char *option, const char *const *values,
-			size_t nvalues, bool json_file)
+static void fuzz_option(const struct fuzz_plan *plan, const char *command, const char *option,
+			const char *const *values, size_t nvalues, bool json_file)
 {
 	bool json_opt = strcmp(option, "json") == 0;
 	const char *const *b = bound(command);
@@ -263,13 +293,19 @@ static void fuzz_option(const char *command, const char *option, const char *con
 		/* "--opt value": a value that looks like an option is taken as
 		 * one by getopt, as in any GNU program. */
 		const char *const *forms[] = { joined, twice, v[0] != '-' ? sep : NULL };
+		size_t first = 0, last = 2;
 
+		if (!plan->all_forms) {
+			first = last = i % 3;
+			if (!forms[first])
+				first = last = 0;
+		}
 		snprintf(eq, sizeof(eq), "--%s=%s", option, v);
-		for (size_t f = 0; f < FORMS && forms[f]; f++) {
+		for (size_t f = first; f <= last && forms[f]; f++) {
 			bool accepted;
 
 			fuzz_run(forms[f], NULL, true, NULL, v, &accepted);
-			if (accepted && successes < REAL_RUNS)
+			if (accepted && successes < plan->real_runs)
 				successes += fuzz_run(forms[f], tail, false, json, v, NULL) == 0;
 		}
 	}
@@ -293,7 +329,7 @@ static void teardown(void)
 }
 
 /* Every option of one command. */
-static void fuzz_command(const char *command)
+static void fuzz_command(const struct fuzz_plan *plan, const char *command)
 {
 	const char *values[sizeof(plain_values) / sizeof(plain_values[0]) + 2];
 	size_t nv = 0;
@@ -312,46 +348,51 @@ static void fuzz_command(const char *command)
 	/* The overlong ones first: as paths, only a real run refuses them. */
 	values[nv++] = long_name;
 	values[nv++] = long_list;
-	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i += VALUE_STRIDE)
+	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i += plan->stride)
 		values[nv++] = plain_values[i];
 	json_file = json_takes_file(command);
 	for (size_t o = 0; o < opts.n; o++)
 		if (strcmp(opts.name[o], "help") && strcmp(opts.name[o], "version"))
-			fuzz_option(command, opts.name[o], values, nv, json_file);
+			fuzz_option(plan, command, opts.name[o], values, nv, json_file);
 	teardown();
 }
 
-TEST_T(fuzz_cli_profiles, 600)
-{
-	fuzz_command("profiles");
-}
+/* The samples' tier. Parsing runs on one thread, where a TSan build has
+ * nothing to find: there the samples are of the full tier too, and the
+ * plain and ASan builds fuzz the command line in the quick one. */
+#ifdef PTLAB_TSAN
+#define SAMPLE_TIER TIER_FULL
+#else
+#define SAMPLE_TIER TIER_QUICK
+#endif
 
-TEST_T(fuzz_cli_race, 600)
-{
-	fuzz_command("race");
-}
+/* A sample's time limit: it takes seconds. (The harness starts the
+ * tests with the longest limits first.) */
+#define SAMPLE_SECONDS 120
 
-TEST_T(fuzz_cli_matrix, 600)
-{
-	fuzz_command("matrix");
-}
+/* A quick test of @command (the @sample plan) and a full one (@whole),
+ * as NAME_sample and NAME. */
+#define FUZZ_CLI_TESTS(name, command, sample, whole, secs)                   \
+	TEST_TIER(name##_sample, SAMPLE_SECONDS, SAMPLE_TIER)                \
+	{                                                                    \
+		fuzz_command(&(sample), command);                            \
+	}                                                                    \
+	TEST_FULL(name, secs)                                                \
+	{                                                                    \
+		fuzz_command(&(whole), command);                             \
+	}
 
-TEST_T(fuzz_cli_soak, 600)
-{
-	fuzz_command("soak");
-}
+FUZZ_CLI_TESTS(fuzz_cli_profiles, "profiles", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_race, "race", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_matrix, "matrix", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_soak, "soak", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_model, "model", quick, full, 900)
+FUZZ_CLI_TESTS(fuzz_cli_bench, "bench", quick_parse_only, full_parse_only, 600)
+FUZZ_CLI_TESTS(fuzz_cli_study_unshare, "study unshare", quick, full, 600)
+FUZZ_CLI_TESTS(fuzz_cli_study_sync, "study sync", quick, full, 900)
 
-TEST_T(fuzz_cli_model, 900)
-{
-	fuzz_command("model");
-}
-
-TEST_T(fuzz_cli_bench, 600)
-{
-	fuzz_command("bench");
-}
-
-TEST_T(fuzz_cli_report, 600)
+/* report reads a matrix's JSON: one is made first. */
+static void fuzz_report(const struct fuzz_plan *plan)
 {
 	char mdir[256];
 	const char *argv[] = { ptlab_path, "matrix", "--profiles", "x86", "--scenarios",
@@ -363,23 +404,24 @@ TEST_T(fuzz_cli_report, 600)
 	test_mkdtemp(mdir, sizeof(mdir), "fuzzcli-matrix");
 	snprintf(matrix_json, sizeof(matrix_json), "%s/matrix.json", mdir);
 	CHECK_MSG(test_run_timeout(argv, out, sizeof(out), RUN_TIMEOUT) == 0, "%s", out);
-	fuzz_command("report");
+	fuzz_command(plan, "report");
 	test_rmtree(mdir);
 }
 
-TEST_T(fuzz_cli_study_unshare, 600)
+TEST_TIER(fuzz_cli_report_sample, SAMPLE_SECONDS, SAMPLE_TIER)
 {
-	fuzz_command("study unshare");
+	fuzz_report(&quick);
 }
 
-TEST_T(fuzz_cli_study_sync, 900)
+TEST_FULL(fuzz_cli_report, 600)
 {
-	fuzz_command("study sync");
+	fuzz_report(&full);
 }
 
 /* Every command is fuzzed above; unknown commands and help topics, and
- * values where no command takes them, here. */
-TEST_T(fuzz_cli_commands, 300)
+ * values where no command takes them, here (every @plan->stride-th
+ * value). */
+static void fuzz_commands(const struct fuzz_plan *plan)
 {
 	static const char *const known[] = { "profiles", "race", "matrix", "soak", "model",
 					     "bench", "report", "study" };
@@ -394,7 +436,7 @@ TEST_T(fuzz_cli_commands, 300)
 			listed |= strcmp(cmds.name[i], known[k]) == 0;
 		CHECK_MSG(listed, "command %s is not fuzzed: add a TEST for it", cmds.name[i]);
 	}
-	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i++) {
+	for (size_t i = 0; i < sizeof(plain_values) / sizeof(plain_values[0]); i += plan->stride) {
 		const char *v = plain_values[i];
 		const char *cmd[] = { v, NULL };
 		const char *help[] = { "help", v, NULL };
@@ -412,4 +454,14 @@ TEST_T(fuzz_cli_commands, 300)
 		}
 	}
 	teardown();
+}
+
+TEST_TIER(fuzz_cli_commands_sample, SAMPLE_SECONDS, SAMPLE_TIER)
+{
+	fuzz_commands(&quick);
+}
+
+TEST_FULL(fuzz_cli_commands, 300)
+{
+	fuzz_commands(&full);
 }

@@ -63,7 +63,13 @@ static void check_result(const char *results, const char *name, const char *mode
 	CHECK_MSG(test_count(results, key) == 1, "%zu times %s", test_count(results, key), key);
 }
 
-TEST_T(bench_json_has_every_figure, 600)
+/* The full tier's: even at its smallest (--rounds 3 --scale 0.01) the
+ * benchmark keeps both CPUs busy for about 20 s, its contenders spinning
+ * (about 100 CPU seconds, as much as the rest of the quick tier), and
+ * under a sanitizer for minutes. The quick tier tests its options
+ * (fuzz_cli_bench_sample, the CLI's usage tests): liburcu's make check
+ * too leaves its benchmarks to a longer run. */
+TEST_FULL(bench_json_has_every_figure, 600)
 {
 	static const char *const walk_names[] = { "gup_fast_pin_unpin", "bare_walk_floor" };
 	static const char *const sync_names[] = { "ipi_sync", "urcu_memb_synchronize",

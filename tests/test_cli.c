@@ -16,6 +16,13 @@
 
 #define OUT_LEN (1u << 20)
 
+/* Retries for a matrix's cell that did not pass (each with twice the
+ * budget when short of evidence, the next seed when an unsafe cell showed
+ * nothing), more than the command's default: these cells share the CPUs
+ * with other tests, and in a sanitizer build run several times slower.
+ * A cell that passes at once costs no more. */
+#define MATRIX_RETRIES "4"
+
 static char out[OUT_LEN];
 
 /* Runs ptlab with the arguments (NULL-terminated) into out. */
@@ -301,8 +308,9 @@ TEST_T(cli_race_reports_a_violation, 300)
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
 	/* pmd-recheck: no stale pin can come first; the table goes stale. */
-	status = ptlab("race", "--profile", "arm64", "--fixes", "pmd-recheck", "--seconds", "20",
-		       "--stop-on-first", "--json", json, NULL);
+	status = cli_race((const char *const[]){ "--profile", "arm64", "--fixes", "pmd-recheck",
+						 "--stop-on-first", "--json", json, NULL },
+			  20, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "profile arm64"));
 	CHECK(strstr(out, "first violation (stale_table)"));
@@ -333,8 +341,9 @@ TEST_T(cli_race_per_walker_kind, 300)
 	int status;
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "race");
-	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
-		       "--seconds", "5", "--json", json, NULL);
+	status = cli_race((const char *const[]){ "--profile", "x86-nopv-6.0", "--scenario",
+						 "pt-reclaim", "--json", json, NULL },
+			  5, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "first violation (stale_lock)"));
 	text = test_read_file(json);
@@ -349,8 +358,9 @@ TEST_T(cli_race_per_walker_kind, 300)
 	free(text);
 	/* The same with GUP-fast walkers alone: safe, held off by the
 	 * flush. */
-	status = ptlab("race", "--profile", "x86-nopv-6.0", "--scenario", "pt-reclaim",
-		       "--walkers", "gup", "--seconds", "3", NULL);
+	status = cli_race((const char *const[]){ "--profile", "x86-nopv-6.0", "--scenario",
+						 "pt-reclaim", "--walkers", "gup", NULL },
+			  3, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "the rule expects: safe"), "%s", out);
 	test_rmtree(dir);
@@ -378,7 +388,8 @@ TEST_T(cli_matrix_small, 300)
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "matrix");
 	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
-		       "--fixes", "both", "--seconds", "1", "--json", json, "--no-report", NULL);
+		       "--fixes", "both", "--seconds", "1", "--retries", MATRIX_RETRIES, "--json", json,
+		       "--no-report", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "2 cells: 2 pass, 0 fail, 0 inconclusive"));
 	text = test_read_file(json);
@@ -414,7 +425,8 @@ TEST_T(cli_matrix_jobs, 300)
 
 	tmp_json(dir, sizeof(dir), json, sizeof(json), "matrix-jobs");
 	status = ptlab("matrix", "--profiles", "x86,broadcast-norcu", "--scenarios", "munmap",
-		       "--fixes", "none,both", "--seconds", "1", "--jobs", "4", "--json", json,
+		       "--fixes", "none,both", "--seconds", "1", "--retries", MATRIX_RETRIES, "--jobs",
+		       "4", "--json", json,
 		       "--no-report", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "4 cells: 4 pass, 0 fail, 0 inconclusive"));
@@ -464,7 +476,8 @@ TEST_T(cli_profile_file_gets_verdicts, 600)
 	write_profile(off, "my-arm64-norcu", false);
 	write_profile(on, "my-arm64", true);
 	status = ptlab("matrix", "--profile-file", off, "--profile-file", on, "--scenarios",
-		       "munmap", "--fixes", "both", "--seconds", "1", "--json", json,
+		       "munmap", "--fixes", "both", "--seconds", "1", "--retries", MATRIX_RETRIES,
+		       "--json", json,
 		       "--no-report", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "2 cells: 2 pass"), "%s", out);
@@ -488,8 +501,9 @@ TEST_T(cli_profile_file_gets_verdicts, 600)
 	free(text);
 	/* race takes it as its one profile; its header lists the file's
 	 * properties. */
-	status = ptlab("race", "--profile-file", off, "--scenario", "munmap", "--seconds", "5",
-		       "--stop-on-first", NULL);
+	status = cli_race((const char *const[]){ "--profile-file", off, "--scenario", "munmap",
+						 "--stop-on-first", NULL },
+			  5, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK_MSG(strstr(out, "profile my-arm64-norcu: rcu_table_free false, tlb_flush broadcast"),
 		  "%s", out);

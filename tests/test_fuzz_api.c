@@ -16,11 +16,15 @@
 
 #define REGRESS_DIR "tests/fuzz-regress"
 
+/* Inputs per profile in the full tier and in the quick one (a fixed
+ * sample: the first inputs of the same seeds). Sanitizer builds run
+ * several times slower. */
 #ifdef PTLAB_DEBUG
-/* Sanitizer builds run several times slower. */
-#define INPUTS_PER_PROFILE 40
+#define INPUTS_FULL 40
+#define INPUTS_QUICK 15
 #else
-#define INPUTS_PER_PROFILE 150
+#define INPUTS_FULL 150
+#define INPUTS_QUICK 40
 #endif
 #define INPUT_MAX 3000
 /* A regression input is run this many times: some were races. */
@@ -43,10 +47,10 @@ static void add_stats(struct fuzz_api_stats *sum, const struct fuzz_api_stats *s
 	}
 }
 
-/* Random inputs on every safe profile. The fuzzer must not be vacuous:
- * every entry point was called, and the ones that change the tables
- * succeeded many times. */
-TEST_T(fuzz_api_seeded, 1200)
+/* @inputs random inputs on every safe profile. The fuzzer must not be
+ * vacuous: every entry point was called, and the ones that change the
+ * tables succeeded many times. */
+static void seeded(int inputs)
 {
 	static const enum fuzz_op must_succeed[] = { OP_MMAP, OP_MUNMAP, OP_MADVISE, OP_POPULATE,
 						     OP_USE_MM, OP_READ, OP_WRITE, OP_GUP,
@@ -64,7 +68,7 @@ TEST_T(fuzz_api_seeded, 1200)
 		profiles++;
 		fuzz_api_machine_up(prof->name);
 		/* Half the inputs start structured, half are random bytes. */
-		for (int i = 0; i < INPUTS_PER_PROFILE; i++) {
+		for (int i = 0; i < inputs; i++) {
 			size_t len = rand_next(&rng) % INPUT_MAX;
 
 			if (i % 2) {
@@ -80,8 +84,7 @@ TEST_T(fuzz_api_seeded, 1200)
 		fuzz_api_machine_down();
 	}
 	CHECK(profiles >= 2);
-	fprintf(stderr, "    %zu profiles x %d inputs; calls (succeeded):", profiles,
-		INPUTS_PER_PROFILE);
+	fprintf(stderr, "    %zu profiles x %d inputs; calls (succeeded):", profiles, inputs);
 	for (int op = 0; op < OP_COUNT; op++)
 		fprintf(stderr, "%s %s %llu (%llu)", op % 6 ? "," : "\n     ",
 			fuzz_api_op_name((enum fuzz_op)op), (unsigned long long)sum.calls[op],
@@ -93,6 +96,16 @@ TEST_T(fuzz_api_seeded, 1200)
 		CHECK_MSG(sum.succeeded[must_succeed[i]] >= 10, "%s succeeded %llu times",
 			  fuzz_api_op_name(must_succeed[i]),
 			  (unsigned long long)sum.succeeded[must_succeed[i]]);
+}
+
+TEST_T(fuzz_api_seeded_sample, 600)
+{
+	seeded(INPUTS_QUICK);
+}
+
+TEST_FULL(fuzz_api_seeded, 1200)
+{
+	seeded(INPUTS_FULL);
 }
 
 /* Each input that once made the fuzzer fail, run again. */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Spin model (model/ptlab.pml, `ptlab model`): every cell's verdict
- * and kinds of violation agree with the rule; every counterexample
- * replays in Spin's own guided simulation; a bug seeded into collapse is
- * caught; a search cut short is never "safe"; bad input is refused.
+ * and kinds of violation agree with the rule (in the quick tier, the
+ * sample's: sample.h); every counterexample replays in Spin's own guided
+ * simulation; a bug seeded into collapse is caught; a search cut short is
+ * never "safe"; bad input is refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "harness.h"
 #include "ptlab/model.h"
+#include "sample.h"
 
 #define OUT_LEN (1u << 20)
 
@@ -36,9 +38,10 @@ static bool is_collapse(enum scenario s)
 }
 
 /* Every profile x fix setting x scenario, today's kernel (zeroed: the
- * defaults); with @generations the collapse scenarios once per
- * collapse-table generation. */
-static const struct ptlab_cell *all_cells(size_t *n, bool generations)
+ * defaults), or with @sample the quick tier's sample of them (sample.h);
+ * with @generations the collapse scenarios once per collapse-table
+ * generation. */
+static const struct ptlab_cell *all_cells(size_t *n, bool generations, bool sample)
 {
 	static struct ptlab_cell cells[64 * PTLAB_FIX_SETTINGS * SCENARIO_COUNT *
 				       COLLAPSE_TABLE_COUNT];
@@ -51,6 +54,9 @@ static const struct ptlab_cell *all_cells(size_t *n, bool generations)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
 					if (ct != COLLAPSE_TABLE_REUSE &&
 					    (!generations || !is_collapse((enum scenario)s)))
+						continue;
+					if (sample && (!sample_profile(&ptlab_profiles()[p]) ||
+						       !sample_fix_setting(f)))
 						continue;
 					cells[k] = (struct ptlab_cell){
 						.profile = &ptlab_profiles()[p],
@@ -148,12 +154,14 @@ static void check_cell(const struct ptlab_cell *c,
 	check_replays(dir, c, r->walker, r->kind, out);
 }
 
-TEST_T(model_matrix_agrees_with_rule, 1800)
+/* Every cell (or the sample's) against the rule, with its counterexample
+ * replayed by Spin. */
+static void model_agrees_with_rule(bool sample)
 {
 	size_t n;
-	const struct ptlab_cell *cells = all_cells(&n, true);
+	const struct ptlab_cell *cells = all_cells(&n, true, sample);
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
-	struct ptlab_model_options o = { 0 };
+	struct ptlab_model_options o = { .jobs = test_cpus() };
 	char keep[256], msg[256];
 	char *out = malloc(OUT_LEN);
 	size_t unsafe = 0;
@@ -161,8 +169,9 @@ TEST_T(model_matrix_agrees_with_rule, 1800)
 
 	CHECK(results && out);
 	CHECK_MSG(ptlab_model_tools(msg, sizeof(msg)) == 0, "%s", msg);
-	CHECK_EQ(n, ptlab_profiles_count() * PTLAB_FIX_SETTINGS *
-		       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1)));
+	if (!sample)
+		CHECK_EQ(n, ptlab_profiles_count() * PTLAB_FIX_SETTINGS *
+			       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1)));
 	test_mkdtemp(keep, sizeof(keep), "model");
 	o.keep_dir = keep;
 	start = test_now();
@@ -187,20 +196,31 @@ TEST_T(model_matrix_agrees_with_rule, 1800)
 	free(out);
 }
 
+TEST_FULL(model_matrix_agrees_with_rule, 1800)
+{
+	model_agrees_with_rule(false);
+}
+
+TEST_T(model_matrix_sample_agrees_with_rule, 600)
+{
+	model_agrees_with_rule(true);
+}
+
 /*
  * The model runs two GUP-fast walkers and one RCU walker; docs/model.md
  * argues that other numbers give the same verdicts and kinds (one walker
  * suffices for every violation, another adds states, not behaviour).
- * Checked on every cell of today's kernel, or of one scenario.
+ * Checked on every cell of today's kernel, or of one scenario (in the
+ * full tier only: the searches of other numbers of walkers are longer).
  */
 static void walkers_keep_verdicts(const char *define, int only_scenario)
 {
 	size_t n, k = 0;
-	const struct ptlab_cell *all = all_cells(&n, false);
+	const struct ptlab_cell *all = all_cells(&n, false, false);
 	struct ptlab_cell *cells = calloc(n, sizeof(*cells));
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	const char *defines[] = { define };
-	struct ptlab_model_options o = { .defines = defines, .ndefines = 1 };
+	struct ptlab_model_options o = { .defines = defines, .ndefines = 1, .jobs = test_cpus() };
 	double start = test_now();
 
 	CHECK(results && cells);
@@ -221,17 +241,17 @@ static void walkers_keep_verdicts(const char *define, int only_scenario)
 	free(cells);
 }
 
-TEST_T(model_one_walker_keeps_verdicts, 600)
+TEST_FULL(model_one_walker_keeps_verdicts, 600)
 {
 	walkers_keep_verdicts("NWALKERS=1", -1);
 }
 
-TEST_T(model_three_walkers_keep_verdicts, 1800)
+TEST_FULL(model_three_walkers_keep_verdicts, 1800)
 {
 	walkers_keep_verdicts("NWALKERS=3", -1);
 }
 
-TEST_T(model_two_rcu_walkers_keep_verdicts, 600)
+TEST_FULL(model_two_rcu_walkers_keep_verdicts, 600)
 {
 	walkers_keep_verdicts("NRCU=2", SCENARIO_PT_RECLAIM);
 }
@@ -483,8 +503,9 @@ static void model_with_path(const char *dir, const char *json, char *out)
 }
 
 /* The verifiers are compiled with tcc when it is installed (make check
- * installs it), else with gcc: the search is the same, cell for cell. */
-TEST_T(model_same_search_with_tcc_or_gcc, 300)
+ * installs it), else with gcc: the search is the same, cell for cell (in
+ * the full tier: gcc takes seconds per verifier). */
+TEST_FULL(model_same_search_with_tcc_or_gcc, 300)
 {
 	char with[256], without[256], a[300], b[300], used[300];
 	char *out = malloc(OUT_LEN), *ta, *tb;

@@ -15,12 +15,24 @@
 #include "harness.h"
 #include "ptlab/soak.h"
 
-/* A short soak injects at five times the default rate, so that every
- * path fails many times in 20 s even in a sanitizer build, which runs
- * several times slower, with 17 profiles' cells taking turns: the rarest
- * path (the THP fault's deposit table) makes about 200 allocations there,
- * and 0.98^200 (2%) was too likely a run without one failure. */
-#define SOAK_FAIL_ALLOC "0.05"
+/*
+ * The quick tier's soak injects at five times the default rate, so that
+ * every path fails many times in a short soak: the rarest path (the THP
+ * fault's deposit table) makes about 600 allocations in 10 s here, but
+ * only about 200 in 20 s in a sanitizer build, which runs several times
+ * slower, with 17 profiles' cells taking turns, and 0.98^200 (2%) was too
+ * likely a run without one failure (0.95^200: 3 in 10^5). The full tier's
+ * soak runs longer at twice the default rate (a sanitizer build's 600
+ * deposit tables in 60 s: 0.98^600, 5 in 10^6).
+ */
+#ifdef PTLAB_DEBUG
+#define SOAK_QUICK_SECONDS "20"
+#else
+#define SOAK_QUICK_SECONDS "10"
+#endif
+#define SOAK_QUICK_FAIL_ALLOC "0.05"
+#define SOAK_FULL_SECONDS "60"
+#define SOAK_FULL_FAIL_ALLOC "0.02"
 
 static size_t count_safe_cells(void)
 {
@@ -178,12 +190,12 @@ static long long json_number(const char *text, const char *key)
 	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
 }
 
-/* make check's soak: about 20 s of the safe cells with failures injected;
- * every check holds and every path's fallback ran. */
-TEST_T(soak_cli_short_soak_passes, 300)
+/* A soak of the safe cells for @seconds with failures injected at
+ * @fail_alloc: every check holds and every path's fallback ran. */
+static void soak_passes(const char *seconds, const char *fail_alloc)
 {
 	char dir[256], json[300];
-	const char *args[] = { "--seconds", "20", "--fail-alloc", SOAK_FAIL_ALLOC, "--json", json,
+	const char *args[] = { "--seconds", seconds, "--fail-alloc", fail_alloc, "--json", json,
 			       NULL };
 	char *text, *inj;
 	int status;
@@ -212,6 +224,16 @@ TEST_T(soak_cli_short_soak_passes, 300)
 	}
 	free(text);
 	test_rmtree(dir);
+}
+
+TEST_T(soak_cli_short_soak_passes, 300)
+{
+	soak_passes(SOAK_QUICK_SECONDS, SOAK_QUICK_FAIL_ALLOC);
+}
+
+TEST_FULL(soak_cli_long_soak_passes, 600)
+{
+	soak_passes(SOAK_FULL_SECONDS, SOAK_FULL_FAIL_ALLOC);
 }
 
 /* A run that fails (here: every allocation fails, so no collapse can
