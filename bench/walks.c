@@ -25,7 +25,7 @@
  * functions GUP-fast runs (cpu.h, pgtable.h, gup_folio.h), so that each
  * part's price is the difference of two figures of the same run:
  *   walk_irqs_off       + the interrupts-off section around the pin
- *                       (arch_local_irq_save()/_restore(): irq_seq, the
+ *                       (arch_local_irq_disable()/_enable(): irq_seq, the
  *                       liburcu read-side section, the waiter and IPI
  *                       checks), the unpin after it as GUP's;
  *   walk_rechecks       + the PMD and PTE re-checks after the reference
@@ -184,13 +184,19 @@ static inline __attribute__((always_inline)) void part_once(const struct walk_ca
 							     struct page **pages)
 {
 	struct cpu *cpu = this_cpu;
-	unsigned long irq = arch_local_irq_save(cpu);
-	struct pmd_slot *pmdp = bare_pmd_slot(mm, addr);
-	pmd_t pmd = { atomic_load_explicit(&pmdp->val, memory_order_relaxed) };
-	struct pte_slot *ptep = (struct pte_slot *)page_address(pfn_to_page(pmd_pfn(pmd))) +
-				pte_index(addr);
-	pte_t pte = { atomic_load_explicit(&ptep->val, memory_order_relaxed) };
-	struct page *page = pfn_to_page(pte_pfn(pte));
+	struct pmd_slot *pmdp;
+	pmd_t pmd;
+	struct pte_slot *ptep;
+	pte_t pte;
+	struct page *page;
+	bool large;
+
+	arch_local_irq_disable(cpu);
+	pmdp = bare_pmd_slot(mm, addr);
+	pmd = (pmd_t){ atomic_load_explicit(&pmdp->val, memory_order_relaxed) };
+	ptep = (struct pte_slot *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr);
+	pte = (pte_t){ atomic_load_explicit(&ptep->val, memory_order_relaxed) };
+	page = pfn_to_page(pte_pfn(pte));
 
 	switch (kind) {
 	case WALK_PIN:
@@ -198,7 +204,7 @@ static inline __attribute__((always_inline)) void part_once(const struct walk_ca
 			walk_failed(c->name, "get-unless-zero failed");
 		break;
 	case WALK_FOLIO:
-		if (try_grab_folio_fast(page, 1, FOLL_PIN) != page)
+		if (try_grab_folio_fast(page, 1, FOLL_PIN, &large) != page)
 			walk_failed(c->name, "try_grab_folio_fast() failed");
 		break;
 	default:
@@ -209,13 +215,14 @@ static inline __attribute__((always_inline)) void part_once(const struct walk_ca
 				      pte_val(pte) != pte_val(ptep_recheck(ptep))))
 		walk_failed(c->name, "an entry changed");
 	pages[0] = page;
-	arch_local_irq_restore(cpu, irq);
+	arch_local_irq_enable(cpu);
 	switch (kind) {
 	case WALK_PIN:
 		folio_put_refs(pages[0], GUP_PIN_COUNTING_BIAS);
 		break;
 	case WALK_FOLIO:
-		gup_put_folio(pages[0], 1, FOLL_PIN);
+		page = page_folio_fast(pages[0], &large);
+		gup_put_folio(page, large, 1, FOLL_PIN);
 		break;
 	default:
 		atomic_fetch_sub_explicit(&pages[0]->refcount, 1, memory_order_seq_cst);

@@ -35,13 +35,10 @@ static inline void grab_folio(struct page *folio, int refs, unsigned int flags)
 }
 
 /* mirrors gup_put_folio(): drops what try_grab_folio_fast() or
- * grab_folio() took on the folio of @page. */
-static inline __attribute__((always_inline)) void gup_put_folio(struct page *page, int refs,
-								unsigned int flags)
+ * grab_folio() took on @folio (@large: a THP's). */
+static inline __attribute__((always_inline)) void gup_put_folio(struct page *folio, bool large,
+								int refs, unsigned int flags)
 {
-	bool large;
-	struct page *folio = page_folio_fast(page, &large);
-
 	if (flags & FOLL_PIN) {
 		if (large)
 			atomic_fetch_sub_explicit(&folio->pincount, refs,
@@ -55,23 +52,27 @@ static inline __attribute__((always_inline)) void gup_put_folio(struct page *pag
 /*
  * mirrors try_grab_folio_fast(): get-unless-zero on the folio, then make
  * sure the page still belongs to it (a freed THP's frames may have become
- * order-0 pages meanwhile). A pin of an order-0 page takes its whole
- * GUP_PIN_COUNTING_BIAS in the same atomic operation (the kernel adds it
- * in two steps); a large folio counts pins in pincount.
+ * order-0 pages meanwhile, and an order-0 page part of a THP): for an
+ * order-0 page, that it is one still (its type: see page_compound()); for
+ * a THP's, that its head is the folio, still a THP. A pin of an order-0
+ * page takes its whole GUP_PIN_COUNTING_BIAS in the same atomic operation
+ * (the kernel adds it in two steps); a large folio counts pins in
+ * pincount. Sets *large as page_folio_fast() does.
  */
 static inline __attribute__((always_inline)) struct page *
-try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
+try_grab_folio_fast(struct page *page, int refs, unsigned int flags, bool *large)
 {
 	for (;;) {
-		bool large;
-		struct page *folio = page_folio_fast(page, &large);
-		int add = (flags & FOLL_PIN) && !large ? refs * GUP_PIN_COUNTING_BIAS : refs;
+		struct page *folio = page_folio_fast(page, large);
+		int add = (flags & FOLL_PIN) && !*large ? refs * GUP_PIN_COUNTING_BIAS : refs;
 
 		if (!page_ref_add_unless_zero(folio, add))
 			return NULL;
 		/* The reference holds the folio: these checks are stable. */
-		if (page_folio(page) == folio && folio_test_large(folio) == large) {
-			if ((flags & FOLL_PIN) && large)
+		if (!*large && !page_compound(page))
+			return folio;
+		if (*large && page_folio(page) == folio && folio_test_large(folio)) {
+			if (flags & FOLL_PIN)
 				atomic_fetch_add_explicit(&folio->pincount, refs,
 							  memory_order_relaxed);
 			return folio;
