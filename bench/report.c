@@ -140,9 +140,25 @@ static bool part_costs(struct part_cost *out)
 	return true;
 }
 
+/* What walk_pin_one_rmw says: the price of the pin's second atomic
+ * (walk_pin's figure minus its own). False when either is missing. */
+static bool second_atomic(const struct part_cost *p, const struct bench_result **one_rmw,
+			  double *price)
+{
+	*one_rmw = walk("walk_pin_one_rmw", 1, false);
+	for (int i = 0; *one_rmw && i < BENCH_PARTS; i++)
+		if (!strcmp(p[i].part->name, "walk_pin")) {
+			*price = p[i].ns - (*one_rmw)->ns_per_op;
+			return true;
+		}
+	return false;
+}
+
 static void print_parts(FILE *f)
 {
 	struct part_cost p[BENCH_PARTS];
+	const struct bench_result *one_rmw;
+	double price;
 
 	if (!part_costs(p))
 		return;
@@ -156,6 +172,11 @@ static void print_parts(FILE *f)
 			fprintf(f, " %13s", "");
 		fprintf(f, "  %s\n", p[i].part->adds);
 	}
+	if (second_atomic(p, &one_rmw, &price))
+		fprintf(f, "  %-20s %7.2f %6.2fx  beside them: walk_pin with its bias in one atomic;\n"
+			   "  %-36s the kernel's second atomic costs %+.2f ns (%.0f%% of the gap)\n",
+			one_rmw->name, one_rmw->ns_per_op, ratio(one_rmw, walk(bench_parts[0].name, 1, false)),
+			"", price, 100 * price / (p[BENCH_PARTS - 1].ns - p[0].ns));
 }
 
 static void print_ratio_cell(FILE *f, const struct bench_result *r, const struct bench_result *base)
@@ -309,11 +330,22 @@ void bench_print(FILE *f)
 				t[i].at);
 		/* The one-page target (the first) with what its gap is made of. */
 		if (i == 0 && part_costs(p)) {
+			const struct bench_result *one_rmw;
+			double price;
+
 			fprintf(f, "  %-8s   the gap by part:", "");
-			for (int k = 1; k < BENCH_PARTS; k++)
-				fprintf(f, "%s %s %+.2f ns (%.0f%%)", k > 1 ? "," : "",
-					p[k].part->name, p[k].part_ns, 100 * p[k].share);
+			for (int k = 1; k < BENCH_PARTS; k++) {
+				if (k == 3)
+					fprintf(f, ",\n  %-8s  ", "");
+				else if (k > 1)
+					fputc(',', f);
+				fprintf(f, " %s %+.2f ns (%.0f%%)", p[k].part->name, p[k].part_ns,
+					100 * p[k].share);
+			}
 			fputc('\n', f);
+			if (second_atomic(p, &one_rmw, &price))
+				fprintf(f, "  %-8s   of walk_pin's, the kernel's second atomic: %+.2f ns\n", "",
+					price);
 		}
 	}
 }
@@ -324,6 +356,8 @@ int bench_write_json(const char *path)
 	struct target t[MAX_TARGETS];
 	int n = bench_targets(t);
 	struct part_cost p[BENCH_PARTS];
+	const struct bench_result *one_rmw;
+	double price;
 	struct json j;
 	FILE *f = json_file_open(&j, path);
 
@@ -370,6 +404,10 @@ int bench_write_json(const char *path)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	if (part_costs(p) && second_atomic(p, &one_rmw, &price))
+		json_double(&j, "pin_second_atomic_ns", price);
+	else
+		json_null(&j, "pin_second_atomic_ns");
 	json_array_begin(&j, "one_page_parts");
 	if (part_costs(p))
 		for (int i = 0; i < BENCH_PARTS; i++) {

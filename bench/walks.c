@@ -31,8 +31,12 @@
  *   walk_rechecks       + the PMD and PTE re-checks after the reference
  *                       (pmdp_recheck(), ptep_recheck());
  *   walk_pin            + the pin's atomics instead of the increment and
- *                       decrement: get-unless-zero of the pin, and
- *                       unpin's drop of it (page known to be order-0);
+ *                       decrement, as try_grab_folio_fast() and
+ *                       gup_put_folio() do them on a page known to be
+ *                       order-0: get-unless-zero of one reference, the
+ *                       rest of the pin's bias (folio_add_pin(), with its
+ *                       smp_mb__after_atomic()), unpin's drop of the
+ *                       whole bias;
  *   walk_folio          + the folio lookups: try_grab_folio_fast() and
  *                       gup_put_folio() as GUP calls them (page_folio()
  *                       before the reference and its check after);
@@ -40,6 +44,11 @@
  *                       present, pfn_valid() and permission checks, the
  *                       race points, the switches, the statistics, the
  *                       batch loops, unpin's run of the folio's pages.
+ * And beside them:
+ *   walk_pin_one_rmw    walk_pin with the whole bias taken by the
+ *                       get-unless-zero, one atomic operation instead of
+ *                       the kernel's two (as ptlab took it before): the
+ *                       price of the kernel's second atomic.
  * Figures are ns per page.
  */
 #include <errno.h>
@@ -66,6 +75,7 @@ enum walk_kind {
 	WALK_RECHECKS,
 	WALK_PIN,
 	WALK_FOLIO,
+	WALK_PIN_ONE_RMW,
 };
 
 struct walk_case {
@@ -84,6 +94,7 @@ static const struct walk_case walk_cases[] = {
 	{ "walk_rechecks", WALK_RECHECKS, 1, false },
 	{ "walk_pin", WALK_PIN, 1, false },
 	{ "walk_folio", WALK_FOLIO, 1, false },
+	{ "walk_pin_one_rmw", WALK_PIN_ONE_RMW, 1, false },
 	{ "gup_fast_pin_unpin", WALK_GUP, 16, false },
 	{ "bare_walk_floor", WALK_BARE, 16, false },
 	{ "gup_fast_pin_unpin", WALK_GUP, HPAGE_PMD_NR, false },
@@ -93,15 +104,11 @@ static const struct walk_case walk_cases[] = {
 };
 #define WALK_CASES (sizeof(walk_cases) / sizeof(walk_cases[0]))
 
-/* The concurrent pinning's two kinds (512 small pages). */
-#define WALK_CASE_GUP_512 10
-#define WALK_CASE_BARE_512 11
-
 const struct bench_part bench_parts[BENCH_PARTS] = {
 	{ "bare_walk_floor", "the walk, one atomic increment and one decrement" },
 	{ "walk_irqs_off", "+ the interrupts-off section around the pin" },
 	{ "walk_rechecks", "+ the PMD and PTE re-checks after the reference" },
-	{ "walk_pin", "+ the pin's atomics: get-unless-zero, unpin's drop" },
+	{ "walk_pin", "+ the pin's atomics: get-unless-zero, the bias, unpin's drop" },
 	{ "walk_folio", "+ the folio lookups before and after the reference" },
 	{ "gup_fast_pin_unpin", "+ the rest: checks, race points, statistics, loops" },
 };
@@ -200,6 +207,11 @@ static inline __attribute__((always_inline)) void part_once(const struct walk_ca
 
 	switch (kind) {
 	case WALK_PIN:
+		if (!page_ref_add_unless_zero(page, 1))
+			walk_failed(c->name, "get-unless-zero failed");
+		folio_add_pin(page, 1, false);
+		break;
+	case WALK_PIN_ONE_RMW:
 		if (!page_ref_add_unless_zero(page, GUP_PIN_COUNTING_BIAS))
 			walk_failed(c->name, "get-unless-zero failed");
 		break;
@@ -218,7 +230,8 @@ static inline __attribute__((always_inline)) void part_once(const struct walk_ca
 	arch_local_irq_enable(cpu);
 	switch (kind) {
 	case WALK_PIN:
-		folio_put_refs(pages[0], GUP_PIN_COUNTING_BIAS);
+	case WALK_PIN_ONE_RMW:
+		gup_put_folio(pages[0], false, 1, FOLL_PIN);
 		break;
 	case WALK_FOLIO:
 		page = page_folio_fast(pages[0], &large);
@@ -265,6 +278,7 @@ static inline __attribute__((always_inline)) void walk_once(const struct walk_ca
 	case WALK_RECHECKS:
 	case WALK_PIN:
 	case WALK_FOLIO:
+	case WALK_PIN_ONE_RMW:
 		part_once(c, kind, mm, addr, pages);
 		break;
 	}
@@ -290,6 +304,7 @@ WALK_LOOP(walk_loop_irqs_off, WALK_IRQS_OFF)
 WALK_LOOP(walk_loop_rechecks, WALK_RECHECKS)
 WALK_LOOP(walk_loop_pin, WALK_PIN)
 WALK_LOOP(walk_loop_folio, WALK_FOLIO)
+WALK_LOOP(walk_loop_pin_one_rmw, WALK_PIN_ONE_RMW)
 
 static walk_loop_fn *const walk_loops[] = {
 	[WALK_GUP] = walk_loop_gup,
@@ -300,6 +315,7 @@ static walk_loop_fn *const walk_loops[] = {
 	[WALK_RECHECKS] = walk_loop_rechecks,
 	[WALK_PIN] = walk_loop_pin,
 	[WALK_FOLIO] = walk_loop_folio,
+	[WALK_PIN_ONE_RMW] = walk_loop_pin_one_rmw,
 };
 
 static unsigned long walk_iters(unsigned int batch)
@@ -353,9 +369,18 @@ void bench_walks(struct mm_struct *mm)
  * next; its figure is the time from the first thread's start to the last
  * one's end per page a thread pinned.
  */
-static const struct walk_case *const pin_cases[] = { &walk_cases[WALK_CASE_GUP_512],
-						     &walk_cases[WALK_CASE_BARE_512] };
+static const enum walk_kind pin_kinds[] = { WALK_GUP, WALK_BARE };
 #define PIN_CASES 2
+
+/* The single-thread case of @kind pinning 512 small pages. */
+static const struct walk_case *pin_case(enum walk_kind kind)
+{
+	for (size_t k = 0; k < WALK_CASES; k++)
+		if (walk_cases[k].kind == kind && walk_cases[k].batch == HPAGE_PMD_NR &&
+		    !walk_cases[k].thp)
+			return &walk_cases[k];
+	abort();
+}
 
 const unsigned int bench_pin_counts[BENCH_PIN_COUNTS] = { 1, 2, 4, 8 };
 
@@ -444,7 +469,7 @@ static int pin_concurrent_at(struct mm_struct *mm, unsigned int n)
 		for (int i = 0; i < PIN_CASES; i++) {
 			int k = (int)((r + (unsigned int)i) % PIN_CASES);
 
-			samples[k][r] = run_pinners(&p, n, pin_cases[k]);
+			samples[k][r] = run_pinners(&p, n, pin_case(pin_kinds[k]));
 		}
 	p.c = NULL;
 	pthread_barrier_wait(&p.start);
@@ -454,7 +479,7 @@ static int pin_concurrent_at(struct mm_struct *mm, unsigned int n)
 	pthread_barrier_destroy(&p.start);
 	pthread_barrier_destroy(&p.done);
 	for (int k = 0; k < PIN_CASES; k++)
-		bench_record(pin_cases[k]->name, "concurrent", n, HPAGE_PMD_NR, false,
+		bench_record(pin_case(pin_kinds[k])->name, "concurrent", n, HPAGE_PMD_NR, false,
 			     bench_median(samples[k], bench.rounds));
 	return 0;
 }

@@ -4,17 +4,47 @@
  * (mirrors mm/gup.c, 6.x: gup_fast(), gup_fast_fallback(),
  * __get_user_pages()).
  *
- * Ordering of the fast path, against a writer that clears an entry and
- * then looks at reference counts (collapse's isolation, zap):
- *   walker: read entry (acquire) -> reference (seq_cst RMW) -> re-read
- *           entry (seq_cst load);
- *   writer: clear entry (seq_cst exchange) -> read refcount (seq_cst).
- * Either the walker's re-read sees the entry changed and it drops the
- * reference, or the writer sees the reference. The table the walker reads
- * stays a page table of this mm because the walker has interrupts off:
- * whoever frees or reuses it first waits for that, through an IPI flush,
- * tlb_remove_table_sync_one() or an RCU grace period, as the profile and
- * the fixes decide. Where they do not, the lab's detectors see it.
+ * Ordering of the fast path, as the kernel's (6.12), against a writer
+ * that clears an entry and then looks at reference counts:
+ *   walker:   read PMD, PTE (acquire) -> get-unless-zero of refs (seq_cst
+ *             CAS: the kernel's atomic_add_unless() is fully ordered) ->
+ *             for a pin, the pin on top (relaxed: refcount +=
+ *             refs * (GUP_PIN_COUNTING_BIAS - 1) on an order-0 folio,
+ *             pincount += refs on a large one), smp_mb__after_atomic() ->
+ *             re-read PMD and PTE (seq_cst);
+ *   collapse: pmdp_collapse_flush() clears the PMD (seq_cst exchange) ->
+ *             the isolation reads each refcount (is_refcount_suitable(),
+ *             seq_cst load);
+ *   zap:      clears each PTE (seq_cst exchange) -> drops the mapping's
+ *             reference after the TLB flush (the mmu_gather).
+ * - The get-unless-zero pairs with the clearing exchange: the CAS, the
+ *   exchange, the re-check and the refcount load are all seq_cst, so in
+ *   their single order either the CAS comes first and the isolation sees
+ *   the reference (any count above the mappings refuses the collapse, the
+ *   pin's bias is not needed for that), or the exchange comes first and
+ *   the re-check sees the entry changed and drops the reference. A zap
+ *   checks no count: the walker that took its reference first keeps the
+ *   page allocated until it drops it (a reference is never taken on a
+ *   count of 0: get-unless-zero), and its re-check sends it away.
+ * - smp_mb__after_atomic() orders the pin's second atomic before the
+ *   re-checks. In the kernel it pairs with the barrier of
+ *   folio_try_share_anon_rmap_*(), where fork looks for pins
+ *   (folio_maybe_dma_pinned(): the bias or the pincount) after it changed
+ *   the PTE. ptlab has no such reader: nothing looks at pins after
+ *   changing an entry, so this barrier orders nothing ptlab's protocol
+ *   relies on; it is there as the kernel's is, and on x86-64 it is a
+ *   compiler barrier, as the kernel's (ptlab/barrier.h).
+ * - Unpin (gup_put_folio()) drops an order-0 folio's refs * BIAS in one
+ *   acq_rel RMW: its release orders every access made through the pin
+ *   before the drop, for whoever drops the last reference, whose acquire
+ *   sees them before it frees. A large folio's pincount goes first
+ *   (relaxed, the kernel's atomic_sub()), ordered before the reference's
+ *   drop by the same release.
+ * The table the walker reads stays a page table of this mm because the
+ * walker has interrupts off: whoever frees or reuses it first waits for
+ * that, through an IPI flush, tlb_remove_table_sync_one() or an RCU
+ * grace period, as the profile and the fixes decide. Where they do not,
+ * the lab's detectors see it.
  */
 #include <errno.h>
 

@@ -106,6 +106,9 @@ TEST_T(bench_json_has_every_figure, 600)
 		check_result(results, part_names[p], "single", 1, 1, false);
 		expected++;
 	}
+	/* Beside them, the pin with its bias in one atomic. */
+	check_result(results, "walk_pin_one_rmw", "single", 1, 1, false);
+	expected++;
 	for (size_t w = 0; w < 2; w++) {
 		check_result(results, walk_names[w], "single", 1, 1, false);
 		check_result(results, walk_names[w], "single", 1, 16, false);
@@ -160,6 +163,9 @@ TEST_T(bench_json_has_every_figure, 600)
 	CHECK_EQ(test_count(text, "\"share_of_gap\":"), 6);
 	CHECK_EQ(test_count(text, "\"share_of_gap\":null"), 0);
 	CHECK(strstr(out, "One page, part by part") && strstr(out, "the gap by part:"));
+	CHECK(strstr(out, "walk_pin_one_rmw") && strstr(out, "the kernel's second atomic"));
+	CHECK(strstr(text, "\"pin_second_atomic_ns\":") &&
+	      !strstr(text, "\"pin_second_atomic_ns\":null"));
 	/* Each target with its limit and, measured or not, a verdict. */
 	CHECK_EQ(test_count(text, "{\"target\":"), 7);
 	CHECK_EQ(test_count(text, "\"limit\":"), 7);
