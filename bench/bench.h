@@ -130,6 +130,19 @@ static inline void bench_read_side_body(void)
 		atomic_signal_fence(memory_order_seq_cst);
 }
 
+/*
+ * One page, part by part (walks.c): the peers from bare_walk_floor to
+ * gup_fast_pin_unpin, each the one before it plus one part of GUP-fast's
+ * cost (@adds: what, in one line); the report gives each part's price
+ * and its share of the gap between the two ends.
+ */
+struct bench_part {
+	const char *name;
+	const char *adds;
+};
+#define BENCH_PARTS 6
+extern const struct bench_part bench_parts[BENCH_PARTS];
+
 /* The families, in the order cmd_bench() runs them; the last two return
  * -1 after printing why a thread could not be started. */
 void bench_walks(struct mm_struct *mm);

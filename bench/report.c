@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The benchmark's report: each figure with its peer and their ratio, the
- * targets of issue 12 with the worst ratio measured against each, and the
- * same as JSON.
+ * one-page cost part by part, the targets of issue 12 with the worst ratio
+ * measured against each, and the same as JSON.
  */
 #include <string.h>
 
@@ -118,6 +118,76 @@ static int bench_targets(struct target *t)
 	return n;
 }
 
+/* One page, part by part: each peer's figure, its part (the difference
+ * from the peer before it) and that part's share of the gap from the
+ * floor to gup_fast_pin_unpin. False when a peer was not measured. */
+struct part_cost {
+	const struct bench_part *part;
+	double ns, ratio, part_ns, share;
+};
+
+static bool part_costs(struct part_cost *out)
+{
+	const struct bench_result *floor1 = walk(bench_parts[0].name, 1, false);
+	const struct bench_result *gup1 = walk(bench_parts[BENCH_PARTS - 1].name, 1, false);
+	double gap;
+
+	if (!floor1 || !gup1)
+		return false;
+	gap = gup1->ns_per_op - floor1->ns_per_op;
+	for (int i = 0; i < BENCH_PARTS; i++) {
+		const struct bench_result *r = walk(bench_parts[i].name, 1, false);
+
+		if (!r)
+			return false;
+		out[i] = (struct part_cost){ &bench_parts[i], r->ns_per_op, ratio(r, floor1), 0, 0 };
+		if (i) {
+			out[i].part_ns = r->ns_per_op - out[i - 1].ns;
+			out[i].share = gap != 0 ? out[i].part_ns / gap : 0;
+		}
+	}
+	return true;
+}
+
+/* What walk_pin_one_rmw says: the price of the pin's second atomic
+ * (walk_pin's figure minus its own). False when either is missing. */
+static bool second_atomic(const struct part_cost *p, const struct bench_result **one_rmw,
+			  double *price)
+{
+	*one_rmw = walk("walk_pin_one_rmw", 1, false);
+	for (int i = 0; *one_rmw && i < BENCH_PARTS; i++)
+		if (!strcmp(p[i].part->name, "walk_pin")) {
+			*price = p[i].ns - (*one_rmw)->ns_per_op;
+			return true;
+		}
+	return false;
+}
+
+static void print_parts(FILE *f)
+{
+	struct part_cost p[BENCH_PARTS];
+	const struct bench_result *one_rmw;
+	double price;
+
+	if (!part_costs(p))
+		return;
+	fprintf(f, "\nOne page, part by part (each peer is the one above plus one part; ns per "
+		   "page,\nratio to bare_walk_floor, the part's ns and its share of the gap):\n");
+	for (int i = 0; i < BENCH_PARTS; i++) {
+		fprintf(f, "  %-20s %7.2f %6.2fx", p[i].part->name, p[i].ns, p[i].ratio);
+		if (i)
+			fprintf(f, " %+7.2f %4.0f%%", p[i].part_ns, 100 * p[i].share);
+		else
+			fprintf(f, " %13s", "");
+		fprintf(f, "  %s\n", p[i].part->adds);
+	}
+	if (second_atomic(p, &one_rmw, &price))
+		fprintf(f, "  %-20s %7.2f %6.2fx  beside them: walk_pin with its bias in one atomic;\n"
+			   "  %-36s the kernel's second atomic costs %+.2f ns (%.0f%% of the gap)\n",
+			one_rmw->name, one_rmw->ns_per_op, ratio(one_rmw, walk(bench_parts[0].name, 1, false)),
+			"", price, 100 * price / (p[BENCH_PARTS - 1].ns - p[0].ns));
+}
+
 static void print_ratio_cell(FILE *f, const struct bench_result *r, const struct bench_result *base)
 {
 	if (!r)
@@ -161,6 +231,7 @@ static void print_walks(FILE *f)
 			fprintf(f, "  %-12s %20.2f %17s %7.2fx  (1 page: the floor under %s)\n",
 				locked[i].name, r->ns_per_op, "", ratio(r, floor1), locked[i].under);
 	}
+	print_parts(f);
 	fprintf(f, "\nConcurrent pinning, each thread its own 512-page buffer of one mm "
 		   "(ns per page per thread):\n");
 	fprintf(f, "  %-12s %20s %17s %8s %14s\n", "threads", "gup_fast_pin_unpin",
@@ -270,6 +341,7 @@ void bench_print(FILE *f)
 	struct target t[MAX_TARGETS];
 	int n = bench_targets(t);
 	const struct bench_machine *m = &bench.machine;
+	struct part_cost p[BENCH_PARTS];
 
 	fprintf(f, "ptlab bench on %u CPUs (%s), Linux %s; load average %.2f before, %.2f after;\n"
 		   "median of %u interleaved rounds\n",
@@ -286,6 +358,25 @@ void bench_print(FILE *f)
 			fprintf(f, "  %-8s %s: %.2fx at %s\n",
 				t[i].worst <= t[i].limit ? "met" : "NOT met", t[i].text, t[i].worst,
 				t[i].at);
+		/* The one-page target (the first) with what its gap is made of. */
+		if (i == 0 && part_costs(p)) {
+			const struct bench_result *one_rmw;
+			double price;
+
+			fprintf(f, "  %-8s   the gap by part:", "");
+			for (int k = 1; k < BENCH_PARTS; k++) {
+				if (k == 3)
+					fprintf(f, ",\n  %-8s  ", "");
+				else if (k > 1)
+					fputc(',', f);
+				fprintf(f, " %s %+.2f ns (%.0f%%)", p[k].part->name, p[k].part_ns,
+					100 * p[k].share);
+			}
+			fputc('\n', f);
+			if (second_atomic(p, &one_rmw, &price))
+				fprintf(f, "  %-8s   of walk_pin's, the kernel's second atomic: %+.2f ns\n", "",
+					price);
+		}
 	}
 }
 
@@ -294,6 +385,9 @@ int bench_write_json(const char *path)
 	const struct bench_machine *m = &bench.machine;
 	struct target t[MAX_TARGETS];
 	int n = bench_targets(t);
+	struct part_cost p[BENCH_PARTS];
+	const struct bench_result *one_rmw;
+	double price;
 	struct json j;
 	FILE *f = json_file_open(&j, path);
 
@@ -354,6 +448,23 @@ int bench_write_json(const char *path)
 			json_object_end(&j);
 		}
 	}
+	json_array_end(&j);
+	if (part_costs(p) && second_atomic(p, &one_rmw, &price))
+		json_double(&j, "pin_second_atomic_ns", price);
+	else
+		json_null(&j, "pin_second_atomic_ns");
+	json_array_begin(&j, "one_page_parts");
+	if (part_costs(p))
+		for (int i = 0; i < BENCH_PARTS; i++) {
+			json_object_begin(&j, NULL);
+			json_string(&j, "name", p[i].part->name);
+			json_string(&j, "adds", p[i].part->adds);
+			json_double(&j, "ns_per_op", p[i].ns);
+			json_double(&j, "ratio_to_floor", p[i].ratio);
+			json_double(&j, "part_ns", p[i].part_ns);
+			json_double(&j, "share_of_gap", p[i].share);
+			json_object_end(&j);
+		}
 	json_array_end(&j);
 	json_array_begin(&j, "targets");
 	for (int i = 0; i < n; i++) {

@@ -19,6 +19,36 @@
  *                       in the list, so the floor does both too;
  *   rwlock_walk         the one-page floor under a pthread rwlock read lock;
  *   rcu_walk            the one-page floor under liburcu's rcu_read_lock().
+ *
+ * One page, part by part: from the floor to gup_fast_pin_unpin, each peer
+ * is the one before it plus one part of the fast path, run with the very
+ * functions GUP-fast runs (cpu.h, pgtable.h, gup_folio.h), so that each
+ * part's price is the difference of two figures of the same run:
+ *   walk_irqs_off       + the interrupts-off section around the pin
+ *                       (arch_local_irq_disable()/_enable(): irq_seq, the
+ *                       liburcu read-side section, the waiter and IPI
+ *                       checks), the unpin after it as GUP's;
+ *   walk_rechecks       + the PMD and PTE re-checks after the reference
+ *                       (pmdp_recheck(), ptep_recheck());
+ *   walk_pin            + the pin's atomics instead of the increment and
+ *                       decrement, as try_grab_folio_fast() and
+ *                       gup_put_folio() do them on a page known to be
+ *                       order-0: get-unless-zero of one reference, the
+ *                       rest of the pin's bias (folio_add_pin(), with its
+ *                       smp_mb__after_atomic()), unpin's drop of the
+ *                       whole bias;
+ *   walk_folio          + the folio lookups: try_grab_folio_fast() and
+ *                       gup_put_folio() as GUP calls them (page_folio()
+ *                       before the reference and its check after);
+ *   gup_fast_pin_unpin  + the rest: the argument checks, the entries'
+ *                       present, pfn_valid() and permission checks, the
+ *                       race points, the switches, the statistics, the
+ *                       batch loops, unpin's run of the folio's pages.
+ * And beside them:
+ *   walk_pin_one_rmw    walk_pin with the whole bias taken by the
+ *                       get-unless-zero, one atomic operation instead of
+ *                       the kernel's two (as ptlab took it before): the
+ *                       price of the kernel's second atomic.
  * Figures are ns per page.
  */
 #include <errno.h>
@@ -29,12 +59,24 @@
 #include <urcu/urcu-memb.h>
 
 #include "bench.h"
+#include "cpu.h"
+#include "gup_folio.h"
 #include "mm_internal.h"
 #include "ptlab/gup.h"
 #include "ptlab/smp.h"
 #include "util/time.h"
 
-enum walk_kind { WALK_GUP, WALK_BARE, WALK_RWLOCK, WALK_RCU };
+enum walk_kind {
+	WALK_GUP,
+	WALK_BARE,
+	WALK_RWLOCK,
+	WALK_RCU,
+	WALK_IRQS_OFF,
+	WALK_RECHECKS,
+	WALK_PIN,
+	WALK_FOLIO,
+	WALK_PIN_ONE_RMW,
+};
 
 struct walk_case {
 	const char *name;
@@ -48,6 +90,11 @@ static const struct walk_case walk_cases[] = {
 	{ "bare_walk_floor", WALK_BARE, 1, false },
 	{ "rwlock_walk", WALK_RWLOCK, 1, false },
 	{ "rcu_walk", WALK_RCU, 1, false },
+	{ "walk_irqs_off", WALK_IRQS_OFF, 1, false },
+	{ "walk_rechecks", WALK_RECHECKS, 1, false },
+	{ "walk_pin", WALK_PIN, 1, false },
+	{ "walk_folio", WALK_FOLIO, 1, false },
+	{ "walk_pin_one_rmw", WALK_PIN_ONE_RMW, 1, false },
 	{ "gup_fast_pin_unpin", WALK_GUP, 16, false },
 	{ "bare_walk_floor", WALK_BARE, 16, false },
 	{ "gup_fast_pin_unpin", WALK_GUP, HPAGE_PMD_NR, false },
@@ -57,26 +104,34 @@ static const struct walk_case walk_cases[] = {
 };
 #define WALK_CASES (sizeof(walk_cases) / sizeof(walk_cases[0]))
 
+const struct bench_part bench_parts[BENCH_PARTS] = {
+	{ "bare_walk_floor", "the walk, one atomic increment and one decrement" },
+	{ "walk_irqs_off", "+ the interrupts-off section around the pin" },
+	{ "walk_rechecks", "+ the PMD and PTE re-checks after the reference" },
+	{ "walk_pin", "+ the pin's atomics: get-unless-zero, the bias, unpin's drop" },
+	{ "walk_folio", "+ the folio lookups before and after the reference" },
+	{ "gup_fast_pin_unpin", "+ the rest: checks, race points, statistics, loops" },
+};
+
 /* Pages per sample, before --scale. */
 #define WALK_SAMPLE_PAGES 400000.0
 
-/* The PMD entry of @addr: the upper levels with relaxed loads. */
-static inline uint64_t bare_pmd_entry(struct mm_struct *mm, uint64_t addr)
+/* The PMD slot of @addr: the upper levels with relaxed loads. */
+static inline struct pmd_slot *bare_pmd_slot(struct mm_struct *mm, uint64_t addr)
 {
 	uint64_t e = atomic_load_explicit(&pgd_offset_pgd(mm->pgd, addr)->val,
 					  memory_order_relaxed);
 
 	e = atomic_load_explicit((_Atomic uint64_t *)page_address(pfn_to_page(entry_pfn(e))) +
 					 pud_index(addr), memory_order_relaxed);
-	return atomic_load_explicit((_Atomic uint64_t *)page_address(pfn_to_page(entry_pfn(e))) +
-					    pmd_index(addr), memory_order_relaxed);
+	return (struct pmd_slot *)page_address(pfn_to_page(entry_pfn(e))) + pmd_index(addr);
 }
 
 /* The floor's pin of @n pages from @addr into @pages (n within one PMD). */
 static inline void bare_pin(struct mm_struct *mm, uint64_t addr, unsigned int n,
 			    struct page **pages)
 {
-	uint64_t pmd = bare_pmd_entry(mm, addr);
+	uint64_t pmd = atomic_load_explicit(&bare_pmd_slot(mm, addr)->val, memory_order_relaxed);
 
 	if (pmd_trans_huge((pmd_t){ pmd })) {
 		struct page *page = pfn_to_page(entry_pfn(pmd) + pte_index(addr));
@@ -119,19 +174,88 @@ static inline void bare_unpin(struct page **pages, unsigned int n, bool thp)
 	}
 }
 
+static __attribute__((noreturn)) void walk_failed(const char *name, const char *what)
+{
+	fprintf(stderr, "ptlab: bench: %s: %s\n", name, what);
+	abort();
+}
+
+/*
+ * One page, part by part (see the top of this file): @kind is one of the
+ * peers between the floor and GUP-fast. The walk is the floor's; what the
+ * kind adds runs the functions GUP-fast runs.
+ */
+static inline __attribute__((always_inline)) void part_once(const struct walk_case *c,
+							     enum walk_kind kind,
+							     struct mm_struct *mm, uint64_t addr,
+							     struct page **pages)
+{
+	struct cpu *cpu = this_cpu;
+	struct pmd_slot *pmdp;
+	pmd_t pmd;
+	struct pte_slot *ptep;
+	pte_t pte;
+	struct page *page;
+	bool large;
+
+	arch_local_irq_disable(cpu);
+	pmdp = bare_pmd_slot(mm, addr);
+	pmd = (pmd_t){ atomic_load_explicit(&pmdp->val, memory_order_relaxed) };
+	ptep = (struct pte_slot *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr);
+	pte = (pte_t){ atomic_load_explicit(&ptep->val, memory_order_relaxed) };
+	page = pfn_to_page(pte_pfn(pte));
+
+	switch (kind) {
+	case WALK_PIN:
+		if (!page_ref_add_unless_zero(page, 1))
+			walk_failed(c->name, "get-unless-zero failed");
+		folio_add_pin(page, 1, false);
+		break;
+	case WALK_PIN_ONE_RMW:
+		if (!page_ref_add_unless_zero(page, GUP_PIN_COUNTING_BIAS))
+			walk_failed(c->name, "get-unless-zero failed");
+		break;
+	case WALK_FOLIO:
+		if (try_grab_folio_fast(page, 1, FOLL_PIN, &large) != page)
+			walk_failed(c->name, "try_grab_folio_fast() failed");
+		break;
+	default:
+		atomic_fetch_add_explicit(&page->refcount, 1, memory_order_seq_cst);
+		break;
+	}
+	if (kind != WALK_IRQS_OFF && (pmd_val(pmd) != pmd_val(pmdp_recheck(pmdp)) ||
+				      pte_val(pte) != pte_val(ptep_recheck(ptep))))
+		walk_failed(c->name, "an entry changed");
+	pages[0] = page;
+	arch_local_irq_enable(cpu);
+	switch (kind) {
+	case WALK_PIN:
+	case WALK_PIN_ONE_RMW:
+		gup_put_folio(pages[0], false, 1, FOLL_PIN);
+		break;
+	case WALK_FOLIO:
+		page = page_folio_fast(pages[0], &large);
+		gup_put_folio(page, large, 1, FOLL_PIN);
+		break;
+	default:
+		atomic_fetch_sub_explicit(&pages[0]->refcount, 1, memory_order_seq_cst);
+		break;
+	}
+}
+
 static pthread_rwlock_t bench_rwlock = PTHREAD_RWLOCK_INITIALIZER;
 
-/* One pin and unpin of @c's batch at @addr. */
-static inline void walk_once(const struct walk_case *c, struct mm_struct *mm, uint64_t addr,
-			     struct page **pages)
+/* One pin and unpin of @c's batch at @addr; @kind is c->kind, a constant
+ * in each of the loops below. */
+static inline __attribute__((always_inline)) void walk_once(const struct walk_case *c,
+							     enum walk_kind kind,
+							     struct mm_struct *mm, uint64_t addr,
+							     struct page **pages)
 {
-	switch (c->kind) {
+	switch (kind) {
 	case WALK_GUP:
-		if (pin_user_pages_fast(addr, c->batch, 0, pages) != c->batch) {
-			fprintf(stderr, "ptlab: bench: pin_user_pages_fast() pinned less than %u pages\n",
-				c->batch);
-			abort();
-		}
+		if (pin_user_pages_fast(addr, c->batch, 0, pages) != c->batch)
+			walk_failed(c->name, "pin_user_pages_fast() pinned less than the batch");
 		unpin_user_pages(pages, c->batch);
 		break;
 	case WALK_BARE:
@@ -150,8 +274,49 @@ static inline void walk_once(const struct walk_case *c, struct mm_struct *mm, ui
 		bare_unpin(pages, c->batch, c->thp);
 		urcu_memb_read_unlock();
 		break;
+	case WALK_IRQS_OFF:
+	case WALK_RECHECKS:
+	case WALK_PIN:
+	case WALK_FOLIO:
+	case WALK_PIN_ONE_RMW:
+		part_once(c, kind, mm, addr, pages);
+		break;
 	}
 }
+
+/* One loop per kind, each a function of its own: the kind is a constant
+ * in it, and a profiler (callgrind, perf) tells the kinds apart by it. */
+typedef void walk_loop_fn(const struct walk_case *c, struct mm_struct *mm, uint64_t addr,
+			  struct page **pages, unsigned long iters);
+#define WALK_LOOP(fn, kind)                                                          \
+	static __attribute__((noinline)) void fn(const struct walk_case *c,          \
+						 struct mm_struct *mm, uint64_t addr, \
+						 struct page **pages, unsigned long iters) \
+	{                                                                            \
+		for (unsigned long i = 0; i < iters; i++)                            \
+			walk_once(c, kind, mm, addr, pages);                         \
+	}
+WALK_LOOP(walk_loop_gup, WALK_GUP)
+WALK_LOOP(walk_loop_bare, WALK_BARE)
+WALK_LOOP(walk_loop_rwlock, WALK_RWLOCK)
+WALK_LOOP(walk_loop_rcu, WALK_RCU)
+WALK_LOOP(walk_loop_irqs_off, WALK_IRQS_OFF)
+WALK_LOOP(walk_loop_rechecks, WALK_RECHECKS)
+WALK_LOOP(walk_loop_pin, WALK_PIN)
+WALK_LOOP(walk_loop_folio, WALK_FOLIO)
+WALK_LOOP(walk_loop_pin_one_rmw, WALK_PIN_ONE_RMW)
+
+static walk_loop_fn *const walk_loops[] = {
+	[WALK_GUP] = walk_loop_gup,
+	[WALK_BARE] = walk_loop_bare,
+	[WALK_RWLOCK] = walk_loop_rwlock,
+	[WALK_RCU] = walk_loop_rcu,
+	[WALK_IRQS_OFF] = walk_loop_irqs_off,
+	[WALK_RECHECKS] = walk_loop_rechecks,
+	[WALK_PIN] = walk_loop_pin,
+	[WALK_FOLIO] = walk_loop_folio,
+	[WALK_PIN_ONE_RMW] = walk_loop_pin_one_rmw,
+};
 
 static unsigned long walk_iters(unsigned int batch)
 {
@@ -171,8 +336,7 @@ static double run_walk(const struct walk_case *c, struct mm_struct *mm, unsigned
 	uint64_t addr = walk_addr(c, region);
 	double t0 = bench_now_ns();
 
-	for (unsigned long i = 0; i < iters; i++)
-		walk_once(c, mm, addr, pages);
+	walk_loops[c->kind](c, mm, addr, pages, iters);
 	return (bench_now_ns() - t0) / (double)iters / c->batch;
 }
 
@@ -183,10 +347,15 @@ void bench_walks(struct mm_struct *mm)
 	bench_progress("walks: 1, 16 and 512 pages and a THP");
 	for (size_t k = 0; k < WALK_CASES; k++)   /* warm up */
 		run_walk(&walk_cases[k], mm, 0, walk_iters(walk_cases[k].batch) / 10 + 1);
+	/* Each round starts with another kind, so that no kind always runs
+	 * right after the same one. */
 	for (unsigned int r = 0; r < bench.rounds; r++)
-		for (size_t k = 0; k < WALK_CASES; k++)
+		for (size_t i = 0; i < WALK_CASES; i++) {
+			size_t k = (r + i) % WALK_CASES;
+
 			samples[k][r] = run_walk(&walk_cases[k], mm, 0,
 						 walk_iters(walk_cases[k].batch));
+		}
 	for (size_t k = 0; k < WALK_CASES; k++)
 		bench_record(walk_cases[k].name, "single", 1, walk_cases[k].batch,
 			     walk_cases[k].thp, bench_median(samples[k], bench.rounds));
@@ -200,8 +369,18 @@ void bench_walks(struct mm_struct *mm)
  * next; its figure is the time from the first thread's start to the last
  * one's end per page a thread pinned.
  */
-static const struct walk_case *const pin_cases[] = { &walk_cases[6], &walk_cases[7] };
+static const enum walk_kind pin_kinds[] = { WALK_GUP, WALK_BARE };
 #define PIN_CASES 2
+
+/* The single-thread case of @kind pinning 512 small pages. */
+static const struct walk_case *pin_case(enum walk_kind kind)
+{
+	for (size_t k = 0; k < WALK_CASES; k++)
+		if (walk_cases[k].kind == kind && walk_cases[k].batch == HPAGE_PMD_NR &&
+		    !walk_cases[k].thp)
+			return &walk_cases[k];
+	abort();
+}
 
 const unsigned int bench_pin_counts[BENCH_PIN_COUNTS] = { 1, 2, 4, 8 };
 
@@ -290,7 +469,7 @@ static int pin_concurrent_at(struct mm_struct *mm, unsigned int n)
 		for (int i = 0; i < PIN_CASES; i++) {
 			int k = (int)((r + (unsigned int)i) % PIN_CASES);
 
-			samples[k][r] = run_pinners(&p, n, pin_cases[k]);
+			samples[k][r] = run_pinners(&p, n, pin_case(pin_kinds[k]));
 		}
 	p.c = NULL;
 	pthread_barrier_wait(&p.start);
@@ -300,7 +479,7 @@ static int pin_concurrent_at(struct mm_struct *mm, unsigned int n)
 	pthread_barrier_destroy(&p.start);
 	pthread_barrier_destroy(&p.done);
 	for (int k = 0; k < PIN_CASES; k++)
-		bench_record(pin_cases[k]->name, "concurrent", n, HPAGE_PMD_NR, false,
+		bench_record(pin_case(pin_kinds[k])->name, "concurrent", n, HPAGE_PMD_NR, false,
 			     bench_median(samples[k], bench.rounds));
 	return 0;
 }

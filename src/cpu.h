@@ -148,7 +148,7 @@ static inline bool cpu_irqs_off(struct cpu *c)
 }
 
 /* Enters a section (the sequence turns odd): only the owner writes. */
-static inline void cpu_irq_seq_begin(struct cpu *c)
+static inline __attribute__((always_inline)) void cpu_irq_seq_begin(struct cpu *c)
 {
 	WRITE_ONCE(c->irq_seq, READ_ONCE(c->irq_seq) + 1);
 }
@@ -173,7 +173,7 @@ void cpu_irq_wake_waiters(struct cpu *c);
  *   sleep.
  * A CPU that nobody waits for pays one relaxed load and a branch.
  */
-static inline void cpu_irq_seq_end(struct cpu *c)
+static inline __attribute__((always_inline)) void cpu_irq_seq_end(struct cpu *c)
 {
 	smp_store_release(&c->irq_seq, READ_ONCE(c->irq_seq) + 1);
 	barrier();
@@ -192,7 +192,7 @@ extern __thread struct cpu *this_cpu __attribute__((tls_model("initial-exec")));
 void cpu_run_ipis(struct cpu *c);
 
 /*
- * The interrupt fast path, inline for the lockless walkers. Turning
+ * The interrupt fast path, always inline for the lockless walkers. Turning
  * interrupts off makes irq_seq odd before anything in the section (the
  * barrier() keeps the compiler from moving section accesses above it;
  * the handler runs on this thread, so no CPU barrier is needed for it;
@@ -203,23 +203,20 @@ void cpu_run_ipis(struct cpu *c);
  * even (the handler defers otherwise); its own begin/end pair is then
  * overwritten by the section's begin, which only makes a waiter wait for
  * that section too.
+ *
+ * arch_local_irq_disable()/_enable() are for a caller that knows the
+ * interrupts are on (GUP-fast, which refuses to run with them off): the
+ * outermost section, without save's test of the state.
  */
-static inline unsigned long arch_local_irq_save(struct cpu *c)
+static inline __attribute__((always_inline)) void arch_local_irq_disable(struct cpu *c)
 {
-	bool was = cpu_irqs_off(c);
-
-	if (!was) {
-		cpu_irq_seq_begin(c);
-		barrier();
-		urcu_memb_read_lock();
-	}
-	return was;
+	cpu_irq_seq_begin(c);
+	barrier();
+	urcu_memb_read_lock();
 }
 
-static inline void arch_local_irq_restore(struct cpu *c, unsigned long flags)
+static inline __attribute__((always_inline)) void arch_local_irq_enable(struct cpu *c)
 {
-	if (flags)
-		return;
 	urcu_memb_read_unlock();
 	barrier();
 	cpu_irq_seq_end(c);
@@ -227,6 +224,21 @@ static inline void arch_local_irq_restore(struct cpu *c, unsigned long flags)
 	/* An IPI that arrived while interrupts were off is taken now. */
 	if (READ_ONCE(c->call_queue))
 		cpu_run_ipis(c);
+}
+
+static inline __attribute__((always_inline)) unsigned long arch_local_irq_save(struct cpu *c)
+{
+	bool was = cpu_irqs_off(c);
+
+	if (!was)
+		arch_local_irq_disable(c);
+	return was;
+}
+
+static inline __attribute__((always_inline)) void arch_local_irq_restore(struct cpu *c, unsigned long flags)
+{
+	if (!flags)
+		arch_local_irq_enable(c);
 }
 
 /*

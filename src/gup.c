@@ -4,104 +4,79 @@
  * (mirrors mm/gup.c, 6.x: gup_fast(), gup_fast_fallback(),
  * __get_user_pages()).
  *
- * Ordering of the fast path, against a writer that clears an entry and
- * then looks at reference counts (collapse's isolation, zap):
- *   walker: read entry (acquire) -> reference (seq_cst RMW) -> re-read
- *           entry (seq_cst load);
- *   writer: clear entry (seq_cst exchange) -> read refcount (seq_cst).
- * Either the walker's re-read sees the entry changed and it drops the
- * reference, or the writer sees the reference. The table the walker reads
- * stays a page table of this mm because the walker has interrupts off:
- * whoever frees or reuses it first waits for that, through an IPI flush,
- * tlb_remove_table_sync_one() or an RCU grace period, as the profile and
- * the fixes decide. Where they do not, the lab's detectors see it.
+ * Ordering of the fast path, as the kernel's (6.12), against a writer
+ * that clears an entry and then looks at reference counts:
+ *   walker:   read PMD, PTE (acquire) -> get-unless-zero of refs (seq_cst
+ *             CAS: the kernel's atomic_add_unless() is fully ordered) ->
+ *             for a pin, the pin on top (relaxed: refcount +=
+ *             refs * (GUP_PIN_COUNTING_BIAS - 1) on an order-0 folio,
+ *             pincount += refs on a large one), smp_mb__after_atomic() ->
+ *             re-read PMD and PTE (seq_cst);
+ *   collapse: pmdp_collapse_flush() clears the PMD (seq_cst exchange) ->
+ *             the isolation reads each refcount (is_refcount_suitable(),
+ *             seq_cst load);
+ *   zap:      clears each PTE (seq_cst exchange) -> drops the mapping's
+ *             reference after the TLB flush (the mmu_gather).
+ * - The get-unless-zero pairs with the clearing exchange: the CAS, the
+ *   exchange, the re-check and the refcount load are all seq_cst, so in
+ *   their single order either the CAS comes first and the isolation sees
+ *   the reference (any count above the mappings refuses the collapse, the
+ *   pin's bias is not needed for that), or the exchange comes first and
+ *   the re-check sees the entry changed and drops the reference. A zap
+ *   checks no count: the walker that took its reference first keeps the
+ *   page allocated until it drops it (a reference is never taken on a
+ *   count of 0: get-unless-zero), and its re-check sends it away.
+ * - smp_mb__after_atomic() orders the pin's second atomic before the
+ *   re-checks. In the kernel it pairs with the barrier of
+ *   folio_try_share_anon_rmap_*(), where fork looks for pins
+ *   (folio_maybe_dma_pinned(): the bias or the pincount) after it changed
+ *   the PTE. ptlab has no such reader: nothing looks at pins after
+ *   changing an entry, so this barrier orders nothing ptlab's protocol
+ *   relies on; it is there as the kernel's is, and on x86-64 it is a
+ *   compiler barrier, as the kernel's (ptlab/barrier.h).
+ * - Unpin (gup_put_folio()) drops an order-0 folio's refs * BIAS in one
+ *   acq_rel RMW: its release orders every access made through the pin
+ *   before the drop, for whoever drops the last reference, whose acquire
+ *   sees them before it frees. A large folio's pincount goes first
+ *   (relaxed, the kernel's atomic_sub()), ordered before the reference's
+ *   drop by the same release.
+ * The table the walker reads stays a page table of this mm because the
+ * walker has interrupts off: whoever frees or reuses it first waits for
+ * that, through an IPI flush, tlb_remove_table_sync_one() or an RCU
+ * grace period, as the profile and the fixes decide. Where they do not,
+ * the lab's detectors see it.
  */
 #include <errno.h>
 
 #include "cpu.h"
+#include "gup_folio.h"
 #include "machine.h"
 #include "mm_internal.h"
 #include "ptlab/gup.h"
 #include "ptlab/race.h"
 
-/* What a pin adds beyond the one reference (the kernel's
- * GUP_PIN_COUNTING_BIAS for order-0 pages, a pincount for large folios). */
-static void folio_add_pin(struct page *folio, int refs, unsigned int flags)
-{
-	if (!(flags & FOLL_PIN))
-		return;
-	if (folio_test_large(folio))
-		atomic_fetch_add_explicit(&folio->pincount, refs, memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(&folio->refcount,
-					  refs * (GUP_PIN_COUNTING_BIAS - 1),
-					  memory_order_relaxed);
-}
-
-/* The reference of a pin or a get on a folio already known to be live
- * (try_grab_folio(), used under a page-table lock). */
-static void grab_folio(struct page *folio, int refs, unsigned int flags)
-{
-	atomic_fetch_add_explicit(&folio->refcount, refs, memory_order_relaxed);
-	folio_add_pin(folio, refs, flags);
-}
-
-/* mirrors gup_put_folio(): drops what try_grab_folio_fast() or
- * grab_folio() took on the folio of @page. */
-static inline __attribute__((always_inline)) void gup_put_folio(struct page *page, int refs,
-								unsigned int flags)
-{
-	bool large;
-	struct page *folio = page_folio_fast(page, &large);
-
-	if (flags & FOLL_PIN) {
-		if (large)
-			atomic_fetch_sub_explicit(&folio->pincount, refs,
-						  memory_order_relaxed);
-		else
-			refs *= GUP_PIN_COUNTING_BIAS;
-	}
-	folio_put_refs(folio, refs);
-}
-
 /*
- * mirrors try_grab_folio_fast(): get-unless-zero on the folio, then make
- * sure the page still belongs to it (a freed THP's frames may have become
- * order-0 pages meanwhile). A pin of an order-0 page takes its whole
- * GUP_PIN_COUNTING_BIAS in the same atomic operation (the kernel adds it
- * in two steps); a large folio counts pins in pincount.
+ * One call's walk. The fast path is written once and instantiated twice
+ * (gup_fast_range() is always inlined): with the race hook, for the lab,
+ * and with a hook known to be NULL, where every race point folds away, so
+ * that outside a lab run they cost one relaxed load and an untaken branch
+ * per call (gup_fast()). The switches are read once per call too: a
+ * change takes effect at the next call, as a hook installed meanwhile.
  */
-static inline __attribute__((always_inline)) struct page *try_grab_folio_fast(struct page *page, int refs, unsigned int flags)
-{
-	for (;;) {
-		bool large;
-		struct page *folio = page_folio_fast(page, &large);
-		int add = (flags & FOLL_PIN) && !large ? refs * GUP_PIN_COUNTING_BIAS : refs;
-
-		if (!page_ref_add_unless_zero(folio, add))
-			return NULL;
-		/* The reference holds the folio: these checks are stable. */
-		if (page_folio(page) == folio && folio_test_large(folio) == large) {
-			if ((flags & FOLL_PIN) && large)
-				atomic_fetch_add_explicit(&folio->pincount, refs,
-							  memory_order_relaxed);
-			return folio;
-		}
-		folio_put_refs(folio, add);
-	}
-}
-
 struct gup_walk {
 	unsigned int flags;
 	struct page **pages;
 	long nr;
 	struct cpu *cpu;
-	race_hook_fn hook;
+	/* machine_pmd_recheck() and the profile's pmd_read, at the call's start */
+	bool pmd_recheck, pmd_low_high;
 };
 
+#define gup_inline static inline __attribute__((always_inline))
+
 /* mirrors gup_fast_pte_range() */
-static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *pmdp,
-			       uint64_t addr, uint64_t end)
+gup_inline bool gup_fast_pte_range(struct gup_walk *w, race_hook_fn hook, pmd_t pmd,
+				   struct pmd_slot *pmdp, uint64_t addr, uint64_t end)
 {
 	struct pte_slot *ptep = pte_offset_map(pmd, addr);
 
@@ -110,24 +85,24 @@ static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *p
 	do {
 		pte_t pte = ptep_get_lockless(ptep);
 		struct page *page, *folio;
+		bool large;
 
-		RACE_POINT_AT(w->hook, RP_GUP_FAST_PTE_READ, .addr = addr, .pmd = pmd_val(pmd),
+		RACE_POINT_AT(hook, RP_GUP_FAST_PTE_READ, .addr = addr, .pmd = pmd_val(pmd),
 			      .pte = pte_val(pte), .pte_table = pte_table_page(ptep));
 		if (!pte_access_permitted(pte, w->flags & FOLL_WRITE) || pte_special(pte) ||
 		    !pfn_valid(pte_pfn(pte)))
 			return false;
 		page = pfn_to_page(pte_pfn(pte));
-		folio = try_grab_folio_fast(page, 1, w->flags);
+		folio = try_grab_folio_fast(page, 1, w->flags, &large);
 		if (!folio)
 			return false;
-		RACE_POINT_AT(w->hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(pmd),
+		RACE_POINT_AT(hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(pmd),
 			      .pte = pte_val(pte), .page = page);
-		if ((machine_pmd_recheck() &&
-		     pmd_val(pmd) != pmd_val(pmdp_recheck(pmdp))) ||
+		if ((w->pmd_recheck && pmd_val(pmd) != pmd_val(pmdp_recheck(pmdp))) ||
 		    pte_val(pte) != pte_val(ptep_recheck(ptep))) {
-			gup_put_folio(folio, 1, w->flags);
+			gup_put_folio(folio, large, 1, w->flags);
 			cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
-			RACE_POINT_AT(w->hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
+			RACE_POINT_AT(hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
 				      .pmd = pmd_val(pmd), .pte = pte_val(pte), .page = page);
 			return false;
 		}
@@ -137,27 +112,28 @@ static bool gup_fast_pte_range(struct gup_walk *w, pmd_t pmd, struct pmd_slot *p
 }
 
 /* mirrors gup_fast_pmd_leaf() */
-static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *pmdp,
-			      uint64_t addr, uint64_t end)
+gup_inline bool gup_fast_pmd_leaf(struct gup_walk *w, race_hook_fn hook, pmd_t orig,
+				  struct pmd_slot *pmdp, uint64_t addr, uint64_t end)
 {
 	uint64_t head_pfn = pmd_pfn(orig);
 	int refs = (int)((end - addr) >> PAGE_SHIFT);
 	struct page *page, *folio;
+	bool large;
 
 	if (!pmd_access_permitted(orig, w->flags & FOLL_WRITE))
 		return false;
 	if (!pfn_valid(head_pfn) || !pfn_valid(head_pfn + HPAGE_PMD_NR - 1))
 		return false;
 	page = pfn_to_page(head_pfn + pte_index(addr));
-	folio = try_grab_folio_fast(page, refs, w->flags);
+	folio = try_grab_folio_fast(page, refs, w->flags, &large);
 	if (!folio)
 		return false;
-	RACE_POINT_AT(w->hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(orig),
+	RACE_POINT_AT(hook, RP_GUP_FAST_REF_TAKEN, .addr = addr, .pmd = pmd_val(orig),
 		      .page = page);
 	if (pmd_val(orig) != pmd_val(pmdp_recheck(pmdp))) {
-		gup_put_folio(folio, refs, w->flags);
+		gup_put_folio(folio, large, refs, w->flags);
 		cpu_stat_add(&w->cpu->gup_recheck_fail, 1);
-		RACE_POINT_AT(w->hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
+		RACE_POINT_AT(hook, RP_GUP_FAST_RECHECK_FAILED, .addr = addr,
 			      .pmd = pmd_val(orig), .page = page);
 		return false;
 	}
@@ -170,8 +146,8 @@ static bool gup_fast_pmd_leaf(struct gup_walk *w, pmd_t orig, struct pmd_slot *p
 /* The PMD slot of @addr, reading the PGD and PUD entries locklessly (the
  * upper levels of gup_fast_pgd_range(), P4D folded); NULL when a level is
  * missing. */
-static struct pmd_slot *gup_fast_pmd_slot(struct gup_walk *w, struct mm_struct *mm,
-					  uint64_t addr)
+gup_inline struct pmd_slot *gup_fast_pmd_slot(race_hook_fn hook, struct mm_struct *mm,
+					      uint64_t addr)
 {
 	pgd_t pgd = pgdp_get(pgd_offset_pgd(mm->pgd, addr));
 	struct pmd_slot *pmdp;
@@ -183,27 +159,25 @@ static struct pmd_slot *gup_fast_pmd_slot(struct gup_walk *w, struct mm_struct *
 	pud = pudp_get(pudp);
 	if (!pud_present(pud) || !(pmdp = pmd_offset(pud, addr)))
 		return NULL;
-	RACE_POINT_AT(w->hook, RP_GUP_FAST_PUD_READ, .addr = addr, .pmd = pud_val(pud),
+	RACE_POINT_AT(hook, RP_GUP_FAST_PUD_READ, .addr = addr, .pmd = pud_val(pud),
 		      .pmdp = pudp, .pmd_table = pmd_table_page(pmdp));
 	return pmdp;
 }
 
 /* mirrors gup_fast_pgd_range() down to gup_fast_pmd_range(), one PMD at a
  * time: each entry read once, stopping at the first thing it cannot take. */
-static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t addr,
-			   uint64_t end)
+gup_inline void gup_fast_range(struct gup_walk *w, race_hook_fn hook, struct mm_struct *mm,
+			       uint64_t addr, uint64_t end)
 {
 	do {
 		uint64_t next = pmd_addr_end(addr, end);
-		struct pmd_slot *pmdp = gup_fast_pmd_slot(w, mm, addr);
+		struct pmd_slot *pmdp = gup_fast_pmd_slot(hook, mm, addr);
 		pmd_t pmd;
 
 		if (!pmdp)
 			return;
-		pmd = machine.profile.pmd_read == PMD_READ_LOW_HIGH
-			      ? pmdp_get_lockless_low_high(pmdp)
-			      : pmdp_get_lockless(pmdp);
-		RACE_POINT_AT(w->hook, RP_GUP_FAST_PMD_READ, .addr = addr, .pmd = pmd_val(pmd),
+		pmd = w->pmd_low_high ? pmdp_get_lockless_low_high(pmdp) : pmdp_get_lockless(pmdp);
+		RACE_POINT_AT(hook, RP_GUP_FAST_PMD_READ, .addr = addr, .pmd = pmd_val(pmd),
 			      .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 			      .pte_table = pmd_present(pmd) && !pmd_trans_huge(pmd) &&
 						   pfn_valid(pmd_pfn(pmd))
@@ -211,11 +185,36 @@ static void gup_fast_range(struct gup_walk *w, struct mm_struct *mm, uint64_t ad
 					   : NULL);
 		if (!pmd_present(pmd))
 			return;
-		if (pmd_trans_huge(pmd) ? !gup_fast_pmd_leaf(w, pmd, pmdp, addr, next)
-					: !gup_fast_pte_range(w, pmd, pmdp, addr, next))
+		/* The range's last PMD (the only one, for up to 512 aligned
+		 * pages) is walked with nothing of this loop live after it,
+		 * so that none of it is spilled to the stack on the way to
+		 * the reference: every store before that atomic operation
+		 * waits in the store buffer until the operation can run. */
+		if (next == end) {
+			if (pmd_trans_huge(pmd))
+				gup_fast_pmd_leaf(w, hook, pmd, pmdp, addr, next);
+			else
+				gup_fast_pte_range(w, hook, pmd, pmdp, addr, next);
+			return;
+		}
+		if (pmd_trans_huge(pmd) ? !gup_fast_pmd_leaf(w, hook, pmd, pmdp, addr, next)
+					: !gup_fast_pte_range(w, hook, pmd, pmdp, addr, next))
 			return;
 		addr = next;
 	} while (addr != end);
+}
+
+/* The walk with the lab's hook: the instance that keeps the race points,
+ * out of the way of the other. */
+static __attribute__((noinline, cold)) void gup_fast_range_hooked(struct gup_walk *w,
+								  race_hook_fn hook,
+								  struct mm_struct *mm,
+								  uint64_t start, uint64_t end)
+{
+	RACE_POINT_AT(hook, RP_GUP_FAST_SECTION_BEGIN, .addr = start);
+	gup_fast_range(w, hook, mm, start, end);
+	/* The walk is over: the lab's section ends here. */
+	RACE_POINT_AT(hook, RP_GUP_FAST_SECTION_END, .addr = start);
 }
 
 /*
@@ -238,25 +237,37 @@ static void pt_walk_lockless_end(struct cpu *c)
 	smp_store_release(&c->lockless_walk_mm, NULL);
 }
 
-/* mirrors gup_fast(): the lockless walk, interrupts off throughout. */
-static long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start,
-		     uint64_t end, unsigned int flags, struct page **pages)
+/*
+ * mirrors gup_fast(): the lockless walk, interrupts off throughout. They
+ * are on when it is called (gup_fast_fallback() refuses otherwise), so
+ * this turns them off and on (the kernel saves and restores them).
+ */
+gup_inline long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start, uint64_t end,
+			 unsigned int flags, struct page **pages)
 {
 	struct gup_walk w = { .flags = flags, .pages = pages, .nr = 0, .cpu = c,
-			      .hook = race_hook_get() };
-	unsigned long irq = arch_local_irq_save(c);
+			      .pmd_recheck = machine_pmd_recheck(),
+			      .pmd_low_high = machine.profile.pmd_read == PMD_READ_LOW_HIGH };
+	race_hook_fn hook = race_hook_get();
 	bool mark = machine_sync() == SYNC_WALKERS;
 
+	arch_local_irq_disable(c);
 	if (mark)
 		pt_walk_lockless_start(c, mm);
-	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_BEGIN, .addr = start);
-	gup_fast_range(&w, mm, start, end);
-	/* The walk is over (the lab's section ends here), then the marker:
-	 * a syncer that no longer sees it may let the tables go. */
-	RACE_POINT_AT(w.hook, RP_GUP_FAST_SECTION_END, .addr = start);
+	if (__builtin_expect(hook != NULL, 0)) {
+		/* A copy: the other instance's stays out of memory. */
+		struct gup_walk hw = w;
+
+		gup_fast_range_hooked(&hw, hook, mm, start, end);
+		w.nr = hw.nr;
+	} else {
+		gup_fast_range(&w, NULL, mm, start, end);
+	}
+	/* Then the marker: a syncer that no longer sees it may let the
+	 * tables go. */
 	if (mark)
 		pt_walk_lockless_end(c);
-	arch_local_irq_restore(c, irq);
+	arch_local_irq_enable(c);
 	return w.nr;
 }
 
@@ -300,7 +311,7 @@ static struct page *follow_page(struct mm_struct *mm, uint64_t addr, unsigned in
 }
 
 /* mirrors __get_user_pages() under mmap_lock for read */
-static long gup_slow(struct mm_struct *mm, uint64_t start, long nr_pages,
+static __attribute__((noinline)) long gup_slow(struct mm_struct *mm, uint64_t start, long nr_pages,
 		     unsigned int flags, struct page **pages)
 {
 	long i = 0;
@@ -331,8 +342,9 @@ static long gup_slow(struct mm_struct *mm, uint64_t start, long nr_pages,
 	return i ? i : ret;
 }
 
-/* mirrors gup_fast_fallback() */
-static long gup_fast_fallback(uint64_t start, long nr_pages, unsigned int flags,
+/* mirrors gup_fast_fallback(); inlined into each caller, so that the
+ * fast path is compiled for the flags each one passes. */
+gup_inline long gup_fast_fallback(uint64_t start, long nr_pages, unsigned int flags,
 			      struct page **pages)
 {
 	struct cpu *c = this_cpu;
@@ -377,14 +389,17 @@ long pin_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
 	return gup_fast_fallback(start, nr_pages, gup_flags | FOLL_PIN, pages);
 }
 
-/* mirrors unpin_user_pages_dirty_lock(): the pages of one folio that
- * follow each other in the list are unpinned in one step. */
-void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
-				 bool make_dirty)
+/* mirrors unpin_user_pages_dirty_lock() and unpin_user_pages(): the
+ * pages of one folio that follow each other in the list are unpinned in
+ * one step (gup_folio_next()). Out of line: see unpin_user_page(). */
+static __attribute__((noinline)) void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
 {
+	race_hook_fn hook = race_hook_get();
 	unsigned long nr;
 
-	for (unsigned long i = 0; pages && i < npages; i += nr) {
+	if (!pages)
+		return;
+	for (unsigned long i = 0; i < npages; i += nr) {
 		struct page *folio;
 		bool large;
 
@@ -397,14 +412,42 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 			for (unsigned long j = i; j < i + nr; j++)
 				atomic_fetch_or_explicit(&pages[j]->flags, PG_dirty,
 							 memory_order_relaxed);
-		RACE_POINT(RP_UNPIN, .page = pages[i]);
-		gup_put_folio(pages[i], (int)nr, FOLL_PIN);
+		RACE_POINT_AT(hook, RP_UNPIN, .page = pages[i]);
+		gup_put_folio(folio, large, (int)nr, FOLL_PIN);
 	}
+}
+
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
+				 bool make_dirty)
+{
+	unpin_pages(pages, npages, make_dirty);
+}
+
+/*
+ * mirrors unpin_user_page(): one page, nothing to loop over. Apart from
+ * the list's, so that it needs no register saved (no store before its
+ * atomic operation) outside a lab run: with a hook it takes the list's
+ * path, which has the race point.
+ */
+static void unpin_user_page(struct page **pages)
+{
+	struct page *folio;
+	bool large;
+
+	if (__builtin_expect(race_hook_get() != NULL, 0)) {
+		unpin_pages(pages, 1, false);
+		return;
+	}
+	folio = page_folio_fast(pages[0], &large);
+	gup_put_folio(folio, large, 1, FOLL_PIN);
 }
 
 void unpin_user_pages(struct page **pages, unsigned long npages)
 {
-	unpin_user_pages_dirty_lock(pages, npages, false);
+	if (npages == 1 && pages && pages[0])
+		unpin_user_page(pages);
+	else
+		unpin_pages(pages, npages, false);
 }
 
 void put_user_pages(struct page **pages, unsigned long npages)

@@ -115,13 +115,16 @@ int use_mm(struct mm_struct *mm)
 		return 0;
 	if (cur)
 		return -EBUSY;
-	/* Join mm_cpumask before the first walk (cpumask_set_cpu(), then
-	 * smp_mb__after_atomic()): the RMW and the fence order the bit
-	 * before this CPU's later loads of entries, against a flusher's
-	 * seq_cst exchange then cpumask load. */
+	/* Join mm_cpumask before the first walk (cpumask_set_cpu(), then a
+	 * full barrier): the RMW and the fence order the bit before this
+	 * CPU's later loads of entries, against a flusher's seq_cst
+	 * exchange then cpumask load. smp_mb(), not smp_mb__after_atomic():
+	 * those loads are acquire, not seq_cst, and C11 orders them after
+	 * the RMW only with a fence, which smp_mb__after_atomic() is not on
+	 * x86-64 (see ptlab/barrier.h). */
 	atomic_fetch_or_explicit(&mm->cpumask, (cpumask_t)1 << c->id,
 				 memory_order_seq_cst);
-	smp_mb__after_atomic();
+	smp_mb();
 	WRITE_ONCE(c->mm, mm);
 	return 0;
 }

@@ -75,6 +75,8 @@ TEST_FULL(bench_json_has_every_figure, 600)
 	static const char *const sync_names[] = { "ipi_sync", "urcu_memb_synchronize",
 						  "urcu_qsbr_synchronize", "ipi_all_cpus",
 						  "membarrier" };
+	static const char *const part_names[] = { "walk_irqs_off", "walk_rechecks", "walk_pin",
+						  "walk_folio" };
 	static const unsigned int sync_counts[] = { 1, 2, 4, 8, 16 };
 	static const unsigned int pin_counts[] = { 1, 2, 4, 8 };
 	char dir[256], json[300];
@@ -102,9 +104,17 @@ TEST_FULL(bench_json_has_every_figure, 600)
 	CHECK(strstr(text, "\"cpu_model\":\"") && strstr(text, "\"kernel\":\""));
 	CHECK(strstr(text, "\"loadavg_start\":") && strstr(text, "\"loadavg_end\":"));
 	results = results_of(text);
-	/* One page: GUP, its floor, and the floor under a lock and RCU. */
+	/* One page: GUP, its floor, the floor under a lock and RCU, and the
+	 * peers between the floor and GUP, part by part. */
 	check_result(results, "rwlock_walk", "single", 1, 1, false);
 	check_result(results, "rcu_walk", "single", 1, 1, false);
+	for (size_t p = 0; p < sizeof(part_names) / sizeof(part_names[0]); p++) {
+		check_result(results, part_names[p], "single", 1, 1, false);
+		expected++;
+	}
+	/* Beside them, the pin with its bias in one atomic. */
+	check_result(results, "walk_pin_one_rmw", "single", 1, 1, false);
+	expected++;
 	for (size_t w = 0; w < 2; w++) {
 		check_result(results, walk_names[w], "single", 1, 1, false);
 		check_result(results, walk_names[w], "single", 1, 16, false);
@@ -158,6 +168,24 @@ TEST_FULL(bench_json_has_every_figure, 600)
 	}
 	CHECK_EQ(test_count(text, "\"peak_rss_mb\":"), 10);
 	CHECK(!strstr(text, "\"peak_rss_mb\":null"));
+	/* The one-page cost part by part: every peer from the floor to GUP,
+	 * each with its figure, its part and that part's share; in the report
+	 * too, and under the one-page target. */
+	CHECK_EQ(test_count(text, "{\"name\":\"bare_walk_floor\",\"adds\":"), 1);
+	CHECK_EQ(test_count(text, "{\"name\":\"gup_fast_pin_unpin\",\"adds\":"), 1);
+	for (size_t p = 0; p < sizeof(part_names) / sizeof(part_names[0]); p++) {
+		char key[128];
+
+		snprintf(key, sizeof(key), "{\"name\":\"%s\",\"adds\":", part_names[p]);
+		CHECK_MSG(test_count(text, key) == 1, "no %s", key);
+		CHECK_MSG(strstr(out, part_names[p]), "no %s in:\n%s", part_names[p], out);
+	}
+	CHECK_EQ(test_count(text, "\"share_of_gap\":"), 6);
+	CHECK_EQ(test_count(text, "\"share_of_gap\":null"), 0);
+	CHECK(strstr(out, "One page, part by part") && strstr(out, "the gap by part:"));
+	CHECK(strstr(out, "walk_pin_one_rmw") && strstr(out, "the kernel's second atomic"));
+	CHECK(strstr(text, "\"pin_second_atomic_ns\":") &&
+	      !strstr(text, "\"pin_second_atomic_ns\":null"));
 	/* Each target with its limit and, measured or not, a verdict. */
 	CHECK_EQ(test_count(text, "{\"target\":"), 8);
 	CHECK_EQ(test_count(text, "\"limit\":"), 8);

@@ -15,7 +15,7 @@
  *   xchg_acquire(p, v)        atomic_exchange_explicit(p, v, acquire)
  *   xchg_release(p, v)        atomic_exchange_explicit(p, v, release)
  *   smp_mb()                  atomic_thread_fence(seq_cst)
- *   smp_mb__after_atomic()    atomic_thread_fence(seq_cst)
+ *   smp_mb__after_atomic()    x86-64: barrier(); elsewhere: smp_mb()
  *   barrier()                 atomic_signal_fence(seq_cst)
  *
  * What C11 cannot say as the kernel does:
@@ -33,12 +33,29 @@
  *   PTE re-checks after its reference) stay seq_cst loads, written
  *   out where they are, each with the RMW it pairs with.
  * - smp_mb__after_atomic() makes the kernel's unordered RMWs (set_bit(),
- *   atomic_inc()) fully ordered. A C11 RMW names its own order, so ptlab
- *   writes the RMW seq_cst and the fence after it as the kernel writes
- *   the barrier (joining mm_cpumask, src/mm.c): a full fence, as
- *   smp_mb(). smp_rmb() and smp_wmb() have no use in ptlab: every
- *   ordering it needs between two loads or two stores is on the access
- *   itself (acquire, release), so they are not defined.
+ *   atomic_add()) fully ordered, and is defined per architecture as the
+ *   kernel's is (checked in 6.12): arch/x86/include/asm/barrier.h makes
+ *   __smp_mb__after_atomic() empty ("atomic operations are already
+ *   serializing on x86"), include/asm-generic/barrier.h makes it
+ *   __smp_mb() where the architecture does not say otherwise (arm64
+ *   does not: a dmb ish). ptlab does the same: on x86-64, where gcc and
+ *   clang compile every C11 RMW, relaxed ones too, to a lock-prefixed
+ *   instruction (or xchg, locked by itself), which no load or store
+ *   passes, it is barrier(), so that the compiler keeps the accesses on
+ *   their side of it as the kernel's asm atomics make it; elsewhere a
+ *   seq_cst fence, as smp_mb(). On x86-64 the ordering it stands for is
+ *   then the processor's, not C11's: C11 does not order a relaxed RMW
+ *   before a later load without a fence. So ptlab writes it only where
+ *   nothing depends on it in C11 terms: after the pin's second atomic in
+ *   GUP-fast, whose re-checks are ordered after its seq_cst
+ *   get-unless-zero by their own seq_cst (src/gup.c says what the
+ *   barrier pairs with in the kernel, which ptlab does not have); where
+ *   C11 must order an RMW before a later acquire or relaxed load
+ *   (joining mm_cpumask, src/mm.c) it writes smp_mb().
+ *   TSan models neither fences nor the processor's order, so its view is
+ *   the same with either definition. smp_rmb() and smp_wmb() have no use
+ *   in ptlab: every ordering it needs between two loads or two stores is
+ *   on the access itself (acquire, release), so they are not defined.
  * - smp_mb() is a seq_cst fence. TSan does not model fences, so ptlab
  *   uses one only where the ordering it gives is also carried by an
  *   atomic TSan sees (see the Makefile's SAN=thread comment).
@@ -59,7 +76,11 @@
 #define xchg_acquire(p, v)	atomic_exchange_explicit((p), (v), memory_order_acquire)
 #define xchg_release(p, v)	atomic_exchange_explicit((p), (v), memory_order_release)
 #define smp_mb()		atomic_thread_fence(memory_order_seq_cst)
+#if defined(__x86_64__)
+#define smp_mb__after_atomic()	barrier()
+#else
 #define smp_mb__after_atomic()	smp_mb()
+#endif
 #define barrier()		atomic_signal_fence(memory_order_seq_cst)
 
 #endif /* PTLAB_BARRIER_H */

@@ -176,6 +176,16 @@ static inline bool folio_test_large(const struct page *folio)
 	return page_type(folio) == PAGE_TYPE_THP_HEAD;
 }
 
+/* A THP's head or tail (PageCompound()). A frame of any other type is an
+ * order-0 folio of its own: its head is its own pfn whenever its type
+ * says so (the allocator and the free path write head before type). */
+static inline bool page_compound(const struct page *page)
+{
+	enum page_type t = page_type(page);
+
+	return t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL;
+}
+
 /*
  * page_folio() for the fast paths: an order-0 page is its own folio, known
  * from its type without following head (one dependent load less). Sets
@@ -183,9 +193,7 @@ static inline bool folio_test_large(const struct page *folio)
  */
 static inline struct page *page_folio_fast(struct page *page, bool *large)
 {
-	enum page_type t = page_type(page);
-
-	*large = t == PAGE_TYPE_THP_HEAD || t == PAGE_TYPE_THP_TAIL;
+	*large = page_compound(page);
 	return *large ? page_folio(page) : page;
 }
 
