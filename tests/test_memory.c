@@ -15,7 +15,9 @@
 #include "sanitizer.h"
 
 #if defined(PTLAB_ASAN) || defined(PTLAB_TSAN)
-#include <sanitizer/allocator_interface.h>
+/* Both runtimes export it; gcc ships no <sanitizer/allocator_interface.h>
+ * (clang does), so it is declared here. */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 /* Bytes the process has allocated and not freed (the sanitizers keep
@@ -139,8 +141,21 @@ TEST_T(memory_cells_free_what_they_allocate, 300)
 	};
 	size_t heap0 = 0;
 	long vm0 = 0;
+	/*
+	 * Without a sanitizer, a cell's mappings all go: 256 pages of slack.
+	 * Under ASan or TSan the runtime's allocator and fake stacks map and
+	 * unmap regions of their own (measured: up to 18,500 pages up or down
+	 * from one round to the next, never growing): two pools' worth of
+	 * slack there, so one leaked pool per round (5 cells, 4 rounds) still
+	 * fails.
+	 */
+#if defined(PTLAB_ASAN) || defined(PTLAB_TSAN)
+	const long vm_slack = 2 * (long)((64ULL << 20) >> 12);
+#else
+	const long vm_slack = 256;
+#endif
 
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 5; round++) {
 		for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
 			struct lab_run_config cfg;
 			struct lab_result r;
@@ -159,6 +174,6 @@ TEST_T(memory_cells_free_what_they_allocate, 300)
 		       "mapped (%ld)\n", round, heap_in_use(), heap0, vm_pages(), vm0);
 		/* A little slack: stdio and liburcu keep small caches. */
 		CHECK(heap_in_use() <= heap0 + 64 * 1024);
-		CHECK(vm_pages() <= vm0 + 256);
+		CHECK(vm_pages() <= vm0 + vm_slack);
 	}
 }
