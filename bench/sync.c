@@ -100,7 +100,7 @@ static void sync_once(enum sync_kind k)
 {
 	switch (k) {
 	case SYNC_IPI_SYNC:
-		tlb_remove_table_sync_one(NULL);
+		tlb_remove_table_sync_one();
 		break;
 	case SYNC_URCU_MEMB:
 		urcu_memb_synchronize_rcu();

@@ -375,6 +375,7 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_u64(j, "collapses", r->collapses);
 	json_u64(j, "zap_table_frees", r->zap_table_frees);
 	json_u64(j, "unlinks", r->unlinks);
+	json_u64(j, "pmd_table_unlinks", r->pmd_table_unlinks);
 	json_object_begin(j, "failures");
 	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
 		json_u64(j, lab_failure_name((enum lab_failure_kind)k), r->failures[k]);

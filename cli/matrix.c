@@ -624,6 +624,8 @@ static void write_cell(struct json *j, const struct matrix *m, const struct cell
 		lab_cli_json_verdict(j, &c->exp, c->verdict, c->why, m->min_overlaps);
 	}
 	json_bool(j, "rcu_table_free", c->cfg.profile.rcu_table_free);
+	json_bool(j, "sync_ipi", c->cfg.profile.sync_ipi);
+	json_string(j, "upper_table_free", upper_table_free_name(c->cfg.profile.upper_table_free));
 	json_string(j, "tlb_flush", tlb_flush_style_name(c->cfg.profile.flush));
 	json_string(j, "deposit", deposit_style_name(c->cfg.profile.deposit));
 	json_u64(j, "attempts", c->attempts);

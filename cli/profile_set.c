@@ -195,7 +195,7 @@ static bool profile_from_json(const struct profile_set *s, const char *path, jso
 	char what[PATH_MAX + 160], allowed[512];
 	size_t n;
 	const struct ptlab_profile_key *keys = ptlab_profile_keys(&n);
-	const char *key;
+	const char *key, *bad, *why;
 	json_t *v;
 
 	key_names(allowed, sizeof(allowed));
@@ -242,6 +242,11 @@ static bool profile_from_json(const struct profile_set *s, const char *path, jso
 			cli_error(what, json_is_true(v) ? "true" : "false", allowed);
 			return false;
 		}
+	}
+	if (ptlab_profile_check(p, &bad, &why)) {
+		snprintf(what, sizeof(what), "%s: keys that contradict each other", path);
+		cli_error(what, bad, why);
+		return false;
 	}
 	return name_free(s, path, p->name);
 }

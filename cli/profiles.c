@@ -49,14 +49,15 @@ static int profiles_json(FILE *f, const struct profile_set *ps)
 
 static void profiles_table(FILE *f, const struct profile_set *ps)
 {
-	fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", "profile", "rcu-free",
-		"tlb-flush", "flush-waits", "deposit", "collapse-waits", "pmd-read",
-		"stands for");
+	fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %s\n", "profile",
+		"rcu-free", "sync-ipi", "upper-free", "tlb-flush", "flush-waits", "deposit",
+		"collapse-waits", "pmd-read", "stands for");
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct ptlab_profile *p = ps->list[i];
 
-		fprintf(f, "%-16s %-9s %-10s %-11s %-9s %-14s %-9s %s\n", p->name,
-			p->rcu_table_free ? "yes" : "no",
+		fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %s\n", p->name,
+			p->rcu_table_free ? "yes" : "no", p->sync_ipi ? "yes" : "no",
+			upper_table_free_name(p->upper_table_free),
 			tlb_flush_style_name(p->flush),
 			profile_flush_waits(p) ? "yes" : "no",
 			deposit_style_name(p->deposit),
@@ -74,8 +75,10 @@ static void profiles_table(FILE *f, const struct profile_set *ps)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ptlab profiles [--json] [--profile-file FILE]...\n"
-		   "Lists the architecture profiles: whether each selects\n"
-		   "MMU_GATHER_RCU_TABLE_FREE, how its TLB flushes reach other\n"
+		   "Lists the architecture profiles: whether each frees PTE tables\n"
+		   "after an RCU grace period, whether its tlb_remove_table_sync_one()\n"
+		   "sends IPIs (MMU_GATHER_RCU_TABLE_FREE selected), how it frees\n"
+		   "PMD and PUD tables, how its TLB flushes reach other\n"
 		   "CPUs, whether a flush waits out interrupts-off sections,\n"
 		   "where deposited page tables are kept, whether the collapse\n"
 		   "flush itself waits for lockless walkers, and how GUP-fast\n"

@@ -22,8 +22,8 @@ static void usage(FILE *f)
 		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
 		"  --profile-file FILE  a profile of your own instead: one entry of\n"
 		"                       `ptlab profiles --json` in a file, renamed\n"
-		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim or\n"
-		"                       hugetlb-unshare (default collapse-zap)\n"
+		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim,\n"
+		"                       hugetlb-unshare or munmap-pmd (default collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
 		"  --walkers LIST       walker kinds: gup, rcu or gup,rcu (default: the\n"
 		"                       scenario's: gup,rcu in pt-reclaim, else gup)\n"
@@ -146,8 +146,10 @@ static void print_expectation(const struct lab_run_config *cfg, const struct ptl
 	lab_cli_kinds_text(cfg->walker_kinds, e->by_walker, kinds, sizeof(kinds));
 	printf("  the rule expects: %s (violations it allows: %s)\n", e->unsafe ? "unsafe" : "safe",
 	       kinds);
-	printf("    from: rcu free %s, flush waits %s, sync works %s, held off %s\n",
-	       e->rcu_free ? "yes" : "no", e->flush_waits ? "yes" : "no",
+	printf("    from: rcu free %s, sync ipi %s, upper tables %s, flush waits %s, sync works %s, "
+	       "held off %s\n",
+	       e->rcu_free ? "yes" : "no", e->sync_ipi ? "yes" : "no",
+	       upper_table_free_name(e->upper), e->flush_waits ? "yes" : "no",
 	       e->sync_works ? "yes" : "no", e->held_off ? "yes" : "no");
 }
 

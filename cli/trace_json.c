@@ -66,6 +66,8 @@ static const struct point_words points[RACE_POINT_COUNT] = {
 	[RP_GUP_FAST_RECHECK_FAILED] = { "re-check failed: reference dropped", "pin" },
 	[RP_PMD_UNLINKED] = { "PMD cleared: table unlinked", "clear" },
 	[RP_PUD_UNSHARED] = { "PUD cleared: this mm stopped sharing the PMD table", "clear" },
+	[RP_PUD_UNLINKED] = { "PUD cleared: the PMD table it named is freed next (free_pgtables)",
+			      "clear" },
 	[RP_UNSHARE_HANDOVER] = { "unshared table handed over: the other sharers may change it now",
 				  "handover" },
 	[RP_COLLAPSE_PMD_CLEARED] = { "collapse: PMD cleared and flushed", "step" },
@@ -92,7 +94,7 @@ static const char *const zap_free_words[] = {
 };
 
 static const char *const free_words[] = {
-	[TABLE_FREE_DIRECT] = "table freed at once (pte_free, no wait)",
+	[TABLE_FREE_DIRECT] = "table freed at once (pte_free, pmd_free: no wait)",
 	[TABLE_FREE_GATHER] = "table freed after the mmu_gather's flush",
 	[TABLE_FREE_RCU] = "table freed after a grace period",
 	[TABLE_FREE_ONE] = "table freed after the sync IPI",
@@ -142,7 +144,8 @@ static json_t *point_args(const struct lab_trace_event *e)
 		hex(args, "addr", e->addr);
 	if (e->rp == RP_GUP_FAST_PTE_READ)
 		hex(args, "pte", e->value);
-	else if (e->rp == RP_GUP_FAST_PUD_READ || e->rp == RP_PUD_UNSHARED)
+	else if (e->rp == RP_GUP_FAST_PUD_READ || e->rp == RP_PUD_UNSHARED ||
+		 e->rp == RP_PUD_UNLINKED)
 		hex(args, "pud", e->value);
 	else if (e->value)
 		hex(args, "pmd", e->value);

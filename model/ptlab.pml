@@ -8,7 +8,8 @@
  * collapse (mm/khugepaged.c: collapse_huge_page()), a zapper of another
  * THP under the same PMD table (mm/huge_memory.c: zap_huge_pmd() ->
  * zap_deposited_table()), munmap (free_pgtables() through the mmu_gather,
- * mm/mmu_gather.c), MADV_DONTNEED reclaiming an empty PTE table
+ * mm/mmu_gather.c), munmap of a whole PUD range (free_pgtables() freeing
+ * the PMD table as the architecture does), MADV_DONTNEED reclaiming an empty PTE table
  * (mm/pt_reclaim.c, 6.14+), two processes sharing a hugetlb PMD table, one
  * unsharing it (mm/hugetlb.c: huge_pmd_unshare()) and the other then
  * using it as its own, and the page allocator handing a freed frame out
@@ -23,7 +24,17 @@
  *
  * Switches (cpp macros; `ptlab model` passes -DNAME from the profile's
  * properties and the fix setting, never from a profile's name):
- *   RCU_TABLE_FREE        CONFIG_MMU_GATHER_RCU_TABLE_FREE
+ *   RCU_TABLE_FREE        PTE tables are freed through the RCU batch
+ *                         (tlb_remove_table() with RCU table free)
+ *   SYNC_IPI              the architecture selects
+ *                         CONFIG_MMU_GATHER_RCU_TABLE_FREE:
+ *                         tlb_remove_table_sync_one() sends IPIs (implied
+ *                         by RCU_TABLE_FREE, and by an RCU-freed PMD table)
+ *   UPPER_AT_ONCE | UPPER_AFTER_FLUSH  how free_pgtables() frees a PMD
+ *                         table (SCENARIO_MUNMAP_PMD; at most one): at
+ *                         once, before the flush (pmd_free()); in the
+ *                         page batch after the flush; neither: the RCU
+ *                         batch
  *   FLUSH_IPI | FLUSH_BROADCAST | FLUSH_PARAVIRT | FLUSH_HYPERCALL
  *                         how a TLB flush reaches other CPUs (exactly one;
  *                         a hypercall flush waits for no vCPU, as a
@@ -41,7 +52,7 @@
  *   PT_RECLAIM            CONFIG_PT_RECLAIM: a table batch that cannot be
  *                         allocated falls back to call_rcu(), not the sync
  *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP |
- *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE
+ *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE | SCENARIO_MUNMAP_PMD
  *                         which actors run (exactly one)
  *   GUP_WALKERS, RCU_WALKERS  which kinds of walker run (at least one;
  *                         RCU walkers in SCENARIO_PT_RECLAIM only)
@@ -70,8 +81,17 @@
  */
 
 #if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) + \
-    defined(SCENARIO_PT_RECLAIM) + defined(SCENARIO_HUGETLB_UNSHARE) != 1
+    defined(SCENARIO_PT_RECLAIM) + defined(SCENARIO_HUGETLB_UNSHARE) + \
+    defined(SCENARIO_MUNMAP_PMD) != 1
 #error "define exactly one SCENARIO_*"
+#endif
+#if defined(UPPER_AT_ONCE) && defined(UPPER_AFTER_FLUSH)
+#error "define at most one of UPPER_AT_ONCE, UPPER_AFTER_FLUSH"
+#endif
+/* The RCU batch exists only with MMU_GATHER_RCU_TABLE_FREE. */
+#if !defined(SYNC_IPI) && (defined(RCU_TABLE_FREE) || \
+    (defined(SCENARIO_MUNMAP_PMD) && !defined(UPPER_AT_ONCE) && !defined(UPPER_AFTER_FLUSH)))
+#error "a table freed through the RCU batch needs SYNC_IPI"
 #endif
 #if !defined(GUP_WALKERS) && !defined(RCU_WALKERS)
 #error "define GUP_WALKERS, RCU_WALKERS or both"
@@ -174,11 +194,22 @@ byte rcu_stale_lock = 0;
 #define PMD_T3      3 /* COLLAPSE_FRESH's new table, once a split installs it */
 #define PMD_HUGE_H  4 /* collapse's new huge page H */
 #define PMD_HUGE_HB 5 /* the THP at B */
-#define PMD_TABLE(v) (v >= PMD_T1 && v <= PMD_T3)
+#define PMD_GARBAGE 6 /* munmap-pmd: the data of a reused PMD table frame,
+		       * decoded as a PMD naming frame Y as a PTE table */
+#define PMD_TABLE(v) ((v >= PMD_T1 && v <= PMD_T3) || v == PMD_GARBAGE)
+/* The frame a PMD entry that names a table points to. */
+#define PMD_FRAME(v) (v == PMD_GARBAGE -> TY : v - PMD_T1)
 
-/* PTE table frames. */
+/* PTE table frames. In munmap-pmd the second frame is Y, a data page a
+ * garbage PMD entry of a reused PMD table decodes as a PTE table. */
 #define T1 0
 #define T2 1
+#define TY 1
+#if defined(SCENARIO_MUNMAP_PMD)
+#define IS_Y(t) (t == TY)
+#else
+#define IS_Y(t) 0
+#endif
 #if defined(COLLAPSE_FRESH)
 #define T3 2 /* the new table collapse deposits (never linked before) */
 #define NTABLES 3
@@ -273,6 +304,19 @@ bit ptl[NTABLES];
 bit marker[NGUP + 1];
 #endif
 
+#if defined(SCENARIO_MUNMAP_PMD)
+/*
+ * munmap-pmd: the walkers' PUD entry names the PMD table M1, whose entry
+ * pmd[PMD_A] names T1. munmap of the whole PUD range clears both and
+ * frees both; the allocator may hand M1's frame out again (its entry is
+ * then garbage, decoded as a PMD naming frame Y) as it does T1's.
+ */
+#define PUD_NONE 0
+#define PUD_M1   1
+byte pud;
+byte mstate;
+#endif
+
 #if defined(SCENARIO_HUGETLB_UNSHARE)
 /*
  * hugetlb: three processes map the same hugetlb file at the same offset
@@ -325,7 +369,21 @@ inline print_pmd(v)
 	:: v == PMD_T3 -> printf("table T3")
 	:: v == PMD_HUGE_H -> printf("huge page H")
 	:: v == PMD_HUGE_HB -> printf("huge page HB")
+	:: v == PMD_GARBAGE -> printf("garbage data, decoded as a PMD naming frame Y as a PTE table")
 	fi
+}
+
+/* A table frame's name: T1, T2, T3, or (munmap-pmd) Y, a data page. */
+inline print_table(t)
+{
+#if defined(SCENARIO_MUNMAP_PMD)
+	if
+	:: t == TY -> printf("Y")
+	:: else -> printf("T%d", t + 1)
+	fi
+#else
+	printf("T%d", t + 1)
+#endif
 }
 
 inline print_pte(v)
@@ -356,7 +414,8 @@ inline print_tstate(t)
 	:: tstate[t] == TBL_LIVE -> printf("a page table")
 	:: tstate[t] == TBL_LINKED -> printf("overwritten with deposit list links (non-PTE data)")
 	:: tstate[t] == TBL_FREE -> printf("freed")
-	:: tstate[t] == TBL_DATA -> printf("reused as a data page")
+	:: tstate[t] == TBL_DATA && !IS_Y(t) -> printf("reused as a data page")
+	:: tstate[t] == TBL_DATA && IS_Y(t) -> printf("a data page, never a page table")
 	fi
 }
 
@@ -504,27 +563,43 @@ inline serialize_against_pte_lookup(who, c)
 }
 
 /*
- * tlb_remove_table_sync_one() for an mm: @own when it is the walkers' mm
- * (their CPUs run it and mark it), else another process's (whose CPUs
- * walk nothing here). With RCU table free, smp_call_function() with wait
- * (a real IPI: a preempted vCPU must run to answer it) to the CPUs of the
- * sync policy: every CPU; none when a skip policy trusts the flush; the
- * CPUs whose lockless-walk marker names the mm (SYNC_WALKERS, read one by
- * one, each answered like an IPI); the CPUs of mm_cpumask(mm)
- * (SYNC_MM_CPUMASK: empty unless MM_CPUMASK). Without RCU table free, an
- * empty function.
+ * tlb_remove_table_sync_one(): with SYNC_IPI (the architecture selects
+ * MMU_GATHER_RCU_TABLE_FREE), smp_call_function() with wait, a real IPI
+ * (a preempted vCPU must run to answer it), to every other CPU; a skip
+ * policy (step 1, whose early return is inside this function and so
+ * covers every caller) skips it where it trusts the flush. Without
+ * SYNC_IPI, an empty function.
  */
-inline tlb_remove_table_sync_one(who, c, own)
+inline tlb_remove_table_sync_one(who, c)
 {
-#if !defined(RCU_TABLE_FREE)
+#if !defined(SYNC_IPI)
 	d_step { printf("STEP "); print_who(who);
 		 printf(" calls tlb_remove_table_sync_one(): a no-op without RCU table free\n") }
 #elif defined(SYNC_SKIPPED)
 	d_step { printf("STEP "); print_who(who);
 		 printf(" skips tlb_remove_table_sync_one(): the policy trusts this flush to have waited\n") }
-#elif defined(SYNC_WALKERS)
+#else
 	d_step { printf("STEP "); print_who(who);
-		 printf(" calls tlb_remove_table_sync_one(): IPI to the CPUs whose marker names ");
+		 printf(" calls tlb_remove_table_sync_one(): IPI to every CPU, waiting for each\n") };
+	ipi_all_wait(who, c)
+#endif
+}
+
+/*
+ * tlb_remove_table_sync_mm(): step 2's sync for an mm, which the callers
+ * it converts use (collapse, 6.19's unshare gather, the batch-allocation
+ * fallback): @own when it is the walkers' mm (their CPUs run it and mark
+ * it), else another process's (whose CPUs walk nothing here). Under
+ * SYNC_WALKERS the CPUs whose lockless-walk marker names the mm (read
+ * one by one, each answered like an IPI); under SYNC_MM_CPUMASK those of
+ * mm_cpumask(mm) (empty unless MM_CPUMASK); under any other policy it is
+ * tlb_remove_table_sync_one().
+ */
+inline tlb_remove_table_sync_mm(who, c, own)
+{
+#if defined(SYNC_IPI) && defined(SYNC_WALKERS)
+	d_step { printf("STEP "); print_who(who);
+		 printf(" calls tlb_remove_table_sync_mm(): IPI to the CPUs whose marker names ");
 		 if
 		 :: own -> printf("the walkers' mm")
 		 :: else -> printf("its mm")
@@ -541,16 +616,16 @@ inline tlb_remove_table_sync_one(who, c, own)
 	:: else -> break
 	od;
 	c = 0
-#elif defined(SYNC_MM_CPUMASK)
+#elif defined(SYNC_IPI) && defined(SYNC_MM_CPUMASK)
 	d_step { printf("STEP "); print_who(who);
 #if defined(MM_CPUMASK)
-		 printf(" calls tlb_remove_table_sync_one(): IPI to mm_cpumask(");
+		 printf(" calls tlb_remove_table_sync_mm(): IPI to mm_cpumask(");
 		 if
 		 :: own -> printf("the walkers' mm), waiting for each\n")
 		 :: else -> printf("its mm): none of the walkers' CPUs\n")
 		 fi
 #else
-		 printf(" calls tlb_remove_table_sync_one(): IPI to mm_cpumask(mm), which this architecture leaves empty\n")
+		 printf(" calls tlb_remove_table_sync_mm(): IPI to mm_cpumask(mm), which this architecture leaves empty\n")
 #endif
 	};
 #if defined(MM_CPUMASK)
@@ -560,9 +635,7 @@ inline tlb_remove_table_sync_one(who, c, own)
 	fi
 #endif
 #else
-	d_step { printf("STEP "); print_who(who);
-		 printf(" calls tlb_remove_table_sync_one(): IPI to every CPU, waiting for each\n") };
-	ipi_all_wait(who, c)
+	tlb_remove_table_sync_one(who, c)
 #endif
 }
 
@@ -646,23 +719,52 @@ inline walker_read_pte(cpu, t, v, recheck)
 		v = pte[t];
 		if
 		:: recheck == PTE_NONE ->
-			printf("STEP walker cpu%d reads PTE in T%d -> ", cpu, t + 1); print_pte(v)
+			printf("STEP walker cpu%d reads PTE in ", cpu); print_table(t);
+			printf(" -> "); print_pte(v)
 		:: recheck != PTE_NONE && recheck == v ->
-			printf("STEP walker cpu%d re-checks PTE in T%d: unchanged", cpu, t + 1)
+			printf("STEP walker cpu%d re-checks PTE in ", cpu); print_table(t);
+			printf(": unchanged")
 		:: else ->
-			printf("STEP walker cpu%d re-checks PTE in T%d: changed to ", cpu, t + 1); print_pte(v)
+			printf("STEP walker cpu%d re-checks PTE in ", cpu); print_table(t);
+			printf(": changed to "); print_pte(v)
 		fi;
 		printf("\n");
 		if
 		:: tstate[t] != TBL_LIVE ->
 			print_violation(1);
-			printf("walker cpu%d read an entry of T%d inside its section, but T%d is ", cpu, t + 1, t + 1);
+			printf("walker cpu%d read an entry of ", cpu); print_table(t);
+			printf(" inside its section, but "); print_table(t); printf(" is ");
 			print_tstate(t);
 			printf("\n")
 		:: else -> skip
 		fi;
 		assert(!stale_table || tstate[t] == TBL_LIVE)
 	}
+}
+
+/*
+ * Inside the d_step of a walker's read of PMD entry A: in munmap-pmd the
+ * PMD table M1 holding it must still be a page table of this mm (not
+ * freed, not reused); elsewhere the PMD table is never freed.
+ */
+inline pmd_table_check(cpu)
+{
+#if defined(SCENARIO_MUNMAP_PMD)
+	if
+	:: mstate != TBL_LIVE ->
+		print_violation(1);
+		printf("walker cpu%d read an entry of M1 inside its section, but M1 is ", cpu);
+		if
+		:: mstate == TBL_FREE -> printf("freed")
+		:: else -> printf("reused as a data page")
+		fi;
+		printf("\n")
+	:: else -> skip
+	fi;
+	assert(!stale_table || mstate == TBL_LIVE)
+#else
+	skip
+#endif
 }
 
 /*
@@ -711,17 +813,40 @@ proctype walker(byte cpu)
 {
 	byte pmdv, t, ptev, again, pg;
 	bit got, pinned;
+#if defined(SCENARIO_MUNMAP_PMD)
+	byte pudv;
+#endif
 
 	d_step { irq_off[cpu] = 1;
 		 printf("STEP walker cpu%d disables interrupts (gup_fast: local_irq_save)\n", cpu) };
 	walk_start(cpu);
 
+#if defined(SCENARIO_MUNMAP_PMD)
+	/* gup_fast_pud_range(): the PUD, read once; the PMD slot is taken
+	 * from the value read (pmd_offset_lockless()), never re-checked */
+	d_step { pudv = pud;
+		 printf("STEP walker cpu%d reads the PUD -> ", cpu);
+		 if
+		 :: pudv == PUD_M1 -> printf("PMD table M1\n")
+		 :: else -> printf("none\n")
+		 fi };
+	if
+	:: pudv == PUD_M1 ->
+		d_step { pmdv = pmd[PMD_A];
+			 printf("STEP walker cpu%d reads PMD A in M1 -> ", cpu); print_pmd(pmdv);
+			 printf("\n");
+			 pmd_table_check(cpu) }
+	:: else -> pmdv = PMD_NONE
+	fi;
+	pudv = 0;
+#else
 	d_step { pmdv = pmd[PMD_A];
 		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
+#endif
 
 	if
 	:: PMD_TABLE(pmdv) ->
-		t = pmdv - PMD_T1;
+		t = PMD_FRAME(pmdv);
 		walker_read_pte(cpu, t, ptev, PTE_NONE);
 		if
 		:: ptev == PTE_NONE ->
@@ -750,9 +875,11 @@ proctype walker(byte cpu)
 #if defined(PMD_RECHECK)
 				if
 				:: d_step { pmd[PMD_A] != pmdv -> put_page(pg); got = 0;
-					    printf("STEP walker cpu%d re-checks PMD A: changed, drops its reference\n", cpu) }
+					    printf("STEP walker cpu%d re-checks PMD A: changed, drops its reference\n", cpu);
+					    pmd_table_check(cpu) }
 				:: d_step { pmd[PMD_A] == pmdv ->
-					    printf("STEP walker cpu%d re-checks PMD A: unchanged\n", cpu) }
+					    printf("STEP walker cpu%d re-checks PMD A: unchanged\n", cpu);
+					    pmd_table_check(cpu) }
 				fi;
 #endif
 				if
@@ -958,8 +1085,9 @@ proctype unsharer(byte who; bit own)
 		 printf("STEP "); print_who(who);
 		 printf(" unshares S: clears its PUD and drops its share, %d left (huge_pmd_unshare)\n", s_shares) };
 #if defined(UNSHARE_SYNC_PER_UNSHARE)
-	/* 1013af4f585f: right after each unshare */
-	tlb_remove_table_sync_one(who, c, own);
+	/* 1013af4f585f: right after each unshare; not a caller step 2
+	 * converts (it was gone from its base) */
+	tlb_remove_table_sync_one(who, c);
 #endif
 	if
 	:: own -> flush_tlb_range(who, c)
@@ -970,7 +1098,7 @@ proctype unsharer(byte who; bit own)
 	/* 8ce720d5bd91: tlb_flush_unshared_tables(), once per batch, when a
 	 * table became exclusive */
 	if
-	:: s_shares == 1 -> tlb_remove_table_sync_one(who, c, own)
+	:: s_shares == 1 -> tlb_remove_table_sync_mm(who, c, own)
 	:: else -> skip
 	fi;
 #endif
@@ -1013,7 +1141,7 @@ proctype khugepaged()
 	/* the seeded bug: a sync before the clear waits only for sections
 	 * that began before it; walkers can still read the old PMD after */
 	d_step { printf("STEP collapse (seeded bug) synchronises before clearing the PMD\n") };
-	tlb_remove_table_sync_one(WHO_COLLAPSE, c, 1);
+	tlb_remove_table_sync_mm(WHO_COLLAPSE, c, 1);
 #endif
 	/* pmdp_collapse_flush(): clear, then flush */
 	d_step { orig = pmd[PMD_A]; pmd[PMD_A] = PMD_NONE;
@@ -1025,7 +1153,7 @@ proctype khugepaged()
 	pmd_unlock();
 #if defined(IPI_SYNC) && !defined(SEED_BUG_SYNC_BEFORE_CLEAR)
 	/* the seed's fix, after the clear and the flush */
-	tlb_remove_table_sync_one(WHO_COLLAPSE, c, 1);
+	tlb_remove_table_sync_mm(WHO_COLLAPSE, c, 1);
 #endif
 
 	/* __collapse_huge_page_isolate(), under the PTE lock: a page with
@@ -1206,13 +1334,140 @@ proctype munmap()
 	:: d_step { printf("STEP munmap's mmu_gather frees T1 through call_rcu (tlb_remove_table)\n") };
 		synchronize_rcu(WHO_RCU, c)
 	:: d_step { printf("STEP munmap cannot allocate a table batch: tlb_remove_table_one()\n") };
-		tlb_remove_table_sync_one(WHO_MUNMAP, c, 1)
+		tlb_remove_table_sync_mm(WHO_MUNMAP, c, 1)
 	fi;
 #endif
 	d_step { tstate[T1] = TBL_FREE;
 		 printf("STEP munmap frees T1\n") };
 	mmap_write_unlock(WHO_MUNMAP);
 	reuse_frame(T1)
+}
+#endif
+
+/* ---- munmap of a whole PUD range ---- */
+
+#if defined(SCENARIO_MUNMAP_PMD)
+/* The allocator hands the freed PMD table frame out again: its entries
+ * are data now (a data page, or a PMD table of another range, whose
+ * entries stay put): garbage to a walker that still reads them. */
+inline reuse_pmd_table()
+{
+	d_step { mstate = TBL_DATA; pmd[PMD_A] = PMD_GARBAGE;
+		 printf("STEP M1 reused as a data page (the allocator hands the frame out again)\n") }
+}
+
+/*
+ * A table @t (T1) or M1 (@m) goes to the RCU batch (tlb_remove_table()),
+ * with @batched set; or, when no batch page can be had and PT_RECLAIM is
+ * off, to tlb_remove_table_one() at once: the TLB flush of
+ * tlb_table_invalidate(), __tlb_remove_table_one()'s sync (a caller step
+ * 2 converts), the free. With PT_RECLAIM the fallback is a call_rcu() of
+ * its own, which waits as the batch's grace period does (for the
+ * sections begun before it; a later section cannot reach the unlinked
+ * table): the same as the batch here.
+ */
+inline tlb_remove_table(c, t, m, batched)
+{
+#if defined(PT_RECLAIM)
+	d_step { batched = 1; printf("STEP munmap queues ");
+		 if
+		 :: m -> printf("M1")
+		 :: else -> printf("T%d", t + 1)
+		 fi;
+		 printf(" to be freed after a grace period (tlb_remove_table)\n") }
+#else
+	if
+	:: d_step { batched = 1; printf("STEP munmap queues ");
+		    if
+		    :: m -> printf("M1")
+		    :: else -> printf("T%d", t + 1)
+		    fi;
+		    printf(" on the RCU batch (tlb_remove_table)\n") }
+	:: d_step { printf("STEP munmap cannot allocate a table batch: tlb_remove_table_one()\n") };
+		flush_tlb_range(WHO_MUNMAP, c);
+		tlb_remove_table_sync_mm(WHO_MUNMAP, c, 1);
+		if
+		:: m -> d_step { mstate = TBL_FREE; printf("STEP munmap frees M1\n") };
+			reuse_pmd_table()
+		:: else -> d_step { tstate[t] = TBL_FREE; printf("STEP munmap frees T%d\n", t + 1) };
+			reuse_frame(t)
+		fi
+	fi
+#endif
+}
+
+/*
+ * munmap of the whole PUD range that holds A (mirrors
+ * vms_clear_ptes(): unmap_vmas(), free_pgtables() -> free_pgd_range() ->
+ * free_pud_range() -> free_pmd_range() -> free_pte_range(), then
+ * tlb_finish_mmu()): the PTE table T1 is unhooked and handed to
+ * pte_free_tlb(), then the PUD entry is cleared and M1 handed to
+ * pmd_free_tlb(), the architecture's __pmd_free_tlb(): the RCU batch, the
+ * page batch, or pmd_free() at once (UPPER_AT_ONCE), before the flush.
+ * The flush comes last; then the page batch is freed, then the RCU batch
+ * after a grace period.
+ */
+proctype munmap_pmd()
+{
+	byte c;
+	bit t1_rcu, t1_page, m1_rcu, m1_page;
+
+	mmap_write_lock(WHO_MUNMAP);
+	d_step { pte[T1] = PTE_NONE; mapcount--;
+		 printf("STEP munmap clears the PTE in T1 and queues page P on the mmu_gather\n") };
+	/* free_pte_range(): pmd_clear(), pte_free_tlb() */
+	d_step { pmd[PMD_A] = PMD_NONE;
+		 printf("STEP munmap clears PMD A in M1 and hands T1 to pte_free_tlb (free_pte_range)\n") };
+#if defined(RCU_TABLE_FREE)
+	tlb_remove_table(c, T1, 0, t1_rcu);
+#else
+	d_step { t1_page = 1;
+		 printf("STEP munmap queues T1 on the page batch, to free after the flush\n") };
+#endif
+	/* free_pud_range(): pud_clear(), pmd_free_tlb() */
+	d_step { pud = PUD_NONE;
+		 printf("STEP munmap clears the PUD and hands M1 to pmd_free_tlb (free_pud_range)\n") };
+#if defined(UPPER_AT_ONCE)
+	d_step { mstate = TBL_FREE;
+		 printf("STEP munmap frees M1 at once (__pmd_free_tlb: pmd_free), before the flush\n") };
+	reuse_pmd_table();
+#elif defined(UPPER_AFTER_FLUSH)
+	d_step { m1_page = 1;
+		 printf("STEP munmap queues M1 on the page batch, to free after the flush\n") };
+#else
+	tlb_remove_table(c, T1, 1, m1_rcu);
+#endif
+	/* tlb_finish_mmu(): flush first, then free what was queued */
+	flush_tlb_range(WHO_MUNMAP, c);
+	d_step { put_page(PG_P);
+		 printf("STEP munmap's mmu_gather releases page P\n") };
+	if
+	:: t1_page -> d_step { tstate[T1] = TBL_FREE; printf("STEP munmap frees T1\n") };
+		reuse_frame(T1)
+	:: else -> skip
+	fi;
+	if
+	:: m1_page -> d_step { mstate = TBL_FREE; printf("STEP munmap frees M1\n") };
+		reuse_pmd_table()
+	:: else -> skip
+	fi;
+	if
+	:: t1_rcu || m1_rcu ->
+		synchronize_rcu(WHO_RCU, c);
+		if
+		:: t1_rcu -> d_step { tstate[T1] = TBL_FREE; printf("STEP munmap's call_rcu frees T1\n") };
+			reuse_frame(T1)
+		:: else -> skip
+		fi;
+		if
+		:: m1_rcu -> d_step { mstate = TBL_FREE; printf("STEP munmap's call_rcu frees M1\n") };
+			reuse_pmd_table()
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
+	t1_rcu = 0; t1_page = 0; m1_rcu = 0; m1_page = 0;
+	mmap_write_unlock(WHO_MUNMAP)
 }
 #endif
 
@@ -1270,6 +1525,12 @@ init
 		pmd[PMD_B] = PMD_HUGE_HB;
 		pgtable_trans_huge_deposit(T2);
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P; PMD B -> huge page HB, T2 deposited\n")
+#elif defined(SCENARIO_MUNMAP_PMD)
+		/* Y: a data page, never a table of this mm */
+		pud = PUD_M1;
+		tstate[TY] = TBL_DATA;
+		pte[TY] = PTE_GARBAGE;
+		printf("STEP start: the PUD -> PMD table M1, whose PMD A -> table T1 whose PTE -> page P\n")
 #elif defined(SCENARIO_HUGETLB_UNSHARE)
 		pud_w = PUD_S;
 		pud_a = PUD_S;
@@ -1314,6 +1575,9 @@ init
 #endif
 #if defined(SCENARIO_MUNMAP)
 		run munmap();
+#endif
+#if defined(SCENARIO_MUNMAP_PMD)
+		run munmap_pmd();
 #endif
 #if defined(SCENARIO_PT_RECLAIM)
 		run reclaimer();

@@ -100,7 +100,7 @@ struct cpu {
 	 * with interrupts off, set before its PMD load with a full fence
 	 * between (pt_walk_lockless_start()), cleared with release at the
 	 * end of the walk; read relaxed by syncers after their own full
-	 * fence (sync_targets()). NULL when not walking, and always unless
+	 * fence (tlb_remove_table_sync_mm()). NULL when not walking, and always unless
 	 * the machine's sync policy is SYNC_WALKERS.
 	 */
 	_Atomic(struct mm_struct *) lockless_walk_mm;

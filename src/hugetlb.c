@@ -318,7 +318,11 @@ static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *m
 	tlb->unshared_tables = true;
 	switch (machine_unshare_sync()) {
 	case UNSHARE_SYNC_PER_UNSHARE:
-		tlb_remove_table_sync_one(mm);
+		/* 1013af4f585f's call, inside huge_pmd_unshare(): gone from
+		 * the base of step 2 (6.19 replaced it), so no policy of
+		 * step 2 converts it; step 1's skip, inside the function,
+		 * still applies */
+		tlb_remove_table_sync_one();
 		break;
 	case UNSHARE_SYNC_GATHER:
 		tlb->fully_unshared_tables |= !left;

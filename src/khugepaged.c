@@ -274,9 +274,10 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t haddr,
 	RACE_POINT(RP_COLLAPSE_PMD_CLEARED, .addr = haddr, .pmd = pmd_val(old),
 		   .pmdp = pmdp, .pmd_table = pmd_table_page(pmdp),
 		   .pte_table = pfn_to_page(pmd_pfn(old)));
-	/* 4. The seed's fix: wait out GUP-fast walkers of the old table. */
+	/* 4. The seed's fix: wait out GUP-fast walkers of the old table
+	 * (one of the callers step 2 converts to the mm's sync). */
 	if (machine_sync() != SYNC_NONE)
-		tlb_remove_table_sync_one(mm);
+		tlb_remove_table_sync_mm(mm);
 	/* 5. Isolate: refuse pages referenced beyond their mappings. */
 	spin_lock(pte_lockptr(old));
 	r = check_ptes(pte_offset_map(old, 0), max_none, pages);

@@ -57,6 +57,9 @@ static bool config_valid(const struct ptlab_config *cfg)
 		return false;
 	if (cfg->profile.pmd_read != PMD_READ_ONE_WORD && cfg->profile.pmd_read != PMD_READ_LOW_HIGH)
 		return false;
+	if ((unsigned int)cfg->profile.upper_table_free > UPPER_TABLE_AT_ONCE ||
+	    ptlab_profile_check(&cfg->profile, NULL, NULL))
+		return false;
 	if ((unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
 	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT)
 		return false;
@@ -80,10 +83,14 @@ int ptlab_init(const struct ptlab_config *cfg)
 	ptlab_asan_log_begin();
 	machine.profile = cfg->profile;
 	machine.kernel = cfg->kernel;
-	/* The 2026 series' end state: every user table freed after a grace
-	 * period, as if every architecture selected RCU table free. */
-	if (cfg->kernel.rcu_everywhere)
+	/* The 2026 series' end state: every user table, of every level,
+	 * freed after a grace period, as if every architecture selected RCU
+	 * table free (whose sync then sends IPIs too). */
+	if (cfg->kernel.rcu_everywhere) {
 		machine.profile.rcu_table_free = true;
+		machine.profile.sync_ipi = true;
+		machine.profile.upper_table_free = UPPER_TABLE_RCU;
+	}
 	machine.pool_bytes = cfg->pool_bytes;
 	ptlab_set_fixes(cfg->fixes);
 	machine.initialized = true;

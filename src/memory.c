@@ -300,7 +300,7 @@ static void free_pmd_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			   .pmd_table = pmd_table, .pte_table = pfn_to_page(pmd_pfn(pmd)));
 		atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 		tlb_flush_range_add(tlb, base, PMD_SIZE);
-		tlb_remove_table(tlb, pfn_to_page(pmd_pfn(pmd)));
+		pte_free_tlb(tlb, pfn_to_page(pmd_pfn(pmd)));
 	}
 }
 
@@ -324,10 +324,16 @@ static void free_pud_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			       end, floor, ceiling);
 		if (!may_free(base, PUD_SIZE, floor, ceiling) || !table_empty(pmd_table))
 			continue;
+		/* Unlink, then free the way the architecture does: where that
+		 * is pmd_free() at once (loongarch, mips up to 6.19), before
+		 * the gather's flush, so that no flush, IPI or not, can hold
+		 * off a GUP-fast walker that read the PUD entry. */
 		pud_clear(pudp);
+		RACE_POINT(RP_PUD_UNLINKED, .addr = base, .pmd = pud_val(pud), .pmdp = pudp,
+			   .pmd_table = pmd_table);
 		atomic_fetch_sub_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
 		tlb_flush_range_add(tlb, base, PUD_SIZE);
-		tlb_remove_table(tlb, pmd_table);
+		pmd_free_tlb(tlb, pmd_table);
 	}
 }
 
@@ -362,7 +368,7 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
 		pgd_clear(pgdp);
 		atomic_fetch_sub_explicit(&mm->nr_puds, 1, memory_order_relaxed);
 		tlb_flush_range_add(tlb, base, PGDIR_SIZE);
-		tlb_remove_table(tlb, pud_table);
+		pud_free_tlb(tlb, pud_table);
 	}
 }
 

@@ -54,71 +54,86 @@ static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 	tlb->end = 0;
 }
 
-/*
- * The CPUs a sync for @mm must interrupt under @policy (the 2025-2026
- * proposals, enum sync_policy), before the caller's own CPU is taken out;
- * every CPU for no mm in particular.
- */
-static cpumask_t sync_targets(struct mm_struct *mm, enum sync_policy policy)
+/* The policy wherever the kernel syncs: the fixes', or (the seed's fix
+ * off, SYNC_NONE) the kernel's own, every CPU. */
+static enum sync_policy sync_policy_now(void)
 {
-	cpumask_t walking = 0;
-
-	if (!mm)
-		return cpu_online_mask();
-	switch (policy) {
-	case SYNC_SKIP_IF_FLUSH_IPI:
-	case SYNC_SKIP_NAIVE:
-		/* decided once, from the flush in use (a static key) */
-		if (sync_policy_skips(policy, &machine.profile))
-			return 0;
-		return cpu_online_mask();
-	case SYNC_WALKERS:
-		/*
-		 * smp_mb() between the caller's PMD clear (or unshare) and
-		 * these loads, paired with the one in
-		 * pt_walk_lockless_start() between a walker's marker store
-		 * and its PMD load (Dekker): either a marker is seen here,
-		 * or that walker reads the cleared PMD.
-		 */
-		smp_mb();
-		for (int i = 0; i < PTLAB_MAX_CPUS; i++)
-			if (READ_ONCE(cpus[i].lockless_walk_mm) == mm)
-				walking |= (cpumask_t)1 << i;
-		return walking;
-	case SYNC_MM_CPUMASK:
-		return mm_cpumask(mm);
-	default:
-		return cpu_online_mask();
-	}
+	return ptlab_sync_policy(ptlab_get_fixes());
 }
 
-/*
- * mirrors tlb_remove_table_sync_one(): with RCU table free, interrupt the
- * CPUs of the machine's sync policy (every CPU: today's kernel; the
- * fixes' SYNC_NONE means the kernel's own, every CPU, where the kernel
- * calls it whatever the fix) and wait until each left any interrupts-off
- * section; without RCU table free, nothing.
- */
-int tlb_remove_table_sync_one(struct mm_struct *mm)
+/* Interrupts @targets but the caller's CPU and waits until each left any
+ * interrupts-off section; the race points around the wait. */
+static int sync_wait(cpumask_t targets)
 {
-	enum sync_policy policy = machine_sync() == SYNC_NONE ? SYNC_ALL : machine_sync();
-	cpumask_t targets;
 	int ret;
 
-	if (this_cpu && cpu_irqs_off(this_cpu))
-		return -EDEADLK;
-	/* The IPI only has a purpose when tables are RCU-freed: without RCU
-	 * table free, the flush that preceded has IPI'd every walker. */
-	if (!machine.profile.rcu_table_free) {
-		RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = 0);
-		RACE_POINT(RP_TABLE_SYNC_END, .mask = 0);
-		return 0;
-	}
-	targets = sync_targets(mm, policy) & ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
+	targets &= ~(this_cpu ? (cpumask_t)1 << this_cpu->id : 0);
 	RACE_POINT(RP_TABLE_SYNC_BEGIN, .mask = targets);
 	ret = targets ? smp_wait_irqs_off_sections(targets) : 0;
 	RACE_POINT(RP_TABLE_SYNC_END, .mask = targets);
 	return ret;
+}
+
+/*
+ * mirrors tlb_remove_table_sync_one(): where the architecture selects
+ * MMU_GATHER_RCU_TABLE_FREE (profile.sync_ipi), smp_call_function() of
+ * an empty function with wait: every other online CPU, each waited for
+ * until it left any interrupts-off section. Without the symbol it is an
+ * empty function (include/asm-generic/tlb.h): there the flush that came
+ * before IPI'd every walker (an architecture's duty). Step 1 of Lance
+ * Yang's series (v5 <20260302063048.9479-1-lance.yang@linux.dev>, v7
+ * <20260309020711.20831-1-lance.yang@linux.dev>) returns early at the top
+ * of this very function, so the two skip policies act on every caller:
+ * collapse_huge_page(), the 2025 per-unshare sync, 6.19's
+ * tlb_flush_unshared_tables() and the batch-allocation fallback alike.
+ */
+int tlb_remove_table_sync_one(void)
+{
+	enum sync_policy policy = sync_policy_now();
+
+	if (this_cpu && cpu_irqs_off(this_cpu))
+		return -EDEADLK;
+	if (!machine.profile.sync_ipi || sync_policy_skips(policy, &machine.profile))
+		return sync_wait(0);
+	return sync_wait(cpu_online_mask());
+}
+
+/*
+ * mirrors tlb_remove_table_sync_mm() of step 2 (v4, "[PATCH v4 2/3] mm:
+ * switch callers to tlb_remove_table_sync_mm()",
+ * <20260202074557.16544-3-lance.yang@linux.dev>), which converts exactly
+ * three callers: collapse_huge_page(), tlb_flush_unshared_tables() and
+ * __tlb_remove_table_one() (the batch-allocation fallback without
+ * PT_RECLAIM). Under the walkers policy it interrupts the CPUs whose
+ * lockless-walk marker names @mm; under mm-cpumask, ptlab's own variant
+ * of the same conversion, the CPUs of mm_cpumask(@mm) (empty where the
+ * architecture keeps no mask). Under any other policy, or for no mm (v4
+ * falls back then too), it is tlb_remove_table_sync_one().
+ */
+int tlb_remove_table_sync_mm(struct mm_struct *mm)
+{
+	enum sync_policy policy = sync_policy_now();
+	cpumask_t walking = 0;
+
+	if (!mm || (policy != SYNC_WALKERS && policy != SYNC_MM_CPUMASK))
+		return tlb_remove_table_sync_one();
+	if (this_cpu && cpu_irqs_off(this_cpu))
+		return -EDEADLK;
+	if (!machine.profile.sync_ipi)
+		return sync_wait(0);
+	if (policy == SYNC_MM_CPUMASK)
+		return sync_wait(mm_cpumask(mm));
+	/*
+	 * smp_mb() between the caller's PMD clear (or unshare) and these
+	 * loads, paired with the one in pt_walk_lockless_start() between a
+	 * walker's marker store and its PMD load (Dekker): either a marker
+	 * is seen here, or that walker reads the cleared PMD.
+	 */
+	smp_mb();
+	for (int i = 0; i < PTLAB_MAX_CPUS; i++)
+		if (READ_ONCE(cpus[i].lockless_walk_mm) == mm)
+			walking |= (cpumask_t)1 << i;
+	return sync_wait(walking);
 }
 
 /*
@@ -135,7 +150,8 @@ static void tlb_remove_table_one(struct mm_struct *mm, struct page *table)
 		pgtable_free_after_grace_period(table, TABLE_FREE_ONE);
 		return;
 	}
-	tlb_remove_table_sync_one(mm);
+	/* __tlb_remove_table_one(): one of the callers step 2 converts */
+	tlb_remove_table_sync_mm(mm);
 	pgtable_free(table, TABLE_FREE_ONE);
 }
 
@@ -172,17 +188,20 @@ static void tlb_table_flush(struct mmu_gather *tlb)
 	urcu_memb_call_rcu(&batch->rcu, tlb_remove_table_rcu);
 }
 
+void tlb_remove_page_ptdesc(struct mmu_gather *tlb, struct page *table)
+{
+	RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_GATHER);
+	if (__tlb_remove_page(tlb, table))
+		tlb_flush_mmu(tlb);
+}
+
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 {
 	struct page *batch_page;
 
-	if (!machine.profile.rcu_table_free) {
-		/* Freed right after the flush, like a page. */
-		RACE_POINT(RP_TABLE_GATHERED, .pte_table = table, .how = TABLE_FREE_GATHER);
-		if (__tlb_remove_page(tlb, table))
-			tlb_flush_mmu(tlb);
-		return;
-	}
+	/* The RCU batch exists only with MMU_GATHER_RCU_TABLE_FREE
+	 * (ptlab_profile_check()). */
+	PTLAB_ASSERT(machine.profile.sync_ipi);
 	if (!tlb->batch) {
 		batch_page = alloc_page_tagged(PAGE_TYPE_KERNEL, ALLOC_PATH_RCU_BATCH);
 		if (!batch_page) {
@@ -225,15 +244,64 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 	tlb->nr_pages = 0;
 }
 
-/* mirrors tlb_flush_unshared_tables() */
+/* mirrors tlb_flush_unshared_tables() (6.19), one of the callers step 2
+ * converts to tlb_remove_table_sync_mm() */
 void tlb_flush_unshared_tables(struct mmu_gather *tlb)
 {
 	if (tlb->unshared_tables)
 		tlb_flush_mmu_tlbonly(tlb);
 	tlb->unshared_tables = false;
 	if (tlb->fully_unshared_tables)
-		tlb_remove_table_sync_one(tlb->mm);
+		tlb_remove_table_sync_mm(tlb->mm);
 	tlb->fully_unshared_tables = false;
+}
+
+/* pmd_free(), pud_free(): at once, no flush, no grace period. */
+static void upper_free(struct page *table)
+{
+	pgtable_free(table, TABLE_FREE_DIRECT);
+}
+
+/* The architecture's way for a table of one level: the RCU batch, the
+ * page batch after the flush, or at once. */
+static void free_tlb(struct mmu_gather *tlb, struct page *table, enum upper_table_free how)
+{
+	switch (how) {
+	case UPPER_TABLE_RCU:
+		tlb_remove_table(tlb, table);
+		break;
+	case UPPER_TABLE_AFTER_FLUSH:
+		tlb_remove_page_ptdesc(tlb, table);
+		break;
+	case UPPER_TABLE_AT_ONCE:
+		upper_free(table);
+		break;
+	}
+}
+
+/* mirrors pte_free_tlb() -> the architecture's __pte_free_tlb(): the RCU
+ * batch with profile.rcu_table_free, else the page batch (x86 without
+ * PARAVIRT before 6.15, riscv with IPIs up to 6.14, loongarch and mips up
+ * to 6.19: tlb_remove_page(), tlb_remove_page_ptdesc()). */
+void pte_free_tlb(struct mmu_gather *tlb, struct page *table)
+{
+	free_tlb(tlb, table, machine.profile.rcu_table_free ? UPPER_TABLE_RCU
+							  : UPPER_TABLE_AFTER_FLUSH);
+}
+
+/* mirrors pmd_free_tlb() -> __pmd_free_tlb(), by profile.upper_table_free:
+ * tlb_remove_ptdesc()/tlb_remove_table() (RCU), tlb_remove_page_ptdesc()
+ * (after the flush), or pmd_free() at once (loongarch, mips up to 6.19). */
+void pmd_free_tlb(struct mmu_gather *tlb, struct page *table)
+{
+	free_tlb(tlb, table, machine.profile.upper_table_free);
+}
+
+/* mirrors pud_free_tlb() -> __pud_free_tlb(): as pmd_free_tlb() (pud_free()
+ * at once where PMD tables go at once). */
+void pud_free_tlb(struct mmu_gather *tlb, struct page *table)
+{
+	free_tlb(tlb, table, machine.profile.upper_table_free);
 }
 
 void tlb_finish_mmu(struct mmu_gather *tlb)

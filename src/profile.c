@@ -4,6 +4,7 @@
  * part of ptlab (the machine, the lab's rule, the Spin model's switches,
  * `ptlab profiles`) reads the row's properties and never its name.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,8 @@ static const struct ptlab_profile profiles[] = {
 	{
 		.name = "x86",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -24,11 +27,15 @@ static const struct ptlab_profile profiles[] = {
 		 * still IPI mm_cpumask and wait (native_flush_tlb_multi()). */
 		.kernel_facts = "arch/x86/Kconfig selects MMU_GATHER_RCU_TABLE_FREE "
 				"(6.15+); arch/x86/mm/tlb.c native_flush_tlb_multi() "
-				"IPIs mm_cpumask and waits",
+				"IPIs mm_cpumask and waits; arch/x86/mm/pgtable.c "
+				"___pte_free_tlb(), ___pmd_free_tlb(), ___pud_free_tlb() -> "
+				"tlb_remove_table(): every level by RCU (a37259732a7d)",
 	},
 	{
 		.name = "x86-invlpgb",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.broadcast_min_cpus = 4,
 		.deposit = DEPOSIT_LIST,
@@ -43,11 +50,13 @@ static const struct ptlab_profile profiles[] = {
 		.kernel_facts = "arch/x86/mm/tlb.c broadcast_tlb_flush(): INVLPGB + "
 				"TLBSYNC, no IPI, only for an mm with a global ASID "
 				"(consider_global_asid(): active on 4+ CPUs); other mms "
-				"by IPI; RCU table free as x86",
+				"by IPI; RCU table free of every level as x86",
 	},
 	{
 		.name = "x86-pv-6.0",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_PARAVIRT,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -56,14 +65,21 @@ static const struct ptlab_profile profiles[] = {
 		 * PARAVIRT; a KVM guest with pv TLB flush frees tables
 		 * through tlb_remove_table() (RCU), and kvm_flush_tlb_multi()
 		 * marks a preempted vCPU KVM_VCPU_FLUSH_TLB instead of
-		 * sending it an IPI; the host flushes when it runs again. */
+		 * sending it an IPI; the host flushes when it runs again. Every
+		 * level goes through paravirt_tlb_remove_table(). */
 		.kernel_facts = "arch/x86/Kconfig: select MMU_GATHER_RCU_TABLE_FREE "
 				"if PARAVIRT; arch/x86/kernel/kvm.c "
-				"kvm_flush_tlb_multi() skips preempted vCPUs",
+				"kvm_flush_tlb_multi() skips preempted vCPUs; kvm_guest_init() "
+				"sets pv_ops.mmu.tlb_remove_table = tlb_remove_table with it "
+				"(pv_tlb_flush_supported()), which arch/x86/mm/pgtable.c "
+				"paravirt_tlb_remove_table() uses for PTE, PMD and PUD tables "
+				"(RCU) (6.12)",
 	},
 	{
 		.name = "x86-hyperv-6.0",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_HYPERCALL,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -79,25 +95,39 @@ static const struct ptlab_profile profiles[] = {
 		.kernel_facts = "arch/x86/hyperv/mmu.c hyperv_flush_tlb_multi(), "
 				"arch/x86/xen/mmu_pv.c xen_flush_tlb_multi(): hypercall, "
 				"no guest IPI; pv_ops.mmu.tlb_remove_table = "
-				"tlb_remove_table (RCU)",
+				"tlb_remove_table (RCU) for every level (hyperv_setup_mmu_ops() "
+				"with HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED; Xen PV xen_mmu_ops) "
+				"(6.12)",
 	},
 	{
 		.name = "x86-nopv-6.0",
 		.rcu_table_free = false,
+		.sync_ipi = false,
+		.upper_table_free = UPPER_TABLE_AFTER_FLUSH,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
 		.summary = "x86-64 before 6.15 without PARAVIRT (seed case 2)",
 		/* Case 2 of the seed: no RCU table free, so
 		 * tlb_remove_table_sync_one() is empty; safe because every
-		 * flush IPIs the CPUs that may walk the mm and waits. */
+		 * flush IPIs the CPUs that may walk the mm and waits. The row
+		 * is the kernel built without PARAVIRT; with PARAVIRT on bare
+		 * metal the symbol is selected (the sync sends IPIs) and
+		 * native_tlb_remove_table() still frees every level after the
+		 * flush: the same cells, the flush waiting for the walkers. */
 		.kernel_facts = "no MMU_GATHER_RCU_TABLE_FREE: tables freed after "
 				"the flush; include/asm-generic/tlb.h "
-				"tlb_remove_table_sync_one() is a no-op",
+				"tlb_remove_table_sync_one() is a no-op; arch/x86/mm/pgtable.c "
+				"paravirt_tlb_remove_table() = tlb_remove_page() for PTE, PMD "
+				"and PUD tables (page batch, after the flush); with PARAVIRT, "
+				"arch/x86/kernel/paravirt.c native_tlb_remove_table() the same "
+				"(6.12, 6.1)",
 	},
 	{
 		.name = "arm64",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = false,
@@ -106,11 +136,15 @@ static const struct ptlab_profile profiles[] = {
 		 * MMU_GATHER_RCU_TABLE_FREE; flushes are TLBI ...IS + DSB, a
 		 * hardware broadcast that sends no IPI. */
 		.kernel_facts = "arch/arm64/Kconfig selects MMU_GATHER_RCU_TABLE_FREE; "
-				"arch/arm64/include/asm/tlbflush.h uses TLBI IS, no IPI",
+				"arch/arm64/include/asm/tlbflush.h uses TLBI IS, no IPI; "
+				"arch/arm64/include/asm/tlb.h __pte_free_tlb(), __pmd_free_tlb(), "
+				"__pud_free_tlb() -> tlb_remove_ptdesc() (RCU) (6.12)",
 	},
 	{
 		.name = "ppc64-radix",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_IN_TABLE,
 		.mm_cpumask = true,
@@ -130,11 +164,17 @@ static const struct ptlab_profile profiles[] = {
 		 * deposit hazard is the same. */
 		.kernel_facts = "arch/powerpc/mm/book3s64/radix_pgtable.c "
 				"radix__pgtable_trans_huge_deposit() writes list links "
-				"into the table; tlbie broadcast",
+				"into the table; tlbie broadcast; "
+				"arch/powerpc/include/asm/book3s/64/pgalloc.h __pmd_free_tlb(), "
+				"__pud_free_tlb() -> pgtable_free_tlb() -> tlb_remove_table() "
+				"(RCU; a PMD table is a fragment of a page, freed with its last "
+				"fragment) (6.12)",
 	},
 	{
 		.name = "s390",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_IN_TABLE,
 		.mm_cpumask = true,
@@ -149,11 +189,15 @@ static const struct ptlab_profile profiles[] = {
 				"IDTE (or IPTE/CSP), broadcast by the hardware, no IPI; "
 				"arch/s390/mm/pgtable.c pgtable_trans_huge_deposit() writes its "
 				"list_head into the deposited table; generic "
-				"pmdp_collapse_flush() (6.12)",
+				"pmdp_collapse_flush(); arch/s390/include/asm/tlb.h "
+				"pmd_free_tlb(), pud_free_tlb() -> tlb_remove_ptdesc() (RCU) "
+				"(6.12)",
 	},
 	{
 		.name = "ppc64-hash",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_IN_TABLE,
 		.mm_cpumask = true,
@@ -176,36 +220,48 @@ static const struct ptlab_profile profiles[] = {
 				"..., 1)); hash__pgtable_trans_huge_deposit() stores the table "
 				"at pmdp + PTRS_PER_PMD, the table holds hidx data, withdraw "
 				"zeroes it; flush_tlb_range() empty on hash, HPTEs removed by "
-				"tlbie or H_BULK_REMOVE (6.12)",
+				"tlbie or H_BULK_REMOVE; PMD and PUD tables by pgtable_free_tlb() "
+				"(RCU) as on radix (6.12)",
 	},
 	{
 		.name = "riscv64-ipi",
 		.rcu_table_free = false,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_AFTER_FLUSH,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
-		.summary = "riscv64 6.8+ with an S-mode IPI device (IMSIC, ACLINT SSWI): IPI flush",
+		.summary = "riscv64 6.8 to 6.14 with an S-mode IPI device (IMSIC, ACLINT SSWI): "
+			   "IPI flush",
 		/* GUP-fast and MMU_GATHER_RCU_TABLE_FREE both since 6.8
 		 * (3f910b7a522e, 69be3fb111e7). Which flush is used is
 		 * decided at boot; with IPIs, riscv_tlb_remove_ptdesc() puts
-		 * tables in the page batch freed after the IPI flush, not
-		 * after a grace period: the row says how tables are freed.
-		 * The Kconfig symbol is still set, so the kernel's
-		 * tlb_remove_table_sync_one() sends an IPI the machine leaves
-		 * out: it waits for what the flush already waited for. */
+		 * tables of every level in the page batch freed after the IPI
+		 * flush, not after a grace period (rcu_table_free false,
+		 * upper_table_free after-flush). The Kconfig symbol is still
+		 * set (SMP && MMU), so tlb_remove_table_sync_one() sends its
+		 * IPIs (sync_ipi true): they wait for what the flush already
+		 * waited for. From 6.15 ("riscv: pgtable: unconditionally use
+		 * tlb_remove_ptdesc()", Qi Zheng) every level is freed by RCU
+		 * in both modes: riscv64-ipi stands for 6.8 to 6.14. */
 		.kernel_facts = "arch/riscv/Kconfig: HAVE_GUP_FAST if MMU, "
 				"HAVE_ARCH_TRANSPARENT_HUGEPAGE if 64BIT && MMU, "
 				"MMU_GATHER_RCU_TABLE_FREE if SMP && MMU (6.8+); "
 				"arch/riscv/mm/tlbflush.c __flush_tlb_range(): on_each_cpu_mask("
 				"mm cpumask, ..., 1) unless riscv_use_sbi_for_rfence(); "
 				"arch/riscv/include/asm/pgalloc.h riscv_tlb_remove_ptdesc(): "
-				"tlb_remove_page_ptdesc() (no RCU) with IPIs; "
+				"tlb_remove_page_ptdesc() (no RCU) with IPIs, for __pte_free_tlb(), "
+				"__pmd_free_tlb() and __pud_free_tlb() alike, while "
+				"tlb_remove_table_sync_one() sends IPIs (the symbol is selected); "
 				"arch/riscv/mm/pgtable.c pmdp_collapse_flush() -> flush_tlb_mm() "
-				"(6.12)",
+				"(6.12); 6.15+: tlb_remove_ptdesc() (RCU) in both modes (Qi Zheng, "
+				"\"riscv: pgtable: unconditionally use tlb_remove_ptdesc()\")",
 	},
 	{
 		.name = "riscv64-sbi",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -221,50 +277,69 @@ static const struct ptlab_profile profiles[] = {
 				"arch/riscv/mm/tlbflush.c __flush_tlb_range() -> "
 				"sbi_remote_sfence_vma_asid() (M-mode, does not wait for "
 				"S-mode interrupts-off); asm/pgalloc.h riscv_tlb_remove_ptdesc() "
-				"-> tlb_remove_ptdesc() (RCU); Kconfig MMU_GATHER_RCU_TABLE_FREE "
+				"-> tlb_remove_ptdesc() (RCU) for every level; Kconfig "
+				"MMU_GATHER_RCU_TABLE_FREE "
 				"if SMP && MMU (69be3fb111e7, 6.8) (6.12)",
 	},
 	{
 		.name = "loongarch64",
 		.rcu_table_free = false,
+		.sync_ipi = false,
+		.upper_table_free = UPPER_TABLE_AT_ONCE,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
-		.summary = "loongarch64 up to 6.19: IPI flush to mm_cpumask, no RCU table free",
-		/* The 2026 series "enable PT_RECLAIM on more 64-bit
-		 * architectures" selects MMU_GATHER_RCU_TABLE_FREE here (7.0,
-		 * not read directly). Until then PMD and PUD tables are freed
-		 * at once (__pmd_free_tlb() = pmd_free()), before the gather's
-		 * flush: ptlab's scenarios free PTE tables only, which go
-		 * through the page batch after the IPI flush. */
+		.summary = "loongarch64 up to 6.19: IPI flush to mm_cpumask, no RCU table free, "
+			   "PMD tables freed at once",
+		/* Up to 6.19 PTE tables go through the page batch, freed
+		 * after the IPI flush, but PMD and PUD tables are freed at
+		 * once (__pmd_free_tlb() = pmd_free(), __pud_free_tlb() =
+		 * pud_free()), before the gather's flush: nothing waits for a
+		 * GUP-fast walker that read the PUD entry (munmap-pmd). 7.0
+		 * selects MMU_GATHER_RCU_TABLE_FREE and sends all three levels
+		 * through tlb_remove_ptdesc() (a5b981e63edb, Qi Zheng's series
+		 * "enable PT_RECLAIM on more 64-bit architectures"). */
 		.kernel_facts = "arch/loongarch/Kconfig selects HAVE_GUP_FAST and "
 				"HAVE_ARCH_TRANSPARENT_HUGEPAGE, not MMU_GATHER_RCU_TABLE_FREE; "
 				"arch/loongarch/kernel/smp.c flush_tlb_range(): "
 				"on_each_cpu_mask(mm_cpumask(mm), ..., 1) (no IPI when mm_users "
 				"== 1 and current->mm == mm); asm/pgalloc.h __pte_free_tlb() -> "
-				"tlb_remove_page_ptdesc(); generic deposit and "
-				"pmdp_collapse_flush() (6.12)",
+				"tlb_remove_page_ptdesc(), __pmd_free_tlb() = pmd_free(), "
+				"__pud_free_tlb() = pud_free() (at once, before the flush); "
+				"generic deposit and pmdp_collapse_flush() (6.12; up to 6.19); "
+				"7.0: MMU_GATHER_RCU_TABLE_FREE, every level by "
+				"tlb_remove_ptdesc() (a5b981e63edb)",
 	},
 	{
 		.name = "mips64",
 		.rcu_table_free = false,
+		.sync_ipi = false,
+		.upper_table_free = UPPER_TABLE_AT_ONCE,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
-		.summary = "mips64 up to 6.19 without MMID: IPI flush to every CPU",
+		.summary = "mips64 up to 6.19 without MMID: IPI flush to every CPU, PMD tables "
+			   "freed at once",
 		/* smp_on_other_tlbs() is smp_call_function(..., 1): every
-		 * other online CPU, a superset of those running the mm. */
+		 * other online CPU, a superset of those running the mm. PMD
+		 * and PUD tables are freed at once, as on loongarch, up to
+		 * 6.19; 7.0 frees them by RCU (6c8e95805dba). */
 		.kernel_facts = "arch/mips/Kconfig selects HAVE_GUP_FAST, "
 				"HAVE_ARCH_TRANSPARENT_HUGEPAGE if CPU_SUPPORTS_HUGEPAGES, not "
 				"MMU_GATHER_RCU_TABLE_FREE; arch/mips/kernel/smp.c "
 				"flush_tlb_range() without cpu_has_mmid -> smp_on_other_tlbs() "
 				"= smp_call_function(..., 1); asm/pgalloc.h __pte_free_tlb() -> "
-				"tlb_remove_page_ptdesc(); generic deposit and "
-				"pmdp_collapse_flush() (6.12)",
+				"tlb_remove_page_ptdesc(), __pmd_free_tlb() = pmd_free(), "
+				"__pud_free_tlb() = pud_free() (at once, before the flush); "
+				"generic deposit and pmdp_collapse_flush() (6.12; up to 6.19); "
+				"7.0: MMU_GATHER_RCU_TABLE_FREE, every level by "
+				"tlb_remove_ptdesc() (6c8e95805dba)",
 	},
 	{
 		.name = "mips64-mmid",
 		.rcu_table_free = false,
+		.sync_ipi = false,
+		.upper_table_free = UPPER_TABLE_AT_ONCE,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -280,13 +355,16 @@ static const struct ptlab_profile profiles[] = {
 				"cpu_has_mmid: ginvt_va_mmid() + sync_ginv(), no IPI; "
 				"flush_tlb_mm(): drop_mmu_context() -> ginvt_mmid(), no IPI; no "
 				"MMU_GATHER_RCU_TABLE_FREE up to 6.19, so "
-				"tlb_remove_table_sync_one() is empty (include/asm-generic/tlb.h) "
-				"(6.12); \"mips: mm: enable MMU_GATHER_RCU_TABLE_FREE\" (Qi "
-				"Zheng, 2026) fixes it",
+				"tlb_remove_table_sync_one() is empty (include/asm-generic/tlb.h); "
+				"PMD and PUD tables by pmd_free()/pud_free() at once (6.12); "
+				"\"mips: mm: enable MMU_GATHER_RCU_TABLE_FREE\" (Qi Zheng, "
+				"6c8e95805dba, 7.0) fixes it",
 	},
 	{
 		.name = "x86-32-pae",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -294,17 +372,23 @@ static const struct ptlab_profile profiles[] = {
 		.summary = "x86-32 with PAE since 6.15: IPI flush, PMD read in two halves",
 		/* Same Kconfig as x86-64: RCU table free unconditional since
 		 * 6.15 (only with PARAVIRT before); INVLPGB depends on 64BIT,
-		 * so the native flush is the IPI that waits. */
+		 * so the native flush is the IPI that waits. Three levels: the
+		 * PUD is folded, PMD tables go through ___pmd_free_tlb() (RCU,
+		 * as x86-64's). */
 		.kernel_facts = "arch/x86/Kconfig: select GUP_GET_PXX_LOW_HIGH if X86_PAE; "
 				"MMU_GATHER_RCU_TABLE_FREE if PARAVIRT (6.12), unconditional "
 				"(6.15+); include/linux/pgtable.h pmdp_get_lockless() reads "
 				"pmd_low, pmd_high, pmd_low again, and pmdp_get_lockless_sync() "
 				"= tlb_remove_table_sync_one(); BROADCAST_TLB_FLUSH (INVLPGB) "
-				"depends on 64BIT; native_flush_tlb_multi() IPIs and waits",
+				"depends on 64BIT; native_flush_tlb_multi() IPIs and waits; "
+				"arch/x86/mm/pgtable.c ___pmd_free_tlb() -> tlb_remove_table() "
+				"(6.15+; the PUD level is folded)",
 	},
 	{
 		.name = "arm-lpae",
 		.rcu_table_free = true,
+		.sync_ipi = true,
+		.upper_table_free = UPPER_TABLE_RCU,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
@@ -320,18 +404,23 @@ static const struct ptlab_profile profiles[] = {
 				"MMU_GATHER_RCU_TABLE_FREE if SMP && ARM_LPAE; "
 				"arch/arm/kernel/smp_tlb.c flush_tlb_range(): IPI only if "
 				"tlb_ops_need_broadcast(), else TLBIMVAIS broadcast; generic "
-				"deposit and pmdp_collapse_flush() (6.12)",
+				"deposit and pmdp_collapse_flush(); arch/arm/include/asm/tlb.h "
+				"__pmd_free_tlb() -> tlb_remove_ptdesc() with LPAE (RCU on SMP; "
+				"the PUD level is folded) (6.12)",
 	},
 	{
 		.name = "broadcast-norcu",
 		.rcu_table_free = false,
+		.sync_ipi = false,
+		.upper_table_free = UPPER_TABLE_AFTER_FLUSH,
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = false,
 		.summary = "the seed's negative control (mips64-mmid up to 6.19 is one)",
 		/* The configuration Yang Shi's question rules out: without
 		 * RCU table free the flush must IPI, so no architecture may
-		 * combine a broadcast flush with it. */
+		 * combine a broadcast flush with it. Its PMD and PUD tables
+		 * are freed as its PTE tables, after the flush. */
 		.kernel_facts = "none: mm/gup.c requires IPI flushes when "
 				"MMU_GATHER_RCU_TABLE_FREE is unset",
 	},
@@ -384,6 +473,12 @@ static const char *const pmd_read_names[] = {
 	[PMD_READ_LOW_HIGH] = "low-high",
 };
 
+static const char *const upper_table_free_names[] = {
+	[UPPER_TABLE_RCU] = "rcu",
+	[UPPER_TABLE_AFTER_FLUSH] = "after-flush",
+	[UPPER_TABLE_AT_ONCE] = "at-once",
+};
+
 #define NAMES_COUNT(a) (unsigned int)(sizeof(a) / sizeof((a)[0]))
 
 const char *tlb_flush_style_name(enum tlb_flush_style s)
@@ -407,10 +502,39 @@ const char *deposit_style_name(enum deposit_style s)
 	return (unsigned int)s < NAMES_COUNT(deposit_names) ? deposit_names[s] : "?";
 }
 
+const char *upper_table_free_name(enum upper_table_free u)
+{
+	return (unsigned int)u < NAMES_COUNT(upper_table_free_names) ? upper_table_free_names[u]
+								     : "?";
+}
+
+int ptlab_profile_check(const struct ptlab_profile *p, const char **bad, const char **allowed)
+{
+	const char *why = NULL;
+
+	if (p->sync_ipi)
+		return 0;
+	if (p->rcu_table_free)
+		why = "rcu_table_free true with sync_ipi false";
+	else if (p->upper_table_free == UPPER_TABLE_RCU)
+		why = "upper_table_free rcu with sync_ipi false";
+	if (!why)
+		return 0;
+	if (bad)
+		*bad = why;
+	if (allowed)
+		*allowed = "sync_ipi true wherever a table is freed by RCU (rcu_table_free "
+			   "true or upper_table_free rcu): the RCU batch exists only where "
+			   "the architecture selects MMU_GATHER_RCU_TABLE_FREE, which makes "
+			   "tlb_remove_table_sync_one() send IPIs";
+	return -EINVAL;
+}
+
 /* An enum property is read and written as an int. */
 _Static_assert(sizeof(enum tlb_flush_style) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum pmd_read) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum deposit_style) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum upper_table_free) == sizeof(int), "enum size");
 
 #define KEY_STRING(k, field, what) \
 	{ k, PROFILE_KEY_STRING, offsetof(struct ptlab_profile, field), NULL, 0, 0, NULL, what }
@@ -430,7 +554,15 @@ _Static_assert(sizeof(enum deposit_style) == sizeof(int), "enum size");
 static const struct ptlab_profile_key keys[] = {
 	KEY_STRING("name", name, "the profile's name (letters, digits, '-', '_', '.')"),
 	KEY_BOOL("rcu_table_free", rcu_table_free,
-		 "the architecture selects MMU_GATHER_RCU_TABLE_FREE"),
+		 "PTE tables are freed after an RCU grace period (the RCU batch of "
+		 "tlb_remove_table()), else right after the TLB flush"),
+	KEY_BOOL("sync_ipi", sync_ipi,
+		 "the architecture selects MMU_GATHER_RCU_TABLE_FREE, so "
+		 "tlb_remove_table_sync_one() sends IPIs (true wherever a table is freed by "
+		 "RCU)"),
+	KEY_ENUM("upper_table_free", upper_table_free, upper_table_free_names,
+		 "how free_pgtables() frees PMD and PUD tables (__pmd_free_tlb(), "
+		 "__pud_free_tlb()): rcu, after-flush (page batch), at-once (pmd_free())"),
 	KEY_ENUM("tlb_flush", flush, tlb_flush_names,
 		 "how a TLB flush reaches the other CPUs"),
 	KEY_DERIVED("flush_waits", profile_flush_waits,

@@ -6,8 +6,9 @@
  * takes the PMD lock and the table's lock (the lock those walkers take in
  * pte_offset_map_lock()), checks under them that all 512 entries are none,
  * clears the PMD, and frees the table through the mmu_gather: after the
- * TLB flush, and after an RCU grace period where the profile selects
- * MMU_GATHER_RCU_TABLE_FREE (which the kernel's PT_RECLAIM requires).
+ * TLB flush, and after an RCU grace period where the profile frees its
+ * PTE tables so (rcu_table_free; the kernel's PT_RECLAIM requires
+ * MMU_GATHER_RCU_TABLE_FREE).
  *
  * The kernel also has a fast path that clears the PMD with a trylock of
  * the PMD lock while zap_pte_range() still holds the PTE lock; its effect
@@ -49,5 +50,5 @@ void try_to_free_pte(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr,
 	/* free_pte(): through the gather, uncounted. */
 	atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
 	tlb_flush_range_add(tlb, addr, PMD_SIZE);
-	tlb_remove_table(tlb, pte_table_page(ptep));
+	pte_free_tlb(tlb, pte_table_page(ptep));
 }

@@ -3,7 +3,9 @@
  * The mmu_gather (mirrors mm/mmu_gather.c and include/asm-generic/tlb.h):
  * pages and page tables unlinked by a teardown are queued, the TLB is
  * flushed, and only then are they freed: pages at once, tables at once
- * without RCU table free, after an RCU grace period with it.
+ * without RCU table free, after an RCU grace period with it (and, for PMD
+ * and PUD tables, at once before the flush where the architecture frees
+ * them so: profile.upper_table_free).
  *
  * A gather belongs to the one thread that runs the teardown (it lives on
  * its stack); nothing in it is shared until a table batch is handed to
@@ -69,12 +71,30 @@ void tlb_flush_range_add(struct mmu_gather *tlb, uint64_t addr, uint64_t size);
  * tlb_flush_mmu() once it has dropped its page-table lock.
  */
 bool __tlb_remove_page(struct mmu_gather *tlb, struct page *page);
-/* Queues an unlinked page table (pte_free_tlb() and friends). */
+/*
+ * Queues an unlinked page table on the RCU batch (tlb_remove_table(),
+ * only where the architecture selects MMU_GATHER_RCU_TABLE_FREE): freed
+ * after the flush and a grace period, or, when no batch page can be had,
+ * through tlb_remove_table_one() at once.
+ */
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
+/* Queues an unlinked page table on the page batch
+ * (tlb_remove_page_ptdesc()): freed right after the flush. */
+void tlb_remove_page_ptdesc(struct mmu_gather *tlb, struct page *table);
+/*
+ * An unlinked table of each level, the way the profile's architecture
+ * frees it (pte_free_tlb(), pmd_free_tlb(), pud_free_tlb(): the arch's
+ * __pte_free_tlb() and friends): PTE tables by profile.rcu_table_free,
+ * PMD and PUD tables by profile.upper_table_free (the RCU batch, the page
+ * batch, or at once before the flush).
+ */
+void pte_free_tlb(struct mmu_gather *tlb, struct page *table);
+void pmd_free_tlb(struct mmu_gather *tlb, struct page *table);
+void pud_free_tlb(struct mmu_gather *tlb, struct page *table);
 /* Flushes the TLB, then frees what is queued (tlb_flush_mmu()). */
 void tlb_flush_mmu(struct mmu_gather *tlb);
 /* After unsharing hugetlb PMD tables, before their lock is dropped: the
- * flush, and with the 6.19 generation one tlb_remove_table_sync_one() if
+ * flush, and with the 6.19 generation one tlb_remove_table_sync_mm() if
  * a table became exclusive (tlb_flush_unshared_tables()). */
 void tlb_flush_unshared_tables(struct mmu_gather *tlb);
 void tlb_finish_mmu(struct mmu_gather *tlb);

@@ -507,7 +507,7 @@ static bool do_irqs_off(const struct call *c)
 		want = -EDEADLK;
 		break;
 	case 8:
-		r = tlb_remove_table_sync_one(NULL);
+		r = tlb_remove_table_sync_one();
 		want = -EDEADLK;
 		break;
 	default:
@@ -579,7 +579,7 @@ static bool do_call(struct fuzz_cpu *cpu, const struct call *c)
 			EXPECT_ERRNO("flush_tlb_mm_range", r, -EINVAL);
 		break;
 	case OP_SYNC:
-		FUZZ_CHECK(tlb_remove_table_sync_one(NULL) == 0, "tlb_remove_table_sync_one failed");
+		FUZZ_CHECK(tlb_remove_table_sync_one() == 0, "tlb_remove_table_sync_one failed");
 		break;
 	case OP_IRQS_OFF:
 		return do_irqs_off(c);

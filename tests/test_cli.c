@@ -442,27 +442,31 @@ TEST_T(cli_matrix_jobs, 300)
 }
 
 /* A hand-written profile: arm64's properties, renamed, with RCU table
- * free as given. */
+ * free as given: with it every level by RCU, without it (and without the
+ * Kconfig symbol) every level after the flush. */
 static void write_profile(const char *path, const char *name, bool rcu_table_free)
 {
 	FILE *f = fopen(path, "w");
+	const char *rcu = rcu_table_free ? "true" : "false";
 
 	CHECK(f);
-	fprintf(f, "{\n  \"name\": \"%s\",\n  \"rcu_table_free\": %s,\n"
+	fprintf(f, "{\n  \"name\": \"%s\",\n  \"rcu_table_free\": %s,\n  \"sync_ipi\": %s,\n"
+		   "  \"upper_table_free\": \"%s\",\n"
 		   "  \"tlb_flush\": \"broadcast\",\n  \"flush_waits\": false,\n"
 		   "  \"broadcast_min_cpus\": 0,\n  \"deposit\": \"list\",\n"
 		   "  \"mm_cpumask\": false,\n  \"collapse_flush_waits\": false,\n"
 		   "  \"pmd_read\": \"one-word\",\n  \"summary\": \"arm64, RCU table free %s\",\n"
 		   "  \"kernel_facts\": \"written for a test\"\n}\n",
-		name, rcu_table_free ? "true" : "false", rcu_table_free ? "on" : "off");
+		name, rcu, rcu, rcu_table_free ? "rcu" : "after-flush", rcu_table_free ? "on" : "off");
 	CHECK(fclose(f) == 0);
 }
 
 /*
  * A profile no code knows gets verdicts from both oracles, computed from
- * its properties: arm64 without RCU table free is unsafe in munmap even
- * with both fixes (nothing waits for a walker before the table is
- * freed), and the same file with RCU table free on is safe.
+ * its properties: arm64 without RCU table free is unsafe in munmap and
+ * munmap-pmd even with both fixes (nothing waits for a walker before the
+ * PTE or PMD table is freed), and the same file with RCU table free on
+ * is safe.
  */
 TEST_T(cli_profile_file_gets_verdicts, 600)
 {
@@ -476,28 +480,31 @@ TEST_T(cli_profile_file_gets_verdicts, 600)
 	write_profile(off, "my-arm64-norcu", false);
 	write_profile(on, "my-arm64", true);
 	status = ptlab("matrix", "--profile-file", off, "--profile-file", on, "--scenarios",
-		       "munmap", "--fixes", "both", "--seconds", "1", "--retries", MATRIX_RETRIES,
-		       "--json", json,
+		       "munmap,munmap-pmd", "--fixes", "both", "--seconds", "1", "--retries",
+		       MATRIX_RETRIES, "--json", json,
 		       "--no-report", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
-	CHECK_MSG(strstr(out, "2 cells: 2 pass"), "%s", out);
+	CHECK_MSG(strstr(out, "4 cells: 4 pass"), "%s", out);
 	text = test_read_file(json);
 	CHECK_MSG(strstr(text, "\"profile\":\"my-arm64-norcu\",\"scenario\":\"munmap\""), "%s",
 		  text);
-	CHECK_EQ(test_count(text, "\"expected\":\"unsafe\""), 1);
-	CHECK_EQ(test_count(text, "\"expected\":\"safe\""), 1);
-	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	CHECK_MSG(strstr(text, "\"profile\":\"my-arm64-norcu\",\"scenario\":\"munmap-pmd\""),
+		  "%s", text);
+	CHECK_MSG(strstr(text, "\"upper_table_free\":\"after-flush\""), "%s", text);
+	CHECK_EQ(test_count(text, "\"expected\":\"unsafe\""), 2);
+	CHECK_EQ(test_count(text, "\"expected\":\"safe\""), 2);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	free(text);
 	/* Alone, or with built-in profiles: --profiles adds them. */
 	status = ptlab("model", "--profile-file", off, "--profiles", "arm64", "--scenarios",
-		       "munmap", "--fixes", "both", "--json", json, NULL);
+		       "munmap,munmap-pmd", "--fixes", "both", "--json", json, NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	text = test_read_file(json);
 	CHECK_MSG(strstr(text, "\"profile\":\"my-arm64-norcu\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"profile\":\"arm64\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
-	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 2);
+	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	free(text);
 	/* race takes it as its one profile; its header lists the file's
 	 * properties. */
@@ -505,7 +512,8 @@ TEST_T(cli_profile_file_gets_verdicts, 600)
 						 "--stop-on-first", NULL },
 			  5, out, sizeof(out));
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
-	CHECK_MSG(strstr(out, "profile my-arm64-norcu: rcu_table_free false, tlb_flush broadcast"),
+	CHECK_MSG(strstr(out, "profile my-arm64-norcu: rcu_table_free false, sync_ipi false, "
+			      "upper_table_free after-flush, tlb_flush broadcast"),
 		  "%s", out);
 	CHECK_MSG(strstr(out, "the rule expects: unsafe"), "%s", out);
 	CHECK_MSG(strstr(out, "verdict: pass"), "%s", out);
@@ -548,23 +556,38 @@ TEST(cli_profiles_json_round_trip)
 
 /* Each bad profile file: exit 2 and a message naming the key or value
  * and what is allowed. */
+#define RCU_KEYS ",\"sync_ipi\":true,\"upper_table_free\":\"rcu\""
+#define ALL_KEYS(rcu, sync, upper)                                                      \
+	"{\"name\":\"x\",\"rcu_table_free\":" rcu ",\"sync_ipi\":" sync                    \
+	",\"upper_table_free\":\"" upper "\",\"tlb_flush\":\"broadcast\",\"broadcast_min_cpus\":0," \
+	"\"deposit\":\"list\",\"mm_cpumask\":false,\"collapse_flush_waits\":false,"         \
+	"\"pmd_read\":\"one-word\",\"summary\":\"s\",\"kernel_facts\":\"k\"}"
 TEST(cli_profile_file_bad_input)
 {
 	static const struct {
 		const char *text, *value, *hint;
 	} bad[] = {
 		{ "{\"name\":\"a\",\"colour\":\"red\"}", "unknown profile key: colour",
-		  "allowed: name, rcu_table_free, tlb_flush" },
-		{ "{\"name\":\"a\",\"rcu_table_free\":true}", "missing profile key: tlb_flush",
-		  "allowed: ipi, broadcast, paravirt, hypercall" },
+		  "allowed: name, rcu_table_free, sync_ipi, upper_table_free, tlb_flush" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true" RCU_KEYS "}",
+		  "missing profile key: tlb_flush", "allowed: ipi, broadcast, paravirt, hypercall" },
+		/* a file written before the keys of how upper tables are
+		 * freed and whether the sync sends IPIs */
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"ipi\"}",
+		  "missing profile key: sync_ipi", "allowed: true, false" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"sync_ipi\":true,\"tlb_flush\":\"ipi\"}",
+		  "missing profile key: upper_table_free", "allowed: rcu, after-flush, at-once" },
+		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"sync_ipi\":true,"
+		  "\"upper_table_free\":\"later\"}",
+		  "unknown value of upper_table_free: \"later\"", "allowed: rcu, after-flush, at-once" },
 		{ "{\"name\":\"a\",\"rcu_table_free\":\"yes\",\"tlb_flush\":\"ipi\"}",
 		  "not true or false: rcu_table_free: \"yes\"", "allowed: true, false" },
-		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"sbi\"}",
+		{ "{\"name\":\"a\",\"rcu_table_free\":true" RCU_KEYS ",\"tlb_flush\":\"sbi\"}",
 		  "unknown value of tlb_flush: \"sbi\"", "allowed: ipi, broadcast" },
-		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"ipi\","
+		{ "{\"name\":\"a\",\"rcu_table_free\":true" RCU_KEYS ",\"tlb_flush\":\"ipi\","
 		  "\"broadcast_min_cpus\":-1}", "out of range: broadcast_min_cpus: -1",
 		  "allowed: 0.." },
-		{ "{\"name\":\"a\",\"rcu_table_free\":true,\"tlb_flush\":\"ipi\","
+		{ "{\"name\":\"a\",\"rcu_table_free\":true" RCU_KEYS ",\"tlb_flush\":\"ipi\","
 		  "\"broadcast_min_cpus\":1.5}", "not an integer: broadcast_min_cpus: 1.5",
 		  "allowed: 0.." },
 		{ "{\"name\":7}", "not a string: name: 7", "allowed: a string" },
@@ -595,13 +618,31 @@ TEST(cli_profile_file_bad_input)
 	snprintf(good, sizeof(good), "%s/good.json", dir);
 	write_profile(good, "mine", false);
 	f = fopen(path, "w");
-	CHECK(f && fputs("{\"name\":\"x\",\"rcu_table_free\":true,\"tlb_flush\":\"broadcast\","
+	CHECK(f && fputs("{\"name\":\"x\",\"rcu_table_free\":true" RCU_KEYS ","
+			 "\"tlb_flush\":\"broadcast\","
 			 "\"flush_waits\":true,\"broadcast_min_cpus\":0,\"deposit\":\"list\","
 			 "\"mm_cpumask\":false,\"collapse_flush_waits\":false,"
 			 "\"pmd_read\":\"one-word\",\"summary\":\"s\",\"kernel_facts\":\"k\"}",
 			 f) >= 0 && fclose(f) == 0);
 	CHECK_USAGE("flush_waits does not follow from the other keys: true",
 		    "allowed: false, or leave it out", "study", "sync", "--profile-file", path);
+	/* A table freed by RCU needs the Kconfig symbol that makes the sync
+	 * send IPIs: the RCU batch exists only with it. */
+	static const char *const contradictions[][2] = {
+		{ ALL_KEYS("true", "false", "after-flush"), "rcu_table_free true with sync_ipi false" },
+		{ ALL_KEYS("false", "false", "rcu"), "upper_table_free rcu with sync_ipi false" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		f = fopen(path, "w");
+		CHECK(f && fputs(contradictions[i][0], f) >= 0 && fclose(f) == 0);
+		CHECK_USAGE(contradictions[i][1], "allowed: sync_ipi true wherever a table is freed "
+			    "by RCU", "model", "--profile-file", path);
+	}
+	/* riscv with IPI flushes up to 6.14: the symbol selected, every
+	 * table freed after the flush. */
+	f = fopen(path, "w");
+	CHECK(f && fputs(ALL_KEYS("false", "true", "after-flush"), f) >= 0 && fclose(f) == 0);
+	CHECK_MSG(ptlab("profiles", "--profile-file", path, NULL) == 0, "%s", out);
 	/* Two files with one name; two profiles where one is run. */
 	snprintf(other, sizeof(other), "%s/other.json", dir);
 	write_profile(other, "mine", true);

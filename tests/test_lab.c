@@ -792,7 +792,8 @@ TEST_T(lab_matrix_sample_agrees_with_rule_and_model, 600)
 /*
  * The other generation switches, where they change a verdict:
  * --rcu-everywhere makes broadcast-norcu's munmap and pt-reclaim safe (and
- * x86-nopv's RCU walkers), but not collapse without the sync nor the
+ * x86-nopv's RCU walkers, and munmap-pmd on loongarch and mips, as 7.0
+ * does there), but not collapse without the sync nor the
  * hugetlb unshare without one; the 2025 per-unshare sync holds off
  * hugetlb walkers as the 6.19 gather does, with RCU table free only; and
  * an RCU walker alone, or a GUP-fast walker alone, in pt-reclaim.
@@ -815,6 +816,13 @@ TEST_T(lab_generations_agree_with_rule_and_model, 900)
 		cells[n].cell = make_cell("x86-nopv-6.0", f, SCENARIO_PT_RECLAIM,
 					  COLLAPSE_TABLE_REUSE);
 		cells[n++].cell.kernel.rcu_everywhere = true;
+		/* 7.0 on loongarch and mips: every level freed by RCU, and
+		 * the PMD table of an emptied PUD range with it */
+		for (size_t p = 0; p < 2; p++) {
+			cells[n].cell = make_cell(p ? "mips64-mmid" : "loongarch64", f,
+						  SCENARIO_MUNMAP_PMD, COLLAPSE_TABLE_REUSE);
+			cells[n++].cell.kernel.rcu_everywhere = true;
+		}
 	}
 	for (int u = UNSHARE_SYNC_NONE; u < UNSHARE_SYNC_COUNT; u++) {
 		static const char *const prof[] = { "arm64", "x86-pv-6.0", "broadcast-norcu" };
@@ -851,6 +859,16 @@ TEST_T(lab_generations_agree_with_rule_and_model, 900)
 			cells[n].cell = make_cell(pol[i].profile, 3, pol[i].s,
 						  COLLAPSE_TABLE_REUSE);
 			cells[n++].cell.fixes.sync = pol[i].policy;
+		}
+		/* Step 2 does not convert the 2025 per-unshare sync (gone from
+		 * its base): under walkers and mm-cpumask it still interrupts
+		 * every CPU, W's walkers' too, even on arm64, which keeps no
+		 * mm_cpumask. */
+		for (int i = 0; i < 2; i++) {
+			cells[n].cell = make_cell("arm64", 3, SCENARIO_HUGETLB_UNSHARE,
+						  COLLAPSE_TABLE_REUSE);
+			cells[n].cell.fixes.sync = i ? SYNC_MM_CPUMASK : SYNC_WALKERS;
+			cells[n++].cell.kernel.unshare_sync = UNSHARE_SYNC_PER_UNSHARE;
 		}
 	}
 	CHECK(n <= sizeof(cells) / sizeof(cells[0]));

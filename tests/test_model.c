@@ -146,7 +146,8 @@ static void check_cell(const struct ptlab_cell *c,
 	bool reads_entry = false;
 	const char *read = c->scenario == SCENARIO_HUGETLB_UNSHARE
 				   ? "reads W's PUD -> the shared PMD table S"
-				   : "reads PMD A -> table T1";
+				   : c->scenario == SCENARIO_MUNMAP_PMD ? "reads the PUD -> PMD table M1"
+									: "reads PMD A -> table T1";
 	for (size_t i = 0; i < r->nsteps; i++)
 		reads_entry |= strstr(r->steps[i], read) != NULL;
 	CHECK_MSG(reads_entry, "%s: no walker reads the entry (%s)", name, read);
@@ -387,7 +388,7 @@ TEST(model_bad_input)
 		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
-		  "pt-reclaim, hugetlb-unshare)" },
+		  "pt-reclaim, hugetlb-unshare, munmap-pmd)" },
 		{ { "--walkers", "gup,fast" },
 		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
 		{ { "--walkers", "rcu", "--scenarios", "munmap" },

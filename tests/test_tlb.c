@@ -2,8 +2,9 @@
 /*
  * Table freeing through the mmu_gather: a table unlinked while a GUP-fast
  * walker holds it stays a table until the walker leaves its section,
- * whichever way the profile makes that true; and the broadcast-norcu
- * control shows the check can fail.
+ * whichever way the profile makes that true; the broadcast-norcu control
+ * shows the check can fail; and a PMD table freed at once (loongarch,
+ * mips up to 6.19) is freed under the walker whatever the flush.
  */
 #include <errno.h>
 
@@ -11,7 +12,8 @@
 #include "ptlab/race.h"
 
 static struct {
-	struct page *table;        /* the PTE table the walker read */
+	struct page *table;        /* the PTE (or PMD) table the walker read */
+	bool pud;                  /* hold it after the PUD read: the PMD table */
 	unsigned int gen;
 	atomic_int inside, release, unmapped;
 	uint64_t addr;
@@ -21,13 +23,15 @@ static struct {
 static __thread bool holder;
 
 /* Race hook: the designated walker stops inside its section, after it has
- * read the PMD, until released. */
+ * read the PMD (the PUD, with hold.pud), until released. */
 static void hold_hook(enum race_point rp, const struct race_ctx *ctx)
 {
-	if (!holder || rp != RP_GUP_FAST_PMD_READ || !ctx->pte_table)
+	struct page *table = hold.pud ? ctx->pmd_table : ctx->pte_table;
+
+	if (!holder || rp != (hold.pud ? RP_GUP_FAST_PUD_READ : RP_GUP_FAST_PMD_READ) || !table)
 		return;
-	hold.table = ctx->pte_table;
-	hold.gen = page_generation(ctx->pte_table);
+	hold.table = table;
+	hold.gen = page_generation(table);
 	atomic_store(&hold.inside, 1);
 	for (int i = 0; i < 4000 && !atomic_load(&hold.release); i++)
 		sleep_us(500);
@@ -74,7 +78,9 @@ static bool table_freed_under_walker_pt(const char *profile, bool fail_batch, bo
 	CHECK(hold.mm);
 	hold.addr = 1ULL << 35;
 	CHECK_EQ(mm_mmap(hold.mm, hold.addr, PMD_SIZE, VM_READ | VM_WRITE), (int64_t)hold.addr);
-	CHECK_EQ(mm_populate(hold.mm, hold.addr, PMD_SIZE, true), 0);
+	/* Holding the PMD table, one page: a zap of 512 would fill the
+	 * gather and flush, waiting for the walker, before free_pgtables(). */
+	CHECK_EQ(mm_populate(hold.mm, hold.addr, hold.pud ? PAGE_SIZE : PMD_SIZE, true), 0);
 	atomic_store(&hold.inside, 0);
 	atomic_store(&hold.release, 0);
 	atomic_store(&hold.unmapped, 0);
@@ -157,6 +163,43 @@ TEST(tlb_batch_failure_falls_back_to_sync_ipi)
 	CHECK(!table_freed_under_walker_pt("arm64", true, true, &blocked, &at_unmap));
 	CHECK(!blocked);
 	CHECK(!at_unmap);
+}
+
+/*
+ * The PMD table of a PUD range munmap empties, held by a walker that read
+ * the PUD entry (the mapping is alone in its 1 GiB, so free_pgtables()
+ * frees it), the way each architecture frees PMD tables: at once, before
+ * the flush (loongarch, mips up to 6.19: freed under the walker even
+ * though the IPI flush then waits for it), after the flush (x86 without
+ * PARAVIRT, riscv with IPIs: the flush waited), or after a grace period
+ * (arm64: munmap does not wait, the table does).
+ */
+TEST(tlb_pmd_table_freed_as_the_architecture_frees_it)
+{
+	static const struct {
+		const char *profile;
+		bool freed_inside, blocked;
+	} cases[] = {
+		{ "loongarch64", true, true },
+		{ "mips64-mmid", true, false },
+		{ "x86-nopv-6.0", false, true },
+		{ "riscv64-ipi", false, true },
+		{ "broadcast-norcu", true, false },
+		{ "arm64", false, false },
+	};
+
+	hold.pud = true;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool blocked, at_unmap;
+
+		CHECK_MSG(table_freed_under_walker(cases[i].profile, false, &blocked, &at_unmap) ==
+				  cases[i].freed_inside,
+			  "%s: PMD table %sfreed under the walker", cases[i].profile,
+			  cases[i].freed_inside ? "not " : "");
+		CHECK_MSG(blocked == cases[i].blocked, "%s: munmap %s for the walker",
+			  cases[i].profile, blocked ? "waited" : "did not wait");
+	}
+	hold.pud = false;
 }
 
 TEST(tlb_broadcast_without_rcu_frees_under_walker)

@@ -194,8 +194,9 @@ struct lab_result {
 	uint64_t collapses, refusals;
 	/* Key events: deposited tables a zap freed; tables unlinked from
 	 * an mm's tree (by munmap's free_pgtables(), PT_RECLAIM, or a
-	 * hugetlb unshare). */
-	uint64_t zap_table_frees, unlinks;
+	 * hugetlb unshare); of those, PMD tables free_pgtables() unlinked
+	 * (a PUD entry cleared: munmap-pmd's). */
+	uint64_t zap_table_frees, unlinks, pmd_table_unlinks;
 	/* Pinned writes a later read did not see (collapse scenarios). */
 	uint64_t lost_writes;
 	uint64_t violations[VIOLATION_KINDS];
@@ -305,7 +306,7 @@ void lab_trace_free(struct lab_trace *t);
  * frames, tables that disagree with the counters or pages left pinned
  * (with check_tables), or a missing key event (no collapse succeeded in
  * a collapse scenario, no zap freed a deposited table in collapse-zap,
- * munmap unlinked no table) fail; so does a kind of violation the rule rules
+ * munmap unlinked no table, munmap-pmd no PMD table) fail; so does a kind of violation the rule rules
  * out. An unsafe cell passes when it showed a violation. A safe cell
  * passes with no violation, no lost write, no ASan report and at least
  * @min_defended defended overlaps; with fewer it is inconclusive. @why

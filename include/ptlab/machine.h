@@ -39,8 +39,9 @@ void ptlab_config_default(struct ptlab_config *cfg);
 int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name);
 
 /*
- * Sets the machine up: -EINVAL for a bad pool size, an unknown flush or
- * deposit style or kernel generation, -EBUSY when a machine exists,
+ * Sets the machine up: -EINVAL for a bad pool size, an unknown flush,
+ * deposit style, upper-table free or kernel generation, a profile that
+ * ptlab_profile_check() refuses, -EBUSY when a machine exists,
  * -ENOMEM when the pool cannot be mapped. ptlab_init() and ptlab_exit() are called from one
  * thread while no other CPU runs.
  */

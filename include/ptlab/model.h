@@ -104,7 +104,7 @@ int ptlab_model_tools(char *msg, size_t len);
  * PTLAB_MODEL_MAX_SWITCHES names such as "RCU_TABLE_FREE", "FLUSH_IPI",
  * "SCENARIO_MUNMAP", "GUP_WALKERS" (each given to spin as -DNAME).
  */
-#define PTLAB_MODEL_MAX_SWITCHES 16
+#define PTLAB_MODEL_MAX_SWITCHES 24
 size_t ptlab_model_switches(const struct ptlab_cell *c,
 			    const char *out[PTLAB_MODEL_MAX_SWITCHES]);
 

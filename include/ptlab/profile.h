@@ -58,12 +58,35 @@ enum pmd_read {
 	PMD_READ_LOW_HIGH,
 };
 
+/* How free_pgtables() frees a PMD or PUD table it unlinked: the
+ * architecture's __pmd_free_tlb() and __pud_free_tlb(). */
+enum upper_table_free {
+	/* tlb_remove_table()/tlb_remove_ptdesc() with RCU table free: the
+	 * RCU batch, freed after the gather's flush and a grace period (or,
+	 * when no batch page can be had, tlb_remove_table_one()). */
+	UPPER_TABLE_RCU,
+	/* The page batch (tlb_remove_page_ptdesc()): freed in
+	 * tlb_finish_mmu() right after the TLB flush, no grace period. */
+	UPPER_TABLE_AFTER_FLUSH,
+	/* pmd_free()/pud_free() inside free_pgtables(): freed at once,
+	 * before the gather's flush (loongarch and mips up to 6.19). */
+	UPPER_TABLE_AT_ONCE,
+};
+
 struct ptlab_profile {
 	const char *name;
-	/* CONFIG_MMU_GATHER_RCU_TABLE_FREE, as the architecture selects it:
-	 * tables freed after an RCU grace period, and
-	 * tlb_remove_table_sync_one() sends IPIs. */
+	/* How free_pgtables() and PT_RECLAIM free PTE tables: after an RCU
+	 * grace period (tlb_remove_table() with RCU table free), else in the
+	 * page batch right after the flush. */
 	bool rcu_table_free;
+	/* The architecture selects CONFIG_MMU_GATHER_RCU_TABLE_FREE, so
+	 * tlb_remove_table_sync_one() sends IPIs (without it the sync is an
+	 * empty function). Implied by rcu_table_free and by an RCU
+	 * upper_table_free, whose RCU batch exists only with it; alone on
+	 * riscv with IPI flushes up to 6.14, which selects the symbol but
+	 * frees its tables after the flush (ptlab_profile_check()). */
+	bool sync_ipi;
+	enum upper_table_free upper_table_free;
 	enum tlb_flush_style flush;
 	/* With a broadcast flush: only an mm active on at least this many
 	 * CPUs is flushed by broadcast; others get the native IPI flush (x86
@@ -101,6 +124,15 @@ void ptlab_profile_names(char *buf, size_t len);
 const char *tlb_flush_style_name(enum tlb_flush_style s);
 const char *deposit_style_name(enum deposit_style s);
 const char *pmd_read_name(enum pmd_read r);
+const char *upper_table_free_name(enum upper_table_free u);
+
+/*
+ * Whether @p's properties can be one kernel's: a table freed by RCU needs
+ * the RCU batch, which exists only where the architecture selects
+ * MMU_GATHER_RCU_TABLE_FREE (sync_ipi). 0, or -EINVAL with *@bad (if not
+ * NULL) naming the keys that disagree and *@allowed what is allowed.
+ */
+int ptlab_profile_check(const struct ptlab_profile *p, const char **bad, const char **allowed);
 
 /* Why a profile has no row although its architecture has THP: printed by
  * `ptlab profiles` (one note a line, NULL-terminated). */

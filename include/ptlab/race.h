@@ -110,12 +110,18 @@ enum race_point {
 	 * as it drops the i_mmap lock: from now on the other sharers may
 	 * change it. */
 	RP_UNSHARE_HANDOVER,
+	/* free_pgtables() cleared a PUD entry (.pmdp, old value .pmd) that
+	 * named a PMD table (.pmd_table) it frees next, the way the
+	 * architecture frees PMD tables (profile.upper_table_free). */
+	RP_PUD_UNLINKED,
 	RACE_POINT_COUNT,
 };
 
 /* How a page table is (to be) freed: which wait, if any, precedes it. */
 enum table_free_how {
-	TABLE_FREE_DIRECT,   /* pte_free() at once (zap_deposited_table()) */
+	TABLE_FREE_DIRECT,   /* at once, no wait: pte_free() (zap_deposited_table()),
+			      * pmd_free()/pud_free() (free_pgtables() where the
+			      * architecture frees upper tables at once) */
 	TABLE_FREE_GATHER,   /* after the mmu_gather's TLB flush, no RCU */
 	TABLE_FREE_RCU,      /* after an RCU grace period (tlb_remove_table()) */
 	TABLE_FREE_ONE,      /* tlb_remove_table_one(): after the sync IPI */

@@ -32,6 +32,12 @@ enum scenario {
 	 * mm B, against A unsharing it (munmap) and B then using it as its
 	 * own (huge_pmd_unshare(), 2025-2026). */
 	SCENARIO_HUGETLB_UNSHARE,
+	/* gup_fast walkers inside a 1 GiB range whose whole PUD range munmap
+	 * unmaps: free_pgtables() clears the PUD entry and frees the PMD
+	 * table (and the PTE tables under it) the way the architecture does
+	 * (profile.upper_table_free), and the freed frames are reused at
+	 * once. */
+	SCENARIO_MUNMAP_PMD,
 	SCENARIO_COUNT,
 };
 
@@ -52,19 +58,23 @@ enum sync_policy {
 	SYNC_NONE,
 	/* Today's kernel: every other online CPU. */
 	SYNC_ALL,
-	/* Lance Yang's step 1 (v7-v10): skipped when the TLB flush is the
+	/* Lance Yang's step 1 (v5, v7): skipped when the TLB flush is the
 	 * native IPI flush, which interrupted and waited for every CPU that
 	 * may walk the mm (not with a paravirt or hypercall flush, not with
-	 * INVLPGB); else every CPU. */
+	 * INVLPGB); else every CPU. The early return is inside
+	 * tlb_remove_table_sync_one(): every caller. */
 	SYNC_SKIP_IF_FLUSH_IPI,
 	/* The same without the paravirt check: skipped whenever the flush
 	 * goes through flush_tlb_multi(), native or paravirt. */
 	SYNC_SKIP_NAIVE,
 	/* Step 2 (v4): only the CPUs whose per-CPU lockless-walk marker
-	 * names the mm being synced. */
+	 * names the mm being synced, in the callers v4 converts to
+	 * tlb_remove_table_sync_mm() (enum sync_caller); the others keep
+	 * every CPU. */
 	SYNC_WALKERS,
 	/* Only the CPUs in mm_cpumask(mm) (empty where the architecture does
-	 * not maintain it). */
+	 * not maintain it): ptlab's own variant of step 2, in the same
+	 * callers. */
 	SYNC_MM_CPUMASK,
 	SYNC_POLICIES,
 };
@@ -76,6 +86,28 @@ void sync_policy_names(char *buf, size_t len);
 /* Whether the policy skips the sync on @p because its flush is taken to
  * have waited already (the two skip policies). */
 bool sync_policy_skips(enum sync_policy s, const struct ptlab_profile *p);
+
+/*
+ * Who calls tlb_remove_table_sync_one(), as far as ptlab runs it: a
+ * policy applies to a caller only where its patch changes that caller.
+ * Step 1 changes the function itself (every caller); step 2 (v4, "[PATCH
+ * v4 2/3] mm: switch callers to tlb_remove_table_sync_mm()",
+ * <20260202074557.16544-3-lance.yang@linux.dev>) converts exactly
+ * collapse_huge_page(), tlb_flush_unshared_tables() and
+ * __tlb_remove_table_one(), not pmdp_get_lockless_sync(); the 2025
+ * per-unshare call was gone from its base.
+ */
+enum sync_caller {
+	SYNC_CALLER_COLLAPSE,      /* collapse_huge_page(), the seed's fix */
+	SYNC_CALLER_UNSHARE_EACH,  /* huge_pmd_unshare(), 2025 (1013af4f585f) */
+	SYNC_CALLER_UNSHARE_GATHER,/* tlb_flush_unshared_tables(), 6.19 */
+	SYNC_CALLER_TABLE_ONE,     /* the batch-allocation fallback,
+				    * __tlb_remove_table_one() without PT_RECLAIM */
+};
+/* Whether @s's targeted sync (tlb_remove_table_sync_mm()) replaces the
+ * all-CPU one at @caller: the walkers and mm-cpumask policies, at the
+ * callers step 2 converts. */
+bool sync_policy_converts(enum sync_policy s, enum sync_caller caller);
 
 /* The two fix switches, each on by default in a machine. */
 struct ptlab_fixes {
@@ -227,7 +259,12 @@ struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab
 
 struct ptlab_expectation {
 	/* The intermediate terms of the rule, for display. */
-	bool rcu_free;     /* tables are freed after a grace period */
+	bool rcu_free;     /* PTE tables are freed after a grace period */
+	/* tlb_remove_table_sync_one() sends IPIs (the architecture selects
+	 * MMU_GATHER_RCU_TABLE_FREE) */
+	bool sync_ipi;
+	/* how PMD and PUD tables are freed (rcu with rcu_everywhere) */
+	enum upper_table_free upper;
 	bool flush_waits;  /* every flush waits out interrupts-off sections */
 	/* the fixes' sync is on, RCU table free is set, and the policy's
 	 * sync waits for the walkers of the mm it syncs */

@@ -24,16 +24,25 @@ int flush_tlb_mm(struct mm_struct *mm);
 void local_flush_tlb_all(void);
 
 /*
- * tlb_remove_table_sync_one(): with RCU table free, an IPI to every other
+ * tlb_remove_table_sync_one(): where the profile's architecture selects
+ * MMU_GATHER_RCU_TABLE_FREE (profile.sync_ipi), an IPI to every other
  * CPU, returning once none is still in an interrupts-off section that
  * began before the call (so no GUP-fast walker can still hold a table
- * unlinked before it); without RCU table free, nothing (the TLB flush
- * already IPI'd every CPU that may walk the mm). Which CPUs is the
- * machine's sync policy (enum sync_policy); @mm, the mm whose table goes
- * (NULL: none in particular), is what the walkers and mm-cpumask policies
- * look at.
+ * unlinked before it); without it, nothing (the TLB flush already IPI'd
+ * every CPU that may walk the mm). The skip policies (Lance Yang's step
+ * 1, enum sync_policy) skip it, from inside, for every caller.
+ * 0, or -EDEADLK as above.
  */
-int tlb_remove_table_sync_one(struct mm_struct *mm);   /* 0, or -EDEADLK as above */
+int tlb_remove_table_sync_one(void);
+/*
+ * tlb_remove_table_sync_mm(): step 2's sync for @mm, which the callers
+ * that step converts use (collapse, 6.19's unshare gather, the
+ * batch-allocation fallback): under the walkers policy the CPUs whose
+ * lockless-walk marker names @mm, under mm-cpumask those of
+ * mm_cpumask(@mm); under the others, or for a NULL @mm, the same as
+ * tlb_remove_table_sync_one(). 0, or -EDEADLK as above.
+ */
+int tlb_remove_table_sync_mm(struct mm_struct *mm);
 
 /*
  * Paravirt: the calling CPU's vCPU is preempted by the host from

@@ -11,8 +11,9 @@
  *
  * - stale table ("unheld"): a walker used a page table that was freed,
  *   reused or overwritten with non-PTE data while it was still inside its
- *   interrupts-off section. At each PMD read the walker records the
- *   tables it reached with their generation and deposit sequence (relaxed
+ *   interrupts-off section. At each PUD read (the PMD table it names) and
+ *   each PMD read (the PTE table) the walker records the tables it
+ *   reached with their generation and deposit sequence (relaxed
  *   loads of their struct page); at the end of the section (just before
  *   local_irq_restore()) it loads them again: any change is a violation.
  *   A table reached by a walker was linked when it was read, so in a safe
@@ -20,7 +21,8 @@
  *   ends: no false positives. Relaxed loads may see a change late (a miss,
  *   never a false report).
  * - stale read: the harm itself, proven by the value a walker read: the
- *   free poison, or an in-table deposit link (a kernel address). A lower
+ *   free poison (in a PTE table, or in the PMD table a PUD read led to),
+ *   or an in-table deposit link (a kernel address). A lower
  *   bound: a read of a frame already reused shows data that proves
  *   nothing by itself (the model's stale_table assertion is this read;
  *   the stress lab's verdict uses "unheld", which includes it).
@@ -117,6 +119,7 @@ struct walk_record {
 	struct {
 		struct page *table;
 		unsigned int gen, dseq;
+		bool pmd_table;  /* reached through a PUD entry */
 	} t[REC_TABLES];
 	uint64_t addr;
 	/* The deepest entry the walker followed to a page table (a PMD
@@ -151,19 +154,22 @@ static uint64_t writer_events(void)
 	return n;
 }
 
-static void rec_table(struct page *table)
+static void rec_table(struct page *table, bool pmd_table)
 {
 	if (!table || rec.n == REC_TABLES)
 		return;
 	rec.t[rec.n].table = table;
 	rec.t[rec.n].gen = seen_generation(table);
 	rec.t[rec.n].dseq = seen_deposit_seq(table);
+	rec.t[rec.n].pmd_table = pmd_table;
 	rec.n++;
 }
 
-/* The walker followed entry @slot = @value to @table: the first read of a
- * section starts the record; a deeper entry replaces a shallower one. */
-static void rec_link(uint64_t addr, const void *slot, uint64_t value, struct page *table)
+/* The walker followed entry @slot = @value to @table (a PMD table when
+ * @pud): the first read of a section starts the record; a deeper entry
+ * replaces a shallower one. */
+static void rec_link(uint64_t addr, const void *slot, uint64_t value, struct page *table,
+		     bool pud)
 {
 	if (!table)
 		return;
@@ -171,7 +177,7 @@ static void rec_link(uint64_t addr, const void *slot, uint64_t value, struct pag
 		rec.addr = addr;
 		rec.writer_events = writer_events();
 	}
-	rec_table(table);
+	rec_table(table, pud);
 	rec.slot = slot;
 	rec.value = value;
 	rec.table = table;
@@ -226,9 +232,10 @@ static void rec_check(void)
 				 dseq & 1 ? "" : " (written and cleared again)");
 		else
 			snprintf(d.what, sizeof(d.what),
-				 "walker cpu%d read table %u (gen %u) for %#llx; inside its "
+				 "walker cpu%d read %stable %u (gen %u) for %#llx; inside its "
 				 "section the table was freed%s%s (gen %u)",
-				 d.cpu, d.table_pfn, d.gen_seen, (unsigned long long)d.addr,
+				 d.cpu, rec.t[i].pmd_table ? "PMD " : "", d.table_pfn, d.gen_seen,
+				 (unsigned long long)d.addr,
 				 type == PAGE_TYPE_FREE ? "" : " and reused as a ",
 				 type == PAGE_TYPE_FREE ? "" : type_name(type), gen);
 		rec.flags |= SEC_VIOLATED;
@@ -303,15 +310,16 @@ static void log_table_event(enum lab_ev_type type, struct page *table, unsigned 
 }
 
 /* An entry (.pmdp = .pmd) that named a table: the PTE table, or for a PUD
- * the PMD table. */
-static void log_link_event(enum lab_ev_type type, const struct race_ctx *ctx)
+ * (@pud) the PMD table. */
+static void log_link_event(enum lab_ev_type type, const struct race_ctx *ctx, bool pud)
 {
 	struct page *table = ctx->pte_table ? ctx->pte_table : ctx->pmd_table;
 
 	lab_log(&(struct lab_event){ .type = (uint16_t)type, .t = lab_now_ns(),
 				     .slot = (uint64_t)(uintptr_t)ctx->pmdp, .value = ctx->pmd,
 				     .pfn = table ? page_to_pfn(table) : PFN_NONE,
-				     .gen = table ? seen_generation(table) : 0 });
+				     .gen = table ? seen_generation(table) : 0,
+				     .how = pud });
 }
 
 static void log_wait(enum lab_wait_kind kind, uint64_t mask)
@@ -465,11 +473,17 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 		lab_trace(rp, ctx);
 	switch (rp) {
 	case RP_GUP_FAST_PUD_READ:
-		rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pmd_table);
+		rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pmd_table, true);
 		break;
 	case RP_GUP_FAST_PMD_READ:
 		if (ctx->pte_table)
-			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table);
+			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table, false);
+		/* A PMD table freed under the walker (munmap-pmd): its slot
+		 * holds the free poison. */
+		if (ctx->pmd == PAGE_POISON) {
+			rec.flags |= SEC_STALE_READ;
+			rec.poisoned = ctx->pmd_table;
+		}
 		break;
 	case RP_GUP_FAST_PTE_READ:
 		if (non_pte_value(ctx->pte)) {
@@ -490,7 +504,7 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 	 * calls (a fault, a zap) are no walkers of the lab. */
 	case RP_PTE_MAP_PMD_READ:
 		if (is_walker(self, WALKER_RCU))
-			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table);
+			rec_link(ctx->addr, ctx->pmdp, ctx->pmd, ctx->pte_table, false);
 		break;
 	case RP_PTE_MAP_LOCKED:
 		if (is_walker(self, WALKER_RCU))
@@ -508,12 +522,15 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 		return;
 	case RP_PMD_UNLINKED:
 	case RP_PUD_UNSHARED:
-		log_link_event(EV_UNLINK, ctx);
+	case RP_PUD_UNLINKED:
+		log_link_event(EV_UNLINK, ctx, rp != RP_PMD_UNLINKED);
 		if (self)
 			lab_count(&self->st.unlinks, 1);
+		if (self && rp == RP_PUD_UNLINKED)
+			lab_count(&self->st.pmd_table_unlinks, 1);
 		break;
 	case RP_COLLAPSE_REFUSED:
-		log_link_event(EV_REFUSED, ctx);
+		log_link_event(EV_REFUSED, ctx, false);
 		break;
 	case RP_COLLAPSE_ISOLATED:
 		isolation_us = (lab_now_ns() + 999) / 1000;

@@ -8,7 +8,8 @@
  * the writers' events around it can no longer arrive.
  *
  * A section S (walker on cpu c read entry slot P = V, a PMD naming PTE
- * table T or a PUD naming PMD table T, at t_read; section over at t_end;
+ * table T or a PUD naming PMD table T, the deepest it followed, at
+ * t_read; section over at t_end;
  * its reference dropped at t_put) met an unlink U when:
  * - U cleared slot P holding V, finishing at U.t with t_read < U.t <
  *   t_end. The walker read V before the clear: had it read after, it
@@ -385,7 +386,8 @@ static const char *event_words(const struct lab_event *e)
 {
 	switch (e->type) {
 	case EV_UNLINK:
-		return "cleared the PMD that pointed to it";
+		return e->how ? "cleared the PUD that pointed to it"
+			      : "cleared the PMD that pointed to it";
 	case EV_REFUSED:
 		return "refused the collapse and put it back";
 	case EV_DEPOSIT:
@@ -396,7 +398,9 @@ static const char *event_words(const struct lab_event *e)
 		return e->how == TABLE_FREE_RCU ? "queued it to be freed after a grace period"
 						: "queued it on the mmu_gather";
 	case EV_FREE:
-		return e->how == TABLE_FREE_DIRECT ? "freed it at once (pte_free)" : "freed it";
+		return e->how == TABLE_FREE_DIRECT ? "freed it at once (pte_free, pmd_free: no "
+						     "flush, no grace period before)"
+						   : "freed it";
 	case EV_ZAP_FREE:
 		return e->how == TABLE_FREE_DIRECT ? "zapped a huge PMD and took it to free at once"
 						   : "zapped a huge PMD and took it to free after a "

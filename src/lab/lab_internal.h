@@ -38,8 +38,9 @@ enum lab_ev_type {
 	 * (walker): PMD slot and value read, table, times, what happened. */
 	EV_SECTION,
 	/* An entry that named a page table was cleared: a PMD naming a PTE
-	 * table (RP_PMD_UNLINKED), or a PUD naming a hugetlb PMD table the
-	 * mm stopped sharing (RP_PUD_UNSHARED). */
+	 * table (RP_PMD_UNLINKED), a PUD naming a hugetlb PMD table the mm
+	 * stopped sharing (RP_PUD_UNSHARED), or a PUD naming a PMD table
+	 * free_pgtables() frees (RP_PUD_UNLINKED). .how: 1 for a PUD. */
 	EV_UNLINK,
 	/* A TLB flush or tlb_remove_table_sync_one() about to wait for the
 	 * CPUs in .mask (how: LAB_WAIT_FLUSH or LAB_WAIT_SYNC). */
@@ -111,7 +112,7 @@ struct lab_tstats {
 	atomic_ullong ops, pages, lost_writes, stale_read, recheck_failed;
 	atomic_ullong violations[VIOLATION_KINDS];
 	/* writers */
-	atomic_ullong collapses, refusals, cycles, zap_table_frees, unlinks;
+	atomic_ullong collapses, refusals, cycles, zap_table_frees, unlinks, pmd_table_unlinks;
 	atomic_ullong failures[LAB_FAILURE_KINDS];
 };
 

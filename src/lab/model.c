@@ -163,6 +163,8 @@ static const char *scenario_switch(enum scenario s)
 		return "SCENARIO_PT_RECLAIM";
 	case SCENARIO_HUGETLB_UNSHARE:
 		return "SCENARIO_HUGETLB_UNSHARE";
+	case SCENARIO_MUNMAP_PMD:
+		return "SCENARIO_MUNMAP_PMD";
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -179,10 +181,22 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 {
 	size_t n = 0;
 
-	/* --rcu-everywhere: every profile frees its tables as RCU table
-	 * free does (and its tlb_remove_table_sync_one() sends IPIs). */
+	/* --rcu-everywhere: every profile frees its tables of every level
+	 * as RCU table free does (and its tlb_remove_table_sync_one() sends
+	 * IPIs). */
 	if (c->profile->rcu_table_free || c->kernel.rcu_everywhere)
 		out[n++] = "RCU_TABLE_FREE";
+	if (c->profile->sync_ipi || c->kernel.rcu_everywhere)
+		out[n++] = "SYNC_IPI";
+	/* How PMD tables are freed matters where one is: only there, so
+	 * that the other scenarios' cells of profiles that differ in it
+	 * share their searches. Neither: the RCU batch. */
+	if (c->scenario == SCENARIO_MUNMAP_PMD && !c->kernel.rcu_everywhere &&
+	    c->profile->upper_table_free == UPPER_TABLE_AT_ONCE)
+		out[n++] = "UPPER_AT_ONCE";
+	if (c->scenario == SCENARIO_MUNMAP_PMD && !c->kernel.rcu_everywhere &&
+	    c->profile->upper_table_free == UPPER_TABLE_AFTER_FLUSH)
+		out[n++] = "UPPER_AFTER_FLUSH";
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
 		out[n++] = "DEPOSIT_IN_TABLE";

@@ -16,6 +16,7 @@ static const char *const scenario_names_tab[SCENARIO_COUNT] = {
 	[SCENARIO_MUNMAP] = "munmap",
 	[SCENARIO_PT_RECLAIM] = "pt-reclaim",
 	[SCENARIO_HUGETLB_UNSHARE] = "hugetlb-unshare",
+	[SCENARIO_MUNMAP_PMD] = "munmap-pmd",
 };
 
 const char *scenario_name(enum scenario s)
@@ -90,6 +91,21 @@ bool sync_policy_skips(enum sync_policy s, const struct ptlab_profile *p)
 	default:
 		return false;
 	}
+}
+
+bool sync_policy_converts(enum sync_policy s, enum sync_caller caller)
+{
+	if (s != SYNC_WALKERS && s != SYNC_MM_CPUMASK)
+		return false;
+	switch (caller) {
+	case SYNC_CALLER_COLLAPSE:
+	case SYNC_CALLER_UNSHARE_GATHER:
+	case SYNC_CALLER_TABLE_ONE:
+		return true;
+	case SYNC_CALLER_UNSHARE_EACH:
+		break;
+	}
+	return false;
 }
 
 static const struct {
@@ -275,22 +291,63 @@ struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab
 }
 
 /*
- * Whether a tlb_remove_table_sync_one() of policy @s waits for the
- * walkers at stake: issued for their own mm (@own: collapse, a 2025
- * unshare sync) or for another process's (6.19's unshare sync). Empty
- * without RCU table free; skipped where a skip policy trusts the flush;
- * walkers and mm-cpumask reach only the mm synced, mm-cpumask only where
- * the architecture maintains the mask.
+ * Whether the sync of policy @s at @caller waits for the walkers at
+ * stake: issued for their own mm (@own: collapse, a 2025 unshare sync,
+ * munmap's fallback) or for another process's (6.19's unshare sync).
+ * Empty without MMU_GATHER_RCU_TABLE_FREE (@sync_ipi); skipped where a
+ * skip policy trusts the flush (every caller: step 1 is inside the
+ * function); at a caller step 2 converts, walkers and mm-cpumask reach
+ * only the mm synced, mm-cpumask only where the architecture maintains
+ * the mask; at the others they interrupt every CPU, as today.
  */
-static bool sync_reaches(const struct ptlab_profile *p, bool rcu_free, enum sync_policy s,
-			 bool own)
+static bool sync_reaches(const struct ptlab_profile *p, bool sync_ipi, enum sync_policy s,
+			 bool own, enum sync_caller caller)
 {
-	if (!rcu_free || s == SYNC_NONE || sync_policy_skips(s, p))
+	if (!sync_ipi || s == SYNC_NONE || sync_policy_skips(s, p))
 		return false;
+	if (!sync_policy_converts(s, caller))
+		return true;
 	if (s == SYNC_WALKERS)
 		return own;
-	if (s == SYNC_MM_CPUMASK)
-		return own && p->mm_cpumask;
+	return own && p->mm_cpumask;
+}
+
+/* Whether the batch-allocation fallback, for a table on its way to the
+ * RCU batch, waits for the walkers: PT_RECLAIM's call_rcu() (which the
+ * pt-reclaim scenario always runs with), or the sync of
+ * __tlb_remove_table_one() before it frees at once. */
+static bool fallback_waits(const struct ptlab_cell *c, const struct ptlab_expectation *e)
+{
+	return c->scenario == SCENARIO_PT_RECLAIM || ptlab_kernel_pt_reclaim(c->kernel) ||
+	       sync_reaches(c->profile, e->sync_ipi, ptlab_sync_policy(c->fixes), true,
+			    SYNC_CALLER_TABLE_ONE);
+}
+
+/* Whether free_pgtables() may free a PTE table it unlinked while a
+ * GUP-fast walker that read the PMD is still inside its section: freed
+ * after a flush that does not wait, or, on its way to the RCU batch,
+ * by a fallback that does not wait either. */
+static bool pte_table_outlived(const struct ptlab_cell *c, const struct ptlab_expectation *e)
+{
+	return !e->flush_waits && (!e->rcu_free || !fallback_waits(c, e));
+}
+
+/*
+ * The same for the PMD table of a whole PUD range (munmap-pmd), by the
+ * way the architecture frees it: at once, before the flush, whatever the
+ * flush; after a flush that does not wait; or through the RCU batch,
+ * whose only gap is a fallback that does not wait.
+ */
+static bool pmd_table_outlived(const struct ptlab_cell *c, const struct ptlab_expectation *e)
+{
+	switch (e->upper) {
+	case UPPER_TABLE_AT_ONCE:
+		return true;
+	case UPPER_TABLE_AFTER_FLUSH:
+		return !e->flush_waits;
+	case UPPER_TABLE_RCU:
+		return !e->flush_waits && !fallback_waits(c, e);
+	}
 	return true;
 }
 
@@ -303,7 +360,7 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 	bool in_table = p->deposit == DEPOSIT_IN_TABLE;
 	enum collapse_table ct = c->kernel.collapse_table;
 	enum unshare_sync unshare;
-	bool unshare_held_off, fallback_waits;
+	bool unshare_held_off, pmd_stale;
 
 	switch (c->scenario) {
 	case SCENARIO_COLLAPSE_ZAP:
@@ -346,14 +403,31 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 		 * period: either holds a GUP-fast walker off if it waits.
 		 * munmap without PT_RECLAIM has a third way: when no table
 		 * batch can be allocated, the sync and a free at once (with
-		 * PT_RECLAIM, call_rcu() again). A page read from the freed
-		 * table is returned only without the PMD re-check (the PMD
-		 * was cleared). */
-		fallback_waits = c->scenario == SCENARIO_PT_RECLAIM ||
-				 ptlab_kernel_pt_reclaim(c->kernel) ||
-				 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), true);
-		out[VIOLATION_STALE_TABLE] = !e->flush_waits && (!e->rcu_free || !fallback_waits);
+		 * PT_RECLAIM, call_rcu() again; pt-reclaim runs with it). A
+		 * page read from the freed table is returned only without the
+		 * PMD re-check (the PMD was cleared). */
+		out[VIOLATION_STALE_TABLE] = pte_table_outlived(c, e);
 		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] && !c->fixes.pmd_recheck;
+		break;
+	case SCENARIO_MUNMAP_PMD:
+		/*
+		 * A walker read the PUD entry, then the PMD entry in the table
+		 * it names, then the PTE: either table may be freed under it.
+		 * A page taken through a freed PTE table is returned only
+		 * without the PMD re-check, as in munmap. A freed PMD table
+		 * defeats the re-check: gup_fast_pmd_range() takes the PMD
+		 * slot from the PUD value it read (there is no PUD re-check),
+		 * so the re-check re-reads the slot of the freed table itself.
+		 * Once the frame is reused with contents that stay put (a data
+		 * page, another range's PMD table: LIFO hands it to the next
+		 * table allocated), the walker's PMD read and its re-check
+		 * agree, and the PTE re-check reads through the same entry:
+		 * the page is returned, whatever the fixes.
+		 */
+		pmd_stale = pmd_table_outlived(c, e);
+		out[VIOLATION_STALE_TABLE] = pmd_stale || pte_table_outlived(c, e);
+		out[VIOLATION_WRONG_PAGE] =
+			pmd_stale || (pte_table_outlived(c, e) && !c->fixes.pmd_recheck);
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		/*
@@ -375,9 +449,11 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 		unshare_held_off =
 			e->flush_waits ||
 			(unshare == UNSHARE_SYNC_PER_UNSHARE &&
-			 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), true)) ||
+			 sync_reaches(p, e->sync_ipi, ptlab_sync_policy(c->fixes), true,
+				      SYNC_CALLER_UNSHARE_EACH)) ||
 			(unshare == UNSHARE_SYNC_GATHER &&
-			 sync_reaches(p, e->rcu_free, ptlab_sync_policy(c->fixes), false));
+			 sync_reaches(p, e->sync_ipi, ptlab_sync_policy(c->fixes), false,
+				      SYNC_CALLER_UNSHARE_GATHER));
 		out[VIOLATION_STALE_TABLE] = !unshare_held_off;
 		out[VIOLATION_WRONG_PAGE] = !unshare_held_off;
 		break;
@@ -393,7 +469,8 @@ static void expect_rcu(const struct ptlab_cell *c, const struct ptlab_expectatio
 {
 	/* Only PT_RECLAIM frees a PTE table under mmap_lock for read, the
 	 * lock such a walker holds: collapse and munmap's table freeing
-	 * exclude it (mmap_lock for write, or no VMA left to walk), and a
+	 * exclude it (mmap_lock for write, or no VMA left to walk: munmap
+	 * and munmap-pmd detach the VMAs under it first), and a
 	 * hugetlb walker holds the hugetlb VMA lock unsharing needs. It
 	 * reads no entry before it holds the table's lock and its PMD
 	 * re-check passed (the reclaimer clears the PMD under that lock),
@@ -409,8 +486,8 @@ static void expect_rcu(const struct ptlab_cell *c, const struct ptlab_expectatio
  * interrupts-off section: either the collapse flush itself (an IPI flush
  * that waits for each target, or a pmdp_collapse_flush() that IPIs
  * mm_cpumask and waits where the architecture maintains the mask) or the
- * seed's tlb_remove_table_sync_one(), which only sends IPIs when RCU table
- * free is selected.
+ * seed's tlb_remove_table_sync_one(), which only sends IPIs where the
+ * architecture selects MMU_GATHER_RCU_TABLE_FREE (sync_ipi).
  */
 struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 {
@@ -420,8 +497,11 @@ struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 	if (!c || !c->profile)
 		return e;
 	e.rcu_free = c->profile->rcu_table_free || c->kernel.rcu_everywhere;
+	e.sync_ipi = c->profile->sync_ipi || c->kernel.rcu_everywhere;
+	e.upper = c->kernel.rcu_everywhere ? UPPER_TABLE_RCU : c->profile->upper_table_free;
 	e.flush_waits = profile_flush_waits(c->profile);
-	e.sync_works = sync_reaches(c->profile, e.rcu_free, c->fixes.sync, true);
+	e.sync_works = sync_reaches(c->profile, e.sync_ipi, c->fixes.sync, true,
+				    SYNC_CALLER_COLLAPSE);
 	e.held_off = profile_collapse_flush_waits(c->profile) || e.sync_works;
 	walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
 	if (walkers & WALKER_MASK(WALKER_GUP))

@@ -103,6 +103,14 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 			.rp = RP_GUP_FAST_PUD_READ, .delay_ns = 2000000, .probability = 0.25,
 			.jitter = true, .preempt = true };
 		break;
+	case SCENARIO_MUNMAP_PMD:
+		/* Between the PUD read and the PMD read: across the munmap
+		 * of the whole PUD range, and the other range's mmap and
+		 * faults that reuse the freed frames. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_GUP_FAST_PUD_READ, .delay_ns = 500000, .probability = 0.3,
+			.jitter = true, .preempt = true };
+		break;
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -158,7 +166,7 @@ static void snapshot(struct lab_result *r)
 	memset(r->ops_by_walker, 0, sizeof(r->ops_by_walker));
 	memset(r->failures, 0, sizeof(r->failures));
 	r->ops = r->pages = r->collapses = r->refusals = r->cycles = 0;
-	r->zap_table_frees = r->unlinks = r->lost_writes = r->stale_read = 0;
+	r->zap_table_frees = r->unlinks = r->pmd_table_unlinks = r->lost_writes = r->stale_read = 0;
 	for (int i = 0; i < lab_rs.nthreads; i++) {
 		struct lab_tstats *st = &lab_rs.threads[i]->st;
 
@@ -169,6 +177,7 @@ static void snapshot(struct lab_result *r)
 		r->cycles += lab_read(&st->cycles);
 		r->zap_table_frees += lab_read(&st->zap_table_frees);
 		r->unlinks += lab_read(&st->unlinks);
+		r->pmd_table_unlinks += lab_read(&st->pmd_table_unlinks);
 		r->lost_writes += lab_read(&st->lost_writes);
 		r->stale_read += lab_read(&st->stale_read);
 		for (int k = 0; k < VIOLATION_KINDS; k++) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The scenarios: sets of CPU threads running bounded loops against one mm
- * (three in hugetlb-unshare). All ranges lie in one 1 GiB-aligned region, so
- * they share one PMD table and its deposit list.
+ * (three in hugetlb-unshare). All ranges but munmap-pmd's lie in one 1
+ * GiB-aligned region, so they share one PMD table and its deposit list.
  *
  * GUP-fast walkers pin one page with pin_user_pages_fast(), write their
  * own word of it through the pin, unpin it and (in the collapse scenarios,
@@ -33,6 +33,16 @@
  *                  owner (B): once A is gone, B uses the table as its own:
  *                  it maps another file, F2, at the walkers' second 2 MiB
  *                  and faults it, then puts F1 back.
+ * munmap-pmd       two ranges U0 and U1, each in a 1 GiB PUD range of its
+ *                  own, and an anchor mapping in a third (so that the PUD
+ *                  table stays). mutator: munmap the mapped range whole
+ *                  (free_pgtables() clears its PUD entry and frees its PMD
+ *                  table and the PTE tables under it), map the other one
+ *                  and fault it: LIFO hands the frames freed last to the
+ *                  new tables, so where the PMD table goes last (after
+ *                  the flush) it becomes the other range's PMD table, and
+ *                  a walker still inside the old one reads the other
+ *                  range's entries. Walkers pick pages of either range.
  * Bystanders (idle CPUs that only run the mm) make the mm active on
  * cfg->min_mm_cpus CPUs.
  *
@@ -60,6 +70,8 @@
 #define NR_M 4           /* munmap ranges */
 #define NR_R 4           /* pt-reclaim ranges */
 #define NR_H 2           /* hugetlb pages the walkers use */
+#define NR_U 2           /* munmap-pmd: 2 MiB chunks of each range */
+#define U_STRIDE (16 * PAGE_SIZE) /* munmap-pmd: the pages faulted and walked */
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
  * logs every step. The controller reads them every few milliseconds. */
@@ -111,6 +123,8 @@ static uint64_t walk_len(const struct lab_scenario *s)
 		return NR_R * PMD_SIZE;
 	case SCENARIO_HUGETLB_UNSHARE:
 		return NR_H * PMD_SIZE;
+	case SCENARIO_MUNMAP_PMD:
+		return NR_U * PMD_SIZE;
 	default:
 		return NR_A * PMD_SIZE;
 	}
@@ -185,6 +199,10 @@ static void walker_body(struct lab_thread *t)
 	while (!stopping(&s->stop_walkers)) {
 		uint64_t addr = BASE + (rand_next(&rng) % (len / PAGE_SIZE)) * PAGE_SIZE;
 
+		/* munmap-pmd: a faulted page of either range, mapped or not */
+		if (s->cfg.scenario == SCENARIO_MUNMAP_PMD)
+			addr = BASE + (rand_next(&rng) % 2) * PUD_SIZE +
+			       (rand_next(&rng) % (len / U_STRIDE)) * U_STRIDE;
 		if (t->ctx.kind == WALKER_RCU) {
 			walker_mincore(t, addr);
 			continue;
@@ -299,6 +317,55 @@ static void mutator_loop(struct lab_thread *t)
 		refault(t, y, len);
 		if (mapped)
 			lab_count(&t->ctx.st.cycles, 1);
+	}
+}
+
+/* munmap-pmd: the ranges U0 (BASE) and U1 (a PUD range up), and the anchor
+ * two up, which keeps the PUD table; one range mapped at a time. */
+static uint64_t munmap_pmd_range(int i)
+{
+	return BASE + (uint64_t)i * PUD_SIZE;
+}
+
+static int munmap_pmd_map(struct mm_struct *mm, int i)
+{
+	return mm_mmap(mm, munmap_pmd_range(i), NR_U * PMD_SIZE, VM_READ | VM_WRITE) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+/* Faults the pages the walkers walk (mm_populate() of each: one
+ * allocation of a table or page after the other, LIFO). */
+static int munmap_pmd_fault(struct mm_struct *mm, int i)
+{
+	int ret = 0;
+
+	for (uint64_t a = munmap_pmd_range(i); !ret && a < munmap_pmd_range(i) + NR_U * PMD_SIZE;
+	     a += U_STRIDE)
+		ret = mm_populate(mm, a, PAGE_SIZE, true);
+	return ret;
+}
+
+/* munmap-pmd: the whole range out (its PMD table with it), the other one
+ * in and faulted. */
+static void pmd_mutator_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+	int cur = 0;
+
+	while (!stopping(&s->stop_writers)) {
+		if (mm_munmap(s->mm, munmap_pmd_range(cur), NR_U * PMD_SIZE)) {
+			fail(t, LAB_FAIL_MUNMAP);
+			sleep_ns(1000000);
+			continue;
+		}
+		cur = !cur;
+		/* Map it back (the loop relies on one range being mapped). */
+		while (munmap_pmd_map(s->mm, cur) && !stopping(&s->stop_writers))
+			fail(t, LAB_FAIL_MMAP);
+		if (munmap_pmd_fault(s->mm, cur))
+			fail(t, LAB_FAIL_USER_WRITE);
+		lab_count(&t->ctx.st.cycles, 1);
 	}
 }
 
@@ -422,6 +489,8 @@ const char *lab_scenario_writer_name(enum scenario s, int index)
 	case SCENARIO_HUGETLB_UNSHARE:
 		return index == 0 ? "unsharer (mm W)" : index == 1 ? "owner (mm B)"
 								   : "last unsharer (mm A)";
+	case SCENARIO_MUNMAP_PMD:
+		return "PUD-range mutator";
 	default:
 		return index == 0 ? "collapser" : "zapper";
 	}
@@ -435,6 +504,9 @@ static void writer_body(struct lab_thread *t)
 		break;
 	case SCENARIO_PT_RECLAIM:
 		reclaimer_loop(t);
+		break;
+	case SCENARIO_MUNMAP_PMD:
+		pmd_mutator_loop(t);
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		if (t->ctx.index == 0)
@@ -514,6 +586,15 @@ static int scenario_setup(struct lab_scenario *s)
 
 	if (s->cfg.scenario == SCENARIO_HUGETLB_UNSHARE)
 		return hugetlb_setup(s);
+	if (s->cfg.scenario == SCENARIO_MUNMAP_PMD) {
+		/* The anchor: a VMA in the third PUD range of the same PGD
+		 * entry, never unmapped, so that unmapping a range frees its
+		 * PMD table and never the PUD table above. */
+		if (mm_mmap(s->mm, munmap_pmd_range(2), PAGE_SIZE, VM_READ | VM_WRITE) < 0)
+			return -ENOMEM;
+		ret = munmap_pmd_map(s->mm, 0);
+		return ret ? ret : munmap_pmd_fault(s->mm, 0);
+	}
 	if (mm_mmap(s->mm, BASE, len, VM_READ | VM_WRITE) < 0)
 		return -ENOMEM;
 	ret = mm_populate(s->mm, BASE, len, true);
