@@ -938,8 +938,9 @@ proctype hugetlb_walker(byte cpu)
 /*
  * W or A unmaps its range (munmap): mirrors mm/hugetlb.c
  * unmap_hugepage_range() with the i_mmap lock for write: huge_pmd_unshare()
- * clears its PUD and drops its share of S; the flush of its range (and, by
- * generation, the sync) follow before the lock is dropped. @own: the
+ * clears its PUD and drops its share of S (the 2025 generation syncs in
+ * between); the flush of its range (and, in 6.19's, the sync) follow
+ * before the lock is dropped. @own: the
  * walkers' process W, whose CPUs its flush and an mm-scoped sync reach;
  * A's reach none of them. The unsharer that leaves S to B alone hands it
  * over when it drops the lock.
@@ -954,13 +955,16 @@ proctype unsharer(byte who; bit own)
 		 :: own -> pud_w = PUD_NONE
 		 :: else -> pud_a = PUD_NONE
 		 fi;
-		 s_shares--;
 		 printf("STEP "); print_who(who);
-		 printf(" unshares S: clears its PUD and drops its share, %d left (huge_pmd_unshare)\n", s_shares) };
+		 printf(" unshares S: clears its PUD (huge_pmd_unshare)\n") };
 #if defined(UNSHARE_SYNC_PER_UNSHARE)
-	/* 1013af4f585f: right after each unshare */
+	/* 1013af4f585f: right after the PUD clear, before the share count
+	 * drops */
 	tlb_remove_table_sync_one(who, c, own);
 #endif
+	d_step { s_shares--;
+		 printf("STEP "); print_who(who);
+		 printf(" drops its share of S, %d left\n", s_shares) };
 	if
 	:: own -> flush_tlb_range(who, c)
 	:: else -> d_step { printf("STEP "); print_who(who);

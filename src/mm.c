@@ -53,6 +53,7 @@ struct mm_struct *mm_create(void)
 	}
 	mm->id = atomic_fetch_add_explicit(&next_mm_id, 1, memory_order_relaxed);
 	init_rwsem(&mm->mmap_lock);
+	init_rwsem(&mm->hugetlb_vma_lock);
 	spin_lock_init(&mm->page_table_lock);
 	atomic_init(&mm->cpumask, 0);
 	atomic_init(&mm->global_asid, false);

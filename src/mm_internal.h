@@ -51,6 +51,10 @@ struct mm_struct {
 	/* Serializes populating PGD and PUD entries (mm->page_table_lock in
 	 * __pud_alloc()/__pmd_alloc()); taken under mmap_lock. */
 	spinlock_t page_table_lock;
+	/* The hugetlb VMA lock of every hugetlb VMA of the mm (the kernel
+	 * has one per shareable VMA): read by hugetlb faults, write by
+	 * unmap_hugepage_range(); see src/hugetlb.c. */
+	struct rw_semaphore hugetlb_vma_lock;
 	/* VMAs sorted by address; under mmap_lock. */
 	struct vm_area_struct *vmas;
 	int nr_vmas, cap_vmas;
