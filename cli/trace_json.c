@@ -64,6 +64,7 @@ static const struct point_words points[RACE_POINT_COUNT] = {
 	[RP_PTE_MAP_RETRY] = { "PMD changed under the PTE lock: unlock and retry", "pin" },
 	[RP_GUP_FAST_REF_TAKEN] = { "reference taken", "pin" },
 	[RP_GUP_FAST_RECHECK_FAILED] = { "re-check failed: reference dropped", "pin" },
+	[RP_GUP_FAST_BAD_PFN] = { "entry read with a PFN no frame has: the walk stops", "read" },
 	[RP_PMD_UNLINKED] = { "PMD cleared: table unlinked", "clear" },
 	[RP_PUD_UNSHARED] = { "PUD cleared: this mm stopped sharing the PMD table", "clear" },
 	[RP_UNSHARE_HANDOVER] = { "unshared table handed over: the other sharers may change it now",

@@ -12,6 +12,7 @@
 
 #include "lab/lab_internal.h"
 #include "machine_helpers.h"
+#include "mm_internal.h"
 #include "ptlab/hugetlb.h"
 #include "ptlab/model.h"
 #include "sanitizer.h"
@@ -155,6 +156,51 @@ TEST(detect_stale_table)
 	put_page(t);
 	CHECK_EQ(seen(VIOLATION_STALE_PIN), 0);
 	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 0);
+	detect_down();
+}
+
+/*
+ * A walker that reads an entry whose PFN is no frame's (a reused table's
+ * data) stops there, as the kernel cannot (it goes on to pte_page()), and
+ * says so: the table stale, the read a stale read, the value named.
+ * Through gup_fast itself, on a PTE made so by hand.
+ */
+TEST(detect_invalid_pfn_is_reported)
+{
+	const uint64_t addr = 1ULL << 33, bad = 0x00ffffffff000067ULL;
+	struct mm_struct *mm;
+	struct pte_slot *ptep;
+	struct page *p;
+	uint64_t v = 1, good;
+	char want[32];
+
+	detect_up();
+	mm = test_mm_up();
+	CHECK_EQ(mm_mmap(mm, addr, PMD_SIZE, VM_READ | VM_WRITE), (int64_t)addr);
+	CHECK_EQ(user_write(addr, &v, sizeof(v)), 0);
+	ptep = pte_offset_map(pmdp_get(mm_find_pmd(mm, addr)), addr);
+	good = pte_val(ptep_get(ptep));
+	set_pte(ptep, (pte_t){ bad });
+	race_hook_set(lab_race_hook);
+	CHECK_EQ(pin_user_pages_fast(addr, 1, FOLL_WRITE | FOLL_FAST_ONLY, &p), 0);
+	race_hook_set(NULL);
+	lab_walker_op_done();
+	set_pte(ptep, (pte_t){ good });
+	CHECK_EQ(seen(VIOLATION_STALE_TABLE), 1);
+	CHECK_EQ(lab_read(&walker_ctx.st.stale_read), 1);
+	CHECK(walker_ctx.have_first);
+	CHECK_EQ(walker_ctx.first.table_pfn, page_to_pfn(pte_table_page(ptep)));
+	snprintf(want, sizeof(want), "%#llx", (unsigned long long)bad);
+	CHECK_MSG(strstr(walker_ctx.first.what, want) && strstr(walker_ctx.first.what, "PFN"),
+		  "%s", walker_ctx.first.what);
+	/* The entry made good again: nothing. */
+	race_hook_set(lab_race_hook);
+	CHECK_EQ(pin_user_pages_fast(addr, 1, FOLL_WRITE | FOLL_FAST_ONLY, &p), 1);
+	race_hook_set(NULL);
+	unpin_user_pages(&p, 1);
+	lab_walker_op_done();
+	CHECK_EQ(seen(VIOLATION_STALE_TABLE), 1);
+	test_mm_down(mm);
 	detect_down();
 }
 
