@@ -263,7 +263,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	CHECK_MSG(strstr(text, "{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":false,\"ipi_sync\":false,\"sync\":\"none\","
-			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"none\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
 			       "\"states\":"), "%s", text);
@@ -273,7 +273,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(strstr(text, "reads PMD A -> table T1"), "%s", text);
 	CHECK_MSG(strstr(text, "\"profile\":\"x86\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":true,\"ipi_sync\":true,\"sync\":\"all\","
-			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"gather\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"counterexample\":[],"), "%s", text);
@@ -367,13 +367,17 @@ TEST(model_bad_input)
 		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
-		  "pt-reclaim, hugetlb-unshare)" },
+		  "pt-reclaim, hugetlb-unshare, retract)" },
 		{ { "--walkers", "gup,fast" },
 		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
 		{ { "--walkers", "rcu", "--scenarios", "munmap" },
 		  "ptlab: no cell runs the walker kinds of --walkers" },
 		{ { "--collapse-table", "reuse,new" },
 		  "ptlab: unknown collapse-table generation: new (allowed: reuse, zap-rcu, fresh)" },
+		{ { "--retract", "free,nope" },
+		  "ptlab: unknown retract generation: nope (allowed: free, defer)" },
+		{ { "--walkers", "rcu", "--scenarios", "retract" },
+		  "ptlab: no cell runs the walker kinds of --walkers" },
 		{ { "--unshare-sync", "gather,none" },
 		  "ptlab: unknown unshare sync: gather,none (allowed: none, per-unshare, gather)" },
 		{ { "--fixes", "all" },

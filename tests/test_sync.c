@@ -219,8 +219,8 @@ TEST_T(study_sync_small, 600)
 	snprintf(json, sizeof(json), "%s/sync.json", dir);
 	status = test_run(argv, out, 1 << 20);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
-	CHECK_MSG(strstr(out, "60 cells (profile x scenario x PMD re-check x policy): the stress "
-			      "lab agrees with the rule on 60, the model on 60, 0 disagree"),
+	CHECK_MSG(strstr(out, "72 cells (profile x scenario x PMD re-check x policy): the stress "
+			      "lab agrees with the rule on 72, the model on 72, 0 disagree"),
 		  "%s", out);
 	/* arm64 keeps no mm_cpumask: that policy interrupts nobody and is
 	 * unsafe for collapse; walkers misses the walkers of the process
