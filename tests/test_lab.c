@@ -592,6 +592,17 @@ static struct ptlab_cell make_cell(const char *profile, unsigned int fixes, enum
 	return c;
 }
 
+/* A retract cell of generation @rg, with the walkers it runs there. */
+static struct ptlab_cell make_retract_cell(const char *profile, unsigned int fixes,
+					   enum retract_gen rg)
+{
+	struct ptlab_cell c = make_cell(profile, fixes, SCENARIO_RETRACT, COLLAPSE_TABLE_REUSE);
+
+	c.kernel.retract = rg;
+	c.walkers = scenario_default_walkers(SCENARIO_RETRACT, c.kernel);
+	return c;
+}
+
 /*
  * Runs @cells through the lab and judges each as `ptlab matrix` does
  * (evidence per walker kind included), then runs the Spin model on the
@@ -617,6 +628,7 @@ static void lab_and_model_agree(struct matrix_cell *cells, size_t n)
 
 		lab_run_config_default(&cfg, c->profile, c->fixes, c->scenario);
 		cfg.kernel.collapse_table = c->kernel.collapse_table;
+		cfg.kernel.retract = c->kernel.retract;
 		cfg.kernel.rcu_everywhere = c->kernel.rcu_everywhere;
 		cfg.kernel.unshare_sync = c->kernel.unshare_sync;
 		if (c->walkers)
@@ -758,7 +770,8 @@ static bool same_properties_as_earlier(size_t p)
 #endif
 
 /* The reduced stress matrix: every profile, scenario and fix setting,
- * the collapse scenarios with each collapse-table generation. A
+ * the collapse scenarios with each collapse-table generation, retract
+ * with each retract generation. A
  * sanitizer build, several times slower, leaves out the profiles whose
  * properties an earlier one has (s390 is ppc64-radix, mips64 x86-nopv-6.0 to the
  * machine, the lab, the rule and the model): they run no code path the
@@ -766,7 +779,7 @@ static bool same_properties_as_earlier(size_t p)
 TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 {
 	size_t cap = ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS *
-		     COLLAPSE_TABLE_COUNT, n = 0, left_out = 0, left_fresh = 0;
+		     (COLLAPSE_TABLE_COUNT + RETRACT_COUNT), n = 0, left_out = 0, left_fresh = 0;
 	struct matrix_cell *cells = calloc(cap, sizeof(*cells));
 
 	CHECK(cells);
@@ -801,6 +814,9 @@ TEST_T(lab_matrix_agrees_with_rule_and_model, 1800)
 #endif
 					n++;
 				}
+		for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
+			cells[n++].cell = make_retract_cell(ptlab_profiles()[p].name, f,
+							    RETRACT_DEFER);
 	}
 	if (left_out || left_fresh)
 		fprintf(stderr, "    sanitizer build: %zu profiles with an earlier one's properties "
@@ -876,6 +892,63 @@ TEST_T(lab_generations_agree_with_rule_and_model, 900)
 	}
 	CHECK(n <= sizeof(cells) / sizeof(cells[0]));
 	lab_and_model_agree(cells, n);
+}
+
+/*
+ * File THP retraction as the seed's patch left it (6.1-6.5): where
+ * nothing waits for the walkers the table is freed under one within a
+ * second, with a wrong page without the PMD re-check; the sync holds them
+ * off. 6.6+ frees after a grace period: both walker kinds safe even where
+ * nothing else waits (broadcast-norcu). Each cell stops once its verdict
+ * is in.
+ */
+TEST_T(lab_retract_generations, 300)
+{
+	static const struct {
+		const char *profile;
+		unsigned int fixes;
+		enum retract_gen rg;
+	} cells[] = {
+		{ "arm64", 0, RETRACT_FREE },		{ "broadcast-norcu", 1, RETRACT_FREE },
+		{ "arm64", 2, RETRACT_FREE },		{ "broadcast-norcu", 0, RETRACT_DEFER },
+		{ "x86-nopv-6.0", 0, RETRACT_DEFER },
+	};
+#ifdef PTLAB_DEBUG
+	const double within_ms = 4000;
+#else
+	const double within_ms = 1000;
+#endif
+
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		struct ptlab_cell c = make_retract_cell(cells[i].profile, cells[i].fixes,
+							cells[i].rg);
+		struct ptlab_expectation e = ptlab_expect_cell(&c);
+		struct lab_run_config cfg;
+		struct lab_result r;
+		enum lab_verdict v = LAB_FAIL;
+		char why[200];
+
+		lab_run_config_default(&cfg, c.profile, c.fixes, SCENARIO_RETRACT);
+		cfg.kernel.retract = c.kernel.retract;
+		cfg.walker_kinds = c.walkers;
+		cfg.seconds = MATRIX_SECONDS;
+		cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
+		for (int attempt = 0; attempt <= MATRIX_RETRIES && v != LAB_PASS; attempt++) {
+			cfg.seed = 1 + (uint64_t)attempt;
+			CHECK_EQ(lab_run(&cfg, &r), 0);
+			v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why));
+		}
+		CHECK_MSG(v == LAB_PASS, "%s %s retract/%s: %s", cells[i].profile,
+			  ptlab_fixes_name(c.fixes), retract_gen_name(cells[i].rg), why);
+		if (e.unsafe)
+			CHECK_MSG(r.first_violation_ms >= 0 && r.first_violation_ms < within_ms,
+				  "%s: first violation after %.1f ms", cells[i].profile,
+				  r.first_violation_ms);
+		else
+			for (int w = 0; w < WALKER_KINDS; w++)
+				CHECK(!(c.walkers & WALKER_MASK(w)) ||
+				      r.evidence.defended_by_walker[w] >= LAB_MIN_OVERLAPS_DEFAULT);
+	}
 }
 
 #ifdef PTLAB_ASAN
