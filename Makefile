@@ -154,9 +154,10 @@ deps-check:
 deps-check-full:
 	@scripts/deps.sh $(CCNAME) check-full
 
-# The two oracles on the full matrix (five scenarios, every profile and
+# The two oracles on the full matrix (seven scenarios, every profile and
 # fix setting, the collapse scenarios with each collapse-table
-# generation), then the report of both; it says where the report is, and
+# generation, retract with each retract generation), then the report of
+# both; it says where the report is, and
 # fails when either oracle did. The model runs beside the matrix, niced:
 # the matrix's cells mostly sleep (its walkers wait in their race
 # windows), and the model's compiles fill those gaps without taking a CPU
@@ -164,7 +165,7 @@ deps-check-full:
 # matrix runs MATRIX_JOBS cells at once, each in a process of its own:
 # a cell mostly waits, so four share two cores without starving each
 # other of evidence (a cell short of it retries with twice the budget).
-GENERATIONS := --collapse-table reuse,zap-rcu,fresh
+GENERATIONS := --collapse-table reuse,zap-rcu,fresh --retract free,defer
 MATRIX_JOBS ?= 4
 REPORT := $(BUILD)/report.html
 run: deps

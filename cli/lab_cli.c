@@ -84,6 +84,13 @@ static int collapse_table_index(const char *name)
 	return collapse_table_parse(name, &c) ? -1 : (int)c;
 }
 
+static int retract_gen_index(const char *name)
+{
+	enum retract_gen r;
+
+	return retract_gen_parse(name, &r) ? -1 : (int)r;
+}
+
 static int sync_policy_index(const char *name)
 {
 	enum sync_policy s;
@@ -164,6 +171,22 @@ bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_
 		}
 		k->unshare_sync_set = true;
 		return true;
+	case LAB_CLI_OPT_RETRACT: {
+		char allowed[64];
+		int n = 0;
+
+		retract_gen_names(allowed, sizeof(allowed));
+		if (!parse_list(value, k->retract, RETRACT_COUNT, "unknown retract generation",
+				retract_gen_index, allowed))
+			return false;
+		for (int r = 0; r < RETRACT_COUNT; r++)
+			n += k->retract[r];
+		if (!list && n > 1) {
+			cli_error("one retract generation only", value, allowed);
+			return false;
+		}
+		return true;
+	}
 	default:
 		break;
 	}
@@ -185,27 +208,55 @@ bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_
 	return true;
 }
 
-bool lab_cli_has_generation(const struct lab_cli_kernel *k)
+void lab_cli_default_generations(struct lab_cli_kernel *k)
 {
-	for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
-		if (k->collapse_table[ct])
-			return true;
-	return false;
+	bool ct = false, rg = false;
+
+	for (int i = 0; i < COLLAPSE_TABLE_COUNT; i++)
+		ct |= k->collapse_table[i];
+	for (int i = 0; i < RETRACT_COUNT; i++)
+		rg |= k->retract[i];
+	if (!ct)
+		k->collapse_table[COLLAPSE_TABLE_REUSE] = true;
+	if (!rg)
+		k->retract[RETRACT_FREE] = true;
 }
 
-bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s)
+bool lab_cli_generation_wanted(const struct lab_cli_kernel *k, enum scenario s,
+			       enum collapse_table ct, enum retract_gen rg)
 {
-	char allowed[64] = "";
+	bool collapse = s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
 
-	if (!k->walkers || !(k->walkers & ~scenario_allowed_walkers(s)))
+	if (collapse ? !k->collapse_table[ct] : ct != COLLAPSE_TABLE_REUSE)
+		return false;
+	return s == SCENARIO_RETRACT ? k->retract[rg] : rg == RETRACT_FREE;
+}
+
+void lab_cli_scenario_words(enum scenario s, struct ptlab_kernel k, char *buf, size_t len)
+{
+	const char *gen = k.collapse_table != COLLAPSE_TABLE_REUSE ? collapse_table_name(k.collapse_table)
+			  : k.retract != RETRACT_FREE		   ? retract_gen_name(k.retract)
+								   : NULL;
+
+	snprintf(buf, len, "%s%s%s", scenario_name(s), gen ? "/" : "", gen ? gen : "");
+}
+
+bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s, enum retract_gen rg)
+{
+	struct ptlab_kernel kernel = { .retract = rg };
+	unsigned int allowed_mask = scenario_allowed_walkers(s, kernel);
+	char allowed[64] = "", scen[40];
+
+	if (!k->walkers || !(k->walkers & ~allowed_mask))
 		return true;
 	for (int w = 0; w < WALKER_KINDS; w++)
-		if (scenario_allowed_walkers(s) & WALKER_MASK(w))
+		if (allowed_mask & WALKER_MASK(w))
 			snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
 				 "%s%s", allowed[0] ? ", " : "", walker_kind_name((enum walker_kind)w));
-	fprintf(stderr, "ptlab: walker kinds not run in scenario %s: ", scenario_name(s));
+	lab_cli_scenario_words(s, kernel, scen, sizeof(scen));
+	fprintf(stderr, "ptlab: walker kinds not run in scenario %s: ", scen);
 	for (int w = 0, n = 0; w < WALKER_KINDS; w++)
-		if (k->walkers & ~scenario_allowed_walkers(s) & WALKER_MASK(w))
+		if (k->walkers & ~allowed_mask & WALKER_MASK(w))
 			fprintf(stderr, "%s%s", n++ ? "," : "", walker_kind_name((enum walker_kind)w));
 	fprintf(stderr, " (allowed: %s; RCU walkers hold mmap_lock for read, which the "
 			"writers of that scenario hold for write)\n", allowed);
@@ -213,14 +264,15 @@ bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s)
 }
 
 void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kernel *k,
-			  enum collapse_table ct)
+			  enum collapse_table ct, enum retract_gen rg)
 {
-	if (k->walkers)
-		cfg->walker_kinds = k->walkers;
 	cfg->kernel.collapse_table = ct;
+	cfg->kernel.retract = rg;
 	cfg->kernel.rcu_everywhere = k->rcu_everywhere;
 	if (k->unshare_sync_set)
 		cfg->kernel.unshare_sync = k->unshare_sync;
+	cfg->walker_kinds = k->walkers ? k->walkers
+				       : scenario_default_walkers(cfg->scenario, cfg->kernel);
 }
 
 void lab_cli_kinds_text(unsigned int walkers, const bool kinds[WALKER_KINDS][VIOLATION_KINDS],
@@ -334,6 +386,7 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	}
 	json_object_end(j);
 	json_string(j, "collapse_table", collapse_table_name(cfg->kernel.collapse_table));
+	json_string(j, "retract", retract_gen_name(cfg->kernel.retract));
 	json_bool(j, "rcu_everywhere", cfg->kernel.rcu_everywhere);
 	json_bool(j, "pt_reclaim", cfg->kernel.pt_reclaim);
 	json_string(j, "unshare_sync",
@@ -442,8 +495,7 @@ void lab_cli_json_model(struct json *j, const struct ptlab_cell *c,
 		json_null(j, "violation_walker");
 	}
 	lab_cli_json_kinds(j, "violations", r->found);
-	lab_cli_json_kinds_by_walker(j, "violations_by_walker",
-				     c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
+	lab_cli_json_kinds_by_walker(j, "violations_by_walker", ptlab_cell_walkers(c),
 				     r->found_by_walker);
 	json_array_begin(j, "counterexample");
 	for (size_t i = 0; i < r->nsteps; i++)

@@ -24,14 +24,15 @@ bool lab_cli_scenarios(const char *list, bool out[SCENARIO_COUNT]);
 bool lab_cli_fixes(const char *list, bool out[PTLAB_FIX_SETTINGS]);
 
 /*
- * The kernel generation and walker options `ptlab race` and `ptlab
- * matrix` share: --walkers LIST, --collapse-table NAME[,...],
- * --rcu-everywhere, --unshare-sync NAME. Filled by lab_cli_kernel_parse();
- * zero-initialised means the defaults.
+ * The kernel generation and walker options `ptlab race`, `ptlab matrix`
+ * and `ptlab model` share: --walkers LIST, --collapse-table NAME[,...],
+ * --retract NAME[,...], --rcu-everywhere, --unshare-sync NAME, --sync.
+ * Filled by lab_cli_kernel_parse(); zero-initialised means the defaults.
  */
 struct lab_cli_kernel {
 	unsigned int walkers;                     /* 0: each scenario's own */
 	bool collapse_table[COLLAPSE_TABLE_COUNT]; /* none set: reuse */
+	bool retract[RETRACT_COUNT];               /* none set: free */
 	bool rcu_everywhere;
 	bool unshare_sync_set;
 	enum unshare_sync unshare_sync;
@@ -50,22 +51,24 @@ enum {
 	LAB_CLI_OPT_RCU_EVERYWHERE,
 	LAB_CLI_OPT_UNSHARE_SYNC,
 	LAB_CLI_OPT_SYNC,
+	LAB_CLI_OPT_RETRACT,
 };
 #define LAB_CLI_KERNEL_OPTIONS                                                        \
 	{ "walkers", required_argument, NULL, LAB_CLI_OPT_WALKERS },                  \
 	{ "collapse-table", required_argument, NULL, LAB_CLI_OPT_COLLAPSE_TABLE },    \
+	{ "retract", required_argument, NULL, LAB_CLI_OPT_RETRACT },                  \
 	{ "rcu-everywhere", no_argument, NULL, LAB_CLI_OPT_RCU_EVERYWHERE },          \
 	{ "unshare-sync", required_argument, NULL, LAB_CLI_OPT_UNSHARE_SYNC },         \
 	{ "sync", required_argument, NULL, LAB_CLI_OPT_SYNC }
 
 static inline bool lab_cli_kernel_option(int opt)
 {
-	return opt >= LAB_CLI_OPT_WALKERS && opt <= LAB_CLI_OPT_SYNC;
+	return opt >= LAB_CLI_OPT_WALKERS && opt <= LAB_CLI_OPT_RETRACT;
 }
 
 /* Parses kernel option @opt's value (NULL for --rcu-everywhere) into @k;
  * false after printing the error. @list allows a list of collapse-table
- * generations and of sync policies (with "all-policies"). */
+ * and retract generations and of sync policies (with "all-policies"). */
 bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_kernel *k);
 /*
  * The fix settings of the classic ones selected in @fix (none,
@@ -77,14 +80,25 @@ bool lab_cli_kernel_parse(int opt, const char *value, bool list, struct lab_cli_
 size_t lab_cli_fix_settings(const bool fix[PTLAB_FIX_SETTINGS], const struct lab_cli_kernel *k,
 			    struct ptlab_fixes out[LAB_CLI_MAX_FIX_SETTINGS]);
 
-/* Whether --collapse-table named a generation. */
-bool lab_cli_has_generation(const struct lab_cli_kernel *k);
-/* Whether scenario @s can run the walker kinds of @k; false after
- * printing the error. */
-bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s);
-/* Applies @k to @cfg, with collapse-table generation @ct. */
+/* The generations no option named take their defaults: reuse, free. */
+void lab_cli_default_generations(struct lab_cli_kernel *k);
+/* Whether scenario @s can run the walker kinds of @k in retract
+ * generation @rg; false after printing the error. */
+bool lab_cli_walkers_ok(const struct lab_cli_kernel *k, enum scenario s, enum retract_gen rg);
+/* Applies @k to @cfg, with collapse-table generation @ct and retract
+ * generation @rg; without --walkers, the scenario's walker kinds in that
+ * generation. */
 void lab_cli_kernel_apply(struct lab_run_config *cfg, const struct lab_cli_kernel *k,
-			  enum collapse_table ct);
+			  enum collapse_table ct, enum retract_gen rg);
+/* Whether the cell of scenario @s in generations @ct and @rg is one that
+ * @k asks for: the collapse scenarios once per collapse-table generation
+ * asked for, retract once per retract generation, the others once (in
+ * the defaults). */
+bool lab_cli_generation_wanted(const struct lab_cli_kernel *k, enum scenario s,
+			       enum collapse_table ct, enum retract_gen rg);
+/* The scenario with its generation where the scenario has more than one
+ * and it is not the default ("collapse-zap/fresh", "retract/defer"). */
+void lab_cli_scenario_words(enum scenario s, struct ptlab_kernel k, char *buf, size_t len);
 
 /* The kinds of @kinds for the walker kinds of @walkers, "gup:
  * stale_table, wrong_page; rcu: -", or the kinds alone ("-" for none)

@@ -104,10 +104,12 @@ static void usage(FILE *f)
 		"                     fewer it is inconclusive, which fails (default %d);\n"
 		"                     a safe cell stops once it has %d times as many\n"
 		"  --walkers LIST     walker kinds gup,rcu: each cell runs those its\n"
-		"                     scenario allows (rcu: pt-reclaim only; default\n"
-		"                     each scenario's own)\n"
+		"                     scenario allows (rcu: pt-reclaim and\n"
+		"                     retract/defer only; default each scenario's own)\n"
 		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios\n"
 		"                     run once per generation (default reuse)\n"
+		"  --retract LIST     free,defer: retract runs once per generation\n"
+		"                     (default free)\n"
 		"  --rcu-everywhere   every user table freed after a grace period\n"
 		"  --unshare-sync G   none, per-unshare or gather for every cell\n"
 		"                     (default: gather with ipi-sync, none without)\n"
@@ -135,10 +137,12 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 	const struct cell *c = &m->cells[m->current];
 	char fixes[40];
 
+	char scen[40];
+
 	ptlab_fixes_words(c->cfg.fixes, fixes, sizeof(fixes));
-	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
-		m->current + 1, m->n, c->cfg.profile.name, scenario_name(c->cfg.scenario),
-		fixes, collapse_table_name(c->cfg.kernel.collapse_table),
+	lab_cli_scenario_words(c->cfg.scenario, c->cfg.kernel, scen, sizeof(scen));
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s: %.1f s, %llu ops, %llu cycles, %llu violations",
+		m->current + 1, m->n, c->cfg.profile.name, scen, fixes,
 		elapsed, (unsigned long long)r->ops,
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
 }
@@ -255,15 +259,11 @@ static void expect_words(const struct cell *c, char *buf, size_t len)
 	}
 }
 
-/* The scenario, with the collapse-table generation of a collapse cell
- * when it is not today's. */
+/* The scenario, with the generation of a collapse or retract cell when
+ * it is not the default. */
 static void scenario_words(const struct cell *c, char *buf, size_t len)
 {
-	enum collapse_table ct = c->cfg.kernel.collapse_table;
-
-	snprintf(buf, len, "%s%s%s", scenario_name(c->cfg.scenario),
-		 ct == COLLAPSE_TABLE_REUSE ? "" : "/", ct == COLLAPSE_TABLE_REUSE ? "" :
-		 collapse_table_name(ct));
+	lab_cli_scenario_words(c->cfg.scenario, c->cfg.kernel, buf, len);
 }
 
 static void print_cell(FILE *f, const struct cell *c)
@@ -837,27 +837,21 @@ static int parse_count(const char *opt, const char *v, unsigned int max, const c
 	return 0;
 }
 
-static bool is_collapse(enum scenario s)
-{
-	return s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
-}
-
-/* Adds the cell of @p, @fixes, @s and collapse-table generation @ct, if
- * the options ask for it: the collapse scenarios run once per generation
- * asked for, the others once (with today's); each runs the walker kinds
- * of --walkers that its scenario allows. */
+/* Adds the cell of @p, @fixes, @s and generations @ct and @rg, if the
+ * options ask for it (lab_cli_generation_wanted()); each runs the walker
+ * kinds of --walkers that its scenario allows in that generation. */
 static void add_cell(struct matrix *m, const struct ptlab_profile *p, struct ptlab_fixes fixes,
-		     enum scenario s, enum collapse_table ct)
+		     enum scenario s, enum collapse_table ct, enum retract_gen rg)
 {
 	struct ptlab_cell cell;
 	struct cell *c;
 
-	if (is_collapse(s) ? !m->kernel.collapse_table[ct] : ct != COLLAPSE_TABLE_REUSE)
+	if (!lab_cli_generation_wanted(&m->kernel, s, ct, rg))
 		return;
 	c = &m->cells[m->n];
 	lab_run_config_default(&c->cfg, p, fixes, s);
-	lab_cli_kernel_apply(&c->cfg, &m->kernel, ct);
-	c->cfg.walker_kinds &= scenario_allowed_walkers(s);
+	lab_cli_kernel_apply(&c->cfg, &m->kernel, ct, rg);
+	c->cfg.walker_kinds &= scenario_allowed_walkers(s, c->cfg.kernel);
 	if (!c->cfg.walker_kinds)
 		return;
 	m->n++;
@@ -975,21 +969,24 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		fprintf(stderr, "ptlab: --no-rule shows the model beside the stress lab: %s\n", msg);
 		return 1;
 	}
-	if (!lab_cli_has_generation(&m->kernel))
-		m->kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
+	lab_cli_default_generations(&m->kernel);
 	nfix = lab_cli_fix_settings(fix, &m->kernel, fixes);
 	profile_set_default(ps);
-	m->cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT,
-			 sizeof(*m->cells));
+	m->cells = calloc(ps->n * SCENARIO_COUNT * LAB_CLI_MAX_FIX_SETTINGS * COLLAPSE_TABLE_COUNT *
+				  RETRACT_COUNT,
+			  sizeof(*m->cells));
 	if (!m->cells)
 		return 1;
 	for (size_t p = 0; p < ps->n; p++)
 		for (int s = 0; s < SCENARIO_COUNT; s++)
 			for (size_t f = 0; f < nfix; f++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
-					if (scen[s])
-						add_cell(m, ps->list[p], fixes[f],
-							 (enum scenario)s, (enum collapse_table)ct);
+					for (int rg = 0; rg < RETRACT_COUNT; rg++)
+						if (scen[s])
+							add_cell(m, ps->list[p], fixes[f],
+								 (enum scenario)s,
+								 (enum collapse_table)ct,
+								 (enum retract_gen)rg);
 	if (!m->n) {
 		if (!nfix) {
 			return cli_error("no fix setting left", "--sync",
@@ -997,7 +994,8 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 					 "ipi-sync and both");
 		}
 		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
-				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
+				"scenarios asked for (rcu walkers run in pt-reclaim and "
+				"retract/defer only)\n");
 		return CLI_EXIT_USAGE;
 	}
 	m->tty = isatty(2);

@@ -39,7 +39,8 @@ struct model_args {
 	const char *model_path;
 	const char **defines;
 	size_t ndefines;
-	/* --walkers, --collapse-table, --rcu-everywhere, --unshare-sync */
+	/* --walkers, --collapse-table, --retract, --rcu-everywhere,
+	 * --unshare-sync, --sync */
 	struct lab_cli_kernel kernel;
 	struct ptlab_model_options opts;
 };
@@ -49,7 +50,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ptlab model [--profiles P,...] [--profile-file FILE]...\n"
 		"                   [--scenarios S,...] [--fixes F,...]\n"
-		"                   [--walkers LIST] [--collapse-table LIST]\n"
+		"                   [--walkers LIST] [--collapse-table LIST] [--retract LIST]\n"
 		"                   [--rcu-everywhere] [--unshare-sync G]\n"
 		"                   [--jobs N] [--json FILE] [--model FILE]\n"
 		"                   [--define NAME[=VALUE]]... [--max-depth N]\n"
@@ -64,9 +65,11 @@ static void usage(FILE *f)
 		"                    --profiles): one entry of `ptlab profiles --json`\n"
 		"                    in a file, renamed (repeatable)\n"
 		"  --walkers LIST    gup, rcu or gup,rcu: each cell runs those its scenario\n"
-		"                    allows (rcu: pt-reclaim only; default each scenario's)\n"
+		"                    allows (rcu: pt-reclaim and retract/defer only;\n"
+		"                    default each scenario's)\n"
 		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios once\n"
 		"                    per generation (default reuse)\n"
+		"  --retract LIST    free,defer: retract once per generation (default free)\n"
 		"  --rcu-everywhere  every user table freed after a grace period\n"
 		"  --unshare-sync G  none, per-unshare or gather (default: gather with\n"
 		"                    ipi-sync, none without)\n"
@@ -248,8 +251,7 @@ static void default_lists(struct model_args *a)
 			a->scenarios[i] = (enum scenario)i;
 		a->nscenarios = SCENARIO_COUNT;
 	}
-	if (!lab_cli_has_generation(&a->kernel))
-		a->kernel.collapse_table[COLLAPSE_TABLE_REUSE] = true;
+	lab_cli_default_generations(&a->kernel);
 }
 
 /* The whole file, NUL-terminated; NULL with errno set. */
@@ -288,14 +290,10 @@ static const char *expected_name(const struct ptlab_cell *c)
 	return ptlab_expect_cell(c).unsafe ? "unsafe" : "safe";
 }
 
-/* The scenario with the cell's generation where it is not today's. */
+/* The scenario with the cell's generation where it is not the default. */
 static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
 {
-	enum collapse_table ct = c->kernel.collapse_table;
-
-	snprintf(buf, len, "%s%s%s", scenario_name(c->scenario),
-		 ct == COLLAPSE_TABLE_REUSE ? "" : "/",
-		 ct == COLLAPSE_TABLE_REUSE ? "" : collapse_table_name(ct));
+	lab_cli_scenario_words(c->scenario, c->kernel, buf, len);
 }
 
 static void print_cell(const struct ptlab_cell *c,
@@ -305,10 +303,8 @@ static void print_cell(const struct ptlab_cell *c,
 	enum model_judgement j = ptlab_model_judge(c, r);
 	char found[160], possible[160], scen[40], fixes[40];
 
-	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
-			   r->found_by_walker, found, sizeof(found));
-	lab_cli_kinds_text(c->walkers ? c->walkers : scenario_default_walkers(c->scenario),
-			   e.by_walker, possible, sizeof(possible));
+	lab_cli_kinds_text(ptlab_cell_walkers(c), r->found_by_walker, found, sizeof(found));
+	lab_cli_kinds_text(ptlab_cell_walkers(c), e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
 	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
 	printf("%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
@@ -333,7 +329,7 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 		      const struct ptlab_model_result *r)
 {
 	struct ptlab_expectation e = ptlab_expect_cell(c);
-	unsigned int walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+	unsigned int walkers = ptlab_cell_walkers(c);
 
 	json_object_begin(j, NULL);
 	json_string(j, "profile", c->profile->name);
@@ -342,6 +338,7 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 	json_bool(j, "ipi_sync", c->fixes.sync != SYNC_NONE);
 	json_string(j, "sync", sync_policy_name(c->fixes.sync));
 	json_string(j, "collapse_table", collapse_table_name(c->kernel.collapse_table));
+	json_string(j, "retract", retract_gen_name(c->kernel.retract));
 	json_bool(j, "rcu_everywhere", c->kernel.rcu_everywhere);
 	json_string(j, "unshare_sync", unshare_sync_name(ptlab_unshare_sync(c->kernel, c->fixes)));
 	json_array_begin(j, "walkers");
@@ -451,42 +448,51 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The cell of profile @p, fixes @f, scenario @sc and generations @ct and
+ * @rg, with the walker kinds of --walkers its scenario allows there; false
+ * when none is left. */
+static bool make_cell(const struct model_args *a, const struct ptlab_profile *p,
+		      struct ptlab_fixes f, enum scenario sc, enum collapse_table ct,
+		      enum retract_gen rg, struct ptlab_cell *c)
+{
+	*c = ptlab_cell_default(p, f, sc);
+	c->kernel.collapse_table = ct;
+	c->kernel.retract = rg;
+	c->kernel.rcu_everywhere = a->kernel.rcu_everywhere;
+	if (a->kernel.unshare_sync_set)
+		c->kernel.unshare_sync = a->kernel.unshare_sync;
+	c->walkers = scenario_default_walkers(sc, c->kernel);
+	if (a->kernel.walkers)
+		c->walkers = a->kernel.walkers & scenario_allowed_walkers(sc, c->kernel);
+	return c->walkers != 0;
+}
+
 /* The cells, profile-major, in the order of the lists; the collapse
- * scenarios once per collapse-table generation asked for; each with the
- * walker kinds of --walkers its scenario allows (none: no cell). */
+ * scenarios once per collapse-table generation asked for, retract once
+ * per retract generation; each with the walker kinds of --walkers its
+ * scenario allows (none: no cell). */
 static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 {
 	struct ptlab_cell *cells;
 	size_t k = 0;
 
-	cells = calloc(a->profiles.n * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT,
+	cells = calloc(a->profiles.n * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT *
+			       RETRACT_COUNT,
 		       sizeof(*cells));
 	for (size_t p = 0; cells && p < a->profiles.n; p++)
 		for (size_t f = 0; f < a->nfixes; f++)
 			for (size_t s = 0; s < a->nscenarios; s++)
-				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
-					enum scenario sc = a->scenarios[s];
-					bool collapse = sc == SCENARIO_COLLAPSE_ZAP ||
-							sc == SCENARIO_COLLAPSE_PIN;
-					unsigned int walkers = scenario_default_walkers(sc);
-
-					if (collapse ? !a->kernel.collapse_table[ct]
-						     : ct != COLLAPSE_TABLE_REUSE)
-						continue;
-					if (a->kernel.walkers)
-						walkers = a->kernel.walkers &
-							  scenario_allowed_walkers(sc);
-					if (!walkers)
-						continue;
-					cells[k] = ptlab_cell_default(a->profiles.list[p], a->fixes[f],
-									     sc);
-					cells[k].walkers = walkers;
-					cells[k].kernel.collapse_table = (enum collapse_table)ct;
-					cells[k].kernel.rcu_everywhere = a->kernel.rcu_everywhere;
-					if (a->kernel.unshare_sync_set)
-						cells[k].kernel.unshare_sync = a->kernel.unshare_sync;
-					k++;
-				}
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
+					for (int rg = 0; rg < RETRACT_COUNT; rg++)
+						if (lab_cli_generation_wanted(
+							    &a->kernel, a->scenarios[s],
+							    (enum collapse_table)ct,
+							    (enum retract_gen)rg) &&
+						    make_cell(a, a->profiles.list[p], a->fixes[f],
+							      a->scenarios[s],
+							      (enum collapse_table)ct,
+							      (enum retract_gen)rg, &cells[k]))
+							k++;
 	*n = k;
 	return cells;
 }
@@ -516,7 +522,8 @@ static int run_cells(struct model_args *a)
 	if (cells && !n) {
 		free(cells);
 		fprintf(stderr, "ptlab: no cell runs the walker kinds of --walkers in the "
-				"scenarios asked for (rcu walkers run in pt-reclaim only)\n");
+				"scenarios asked for (rcu walkers run in pt-reclaim and "
+				"retract/defer only)\n");
 		return CLI_EXIT_USAGE;
 	}
 	results = calloc(n ? n : 1, sizeof(*results));

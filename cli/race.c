@@ -23,11 +23,14 @@ static void usage(FILE *f)
 		"  --profile-file FILE  a profile of your own instead: one entry of\n"
 		"                       `ptlab profiles --json` in a file, renamed\n"
 		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim,\n"
-		"                       hugetlb-unshare or munmap-pmd (default collapse-zap)\n"
+		"                       hugetlb-unshare, munmap-pmd or retract (default\n"
+		"                       collapse-zap)\n"
 		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
 		"  --walkers LIST       walker kinds: gup, rcu or gup,rcu (default: the\n"
-		"                       scenario's: gup,rcu in pt-reclaim, else gup)\n"
+		"                       scenario's: gup,rcu in pt-reclaim and\n"
+		"                       retract/defer, else gup)\n"
 		"  --collapse-table G   reuse, zap-rcu or fresh (default reuse)\n"
+		"  --retract G          free or defer (default free)\n"
 		"  --rcu-everywhere     every user table freed after a grace period\n"
 		"  --unshare-sync G     none, per-unshare or gather (default: gather with\n"
 		"                       ipi-sync, none without)\n"
@@ -164,6 +167,8 @@ static int race(int argc, char **argv, struct profile_set *ps)
 	double seconds = 5;
 	uint64_t ops = 0, seed = 1, threads = 2, min_overlaps = LAB_MIN_OVERLAPS_DEFAULT;
 	struct lab_cli_kernel kopt = { 0 };
+	enum collapse_table ct = COLLAPSE_TABLE_REUSE;
+	enum retract_gen rg = RETRACT_FREE;
 	struct ptlab_expectation e;
 	struct ptlab_cell cell;
 	enum lab_verdict verdict;
@@ -173,7 +178,7 @@ static int race(int argc, char **argv, struct profile_set *ps)
 					 .trace_after_ms = LAB_TRACE_AFTER_MS };
 	struct lab_run_config cfg;
 	struct lab_result res;
-	char allowed[256], words[40], props[256];
+	char allowed[256], words[40], props[256], scen[40];
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -264,7 +269,14 @@ static int race(int argc, char **argv, struct profile_set *ps)
 		return ret;
 	if (trace && (ret = cli_check_output("--trace file", trace)))
 		return ret;
-	if (!lab_cli_walkers_ok(&kopt, sc))
+	lab_cli_default_generations(&kopt);
+	for (int r = 0; r < RETRACT_COUNT; r++)
+		if (kopt.retract[r])
+			rg = (enum retract_gen)r;
+	for (int k = 0; k < COLLAPSE_TABLE_COUNT; k++)
+		if (kopt.collapse_table[k])
+			ct = (enum collapse_table)k;
+	if (!lab_cli_walkers_ok(&kopt, sc, rg))
 		return CLI_EXIT_USAGE;
 	for (int s = 0; kopt.sync_set && s < SYNC_POLICIES; s++) {
 		if (!kopt.sync[s])
@@ -276,10 +288,7 @@ static int race(int argc, char **argv, struct profile_set *ps)
 		fixes.sync = (enum sync_policy)s;
 	}
 	lab_run_config_default(&cfg, p, fixes, sc);
-	for (int k = 0; k < COLLAPSE_TABLE_COUNT; k++)
-		if (kopt.collapse_table[k])
-			cfg.kernel.collapse_table = (enum collapse_table)k;
-	lab_cli_kernel_apply(&cfg, &kopt, cfg.kernel.collapse_table);
+	lab_cli_kernel_apply(&cfg, &kopt, ct, rg);
 	cfg.seconds = seconds;
 	cfg.max_ops = ops;
 	cfg.seed = seed;
@@ -297,10 +306,10 @@ static int race(int argc, char **argv, struct profile_set *ps)
 	e = ptlab_expect_cell(&cell);
 	ptlab_fixes_words(fixes, words, sizeof(words));
 	profile_describe(p, props, sizeof(props));
+	lab_cli_scenario_words(sc, cfg.kernel, scen, sizeof(scen));
 	printf("ptlab race: profile %s, fixes %s, scenario %s, %u walkers, seed %llu\n"
 	       "  profile %s: %s\n",
-	       p->name, words, scenario_name(sc), cfg.walkers, (unsigned long long)seed, p->name,
-	       props);
+	       p->name, words, scen, cfg.walkers, (unsigned long long)seed, p->name, props);
 	printf("  race windows (POINT:NS:PROB; --window replaces them, --no-windows removes "
 	       "them):");
 	for (unsigned int k = 0; k < cfg.nr_windows; k++)

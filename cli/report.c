@@ -88,7 +88,7 @@ static json_t *rule_by_walker(const json_t *c)
 
 static bool same_cell(const json_t *x, const json_t *c, const char *fixes, const char *walkers)
 {
-	static const char *const keys[] = { "profile", "scenario", "collapse_table",
+	static const char *const keys[] = { "profile", "scenario", "collapse_table", "retract",
 					    "unshare_sync" };
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
@@ -108,9 +108,10 @@ static json_t *page_cell(const json_t *c)
 
 	cell_walkers(c, walkers, sizeof(walkers));
 	cell_fixes(c, fixes, sizeof(fixes));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
 			 str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
-			 "collapse_table", str(c, "collapse_table"), "unshare_sync",
+			 "collapse_table", str(c, "collapse_table"), "retract", str(c, "retract"),
+			 "unshare_sync",
 			 str(c, "unshare_sync"), "rcu_everywhere",
 			 json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
 			 "rule", json_object_get(c, "expected"), "possible",
@@ -158,7 +159,7 @@ static void add_model(json_t *x, const json_t *c)
 	json_t *steps = json_object_get(c, "counterexample");
 	size_t n = json_array_size(steps);
 	const char **text = calloc(n ? n : 1, sizeof(*text));
-	char title[256];
+	char title[256], gen[32] = "";
 
 	json_object_set_new(x, "model",
 			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*, s:O*}", "verdict",
@@ -174,11 +175,14 @@ static void add_model(json_t *x, const json_t *c)
 	}
 	for (size_t i = 0; i < n; i++)
 		text[i] = json_string_value(json_array_get(steps, i));
-	/* As ptlab model --trace titles it (cli/model.c). */
-	snprintf(title, sizeof(title), "ptlab model %s %s %s%s%s: %s (%s walker)",
-		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"),
-		 strcmp(str(c, "collapse_table"), "reuse") ? "/" : "",
-		 strcmp(str(c, "collapse_table"), "reuse") ? str(c, "collapse_table") : "",
+	/* As ptlab model --trace titles it (cli/model.c): the generation
+	 * where it is not the default. */
+	if (*str(c, "collapse_table") && strcmp(str(c, "collapse_table"), "reuse"))
+		snprintf(gen, sizeof(gen), "/%s", str(c, "collapse_table"));
+	else if (*str(c, "retract") && strcmp(str(c, "retract"), "free"))
+		snprintf(gen, sizeof(gen), "/%s", str(c, "retract"));
+	snprintf(title, sizeof(title), "ptlab model %s %s %s%s: %s (%s walker)",
+		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"), gen,
 		 str(c, "violation"), str(c, "violation_walker"));
 	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
 	free(text);

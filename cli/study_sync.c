@@ -371,7 +371,7 @@ static void print_table(const struct sync_study *st)
 
 	printf("\nWith the PMD re-check on; IPIs per collapse (the flush's + the sync's) when k "
 	       "of %u CPUs run the mm\n", st->cpus);
-	printf("%-18s %-15s %-30s %-30s", "policy", "profile", "stress lab", "model");
+	printf("%-18s %-15s %-44s %-44s", "policy", "profile", "stress lab", "model");
 	for (unsigned int k = 0; k < st->nk; k++)
 		printf(" k=%-7u", st->ks[k]);
 	printf("\n");
@@ -387,7 +387,7 @@ static void print_table(const struct sync_study *st)
 			if (st->run_model)
 				verdict_words(st, st->profiles.list[p], (enum sync_policy)pol,
 					      false, model, sizeof(model));
-			printf("%-18s %-15s %-30s %-30s", sync_policy_name((enum sync_policy)pol),
+			printf("%-18s %-15s %-44s %-44s", sync_policy_name((enum sync_policy)pol),
 			       st->profiles.list[p]->name, lab, model);
 			for (unsigned int k = 0; k < st->nk; k++) {
 				const struct sync_cost *x = &st->costs[p][pol][k];

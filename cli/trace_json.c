@@ -64,6 +64,7 @@ static const struct point_words points[RACE_POINT_COUNT] = {
 	[RP_PTE_MAP_RETRY] = { "PMD changed under the PTE lock: unlock and retry", "pin" },
 	[RP_GUP_FAST_REF_TAKEN] = { "reference taken", "pin" },
 	[RP_GUP_FAST_RECHECK_FAILED] = { "re-check failed: reference dropped", "pin" },
+	[RP_GUP_FAST_BAD_PFN] = { "entry read with a PFN no frame has: the walk stops", "read" },
 	[RP_PMD_UNLINKED] = { "PMD cleared: table unlinked", "clear" },
 	[RP_PUD_UNSHARED] = { "PUD cleared: this mm stopped sharing the PMD table", "clear" },
 	[RP_PUD_UNLINKED] = { "PUD cleared: the PMD table it named is freed next (free_pgtables)",
@@ -521,16 +522,19 @@ json_t *trace_json_from_run(const struct lab_run_config *cfg, const struct lab_r
 				close_slice(w, l, (enum open_kind)k, tr->to_ns);
 	walker_kinds_format(cfg->walker_kinds, walkers, sizeof(walkers));
 	ptlab_fixes_words(cfg->fixes, fixes, sizeof(fixes));
-	snprintf(title, sizeof(title), "ptlab race %s %s %s, collapse table %s, %s walkers (seed %llu)",
+	snprintf(title, sizeof(title),
+		 "ptlab race %s %s %s, collapse table %s, retract %s, %s walkers (seed %llu)",
 		 cfg->profile.name, fixes, scenario_name(cfg->scenario),
-		 collapse_table_name(cfg->kernel.collapse_table), walkers,
-		 (unsigned long long)cfg->seed);
+		 collapse_table_name(cfg->kernel.collapse_table),
+		 retract_gen_name(cfg->kernel.retract), walkers, (unsigned long long)cfg->seed);
 	doc = document(w->events, title,
-		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:I, s:s}",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:I, s:I, s:I, s:I, "
+				 "s:s}",
 				 "source", "stress", "profile", cfg->profile.name, "fixes", fixes,
 				 "scenario",
 				 scenario_name(cfg->scenario), "collapse_table",
-				 collapse_table_name(cfg->kernel.collapse_table), "walkers", walkers,
+				 collapse_table_name(cfg->kernel.collapse_table), "retract",
+				 retract_gen_name(cfg->kernel.retract), "walkers", walkers,
 				 "from_us", us(tr->from_ns), "to_us", us(tr->to_ns), "violation",
 				 tr->violation, "lost_events", (json_int_t)tr->lost,
 				 "dropped_events", (json_int_t)tr->dropped,

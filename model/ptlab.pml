@@ -12,8 +12,9 @@
  * the PMD table as the architecture does), MADV_DONTNEED reclaiming an empty PTE table
  * (mm/pt_reclaim.c, 6.14+), two processes sharing a hugetlb PMD table, one
  * unsharing it (mm/hugetlb.c: huge_pmd_unshare()) and the other then
- * using it as its own, and the page allocator handing a freed frame out
- * again.
+ * using it as its own, khugepaged retracting the PTE table of a file THP
+ * (mm/khugepaged.c: collapse_pte_mapped_thp()), and the page allocator
+ * handing a freed frame out again.
  * The mechanisms that decide safety are modelled as they work:
  * interrupts-off sections, IPIs that wait, broadcast flushes that do not,
  * paravirt flushes that skip a preempted vCPU, RCU grace periods, the
@@ -52,10 +53,14 @@
  *   PT_RECLAIM            CONFIG_PT_RECLAIM: a table batch that cannot be
  *                         allocated falls back to call_rcu(), not the sync
  *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP |
- *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE | SCENARIO_MUNMAP_PMD
+ *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE | SCENARIO_MUNMAP_PMD |
+ *   SCENARIO_RETRACT
  *                         which actors run (exactly one)
  *   GUP_WALKERS, RCU_WALKERS  which kinds of walker run (at least one;
- *                         RCU walkers in SCENARIO_PT_RECLAIM only)
+ *                         RCU walkers in SCENARIO_PT_RECLAIM, and in
+ *                         SCENARIO_RETRACT with RETRACT_DEFER, only)
+ *   RETRACT_DEFER         the 6.6+ retraction (else 6.1-6.5's): the PTE
+ *                         cleared, the table freed after a grace period
  *   COLLAPSE_ZAP_RCU | COLLAPSE_FRESH  the 2026 series (at most one):
  *                         the zap frees the withdrawn table after a grace
  *                         period; or collapse deposits a new table and
@@ -82,7 +87,7 @@
 
 #if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) + \
     defined(SCENARIO_PT_RECLAIM) + defined(SCENARIO_HUGETLB_UNSHARE) + \
-    defined(SCENARIO_MUNMAP_PMD) != 1
+    defined(SCENARIO_MUNMAP_PMD) + defined(SCENARIO_RETRACT) != 1
 #error "define exactly one SCENARIO_*"
 #endif
 #if defined(UPPER_AT_ONCE) && defined(UPPER_AFTER_FLUSH)
@@ -96,8 +101,9 @@
 #if !defined(GUP_WALKERS) && !defined(RCU_WALKERS)
 #error "define GUP_WALKERS, RCU_WALKERS or both"
 #endif
-#if defined(RCU_WALKERS) && !defined(SCENARIO_PT_RECLAIM)
-#error "RCU walkers run in SCENARIO_PT_RECLAIM only"
+#if defined(RCU_WALKERS) && !defined(SCENARIO_PT_RECLAIM) && \
+    !(defined(SCENARIO_RETRACT) && defined(RETRACT_DEFER))
+#error "RCU walkers run in SCENARIO_PT_RECLAIM and SCENARIO_RETRACT with RETRACT_DEFER only"
 #endif
 #if defined(COLLAPSE_ZAP_RCU) && defined(COLLAPSE_FRESH)
 #error "define at most one of COLLAPSE_ZAP_RCU, COLLAPSE_FRESH"
@@ -261,6 +267,8 @@ byte rcu_stale_lock = 0;
 #define WHO_DEFER    8
 #define WHO_SPLIT_B  9
 #define WHO_UNSHARE_W 10
+#define WHO_RETRACT  11
+#define WHO_RETRACT_RCU 12
 
 /* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
 byte pmd[2];
@@ -293,7 +301,7 @@ bit rcu_reader[NRCU + 1];
 
 byte mmap_lock;
 bit pmd_ptl;
-#if defined(SCENARIO_PT_RECLAIM)
+#if defined(SCENARIO_PT_RECLAIM) || defined(SCENARIO_RETRACT)
 /* Each PTE table's split lock (pte_lockptr()); the frame's, so an RCU
  * walker may take it after the table was freed. */
 bit ptl[NTABLES];
@@ -357,6 +365,8 @@ inline print_who(w)
 	:: w == WHO_OWNER -> printf("B")
 	:: w == WHO_DEFER -> printf("collapse's pte_free_defer")
 	:: w == WHO_SPLIT_B -> printf("split of B")
+	:: w == WHO_RETRACT -> printf("khugepaged")
+	:: w == WHO_RETRACT_RCU -> printf("retraction's pte_free_defer")
 	fi
 }
 
@@ -1065,8 +1075,9 @@ proctype hugetlb_walker(byte cpu)
 /*
  * W or A unmaps its range (munmap): mirrors mm/hugetlb.c
  * unmap_hugepage_range() with the i_mmap lock for write: huge_pmd_unshare()
- * clears its PUD and drops its share of S; the flush of its range (and, by
- * generation, the sync) follow before the lock is dropped. @own: the
+ * clears its PUD and drops its share of S (the 2025 generation syncs in
+ * between); the flush of its range (and, in 6.19's, the sync) follow
+ * before the lock is dropped. @own: the
  * walkers' process W, whose CPUs its flush and an mm-scoped sync reach;
  * A's reach none of them. The unsharer that leaves S to B alone hands it
  * over when it drops the lock.
@@ -1081,14 +1092,16 @@ proctype unsharer(byte who; bit own)
 		 :: own -> pud_w = PUD_NONE
 		 :: else -> pud_a = PUD_NONE
 		 fi;
-		 s_shares--;
 		 printf("STEP "); print_who(who);
-		 printf(" unshares S: clears its PUD and drops its share, %d left (huge_pmd_unshare)\n", s_shares) };
+		 printf(" unshares S: clears its PUD (huge_pmd_unshare)\n") };
 #if defined(UNSHARE_SYNC_PER_UNSHARE)
-	/* 1013af4f585f: right after each unshare; not a caller step 2
-	 * converts (it was gone from its base) */
+	/* 1013af4f585f: right after the PUD clear, before the share count
+	 * drops; not a caller step 2 converts (it was gone from its base) */
 	tlb_remove_table_sync_one(who, c);
 #endif
+	d_step { s_shares--;
+		 printf("STEP "); print_who(who);
+		 printf(" drops its share of S, %d left\n", s_shares) };
 	if
 	:: own -> flush_tlb_range(who, c)
 	:: else -> d_step { printf("STEP "); print_who(who);
@@ -1471,6 +1484,79 @@ proctype munmap_pmd()
 }
 #endif
 
+/* ---- file THP retraction ---- */
+
+#if defined(SCENARIO_RETRACT)
+/*
+ * khugepaged retracting A's PTE table T1, whose PTE maps P, a page of the
+ * file's huge folio H: mirrors mm/khugepaged.c collapse_pte_mapped_thp()
+ * (and retract_page_tables(), the same steps on a table collapse_file()
+ * already emptied). P and H stay the file's, mapped at A by whatever maps
+ * A: a walker's pin of either is no harm.
+ * - 6.1-6.5 (the default): mmap_lock for write (with the i_mmap lock:
+ *   no locked walker runs), the PTE left in T1, pmdp_collapse_flush(),
+ *   the seed's tlb_remove_table_sync_one() (IPI_SYNC), and pte_free() at
+ *   once (collapse_and_free_pmd()).
+ * - 6.6+ (RETRACT_DEFER): mmap_lock for read, the PTE cleared under T1's
+ *   lock, then under the PMD lock and T1's lock pmdp_collapse_flush() and
+ *   pmdp_get_lockless_sync() (nothing here: the model reads a PMD in one
+ *   step), and pte_free_defer(): call_rcu(), T1 freed once a grace period
+ *   is over.
+ * Then the PMD is left none (khugepaged) or maps H huge (MADV_COLLAPSE's
+ * set_huge_pmd()), and the allocator hands T1's frame out again.
+ */
+proctype retractor()
+{
+	byte c;
+
+#if defined(RETRACT_DEFER)
+	mmap_read_lock(WHO_RETRACT);
+	atomic { ptl[T1] == 0 -> pte[T1] = PTE_NONE;
+		 printf("STEP khugepaged clears the PTE in T1 under T1's lock (ptep_clear)\n") };
+	atomic { pmd_ptl == 0 && ptl[T1] == 0 -> pmd_ptl = 1; ptl[T1] = 1;
+		 printf("STEP khugepaged takes the PMD lock and T1's lock\n") };
+	d_step { pmd[PMD_A] = PMD_NONE;
+		 printf("STEP khugepaged clears PMD A (pmdp_collapse_flush)\n") };
+#else
+	mmap_write_lock(WHO_RETRACT);
+	d_step { pmd[PMD_A] = PMD_NONE;
+		 printf("STEP khugepaged clears PMD A (pmdp_collapse_flush); T1's PTE stays\n") };
+#endif
+#if defined(COLLAPSE_FLUSH_WAITS)
+	serialize_against_pte_lookup(WHO_RETRACT, c);
+#endif
+	flush_tlb_range(WHO_RETRACT, c);
+#if defined(RETRACT_DEFER)
+	d_step { ptl[T1] = 0; pmd_ptl = 0;
+		 printf("STEP khugepaged calls pmdp_get_lockless_sync() and drops the locks\n") };
+#else
+#if defined(IPI_SYNC)
+	/* the seed's fix, in collapse_and_free_pmd() */
+	tlb_remove_table_sync_one(WHO_RETRACT, c);
+#endif
+	d_step { tstate[T1] = TBL_FREE;
+		 printf("STEP khugepaged frees T1 at once (pte_free)\n") };
+#endif
+	if
+	:: pmd_lock();
+		d_step { pmd[PMD_A] = PMD_HUGE_H;
+			 printf("STEP khugepaged maps PMD A -> huge page H (set_huge_pmd)\n") };
+		pmd_unlock()
+	:: d_step { printf("STEP khugepaged leaves PMD A none\n") }
+	fi;
+#if defined(RETRACT_DEFER)
+	mmap_read_unlock(WHO_RETRACT);
+	/* pte_free_defer(): call_rcu(), whose callback frees T1 */
+	synchronize_rcu(WHO_RETRACT_RCU, c);
+	d_step { tstate[T1] = TBL_FREE;
+		 printf("STEP retraction's pte_free_defer frees T1\n") };
+#else
+	mmap_write_unlock(WHO_RETRACT);
+#endif
+	reuse_frame(T1)
+}
+#endif
+
 /* ---- page-table reclaim ---- */
 
 #if defined(SCENARIO_PT_RECLAIM)
@@ -1531,6 +1617,8 @@ init
 		tstate[TY] = TBL_DATA;
 		pte[TY] = PTE_GARBAGE;
 		printf("STEP start: the PUD -> PMD table M1, whose PMD A -> table T1 whose PTE -> page P\n")
+#elif defined(SCENARIO_RETRACT)
+		printf("STEP start: PMD A -> table T1 whose PTE -> page P, a page of the file's huge folio H\n")
 #elif defined(SCENARIO_HUGETLB_UNSHARE)
 		pud_w = PUD_S;
 		pud_a = PUD_S;
@@ -1581,6 +1669,9 @@ init
 #endif
 #if defined(SCENARIO_PT_RECLAIM)
 		run reclaimer();
+#endif
+#if defined(SCENARIO_RETRACT)
+		run retractor();
 #endif
 #if defined(SCENARIO_HUGETLB_UNSHARE)
 		run unsharer(WHO_UNSHARE_W, 1);

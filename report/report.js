@@ -198,7 +198,7 @@
 	const cells = data.cells || [];
 	const table = document.getElementById("matrix");
 	const head = el("tr", {}, el("thead", {}, table));
-	for (const h of ["profile", "fixes", "scenario", "collapse table", "walkers",
+	for (const h of ["profile", "fixes", "scenario", "generation", "walkers",
 		"rule (by walker)", "stress verdict", "model verdict", "first violation (ms)",
 		"stale locks", "overlaps (defended)", "timeline"])
 		text(el("th", {}, head), h);
@@ -211,8 +211,11 @@
 	cells.forEach((c, i) => {
 		const walkers = (c.walkers_text || "").split(",").filter((w) => w);
 		const byWalker = c.rule_by_walker || {};
-		// The collapse-table generation matters to the collapse scenarios only.
-		const generation = COLLAPSE.has(c.scenario) ? c.collapse_table : "";
+		// The collapse-table generation matters to the collapse scenarios
+		// only, the retract generation to retract (a document from before
+		// it had generations: the default, free).
+		const generation = COLLAPSE.has(c.scenario) ? c.collapse_table
+			: c.scenario === "retract" ? (c.retract || "free") : "";
 		const tr = el("tr", { class: "cell", "data-cell": i, "data-rule": c.rule || "",
 			"data-scenario": c.scenario, "data-generation": generation }, tbody);
 		text(el("td", {}, tr), c.profile);

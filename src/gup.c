@@ -89,9 +89,15 @@ gup_inline bool gup_fast_pte_range(struct gup_walk *w, race_hook_fn hook, pmd_t 
 
 		RACE_POINT_AT(hook, RP_GUP_FAST_PTE_READ, .addr = addr, .pmd = pmd_val(pmd),
 			      .pte = pte_val(pte), .pte_table = pte_table_page(ptep));
-		if (!pte_access_permitted(pte, w->flags & FOLL_WRITE) || pte_special(pte) ||
-		    !pfn_valid(pte_pfn(pte)))
+		if (!pte_access_permitted(pte, w->flags & FOLL_WRITE) || pte_special(pte))
 			return false;
+		/* The kernel's VM_BUG_ON() (DEBUG_VM only), then pte_page():
+		 * ptlab stops, and tells the lab. */
+		if (!pfn_valid(pte_pfn(pte))) {
+			RACE_POINT_AT(hook, RP_GUP_FAST_BAD_PFN, .addr = addr, .pmd = pmd_val(pmd),
+				      .pte = pte_val(pte), .pte_table = pte_table_page(ptep));
+			return false;
+		}
 		page = pfn_to_page(pte_pfn(pte));
 		folio = try_grab_folio_fast(page, 1, w->flags, &large);
 		if (!folio)
@@ -122,8 +128,12 @@ gup_inline bool gup_fast_pmd_leaf(struct gup_walk *w, race_hook_fn hook, pmd_t o
 
 	if (!pmd_access_permitted(orig, w->flags & FOLL_WRITE))
 		return false;
-	if (!pfn_valid(head_pfn) || !pfn_valid(head_pfn + HPAGE_PMD_NR - 1))
+	/* The kernel goes on to pmd_page() unchecked. */
+	if (!pfn_valid(head_pfn) || !pfn_valid(head_pfn + HPAGE_PMD_NR - 1)) {
+		RACE_POINT_AT(hook, RP_GUP_FAST_BAD_PFN, .addr = addr, .pmd = pmd_val(orig),
+			      .pmd_table = pmd_table_page(pmdp));
 		return false;
+	}
 	page = pfn_to_page(head_pfn + pte_index(addr));
 	folio = try_grab_folio_fast(page, refs, w->flags, &large);
 	if (!folio)

@@ -284,7 +284,12 @@ bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 	folio = pfn_to_page(pmd_pfn(orig));
 
 	tlb_flush_range_add(tlb, addr & HPAGE_PMD_MASK, HPAGE_PMD_SIZE);
-	zap_deposited_table(mm, pmdp);
+	/* A file THP has no deposited table (but where
+	 * arch_needs_pgtable_deposit(), powerpc hash, which ptlab's profiles
+	 * do not tell: no verdict depends on it, the table deposited for a
+	 * file THP being a fresh one that no walker reached). */
+	if (folio_test_anon(folio))
+		zap_deposited_table(mm, pmdp);
 	atomic_fetch_sub_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
 	spin_unlock(ptl);
@@ -294,10 +299,28 @@ bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 }
 
 /*
+ * mirrors __split_huge_pmd_locked() for a file THP: the huge PMD is
+ * cleared and flushed, and the folio loses the mapping and its
+ * reference; the next fault maps PTEs. Caller holds the PMD lock.
+ */
+static void __split_huge_pmd_file(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t haddr)
+{
+	pmd_t old = pmdp_huge_get_and_clear(pmdp);
+	struct page *folio = pfn_to_page(pmd_pfn(old));
+
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp);
+	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	atomic_fetch_sub_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
+	put_page(folio);
+}
+
+/*
  * mirrors __split_huge_pmd() for anonymous memory: invalidate and flush
  * the huge PMD, withdraw a deposited table, fill it with the 512 subpages
  * and install it. The folio stays one compound page, now PTE-mapped: each
- * PTE holds a reference and maps one subpage. Caller holds mmap_lock.
+ * PTE holds a reference and maps one subpage. A file THP's PMD is zapped
+ * instead (__split_huge_pmd_file()). Caller holds mmap_lock.
  */
 void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr)
 {
@@ -310,6 +333,11 @@ void __split_huge_pmd(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr
 	mmap_assert_locked(mm);
 	ptl = pmd_lock(pmdp);
 	if (!pmd_trans_huge(pmdp_get(pmdp))) {
+		spin_unlock(ptl);
+		return;
+	}
+	if (!folio_test_anon(pfn_to_page(pmd_pfn(pmdp_get(pmdp))))) {
+		__split_huge_pmd_file(mm, pmdp, haddr);
 		spin_unlock(ptl);
 		return;
 	}

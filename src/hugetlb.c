@@ -6,14 +6,25 @@
  * mm/mmu_gather.c).
  *
  * Locking:
- * - f->i_mmap_rwsem (the file's i_mmap_rwsem): held for read by hugetlb
- *   faults of the file (so by huge_pmd_share()), for write by
- *   unmap_hugepage_range() (so by huge_pmd_unshare()) and by
- *   hugetlb_file_remap(). It protects f->maps. A shared PMD table's share
+ * - mm->hugetlb_vma_lock (the hugetlb VMA lock, 6.1+): held for read by a
+ *   hugetlb fault for as long as it uses the PUD and PMD entries it found
+ *   (hugetlb_vma_lock_read() in hugetlb_fault()), for write by
+ *   unmap_hugepage_range() around its unshares (__hugetlb_zap_begin()):
+ *   no PMD table is unshared under a fault of the same mm. The kernel
+ *   has one per shareable VMA; ptlab, whose VMAs are values in an array,
+ *   one per mm, which excludes the same pairs and a few more (a fault of
+ *   one hugetlb VMA against the unshare of another of the same mm).
+ *   Taken inside mmap_lock, outside the i_mmap lock.
+ * - f->i_mmap.rwsem (the file's i_mmap_rwsem): held for read by
+ *   huge_pmd_share() alone (a fault takes it only to look for a table to
+ *   share: hugetlb_fault() holds the VMA lock, not this one), for write
+ *   by unmap_hugepage_range() (so by huge_pmd_unshare()) and by
+ *   vma_file_remap(). It protects f->i_mmap.maps. A shared PMD table's share
  *   count changes only under it, and an unsharer waits for walkers (its
  *   flush, and the sync of the generation) before it lets go of it: until
- *   then no other process can change the table it just stopped sharing.
- *   Taken inside mmap_lock.
+ *   then no other process can share the table it just stopped sharing,
+ *   nor unshare it and make it one process's own. Taken inside mmap_lock
+ *   and the VMA lock.
  * - f->pages_lock (a spinlock): f->pages, the file's huge pages.
  * - A shared PMD table's entries: its PMD lock, as any PMD table.
  */
@@ -28,20 +39,12 @@
 #include "ptlab/race.h"
 #include "tlb.h"
 
-/* One mapping of the file (an entry of the kernel's i_mmap tree). */
-struct hugetlb_map {
-	struct mm_struct *mm;
-	uint64_t start, end, off;
-};
-
 struct hugetlb_file {
 	uint32_t id;
 	uint64_t size;
 	spinlock_t pages_lock;
 	struct page **pages;          /* per 2 MiB of the file, or NULL */
-	struct rw_semaphore i_mmap_rwsem;
-	struct hugetlb_map *maps;
-	int nr_maps, cap_maps;
+	struct i_mmap i_mmap;
 };
 
 static atomic_uint next_file_id = 1;
@@ -65,7 +68,7 @@ struct hugetlb_file *hugetlb_file_create(uint64_t size)
 	f->id = atomic_fetch_add_explicit(&next_file_id, 1, memory_order_relaxed);
 	f->size = size;
 	spin_lock_init(&f->pages_lock);
-	init_rwsem(&f->i_mmap_rwsem);
+	i_mmap_init(&f->i_mmap);
 	return f;
 }
 
@@ -82,15 +85,12 @@ int hugetlb_file_destroy(struct hugetlb_file *f)
 		return ret;
 	if (!f)
 		return -EINVAL;
-	down_read(&f->i_mmap_rwsem);
-	ret = f->nr_maps ? -EBUSY : 0;
-	up_read(&f->i_mmap_rwsem);
-	if (ret)
-		return ret;
+	if (i_mmap_mapped(&f->i_mmap))
+		return -EBUSY;
 	for (uint64_t i = 0; i < f->size / HPAGE_PMD_SIZE; i++)
 		put_page(f->pages[i]);
 	free(f->pages);
-	free(f->maps);
+	i_mmap_free(&f->i_mmap);
 	free(f);
 	return 0;
 }
@@ -127,34 +127,9 @@ static struct page *hugetlb_file_page(struct hugetlb_file *f, uint64_t off)
 	return folio;
 }
 
-void hugetlb_file_remap(struct hugetlb_file *f, struct mm_struct *mm)
+struct i_mmap *hugetlb_file_i_mmap(struct hugetlb_file *f)
 {
-	int n = 0;
-
-	down_write(&f->i_mmap_rwsem);
-	for (int i = 0; i < f->nr_maps; i++)
-		if (f->maps[i].mm != mm)
-			f->maps[n++] = f->maps[i];
-	f->nr_maps = n;
-	for (int i = 0; i < mm->nr_vmas; i++) {
-		struct vm_area_struct *v = &mm->vmas[i];
-
-		if (v->vm_file != f)
-			continue;
-		if (f->nr_maps == f->cap_maps) {
-			int cap = f->cap_maps ? 2 * f->cap_maps : 8;
-			struct hugetlb_map *m = realloc(f->maps, (size_t)cap * sizeof(*m));
-
-			/* Out of memory: the mapping is not offered for sharing,
-			 * which only costs a table. */
-			if (!m)
-				break;
-			f->maps = m;
-			f->cap_maps = cap;
-		}
-		f->maps[f->nr_maps++] = (struct hugetlb_map){ mm, v->vm_start, v->vm_end, v->vm_off };
-	}
-	up_write(&f->i_mmap_rwsem);
+	return &f->i_mmap;
 }
 
 int64_t mm_mmap_hugetlb(struct mm_struct *mm, uint64_t addr, uint64_t len,
@@ -198,8 +173,9 @@ static bool vma_shareable(const struct vm_area_struct *vma, uint64_t addr)
 /*
  * mirrors huge_pmd_share(): another process maps the same file offsets
  * over a whole PUD range at the same offset within it and has a PMD table
- * there: take a share of it for @pudp. Caller holds f->i_mmap_rwsem for
- * read (so no share count drops meanwhile) and mmap_lock.
+ * there: take a share of it for @pudp. Takes f->i_mmap.rwsem for read
+ * (so no share count drops meanwhile); caller holds mmap_lock and the
+ * hugetlb VMA lock.
  */
 static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
 			   struct pud_slot *pudp)
@@ -207,8 +183,9 @@ static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uin
 	struct hugetlb_file *f = vma->vm_file;
 	uint64_t idx = vma->vm_off + ((addr & PUD_MASK) - vma->vm_start);
 
-	for (int i = 0; i < f->nr_maps; i++) {
-		struct hugetlb_map *m = &f->maps[i];
+	down_read(&f->i_mmap.rwsem);
+	for (int i = 0; i < f->i_mmap.nr; i++) {
+		struct file_map *m = &f->i_mmap.maps[i];
 		uint64_t saddr = m->start + (idx - m->off);
 		struct pud_slot *spud;
 		struct page *table;
@@ -237,12 +214,14 @@ static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uin
 		spin_unlock(&mm->page_table_lock);
 		if (table)
 			atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed);
-		return;
+		break;
 	}
+	up_read(&f->i_mmap.rwsem);
 }
 
 /* mirrors hugetlb_fault() with hugetlb_no_page(): map the file's page at
- * @addr's huge PMD, sharing the PMD table where it may. */
+ * @addr's huge PMD, sharing the PMD table where it may, under the hugetlb
+ * VMA lock for read (6.1+: no unshare of this mm's tables meanwhile). */
 int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr)
 {
 	struct hugetlb_file *f = vma->vm_file;
@@ -254,7 +233,7 @@ int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t add
 	int ret = 0;
 
 	mmap_assert_locked(mm);
-	down_read(&f->i_mmap_rwsem);
+	down_read(&mm->hugetlb_vma_lock);
 	pudp = hugetlb_pud_alloc(mm, haddr);
 	if (!pudp) {
 		ret = -ENOMEM;
@@ -283,53 +262,57 @@ int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t add
 	}
 	spin_unlock(ptl);
 out:
-	up_read(&f->i_mmap_rwsem);
+	up_read(&mm->hugetlb_vma_lock);
 	return ret;
+}
+
+/* The share count drops (ptdesc_pmd_pts_dec()): how many others share
+ * the table now. Under f->i_mmap.rwsem for write. */
+static unsigned int pmd_pts_dec(struct page *table)
+{
+	return atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
 }
 
 /*
  * mirrors huge_pmd_unshare(): if the PMD table under @pudp is shared,
- * this mm stops using it: its PUD entry goes and the share count drops.
- * Then, by generation: 2025's fix waits for walkers at once
- * (tlb_remove_table_sync_one()); 6.19's records it in the gather, whose
- * flush, and one sync if a table became exclusive, come before the i_mmap
- * lock is dropped (tlb_unshare_pmd_ptdesc()). Returns the table when it
- * unshared, with *@exclusive set when one process alone uses it now.
- * Caller holds f->i_mmap_rwsem for write.
+ * this mm stops using it: its PUD entry goes and the share count drops,
+ * in the generation's order. Before 2025: pud_clear(), the drop. 2025's
+ * fix (1013af4f585f): pud_clear(), tlb_remove_table_sync_one(), then the
+ * drop. 6.19's (8ce720d5bd91, __huge_pmd_unshare() with
+ * tlb_unshare_pmd_ptdesc()): pud_clear(), the drop, and the table
+ * recorded in the gather, whose flush, and one sync if a table became
+ * exclusive, come before the i_mmap lock is dropped: the lock, not the
+ * order, keeps the table from being reused meanwhile. Returns the table
+ * when it unshared, with *@exclusive set when one process alone uses it
+ * now. Caller holds the hugetlb VMA lock and f->i_mmap.rwsem for write.
  */
 static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *mm,
 				     uint64_t addr, struct pud_slot *pudp, bool *exclusive)
 {
 	pud_t pud = pudp_get(pudp);
 	struct page *table = pfn_to_page(pud_pfn(pud));
+	enum unshare_sync gen = machine_unshare_sync();
 	unsigned int left;
 
 	if (!READ_ONCE(table->pt_share_count))
 		return NULL;
 	pud_clear(pudp);
-	left = atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
-	*exclusive = !left;
-	atomic_fetch_sub_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
 	RACE_POINT(RP_PUD_UNSHARED, .addr = addr & PUD_MASK, .pmd = pud_val(pud), .pmdp = pudp,
 		   .pmd_table = table);
+	/* 1013af4f585f's call, inside huge_pmd_unshare(): gone from the base
+	 * of step 2 (6.19 replaced it), so no policy of step 2 converts it;
+	 * step 1's skip, inside the function, still applies. */
+	if (gen == UNSHARE_SYNC_PER_UNSHARE)
+		tlb_remove_table_sync_one();
+	left = pmd_pts_dec(table);
+	*exclusive = !left;
+	atomic_fetch_sub_explicit(&mm->nr_pmds, 1, memory_order_relaxed);
 	tlb_flush_range_add(tlb, addr & PUD_MASK, PUD_SIZE);
 	/* Every generation flushes what it unshared before the i_mmap lock
 	 * goes (before 6.19 __unmap_hugepage_range()'s force_flush). */
 	tlb->unshared_tables = true;
-	switch (machine_unshare_sync()) {
-	case UNSHARE_SYNC_PER_UNSHARE:
-		/* 1013af4f585f's call, inside huge_pmd_unshare(): gone from
-		 * the base of step 2 (6.19 replaced it), so no policy of
-		 * step 2 converts it; step 1's skip, inside the function,
-		 * still applies */
-		tlb_remove_table_sync_one();
-		break;
-	case UNSHARE_SYNC_GATHER:
+	if (gen == UNSHARE_SYNC_GATHER)
 		tlb->fully_unshared_tables |= !left;
-		break;
-	default:
-		break;
-	}
 	return table;
 }
 
@@ -358,7 +341,9 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	size_t nr_unshared = 0, cap = 0;
 
 	mmap_assert_locked(mm);
-	down_write(&f->i_mmap_rwsem);
+	/* __hugetlb_zap_begin(): the VMA lock, then the i_mmap lock. */
+	down_write(&mm->hugetlb_vma_lock);
+	down_write(&f->i_mmap.rwsem);
 	for (uint64_t addr = start, next; addr < end; addr = next) {
 		struct pgd_slot *pgdp = pgd_offset_pgd(mm->pgd, addr);
 		struct page *table;
@@ -411,6 +396,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	 * of __unmap_hugepage_range()). */
 	tlb_flush_unshared_tables(tlb);
 	hand_over(unshared, nr_unshared);
-	up_write(&f->i_mmap_rwsem);
+	up_write(&f->i_mmap.rwsem);
+	up_write(&mm->hugetlb_vma_lock);
 	free(unshared);
 }

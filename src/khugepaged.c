@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Collapsing 512 small pages into a THP, and the khugepaged thread
- * (mirrors mm/khugepaged.c, anonymous memory; the kernel versions are in
- * docs/protocol.md).
+ * Collapsing 512 small pages into a THP, retracting the PTE table of a
+ * file THP, and the khugepaged thread (mirrors mm/khugepaged.c: anonymous
+ * memory, and collapse_pte_mapped_thp() for shmem; the kernel versions
+ * are in docs/protocol.md).
  *
  * collapse_huge_page() holds mmap_lock for write: no fault, munmap or
  * other collapse runs in the mm meanwhile. Its only concurrent readers are
@@ -38,6 +39,8 @@ const char *scan_result_name(enum scan_result r)
 		[SCAN_PAGE_RO] = "no writable page",
 		[SCAN_ALLOC_HUGE_PAGE_FAIL] = "no free 2 MiB block",
 		[SCAN_ALLOC_TABLE_FAIL] = "no frame for the table to deposit",
+		[SCAN_PAGE_NULL] = "no folio in the file there",
+		[SCAN_FAIL] = "a PTE maps another page, or the PMD changed",
 	};
 
 	return (unsigned int)r < SCAN_RESULT_COUNT ? names[r] : "?";
@@ -177,7 +180,8 @@ static void serialize_against_pte_lookup(struct mm_struct *mm, uint64_t haddr)
 /* mirrors pmdp_collapse_flush(): clear the PMD, then flush the range from
  * every TLB in the profile's style; where the profile's collapse flush
  * waits for walkers (powerpc hash: hash__pmdp_collapse_flush()), it does
- * so between the two. Caller holds the PMD lock. */
+ * so between the two. Caller holds the PMD lock (6.1-6.5's retraction:
+ * mmap_lock and the file's i_mmap lock for write instead). */
 static pmd_t pmdp_collapse_flush(struct mm_struct *mm, uint64_t haddr, struct pmd_slot *pmdp)
 {
 	pmd_t pmd = pmdp_huge_get_and_clear(pmdp);
@@ -355,6 +359,216 @@ int hpage_collapse(struct mm_struct *mm, uint64_t addr)
 	if (!mm || (addr & ~HPAGE_PMD_MASK) || addr >= TASK_SIZE)
 		return -EINVAL;
 	return collapse_one(mm, addr, 0);
+}
+
+/* ---- file THP: retracting the PTE table of a PTE-mapped huge folio ---- */
+
+/*
+ * mirrors include/linux/pgtable.h: pmdp_get_lockless_sync() (6.6+): where
+ * GUP-fast reads a PMD in two halves (CONFIG_GUP_GET_PXX_LOW_HIGH), a
+ * tlb_remove_table_sync_one(), so that no walker is left between them,
+ * before the table's grace period begins: a walker that read a torn PMD
+ * is no RCU reader of the table it names. Else nothing. The sync follows
+ * the fixes' policy where they have one, as every caller of the kernel's
+ * (it is no part of the seed's fix).
+ */
+static void pmdp_get_lockless_sync(void)
+{
+	if (machine.profile.pmd_read == PMD_READ_LOW_HIGH)
+		tlb_remove_table_sync_one();
+}
+
+/* mirrors set_huge_pmd() with do_set_pmd(): map @folio by the huge PMD
+ * @pmdp if it is none, with the mapping's reference. ptlab deposits no
+ * table for a file THP (see zap_huge_pmd()). Caller holds mmap_lock. */
+static enum scan_result set_huge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
+				     uint64_t haddr, struct pmd_slot *pmdp, struct page *folio)
+{
+	spinlock_t *ptl = pmd_lock(pmdp);
+
+	if (!pmd_none(pmdp_get(pmdp))) {
+		spin_unlock(ptl);
+		return SCAN_FAIL;
+	}
+	get_page(folio);
+	atomic_fetch_add_explicit(&folio->entire_mapcount, 1, memory_order_relaxed);
+	set_pmd(pmdp, mk_huge_pmd(page_to_pfn(folio), vma->vm_flags & VM_WRITE));
+	RACE_POINT(RP_PMD_WRITE, .addr = haddr, .pmdp = pmdp, .pmd = pmd_val(pmdp_get(pmdp)));
+	atomic_fetch_add_explicit(&mm->thp_mapped, 1, memory_order_relaxed);
+	spin_unlock(ptl);
+	return SCAN_SUCCEED;
+}
+
+/*
+ * The PTEs of the table at @ptep: each none or mapping the subpage of
+ * @folio at its place (collapse_pte_mapped_thp()'s steps 1 and 2). With
+ * @retract, takes each such mapping out (page_remove_rmap() /
+ * folio_remove_rmap_pte()), and with @clear also the PTE itself (6.6+:
+ * ptep_clear()); returns how many, or -1 when a PTE maps another page
+ * (nothing taken out then). Caller holds the table's lock.
+ */
+static int ptes_map_folio(struct pte_slot *ptep, struct page *folio, bool retract, bool clear)
+{
+	uint32_t pfn = page_to_pfn(folio);
+	int n = 0;
+
+	for (unsigned int i = 0; i < HPAGE_PMD_NR; i++) {
+		pte_t pte = ptep_get(ptep + i);
+
+		if (pte_none(pte))
+			continue;
+		if (!pte_present(pte) || pte_pfn(pte) != pfn + i)
+			return -1;
+		n++;
+	}
+	for (unsigned int i = 0; retract && i < HPAGE_PMD_NR; i++) {
+		if (pte_none(ptep_get(ptep + i)))
+			continue;
+		if (clear)
+			ptep_get_and_clear(ptep + i);
+		atomic_fetch_sub_explicit(&pfn_to_page(pfn + i)->mapcount, 1, memory_order_relaxed);
+	}
+	return n;
+}
+
+/*
+ * The retraction of both generations, steps numbered as the kernel's;
+ * the caller holds mmap_lock (RETRACT_FREE: for write, as khugepaged's
+ * mmap_write_trylock() and MADV_COLLAPSE's mmap_write_lock(); RETRACT_DEFER:
+ * for read, 1043173eb5eb).
+ *
+ * Left out, because nothing in ptlab can observe their absence: the folio
+ * lock (ptlab has no truncation and no folio lock; in the free generation
+ * mmap_lock for write already keeps faults out, in the defer generation
+ * only the caller faults this range), the anon_vma lock (a shmem shared
+ * mapping has no anon_vma), the mmu notifiers and page_table_check. The
+ * uffd and VMA checks that cannot fail here are left out too.
+ */
+static enum scan_result retract_pte_mapped_thp(struct mm_struct *mm, uint64_t haddr,
+					       bool install_pmd, bool defer)
+{
+	struct vm_area_struct *vma = find_vma(mm, haddr);
+	struct pte_slot *ptep;
+	struct pmd_slot *pmdp;
+	struct page *folio, *table;
+	struct shmem_file *f;
+	spinlock_t *ptl, *pml;
+	enum scan_result r;
+	uint64_t off;
+	pmd_t pmd;
+	int count;
+
+	if (!vma || vma->vm_start > haddr)
+		return SCAN_VMA_NULL;
+	if (!is_vm_shmem(vma) || haddr + HPAGE_PMD_SIZE > vma->vm_end)
+		return SCAN_VMA_CHECK;
+	f = vma->vm_shmem;
+	r = find_pmd_or_thp_or_none(mm, haddr, &pmdp);
+	if (r == SCAN_PMD_MAPPED || r == SCAN_PMD_NULL)
+		return r;
+	/* filemap_lock_folio(): the folio must be a PMD-sized one whose
+	 * pages line up with the range (else step 1 finds other pages). */
+	off = vma->vm_off + (haddr - vma->vm_start);
+	folio = shmem_file_folio(f, off & HPAGE_PMD_MASK);
+	if (!folio)
+		return SCAN_PAGE_NULL;
+	if (off % HPAGE_PMD_SIZE)
+		return SCAN_FAIL;
+	if (r == SCAN_PMD_NONE)
+		goto maybe_install_pmd;
+	/* 6.1-6.5: the rmap lock, so that only GUP-fast and the hardware
+	 * walker can reach these tables now (8d3c106e19e8). */
+	if (!defer)
+		down_write(&shmem_file_i_mmap(f)->rwsem);
+	/* 1. Every PTE none or the folio's page at its place. */
+	ptep = pte_offset_map_lock(mm, pmdp, haddr, &ptl);
+	if (!ptep) {
+		r = SCAN_FAIL;
+		goto out_unlock;
+	}
+	pmd = pmdp_get(pmdp);
+	/* 2. Take the mappings out: 6.1-6.5 leave the PTEs in place (the
+	 * table goes in step 4, mmap_lock for write keeps every locked walker
+	 * out); 6.6+ clear them, under the PTE lock taken again (after the
+	 * kernel's mmu notifier), the PMD re-checked. */
+	if (!defer) {
+		count = ptes_map_folio(ptep, folio, true, false);
+		pte_unmap_unlock(ptep, ptl);
+	} else {
+		count = ptes_map_folio(ptep, folio, false, false);
+		pte_unmap_unlock(ptep, ptl);
+		if (count >= 0) {
+			spin_lock(ptl);
+			count = pmd_val(pmdp_get(pmdp)) == pmd_val(pmd)
+					? ptes_map_folio(pte_offset_map(pmd, 0), folio, true, true)
+					: -1;
+			spin_unlock(ptl);
+		}
+	}
+	if (count < 0) {
+		r = SCAN_FAIL;
+		goto out_unlock;
+	}
+	/* 3. The references and the counter of the mappings taken out. */
+	if (count) {
+		atomic_fetch_sub_explicit(&folio->refcount, count, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&mm->shmem_rss, count, memory_order_relaxed);
+	}
+	/* 4. Unlink the table and free it. */
+	table = pfn_to_page(pmd_pfn(pmd));
+	if (!defer) {
+		/* collapse_and_free_pmd() (6.1-6.5): no page-table lock, the
+		 * high-level locks are all held for write; the seed's sync,
+		 * then pte_free() at once. */
+		pmdp_collapse_flush(mm, haddr, pmdp);
+		if (machine_sync() != SYNC_NONE)
+			tlb_remove_table_sync_one();
+		atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
+		pte_free(mm, table);
+	} else {
+		/* 6.6+: the PMD lock, the PTE lock nested, then the free
+		 * after a grace period: an RCU walker that read the old PMD
+		 * takes this lock next and sees the PMD changed. */
+		pml = pmd_lock(pmdp);
+		spin_lock(ptl);
+		pmdp_collapse_flush(mm, haddr, pmdp);
+		pmdp_get_lockless_sync();
+		spin_unlock(ptl);
+		spin_unlock(pml);
+		atomic_fetch_sub_explicit(&mm->nr_ptes, 1, memory_order_relaxed);
+		pte_free_defer(mm, table);
+	}
+	if (!defer)
+		up_write(&shmem_file_i_mmap(f)->rwsem);
+maybe_install_pmd:
+	/* 5. MADV_COLLAPSE maps the folio huge; khugepaged leaves the PMD
+	 * none, for the next fault. */
+	return install_pmd ? set_huge_pmd(mm, vma, haddr, pmdp, folio) : SCAN_SUCCEED;
+out_unlock:
+	if (!defer)
+		up_write(&shmem_file_i_mmap(f)->rwsem);
+	return r;
+}
+
+int collapse_pte_mapped_thp(struct mm_struct *mm, uint64_t addr, bool install_pmd)
+{
+	bool defer = machine.kernel.retract == RETRACT_DEFER;
+	int ret = mm_caller_check();
+
+	if (ret)
+		return ret;
+	if (!mm || (addr & ~HPAGE_PMD_MASK) || addr >= TASK_SIZE)
+		return -EINVAL;
+	if (defer)
+		down_read(&mm->mmap_lock);
+	else
+		down_write(&mm->mmap_lock);
+	ret = retract_pte_mapped_thp(mm, addr, install_pmd, defer);
+	if (defer)
+		up_read(&mm->mmap_lock);
+	else
+		up_write(&mm->mmap_lock);
+	return ret;
 }
 
 int split_huge_pmd_at(struct mm_struct *mm, uint64_t addr)

@@ -61,7 +61,8 @@ static bool config_valid(const struct ptlab_config *cfg)
 	    ptlab_profile_check(&cfg->profile, NULL, NULL))
 		return false;
 	if ((unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
-	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT)
+	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT ||
+	    (unsigned int)cfg->kernel.retract >= RETRACT_COUNT)
 		return false;
 	return cfg->pool_bytes >= PTLAB_POOL_MIN && cfg->pool_bytes <= PTLAB_POOL_MAX &&
 	       cfg->pool_bytes % HPAGE_PMD_SIZE == 0;

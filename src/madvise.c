@@ -36,8 +36,10 @@ int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice)
 	if (ret)
 		goto out;
 	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++) {
-		/* THP advice means nothing to a hugetlb mapping. */
-		if (is_vm_hugetlb(&mm->vmas[i]))
+		/* THP advice means nothing to a hugetlb mapping, nor to a
+		 * shmem one in ptlab (its faults map PTEs, as with
+		 * VM_NOHUGEPAGE: see ptlab/shmem.h). */
+		if (is_vm_hugetlb(&mm->vmas[i]) || is_vm_shmem(&mm->vmas[i]))
 			continue;
 		if (advice == MADV_HUGEPAGE)
 			mm->vmas[i].vm_flags |= VM_HUGEPAGE;

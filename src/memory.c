@@ -157,6 +157,8 @@ int handle_mm_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		return -EFAULT;
 	if (is_vm_hugetlb(vma))
 		return hugetlb_fault(mm, vma, addr);
+	if (is_vm_shmem(vma))
+		return shmem_fault(mm, vma, addr);
 	pmdp = pmd_alloc_walk(mm, addr);
 	if (!pmdp)
 		return -ENOMEM;
@@ -211,7 +213,8 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct mm_struct *mm,
 		tlb_flush_range_add(tlb, addr, PAGE_SIZE);
 		page = pfn_to_page(pte_pfn(pte));
 		atomic_fetch_sub_explicit(&page->mapcount, 1, memory_order_relaxed);
-		atomic_fetch_sub_explicit(&mm->anon_rss, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(folio_test_anon(page) ? &mm->anon_rss : &mm->shmem_rss, 1,
+					  memory_order_relaxed);
 		*full = __tlb_remove_page(tlb, page);
 	}
 	pte_unmap_unlock(first, ptl);
@@ -438,7 +441,7 @@ int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
  * mirrors unmap_vmas() and free_pgtables()'s unlink_file_vma(): zaps each
  * of @vmas (detached from the mm already), a hugetlb one with its shared
  * PMD tables unshared, and then takes the mm's mappings of their files out
- * of the files' sharing records, before free_pgtables() frees tables.
+ * of the files' i_mmap records, before free_pgtables() frees tables.
  */
 void unmap_vmas(struct mmu_gather *tlb, struct mm_struct *mm, const struct vm_area_struct *vmas,
 		int n)
@@ -455,9 +458,9 @@ void unmap_vmas(struct mmu_gather *tlb, struct mm_struct *mm, const struct vm_ar
 		bool seen = false;
 
 		for (int k = 0; k < i && !seen; k++)
-			seen = vmas[k].vm_file == vmas[i].vm_file;
-		if (vmas[i].vm_file && !seen)
-			hugetlb_file_remap(vmas[i].vm_file, mm);
+			seen = vma_file(&vmas[k]) == vma_file(&vmas[i]);
+		if (vma_file(&vmas[i]) && !seen)
+			vma_file_remap(&vmas[i], mm);
 	}
 }
 

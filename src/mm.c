@@ -53,6 +53,7 @@ struct mm_struct *mm_create(void)
 	}
 	mm->id = atomic_fetch_add_explicit(&next_mm_id, 1, memory_order_relaxed);
 	init_rwsem(&mm->mmap_lock);
+	init_rwsem(&mm->hugetlb_vma_lock);
 	spin_lock_init(&mm->page_table_lock);
 	atomic_init(&mm->cpumask, 0);
 	atomic_init(&mm->global_asid, false);
@@ -93,7 +94,8 @@ int mm_destroy(struct mm_struct *mm)
 	free(vmas);
 	if (atomic_load(&mm->nr_ptes) || atomic_load(&mm->nr_pmds) ||
 	    atomic_load(&mm->nr_puds) || atomic_load(&mm->nr_deposited) ||
-	    atomic_load(&mm->anon_rss) || atomic_load(&mm->thp_mapped))
+	    atomic_load(&mm->anon_rss) || atomic_load(&mm->thp_mapped) ||
+	    atomic_load(&mm->shmem_rss))
 		ptlab_bug("mm torn down with tables or pages accounted", mm->id);
 	/* No CPU runs the mm, so no walker can reach its PGD. */
 	pgtable_free(mm->pgd, TABLE_FREE_TEARDOWN);
@@ -168,6 +170,73 @@ cpumask_t mm_cpumask(const struct mm_struct *mm)
 				    memory_order_seq_cst);
 }
 
+void i_mmap_init(struct i_mmap *im)
+{
+	init_rwsem(&im->rwsem);
+	im->maps = NULL;
+	im->nr = im->cap = 0;
+	im->unrecorded = false;
+}
+
+void i_mmap_free(struct i_mmap *im)
+{
+	free(im->maps);
+	im->maps = NULL;
+	im->nr = im->cap = 0;
+}
+
+bool i_mmap_mapped(struct i_mmap *im)
+{
+	bool mapped;
+
+	down_read(&im->rwsem);
+	mapped = im->nr > 0 || im->unrecorded;
+	up_read(&im->rwsem);
+	return mapped;
+}
+
+static struct i_mmap *vma_i_mmap(const struct vm_area_struct *vma)
+{
+	return vma->vm_file ? hugetlb_file_i_mmap(vma->vm_file) : shmem_file_i_mmap(vma->vm_shmem);
+}
+
+void vma_file_remap(const struct vm_area_struct *vma, struct mm_struct *mm)
+{
+	const void *file = vma_file(vma);
+	struct i_mmap *im = vma_i_mmap(vma);
+	int n = 0;
+
+	down_write(&im->rwsem);
+	for (int i = 0; i < im->nr; i++)
+		if (im->maps[i].mm != mm)
+			im->maps[n++] = im->maps[i];
+	im->nr = n;
+	for (int i = 0; i < mm->nr_vmas; i++) {
+		struct vm_area_struct *v = &mm->vmas[i];
+
+		if (vma_file(v) != file)
+			continue;
+		if (im->nr == im->cap) {
+			int cap = im->cap ? 2 * im->cap : 8;
+			struct file_map *m = realloc(im->maps, (size_t)cap * sizeof(*m));
+
+			/* Out of memory: the mapping is not recorded, which
+			 * costs a hugetlb table a share, and the file counts as
+			 * mapped from now on (it cannot be destroyed: a leak
+			 * the teardown reports, never a file freed under a
+			 * mapping). */
+			if (!m) {
+				im->unrecorded = true;
+				break;
+			}
+			im->maps = m;
+			im->cap = cap;
+		}
+		im->maps[im->nr++] = (struct file_map){ mm, v->vm_start, v->vm_end, v->vm_off };
+	}
+	up_write(&im->rwsem);
+}
+
 /* The index of the first VMA ending above @addr (or nr_vmas). */
 int vma_index(struct mm_struct *mm, uint64_t addr)
 {
@@ -219,7 +288,7 @@ int vma_split_at(struct mm_struct *mm, uint64_t addr)
 		return 0;
 	tail = mm->vmas[i];
 	tail.vm_start = addr;
-	if (tail.vm_file)
+	if (vma_file(&tail))
 		tail.vm_off += addr - mm->vmas[i].vm_start;
 	if (vma_insert_at(mm, i + 1, tail))
 		return -ENOMEM;
@@ -232,8 +301,8 @@ int vma_split_at(struct mm_struct *mm, uint64_t addr)
 static bool vma_continues(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
 	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
-	       a->vm_file == b->vm_file &&
-	       (!a->vm_file || a->vm_off + (a->vm_end - a->vm_start) == b->vm_off);
+	       a->vm_file == b->vm_file && a->vm_shmem == b->vm_shmem &&
+	       (!vma_file(a) || a->vm_off + (a->vm_end - a->vm_start) == b->vm_off);
 }
 
 /* Merges VMA @i with its neighbours where they continue each other. */
@@ -310,10 +379,10 @@ int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
 	ret = vma_insert_at(mm, i, v);
 	if (!ret)
 		vma_merge_around(mm, i);
-	if (!ret && v.vm_file)
-		hugetlb_file_remap(v.vm_file, mm);
+	if (!ret && vma_file(&v))
+		vma_file_remap(&v, mm);
 	up_write(&mm->mmap_lock);
-	if (!ret && !v.vm_file)
+	if (!ret && !vma_file(&v))
 		khugepaged_enter(mm);
 	return ret ? ret : (int64_t)addr;
 }
@@ -385,6 +454,7 @@ void __mm_get_stats(struct mm_struct *mm, struct mm_stats *out)
 	out->pud_tables = (uint64_t)atomic_load(&mm->nr_puds);
 	out->deposited = (uint64_t)atomic_load(&mm->nr_deposited);
 	out->anon_pages = (uint64_t)atomic_load(&mm->anon_rss);
+	out->shmem_pages = (uint64_t)atomic_load(&mm->shmem_rss);
 	out->thp_mapped = (uint64_t)atomic_load(&mm->thp_mapped);
 	out->hugetlb_mapped = hugetlb_entries(mm);
 }

@@ -12,8 +12,11 @@
  * around the look at its deposit list (the list's own lock). GUP-fast and
  * the hardware walker still run: they change only references and the
  * accessed and dirty bits, which the check takes as it finds them.
- * Pages are never shared between mms in ptlab (there is no fork), so the
- * mappings one mm's walk finds are all the mappings its pages have.
+ * Anonymous pages are never shared between mms in ptlab (there is no
+ * fork), so the mappings one mm's walk finds are all the mappings they
+ * have; a file's page (shmem, hugetlb) also holds the page cache's
+ * reference, and its mappings by other mms count as references beyond
+ * this mm's mappings.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -90,7 +93,10 @@ static void check_ptes(struct check *c, struct page *table, uint64_t base)
 				 (unsigned long long)addr, (unsigned long long)v);
 			continue;
 		}
-		c->r->found.anon_pages++;
+		if (folio_test_anon(pfn_to_page(entry_pfn(v))))
+			c->r->found.anon_pages++;
+		else
+			c->r->found.shmem_pages++;
 		check_vma(c, addr, PAGE_SIZE);
 		m = &c->maps[entry_pfn(v)];
 		if ((*m & MAP_PTES) < MAP_PTES)
@@ -98,7 +104,8 @@ static void check_ptes(struct check *c, struct page *table, uint64_t base)
 	}
 }
 
-/* A huge PMD: a THP head, aligned, mapped by no other PMD. */
+/* A huge PMD: a THP head, aligned, mapped by no other PMD. Returns
+ * whether it is an anonymous THP's (which has a deposited table). */
 static bool check_huge_pmd(struct check *c, uint64_t v, uint64_t addr)
 {
 	uint64_t pfn = entry_pfn(v);
@@ -115,7 +122,7 @@ static bool check_huge_pmd(struct check *c, uint64_t v, uint64_t addr)
 			 (unsigned long long)pfn);
 	c->maps[pfn] |= MAP_PMD;
 	c->r->found.thp_mapped++;
-	return true;
+	return folio_test_anon(pfn_to_page(pfn));
 }
 
 static void check_pmds(struct check *c, struct page *pmd_table, uint64_t base)
@@ -150,7 +157,7 @@ static void check_pmds(struct check *c, struct page *pmd_table, uint64_t base)
 	/* nr_ptes counts deposited tables too (mm_inc_nr_ptes()). */
 	c->r->found.pte_tables += (uint64_t)deposited;
 	if (deposited != huge)
-		mismatch(c, "the PMD table for %#llx has %d huge PMDs and %d deposited tables",
+		mismatch(c, "the PMD table for %#llx has %d anonymous huge PMDs and %d deposited tables",
 			 (unsigned long long)base, huge, deposited);
 }
 
@@ -177,11 +184,15 @@ static void check_tables(struct check *c)
 }
 
 /* A mapped page's counts against the mappings found: mapcount equal,
- * references at least as many (more: pins or GUP references). */
+ * references at least as many (more: pins or GUP references), plus the
+ * page cache's for a file's page. */
 static void check_page(struct check *c, uint32_t pfn, long maps)
 {
 	struct page *p = pfn_to_page(pfn);
 	int mapcount = atomic_load_explicit(&p->mapcount, memory_order_relaxed);
+
+	if (!folio_test_anon(p))
+		maps++;
 
 	if (mapcount != (c->maps[pfn] & MAP_PTES))
 		mismatch(c, "the page at pfn %u has mapcount %d for %d PTEs mapping it", pfn,
@@ -238,6 +249,7 @@ static void check_counters(struct check *c)
 		{ "nr_puds", offsetof(struct mm_stats, pud_tables) },
 		{ "deposited tables", offsetof(struct mm_stats, deposited) },
 		{ "anon RSS", offsetof(struct mm_stats, anon_pages) },
+		{ "shmem RSS", offsetof(struct mm_stats, shmem_pages) },
 		{ "huge PMDs", offsetof(struct mm_stats, thp_mapped) },
 	};
 

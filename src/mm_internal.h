@@ -6,13 +6,16 @@
 #include <stdatomic.h>
 
 #include "lock.h"
+#include "ptlab/hugetlb.h"
 #include "ptlab/mm.h"
 #include "ptlab/pgtable.h"
 #include "ptlab/race.h"
+#include "ptlab/shmem.h"
 
 struct mmu_gather;
 
 struct hugetlb_file;
+struct shmem_file;
 
 /* VMA flags ptlab sets itself (never from the API's vm_flags). */
 #define VM_HUGETLB 0x100UL   /* a hugetlbfs mapping: vm_file is set */
@@ -22,9 +25,12 @@ struct hugetlb_file;
 struct vm_area_struct {
 	uint64_t vm_start, vm_end;
 	unsigned long vm_flags;
-	/* A hugetlb mapping's file, and the file offset of vm_start (bytes;
-	 * the kernel's vm_pgoff). NULL for anonymous memory. */
+	/* A file mapping's file (the kernel's vm_file: ptlab's two kinds of
+	 * file each have their field, at most one set), and the file offset
+	 * of vm_start (bytes; the kernel's vm_pgoff). Both NULL for
+	 * anonymous memory. */
 	struct hugetlb_file *vm_file;
+	struct shmem_file *vm_shmem;
 	uint64_t vm_off;
 };
 
@@ -32,6 +38,49 @@ static inline bool is_vm_hugetlb(const struct vm_area_struct *vma)
 {
 	return vma->vm_flags & VM_HUGETLB;
 }
+
+static inline bool is_vm_shmem(const struct vm_area_struct *vma)
+{
+	return vma->vm_shmem != NULL;
+}
+
+/* The file a VMA maps, whichever kind, or NULL (anonymous memory). */
+static inline const void *vma_file(const struct vm_area_struct *vma)
+{
+	return vma->vm_file ? (const void *)vma->vm_file : (const void *)vma->vm_shmem;
+}
+
+/* Whether a page is anonymous memory rather than a file's
+ * (folio_test_anon()): a file's pages carry their file's owner id,
+ * written before they are first mapped. */
+static inline bool folio_test_anon(struct page *page)
+{
+	return !(READ_ONCE(page->mm_id) & (HUGETLB_OWNER_BIT | SHMEM_OWNER_BIT));
+}
+
+/*
+ * The mappings of a file (the kernel's address_space: its i_mmap tree and
+ * i_mmap_rwsem). @rwsem, the file's i_mmap lock, protects @maps; who
+ * else takes it for what is said by each kind of file (src/hugetlb.c,
+ * src/shmem.c). Taken inside mmap_lock.
+ */
+struct file_map {
+	struct mm_struct *mm;
+	uint64_t start, end, off;
+};
+
+struct i_mmap {
+	struct rw_semaphore rwsem;
+	struct file_map *maps;
+	int nr, cap;
+	/* A mapping could not be recorded (no host memory): the file counts
+	 * as mapped for good. */
+	bool unrecorded;
+};
+void i_mmap_init(struct i_mmap *im);
+void i_mmap_free(struct i_mmap *im);
+/* Whether any mm maps the file (takes the lock for read). */
+bool i_mmap_mapped(struct i_mmap *im);
 
 struct mm_struct {
 	/* The PGD table; set by mm_create(), freed by mm_destroy(). */
@@ -51,6 +100,10 @@ struct mm_struct {
 	/* Serializes populating PGD and PUD entries (mm->page_table_lock in
 	 * __pud_alloc()/__pmd_alloc()); taken under mmap_lock. */
 	spinlock_t page_table_lock;
+	/* The hugetlb VMA lock of every hugetlb VMA of the mm (the kernel
+	 * has one per shareable VMA): read by hugetlb faults, write by
+	 * unmap_hugepage_range(); see src/hugetlb.c. */
+	struct rw_semaphore hugetlb_vma_lock;
 	/* VMAs sorted by address; under mmap_lock. */
 	struct vm_area_struct *vmas;
 	int nr_vmas, cap_vmas;
@@ -75,6 +128,9 @@ struct mm_struct {
 	 * a shared PMD table's entries belong to all its sharers; the stats
 	 * count them by a walk.) */
 	atomic_long nr_ptes, nr_pmds, nr_puds, nr_deposited, anon_rss, thp_mapped;
+	/* shmem pages mapped by PTEs (MM_SHMEMPAGES; a file huge PMD counts
+	 * in thp_mapped), changed under the PTE lock of the entry. */
+	atomic_long shmem_rss;
 	/* khugepaged's registration; under khugepaged's list lock. */
 	bool khugepaged_registered;
 };
@@ -102,6 +158,11 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);
  * with compatible neighbours; returns the address or -errno. */
 int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
 		    struct vm_area_struct v);
+/* @mm's mappings of @vma's file changed (vma_link_file(),
+ * unlink_file_vma()): records them again in the file's i_mmap, for
+ * huge_pmd_share() and for shmem_file_destroy(). Caller holds mm's
+ * mmap_lock. */
+void vma_file_remap(const struct vm_area_struct *vma, struct mm_struct *mm);
 /* Index of the first VMA ending above @addr (nr_vmas if none). */
 int vma_index(struct mm_struct *mm, uint64_t addr);
 int vma_split_at(struct mm_struct *mm, uint64_t addr);
@@ -153,9 +214,17 @@ int hugetlb_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t add
  * first (__unmap_hugepage_range()); caller holds mmap_lock. */
 void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 			  struct vm_area_struct *vma, uint64_t start, uint64_t end);
-/* @mm's mappings of @f changed: records them again for huge_pmd_share()
- * (the file's i_mmap tree). Caller holds mm's mmap_lock. */
-void hugetlb_file_remap(struct hugetlb_file *f, struct mm_struct *mm);
+/* The file's mappings. */
+struct i_mmap *hugetlb_file_i_mmap(struct hugetlb_file *f);
+
+/* shmem.c */
+/* The fault of a shmem VMA (do_read_fault()/do_shared_fault() with
+ * shmem_fault() and finish_fault()): 0 or -errno. */
+int shmem_fault(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr);
+/* The file's folio holding offset @off (filemap_lock_folio(), without the
+ * lock: see collapse_pte_mapped_thp()), or NULL when it has none yet. */
+struct page *shmem_file_folio(struct shmem_file *f, uint64_t off);
+struct i_mmap *shmem_file_i_mmap(struct shmem_file *f);
 
 /* pt_reclaim.c */
 /* Frees the PTE table of *pmdp (mapping [addr, addr + PMD_SIZE)) through

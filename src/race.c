@@ -49,6 +49,7 @@ const char *race_point_name(enum race_point rp)
 		[RP_UNPIN] = "unpin",
 		[RP_UNSHARE_HANDOVER] = "unshare-handover",
 		[RP_PUD_UNLINKED] = "pud-unlinked",
+		[RP_GUP_FAST_BAD_PFN] = "gup-bad-pfn",
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";

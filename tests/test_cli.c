@@ -103,6 +103,12 @@ TEST(cli_usage_errors)
 	CHECK_USAGE("new", "allowed: reuse, zap-rcu, fresh", "race", "--collapse-table", "new");
 	CHECK_USAGE("reuse,fresh", "one collapse-table generation only", "race",
 		    "--collapse-table", "reuse,fresh");
+	CHECK_USAGE("nope", "allowed: free, defer", "race", "--retract", "nope");
+	CHECK_USAGE("nope", "allowed: free, defer", "matrix", "--retract", "nope");
+	CHECK_USAGE("free,defer", "one retract generation only", "race", "--retract",
+		    "free,defer");
+	CHECK_USAGE("scenario retract: rcu", "allowed: gup; RCU walkers hold mmap_lock", "race",
+		    "--scenario", "retract", "--walkers", "rcu");
 	CHECK_USAGE("all", "allowed: none, per-unshare, gather", "race", "--unshare-sync", "all");
 	CHECK_USAGE("--rcu-everywhere=1", "unexpected value for race", "race",
 		    "--rcu-everywhere=1");
@@ -217,7 +223,7 @@ TEST_T(cli_gnu_options_run, 120)
 	CHECK(strstr(text, "\"walkers\":[\"gup\"]"));
 	free(text);
 	status = ptlab("matrix", "--profiles=x86", "--scen=munmap", "--fixes=both",
-		       "--seconds=0.05", "--retr=0", "--min=0", NULL);
+		       "--seconds=0.05", "--retri=0", "--min=0", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "1 cells: 1 pass, 0 fail"));
 	test_rmtree(dir);

@@ -222,3 +222,168 @@ TEST(hugetlb_unshare_syncs_by_generation)
 	CHECK_EQ(syncs_per_munmap(UNSHARE_SYNC_GATHER, 1), 1);
 	CHECK_EQ(syncs_per_munmap(UNSHARE_SYNC_GATHER, 3), 1);
 }
+
+/* ---- the order of an unshare, and the locks of a fault ---- */
+
+/* What the hook saw of the last table unshared: its share count and the
+ * unsharer's PUD entry at the unshare's race point, and its share count
+ * when the next sync began. */
+static _Thread_local struct {
+	bool on;
+	struct page *table;
+	const struct pud_slot *pudp;
+	int at_unshare, at_sync;
+	uint64_t pud_at_unshare;
+} order;
+
+static void order_hook(enum race_point rp, const struct race_ctx *ctx)
+{
+	if (!order.on)
+		return;
+	if (rp == RP_PUD_UNSHARED) {
+		order.table = ctx->pmd_table;
+		order.pudp = ctx->pmdp;
+		order.pud_at_unshare = pud_val(pudp_get((struct pud_slot *)ctx->pmdp));
+		order.at_unshare = atomic_load(&ctx->pmd_table->pt_share_count);
+	} else if (rp == RP_TABLE_SYNC_BEGIN && order.table) {
+		order.at_sync = atomic_load(&order.table->pt_share_count);
+	}
+}
+
+/* A's munmap of the GiB it shares with B, in generation @u: the share
+ * count at the unshare and at its sync. */
+static void unshare_order(enum unshare_sync u, int *at_unshare, int *at_sync)
+{
+	struct ptlab_kernel k = ptlab_kernel_default(ptlab_profile_find("arm64"));
+	struct sharers s;
+
+	k.unshare_sync = u;
+	machine_up_kernel("arm64", 64, &k);
+	sharers_up(&s, GIB, GIB, 1);
+	memset(&order, 0, sizeof(order));
+	order.at_sync = -1;
+	race_hook_set(order_hook);
+	order.on = true;
+	CHECK_EQ(mm_munmap(s.a, A_BASE, GIB), 0);
+	order.on = false;
+	race_hook_set(NULL);
+	CHECK(order.table);
+	/* The unshare's point comes right after pud_clear(). */
+	CHECK_EQ(order.pud_at_unshare, 0);
+	*at_unshare = order.at_unshare;
+	*at_sync = order.at_sync;
+	sharers_down(&s);
+	machine_down();
+}
+
+/*
+ * 1013af4f585f's order is pud_clear(), tlb_remove_table_sync_one(), then
+ * the share count's drop: at the sync, B's share is the only one left but
+ * A's still counts. 6.19's drops the count first and syncs at the
+ * gather's flush, once the table is B's alone (the i_mmap lock, held to
+ * that flush, keeps it from being reused meanwhile).
+ */
+TEST(hugetlb_unshare_order_by_generation)
+{
+	int at_unshare, at_sync;
+
+	unshare_order(UNSHARE_SYNC_PER_UNSHARE, &at_unshare, &at_sync);
+	CHECK_EQ(at_unshare, 1);
+	CHECK_EQ(at_sync, 1);
+	unshare_order(UNSHARE_SYNC_GATHER, &at_unshare, &at_sync);
+	CHECK_EQ(at_unshare, 1);
+	CHECK_EQ(at_sync, 0);
+	unshare_order(UNSHARE_SYNC_NONE, &at_unshare, &at_sync);
+	CHECK_EQ(at_unshare, 1);
+	CHECK_EQ(at_sync, -1);
+}
+
+/* A's unsharer, stopped inside its unshare (holding the i_mmap lock for
+ * write) until the test lets it go. */
+static struct {
+	struct mm_struct *mm;
+	atomic_bool stopped, go;
+	atomic_int cpu;
+} stop;
+
+static void stop_hook(enum race_point rp, const struct race_ctx *ctx)
+{
+	(void)ctx;
+	if (rp != RP_TABLE_SYNC_BEGIN || smp_processor_id() != atomic_load(&stop.cpu))
+		return;
+	atomic_store(&stop.stopped, true);
+	while (!atomic_load(&stop.go))
+		sleep_us(100);
+}
+
+static void *unsharer(void *arg)
+{
+	(void)arg;
+	atomic_store(&stop.cpu, smp_processor_id());
+	CHECK_EQ(use_mm(stop.mm), 0);
+	CHECK_EQ(mm_munmap(stop.mm, A_BASE, GIB), 0);
+	CHECK_EQ(unuse_mm(), 0);
+	return NULL;
+}
+
+/* C's first fault in the file: it must share, so it takes the i_mmap
+ * lock for read. */
+static struct {
+	struct mm_struct *mm;
+	atomic_bool done;
+} third;
+
+static void *third_faults(void *arg)
+{
+	uint64_t v = 3;
+
+	(void)arg;
+	CHECK_EQ(use_mm(third.mm), 0);
+	CHECK_EQ(user_write(2 * B_BASE, &v, sizeof(v)), 0);
+	atomic_store(&third.done, true);
+	CHECK_EQ(unuse_mm(), 0);
+	return NULL;
+}
+
+/*
+ * A hugetlb fault holds the hugetlb VMA lock, not the i_mmap lock, and
+ * takes the i_mmap lock only inside huge_pmd_share(): while A is inside
+ * its unshare with the i_mmap lock held for write, B faults a new page
+ * into the table it still shares; C's first fault, which must look for a
+ * table to share, waits until A lets go.
+ */
+TEST(hugetlb_fault_takes_the_vma_lock_and_i_mmap_only_to_share)
+{
+	struct ptlab_kernel k = ptlab_kernel_default(ptlab_profile_find("arm64"));
+	struct cpu_thread ta, tc;
+	struct sharers s;
+	uint64_t v = 2;
+
+	k.unshare_sync = UNSHARE_SYNC_PER_UNSHARE;
+	machine_up_kernel("arm64", 64, &k);
+	sharers_up(&s, GIB, GIB, 1);
+	third.mm = mm_create();
+	CHECK(third.mm);
+	CHECK_EQ(mm_mmap_hugetlb(third.mm, 2 * B_BASE, GIB, VM_READ | VM_WRITE, s.f, 0),
+		 (int64_t)(2 * B_BASE));
+	make_current(s.b);
+	stop.mm = s.a;
+	atomic_store(&stop.cpu, -1);
+	race_hook_set(stop_hook);
+	cpu_thread_start(&ta, unsharer, NULL);
+	while (!atomic_load(&stop.stopped))
+		sleep_us(100);
+	/* B's PUD names the shared table: no i_mmap lock needed. */
+	CHECK_EQ(user_write(B_BASE + PMD_SIZE, &v, sizeof(v)), 0);
+	cpu_thread_start(&tc, third_faults, NULL);
+	sleep_us(50000);
+	CHECK(!atomic_load(&third.done));
+	atomic_store(&stop.go, true);
+	cpu_thread_join(&ta);
+	cpu_thread_join(&tc);
+	race_hook_set(NULL);
+	CHECK(atomic_load(&third.done));
+	CHECK_EQ(mm_destroy(third.mm), 0);
+	sharers_down(&s);
+	machine_down();
+}

@@ -12,6 +12,7 @@
 
 #include "lab/lab_internal.h"
 #include "machine_helpers.h"
+#include "mm_internal.h"
 #include "ptlab/hugetlb.h"
 #include "ptlab/model.h"
 #include "sample.h"
@@ -161,6 +162,51 @@ TEST(detect_stale_table)
 	put_page(t);
 	CHECK_EQ(seen(VIOLATION_STALE_PIN), 0);
 	CHECK_EQ(seen(VIOLATION_WRONG_PAGE), 0);
+	detect_down();
+}
+
+/*
+ * A walker that reads an entry whose PFN is no frame's (a reused table's
+ * data) stops there, as the kernel cannot (it goes on to pte_page()), and
+ * says so: the table stale, the read a stale read, the value named.
+ * Through gup_fast itself, on a PTE made so by hand.
+ */
+TEST(detect_invalid_pfn_is_reported)
+{
+	const uint64_t addr = 1ULL << 33, bad = 0x00ffffffff000067ULL;
+	struct mm_struct *mm;
+	struct pte_slot *ptep;
+	struct page *p;
+	uint64_t v = 1, good;
+	char want[32];
+
+	detect_up();
+	mm = test_mm_up();
+	CHECK_EQ(mm_mmap(mm, addr, PMD_SIZE, VM_READ | VM_WRITE), (int64_t)addr);
+	CHECK_EQ(user_write(addr, &v, sizeof(v)), 0);
+	ptep = pte_offset_map(pmdp_get(mm_find_pmd(mm, addr)), addr);
+	good = pte_val(ptep_get(ptep));
+	set_pte(ptep, (pte_t){ bad });
+	race_hook_set(lab_race_hook);
+	CHECK_EQ(pin_user_pages_fast(addr, 1, FOLL_WRITE | FOLL_FAST_ONLY, &p), 0);
+	race_hook_set(NULL);
+	lab_walker_op_done();
+	set_pte(ptep, (pte_t){ good });
+	CHECK_EQ(seen(VIOLATION_STALE_TABLE), 1);
+	CHECK_EQ(lab_read(&walker_ctx.st.stale_read), 1);
+	CHECK(walker_ctx.have_first);
+	CHECK_EQ(walker_ctx.first.table_pfn, page_to_pfn(pte_table_page(ptep)));
+	snprintf(want, sizeof(want), "%#llx", (unsigned long long)bad);
+	CHECK_MSG(strstr(walker_ctx.first.what, want) && strstr(walker_ctx.first.what, "PFN"),
+		  "%s", walker_ctx.first.what);
+	/* The entry made good again: nothing. */
+	race_hook_set(lab_race_hook);
+	CHECK_EQ(pin_user_pages_fast(addr, 1, FOLL_WRITE | FOLL_FAST_ONLY, &p), 1);
+	race_hook_set(NULL);
+	unpin_user_pages(&p, 1);
+	lab_walker_op_done();
+	CHECK_EQ(seen(VIOLATION_STALE_TABLE), 1);
+	test_mm_down(mm);
 	detect_down();
 }
 
@@ -570,6 +616,17 @@ static struct ptlab_cell make_cell(const char *profile, unsigned int fixes, enum
 	return c;
 }
 
+/* A retract cell of generation @rg, with the walkers it runs there. */
+static struct ptlab_cell make_retract_cell(const char *profile, unsigned int fixes,
+					   enum retract_gen rg)
+{
+	struct ptlab_cell c = make_cell(profile, fixes, SCENARIO_RETRACT, COLLAPSE_TABLE_REUSE);
+
+	c.kernel.retract = rg;
+	c.walkers = scenario_default_walkers(SCENARIO_RETRACT, c.kernel);
+	return c;
+}
+
 /*
  * Runs @cells through the lab and judges each as `ptlab matrix` does
  * (evidence per walker kind included), then runs the Spin model on the
@@ -595,6 +652,7 @@ static void lab_and_model_agree(struct matrix_cell *cells, size_t n)
 
 		lab_run_config_default(&cfg, c->profile, c->fixes, c->scenario);
 		cfg.kernel.collapse_table = c->kernel.collapse_table;
+		cfg.kernel.retract = c->kernel.retract;
 		cfg.kernel.rcu_everywhere = c->kernel.rcu_everywhere;
 		cfg.kernel.unshare_sync = c->kernel.unshare_sync;
 		if (c->walkers)
@@ -721,7 +779,8 @@ static bool same_properties_as_earlier(size_t p)
 
 /*
  * The reduced stress matrix: every profile, scenario and fix setting, the
- * collapse scenarios with each collapse-table generation; with @sample,
+ * collapse scenarios with each collapse-table generation, retract
+ * with each retract generation; with @sample,
  * the quick tier's sample of it (sample.h). A sanitizer build, several
  * times slower, leaves out the profiles whose properties an earlier one
  * has (s390 is ppc64-radix, mips64 x86-nopv-6.0 to the machine, the lab,
@@ -731,7 +790,7 @@ static bool same_properties_as_earlier(size_t p)
 static void matrix_agrees_with_rule_and_model(bool sample)
 {
 	size_t cap = ptlab_profiles_count() * SCENARIO_COUNT * PTLAB_FIX_SETTINGS *
-		     COLLAPSE_TABLE_COUNT, n = 0, left_out = 0, left_fresh = 0;
+		     (COLLAPSE_TABLE_COUNT + RETRACT_COUNT), n = 0, left_out = 0, left_fresh = 0;
 	struct matrix_cell *cells = calloc(cap, sizeof(*cells));
 
 	CHECK(cells);
@@ -770,6 +829,9 @@ static void matrix_agrees_with_rule_and_model(bool sample)
 #endif
 					n++;
 				}
+		for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
+			cells[n++].cell = make_retract_cell(ptlab_profiles()[p].name, f,
+							    RETRACT_DEFER);
 	}
 	if (left_out || left_fresh)
 		fprintf(stderr, "    sanitizer build: %zu profiles with an earlier one's properties "
@@ -873,6 +935,63 @@ TEST_T(lab_generations_agree_with_rule_and_model, 900)
 	}
 	CHECK(n <= sizeof(cells) / sizeof(cells[0]));
 	lab_and_model_agree(cells, n);
+}
+
+/*
+ * File THP retraction as the seed's patch left it (6.1-6.5): where
+ * nothing waits for the walkers the table is freed under one within a
+ * second, with a wrong page without the PMD re-check; the sync holds them
+ * off. 6.6+ frees after a grace period: both walker kinds safe even where
+ * nothing else waits (broadcast-norcu). Each cell stops once its verdict
+ * is in.
+ */
+TEST_T(lab_retract_generations, 300)
+{
+	static const struct {
+		const char *profile;
+		unsigned int fixes;
+		enum retract_gen rg;
+	} cells[] = {
+		{ "arm64", 0, RETRACT_FREE },		{ "broadcast-norcu", 1, RETRACT_FREE },
+		{ "arm64", 2, RETRACT_FREE },		{ "broadcast-norcu", 0, RETRACT_DEFER },
+		{ "x86-nopv-6.0", 0, RETRACT_DEFER },
+	};
+#ifdef PTLAB_DEBUG
+	const double within_ms = 4000;
+#else
+	const double within_ms = 1000;
+#endif
+
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		struct ptlab_cell c = make_retract_cell(cells[i].profile, cells[i].fixes,
+							cells[i].rg);
+		struct ptlab_expectation e = ptlab_expect_cell(&c);
+		struct lab_run_config cfg;
+		struct lab_result r;
+		enum lab_verdict v = LAB_FAIL;
+		char why[200];
+
+		lab_run_config_default(&cfg, c.profile, c.fixes, SCENARIO_RETRACT);
+		cfg.kernel.retract = c.kernel.retract;
+		cfg.walker_kinds = c.walkers;
+		cfg.seconds = MATRIX_SECONDS;
+		cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
+		for (int attempt = 0; attempt <= MATRIX_RETRIES && v != LAB_PASS; attempt++) {
+			cfg.seed = 1 + (uint64_t)attempt;
+			CHECK_EQ(lab_run(&cfg, &r), 0);
+			v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why));
+		}
+		CHECK_MSG(v == LAB_PASS, "%s %s retract/%s: %s", cells[i].profile,
+			  ptlab_fixes_name(c.fixes), retract_gen_name(cells[i].rg), why);
+		if (e.unsafe)
+			CHECK_MSG(r.first_violation_ms >= 0 && r.first_violation_ms < within_ms,
+				  "%s: first violation after %.1f ms", cells[i].profile,
+				  r.first_violation_ms);
+		else
+			for (int w = 0; w < WALKER_KINDS; w++)
+				CHECK(!(c.walkers & WALKER_MASK(w)) ||
+				      r.evidence.defended_by_walker[w] >= LAB_MIN_OVERLAPS_DEFAULT);
+	}
 }
 
 #ifdef PTLAB_ASAN

@@ -139,6 +139,7 @@ TEST_T(memory_cells_free_what_they_allocate, 300)
 		{ "broadcast-norcu", 3, SCENARIO_MUNMAP },
 		{ "x86-nopv-6.0", 3, SCENARIO_PT_RECLAIM },
 		{ "arm64", 0, SCENARIO_HUGETLB_UNSHARE },
+		{ "arm64", 0, SCENARIO_RETRACT },
 	};
 	size_t heap0 = 0;
 	long vm0 = 0;

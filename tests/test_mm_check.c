@@ -163,7 +163,7 @@ TEST(mm_check_finds_mismatches)
 	CHECK(head != PFN_NONE);
 	pmd_table->pmd_huge_pte = PFN_NONE;
 	CHECK_EQ(mm_check_tables(mm, &r), 0);
-	CHECK_MSG(strstr(r.first, "has 1 huge PMDs and 0 deposited tables"), "%s", r.first);
+	CHECK_MSG(strstr(r.first, "has 1 anonymous huge PMDs and 0 deposited tables"), "%s", r.first);
 	pmd_table->pmd_huge_pte = page_to_pfn(pmd_table);
 	CHECK_EQ(mm_check_tables(mm, &r), 0);
 	CHECK_MSG(strstr(r.first, "deposit list of the PMD table for") && strstr(r.first, "broken"),

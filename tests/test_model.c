@@ -37,34 +37,40 @@ static bool is_collapse(enum scenario s)
 	return s == SCENARIO_COLLAPSE_ZAP || s == SCENARIO_COLLAPSE_PIN;
 }
 
-/* Every profile x fix setting x scenario, today's kernel (zeroed: the
- * defaults), or with @sample the quick tier's sample of them (sample.h);
- * with @generations the collapse scenarios once per collapse-table
- * generation. */
+/* Every profile x fix setting x scenario, the default kernel (zeroed),
+ * or with @sample the quick tier's sample of them (sample.h); with
+ * @generations the collapse scenarios once per collapse-table generation
+ * and retract once per retract generation. */
 static const struct ptlab_cell *all_cells(size_t *n, bool generations, bool sample)
 {
 	static struct ptlab_cell cells[64 * PTLAB_FIX_SETTINGS * SCENARIO_COUNT *
-				       COLLAPSE_TABLE_COUNT];
+				       COLLAPSE_TABLE_COUNT * RETRACT_COUNT];
 	size_t k = 0;
 
 	CHECK(ptlab_profiles_count() <= 64);
 	for (size_t p = 0; p < ptlab_profiles_count(); p++)
 		for (unsigned int f = 0; f < PTLAB_FIX_SETTINGS; f++)
 			for (unsigned int s = 0; s < SCENARIO_COUNT; s++)
-				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++) {
-					if (ct != COLLAPSE_TABLE_REUSE &&
-					    (!generations || !is_collapse((enum scenario)s)))
-						continue;
-					if (sample && (!sample_profile(&ptlab_profiles()[p]) ||
-						       !sample_fix_setting(f)))
-						continue;
-					cells[k] = (struct ptlab_cell){
-						.profile = &ptlab_profiles()[p],
-						.fixes = ptlab_fix_setting(f),
-						.scenario = (enum scenario)s,
-					};
-					cells[k++].kernel.collapse_table = (enum collapse_table)ct;
-				}
+				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
+					for (int rg = 0; rg < RETRACT_COUNT; rg++) {
+						if (ct != COLLAPSE_TABLE_REUSE &&
+						    (!generations || !is_collapse((enum scenario)s)))
+							continue;
+						if (rg != RETRACT_FREE &&
+						    (!generations || s != SCENARIO_RETRACT))
+							continue;
+						if (sample &&
+						    (!sample_profile(&ptlab_profiles()[p]) ||
+						     !sample_fix_setting(f)))
+							continue;
+						cells[k] = (struct ptlab_cell){
+							.profile = &ptlab_profiles()[p],
+							.fixes = ptlab_fix_setting(f),
+							.scenario = (enum scenario)s,
+						};
+						cells[k].kernel.collapse_table = (enum collapse_table)ct;
+						cells[k++].kernel.retract = (enum retract_gen)rg;
+					}
 	*n = k;
 	return cells;
 }
@@ -172,7 +178,7 @@ static void model_agrees_with_rule(bool sample)
 	CHECK_MSG(ptlab_model_tools(msg, sizeof(msg)) == 0, "%s", msg);
 	if (!sample)
 		CHECK_EQ(n, ptlab_profiles_count() * PTLAB_FIX_SETTINGS *
-			       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1)));
+			       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1) + RETRACT_COUNT - 1));
 	test_mkdtemp(keep, sizeof(keep), "model");
 	o.keep_dir = keep;
 	start = test_now();
@@ -211,13 +217,14 @@ TEST_T(model_matrix_sample_agrees_with_rule, 600)
  * The model runs two GUP-fast walkers and one RCU walker; docs/model.md
  * argues that other numbers give the same verdicts and kinds (one walker
  * suffices for every violation, another adds states, not behaviour).
- * Checked on every cell of today's kernel, or of one scenario (in the
- * full tier only: the searches of other numbers of walkers are longer).
+ * Checked on every cell of the default kernel, or (@rcu) on every cell of
+ * every generation that runs RCU walkers (in the full tier only: the
+ * searches of other numbers of walkers are longer).
  */
-static void walkers_keep_verdicts(const char *define, int only_scenario)
+static void walkers_keep_verdicts(const char *define, bool rcu)
 {
 	size_t n, k = 0;
-	const struct ptlab_cell *all = all_cells(&n, false, false);
+	const struct ptlab_cell *all = all_cells(&n, rcu, false);
 	struct ptlab_cell *cells = calloc(n, sizeof(*cells));
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	const char *defines[] = { define };
@@ -226,15 +233,16 @@ static void walkers_keep_verdicts(const char *define, int only_scenario)
 
 	CHECK(results && cells);
 	for (size_t i = 0; i < n; i++)
-		if (only_scenario < 0 || all[i].scenario == (enum scenario)only_scenario)
+		if (!rcu || (ptlab_cell_walkers(&all[i]) & WALKER_MASK(WALKER_RCU)))
 			cells[k++] = all[i];
 	n = k;
 	CHECK_EQ(ptlab_model_check(&o, cells, n, results), 0);
 	printf("    %s: %zu cells checked in %.1f s\n", define, n, test_now() - start);
 	for (size_t i = 0; i < n; i++) {
 		CHECK_MSG(ptlab_model_judge(&cells[i], &results[i]) == MODEL_PASS,
-			  "%s: %s %s %s: model %s (%s)", define, cells[i].profile->name,
+			  "%s: %s %s %s/%s: model %s (%s)", define, cells[i].profile->name,
 			  ptlab_fixes_name(cells[i].fixes), scenario_name(cells[i].scenario),
+			  retract_gen_name(cells[i].kernel.retract),
 			  model_verdict_name(results[i].verdict), results[i].error);
 		ptlab_model_result_release(&results[i]);
 	}
@@ -244,17 +252,18 @@ static void walkers_keep_verdicts(const char *define, int only_scenario)
 
 TEST_FULL(model_one_walker_keeps_verdicts, 600)
 {
-	walkers_keep_verdicts("NWALKERS=1", -1);
+	walkers_keep_verdicts("NWALKERS=1", false);
 }
 
 TEST_FULL(model_three_walkers_keep_verdicts, 1800)
 {
-	walkers_keep_verdicts("NWALKERS=3", -1);
+	walkers_keep_verdicts("NWALKERS=3", false);
 }
 
-TEST_FULL(model_two_rcu_walkers_keep_verdicts, 600)
+/* pt-reclaim and retract/defer, the cells with RCU walkers. */
+TEST_FULL(model_two_rcu_walkers_keep_verdicts, 900)
 {
-	walkers_keep_verdicts("NRCU=2", SCENARIO_PT_RECLAIM);
+	walkers_keep_verdicts("NRCU=2", true);
 }
 
 /* ---- the command ---- */
@@ -284,7 +293,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_EQ(test_count(text, "\"verdict\":\"pass\""), 4);
 	CHECK_MSG(strstr(text, "{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":false,\"ipi_sync\":false,\"sync\":\"none\","
-			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"none\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
 			       "\"states\":"), "%s", text);
@@ -294,7 +303,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 	CHECK_MSG(strstr(text, "reads PMD A -> table T1"), "%s", text);
 	CHECK_MSG(strstr(text, "\"profile\":\"x86\",\"scenario\":\"collapse-zap\","
 			       "\"pmd_recheck\":true,\"ipi_sync\":true,\"sync\":\"all\","
-			       "\"collapse_table\":\"reuse\",\"rcu_everywhere\":false,"
+			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"gather\",\"walkers\":[\"gup\"],"
 			       "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"counterexample\":[],"), "%s", text);
@@ -388,13 +397,17 @@ TEST(model_bad_input)
 		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
-		  "pt-reclaim, hugetlb-unshare, munmap-pmd)" },
+		  "pt-reclaim, hugetlb-unshare, munmap-pmd, retract)" },
 		{ { "--walkers", "gup,fast" },
 		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
 		{ { "--walkers", "rcu", "--scenarios", "munmap" },
 		  "ptlab: no cell runs the walker kinds of --walkers" },
 		{ { "--collapse-table", "reuse,new" },
 		  "ptlab: unknown collapse-table generation: new (allowed: reuse, zap-rcu, fresh)" },
+		{ { "--retract", "free,nope" },
+		  "ptlab: unknown retract generation: nope (allowed: free, defer)" },
+		{ { "--walkers", "rcu", "--scenarios", "retract" },
+		  "ptlab: no cell runs the walker kinds of --walkers" },
 		{ { "--unshare-sync", "gather,none" },
 		  "ptlab: unknown unshare sync: gather,none (allowed: none, per-unshare, gather)" },
 		{ { "--fixes", "all" },

@@ -268,12 +268,12 @@ static void study_sync(const char *profiles, unsigned int cells)
 
 TEST_T(study_sync_one_profile, 600)
 {
-	study_sync("arm64", 36);
+	study_sync("arm64", 42);
 }
 
 TEST_FULL(study_sync_small, 600)
 {
-	study_sync("arm64,x86", 72);
+	study_sync("arm64,x86", 84);
 }
 
 TEST(study_sync_bad_input)

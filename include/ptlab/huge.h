@@ -8,6 +8,7 @@
 #ifndef PTLAB_HUGE_H
 #define PTLAB_HUGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ptlab/mm.h"
@@ -28,6 +29,10 @@ enum scan_result {
 	SCAN_ALLOC_HUGE_PAGE_FAIL, /* no 2 MiB block free */
 	SCAN_ALLOC_TABLE_FAIL,     /* no frame for the table to deposit
 				    * (the "fresh" collapse generation) */
+	SCAN_PAGE_NULL,            /* no folio in the file at that offset */
+	SCAN_FAIL,                 /* a PTE maps something else than the
+				    * file's folio there, or the PMD
+				    * changed meanwhile */
 	SCAN_RESULT_COUNT,
 };
 const char *scan_result_name(enum scan_result r);
@@ -41,8 +46,30 @@ const char *scan_result_name(enum scan_result r);
  */
 int hpage_collapse(struct mm_struct *mm, uint64_t addr);
 
+/*
+ * Retracts the PTE table of the 2 MiB range at @addr of @mm, a shmem
+ * mapping (ptlab/shmem.h) whose file holds one huge folio there, and, with
+ * @install_pmd, maps the folio by a huge PMD instead (khugepaged's
+ * collapse_pte_mapped_thp(); @install_pmd as MADV_COLLAPSE, else the PMD
+ * is left none and the next fault maps it again). How is the machine's
+ * retraction generation (ptlab_kernel.retract): RETRACT_FREE, under
+ * mmap_lock and the file's i_mmap lock for write, the PTEs left in the
+ * table, then pmdp_collapse_flush(), tlb_remove_table_sync_one() with the
+ * ipi-sync fix, and pte_free() at once; RETRACT_DEFER, under mmap_lock for
+ * read, the PTEs cleared, then pmdp_collapse_flush(),
+ * pmdp_get_lockless_sync() and pte_free_defer(). Returns an enum
+ * scan_result (SCAN_SUCCEED; SCAN_PMD_MAPPED when the PMD is huge
+ * already; SCAN_VMA_NULL, SCAN_VMA_CHECK for a range no shmem mapping
+ * covers whole; SCAN_PMD_NULL; SCAN_PAGE_NULL when the file has no folio
+ * there; SCAN_FAIL when a PTE maps another page), or -EINVAL (NULL @mm,
+ * @addr not 2 MiB-aligned or outside user space) or -EPERM (not a CPU /
+ * interrupts off). On a refusal the range is left as it was.
+ */
+int collapse_pte_mapped_thp(struct mm_struct *mm, uint64_t addr, bool install_pmd);
+
 /* Splits the huge PMD mapping @addr, if any, into 512 PTEs of its
- * subpages (split_huge_pmd()). 0, -EINVAL or -EPERM. */
+ * subpages (split_huge_pmd()); a file THP's is cleared, as the kernel's.
+ * 0, -EINVAL or -EPERM. */
 int split_huge_pmd_at(struct mm_struct *mm, uint64_t addr);
 
 struct khugepaged_config {

@@ -121,8 +121,9 @@ struct mm_stats {
 				* (the kernel's nr_ptes) */
 	uint64_t pmd_tables, pud_tables;
 	uint64_t deposited;    /* PTE tables deposited for huge PMDs */
-	uint64_t anon_pages;   /* order-0 pages mapped */
-	uint64_t thp_mapped;   /* huge PMDs */
+	uint64_t anon_pages;   /* anonymous pages mapped by PTEs */
+	uint64_t shmem_pages;  /* shmem pages mapped by PTEs */
+	uint64_t thp_mapped;   /* huge PMDs of THPs, anonymous or shmem */
 	uint64_t hugetlb_mapped; /* hugetlb PMD entries */
 };
 void mm_get_stats(struct mm_struct *mm, struct mm_stats *out);

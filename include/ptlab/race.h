@@ -114,6 +114,12 @@ enum race_point {
 	 * named a PMD table (.pmd_table) it frees next, the way the
 	 * architecture frees PMD tables (profile.upper_table_free). */
 	RP_PUD_UNLINKED,
+	/* gup_fast read a present, accessible entry (.pte, or a huge .pmd)
+	 * whose PFN is no frame's, in the table .pte_table (a PMD leaf's:
+	 * .pmd_table): no live table holds one. The kernel goes on to
+	 * pte_page()/pmd_page() (its VM_BUG_ON() needs DEBUG_VM); ptlab
+	 * cannot follow it, stops, and the lab reports it. */
+	RP_GUP_FAST_BAD_PFN,
 	RACE_POINT_COUNT,
 };
 

@@ -38,6 +38,11 @@ enum scenario {
 	 * (profile.upper_table_free), and the freed frames are reused at
 	 * once. */
 	SCENARIO_MUNMAP_PMD,
+	/* gup_fast walkers (and, where they can meet it, RCU walkers)
+	 * against khugepaged retracting the PTE table of a shmem range whose
+	 * pages are one huge folio (collapse_pte_mapped_thp()), by the
+	 * retraction generation of the kernel (enum retract_gen). */
+	SCENARIO_RETRACT,
 	SCENARIO_COUNT,
 };
 
@@ -103,6 +108,9 @@ enum sync_caller {
 	SYNC_CALLER_UNSHARE_GATHER,/* tlb_flush_unshared_tables(), 6.19 */
 	SYNC_CALLER_TABLE_ONE,     /* the batch-allocation fallback,
 				    * __tlb_remove_table_one() without PT_RECLAIM */
+	SYNC_CALLER_RETRACT_FREE,  /* collapse_and_free_pmd(), 6.1-6.5: the
+				    * seed's second call, gone (6.6) long
+				    * before step 2's base */
 };
 /* Whether @s's targeted sync (tlb_remove_table_sync_mm()) replaces the
  * all-CPU one at @caller: the walkers and mm-cpumask policies, at the
@@ -164,17 +172,6 @@ const char *walker_kind_name(enum walker_kind k);
 int walker_kinds_parse(const char *list, unsigned int *mask);
 /* The other way round: "gup", "rcu" or "gup,rcu" ("" for no kind). */
 void walker_kinds_format(unsigned int mask, char *buf, size_t len);
-/* The walker kinds a scenario runs by default: GUP-fast, and RCU walkers
- * where something frees a PTE table under mmap_lock for read
- * (pt-reclaim). */
-unsigned int scenario_default_walkers(enum scenario s);
-/* The walker kinds a scenario can run: RCU walkers only in pt-reclaim.
- * Elsewhere the table is taken away under mmap_lock for write (collapse,
- * munmap's detach, an unshare by munmap; the kernel's unshare also holds
- * the hugetlb VMA lock for write, which hugetlb faults take for read),
- * which excludes a walker holding mmap_lock for read: it could never
- * meet the unlink, and a "safe" verdict would have no evidence. */
-unsigned int scenario_allowed_walkers(enum scenario s);
 
 /* What happens to collapse's old PTE table (the 2026 "make userland page
  * table freeing RCU-safe" series). */
@@ -214,8 +211,34 @@ const char *unshare_sync_name(enum unshare_sync u);
 /* Parses "none", "per-unshare" or "gather"; 0 or -EINVAL. */
 int unshare_sync_parse(const char *name, enum unshare_sync *out);
 
+/* How khugepaged retracts the PTE table of a file THP range
+ * (collapse_pte_mapped_thp(), retract_page_tables()). */
+enum retract_gen {
+	/* 6.1-6.5 (the seed's patch; 6.0.12+ by backport): under
+	 * mmap_lock and the i_mmap lock for write, pmdp_collapse_flush(),
+	 * tlb_remove_table_sync_one() (the ipi-sync fix: off, the kernel
+	 * before 2ba99c5e0881, 6.0.0-6.0.11), then pte_free() at once, the
+	 * PTEs still in the table. Zero: the default. */
+	RETRACT_FREE,
+	/* 6.6+ (Hugh Dickins's series, 1d65b771bc08, 1043173eb5eb): under
+	 * mmap_lock for read (collapse_pte_mapped_thp()) or the i_mmap lock
+	 * for read alone (retract_page_tables()), the PTEs cleared,
+	 * pmdp_collapse_flush(), pmdp_get_lockless_sync(), and
+	 * pte_free_defer(): the table is freed after a grace period, on
+	 * every architecture. */
+	RETRACT_DEFER,
+	RETRACT_COUNT,
+};
+/* "free", "defer" */
+const char *retract_gen_name(enum retract_gen r);
+/* Parses "free" or "defer"; 0 or -EINVAL. */
+int retract_gen_parse(const char *name, enum retract_gen *out);
+/* "free, defer" */
+void retract_gen_names(char *buf, size_t len);
+
 /* The kernel generation a machine runs, where ptlab models more than one;
- * all zero is today's kernel without PT_RECLAIM. */
+ * all zero is the default: today's kernel without PT_RECLAIM, and file
+ * THP retraction as the seed's patch left it (RETRACT_FREE). */
 struct ptlab_kernel {
 	enum collapse_table collapse_table;
 	/* The series' end state: every user page table is freed after an
@@ -229,11 +252,13 @@ struct ptlab_kernel {
 	 * every architecture. */
 	bool pt_reclaim;
 	enum unshare_sync unshare_sync;
+	enum retract_gen retract;
 };
 
 /* The kernel of today: reuse, no rcu_everywhere, PT_RECLAIM where the
  * profile selects RCU table free (the kernel's dependency), the unshare
- * sync by the fixes. */
+ * sync by the fixes; retraction in the free generation (the default, see
+ * enum retract_gen). */
 struct ptlab_kernel ptlab_kernel_default(const struct ptlab_profile *p);
 /* Whether @k has PT_RECLAIM (its switch, or rcu_everywhere). */
 static inline bool ptlab_kernel_pt_reclaim(struct ptlab_kernel k)
@@ -244,14 +269,36 @@ static inline bool ptlab_kernel_pt_reclaim(struct ptlab_kernel k)
 /* The unshare sync in effect for @k and @fixes. */
 enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes fixes);
 
+/* The walker kinds a scenario runs by default in kernel generation @k:
+ * all it allows (below). */
+unsigned int scenario_default_walkers(enum scenario s, struct ptlab_kernel k);
+/* The walker kinds a scenario can run in kernel generation @k: GUP-fast
+ * always; RCU walkers only where something takes a PTE table away while
+ * they may hold mmap_lock for read: pt-reclaim (MADV_DONTNEED, under
+ * mmap_lock for read) and retract in the defer generation (6.6+:
+ * collapse_pte_mapped_thp() under mmap_lock for read,
+ * retract_page_tables() under the i_mmap lock alone). Elsewhere the
+ * table goes under mmap_lock for write (anonymous collapse, munmap's
+ * detach, an unshare by munmap, and retraction in the free generation,
+ * 6.1-6.5: mmap_write_trylock() and the i_mmap lock for write; the
+ * kernel's hugetlb unshare also holds the hugetlb VMA lock for write,
+ * which hugetlb faults take for read), which excludes a walker holding
+ * mmap_lock for read: it could never meet the unlink, and a "safe"
+ * verdict would have no evidence. */
+unsigned int scenario_allowed_walkers(enum scenario s, struct ptlab_kernel k);
+
 /* A cell of the matrix: everything the rule reads. */
 struct ptlab_cell {
 	const struct ptlab_profile *profile;
 	struct ptlab_fixes fixes;
 	struct ptlab_kernel kernel;
 	enum scenario scenario;
-	unsigned int walkers;   /* WALKER_MASK()s; 0: the scenario's default */
+	unsigned int walkers;   /* WALKER_MASK()s; 0: the scenario's default
+				 * in the cell's kernel generation */
 };
+
+/* The cell's walker kinds: its own, or its scenario's default. */
+unsigned int ptlab_cell_walkers(const struct ptlab_cell *c);
 
 /* The cell's defaults: today's kernel and the scenario's walkers. */
 struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab_fixes fixes,

@@ -22,10 +22,14 @@
  *   never a false report).
  * - stale read: the harm itself, proven by the value a walker read: the
  *   free poison (in a PTE table, or in the PMD table a PUD read led to),
- *   or an in-table deposit link (a kernel address). A lower
- *   bound: a read of a frame already reused shows data that proves
- *   nothing by itself (the model's stale_table assertion is this read;
- *   the stress lab's verdict uses "unheld", which includes it).
+ *   an in-table deposit link (a kernel address), or an entry that decodes
+ *   as present and accessible with a PFN that is no frame's
+ *   (RP_GUP_FAST_BAD_PFN: no live table holds one; the kernel would go on
+ *   to pte_page() with it, ptlab stops there, never silently: the
+ *   section's table is reported stale with the value). A lower bound: a
+ *   read of a frame already reused shows data that proves nothing by
+ *   itself (the model's stale_table assertion is this read; the stress
+ *   lab's verdict uses "unheld", which includes it).
  * - stale pin: a pin gup_fast returned was still held after collapse's
  *   isolation had passed its page, and collapse copied the page away:
  *   writes through the pin are lost. The collapsing thread takes a
@@ -133,7 +137,10 @@ struct walk_record {
 	/* Writers' events logged before the first read (ring heads). */
 	uint64_t writer_events;
 	uint16_t flags;          /* SEC_* */
-	struct page *poisoned;   /* a table a PTE read returned the poison from */
+	/* a table a read returned the poison, or a PFN that is not valid,
+	 * from; and that entry (0 for the poison) */
+	struct page *poisoned;
+	uint64_t bad_entry;
 };
 
 static __thread struct walk_record rec;
@@ -200,6 +207,17 @@ static bool non_pte_value(uint64_t v)
 	       (v >= base && v - base < (uint64_t)ptlab_nr_frames << PAGE_SHIFT);
 }
 
+/* The walker read @entry, whose PFN is no frame's, from @t: the words
+ * of the violation. */
+static void bad_pfn_words(struct lab_violation_detail *d, struct page *t, uint64_t entry)
+{
+	snprintf(d->what, sizeof(d->what),
+		 "walker cpu%d read %#llx for %#llx in table %u: a PFN no frame has, so no "
+		 "live table (gen %u, now %u)",
+		 d->cpu, (unsigned long long)entry, (unsigned long long)d->addr, page_to_pfn(t),
+		 d->gen_seen, d->gen_now);
+}
+
 /* End of a section: did any table it used change under it? */
 static void rec_check(void)
 {
@@ -218,7 +236,9 @@ static void rec_check(void)
 		d.table_pfn = page_to_pfn(t);
 		d.gen_seen = rec.t[i].gen;
 		d.gen_now = gen;
-		if (gen == rec.t[i].gen && type == PAGE_TYPE_PGTABLE && t != rec.poisoned &&
+		if (t == rec.poisoned && rec.bad_entry)
+			bad_pfn_words(&d, t, rec.bad_entry);
+		else if (gen == rec.t[i].gen && type == PAGE_TYPE_PGTABLE && t != rec.poisoned &&
 		    dseq - rec.t[i].dseq >= PT_SEQ_HANDOVER)
 			snprintf(d.what, sizeof(d.what),
 				 "walker cpu%d read table %u for %#llx; inside its section this "
@@ -241,6 +261,14 @@ static void rec_check(void)
 		rec.flags |= SEC_VIOLATED;
 		lab_violation(&d);
 		return;
+	}
+	/* An entry with no valid PFN from a table the record missed. */
+	if (rec.poisoned && rec.bad_entry) {
+		d.table_pfn = page_to_pfn(rec.poisoned);
+		d.gen_seen = d.gen_now = seen_generation(rec.poisoned);
+		bad_pfn_words(&d, rec.poisoned, rec.bad_entry);
+		rec.flags |= SEC_VIOLATED;
+		lab_violation(&d);
 	}
 }
 
@@ -491,6 +519,12 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 			if (ctx->pte == PAGE_POISON)
 				rec.poisoned = ctx->pte_table;
 		}
+		break;
+	case RP_GUP_FAST_BAD_PFN:
+		/* Proof by the value: a stale read, and the table stale. */
+		rec.flags |= SEC_STALE_READ;
+		rec.poisoned = ctx->pte_table ? ctx->pte_table : ctx->pmd_table;
+		rec.bad_entry = ctx->pte_table ? ctx->pte : ctx->pmd;
 		break;
 	case RP_GUP_FAST_RECHECK_FAILED:
 		rec.flags |= SEC_RECHECK_FAILED;

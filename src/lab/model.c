@@ -165,6 +165,8 @@ static const char *scenario_switch(enum scenario s)
 		return "SCENARIO_HUGETLB_UNSHARE";
 	case SCENARIO_MUNMAP_PMD:
 		return "SCENARIO_MUNMAP_PMD";
+	case SCENARIO_RETRACT:
+		return "SCENARIO_RETRACT";
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -173,7 +175,7 @@ static const char *scenario_switch(enum scenario s)
 
 static unsigned int cell_walkers(const struct ptlab_cell *c)
 {
-	return c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+	return ptlab_cell_walkers(c);
 }
 
 size_t ptlab_model_switches(const struct ptlab_cell *c,
@@ -232,6 +234,8 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 		out[n++] = "COLLAPSE_ZAP_RCU";
 	else if (c->kernel.collapse_table == COLLAPSE_TABLE_FRESH)
 		out[n++] = "COLLAPSE_FRESH";
+	if (c->kernel.retract == RETRACT_DEFER)
+		out[n++] = "RETRACT_DEFER";
 	switch (ptlab_unshare_sync(c->kernel, c->fixes)) {
 	case UNSHARE_SYNC_PER_UNSHARE:
 		out[n++] = "UNSHARE_SYNC_PER_UNSHARE";
@@ -262,11 +266,13 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 			      collapse_table_name(c->kernel.collapse_table));
 	if (n >= 0 && (size_t)n < len && c->kernel.rcu_everywhere)
 		n += snprintf(buf + n, len - (size_t)n, ".rcu-everywhere");
+	if (n >= 0 && (size_t)n < len && c->kernel.retract != RETRACT_FREE)
+		n += snprintf(buf + n, len - (size_t)n, ".%s", retract_gen_name(c->kernel.retract));
 	if (n >= 0 && (size_t)n < len && c->kernel.unshare_sync != UNSHARE_SYNC_BY_FIXES)
 		n += snprintf(buf + n, len - (size_t)n, ".unshare-%s",
 			      unshare_sync_name(c->kernel.unshare_sync));
 	if (n >= 0 && (size_t)n < len && c->walkers &&
-	    c->walkers != scenario_default_walkers(c->scenario))
+	    c->walkers != scenario_default_walkers(c->scenario, c->kernel))
 		snprintf(buf + n, len - (size_t)n, ".%s",
 			 c->walkers == WALKER_MASK(WALKER_RCU) ? "rcu" :
 			 c->walkers == WALKER_MASK(WALKER_GUP) ? "gup" : "gup+rcu");

@@ -17,6 +17,7 @@ static const char *const scenario_names_tab[SCENARIO_COUNT] = {
 	[SCENARIO_PT_RECLAIM] = "pt-reclaim",
 	[SCENARIO_HUGETLB_UNSHARE] = "hugetlb-unshare",
 	[SCENARIO_MUNMAP_PMD] = "munmap-pmd",
+	[SCENARIO_RETRACT] = "retract",
 };
 
 const char *scenario_name(enum scenario s)
@@ -103,6 +104,7 @@ bool sync_policy_converts(enum sync_policy s, enum sync_caller caller)
 	case SYNC_CALLER_TABLE_ONE:
 		return true;
 	case SYNC_CALLER_UNSHARE_EACH:
+	case SYNC_CALLER_RETRACT_FREE:
 		break;
 	}
 	return false;
@@ -211,15 +213,21 @@ void walker_kinds_format(unsigned int mask, char *buf, size_t len)
 						 walker_kind_name((enum walker_kind)k));
 }
 
-unsigned int scenario_allowed_walkers(enum scenario s)
+unsigned int scenario_allowed_walkers(enum scenario s, struct ptlab_kernel k)
 {
-	return scenario_default_walkers(s);
+	bool rcu = s == SCENARIO_PT_RECLAIM || (s == SCENARIO_RETRACT && k.retract == RETRACT_DEFER);
+
+	return WALKER_MASK(WALKER_GUP) | (rcu ? WALKER_MASK(WALKER_RCU) : 0);
 }
 
-unsigned int scenario_default_walkers(enum scenario s)
+unsigned int scenario_default_walkers(enum scenario s, struct ptlab_kernel k)
 {
-	return WALKER_MASK(WALKER_GUP) |
-	       (s == SCENARIO_PT_RECLAIM ? WALKER_MASK(WALKER_RCU) : 0);
+	return scenario_allowed_walkers(s, k);
+}
+
+unsigned int ptlab_cell_walkers(const struct ptlab_cell *c)
+{
+	return c->walkers ? c->walkers : scenario_default_walkers(c->scenario, c->kernel);
 }
 
 static const char *const collapse_table_names[COLLAPSE_TABLE_COUNT] = {
@@ -267,12 +275,44 @@ int unshare_sync_parse(const char *name, enum unshare_sync *out)
 	return -EINVAL;
 }
 
+static const char *const retract_gen_names_tab[RETRACT_COUNT] = {
+	[RETRACT_FREE] = "free",
+	[RETRACT_DEFER] = "defer",
+};
+
+const char *retract_gen_name(enum retract_gen r)
+{
+	return (unsigned int)r < RETRACT_COUNT ? retract_gen_names_tab[r] : "?";
+}
+
+int retract_gen_parse(const char *name, enum retract_gen *out)
+{
+	for (unsigned int i = 0; name && i < RETRACT_COUNT; i++) {
+		if (!strcmp(name, retract_gen_names_tab[i])) {
+			*out = (enum retract_gen)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *retract_gen_name_at(size_t i)
+{
+	return retract_gen_names_tab[i];
+}
+
+void retract_gen_names(char *buf, size_t len)
+{
+	names_join(buf, len, retract_gen_name_at, RETRACT_COUNT);
+}
+
 struct ptlab_kernel ptlab_kernel_default(const struct ptlab_profile *p)
 {
 	return (struct ptlab_kernel){ .collapse_table = COLLAPSE_TABLE_REUSE,
 				      .rcu_everywhere = false,
 				      .pt_reclaim = p && p->rcu_table_free,
-				      .unshare_sync = UNSHARE_SYNC_BY_FIXES };
+				      .unshare_sync = UNSHARE_SYNC_BY_FIXES,
+				      .retract = RETRACT_FREE };
 }
 
 enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes fixes)
@@ -285,9 +325,10 @@ enum unshare_sync ptlab_unshare_sync(struct ptlab_kernel k, struct ptlab_fixes f
 struct ptlab_cell ptlab_cell_default(const struct ptlab_profile *p, struct ptlab_fixes fixes,
 				     enum scenario s)
 {
-	return (struct ptlab_cell){ .profile = p, .fixes = fixes,
-				    .kernel = ptlab_kernel_default(p), .scenario = s,
-				    .walkers = scenario_default_walkers(s) };
+	struct ptlab_kernel k = ptlab_kernel_default(p);
+
+	return (struct ptlab_cell){ .profile = p, .fixes = fixes, .kernel = k, .scenario = s,
+				    .walkers = scenario_default_walkers(s, k) };
 }
 
 /*
@@ -457,6 +498,29 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 		out[VIOLATION_STALE_TABLE] = !unshare_held_off;
 		out[VIOLATION_WRONG_PAGE] = !unshare_held_off;
 		break;
+	case SCENARIO_RETRACT:
+		/*
+		 * free (6.1-6.5): after pmdp_collapse_flush() and (with the
+		 * ipi-sync fix) tlb_remove_table_sync_one(), the table is
+		 * pte_free()d at once: a walker that read the old PMD and was
+		 * not held off reads a freed table, soon another's (the pool
+		 * hands the frame out again). Its PTEs, left in place, and the
+		 * entries of the frame's next life decode as pages: one mapped
+		 * at another address (the table reused for another range) is
+		 * returned only without the PMD re-check, which sees the PMD
+		 * cleared or huge; a table reused at the same PMD maps the same
+		 * file pages at the same offsets, the right ones. defer (6.6+):
+		 * the PTEs are cleared first and pte_free_defer() frees the
+		 * table after a grace period, which waits for every GUP-fast
+		 * section: nothing. Never a stale pin: retraction copies no
+		 * page away, the pages stay the file's, so a pin through the
+		 * old table is a pin of the page the file still maps there.
+		 */
+		if (c->kernel.retract == RETRACT_FREE && !e->held_off) {
+			out[VIOLATION_STALE_TABLE] = true;
+			out[VIOLATION_WRONG_PAGE] = !c->fixes.pmd_recheck;
+		}
+		break;
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -467,15 +531,17 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 static void expect_rcu(const struct ptlab_cell *c, const struct ptlab_expectation *e,
 		       bool out[VIOLATION_KINDS])
 {
-	/* Only PT_RECLAIM frees a PTE table under mmap_lock for read, the
-	 * lock such a walker holds: collapse and munmap's table freeing
+	/* PT_RECLAIM and 6.6+ retraction take a PTE table away under
+	 * mmap_lock for read (or no mmap_lock), the lock such a walker
+	 * holds: collapse, munmap's table freeing and 6.1-6.5 retraction
 	 * exclude it (mmap_lock for write, or no VMA left to walk: munmap
 	 * and munmap-pmd detach the VMAs under it first), and a
 	 * hugetlb walker holds the hugetlb VMA lock unsharing needs. It
 	 * reads no entry before it holds the table's lock and its PMD
-	 * re-check passed (the reclaimer clears the PMD under that lock),
-	 * so the harm is the lock itself: of a table freed (and reused)
-	 * after a flush that did not wait for it. */
+	 * re-check passed (the writer clears the PMD under that lock), so
+	 * the harm is the lock itself: of a table freed (and reused) after
+	 * a flush that did not wait for it. Retraction's pte_free_defer()
+	 * frees after a grace period on every profile: never. */
 	if (c->scenario == SCENARIO_PT_RECLAIM && !e->rcu_free)
 		out[VIOLATION_STALE_LOCK] = true;
 }
@@ -500,10 +566,13 @@ struct ptlab_expectation ptlab_expect_cell(const struct ptlab_cell *c)
 	e.sync_ipi = c->profile->sync_ipi || c->kernel.rcu_everywhere;
 	e.upper = c->kernel.rcu_everywhere ? UPPER_TABLE_RCU : c->profile->upper_table_free;
 	e.flush_waits = profile_flush_waits(c->profile);
+	/* The sync of the scenario's writer: collapse's, or retraction's
+	 * in collapse_and_free_pmd() (6.1-6.5), which no policy converts. */
 	e.sync_works = sync_reaches(c->profile, e.sync_ipi, c->fixes.sync, true,
-				    SYNC_CALLER_COLLAPSE);
+				    c->scenario == SCENARIO_RETRACT ? SYNC_CALLER_RETRACT_FREE
+								    : SYNC_CALLER_COLLAPSE);
 	e.held_off = profile_collapse_flush_waits(c->profile) || e.sync_works;
-	walkers = c->walkers ? c->walkers : scenario_default_walkers(c->scenario);
+	walkers = ptlab_cell_walkers(c);
 	if (walkers & WALKER_MASK(WALKER_GUP))
 		expect_gup(c, &e, e.by_walker[WALKER_GUP]);
 	if (walkers & WALKER_MASK(WALKER_RCU))

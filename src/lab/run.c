@@ -47,7 +47,7 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 	if (s == SCENARIO_PT_RECLAIM)
 		cfg->kernel.pt_reclaim = true;
 	cfg->scenario = s;
-	cfg->walker_kinds = scenario_default_walkers(s);
+	cfg->walker_kinds = scenario_default_walkers(s, cfg->kernel);
 	cfg->seconds = 1.0;
 	cfg->grace_after_violation = 0.05;
 	cfg->walkers = 2;
@@ -92,6 +92,20 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 		 * walker must outlast the unlink, flush and free to see a
 		 * table reused. Walkers only: the reclaimer's zaps and
 		 * faults pass the same point. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_PTE_MAP_PMD_READ, .delay_ns = 2000000, .probability = 0.25,
+			.jitter = true, .walkers_only = true };
+		break;
+	case SCENARIO_RETRACT:
+		/* A GUP-fast walker between its PMD read and its PTE read,
+		 * across a retraction and the first faults of the other
+		 * range, which take the frame freed. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 2000000, .probability = 0.25,
+			.jitter = true, .preempt = true };
+		/* An RCU walker (the defer generation) between its PMD read
+		 * and its lock, across the clear and the grace period's start.
+		 * Walkers only: the retractor's faults pass the same point. */
 		cfg->windows[cfg->nr_windows++] = (struct lab_window){
 			.rp = RP_PTE_MAP_PMD_READ, .delay_ns = 2000000, .probability = 0.25,
 			.jitter = true, .walkers_only = true };
@@ -141,10 +155,11 @@ static bool config_ok(const struct lab_run_config *cfg)
 		return false;
 	if ((unsigned int)cfg->scenario >= SCENARIO_COUNT || cfg->walkers < 1 ||
 	    cfg->walkers > LAB_MAX_WALKERS || cfg->nr_windows > LAB_MAX_WINDOWS ||
-	    !kinds || (cfg->walker_kinds & ~scenario_allowed_walkers(cfg->scenario)) ||
+	    !kinds || (cfg->walker_kinds & ~scenario_allowed_walkers(cfg->scenario, cfg->kernel)) ||
 	    cfg->walkers * kinds > LAB_MAX_WALKERS || cfg->min_mm_cpus > LAB_MAX_WALKERS ||
 	    (unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
 	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT ||
+	    (unsigned int)cfg->kernel.retract >= RETRACT_COUNT ||
 	    !(cfg->seconds > 0 && cfg->seconds <= 86400) ||
 	    (cfg->trace_cap && (cfg->trace_cap < LAB_CAP_MIN || cfg->trace_cap > LAB_CAP_MAX)) ||
 	    (cfg->evidence_cap &&

@@ -23,6 +23,16 @@
  * pt-reclaim       reclaimer: MADV_DONTNEED of one or two 2 MiB chunks of
  *                  R (PT_RECLAIM frees their empty PTE tables), then fault
  *                  a few pages back.
+ * retract          a shmem file of NR_S huge folios mapped shared over S;
+ *                  retractor: fault a range in with PTEs (each maps a
+ *                  subpage of the folio), retract its PTE table
+ *                  (collapse_pte_mapped_thp(), the generation's way),
+ *                  khugepaged's turn leaving the PMD none, MADV_COLLAPSE's
+ *                  mapping the folio huge, which a MADV_DONTNEED then
+ *                  zaps, and on to the other range: its first fault
+ *                  allocates the frame just freed (the pool is LIFO).
+ *                  GUP-fast walkers pin the file's pages; in the defer
+ *                  generation RCU walkers call mincore() too.
  * hugetlb-unshare  mms W (the walkers'), A and B map hugetlb file F1 over
  *                  the same 1 GiB at the same offset and share its PMD
  *                  table. W's unsharer: munmap F1 (unsharing the table,
@@ -60,6 +70,7 @@
 #include "ptlab/gup.h"
 #include "ptlab/huge.h"
 #include "ptlab/hugetlb.h"
+#include "ptlab/shmem.h"
 #include "ptlab/smp.h"
 #include "util/rand.h"
 #include "util/time.h"
@@ -72,6 +83,7 @@
 #define NR_H 2           /* hugetlb pages the walkers use */
 #define NR_U 2           /* munmap-pmd: 2 MiB chunks of each range */
 #define U_STRIDE (16 * PAGE_SIZE) /* munmap-pmd: the pages faulted and walked */
+#define NR_S 2           /* shmem folios retracted in turn */
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
  * logs every step. The controller reads them every few milliseconds. */
@@ -100,6 +112,8 @@ struct lab_scenario {
 	 * W unmapped, A unmapped, B restored, A shares again. */
 	struct mm_struct *mm_a, *mm_b;
 	struct hugetlb_file *f1, *f2;
+	/* retract: the shmem file mapped at BASE. */
+	struct shmem_file *sf;
 	atomic_bool w_unmapped, a_unmapped, b_restored, a_restored;
 	/* Set by the controller (release), polled by the threads (acquire):
 	 * the controller joined the writers before it stops the walkers. */
@@ -125,6 +139,8 @@ static uint64_t walk_len(const struct lab_scenario *s)
 		return NR_H * PMD_SIZE;
 	case SCENARIO_MUNMAP_PMD:
 		return NR_U * PMD_SIZE;
+	case SCENARIO_RETRACT:
+		return NR_S * PMD_SIZE;
 	default:
 		return NR_A * PMD_SIZE;
 	}
@@ -161,11 +177,14 @@ static void walker_pin(struct lab_thread *t, uint64_t addr, uint64_t round)
 		return;
 	}
 	lab_count(&t->ctx.st.pages, 1);
-	/* The page mapped there: the mm's own at that address, or F1's at
-	 * the same offset (hugetlb-unshare maps F1 at BASE, offset 0). */
+	/* The page mapped there: the mm's own at that address, or a file's
+	 * at the same offset (hugetlb-unshare maps F1 at BASE, offset 0;
+	 * retract its shmem file the same way). */
 	if (s->f1)
 		lab_check_returned(&p, 1, addr, HUGETLB_OWNER_BIT | hugetlb_file_id(s->f1),
 				   addr - BASE);
+	else if (s->sf)
+		lab_check_returned(&p, 1, addr, SHMEM_OWNER_BIT | shmem_file_id(s->sf), addr - BASE);
 	else
 		lab_check_returned(&p, 1, addr, s->mm_id, addr);
 	page_write(p, (size_t)w * 8, &v, 8);
@@ -390,6 +409,55 @@ static void reclaimer_loop(struct lab_thread *t)
 	}
 }
 
+/* How long the retractor keeps the ranges mapped, by PTEs before it
+ * retracts their tables and by huge PMDs before it zaps them. */
+#define RETRACT_HOLD_NS 1000000
+#define RETRACT_HUGE_HOLD_NS 200000
+
+/*
+ * retract: every range of S is faulted in with PTEs, held a moment, and
+ * its PTE table retracted, by khugepaged (the PMD left none) and by
+ * MADV_COLLAPSE (the folio mapped huge, zapped again a moment later)
+ * taking turns. The next round's first faults allocate PTE tables: the
+ * frames the retractions freed (at once, or after their grace period),
+ * the pool handing out the last freed first: the first range gets the
+ * second's old table.
+ */
+static void retractor_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+	bool huge[NR_S];
+	uint64_t round = 0;
+
+	while (!stopping(&s->stop_writers)) {
+		bool any = false;
+
+		if (mm_populate(s->mm, BASE, NR_S * PMD_SIZE, true))
+			fail(t, LAB_FAIL_USER_WRITE);
+		sleep_ns(RETRACT_HOLD_NS);
+		for (int i = 0; i < NR_S; i++) {
+			uint64_t a = BASE + (uint64_t)i * PMD_SIZE;
+			int r = collapse_pte_mapped_thp(s->mm, a, (round + (uint64_t)i) & 1);
+
+			huge[i] = ((round + (uint64_t)i) & 1) && r == SCAN_SUCCEED;
+			any |= huge[i];
+			if (r == SCAN_SUCCEED) {
+				lab_count(&t->ctx.st.collapses, 1);
+				lab_count(&t->ctx.st.cycles, 1);
+			} else if (r != SCAN_PMD_MAPPED) {
+				lab_count(&t->ctx.st.refusals, 1);
+			}
+		}
+		if (any)
+			sleep_ns(RETRACT_HUGE_HOLD_NS);
+		for (int i = 0; i < NR_S; i++)
+			if (huge[i] && mm_madvise_dontneed(s->mm, BASE + (uint64_t)i * PMD_SIZE,
+							   PMD_SIZE))
+				fail(t, LAB_FAIL_MUNMAP);
+		round++;
+	}
+}
+
 /* Faults @n huge pages of a hugetlb mapping at @addr, in @t's mm. */
 static void fault_hugetlb(struct lab_thread *t, uint64_t addr, unsigned int n)
 {
@@ -491,6 +559,8 @@ const char *lab_scenario_writer_name(enum scenario s, int index)
 								   : "last unsharer (mm A)";
 	case SCENARIO_MUNMAP_PMD:
 		return "PUD-range mutator";
+	case SCENARIO_RETRACT:
+		return "retractor";
 	default:
 		return index == 0 ? "collapser" : "zapper";
 	}
@@ -507,6 +577,9 @@ static void writer_body(struct lab_thread *t)
 		break;
 	case SCENARIO_MUNMAP_PMD:
 		pmd_mutator_loop(t);
+		break;
+	case SCENARIO_RETRACT:
+		retractor_loop(t);
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		if (t->ctx.index == 0)
@@ -578,7 +651,23 @@ static int hugetlb_setup(struct lab_scenario *s)
 	return r < 0 ? (int)r : 0;
 }
 
-/* Maps and populates the scenario's ranges (small pages, or hugetlb). */
+/* retract: the shmem file, mapped shared at BASE and faulted in (its
+ * folios are allocated here, before any allocation may fail). */
+static int shmem_setup(struct lab_scenario *s)
+{
+	int64_t r;
+
+	s->sf = shmem_file_create(NR_S * PMD_SIZE);
+	if (!s->sf)
+		return -ENOMEM;
+	r = mm_mmap_shmem(s->mm, BASE, NR_S * PMD_SIZE, VM_READ | VM_WRITE, s->sf, 0);
+	if (r < 0)
+		return (int)r;
+	return mm_populate(s->mm, BASE, NR_S * PMD_SIZE, true);
+}
+
+/* Maps and populates the scenario's ranges (small pages, or hugetlb, or
+ * shmem). */
 static int scenario_setup(struct lab_scenario *s)
 {
 	uint64_t len = walk_len(s);
@@ -595,6 +684,8 @@ static int scenario_setup(struct lab_scenario *s)
 		ret = munmap_pmd_map(s->mm, 0);
 		return ret ? ret : munmap_pmd_fault(s->mm, 0);
 	}
+	if (s->cfg.scenario == SCENARIO_RETRACT)
+		return shmem_setup(s);
 	if (mm_mmap(s->mm, BASE, len, VM_READ | VM_WRITE) < 0)
 		return -ENOMEM;
 	ret = mm_populate(s->mm, BASE, len, true);
@@ -609,6 +700,11 @@ static int scenario_setup(struct lab_scenario *s)
  * controller, a CPU, once the threads are gone. */
 static void scenario_teardown(struct lab_scenario *s)
 {
+	if (s->sf) {
+		/* The mapping goes first: the file outlives no map. */
+		mm_munmap(s->mm, BASE, NR_S * PMD_SIZE);
+		shmem_file_destroy(s->sf);
+	}
 	if (s->mm_b) {
 		/* W's mapping of F1 goes first: the files outlive no map. */
 		mm_munmap(s->mm, BASE, PUD_SIZE);

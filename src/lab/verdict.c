@@ -109,6 +109,8 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 		return why_not(LAB_FAIL, why, why_len, "no hugetlb PMD table was unshared");
 	if (cfg->scenario == SCENARIO_MUNMAP_PMD && !r->pmd_table_unlinks)
 		return why_not(LAB_FAIL, why, why_len, "munmap freed no PMD table");
+	if (cfg->scenario == SCENARIO_RETRACT && !r->unlinks)
+		return why_not(LAB_FAIL, why, why_len, "no PTE table of the file THP was retracted");
 	for (int w = 0; w < WALKER_KINDS; w++) {
 		const char *wn = walker_kind_name((enum walker_kind)w);
 		uint64_t seen = 0;
