@@ -15,6 +15,8 @@
 #include "ptlab/machine.h"
 #include "ptlab/smp.h"
 #include "util/cli.h"
+#include "util/compare.h"
+#include "util/time.h"
 
 struct bench bench;
 
@@ -41,17 +43,7 @@ const struct bench_result *bench_find(const char *name, const char *mode,
 
 double bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return (double)monotonic_ns();
 }
 
 double bench_median(double *v, unsigned int n)

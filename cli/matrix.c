@@ -22,6 +22,8 @@
 #include "report.h"
 #include "trace_json.h"
 #include "util/cli.h"
+#include "util/compare.h"
+#include "util/time.h"
 
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
@@ -66,14 +68,6 @@ struct matrix {
 	FILE *spool;
 	bool spool_failed;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void usage(FILE *f)
 {
@@ -729,13 +723,6 @@ static int write_report(const char *path, const struct matrix *m, bool passed)
 	return ret;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Medians of the time to the first violation (unsafe cells), and of the
  * cycles per second and the defended overlaps (safe cells), with the
  * defence that held off most of each safe cell's overlaps. */
@@ -999,7 +986,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		return CLI_EXIT_USAGE;
 	}
 	m->tty = isatty(2);
-	t0 = now_s();
+	t0 = monotonic_s();
 	if (m->no_rule && (ret = check_model(m))) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
 		return 1;
@@ -1033,13 +1020,13 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		inconclusive += m->cells[i].verdict == LAB_INCONCLUSIVE;
 	}
 	if (m->no_rule) {
-		ret = print_observed_summary(stdout, m, now_s() - t0) ? 0 : 1;
+		ret = print_observed_summary(stdout, m, monotonic_s() - t0) ? 0 : 1;
 		print_peak_rss(stdout);
 		if (json && write_json(json, m, false))
 			ret = 1;
 		return ret;
 	}
-	print_summary(stdout, m, passed, inconclusive, now_s() - t0);
+	print_summary(stdout, m, passed, inconclusive, monotonic_s() - t0);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->cells[i].verdict != LAB_PASS && m->cells[i].res.have_detail) {
 			char scen[32], fw[40];

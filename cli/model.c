@@ -19,6 +19,7 @@
 #include "trace_json.h"
 #include "util/cli.h"
 #include "util/json.h"
+#include "util/time.h"
 
 #define FIX_NAMES "none, pmd-recheck, ipi-sync, both"
 /* Bounds a model file read with --model. */
@@ -440,14 +441,6 @@ static bool summary(const struct ptlab_cell *cells,
 	return count[MODEL_PASS] == n;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The cell of profile @p, fixes @f, scenario @sc and generations @ct and
  * @rg, with the walker kinds of --walkers its scenario allows there; false
  * when none is left. */
@@ -504,7 +497,7 @@ static void progress(void *arg, size_t done, size_t n)
 	const double *start = arg;
 
 	fprintf(stderr, "\r\033[K[%zu/%zu] cells checked, %.0f s", done, n,
-		now_seconds() - *start);
+		monotonic_s() - *start);
 }
 
 static int run_cells(struct model_args *a)
@@ -541,7 +534,7 @@ static int run_cells(struct model_args *a)
 	       "scenario", "expected", "model", "states", "seconds", "rule",
 	       "violations found");
 	fflush(stdout);
-	start = now_seconds();
+	start = monotonic_s();
 	if (isatty(2)) {
 		a->opts.progress = progress;
 		a->opts.progress_arg = &start;
@@ -557,9 +550,9 @@ static int run_cells(struct model_args *a)
 	}
 	for (size_t i = 0; i < n; i++)
 		print_cell(&cells[i], &results[i]);
-	passed = summary(cells, results, n, now_seconds() - start, jobs);
+	passed = summary(cells, results, n, monotonic_s() - start, jobs);
 	if (a->json_path && write_json(a->json_path, cells, results, n, passed,
-				       now_seconds() - start, jobs))
+				       monotonic_s() - start, jobs))
 		passed = false;
 	if (a->trace_dir && write_traces(a->trace_dir, cells, results, n))
 		passed = false;

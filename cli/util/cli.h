@@ -13,18 +13,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/parse.h"
+
 #define CLI_EXIT_USAGE 2
 
 /* Prints the usage error and returns CLI_EXIT_USAGE. */
 int cli_error(const char *what, const char *value, const char *allowed);
 
-/* Whole-string decimal parse into [min, max]; false on anything else
- * (empty, sign, trailing junk, overflow, out of range). */
-bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* Whole-string finite decimal in [min, max]. */
-bool cli_parse_double(const char *s, double min, double max, double *out);
-/* "on"/"off"/"true"/"false"/"1"/"0". */
-bool cli_parse_bool(const char *s, bool *out);
 
 /*
  * Calls @one(name, @arg) for each name of the comma-separated @list, in
