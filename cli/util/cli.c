@@ -51,17 +51,39 @@ static const char *cli_what(const struct cli_command *cmd, const char *what,
 	return buf;
 }
 
-/* "--profile, --scenario, ..." for the options whose names begin with the
- * @n bytes of @prefix (all of them for n == 0); returns how many. */
-static int cli_options_named(const struct option *o, const char *prefix, size_t n,
-			     char *buf, size_t len)
+/* The options every command has, after its own. */
+static const struct cli_opt cli_common_opts[] = {
+	{ "help", CLI_OPT_HELP, NULL, "this text" },
+	{ "version", CLI_OPT_VERSION, NULL, "ptlab's version" },
+	CLI_OPTS_END
+};
+
+/* The @i-th option of @cmd, its own then the common ones; NULL past them. */
+static const struct cli_opt *cli_opt_at(const struct cli_command *cmd, size_t i)
 {
+	size_t n = 0;
+
+	while (cmd->opts && cmd->opts[n].name)
+		n++;
+	if (i < n)
+		return &cmd->opts[i];
+	i -= n;
+	return i < 2 ? &cli_common_opts[i] : NULL;
+}
+
+/* "--profiles, --profile-file, ..." for the options whose names begin
+ * with the @n bytes of @prefix (all of them for n == 0), aliases among
+ * them only when @aliases; returns how many. */
+static int cli_options_named(const struct cli_command *cmd, const char *prefix, size_t n,
+			     bool aliases, char *buf, size_t len)
+{
+	const struct cli_opt *o;
 	size_t used = 0;
 	int count = 0;
 
 	buf[0] = '\0';
-	for (; o->name; o++) {
-		if (strncmp(o->name, prefix, n) != 0)
+	for (size_t i = 0; (o = cli_opt_at(cmd, i)); i++) {
+		if (strncmp(o->name, prefix, n) != 0 || (!o->help && !aliases))
 			continue;
 		if (used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s--%s",
@@ -71,33 +93,81 @@ static int cli_options_named(const struct option *o, const char *prefix, size_t 
 	return count;
 }
 
+/* Whether the options matching the prefix name more than one option (an
+ * alias and the option it stands for are one). */
+static bool cli_ambiguous(const struct cli_command *cmd, const char *prefix, size_t n)
+{
+	const struct cli_opt *o, *first = NULL;
+
+	for (size_t i = 0; (o = cli_opt_at(cmd, i)); i++) {
+		if (strncmp(o->name, prefix, n) != 0)
+			continue;
+		if (strlen(o->name) == n)
+			return false;
+		if (first && first->val != o->val)
+			return true;
+		first = first ? first : o;
+	}
+	return false;
+}
+
 /* The usage error for getopt_long()'s '?': from glibc, optopt is 0 for an
  * unknown or ambiguous long option, the option's value for a long option
  * given a value it does not take, and the character of an unknown short
- * option (the table's values are no characters, but for -h). */
+ * option. */
 static int cli_bad_option(const struct cli_command *cmd, char **argv)
 {
 	const char *arg = argv[optind - 1];
 	char what[64], list[1024], shortopt[3] = { '-', (char)optopt, '\0' };
+	bool is_long = strncmp(arg, "--", 2) == 0;
 
-	if (optopt == CLI_OPT_HELP || optopt >= CLI_OPT_VERSION)
+	if (is_long && optopt)
 		return cli_error(cli_what(cmd, "unexpected value", what, sizeof(what)),
 				 arg, NULL);
-	if (optopt == 0 && strncmp(arg, "--", 2) == 0 &&
-	    cli_options_named(cmd->options, arg + 2, strcspn(arg + 2, "="), list,
-			      sizeof(list)) > 1)
+	if (is_long && cli_ambiguous(cmd, arg + 2, strcspn(arg + 2, "="))) {
+		cli_options_named(cmd, arg + 2, strcspn(arg + 2, "="), false, list,
+				  sizeof(list));
 		return cli_error(cli_what(cmd, "ambiguous option", what, sizeof(what)), arg, list);
-	cli_options_named(cmd->options, "", 0, list, sizeof(list));
+	}
+	cli_options_named(cmd, "", 0, true, list, sizeof(list));
 	return cli_error(cli_what(cmd, "unknown option", what, sizeof(what)),
 			 optopt ? shortopt : arg, list);
 }
 
-/* The long name of the option whose value is @val. */
-static const char *cli_option_name(const struct option *o, int val)
+/* How the option is written for a person: "--jobs" (the long name). */
+static const char *cli_opt_name(const struct cli_command *cmd, int val)
 {
-	while (o->name && o->val != val)
-		o++;
-	return o->name ? o->name : "?";
+	const struct cli_opt *o;
+
+	for (size_t i = 0; (o = cli_opt_at(cmd, i)); i++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
+
+#define CLI_MAX_OPTS 64
+
+/* getopt_long()'s tables, made from the command's. */
+static void cli_getopt_tables(const struct cli_command *cmd, struct option *longs,
+			      char *shorts, size_t shorts_len)
+{
+	const struct cli_opt *o;
+	size_t i, n = 0;
+
+	/* '+': stop at the first operand (a subcommand, whose options follow
+	 * it); ':': a missing value returns ':'. */
+	n = (size_t)snprintf(shorts, shorts_len, "+:");
+	for (i = 0; (o = cli_opt_at(cmd, i)) && i < CLI_MAX_OPTS; i++) {
+		longs[i] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+					    NULL, o->val };
+		if (o->val < 128 && isalpha(o->val) && o->help && n + 3 < shorts_len) {
+			shorts[n++] = (char)o->val;
+			if (o->arg)
+				shorts[n++] = ':';
+			shorts[n] = '\0';
+		}
+	}
+	longs[i] = (struct option){ NULL, 0, NULL, 0 };
 }
 
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status)
@@ -105,29 +175,21 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 	/* The argv being scanned: getopt_long() keeps its place in globals,
 	 * which optind = 0 resets (glibc) when another argv comes. */
 	static char **scanning;
-	char what[64], name[64], shorts[16] = "+:h";
-	size_t n = strlen(shorts);
+	static struct option longs[CLI_MAX_OPTS + 1];
+	static char shorts[2 * CLI_MAX_OPTS + 4];
+	char what[64], name[64];
 	int c;
 
-	/* An option whose value is a letter has that short form too. */
-	for (const struct option *o = cmd->options; o->name && n + 2 < sizeof(shorts); o++)
-		if (o->val != CLI_OPT_HELP && o->val < 128 && isalpha(o->val)) {
-			shorts[n++] = (char)o->val;
-			if (o->has_arg == required_argument)
-				shorts[n++] = ':';
-			shorts[n] = '\0';
-		}
 	if (argv != scanning) {
 		scanning = argv;
 		optind = 0;
+		cli_getopt_tables(cmd, longs, shorts, sizeof(shorts));
 	}
 	opterr = 0;
-	/* '+': stop at the first operand (ptlab's command, whose options
-	 * follow it); ':': a missing value returns ':'. */
-	c = getopt_long(argc, argv, shorts, cmd->options, NULL);
+	c = getopt_long(argc, argv, shorts, longs, NULL);
 	switch (c) {
 	case -1:
-		if (optind >= argc || cmd->operands) {
+		if (optind >= argc || cmd->subs || !cmd->name) {
 			scanning = NULL;
 			return -1;
 		}
@@ -135,10 +197,7 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 				    argv[optind], "options only");
 		break;
 	case CLI_OPT_HELP:
-		cmd->usage(stdout);
-		if (cmd->name)
-			printf("  -h, --help           this text\n"
-			       "  --version            ptlab's version\n");
+		cli_usage(stdout, cmd);
 		*status = 0;
 		break;
 	case CLI_OPT_VERSION:
@@ -146,7 +205,7 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 		*status = 0;
 		break;
 	case ':':
-		snprintf(name, sizeof(name), "--%s", cli_option_name(cmd->options, optopt));
+		snprintf(name, sizeof(name), "--%s", cli_opt_name(cmd, optopt));
 		*status = cli_error("missing value for option", name,
 				    "a value after it, as --option VALUE or --option=VALUE; "
 				    "--help lists each option's values");
@@ -159,6 +218,112 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status
 	}
 	scanning = NULL;
 	return CLI_STOP;
+}
+
+#define CLI_WIDTH 79
+#define CLI_HELP_COLUMN 24
+
+/* Writes @text from column @col on, wrapped at CLI_WIDTH, its later lines
+ * indented to @col; @at is the column the cursor is at. */
+static void cli_wrap(FILE *f, const char *text, int at, int col)
+{
+	while (*text) {
+		size_t len = strlen(text), cut = len;
+
+		if (at < col) {
+			fprintf(f, "%*s", col - at, "");
+			at = col;
+		}
+		if (at + (int)len > CLI_WIDTH) {
+			cut = (size_t)(CLI_WIDTH - at);
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = strcspn(text, " ");
+		}
+		fprintf(f, "%.*s\n", (int)cut, text);
+		text += cut;
+		text += strspn(text, " ");
+		at = 0;
+	}
+}
+
+/* "  -p, --profiles LIST" and its help, with its aliases named. */
+static void cli_usage_opt(FILE *f, const struct cli_command *cmd, size_t i)
+{
+	const struct cli_opt *o = cli_opt_at(cmd, i), *a;
+	char head[96], help[1024];
+	bool letter = o->val < 128 && isalpha(o->val);
+	int n;
+
+	n = snprintf(head, sizeof(head), "  %c%c%s--%s%s%s", letter ? '-' : ' ',
+		     letter ? o->val : ' ', letter ? ", " : "  ", o->name, o->arg ? " " : "",
+		     o->arg ? o->arg : "");
+	snprintf(help, sizeof(help), "%s", o->help);
+	for (size_t j = i + 1; (a = cli_opt_at(cmd, j)) && !a->help; j++) {
+		size_t used = strlen(help);
+
+		snprintf(help + used, sizeof(help) - used, "%s--%s", j == i + 1 ? " (also " : ", ",
+			 a->name);
+		if (!(cli_opt_at(cmd, j + 1) && !cli_opt_at(cmd, j + 1)->help))
+			snprintf(help + strlen(help), sizeof(help) - strlen(help), ")");
+	}
+	fputs(head, f);
+	if (n + 1 >= CLI_HELP_COLUMN) {
+		fputc('\n', f);
+		n = 0;
+	}
+	cli_wrap(f, help, n, CLI_HELP_COLUMN);
+}
+
+void cli_usage(FILE *f, const struct cli_command *cmd)
+{
+	const struct cli_opt *o;
+
+	fprintf(f, "usage: ptlab%s%s %s\n", cmd->name ? " " : "", cmd->name ? cmd->name : "",
+		cmd->synopsis);
+	if (cmd->about)
+		fputs(cmd->about, f);
+	if (cmd->subs) {
+		fprintf(f, "\n%s:\n", cmd->name ? "subcommands" : "commands");
+		for (const struct cli_sub *s = cmd->subs; s->name; s++) {
+			fprintf(f, "  %-10s", s->name);
+			cli_wrap(f, s->help, 12, 13);
+		}
+	}
+	fprintf(f, "\noptions:\n");
+	for (size_t i = 0; (o = cli_opt_at(cmd, i)); i++)
+		if (o->help)
+			cli_usage_opt(f, cmd, i);
+	if (cmd->notes) {
+		fputc('\n', f);
+		fputs(cmd->notes, f);
+	}
+}
+
+int cli_dispatch(const struct cli_command *cmd, const char *what, int argc, char **argv)
+{
+	char allowed[256];
+	size_t used = 0;
+	int c, status = 0;
+
+	while ((c = cli_getopt(cmd, argc, argv, &status)) != -1)
+		if (c == CLI_STOP)
+			return status;
+	if (optind >= argc) {
+		cli_usage(stderr, cmd);
+		return CLI_EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	for (const struct cli_sub *s = cmd->subs; s->name; s++) {
+		if (strcmp(argv[0], s->name) == 0)
+			return s->fn(argc, argv);
+		if (used < sizeof(allowed))
+			used += (size_t)snprintf(allowed + used, sizeof(allowed) - used, "%s%s",
+						 s == cmd->subs ? "" : ", ", s->name);
+	}
+	return cli_error(what, argv[0], allowed);
 }
 
 int cli_check_output(const char *what, const char *path)

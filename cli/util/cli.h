@@ -33,11 +33,16 @@ int cli_for_each_name(const char *list, const char *allowed,
 /*
  * Option scanning with getopt_long(), the same for every command: both
  * "--opt value" and "--opt=value", unambiguous prefixes of long options,
- * "--" ending the options, -h/--help and --version.
+ * "--" ending the options, -h/--help and --version (which every command
+ * has without naming them).
  *
- * A command's option table (struct option) gives its own options values
- * from CLI_OPT_FIRST up (or a letter: the option's short form, "-o FILE")
- * and ends with CLI_OPTIONS_END. Its parser is
+ * A command's options are one table of struct cli_opt: the option's long
+ * name, its value (a letter gives it that short form, "-p LIST"; the
+ * others count from CLI_OPT_FIRST), the name of its argument and its
+ * help. The usage (--help, `ptlab help <command>`) is printed from that
+ * table and the command's texts, so an option's words are written once
+ * (and in the man page, which a test checks against the table). Its
+ * parser is
  *
  *	while ((c = cli_getopt(&cmd, argc, argv, &status)) != -1) {
  *		switch (c) {
@@ -54,21 +59,47 @@ enum {
 	CLI_OPT_FIRST,
 };
 
-#define CLI_OPTIONS_END                                          \
-	{ "help", no_argument, NULL, CLI_OPT_HELP },             \
-	{ "version", no_argument, NULL, CLI_OPT_VERSION },       \
-	{ NULL, 0, NULL, 0 }
+struct cli_opt {
+	const char *name;
+	/* What cli_getopt() returns for it: a letter is its short form too. */
+	int val;
+	/* Its argument's name in the usage ("LIST"); NULL: it takes none. */
+	const char *arg;
+	/* One paragraph, wrapped to the terminal's 80 columns. NULL: an alias
+	 * of the entry before it (same val and arg), accepted and named in
+	 * that entry's help, never listed on its own. */
+	const char *help;
+};
+
+#define CLI_OPTS_END { NULL, 0, NULL, NULL }
+
+/* A number's macro as text in a help string: CLI_XSTR(LAB_MAX_WALKERS). */
+#define CLI_XSTR(x) CLI_STR(x)
+#define CLI_STR(x) #x
+
+/* A subcommand of a command (ptlab's commands, `ptlab study`'s studies). */
+struct cli_sub {
+	const char *name;
+	/* Takes the arguments from its name on (argv[0] is @name). */
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
 
 struct cli_command {
-	/* "race"; NULL for ptlab itself (messages then name no command) */
+	/* "race", "study sync"; NULL for ptlab itself (messages then name no
+	 * command) */
 	const char *name;
-	/* The options, ending with CLI_OPTIONS_END. */
-	const struct option *options;
-	/* The text of --help (and of `ptlab help <name>`). */
-	void (*usage)(FILE *f);
-	/* Whether arguments that are not options may follow them (ptlab
-	 * itself: the command); a command's own take none. */
-	bool operands;
+	/* What follows "usage: ptlab <name> " ("[options]"). */
+	const char *synopsis;
+	/* What the command does: paragraphs, each line ending in '\n'. */
+	const char *about;
+	/* The options, ending with CLI_OPTS_END (no -h or --version). */
+	const struct cli_opt *opts;
+	/* Its subcommands, ending with a NULL name; NULL when it has none. A
+	 * command with subcommands takes the subcommand as its operand. */
+	const struct cli_sub *subs;
+	/* Printed after the options (exit status, what it needs); or NULL. */
+	const char *notes;
 };
 
 /* cli_getopt()'s "return @status now". */
@@ -78,13 +109,26 @@ struct cli_command {
  * The next option of argv (argv[0] the command's name; a new argv starts
  * a new scan): its value in the table, with optarg set for an option that
  * takes one; -1 after the last option (optind then indexes the first
- * operand, if the command takes operands); or CLI_STOP with *@status set,
- * after --help or --version were printed (0), or after a usage error was
- * printed (CLI_EXIT_USAGE): an unknown option (the allowed ones listed),
- * an ambiguous prefix (the candidates listed), a missing or an unexpected
- * value, an operand where none is taken.
+ * operand, if the command takes subcommands); or CLI_STOP with *@status
+ * set, after --help or --version were printed (0), or after a usage error
+ * was printed (CLI_EXIT_USAGE): an unknown option (the allowed ones
+ * listed), an ambiguous prefix (the candidates listed), a missing or an
+ * unexpected value, an operand where none is taken.
  */
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, int *status);
+
+/* The command's usage, from its table: what --help prints. */
+void cli_usage(FILE *f, const struct cli_command *cmd);
+
+/*
+ * For a command with subcommands: scans its own options (--help,
+ * --version), then runs the subcommand named by the first operand with
+ * the arguments from it on. Alone, the command prints its usage (which
+ * lists the subcommands) to stderr and returns CLI_EXIT_USAGE: it did no
+ * work, as `ptlab` alone. An unknown subcommand is a usage error naming
+ * it and listing the others (@what: "unknown command").
+ */
+int cli_dispatch(const struct cli_command *cmd, const char *what, int argc, char **argv);
 
 /*
  * Checks, before any work, that an output file can be written at @path
