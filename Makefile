@@ -1,6 +1,8 @@
 # ptlab: the kernel's page-table lifetime protocol, run for real in user space.
 #
-#   make              build libptlab.a and the ptlab command
+#   make              build libptlab.a and the ptlab command (a missing
+#                     Debian package is named, with the command that
+#                     installs it: scripts/build-deps.sh)
 #   make run          install what is missing, build, run the main job
 #   make check        install what is missing, build, check an install,
 #                     run the quick tier of the tests (a few minutes)
@@ -120,6 +122,19 @@ all: $(LIB) $(PTLAB)
 FLAGS_STAMP := $(BUILD)/flags
 $(shell mkdir -p $(BUILD); echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | \
 	cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $(FLAGS_STAMP))
+
+# Before the first object of a build directory: the compiler and the
+# headers are there, or the missing Debian packages are named with the
+# command that installs them (scripts/build-deps.sh), not a compiler error.
+DEPS_OK := $(BUILD)/deps-ok
+$(DEPS_OK):
+	$(Q)CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' scripts/build-deps.sh
+	@mkdir -p $(dir $@) && touch $@
+$(DEPS_OK)-tests: | $(DEPS_OK)
+	$(Q)CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' scripts/build-deps.sh tests
+	@touch $@
+$(LIB_OBJS) $(CLI_OBJS): | $(DEPS_OK)
+$(TEST_OBJS): | $(DEPS_OK)-tests
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
