@@ -1,6 +1,8 @@
 # ptlab: the kernel's page-table lifetime protocol, run for real in user space.
 #
-#   make              build libptlab.a and the ptlab command
+#   make              build libptlab.a and the ptlab command (a missing
+#                     Debian package is named, with the command that
+#                     installs it: scripts/build-deps.sh)
 #   make run          install what is missing, build, run the main job
 #   make check        install what is missing, build, check an install,
 #                     run the quick tier of the tests (a few minutes)
@@ -19,6 +21,9 @@
 #   make check SAN=thread    TSan (into build-thread/)
 #   make fuzz         the API fuzzer under libFuzzer for FUZZ_SECONDS
 #                     (default 300) on FUZZ_PROFILE (default x86)
+#   WERROR=1          turn warnings into errors (.ci/run sets it; a
+#                     plain make and the Debian build only warn, so
+#                     that a newer compiler's new warning stops no one)
 #   V=1               print every command in full (default: one short
 #                     line per step, "  CC      src/gup.o", as kbuild does)
 
@@ -56,7 +61,14 @@ ifneq ($(SAN),thread)
 CPPFLAGS += -D_LGPL_SOURCE
 endif
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
+CFLAGS += -std=gnu11 -Wall -Wextra -pthread -MMD -MP
+# -Werror is opt-in, as liburcu's --enable-Werror: CI builds with it, a
+# developer's make and the Debian package's build warn only.
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+else ifneq ($(WERROR),)
+$(error WERROR=$(WERROR): allowed values are 1 or empty)
+endif
 # libjansson: the command reads and writes JSON documents with it (the
 # library does not use it).
 LDLIBS += -lurcu-memb -lurcu-common -ljansson -lm -pthread
@@ -89,7 +101,7 @@ $(error no PTLAB_VERSION in include/ptlab/version.h)
 endif
 
 LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c))
-CLI_SRCS := $(sort $(wildcard cli/*.c bench/*.c))
+CLI_SRCS := $(sort $(wildcard cli/*.c cli/*/*.c bench/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -111,6 +123,19 @@ FLAGS_STAMP := $(BUILD)/flags
 $(shell mkdir -p $(BUILD); echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | \
 	cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $(FLAGS_STAMP))
 
+# Before the first object of a build directory: the compiler and the
+# headers are there, or the missing Debian packages are named with the
+# command that installs them (scripts/build-deps.sh), not a compiler error.
+DEPS_OK := $(BUILD)/deps-ok
+$(DEPS_OK):
+	$(Q)CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' scripts/build-deps.sh
+	@mkdir -p $(dir $@) && touch $@
+$(DEPS_OK)-tests: | $(DEPS_OK)
+	$(Q)CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' scripts/build-deps.sh tests
+	@touch $@
+$(LIB_OBJS) $(CLI_OBJS): | $(DEPS_OK)
+$(TEST_OBJS): | $(DEPS_OK)-tests
+
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$(<:.c=.o))
@@ -120,6 +145,10 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 $(BUILD)/obj/src/lab/model.o: model/ptlab.pml
 # cli/report.c embeds the report's style and script the same way.
 $(BUILD)/obj/cli/report.o: report/report.css report/report.js
+
+# The command's own helpers (cli/util/: options, JSON writing) are not
+# the library's: cli/ and bench/ find them as "util/...".
+$(CLI_OBJS): CPPFLAGS += -Icli
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -15,6 +15,8 @@
 #include "ptlab/machine.h"
 #include "ptlab/smp.h"
 #include "util/cli.h"
+#include "util/compare.h"
+#include "util/time.h"
 
 struct bench bench;
 
@@ -41,17 +43,7 @@ const struct bench_result *bench_find(const char *name, const char *mode,
 
 double bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return (double)monotonic_ns();
 }
 
 double bench_median(double *v, unsigned int n)
@@ -122,24 +114,23 @@ static struct mm_struct *bench_mm_create(void)
 	return st.thp_mapped == 1 ? mm : NULL;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ptlab bench [--json FILE] [--rounds N] [--scale X]\n"
-		   "  --json FILE  also write the results as JSON\n"
-		   "  --rounds N   interleaved rounds per figure, median reported (3..64, default 7)\n"
-		   "  --scale X    multiply iteration counts (0.01..100, default 1)\n");
-}
-
 enum { OPT_JSON = CLI_OPT_FIRST, OPT_ROUNDS, OPT_SCALE };
 
-static const struct option options[] = {
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "rounds", required_argument, NULL, OPT_ROUNDS },
-	{ "scale", required_argument, NULL, OPT_SCALE },
-	CLI_OPTIONS_END
+static const struct cli_opt options[] = {
+	{ "json", OPT_JSON, "FILE", "also write the results as JSON" },
+	{ "rounds", OPT_ROUNDS, "N",
+	  "interleaved rounds per figure, median reported (3..64, default 7)" },
+	{ "scale", OPT_SCALE, "X", "multiply iteration counts (0.01..100, default 1)" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "bench", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "bench",
+	.synopsis = "[options]",
+	.about = "Benchmarks of the machine: each figure beside its peer (liburcu, a\n"
+		 "plain walk) and their ratio, against the targets of docs/benchmarks.md.\n",
+	.opts = options,
+};
 
 int cmd_bench(int argc, char **argv)
 {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The benchmark's report: each figure with its peer and their ratio, the
- * one-page cost part by part, the targets of issue 12 with the worst ratio
- * measured against each, and the same as JSON.
+ * one-page cost part by part, the benchmark targets with the worst ratio
+ * measured against each (docs/benchmarks.md), and the same as JSON.
  */
 #include <string.h>
 

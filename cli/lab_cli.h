@@ -53,13 +53,25 @@ enum {
 	LAB_CLI_OPT_SYNC,
 	LAB_CLI_OPT_RETRACT,
 };
-#define LAB_CLI_KERNEL_OPTIONS                                                        \
-	{ "walkers", required_argument, NULL, LAB_CLI_OPT_WALKERS },                  \
-	{ "collapse-table", required_argument, NULL, LAB_CLI_OPT_COLLAPSE_TABLE },    \
-	{ "retract", required_argument, NULL, LAB_CLI_OPT_RETRACT },                  \
-	{ "rcu-everywhere", no_argument, NULL, LAB_CLI_OPT_RCU_EVERYWHERE },          \
-	{ "unshare-sync", required_argument, NULL, LAB_CLI_OPT_UNSHARE_SYNC },         \
-	{ "sync", required_argument, NULL, LAB_CLI_OPT_SYNC }
+#define LAB_CLI_KERNEL_OPTIONS                                                          \
+	{ "walkers", LAB_CLI_OPT_WALKERS, "LIST",                                       \
+	  "walker kinds: gup, rcu or gup,rcu; a cell runs those its scenario allows "  \
+	  "(rcu: pt-reclaim and retract/defer only; default each scenario's own)" },   \
+	{ "collapse-table", LAB_CLI_OPT_COLLAPSE_TABLE, "LIST",                         \
+	  "collapse-table generations: reuse, zap-rcu, fresh; the collapse scenarios " \
+	  "run once per generation (default reuse)" },                                 \
+	{ "retract", LAB_CLI_OPT_RETRACT, "LIST",                                       \
+	  "retract generations: free, defer; retract runs once per generation "        \
+	  "(default free)" },                                                          \
+	{ "rcu-everywhere", LAB_CLI_OPT_RCU_EVERYWHERE, NULL,                           \
+	  "every user table freed after a grace period" },                             \
+	{ "unshare-sync", LAB_CLI_OPT_UNSHARE_SYNC, "G",                                \
+	  "hugetlb unshare sync: none, per-unshare or gather (default: gather with "   \
+	  "ipi-sync, none without)" },                                                 \
+	{ "sync", LAB_CLI_OPT_SYNC, "LIST",                                             \
+	  "sync policies: none, all, skip-if-flush-ipi, skip-naive, walkers, "         \
+	  "mm-cpumask, or all-policies; the ipi-sync and both settings run once per "  \
+	  "policy but none (default none,all)" }
 
 static inline bool lab_cli_kernel_option(int opt)
 {

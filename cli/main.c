@@ -7,11 +7,7 @@
 #include "util/cli.h"
 #include "util/names.h"
 
-static const struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
+static const struct cli_sub commands[] = {
 	{ "profiles", cmd_profiles, "list the architecture profiles (--json)" },
 	{ "matrix", cmd_matrix, "every scenario x profile x fix setting, judged by the rule (make run)" },
 	{ "race", cmd_race, "run one scenario on one profile with chosen fixes" },
@@ -20,81 +16,70 @@ static const struct command {
 	{ "report", cmd_report, "the HTML report of saved matrix and model results" },
 	{ "bench", cmd_bench, "benchmarks of the machine (make bench)" },
 	{ "study", cmd_study, "what a sync costs and which policy is safe (unshare, sync)" },
+	{ NULL, NULL, NULL }
 };
 
-#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+static const struct cli_opt options[] = { CLI_OPTS_END };
+
+static const struct cli_command cmd = {
+	.name = NULL,
+	.synopsis = "<command> [options]\n"
+		    "       ptlab help [<command> [<subcommand>]]\n"
+		    "       ptlab --version",
+	.opts = options,
+	.subs = commands,
+	.notes = "'ptlab help <command>' or 'ptlab <command> --help' describes a\n"
+		 "command's options; 'man ptlab' describes them all.\n",
+};
+
+static const struct cli_sub *command_find(const char *name)
+{
+	for (const struct cli_sub *c = commands; c->name; c++)
+		if (strcmp(name, c->name) == 0)
+			return c;
+	return NULL;
+}
 
 static const char *command_name_at(size_t i)
 {
 	return commands[i].name;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ptlab <command> [options]\n"
-		   "       ptlab help [<command>]\n"
-		   "       ptlab --version\n\ncommands:\n");
-	for (size_t i = 0; i < NR_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'ptlab help <command>' or 'ptlab <command> --help' describes a\n"
-		   "command's options; 'man ptlab' describes them all.\n");
-}
-
-static const struct command *command_find(const char *name)
-{
-	for (size_t i = 0; i < NR_COMMANDS; i++)
-		if (strcmp(name, commands[i].name) == 0)
-			return &commands[i];
-	return NULL;
-}
-
-static int unknown(const char *what, const char *name)
-{
-	char allowed[256];
-
-	names_join(allowed, sizeof(allowed), command_name_at, NR_COMMANDS);
-	return cli_error(what, name, allowed);
-}
-
-/* ptlab help [<command>]: the command's own --help, so that both print
- * the same text. */
+/*
+ * ptlab help [<command> [<subcommand>]]: the command's own --help, so
+ * that both print the same text. The words after the command go to it:
+ * a command with subcommands finds the one named (or lists its own), one
+ * without says that it takes none.
+ */
 static int help(int argc, char **argv)
 {
-	const struct command *c;
-	char *help_argv[] = { argv[1], "--help", NULL };
+	const struct cli_sub *c;
+	char *help_argv[9] = { NULL };
+	char allowed[256];
 
 	if (argc < 2) {
-		usage(stdout);
+		cli_usage(stdout, &cmd);
 		return 0;
 	}
-	if (argc > 2)
-		return cli_error("unexpected argument for help", argv[2], "one command");
 	c = command_find(argv[1]);
-	if (!c)
-		return unknown("unknown help topic", argv[1]);
-	return c->fn(2, help_argv);
+	if (!c) {
+		names_join(allowed, sizeof(allowed), command_name_at,
+			   sizeof(commands) / sizeof(commands[0]) - 1);
+		return cli_error("unknown help topic", argv[1], allowed);
+	}
+	/* ptlab help W... is ptlab W... --help */
+	if (argc > 8)
+		return cli_error("unexpected argument for help", argv[8],
+				 "a command, and a subcommand of it");
+	for (int i = 1; i < argc; i++)
+		help_argv[i - 1] = argv[i];
+	help_argv[argc - 1] = "--help";
+	return c->fn(argc, help_argv);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = { CLI_OPTIONS_END };
-	static const struct cli_command cmd = { NULL, options, usage, true };
-	const struct command *c;
-	int opt, status;
-
-	while ((opt = cli_getopt(&cmd, argc, argv, &status)) != -1)
-		if (opt == CLI_STOP)
-			return status;
-	if (optind >= argc) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(argv[0], "help") == 0)
-		return help(argc, argv);
-	c = command_find(argv[0]);
-	if (!c)
-		return unknown("unknown command", argv[0]);
-	return c->fn(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
+		return help(argc - 1, argv + 1);
+	return cli_dispatch(&cmd, "unknown command", argc, argv);
 }

@@ -22,11 +22,12 @@
 #include "report.h"
 #include "trace_json.h"
 #include "util/cli.h"
+#include "util/compare.h"
+#include "util/time.h"
 
 /* A safe cell stops once it has this many times --min-overlaps defended
  * overlaps (or at the end of its budget). */
 #define MATRIX_EVIDENCE_MARGIN 3
-#define MATRIX_REPORT "ptlab-report.html"
 /* --jobs: processes running cells at once (each a machine of its own). */
 #define MATRIX_MAX_JOBS 64
 
@@ -66,70 +67,6 @@ struct matrix {
 	FILE *spool;
 	bool spool_failed;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab matrix [options]\n"
-		"Runs every scenario on every profile with each fix setting and checks\n"
-		"each cell against the rule of README.md: exit 0 only when every unsafe\n"
-		"cell showed a violation and every safe cell showed none, with at least\n"
-		"--min-overlaps defended overlaps as its evidence.\n"
-		"  --seconds S        budget per cell, 0.05..600 (default 0.7)\n"
-		"  --profiles LIST    comma-separated profiles (default all, or none\n"
-		"                     with --profile-file)\n"
-		"  --profile-file FILE  also run a profile of your own: one entry of\n"
-		"                     `ptlab profiles --json` in a file, renamed\n"
-		"                     (repeatable)\n"
-		"  --scenarios LIST   comma-separated scenarios (default all)\n"
-		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
-		"  --retries N        extra attempts for an unsafe cell that showed\n"
-		"                     nothing or a cell short of evidence (then with\n"
-		"                     twice the budget), 0..10 (default 2); a cell that\n"
-		"                     showed a violation never retries\n"
-		"  --threads N        walker CPUs per cell, 1..%d (default 2)\n"
-		"  --jobs N           cells run at once, each in a process of its own,\n"
-		"                     1..%d (default 1); cells share the cores, so a\n"
-		"                     cell gathers its evidence more slowly\n"
-		"  --seed N           random seed (default 1)\n"
-		"  --min-overlaps N   defended overlaps a safe cell needs to pass; with\n"
-		"                     fewer it is inconclusive, which fails (default %d);\n"
-		"                     a safe cell stops once it has %d times as many\n"
-		"  --walkers LIST     walker kinds gup,rcu: each cell runs those its\n"
-		"                     scenario allows (rcu: pt-reclaim and\n"
-		"                     retract/defer only; default each scenario's own)\n"
-		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios\n"
-		"                     run once per generation (default reuse)\n"
-		"  --retract LIST     free,defer: retract runs once per generation\n"
-		"                     (default free)\n"
-		"  --rcu-everywhere   every user table freed after a grace period\n"
-		"  --unshare-sync G   none, per-unshare or gather for every cell\n"
-		"                     (default: gather with ipi-sync, none without)\n"
-		"  --sync LIST        sync policies: none, all, skip-if-flush-ipi,\n"
-		"                     skip-naive, walkers, mm-cpumask, or all-policies;\n"
-		"                     the ipi-sync and both settings run once per\n"
-		"                     policy but none (default none,all)\n"
-		"  --json FILE        write every cell with its raw counts, and the trace\n"
-		"                     of each unsafe cell (Chrome trace-event JSON)\n"
-		"  --report FILE      write the HTML report there (default %s):\n"
-		"                     the matrix, and the timeline of every unsafe cell\n"
-		"  --no-report        write no report\n"
-		"  --no-rule          observe only: each cell once for its budget, what\n"
-		"                     the stress lab saw (violations, evidence) beside what\n"
-		"                     the Spin model proved, with no expectation and no\n"
-		"                     pass or fail (exit 0 unless a run fails; no report;\n"
-		"                     needs spin and gcc)\n",
-		LAB_MAX_WALKERS, MATRIX_MAX_JOBS, LAB_MIN_OVERLAPS_DEFAULT, MATRIX_EVIDENCE_MARGIN,
-		MATRIX_REPORT);
-}
 
 static void progress(void *arg, double elapsed, const struct lab_result *r)
 {
@@ -729,13 +666,6 @@ static int write_report(const char *path, const struct matrix *m, bool passed)
 	return ret;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Medians of the time to the first violation (unsafe cells), and of the
  * cycles per second and the defended overlaps (safe cells), with the
  * defence that held off most of each safe cell's overlaps. */
@@ -794,31 +724,60 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 }
 
 enum {
-	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES,
-	OPT_RETRIES, OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
-	OPT_NO_RULE, OPT_JOBS,
+	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f', OPT_JOBS = 'j',
+	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_RETRIES, OPT_THREADS, OPT_SEED,
+	OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT, OPT_NO_RULE,
 };
 
-static const struct option options[] = {
-	{ "seconds", required_argument, NULL, OPT_SECONDS },
-	{ "profiles", required_argument, NULL, OPT_PROFILES },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
-	{ "fixes", required_argument, NULL, OPT_FIXES },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "report", required_argument, NULL, OPT_REPORT },
-	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
-	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
+static const struct cli_opt options[] = {
+	{ "seconds", OPT_SECONDS, "S", "budget per cell, 0.05..600 (default 0.7)" },
+	{ "profiles", OPT_PROFILES, "LIST",
+	  "comma-separated profiles (default all, or none with --profile-file)" },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "also run a profile of your own: one entry of `ptlab profiles --json` in a file, "
+	  "renamed (repeatable)" },
+	{ "scenarios", OPT_SCENARIOS, "LIST",
+	  "comma-separated scenarios (default all; an unknown name lists them)" },
+	{ "fixes", OPT_FIXES, "LIST", "none,pmd-recheck,ipi-sync,both (default all)" },
+	{ "retries", OPT_RETRIES, "N",
+	  "extra attempts for an unsafe cell that showed nothing or a cell short of "
+	  "evidence (then with twice the budget), 0..10 (default 2); a cell that showed a "
+	  "violation never retries" },
+	{ "threads", OPT_THREADS, "N",
+	  "walker CPUs per cell, 1.." CLI_XSTR(LAB_MAX_WALKERS) " (default 2)" },
+	{ "jobs", OPT_JOBS, "N",
+	  "cells run at once, each in a process of its own, 1.." CLI_XSTR(MATRIX_MAX_JOBS)
+	  " (default 1); cells share the cores, so a cell gathers its evidence more "
+	  "slowly" },
+	{ "seed", OPT_SEED, "N", "random seed (default 1)" },
+	{ "min-overlaps", OPT_MIN_OVERLAPS, "N",
+	  "defended overlaps a safe cell needs to pass; with fewer it is inconclusive, "
+	  "which fails (default " CLI_XSTR(LAB_MIN_OVERLAPS_DEFAULT) "); a safe cell stops "
+	  "once it has " CLI_XSTR(MATRIX_EVIDENCE_MARGIN) " times as many" },
 	LAB_CLI_KERNEL_OPTIONS,
-	CLI_OPTIONS_END
+	{ "json", OPT_JSON, "FILE",
+	  "write every cell with its raw counts, and the trace of each unsafe cell (Chrome "
+	  "trace-event JSON)" },
+	{ "report", OPT_REPORT, "FILE",
+	  "also write the HTML report there: the matrix, and the timeline of every unsafe "
+	  "cell (none unless asked; ptlab report builds one from --json's file)" },
+	{ "no-report", OPT_NO_REPORT, NULL, "write no report (the default; kept for scripts)" },
+	{ "no-rule", OPT_NO_RULE, NULL,
+	  "observe only: each cell once for its budget, what the stress lab saw "
+	  "(violations, evidence) beside what the Spin model proved, with no expectation "
+	  "and no pass or fail (exit 0 unless a run fails; no report; needs spin and gcc)" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "matrix", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "matrix",
+	.synopsis = "[options]",
+	.about = "Runs every scenario on every profile with each fix setting and checks\n"
+		 "each cell against the rule (docs/rule.md): exit 0 only when every unsafe\n"
+		 "cell showed a violation and every safe cell showed none, with at least\n"
+		 "--min-overlaps defended overlaps as its evidence.\n",
+	.opts = options,
+};
 
 /* Parses a count of 1..@max @unit for option @opt into @out: 0, or the
  * exit status of the usage error. */
@@ -879,8 +838,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 	bool scen[SCENARIO_COUNT], fix[PTLAB_FIX_SETTINGS];
 	struct ptlab_fixes fixes[LAB_CLI_MAX_FIX_SETTINGS];
 	size_t nfix;
-	const char *json = NULL, *report = MATRIX_REPORT;
-	bool report_named = false;
+	const char *json = NULL, *report = NULL;
 	char msg[256];
 	size_t passed = 0, inconclusive = 0;
 	uint64_t u;
@@ -942,7 +900,6 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 			break;
 		case OPT_REPORT:
 			report = v;
-			report_named = true;
 			break;
 		case OPT_NO_REPORT:
 			report = NULL;
@@ -956,7 +913,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 			break;
 		}
 	}
-	if (m->no_rule && report_named && report)
+	if (m->no_rule && report)
 		return cli_error("--report with --no-rule", report,
 				 "one of them: the report shows the rule's verdicts");
 	if (m->no_rule)
@@ -999,7 +956,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		return CLI_EXIT_USAGE;
 	}
 	m->tty = isatty(2);
-	t0 = now_s();
+	t0 = monotonic_s();
 	if (m->no_rule && (ret = check_model(m))) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
 		return 1;
@@ -1033,13 +990,13 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		inconclusive += m->cells[i].verdict == LAB_INCONCLUSIVE;
 	}
 	if (m->no_rule) {
-		ret = print_observed_summary(stdout, m, now_s() - t0) ? 0 : 1;
+		ret = print_observed_summary(stdout, m, monotonic_s() - t0) ? 0 : 1;
 		print_peak_rss(stdout);
 		if (json && write_json(json, m, false))
 			ret = 1;
 		return ret;
 	}
-	print_summary(stdout, m, passed, inconclusive, now_s() - t0);
+	print_summary(stdout, m, passed, inconclusive, monotonic_s() - t0);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->cells[i].verdict != LAB_PASS && m->cells[i].res.have_detail) {
 			char scen[32], fw[40];

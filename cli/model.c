@@ -19,6 +19,7 @@
 #include "trace_json.h"
 #include "util/cli.h"
 #include "util/json.h"
+#include "util/time.h"
 
 #define FIX_NAMES "none, pmd-recheck, ipi-sync, both"
 /* Bounds a model file read with --model. */
@@ -44,53 +45,6 @@ struct model_args {
 	struct lab_cli_kernel kernel;
 	struct ptlab_model_options opts;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab model [--profiles P,...] [--profile-file FILE]...\n"
-		"                   [--scenarios S,...] [--fixes F,...]\n"
-		"                   [--walkers LIST] [--collapse-table LIST] [--retract LIST]\n"
-		"                   [--rcu-everywhere] [--unshare-sync G]\n"
-		"                   [--jobs N] [--json FILE] [--model FILE]\n"
-		"                   [--define NAME[=VALUE]]... [--max-depth N]\n"
-		"                   [--memory-mb N] [--keep DIR] [--trace DIR]\n"
-		"Checks each cell (profile x fixes x scenario) exhaustively with the Spin\n"
-		"model (model/ptlab.pml, embedded in ptlab): safe when the complete search\n"
-		"finds no violation, unsafe with a counterexample in the protocol's words.\n"
-		"Each verdict, and the kinds of violation each kind of walker showed, is\n"
-		"compared with the rule.\n"
-		"  --profiles, --scenarios, --fixes  the cells (default: all %zu)\n"
-		"  --profile-file FILE  also a profile of your own (only it without\n"
-		"                    --profiles): one entry of `ptlab profiles --json`\n"
-		"                    in a file, renamed (repeatable)\n"
-		"  --walkers LIST    gup, rcu or gup,rcu: each cell runs those its scenario\n"
-		"                    allows (rcu: pt-reclaim and retract/defer only;\n"
-		"                    default each scenario's)\n"
-		"  --collapse-table LIST  reuse,zap-rcu,fresh: the collapse scenarios once\n"
-		"                    per generation (default reuse)\n"
-		"  --retract LIST    free,defer: retract once per generation (default free)\n"
-		"  --rcu-everywhere  every user table freed after a grace period\n"
-		"  --unshare-sync G  none, per-unshare or gather (default: gather with\n"
-		"                    ipi-sync, none without)\n"
-		"  --sync LIST       sync policies, or all-policies: the ipi-sync and both\n"
-		"                    settings once per policy but none (default none,all)\n"
-		"  --jobs N          cells checked at once (default: online CPUs)\n"
-		"  --json FILE       write the cells as JSON (docs/model.md)\n"
-		"  --model FILE      check another model file instead of the embedded one\n"
-		"  --define NAME[=V] pass -DNAME[=V] to spin (repeatable), e.g.\n"
-		"                    SEED_BUG_SYNC_BEFORE_CLEAR, SPLIT_AFTER_COLLAPSE, NWALKERS=3\n"
-		"  --max-depth N     pan's depth bound (default %d); reaching it is an error\n"
-		"  --memory-mb N     pan's memory bound (default %d); reaching it is an error\n"
-		"  --keep DIR        keep each cell's files (model, pan, trail) in DIR/<cell>/\n"
-		"  --trace DIR       write each counterexample as Chrome trace-event JSON,\n"
-		"                    one track per model process: DIR/<cell>.json\n"
-		"Needs spin and gcc (apt-get install spin gcc).\n"
-		"Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
-		"cell without a verdict, 2 a usage error.\n",
-		ptlab_profiles_count() * PTLAB_FIX_SETTINGS * SCENARIO_COUNT, PTLAB_MODEL_DEPTH,
-		PTLAB_MODEL_MEMORY_MB);
-}
 
 /* ---- option parsing ---- */
 
@@ -169,28 +123,52 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 }
 
 enum {
-	OPT_PROFILES = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES, OPT_JOBS, OPT_JSON,
-	OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH, OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
+	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f', OPT_JOBS = 'j',
+	OPT_PROFILE_FILE = CLI_OPT_FIRST, OPT_JSON, OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH,
+	OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
 };
 
-static const struct option options[] = {
-	{ "profiles", required_argument, NULL, OPT_PROFILES },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
-	{ "fixes", required_argument, NULL, OPT_FIXES },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "define", required_argument, NULL, OPT_DEFINE },
-	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-	{ "memory-mb", required_argument, NULL, OPT_MEMORY_MB },
-	{ "keep", required_argument, NULL, OPT_KEEP },
-	{ "trace", required_argument, NULL, OPT_TRACE },
+static const struct cli_opt options[] = {
+	{ "profiles", OPT_PROFILES, "LIST",
+	  "comma-separated profiles (default all, or none with --profile-file)" },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "also a profile of your own: one entry of `ptlab profiles --json` in a file, "
+	  "renamed (repeatable)" },
+	{ "scenarios", OPT_SCENARIOS, "LIST", "comma-separated scenarios (default all)" },
+	{ "fixes", OPT_FIXES, "LIST", FIX_NAMES " (default all)" },
 	LAB_CLI_KERNEL_OPTIONS,
-	CLI_OPTIONS_END
+	{ "jobs", OPT_JOBS, "N", "cells checked at once, 1..256 (default: online CPUs)" },
+	{ "json", OPT_JSON, "FILE", "write the cells as JSON (docs/model.md)" },
+	{ "model", OPT_MODEL, "FILE", "check another model file instead of the embedded one" },
+	{ "define", OPT_DEFINE, "NAME[=V]",
+	  "pass -DNAME[=V] to spin (repeatable), e.g. SEED_BUG_SYNC_BEFORE_CLEAR, "
+	  "SPLIT_AFTER_COLLAPSE, NWALKERS=3" },
+	{ "max-depth", OPT_MAX_DEPTH, "N",
+	  "pan's depth bound (default " CLI_XSTR(PTLAB_MODEL_DEPTH) "); reaching it is an "
+	  "error" },
+	{ "memory-mb", OPT_MEMORY_MB, "N",
+	  "pan's memory bound (default " CLI_XSTR(PTLAB_MODEL_MEMORY_MB) "); reaching it is "
+	  "an error" },
+	{ "keep", OPT_KEEP, "DIR", "keep each cell's files (model, pan, trail) in DIR/<cell>/" },
+	{ "trace", OPT_TRACE, "DIR",
+	  "write each counterexample as Chrome trace-event JSON, one track per model "
+	  "process: DIR/<cell>.json" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "model", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "model",
+	.synopsis = "[options]",
+	.about = "Checks each cell (profile x fixes x scenario) exhaustively with the Spin\n"
+		 "model (model/ptlab.pml, embedded in ptlab): safe when the complete search\n"
+		 "finds no violation, unsafe with a counterexample in the protocol's words.\n"
+		 "Each verdict, and the kinds of violation each kind of walker showed, is\n"
+		 "compared with the rule.\n",
+	.opts = options,
+	.notes = "Needs spin and gcc (apt-get install spin gcc).\n"
+		 "Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
+		 "cell without a verdict, 2 a usage error.\n",
+};
 
 /* Takes option @opt with value @v; 0, or the exit status of a usage error. */
 static int parse_option(int opt, const char *v, struct model_args *a)
@@ -440,14 +418,6 @@ static bool summary(const struct ptlab_cell *cells,
 	return count[MODEL_PASS] == n;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The cell of profile @p, fixes @f, scenario @sc and generations @ct and
  * @rg, with the walker kinds of --walkers its scenario allows there; false
  * when none is left. */
@@ -504,7 +474,7 @@ static void progress(void *arg, size_t done, size_t n)
 	const double *start = arg;
 
 	fprintf(stderr, "\r\033[K[%zu/%zu] cells checked, %.0f s", done, n,
-		now_seconds() - *start);
+		monotonic_s() - *start);
 }
 
 static int run_cells(struct model_args *a)
@@ -541,7 +511,7 @@ static int run_cells(struct model_args *a)
 	       "scenario", "expected", "model", "states", "seconds", "rule",
 	       "violations found");
 	fflush(stdout);
-	start = now_seconds();
+	start = monotonic_s();
 	if (isatty(2)) {
 		a->opts.progress = progress;
 		a->opts.progress_arg = &start;
@@ -557,9 +527,9 @@ static int run_cells(struct model_args *a)
 	}
 	for (size_t i = 0; i < n; i++)
 		print_cell(&cells[i], &results[i]);
-	passed = summary(cells, results, n, now_seconds() - start, jobs);
+	passed = summary(cells, results, n, monotonic_s() - start, jobs);
 	if (a->json_path && write_json(a->json_path, cells, results, n, passed,
-				       now_seconds() - start, jobs))
+				       monotonic_s() - start, jobs))
 		passed = false;
 	if (a->trace_dir && write_traces(a->trace_dir, cells, results, n))
 		passed = false;

@@ -334,7 +334,7 @@ bool profile_set_add_file(struct profile_set *s, const char *path)
 bool profile_set_one(struct profile_set *s, bool file, const char *value)
 {
 	if (s->n) {
-		cli_error("one profile only", value, "one --profile NAME or one --profile-file FILE");
+		cli_error("one profile only", value, "one --profiles NAME or one --profile-file FILE");
 		return false;
 	}
 	return file ? profile_set_add_file(s, value) : profile_set_add_names(s, value);

@@ -42,7 +42,7 @@ bool profile_set_add_names(struct profile_set *s, const char *list);
  * missing or duplicated key, a value of the wrong type or out of range, a
  * name that is not a plain word or is already taken. */
 bool profile_set_add_file(struct profile_set *s, const char *path);
-/* For a command that runs one profile: --profile NAME (@file false) or
+/* For a command that runs one profile: --profiles NAME (@file false) or
  * --profile-file FILE, once; false after printing the error. */
 bool profile_set_one(struct profile_set *s, bool file, const char *value);
 /* Every built-in profile when none was added. */

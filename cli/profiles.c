@@ -72,34 +72,32 @@ static void profiles_table(FILE *f, const struct profile_set *ps)
 		fprintf(f, "  %s\n", *n);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ptlab profiles [--json] [--profile-file FILE]...\n"
-		   "Lists the architecture profiles: whether each frees PTE tables\n"
-		   "after an RCU grace period, whether its tlb_remove_table_sync_one()\n"
-		   "sends IPIs (MMU_GATHER_RCU_TABLE_FREE selected), how it frees\n"
-		   "PMD and PUD tables, how its TLB flushes reach other\n"
-		   "CPUs, whether a flush waits out interrupts-off sections,\n"
-		   "where deposited page tables are kept, whether the collapse\n"
-		   "flush itself waits for lockless walkers, and how GUP-fast\n"
-		   "reads a PMD; then the kernel facts behind each row, and notes.\n"
-		   "  --json    write them as JSON instead of a table, indented: an\n"
-		   "            entry of its \"profiles\" array, copied into a file,\n"
-		   "            renamed and changed, is a --profile-file for race,\n"
-		   "            matrix, model and study (keys: README.md, ptlab(1))\n"
-		   "  --profile-file FILE  check a profile of your own and list it\n"
-		   "            after the built-in ones (repeatable)\n");
-}
-
 enum { OPT_JSON = CLI_OPT_FIRST, OPT_PROFILE_FILE };
 
-static const struct option options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	CLI_OPTIONS_END
+static const struct cli_opt options[] = {
+	{ "json", OPT_JSON, NULL,
+	  "write them as JSON instead of a table, indented, to standard output: an entry of "
+	  "its \"profiles\" array, copied into a file, renamed and changed, is a "
+	  "--profile-file for race, matrix, model and study (keys: docs/profiles.md, "
+	  "ptlab(1))" },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "check a profile of your own and list it after the built-in ones (repeatable)" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "profiles", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "profiles",
+	.synopsis = "[--json] [--profile-file FILE]...",
+	.about = "Lists the architecture profiles: whether each frees PTE tables\n"
+		 "after an RCU grace period, whether its tlb_remove_table_sync_one()\n"
+		 "sends IPIs (MMU_GATHER_RCU_TABLE_FREE selected), how it frees\n"
+		 "PMD and PUD tables, how its TLB flushes reach other\n"
+		 "CPUs, whether a flush waits out interrupts-off sections,\n"
+		 "where deposited page tables are kept, whether the collapse\n"
+		 "flush itself waits for lockless walkers, and how GUP-fast\n"
+		 "reads a PMD; then the kernel facts behind each row, and notes.\n",
+	.opts = options,
+};
 
 int cmd_profiles(int argc, char **argv)
 {

@@ -11,55 +11,6 @@
 #include "trace_json.h"
 #include "util/cli.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab race [options]\n"
-		"Runs one cell (profile x fixes x scenario) and judges it like a matrix\n"
-		"cell: exit 0 when it agrees with the rule (an unsafe cell showed a\n"
-		"violation; a safe cell none, with enough defended overlaps), 1 when it\n"
-		"does not (fail or inconclusive), 2 on a usage error.\n"
-		"  --profile NAME       architecture profile (default x86; see ptlab profiles)\n"
-		"  --profile-file FILE  a profile of your own instead: one entry of\n"
-		"                       `ptlab profiles --json` in a file, renamed\n"
-		"  --scenario NAME      collapse-zap, collapse-pin, munmap, pt-reclaim,\n"
-		"                       hugetlb-unshare, munmap-pmd or retract (default\n"
-		"                       collapse-zap)\n"
-		"  --fixes SETTING      none, pmd-recheck, ipi-sync or both (default both)\n"
-		"  --walkers LIST       walker kinds: gup, rcu or gup,rcu (default: the\n"
-		"                       scenario's: gup,rcu in pt-reclaim and\n"
-		"                       retract/defer, else gup)\n"
-		"  --collapse-table G   reuse, zap-rcu or fresh (default reuse)\n"
-		"  --retract G          free or defer (default free)\n"
-		"  --rcu-everywhere     every user table freed after a grace period\n"
-		"  --unshare-sync G     none, per-unshare or gather (default: gather with\n"
-		"                       ipi-sync, none without)\n"
-		"  --sync POLICY        which CPUs the sync interrupts: none, all,\n"
-		"                       skip-if-flush-ipi, skip-naive, walkers or\n"
-		"                       mm-cpumask (default all; with --fixes none or\n"
-		"                       pmd-recheck only none)\n"
-		"  --seconds S          time budget, 0.01..3600 (default 5)\n"
-		"  --ops N              stop after N walker operations, 1..10^12\n"
-		"  --seed N             random seed (default 1)\n"
-		"  --threads N          walker CPUs of each kind, 1..%d (default 2)\n"
-		"  --window SPEC        POINT:NS[:PROB][:jitter][:preempt][:walkers],\n"
-		"                       replaces the scenario's default windows\n"
-		"  --no-windows         no race windows at all\n"
-		"  --stop-on-first      stop shortly after the first violation (once the\n"
-		"                       verdict is known)\n"
-		"  --min-overlaps N     defended overlaps a safe cell needs (default %d)\n"
-		"  --no-rule            report what was seen; exit 0 whatever the rule says\n"
-		"  --json FILE          also write the result as JSON\n"
-		"  --trace FILE         trace every CPU around the first violation and write\n"
-		"                       it as Chrome trace-event JSON (opens in Perfetto)\n"
-		"  --trace-window B[:A] the trace's window: B ms before the first violation,\n"
-		"                       A ms after it (default %g:%g; 0.01..1000, 0..1000)\n"
-		"race points: gup-pmd-read gup-pte-read gup-ref-taken collapse-pmd-cleared\n"
-		"             collapse-isolated collapse-copied (and the others of\n"
-		"             include/ptlab/race.h)\n",
-		LAB_MAX_WALKERS, LAB_MIN_OVERLAPS_DEFAULT, LAB_TRACE_BEFORE_MS, LAB_TRACE_AFTER_MS);
-}
-
 static int write_json(const char *path, const struct lab_run_config *cfg,
 		      const struct lab_result *r, const struct ptlab_expectation *e,
 		      enum lab_verdict v, const char *why, uint64_t min_overlaps)
@@ -112,33 +63,70 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 }
 
 enum {
-	OPT_PROFILE = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_SCENARIO, OPT_FIXES, OPT_SECONDS, OPT_OPS,
-	OPT_SEED, OPT_THREADS, OPT_WINDOW, OPT_NO_WINDOWS, OPT_STOP_ON_FIRST,
-	OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON, OPT_TRACE, OPT_TRACE_WINDOW,
+	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f',
+	OPT_PROFILE_FILE = CLI_OPT_FIRST, OPT_SECONDS, OPT_OPS, OPT_SEED, OPT_THREADS, OPT_WINDOW,
+	OPT_NO_WINDOWS, OPT_STOP_ON_FIRST, OPT_MIN_OVERLAPS, OPT_NO_RULE, OPT_JSON, OPT_TRACE,
+	OPT_TRACE_WINDOW,
 };
 
-static const struct option options[] = {
-	{ "profile", required_argument, NULL, OPT_PROFILE },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	{ "scenario", required_argument, NULL, OPT_SCENARIO },
-	{ "fixes", required_argument, NULL, OPT_FIXES },
-	{ "seconds", required_argument, NULL, OPT_SECONDS },
-	{ "ops", required_argument, NULL, OPT_OPS },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "window", required_argument, NULL, OPT_WINDOW },
-	{ "no-windows", no_argument, NULL, OPT_NO_WINDOWS },
-	{ "stop-on-first", no_argument, NULL, OPT_STOP_ON_FIRST },
-	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
-	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
+static const struct cli_opt options[] = {
+	{ "profiles", OPT_PROFILES, "NAME",
+	  "architecture profile: one, race runs one cell (default x86; see ptlab profiles)" },
+	{ "profile", OPT_PROFILES, "NAME", NULL },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "a profile of your own instead: one entry of `ptlab profiles --json` in a file, "
+	  "renamed" },
+	{ "scenarios", OPT_SCENARIOS, "NAME",
+	  "scenario: one (default collapse-zap; an unknown name lists them)" },
+	{ "scenario", OPT_SCENARIOS, "NAME", NULL },
+	{ "fixes", OPT_FIXES, "SETTING", "none, pmd-recheck, ipi-sync or both (default both)" },
+	{ "seconds", OPT_SECONDS, "S", "time budget, 0.01..3600 (default 5)" },
+	{ "ops", OPT_OPS, "N", "stop after N walker operations, 1..10^12" },
+	{ "seed", OPT_SEED, "N", "random seed (default 1)" },
+	{ "threads", OPT_THREADS, "N",
+	  "walker CPUs of each kind, 1.." CLI_XSTR(LAB_MAX_WALKERS) " (default 2)" },
+	{ "window", OPT_WINDOW, "SPEC",
+	  "POINT:NS[:PROB][:jitter][:preempt][:walkers], replaces the scenario's default "
+	  "windows (repeatable; the race points: include/ptlab/race.h, or a bad POINT lists "
+	  "them)" },
+	{ "no-windows", OPT_NO_WINDOWS, NULL, "no race windows at all" },
+	{ "stop-on-first", OPT_STOP_ON_FIRST, NULL,
+	  "stop shortly after the first violation (once the verdict is known)" },
+	{ "min-overlaps", OPT_MIN_OVERLAPS, "N",
+	  "defended overlaps a safe cell needs (default " CLI_XSTR(LAB_MIN_OVERLAPS_DEFAULT) ")" },
+	{ "no-rule", OPT_NO_RULE, NULL, "report what was seen; exit 0 whatever the rule says" },
 	LAB_CLI_KERNEL_OPTIONS,
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "trace", required_argument, NULL, OPT_TRACE },
-	{ "trace-window", required_argument, NULL, OPT_TRACE_WINDOW },
-	CLI_OPTIONS_END
+	{ "json", OPT_JSON, "FILE", "also write the result as JSON" },
+	{ "trace", OPT_TRACE, "FILE",
+	  "trace every CPU around the first violation and write it as Chrome trace-event "
+	  "JSON (opens in Perfetto)" },
+	{ "trace-window", OPT_TRACE_WINDOW, "B[:A]",
+	  "the trace's window: B ms before the first violation, A ms after it (default "
+	  CLI_XSTR(LAB_TRACE_BEFORE_MS) ":" CLI_XSTR(LAB_TRACE_AFTER_MS) "; 0.01..1000, 0..1000)" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "race", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "race",
+	.synopsis = "[options]",
+	.about = "Runs one cell (profile x fixes x scenario) and judges it like a matrix\n"
+		 "cell. The options are those of ptlab matrix, with one value each.\n",
+	.opts = options,
+	.notes = "Exit status: 0 when the cell agrees with the rule (an unsafe cell showed a\n"
+		 "violation; a safe cell none, with enough defended overlaps), 1 when it\n"
+		 "does not (fail or inconclusive), 2 on a usage error.\n",
+};
+
+/* race runs one cell: a list option names one value. */
+static int one_value(const char *opt, const char *v)
+{
+	char what[80];
+
+	if (!strchr(v, ','))
+		return 0;
+	snprintf(what, sizeof(what), "one value only for %s (race runs one cell)", opt);
+	return cli_error(what, v, "one name; ptlab matrix takes a list");
+}
 
 /* The rule's expectation, the kinds it allows each walker kind, and the
  * terms it was computed from (the profile's properties, the fixes). */
@@ -204,19 +192,26 @@ static int race(int argc, char **argv, struct profile_set *ps)
 			if (!cli_parse_u64(v, 0, 1000000000, &min_overlaps))
 				return cli_error("bad --min-overlaps", v, "0..1000000000");
 			break;
-		case OPT_PROFILE:
+		case OPT_PROFILES:
+			if ((ret = one_value("--profiles", v)))
+				return ret;
+			/* fall through */
 		case OPT_PROFILE_FILE:
 			if (!profile_set_one(ps, c == OPT_PROFILE_FILE, v))
 				return CLI_EXIT_USAGE;
 			p = ps->list[0];
 			break;
-		case OPT_SCENARIO:
+		case OPT_SCENARIOS:
+			if ((ret = one_value("--scenarios", v)))
+				return ret;
 			if (scenario_parse(v, &sc)) {
 				scenario_names(allowed, sizeof(allowed));
 				return cli_error("unknown scenario", v, allowed);
 			}
 			break;
 		case OPT_FIXES:
+			if ((ret = one_value("--fixes", v)))
+				return ret;
 			if (ptlab_fixes_parse(v, &fixes))
 				return cli_error("unknown fix setting", v,
 						 "none, pmd-recheck, ipi-sync, both");

@@ -371,29 +371,23 @@ int report_write_text(const char *matrix, size_t matrix_len, const char *model,
 
 /* ---- the command ---- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab report --from MATRIX.json [--model MODEL.json] [-o FILE]\n"
-		"Builds the HTML report from saved results: the matrix (ptlab matrix --json)\n"
-		"as a table by verdict, and for each unsafe cell the timeline of its stress\n"
-		"trace beside the model's counterexample (ptlab model --json).\n"
-		"  --from FILE          the matrix's JSON (required)\n"
-		"  --model FILE         the model's JSON\n"
-		"  -o, --output FILE    the report (default %s)\n",
-		REPORT_DEFAULT);
-}
-
 enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_OUTPUT = 'o' };
 
-static const struct option options[] = {
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
-	CLI_OPTIONS_END
+static const struct cli_opt options[] = {
+	{ "from", OPT_FROM, "FILE", "the matrix's JSON (required)" },
+	{ "model", OPT_MODEL, "FILE", "the model's JSON" },
+	{ "output", OPT_OUTPUT, "FILE", "the report (default " REPORT_DEFAULT ")" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "report", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "report",
+	.synopsis = "--from MATRIX.json [--model MODEL.json] [-o FILE]",
+	.about = "Builds the HTML report from saved results: the matrix (ptlab matrix --json)\n"
+		 "as a table by verdict, and for each unsafe cell the timeline of its stress\n"
+		 "trace beside the model's counterexample (ptlab model --json).\n",
+	.opts = options,
+};
 
 /* Bounds an input document. */
 #define INPUT_MAX (1ul << 30)

@@ -23,7 +23,7 @@
 #include "util/time.h"
 
 #define SOAK_MAX_SECONDS 604800.0        /* a week */
-#define SOAK_MAX_RUNS 1000000000ULL
+#define SOAK_MAX_RUNS 1000000000
 /* Seconds between two status lines. */
 #define SOAK_STATUS_EVERY 5.0
 /* Failing runs kept for the JSON file (all are printed). */
@@ -64,34 +64,6 @@ static void request_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab soak [options]\n"
-		"Runs the cells the rule calls safe round-robin, each run with a fresh\n"
-		"seed, its race windows varied at random and allocation failures\n"
-		"injected on every path, and checks every run: no violation, no lost\n"
-		"write, no leaked frame, the tables equal to the counters, no page left\n"
-		"pinned. A status line every %g s, a summary at the end; exit 0 only when\n"
-		"no run failed (an inconclusive run is counted, not a failure).\n"
-		"  --seconds S        total time, 1..604800 (default 60)\n"
-		"  --cell-seconds S   budget of one run, 0.05..600 (default 1)\n"
-		"  --runs N           stop after N runs, 1..%llu\n"
-		"  --seed N           seed of the first run, the next ones count up\n"
-		"                     (default: a random one, printed)\n"
-		"  --threads N        walker CPUs per run, 1..%d (default 2)\n"
-		"  --fail-alloc P     probability of an injected failure per allocation\n"
-		"                     on every path, 0..1 (default %g; 0: none)\n"
-		"  --min-overlaps N   defended overlaps a run needs to be conclusive\n"
-		"                     (default %d)\n"
-		"  --profiles LIST    comma-separated profiles (default all)\n"
-		"  --scenarios LIST   comma-separated scenarios (default all)\n"
-		"  --fixes LIST       none,pmd-recheck,ipi-sync,both (default all)\n"
-		"  --json FILE        write the summary as JSON\n",
-		SOAK_STATUS_EVERY, SOAK_MAX_RUNS, LAB_MAX_WALKERS, SOAK_DEFAULT_FAIL_ALLOC,
-		LAB_MIN_OVERLAPS_DEFAULT);
 }
 
 static const char *cell_fixes(const struct lab_soak_cell *c)
@@ -339,26 +311,44 @@ static uint64_t random_seed(void)
 }
 
 enum {
+	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f',
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_CELL_SECONDS, OPT_RUNS, OPT_SEED, OPT_THREADS,
-	OPT_FAIL_ALLOC, OPT_MIN_OVERLAPS, OPT_PROFILES, OPT_SCENARIOS, OPT_FIXES, OPT_JSON,
+	OPT_FAIL_ALLOC, OPT_MIN_OVERLAPS, OPT_JSON,
 };
 
-static const struct option options[] = {
-	{ "seconds", required_argument, NULL, OPT_SECONDS },
-	{ "cell-seconds", required_argument, NULL, OPT_CELL_SECONDS },
-	{ "runs", required_argument, NULL, OPT_RUNS },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "fail-alloc", required_argument, NULL, OPT_FAIL_ALLOC },
-	{ "min-overlaps", required_argument, NULL, OPT_MIN_OVERLAPS },
-	{ "profiles", required_argument, NULL, OPT_PROFILES },
-	{ "scenarios", required_argument, NULL, OPT_SCENARIOS },
-	{ "fixes", required_argument, NULL, OPT_FIXES },
-	{ "json", required_argument, NULL, OPT_JSON },
-	CLI_OPTIONS_END
+static const struct cli_opt options[] = {
+	{ "seconds", OPT_SECONDS, "S", "total time, 1..604800 (default 60)" },
+	{ "cell-seconds", OPT_CELL_SECONDS, "S", "budget of one run, 0.05..600 (default 1)" },
+	{ "runs", OPT_RUNS, "N", "stop after N runs, 1.." CLI_XSTR(SOAK_MAX_RUNS) },
+	{ "seed", OPT_SEED, "N",
+	  "seed of the first run, the next ones count up (default: a random one, printed)" },
+	{ "threads", OPT_THREADS, "N",
+	  "walker CPUs per run, 1.." CLI_XSTR(LAB_MAX_WALKERS) " (default 2)" },
+	{ "fail-alloc", OPT_FAIL_ALLOC, "P",
+	  "probability of an injected failure per allocation on every path, 0..1 (default "
+	  CLI_XSTR(SOAK_DEFAULT_FAIL_ALLOC) "; 0: none)" },
+	{ "min-overlaps", OPT_MIN_OVERLAPS, "N",
+	  "defended overlaps a run needs to be conclusive (default "
+	  CLI_XSTR(LAB_MIN_OVERLAPS_DEFAULT) ")" },
+	{ "profiles", OPT_PROFILES, "LIST", "comma-separated profiles (default all)" },
+	{ "scenarios", OPT_SCENARIOS, "LIST", "comma-separated scenarios (default all)" },
+	{ "fixes", OPT_FIXES, "LIST", "none,pmd-recheck,ipi-sync,both (default all)" },
+	{ "json", OPT_JSON, "FILE", "write the summary as JSON" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "soak", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "soak",
+	.synopsis = "[options]",
+	.about = "Runs the cells the rule calls safe round-robin, each run with a fresh\n"
+		 "seed, its race windows varied at random and allocation failures\n"
+		 "injected on every path, and checks every run: no violation, no lost\n"
+		 "write, no leaked frame, the tables equal to the counters, no page left\n"
+		 "pinned. A status line every " CLI_XSTR(SOAK_STATUS_EVERY) " s, a summary at the "
+		 "end; exit 0 only when\n"
+		 "no run failed (an inconclusive run is counted, not a failure).\n",
+	.opts = options,
+};
 
 /* parse()'s "stop with this status". */
 static bool stop(int *status, int code)
@@ -393,7 +383,7 @@ static bool parse(int argc, char **argv, struct soak *s, bool *prof, size_t npro
 				return stop(status, cli_error("bad --cell-seconds", v, "0.05..600"));
 			break;
 		case OPT_RUNS:
-			snprintf(allowed, sizeof(allowed), "1..%llu", SOAK_MAX_RUNS);
+			snprintf(allowed, sizeof(allowed), "1..%d", SOAK_MAX_RUNS);
 			if (!cli_parse_u64(v, 1, SOAK_MAX_RUNS, &s->max_runs))
 				return stop(status, cli_error("bad --runs", v, allowed));
 			break;

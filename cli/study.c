@@ -213,42 +213,41 @@ out_free:
 
 /* ---- the command ---- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab study unshare [options]\n"
-		"Counts the IPIs one munmap() of k GiB of shared hugetlb memory sends,\n"
-		"for each unshare generation: none (before 2025), per-unshare (2025:\n"
-		"tlb_remove_table_sync_one() after each unshared PMD table, one per GiB)\n"
-		"and gather (6.19: one sync per mmu_gather batch, after the flush, only\n"
-		"when a table became exclusive). Process A maps the file at the same\n"
-		"offsets as process B, so that every GiB shares B's PMD table, and then\n"
-		"unmaps it. The counts are the kernel's: a sync interrupts every other\n"
-		"CPU, a flush the other CPUs that run A.\n"
-		"  --profile NAME   architecture profile (default x86)\n"
-		"  --profile-file FILE  a profile of your own instead: one entry of\n"
-		"                   `ptlab profiles --json` in a file, renamed\n"
-		"  --cpus N         simulated CPUs, 2..%d (default %d)\n"
-		"  --mm-cpus N      CPUs that run A, 1..--cpus (default 4): its flush\n"
-		"                   interrupts these; a sync interrupts every CPU\n"
-		"  --gib LIST       sizes in GiB, comma-separated, 1..%d (default 1,16,256)\n"
-		"  --json FILE      also write the rows as JSON\n",
-		PTLAB_MAX_CPUS, PTLAB_MAX_CPUS, MAX_GIB);
-}
-
-enum { OPT_PROFILE = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_CPUS, OPT_MM_CPUS, OPT_GIB, OPT_JSON };
-
-static const struct option options[] = {
-	{ "profile", required_argument, NULL, OPT_PROFILE },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mm-cpus", required_argument, NULL, OPT_MM_CPUS },
-	{ "gib", required_argument, NULL, OPT_GIB },
-	{ "json", required_argument, NULL, OPT_JSON },
-	CLI_OPTIONS_END
+enum {
+	OPT_PROFILES = 'p', OPT_PROFILE_FILE = CLI_OPT_FIRST, OPT_CPUS, OPT_MM_CPUS, OPT_GIB, OPT_JSON,
 };
 
-static const struct cli_command unshare_cmd = { "study unshare", options, usage, false };
+static const struct cli_opt options[] = {
+	{ "profiles", OPT_PROFILES, "NAME",
+	  "architecture profile: one, the study measures one (default x86)" },
+	{ "profile", OPT_PROFILES, "NAME", NULL },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "a profile of your own instead: one entry of `ptlab profiles --json` in a file, "
+	  "renamed" },
+	{ "cpus", OPT_CPUS, "N",
+	  "simulated CPUs, 2.." CLI_XSTR(PTLAB_MAX_CPUS) " (default " CLI_XSTR(PTLAB_MAX_CPUS) ")" },
+	{ "mm-cpus", OPT_MM_CPUS, "N",
+	  "CPUs that run A, 1..--cpus (default 4): its flush interrupts these; a sync "
+	  "interrupts every CPU" },
+	{ "gib", OPT_GIB, "LIST",
+	  "sizes in GiB, comma-separated, 1.." CLI_XSTR(MAX_GIB) " (default 1,16,256)" },
+	{ "json", OPT_JSON, "FILE", "also write the rows as JSON" },
+	CLI_OPTS_END
+};
+
+static const struct cli_command unshare_cmd = {
+	.name = "study unshare",
+	.synopsis = "[options]",
+	.about = "Counts the IPIs one munmap() of k GiB of shared hugetlb memory sends,\n"
+		 "for each unshare generation: none (before 2025), per-unshare (2025:\n"
+		 "tlb_remove_table_sync_one() after each unshared PMD table, one per GiB)\n"
+		 "and gather (6.19: one sync per mmu_gather batch, after the flush, only\n"
+		 "when a table became exclusive). Process A maps the file at the same\n"
+		 "offsets as process B, so that every GiB shares B's PMD table, and then\n"
+		 "unmaps it. The counts are the kernel's: a sync interrupts every other\n"
+		 "CPU, a flush the other CPUs that run A.\n",
+	.opts = options,
+};
 
 static bool parse_sizes(const char *list, struct unshare_args *a)
 {
@@ -345,7 +344,7 @@ static int study_unshare(int argc, char **argv, struct profile_set *ps)
 		switch (c) {
 		case CLI_STOP:
 			return ret;
-		case OPT_PROFILE:
+		case OPT_PROFILES:
 		case OPT_PROFILE_FILE:
 			if (!profile_set_one(ps, c == OPT_PROFILE_FILE, v))
 				return CLI_EXIT_USAGE;
@@ -404,36 +403,36 @@ static int study_unshare(int argc, char **argv, struct profile_set *ps)
 	return ret;
 }
 
-static void study_usage(FILE *f)
+static int study_unshare_cmd(int argc, char **argv)
 {
-	fprintf(f, "usage: ptlab study <study> [options]\n"
-		   "Measurements of what a protocol step costs:\n"
-		   "  unshare   IPIs per munmap() of shared hugetlb memory, by unshare\n"
-		   "            generation (ptlab study unshare --help)\n"
-		   "  sync      which CPUs must tlb_remove_table_sync_one() interrupt:\n"
-		   "            every policy, safety and cost (ptlab study sync --help)\n");
+	struct profile_set ps = { 0 };
+	int ret = study_unshare(argc, argv, &ps);
+
+	profile_set_release(&ps);
+	return ret;
 }
 
-static const struct option study_options[] = { CLI_OPTIONS_END };
-static const struct cli_command study_cmd = { "study", study_options, study_usage, true };
+static const struct cli_sub studies[] = {
+	{ "unshare", study_unshare_cmd,
+	  "IPIs per munmap() of shared hugetlb memory, by unshare generation" },
+	{ "sync", study_sync,
+	  "which CPUs must tlb_remove_table_sync_one() interrupt: every policy, safety "
+	  "and cost" },
+	{ NULL, NULL, NULL }
+};
+
+static const struct cli_opt study_options[] = { CLI_OPTS_END };
+
+static const struct cli_command study_cmd = {
+	.name = "study",
+	.synopsis = "<study> [options]",
+	.about = "Measurements of what a protocol step costs ('ptlab help study <study>'\n"
+		 "describes one).\n",
+	.opts = study_options,
+	.subs = studies,
+};
 
 int cmd_study(int argc, char **argv)
 {
-	int c, ret = 0;
-
-	while ((c = cli_getopt(&study_cmd, argc, argv, &ret)) != -1)
-		if (c == CLI_STOP)
-			return ret;
-	if (optind >= argc)
-		return cli_error("missing study", "(none)", "unshare, sync");
-	if (strcmp(argv[optind], "unshare") == 0) {
-		struct profile_set ps = { 0 };
-
-		ret = study_unshare(argc - optind, argv + optind, &ps);
-		profile_set_release(&ps);
-		return ret;
-	}
-	if (strcmp(argv[optind], "sync") == 0)
-		return study_sync(argc - optind, argv + optind);
-	return cli_error("unknown study", argv[optind], "unshare, sync");
+	return cli_dispatch(&study_cmd, "unknown study", argc, argv);
 }

@@ -51,55 +51,46 @@ struct sync_study {
 	int marker_err;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ptlab study sync [options]\n"
-		"The 2026 question: which CPUs must tlb_remove_table_sync_one() interrupt?\n"
-		"For each sync policy (none, all, skip-if-flush-ipi, skip-naive, walkers,\n"
-		"mm-cpumask) on each profile: its safety by the Spin model and by the\n"
-		"stress lab on every scenario, with and without the PMD re-check; the CPUs\n"
-		"a collapse interrupts when k of --cpus CPUs run the mm; and the cost of\n"
-		"the walkers policy's marker on GUP-fast. Exit 1 when an oracle disagrees\n"
-		"with the rule.\n"
-		"  --profiles LIST   profiles (default all, or none with --profile-file)\n"
-		"  --profile-file FILE  also a profile of your own: one entry of\n"
-		"                    `ptlab profiles --json` in a file, renamed (repeatable)\n"
-		"  --policies LIST   sync policies (default all six)\n"
-		"  --cpus N          simulated CPUs for the costs, 2..64 (default 64)\n"
-		"  --mm-cpus LIST    k: CPUs running the mm, up to %d values of 1..--cpus\n"
-		"                    (default 1,4,16,63)\n"
-		"  --collapses N     collapses per cost cell, 1..1000 (default 5)\n"
-		"  --seconds S       stress budget per cell, 0.05..60 (default 0.3; a cell\n"
-		"                    stops once its verdict is in)\n"
-		"  --rounds N        rounds of the GUP-fast marker cost, 3..64 (default 7)\n"
-		"  --no-model, --no-lab, --no-cost   leave a part out\n"
-		"  --json FILE       also write every cell, cost and counterexample as JSON\n",
-		MAX_K);
-}
-
 enum {
-	OPT_PROFILES = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_POLICIES, OPT_CPUS, OPT_MM_CPUS, OPT_COLLAPSES,
-	OPT_SECONDS, OPT_ROUNDS, OPT_NO_MODEL, OPT_NO_LAB, OPT_NO_COST, OPT_JSON,
+	OPT_PROFILES = 'p', OPT_PROFILE_FILE = CLI_OPT_FIRST, OPT_POLICIES, OPT_CPUS, OPT_MM_CPUS,
+	OPT_COLLAPSES, OPT_SECONDS, OPT_ROUNDS, OPT_NO_MODEL, OPT_NO_LAB, OPT_NO_COST, OPT_JSON,
 };
 
-static const struct option options[] = {
-	{ "profiles", required_argument, NULL, OPT_PROFILES },
-	{ "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
-	{ "policies", required_argument, NULL, OPT_POLICIES },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mm-cpus", required_argument, NULL, OPT_MM_CPUS },
-	{ "collapses", required_argument, NULL, OPT_COLLAPSES },
-	{ "seconds", required_argument, NULL, OPT_SECONDS },
-	{ "rounds", required_argument, NULL, OPT_ROUNDS },
-	{ "no-model", no_argument, NULL, OPT_NO_MODEL },
-	{ "no-lab", no_argument, NULL, OPT_NO_LAB },
-	{ "no-cost", no_argument, NULL, OPT_NO_COST },
-	{ "json", required_argument, NULL, OPT_JSON },
-	CLI_OPTIONS_END
+static const struct cli_opt options[] = {
+	{ "profiles", OPT_PROFILES, "LIST", "profiles (default all, or none with --profile-file)" },
+	{ "profile-file", OPT_PROFILE_FILE, "FILE",
+	  "also a profile of your own: one entry of `ptlab profiles --json` in a file, "
+	  "renamed (repeatable)" },
+	{ "sync", OPT_POLICIES, "LIST", "sync policies (default all six)" },
+	{ "policies", OPT_POLICIES, "LIST", NULL },
+	{ "cpus", OPT_CPUS, "N", "simulated CPUs for the costs, 2..64 (default 64)" },
+	{ "mm-cpus", OPT_MM_CPUS, "LIST",
+	  "k: CPUs running the mm, up to " CLI_XSTR(MAX_K) " values of 1..--cpus (default "
+	  "1,4,16,63)" },
+	{ "collapses", OPT_COLLAPSES, "N", "collapses per cost cell, 1..1000 (default 5)" },
+	{ "seconds", OPT_SECONDS, "S",
+	  "stress budget per cell, 0.05..60 (default 0.3; a cell stops once its verdict is "
+	  "in)" },
+	{ "rounds", OPT_ROUNDS, "N", "rounds of the GUP-fast marker cost, 3..64 (default 7)" },
+	{ "no-model", OPT_NO_MODEL, NULL, "leave the Spin model's part out" },
+	{ "no-lab", OPT_NO_LAB, NULL, "leave the stress lab's part out" },
+	{ "no-cost", OPT_NO_COST, NULL, "leave the costs out" },
+	{ "json", OPT_JSON, "FILE", "also write every cell, cost and counterexample as JSON" },
+	CLI_OPTS_END
 };
 
-static const struct cli_command cmd = { "study sync", options, usage, false };
+static const struct cli_command cmd = {
+	.name = "study sync",
+	.synopsis = "[options]",
+	.about = "The 2026 question: which CPUs must tlb_remove_table_sync_one() interrupt?\n"
+		 "For each sync policy (none, all, skip-if-flush-ipi, skip-naive, walkers,\n"
+		 "mm-cpumask) on each profile: its safety by the Spin model and by the\n"
+		 "stress lab on every scenario, with and without the PMD re-check; the CPUs\n"
+		 "a collapse interrupts when k of --cpus CPUs run the mm; and the cost of\n"
+		 "the walkers policy's marker on GUP-fast. Exit 1 when an oracle disagrees\n"
+		 "with the rule.\n",
+	.opts = options,
+};
 
 /* "1,4,16,63" into st->ks; false after the error. */
 static bool parse_ks(const char *list, struct sync_study *st)

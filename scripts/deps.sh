@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ptlab needs when they are missing, so that
-# `make run` and `make check` work on a fresh Debian 12 machine.
+# `make run` and `make check` work on a fresh Debian 12 machine. (A
+# plain `make` installs nothing: scripts/build-deps.sh names what is
+# missing and how to install it.)
 #   liburcu-dev  userspace RCU (ptlab's RCU is liburcu's memb flavor)
 #   libjansson-dev  JSON: the command reads saved results and writes traces
 #   spin         the Spin model checker (ptlab model)

@@ -79,6 +79,37 @@ void cli_commands(struct cli_names *out)
 	CHECK(out->n >= 5);
 }
 
+void cli_commands_and_subcommands(struct cli_names *out)
+{
+	struct cli_names cmds;
+	char help[8192];
+
+	cli_commands(&cmds);
+	out->n = 0;
+	for (size_t i = 0; i < cmds.n; i++) {
+		const char *args[] = { "help", cmds.name[i], NULL };
+		const char *p;
+
+		CHECK(out->n < CLI_NAMES_MAX);
+		snprintf(out->name[out->n++], sizeof(out->name[0]), "%s", cmds.name[i]);
+		CHECK_EQ(cli_run(args, help, sizeof(help)), 0);
+		p = strstr(help, "\nsubcommands:\n");
+		if (!p)
+			continue;
+		for (p = strchr(p + 1, '\n') + 1; strncmp(p, "  ", 2) == 0 && p[2] != ' ';
+		     p = strchr(p, '\n') + 1) {
+			size_t len = strcspn(p + 2, " \n");
+
+			CHECK(out->n < CLI_NAMES_MAX);
+			snprintf(out->name[out->n++], sizeof(out->name[0]), "%s %.*s", cmds.name[i],
+				 (int)len, p + 2);
+			/* a wrapped help line is indented further */
+			while (strncmp(strchr(p, '\n') + 1, "   ", 3) == 0)
+				p = strchr(p, '\n') + 1;
+		}
+	}
+}
+
 void cli_long_options(const char *command, struct cli_names *out)
 {
 	char words[64], *sub;

@@ -18,6 +18,9 @@ struct cli_names {
 
 /* The commands ("profiles", "matrix", ...). */
 void cli_commands(struct cli_names *out);
+/* The commands and, after each that has them, its subcommands as "study
+ * sync" (from the "subcommands:" list of the command's help). */
+void cli_commands_and_subcommands(struct cli_names *out);
 /* @command's long options, without their "--" ("json", "help", ...);
  * @command may name a subcommand too ("study unshare"). */
 void cli_long_options(const char *command, struct cli_names *out);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/time.h"
 
 #define MAX_TESTS 512
 
@@ -72,10 +73,7 @@ const char *test_ptlab_path(void)
 
 double test_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return monotonic_s();
 }
 
 int test_run(const char *const argv[], char *out, size_t outlen)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -179,7 +180,7 @@ TEST(cli_usage_gnu_options)
 	CHECK_USAGE("--json=yes", "unexpected value for profiles", "profiles", "--json=yes");
 	CHECK_USAGE("--version=2", "unexpected value for race", "race", "--version=2");
 	CHECK_USAGE("-x", "unknown option for race", "race", "-x");
-	CHECK_USAGE("--frob=1", "allowed: --profile, --profile-file, --scenario", "race",
+	CHECK_USAGE("--frob=1", "allowed: --profiles, --profile, --profile-file, --scenarios", "race",
 		    "--frob=1");
 	CHECK_USAGE("--frob", "allowed: --help, --version", "--frob");
 	/* "--" ends the options: what follows is an argument, and no
@@ -195,7 +196,7 @@ TEST(cli_usage_gnu_options)
 /* An ambiguous prefix names the candidates, from the command's table. */
 TEST(cli_usage_ambiguous_prefix)
 {
-	CHECK_USAGE("--s", "ambiguous option for race: --s (allowed: --scenario, --seconds, "
+	CHECK_USAGE("--s", "ambiguous option for race: --s (allowed: --scenarios, --seconds, "
 			   "--seed, --stop-on-first, --sync)", "race", "--s", "1");
 	CHECK_USAGE("--se=1", "(allowed: --seconds, --seed)", "race", "--se=1");
 	CHECK_USAGE("--s", "(allowed: --seconds, --scenarios, --seed, --sync)", "matrix", "--s=1");
@@ -207,6 +208,7 @@ TEST_T(cli_gnu_options_run, 120)
 {
 	char dir[256], json[300], arg[320];
 	char *text;
+	bool report_before;
 	int status;
 
 	test_mkdtemp(dir, sizeof(dir), "gnu");
@@ -222,10 +224,15 @@ TEST_T(cli_gnu_options_run, 120)
 	CHECK(strstr(text, "\"threads\":1"));
 	CHECK(strstr(text, "\"walkers\":[\"gup\"]"));
 	free(text);
+	/* Asked for no report, the matrix writes none (there was a default
+	 * file in the working directory once). */
+	report_before = access("ptlab-report.html", F_OK) == 0;
 	status = ptlab("matrix", "--profiles=x86", "--scen=munmap", "--fixes=both",
 		       "--seconds=0.05", "--retri=0", "--min=0", NULL);
 	CHECK_MSG(status == 0, "exit %d:\n%s", status, out);
 	CHECK(strstr(out, "1 cells: 1 pass, 0 fail"));
+	CHECK(!strstr(out, "report:"));
+	CHECK(report_before || access("ptlab-report.html", F_OK) != 0);
 	test_rmtree(dir);
 }
 
@@ -249,40 +256,96 @@ TEST(cli_version_everywhere)
 		}
 }
 
-/* `ptlab help <cmd>` is `ptlab <cmd> --help` (and -h): the same text,
- * naming every option the command takes. */
+/* Runs ptlab with the words of @words ("study sync"), then @more (NULL
+ * ends both), into out. */
+static int ptlab_words(const char *words, const char *const *more)
+{
+	const char *argv[32] = { test_ptlab_path() };
+	char buf[64], *save = NULL;
+	size_t n = 1;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (char *w = strtok_r(buf, " ", &save); w && n < 16; w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	for (; more && *more && n < 31; more++)
+		argv[n++] = *more;
+	argv[n] = NULL;
+	return test_run(argv, out, sizeof(out));
+}
+
+/* `ptlab help <cmd> [<sub>]` is `ptlab <cmd> [<sub>] --help` (and -h): the
+ * same text on stdout, exit 0, naming every option the command takes;
+ * every command and subcommand has it. */
 TEST(cli_help_every_command)
 {
 	static char help[OUT_LEN];
 	struct cli_names cmds, opts;
-	char usage[64], opt[48];
+	char usage[64], opt[48], topic[64];
 
-	cli_commands(&cmds);
+	cli_commands_and_subcommands(&cmds);
+	CHECK(cmds.n >= 10);   /* eight commands, study's two */
 	for (size_t i = 0; i < cmds.n; i++) {
 		const char *c = cmds.name[i];
 
-		CHECK_EQ(ptlab("help", c, NULL), 0);
+		snprintf(topic, sizeof(topic), "help %s", c);
+		CHECK_EQ(ptlab_words(topic, NULL), 0);
 		memcpy(help, out, sizeof(help));
 		snprintf(usage, sizeof(usage), "usage: ptlab %s", c);
 		CHECK_MSG(strncmp(help, usage, strlen(usage)) == 0, "ptlab help %s: %s", c, help);
-		CHECK_EQ(ptlab(c, "--help", NULL), 0);
+		CHECK_EQ(ptlab_words(c, (const char *const[]){ "--help", NULL }), 0);
 		CHECK_MSG(strcmp(out, help) == 0, "ptlab %s --help differs from ptlab help", c);
-		CHECK_EQ(ptlab(c, "-h", NULL), 0);
+		CHECK_EQ(ptlab_words(c, (const char *const[]){ "-h", NULL }), 0);
 		CHECK_MSG(strcmp(out, help) == 0, "ptlab %s -h differs from ptlab help", c);
 		cli_long_options(c, &opts);
 		for (size_t o = 0; o < opts.n; o++) {
 			snprintf(opt, sizeof(opt), "--%s", opts.name[o]);
 			CHECK_MSG(strstr(help, opt), "ptlab %s --help does not name %s", c, opt);
 		}
+		/* the usage is wrapped to 80 columns */
+		for (const char *l = help; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0))
+			CHECK_MSG(strcspn(l, "\n") < 80, "ptlab help %s: a line of %zu: %.*s", c,
+				  strcspn(l, "\n"), (int)strcspn(l, "\n"), l);
 	}
 	CHECK_EQ(ptlab("help", NULL), 0);
 	memcpy(help, out, sizeof(help));
 	for (size_t i = 0; i < cmds.n; i++)
-		CHECK_MSG(strstr(help, cmds.name[i]), "ptlab help does not name %s", cmds.name[i]);
+		if (!strchr(cmds.name[i], ' '))
+			CHECK_MSG(strstr(help, cmds.name[i]), "ptlab help does not name %s",
+				  cmds.name[i]);
 	CHECK_EQ(ptlab("--help", NULL), 0);
 	CHECK(strcmp(out, help) == 0);
 	CHECK_USAGE("frob", "unknown help topic: frob (allowed: profiles", "help", "frob");
-	CHECK_USAGE("x", "unexpected argument for help", "help", "race", "x");
+	CHECK_USAGE("frob", "unknown study: frob (allowed: unshare, sync)", "help", "study", "frob");
+	CHECK_USAGE("x", "unexpected argument for race", "help", "race", "x");
+	CHECK_USAGE("x", "unexpected argument for study sync", "help", "study", "sync", "x");
+	/* A command with subcommands, alone, lists them and fails: it did
+	 * nothing, as ptlab alone. */
+	CHECK_EQ(ptlab("study", NULL), 2);
+	CHECK(strstr(out, "usage: ptlab study <study>") && strstr(out, "\nsubcommands:\n"));
+}
+
+/* The short forms reach the same options as the long ones, in every
+ * command that has the option; an alias stays accepted. */
+TEST(cli_short_forms)
+{
+	CHECK_USAGE("vax", "allowed: x86", "matrix", "-p", "x86,vax");
+	CHECK_USAGE("vax", "allowed: x86", "model", "-p", "vax");
+	CHECK_USAGE("vax", "allowed: x86", "soak", "-p", "vax");
+	CHECK_USAGE("vax", "allowed: x86", "study", "sync", "-p", "vax");
+	CHECK_USAGE("vax", "allowed: x86", "study", "unshare", "-p", "vax");
+	CHECK_USAGE("vax", "allowed: x86", "race", "-p", "vax");
+	CHECK_USAGE("vax", "allowed: x86", "race", "--profile", "vax");
+	CHECK_USAGE("sideways", "allowed: collapse-zap", "race", "-s", "sideways");
+	CHECK_USAGE("sideways", "allowed: collapse-zap", "matrix", "-s", "sideways");
+	CHECK_USAGE("most", "allowed: none, pmd-recheck", "race", "-f", "most");
+	CHECK_USAGE("most", "allowed: none, pmd-recheck", "matrix", "-f", "most");
+	CHECK_USAGE("0", "1..64", "matrix", "-j", "0");
+	CHECK_USAGE("0", "1..256", "model", "-j0");
+	CHECK_USAGE("-o", "missing value", "report", "--from", "x.json", "-o");
+	/* race runs one cell: a list of more than one is refused, naming it */
+	CHECK_USAGE("x86,arm64", "one value only for --profiles", "race", "-p", "x86,arm64");
+	CHECK_USAGE("munmap,retract", "one value only for --scenarios", "race", "--scenarios",
+		    "munmap,retract");
 }
 
 TEST(cli_profiles)
@@ -654,9 +717,9 @@ TEST(cli_profile_file_bad_input)
 	write_profile(other, "mine", true);
 	CHECK_USAGE("name taken by another --profile-file: mine", "one profile per name",
 		    "matrix", "--profile-file", good, "--profile-file", other);
-	CHECK_USAGE("one profile only", "one --profile NAME or one --profile-file FILE", "race",
+	CHECK_USAGE("one profile only", "one --profiles NAME or one --profile-file FILE", "race",
 		    "--profile", "x86", "--profile-file", good);
-	CHECK_USAGE("one profile only", "one --profile NAME or one --profile-file FILE", "study",
+	CHECK_USAGE("one profile only", "one --profiles NAME or one --profile-file FILE", "study",
 		    "unshare", "--profile-file", good, "--profile", "arm64");
 	CHECK_USAGE("/no/such.json", "allowed: a readable file", "race", "--profile-file",
 		    "/no/such.json");

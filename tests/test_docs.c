@@ -158,3 +158,111 @@ TEST(docs_check_finds_dangling_references)
 	CHECK_EQ(check_doc("outside", "the thread (`../shared/seed/`)", ""), 1);
 	CHECK_EQ(check_doc("bare md", "(kernel-protocol.md, section 7)", ""), 1);
 }
+
+/* The README is a front page: at most 200 lines, the two commands of its
+ * quick start, and a link to every document of docs/, so that every
+ * section moved there is reachable from it. */
+TEST(readme_is_a_front_page)
+{
+	char *text = test_read_file("README.md");
+	size_t lines = test_count(text, "\n");
+	glob_t g;
+
+	CHECK_MSG(lines <= 200, "README.md has %zu lines", lines);
+	CHECK(strstr(text, "make run") && strstr(text, "make check"));
+	CHECK(glob("docs/*.md", 0, NULL, &g) == 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char link[300];
+
+		snprintf(link, sizeof(link), "](%s)", g.gl_pathv[i]);
+		CHECK_MSG(strstr(text, link), "README.md does not link %s", g.gl_pathv[i]);
+	}
+	globfree(&g);
+	CHECK(strstr(text, "](docs/ptlab.1)"));
+	free(text);
+}
+
+/* @line as a regular expression: its numbers stand for any number. */
+static void shape_regex(const char *line, size_t len, char *re, size_t cap)
+{
+	size_t n = 0;
+
+	re[n++] = '^';
+	for (size_t i = 0; i < len && n + 24 < cap; i++) {
+		if (line[i] >= '0' && line[i] <= '9') {
+			n += (size_t)snprintf(re + n, cap - n, "[0-9]+(\\.[0-9]+)?");
+			while (i + 1 < len && ((line[i + 1] >= '0' && line[i + 1] <= '9') ||
+					       line[i + 1] == '.'))
+				i++;
+			continue;
+		}
+		if (strchr(".[]()*+?{}|^$\\", line[i]))
+			re[n++] = '\\';
+		re[n++] = line[i];
+	}
+	re[n++] = '$';
+	re[n] = '\0';
+}
+
+/* The first @n characters of @line that are not digits or dots: the
+ * words that say which line it is, whatever its numbers. */
+static void line_key(const char *line, char *key, size_t n)
+{
+	size_t k = 0;
+
+	for (; *line && *line != '\n' && k + 1 < n; line++)
+		if ((*line < '0' || *line > '9') && *line != '.')
+			key[k++] = *line;
+	key[k] = '\0';
+}
+
+/*
+ * The README's sample of make run's summary has the shape of what the
+ * matrix prints: each summary line of a two-cell matrix (run with jobs,
+ * as make run's) that begins with the same words as a sample line matches
+ * it with only the numbers changed. The list of main defences is left
+ * out: it names as many defences as the cells had.
+ */
+TEST_T(readme_sample_summary_matches_the_matrix, 120)
+{
+	static char out[1 << 16];
+	const char *argv[] = { test_ptlab_path(), "matrix", "-p", "x86,arm64", "-s", "munmap",
+			       "-f", "both", "-j", "2", "--seconds", "0.05", "--retries", "0",
+			       "--min-overlaps", "0", NULL };
+	char *text = test_read_file("README.md");
+	const char *block = strstr(text, "The summary lines of `make run`"), *p, *end;
+	int matched = 0;
+
+	CHECK(block && (block = strstr(block, "```\n")));
+	block += 4;
+	end = strstr(block, "```");
+	CHECK(end);
+	CHECK_EQ(test_run(argv, out, sizeof(out)), 0);
+	for (p = block; p < end; p = strchr(p, '\n') + 1) {
+		size_t len = strcspn(p, "\n");
+		char re[1024], key[24], okey[24];
+		regex_t rx;
+
+		if (!strncmp(p, "safe cells by", 13))
+			continue;
+		line_key(p, key, sizeof(key));
+		for (const char *o = out; *o; o += strcspn(o, "\n") + (o[strcspn(o, "\n")] != 0)) {
+			bool found;
+
+			line_key(o, okey, sizeof(okey));
+			if (strcmp(key, okey) != 0)
+				continue;
+			shape_regex(p, len, re, sizeof(re));
+			CHECK(regcomp(&rx, re, REG_EXTENDED | REG_NEWLINE) == 0);
+			found = regexec(&rx, o, 0, NULL, 0) == 0;
+			regfree(&rx);
+			CHECK_MSG(found, "README's sample line\n  %.*s\ndoes not have the shape of "
+				  "the matrix's\n  %.*s", (int)len, p, (int)strcspn(o, "\n"), o);
+			matched++;
+			break;
+		}
+	}
+	/* the cell count, the safe cells' figures, the memory */
+	CHECK_MSG(matched >= 3, "only %d of README's sample lines found in:\n%s", matched, out);
+	free(text);
+}

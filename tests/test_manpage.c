@@ -66,12 +66,8 @@ TEST(manpage_names_every_option)
 	char heading[64];
 
 	CHECK(common);
-	cli_commands(&cmds);
 	/* Subcommands have sections and options of their own. */
-	CHECK(cmds.n < CLI_NAMES_MAX);
-	snprintf(cmds.name[cmds.n++], sizeof(cmds.name[0]), "study unshare");
-	CHECK(cmds.n < CLI_NAMES_MAX);
-	snprintf(cmds.name[cmds.n++], sizeof(cmds.name[0]), "study sync");
+	cli_commands_and_subcommands(&cmds);
 	for (size_t i = 0; i < cmds.n; i++) {
 		char *text;
 

@@ -184,7 +184,7 @@ void ptlab_profile_key_allowed(const struct ptlab_profile_key *k, char *buf, siz
 /*
  * Whether a TLB flush in this profile waits until every CPU that may walk
  * the mm has left its interrupts-off section ("flush waits" in the rule of
- * README.md). Only the native IPI flush does; a paravirt flush skips a
+ * docs/rule.md). Only the native IPI flush does; a paravirt flush skips a
  * preempted vCPU, a broadcast or hypercall flush never asks. For a profile
  * with broadcast_min_cpus this is the answer for an mm active on that many
  * CPUs, which is what the lab's scenarios run (a smaller mm is flushed by

@@ -4,7 +4,7 @@
  * derived from the protocol (docs/protocol.md, "The races and what makes
  * each safe") and computed from the profile's properties and the fix
  * switches only. The stress matrix (`ptlab matrix`) and the Spin model
- * (`ptlab model`) both judge their results against it; README.md states
+ * (`ptlab model`) both judge their results against it; docs/rule.md states
  * it in words.
  */
 #ifndef PTLAB_RULE_H

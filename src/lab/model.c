@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "ptlab/model.h"
+#include "util/time.h"
 
 extern char **environ;
 
@@ -1019,14 +1020,6 @@ static void free_dflags(struct cell_run *run)
 	free(run->dflags);
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* A copy of @src's verdict, kinds, states and counterexample into @dst
  * (whose own time is kept). False when out of memory. */
 static bool result_copy(struct ptlab_model_result *dst, const struct ptlab_model_result *src)
@@ -1126,7 +1119,7 @@ static void check_cell(const struct ptlab_model_options *o,
 		       struct ptlab_model_result *r)
 {
 	struct cell_run run = { .o = o, .cell = cell, .r = r, .cache = cache, .cc = cache->cc };
-	double start = now_seconds();
+	double start = monotonic_s();
 	char model[PATH_MAX];
 	char *out;
 	int err;
@@ -1166,7 +1159,7 @@ out_dir:
 		remove_dir(run.dir);
 out_free:
 	free_dflags(&run);
-	r->seconds = now_seconds() - start;
+	r->seconds = monotonic_s() - start;
 }
 
 /* ---- cells in parallel ---- */

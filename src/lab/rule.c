@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The rule of README.md, "When is a cell unsafe": which violations each
+ * The rule of docs/rule.md, "When is a cell unsafe": which violations each
  * cell can show, from the profile's properties and the fixes only.
  */
 #include <errno.h>

@@ -22,6 +22,7 @@
 #include "ptlab/race.h"
 #include "ptlab/smp.h"
 #include "ptlab/synccost.h"
+#include "util/compare.h"
 #include "util/time.h"
 
 #define BASE_A (1ULL << 36)
@@ -122,13 +123,6 @@ static int populate(struct mm_struct *mm, uint64_t base)
 	if (r < 0)
 		return (int)r;
 	return mm_populate(mm, base, PMD_SIZE, true);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* Collapses A's range and splits it back @n times, counting. */

@@ -15,8 +15,8 @@
  * analyzer reads (which skips these events). No lock, no fence, no atomic
  * read-modify-write on a location another thread touches, so tracing
  * does not add ordering to what it observes; it does add time to each
- * step, and so changes how often races meet (measured in the issue's
- * note, not hidden).
+ * step, and so changes how often races meet (a traced cell may meet its
+ * race sooner or later than an untraced one).
  *
  * Who logs where:
  * - a scenario thread (a CPU of the run): its ring; from its IPI signal

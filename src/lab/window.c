@@ -13,7 +13,7 @@
 #include "lab_internal.h"
 #include "ptlab/smp.h"
 #include "ptlab/tlb.h"
-#include "util/cli.h"
+#include "util/parse.h"
 #include "util/rand.h"
 #include "util/time.h"
 
