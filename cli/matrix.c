@@ -57,6 +57,11 @@ struct matrix {
 	uint64_t seed;
 	uint64_t min_overlaps;
 	bool tty;
+	/* --progress: plain progress lines when stderr is no terminal */
+	bool progress;
+	/* tenths of the cells reported so far (--progress without a tty) */
+	unsigned int tenths;
+	double t0, elapsed;
 	size_t current;
 	struct lab_cli_kernel kernel;
 	/* --no-rule: observe only, each cell beside the model's proof */
@@ -122,6 +127,9 @@ static void usage(FILE *f)
 		"  --report FILE      write the HTML report there (default %s):\n"
 		"                     the matrix, and the timeline of every unsafe cell\n"
 		"  --no-report        write no report\n"
+		"  --progress         show progress on stderr even when it is no\n"
+		"                     terminal: a line at each tenth of the cells (on a\n"
+		"                     terminal, one line redrawn, as always)\n"
 		"  --no-rule          observe only: each cell once for its budget, what\n"
 		"                     the stress lab saw (violations, evidence) beside what\n"
 		"                     the Spin model proved, with no expectation and no\n"
@@ -145,6 +153,27 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 		m->current + 1, m->n, c->cfg.profile.name, scen, fixes,
 		elapsed, (unsigned long long)r->ops,
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
+}
+
+/* Where the matrix is, on stderr, after @done of its cells: one line
+ * redrawn on a terminal; with --progress and no terminal, a plain line at
+ * each tenth of the cells (a log reads it; a terminal would scroll). */
+static void show_done(struct matrix *m, size_t done, const bool *is_done)
+{
+	size_t failed = 0;
+
+	if (!m->tty && (!m->progress || done * 10 / m->n <= m->tenths))
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		failed += (is_done ? is_done[i] : i < done) && m->cells[i].verdict != LAB_PASS;
+	if (m->tty) {
+		fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %zu not passed, %u job%s, %.0f s",
+			done, m->n, failed, m->jobs, m->jobs == 1 ? "" : "s", now_s() - m->t0);
+		return;
+	}
+	m->tenths = (unsigned int)(done * 10 / m->n);
+	fprintf(stderr, "matrix: %zu/%zu cells done, %zu not passed, %.0f s\n", done, m->n, failed,
+		now_s() - m->t0);
 }
 
 /* Whether a cell that did not pass may run again: an unsafe cell that
@@ -585,9 +614,8 @@ static int run_jobs(struct matrix *m)
 			print_row(m, &m->cells[printed]);
 		}
 		fflush(stdout);
-		if (m->tty && printed < m->n)
-			fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %u jobs", received, m->n,
-				jobs);
+		if (printed < m->n)
+			show_done(m, received, done);
 	}
 	for (unsigned int k = 0; k < jobs; k++)
 		if (pids[k] > 0)
@@ -674,6 +702,8 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 	peak_rss(&self, &jobs);
 	json_double(j, "peak_rss_mb", self);
 	json_double(j, "peak_rss_jobs_mb", jobs);
+	json_double(j, "seconds", m->elapsed);
+	json_u64(j, "jobs", m->jobs);
 	if (m->no_rule) {
 		json_object_end(j);
 		return;
@@ -796,7 +826,7 @@ static void print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 enum {
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILES, OPT_PROFILE_FILE, OPT_SCENARIOS, OPT_FIXES,
 	OPT_RETRIES, OPT_THREADS, OPT_SEED, OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT,
-	OPT_NO_RULE, OPT_JOBS,
+	OPT_NO_RULE, OPT_JOBS, OPT_PROGRESS,
 };
 
 static const struct option options[] = {
@@ -813,6 +843,7 @@ static const struct option options[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "no-report", no_argument, NULL, OPT_NO_REPORT },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-rule", no_argument, NULL, OPT_NO_RULE },
 	LAB_CLI_KERNEL_OPTIONS,
 	CLI_OPTIONS_END
@@ -950,6 +981,9 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		case OPT_NO_RULE:
 			m->no_rule = true;
 			break;
+		case OPT_PROGRESS:
+			m->progress = true;
+			break;
 		default:
 			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m->kernel))
 				return CLI_EXIT_USAGE;
@@ -999,7 +1033,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		return CLI_EXIT_USAGE;
 	}
 	m->tty = isatty(2);
-	t0 = now_s();
+	t0 = m->t0 = now_s();
 	if (m->no_rule && (ret = check_model(m))) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
 		return 1;
@@ -1025,6 +1059,8 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 				fprintf(stderr, "\r\033[K");
 			print_row(m, &m->cells[m->current]);
 			fflush(stdout);
+			if (!m->tty)
+				show_done(m, m->current + 1, NULL);
 		}
 		lab_set_progress(NULL, NULL);
 	}
@@ -1032,6 +1068,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		passed += m->cells[i].verdict == LAB_PASS;
 		inconclusive += m->cells[i].verdict == LAB_INCONCLUSIVE;
 	}
+	m->elapsed = now_s() - t0;
 	if (m->no_rule) {
 		ret = print_observed_summary(stdout, m, now_s() - t0) ? 0 : 1;
 		print_peak_rss(stdout);

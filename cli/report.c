@@ -17,7 +17,9 @@
 #include "commands.h"
 #include "ptlab/profile.h"
 #include "ptlab/version.h"
+#include "grid.h"
 #include "report.h"
+#include "report_doc.h"
 #include "trace_json.h"
 #include "util/cli.h"
 #include "util/out_file.h"
@@ -33,38 +35,6 @@ __asm__(".pushsection .rodata\n"
 extern const char ptlab_report_css[], ptlab_report_js[];
 
 #define REPORT_DEFAULT "ptlab-report.html"
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-/* "none", "pmd-recheck", "both/walkers", ... of a document's cell: its
- * PMD re-check and its sync policy (a document without one: the sync of
- * its ipi_sync, all or none). */
-static void cell_fixes(const json_t *c, char *buf, size_t len)
-{
-	struct ptlab_fixes f = { .pmd_recheck = json_is_true(json_object_get(c, "pmd_recheck")) };
-
-	if (sync_policy_parse(str(c, "sync"), &f.sync))
-		f.sync = json_is_true(json_object_get(c, "ipi_sync")) ? SYNC_ALL : SYNC_NONE;
-	ptlab_fixes_words(f, buf, len);
-}
-
-/* The walker kinds a cell runs, "gup,rcu" (both documents list them). */
-static void cell_walkers(const json_t *c, char *buf, size_t len)
-{
-	size_t i, used = 0;
-	json_t *w;
-
-	buf[0] = '\0';
-	json_array_foreach(json_object_get(c, "walkers"), i, w)
-		if (used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
-						 json_string_value(w) ? json_string_value(w) : "?");
-}
 
 /* What the rule expects of each walker kind the cell runs: {"gup":
  * "unsafe", "rcu": "safe"} (a kind is unsafe when it can show some
@@ -86,19 +56,6 @@ static json_t *rule_by_walker(const json_t *c)
 	return out;
 }
 
-static bool same_cell(const json_t *x, const json_t *c, const char *fixes, const char *walkers)
-{
-	static const char *const keys[] = { "profile", "scenario", "collapse_table", "retract",
-					    "unshare_sync" };
-
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		if (strcmp(str(x, keys[k]), str(c, keys[k])))
-			return false;
-	return !strcmp(str(x, "fixes"), fixes) && !strcmp(str(x, "walkers_text"), walkers) &&
-	       json_is_true(json_object_get(x, "rcu_everywhere")) ==
-		       json_is_true(json_object_get(c, "rcu_everywhere"));
-}
-
 /* The report's cell for a document's cell: one per profile, fixes,
  * scenario, kernel generation and walker kinds (the fields both documents
  * write), with what the rule says of it. */
@@ -106,30 +63,16 @@ static json_t *page_cell(const json_t *c)
 {
 	char walkers[32], fixes[40];
 
-	cell_walkers(c, walkers, sizeof(walkers));
-	cell_fixes(c, fixes, sizeof(fixes));
+	doc_cell_walkers(c, walkers, sizeof(walkers));
+	doc_cell_fixes(c, fixes, sizeof(fixes));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
-			 str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
-			 "collapse_table", str(c, "collapse_table"), "retract", str(c, "retract"),
+			 doc_str(c, "profile"), "fixes", fixes, "scenario", doc_str(c, "scenario"),
+			 "collapse_table", doc_str(c, "collapse_table"), "retract", doc_str(c, "retract"),
 			 "unshare_sync",
-			 str(c, "unshare_sync"), "rcu_everywhere",
+			 doc_str(c, "unshare_sync"), "rcu_everywhere",
 			 json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
 			 "rule", json_object_get(c, "expected"), "possible",
 			 json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
-}
-
-/* Whether the document cells @a and @b are the same cell. */
-static bool same_doc_cell(const json_t *a, const json_t *b)
-{
-	json_t *x = page_cell(a);
-	char walkers[32], fixes[40];
-	bool same;
-
-	cell_walkers(b, walkers, sizeof(walkers));
-	cell_fixes(b, fixes, sizeof(fixes));
-	same = x && same_cell(x, b, fixes, walkers);
-	json_decref(x);
-	return same;
 }
 
 static const char *const stress_fields[] = {
@@ -163,7 +106,7 @@ static void add_model(json_t *x, const json_t *c)
 
 	json_object_set_new(x, "model",
 			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*, s:O*}", "verdict",
-				      str(c, "model_verdict"), "judgement", str(c, "verdict"),
+				      doc_str(c, "model_verdict"), "judgement", doc_str(c, "verdict"),
 				      "kinds", json_object_get(c, "violations"), "kinds_by_walker",
 				      json_object_get(c, "violations_by_walker"), "kind",
 				      json_object_get(c, "violation"), "walker",
@@ -177,43 +120,15 @@ static void add_model(json_t *x, const json_t *c)
 		text[i] = json_string_value(json_array_get(steps, i));
 	/* As ptlab model --trace titles it (cli/model.c): the generation
 	 * where it is not the default. */
-	if (*str(c, "collapse_table") && strcmp(str(c, "collapse_table"), "reuse"))
-		snprintf(gen, sizeof(gen), "/%s", str(c, "collapse_table"));
-	else if (*str(c, "retract") && strcmp(str(c, "retract"), "free"))
-		snprintf(gen, sizeof(gen), "/%s", str(c, "retract"));
+	if (*doc_str(c, "collapse_table") && strcmp(doc_str(c, "collapse_table"), "reuse"))
+		snprintf(gen, sizeof(gen), "/%s", doc_str(c, "collapse_table"));
+	else if (*doc_str(c, "retract") && strcmp(doc_str(c, "retract"), "free"))
+		snprintf(gen, sizeof(gen), "/%s", doc_str(c, "retract"));
 	snprintf(title, sizeof(title), "ptlab model %s %s %s%s: %s (%s walker)",
-		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"), gen,
-		 str(c, "violation"), str(c, "violation_walker"));
+		 doc_str(x, "profile"), doc_str(x, "fixes"), doc_str(c, "scenario"), gen,
+		 doc_str(c, "violation"), doc_str(c, "violation_walker"));
 	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
 	free(text);
-}
-
-/* Parses a document of @what with an array of cells; prints why not. */
-static json_t *load(const char *text, size_t len, const char *what)
-{
-	json_error_t err;
-	json_t *doc = json_loadb(text, len, 0, &err);
-
-	if (!doc) {
-		fprintf(stderr, "ptlab: cannot read the %s document: %s (line %d)\n", what,
-			err.text, err.line);
-		return NULL;
-	}
-	if (!json_is_array(json_object_get(doc, "cells"))) {
-		fprintf(stderr, "ptlab: the %s document has no \"cells\" array\n", what);
-		json_decref(doc);
-		return NULL;
-	}
-	/* The report draws the rule's verdicts, which an observation has
-	 * not: its cells are in its JSON and its text output. */
-	if (json_is_true(json_object_get(doc, "no_rule"))) {
-		fprintf(stderr, "ptlab: the %s document was written by matrix --no-rule, "
-				"without verdicts (allowed: a matrix --json document without "
-				"--no-rule)\n", what);
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
 }
 
 /*
@@ -314,37 +229,23 @@ void report_page_abort(struct report_page *p)
 	free(p);
 }
 
-/* The two documents' cells, page cell by page cell: each matrix cell with
- * the model's for the same cell, then the model's cells the matrix did not
- * run. */
+/* The two documents' cells, page cell by page cell (doc_pair_cells()). */
 static int write_page(const json_t *matrix, const json_t *model, const char *path)
 {
-	json_t *mcells = json_object_get(matrix, "cells"), *ocells = json_object_get(model, "cells");
-	size_t n = json_array_size(ocells), i, k;
-	bool *paired = calloc(n ? n : 1, sizeof(*paired));
-	struct report_page *p = paired ? report_page_open(path) : NULL;
-	json_t *c, *o;
+	size_t n = 0;
+	struct doc_pair *pairs = doc_pair_cells(matrix, model, &n);
+	struct report_page *p = pairs ? report_page_open(path) : NULL;
 	int ret = 0;
 
 	if (!p) {
-		free(paired);
+		if (!pairs)
+			fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		free(pairs);
 		return 1;
 	}
-	json_array_foreach(mcells, i, c) {
-		const json_t *twin = NULL;
-
-		json_array_foreach(ocells, k, o)
-			if (!paired[k] && same_doc_cell(c, o)) {
-				paired[k] = true;
-				twin = o;
-				break;
-			}
-		ret |= page_add(p, c, twin);
-	}
-	json_array_foreach(ocells, k, o)
-		if (!paired[k])
-			ret |= page_add(p, NULL, o);
-	free(paired);
+	for (size_t i = 0; i < n; i++)
+		ret |= page_add(p, pairs[i].stress, pairs[i].model);
+	free(pairs);
 	if (ret) {
 		report_page_abort(p);
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
@@ -354,40 +255,30 @@ static int write_page(const json_t *matrix, const json_t *model, const char *pat
 			  json_object_get(matrix, "min_overlaps"));
 }
 
-int report_write_text(const char *matrix, size_t matrix_len, const char *model,
-		      size_t model_len, const char *path)
-{
-	json_t *m = load(matrix, matrix_len, "matrix"), *mo = NULL;
-	int ret = 1;
-
-	if (!m || (model && !(mo = load(model, model_len, "model"))))
-		ret = CLI_EXIT_USAGE;
-	else
-		ret = write_page(m, mo, path);
-	json_decref(m);
-	json_decref(mo);
-	return ret;
-}
-
 /* ---- the command ---- */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ptlab report --from MATRIX.json [--model MODEL.json] [-o FILE]\n"
-		"Builds the HTML report from saved results: the matrix (ptlab matrix --json)\n"
-		"as a table by verdict, and for each unsafe cell the timeline of its stress\n"
-		"trace beside the model's counterexample (ptlab model --json).\n"
+		"usage: ptlab report --from MATRIX.json [--model MODEL.json] [-o FILE] [--grid]\n"
+		"Builds the HTML report from saved results: the grid of every cell's\n"
+		"verdicts by the rule, the stress matrix (ptlab matrix --json) and the\n"
+		"model (ptlab model --json); a click on a cell shows its lines, the\n"
+		"timeline of its stress trace and the model's counterexample.\n"
 		"  --from FILE          the matrix's JSON (required)\n"
 		"  --model FILE         the model's JSON\n"
-		"  -o, --output FILE    the report (default %s)\n",
+		"  -o, --output FILE    the report (default %s; with --grid, none\n"
+		"                       unless named)\n"
+		"  --grid               print the grid on the terminal: a glyph per cell,\n"
+		"                       the cells to look at, the totals\n",
 		REPORT_DEFAULT);
 }
 
-enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_OUTPUT = 'o' };
+enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_GRID, OPT_OUTPUT = 'o' };
 
 static const struct option options[] = {
 	{ "from", required_argument, NULL, OPT_FROM },
+	{ "grid", no_argument, NULL, OPT_GRID },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	CLI_OPTIONS_END
@@ -437,11 +328,33 @@ static char *read_input(const char *what, const char *path, size_t *len)
 	return buf;
 }
 
+/* The grid (when asked) and the page (when it has a path) of the two
+ * documents' texts. */
+static int report_docs(const char *mtext, size_t mlen, const char *motext, size_t molen,
+		       const struct grid_outputs *grid, const char *path)
+{
+	json_t *m = doc_load(mtext, mlen, "matrix"), *mo = NULL;
+	int ret = 0;
+
+	if (!m || (motext && !(mo = doc_load(motext, molen, "model"))))
+		ret = CLI_EXIT_USAGE;
+	if (!ret && path)
+		ret = write_page(m, mo, path);
+	if (!ret && grid)
+		ret = grid_print(stdout, m, mo, grid);
+	else if (!ret)
+		printf("report: %s\n", path);
+	json_decref(m);
+	json_decref(mo);
+	return ret;
+}
+
 int cmd_report(int argc, char **argv)
 {
-	const char *from = NULL, *model = NULL, *out = REPORT_DEFAULT;
+	const char *from = NULL, *model = NULL, *out = NULL;
 	char *mtext = NULL, *motext = NULL;
 	size_t mlen = 0, molen = 0;
+	bool grid = false;
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -457,11 +370,16 @@ int cmd_report(int argc, char **argv)
 		case OPT_OUTPUT:
 			out = optarg;
 			break;
+		case OPT_GRID:
+			grid = true;
+			break;
 		}
 	}
 	if (!from)
 		return cli_error("missing option for report", "--from", "--from MATRIX.json");
-	if ((ret = cli_check_output("report file", out)))
+	if (!out && !grid)
+		out = REPORT_DEFAULT;
+	if (out && (ret = cli_check_output("report file", out)))
 		return ret;
 	mtext = read_input("--from file", from, &mlen);
 	if (mtext && model)
@@ -469,9 +387,9 @@ int cmd_report(int argc, char **argv)
 	if (!mtext || (model && !motext)) {
 		ret = CLI_EXIT_USAGE;
 	} else {
-		ret = report_write_text(mtext, mlen, motext, molen, out);
-		if (!ret)
-			printf("report: %s\n", out);
+		struct grid_outputs where = { from, model, out };
+
+		ret = report_docs(mtext, mlen, motext, molen, grid ? &where : NULL, out);
 	}
 	free(mtext);
 	free(motext);

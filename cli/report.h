@@ -14,15 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes the report of a matrix document (the JSON text of ptlab matrix
- * --json) and, when @model is not NULL, a model document (ptlab model
- * --json) to @path, whole or not at all. 0, or after printing why 2 (a
- * document that is not one) or 1 (the file could not be written). */
-int report_write_text(const char *matrix, size_t matrix_len, const char *model,
-		      size_t model_len, const char *path);
-
 /*
- * The same page written cell by cell, for a writer that has its cells one
+ * The report (ptlab report --from) written cell by cell, for a writer that has its cells one
  * at a time (ptlab matrix): memory for one cell, whatever their number.
  * open() writes the page's head (NULL after printing why not); add_text()
  * one cell of a matrix document, as JSON text (-1 when it is not one, or
