@@ -637,11 +637,31 @@ static int run_jobs(struct matrix *m)
 	return 0;
 }
 
+static void print_header_of(FILE *f, const void *m)
+{
+	if (((const struct matrix *)m)->no_rule)
+		print_observed_header(f);
+	else
+		print_header(f);
+}
+
+static void print_cell_of(FILE *f, const void *c)
+{
+	print_cell(f, c);
+}
+
+static void print_observed_cell_of(FILE *f, const void *c)
+{
+	print_observed_cell(f, c);
+}
+
 /* One cell of the matrix's document, into @j. */
 static void write_cell(struct json *j, const struct matrix *m, const struct cell *c)
 {
 	json_object_begin(j, NULL);
 	lab_cli_json_result(j, &c->cfg, &c->res);
+	/* its line, as the matrix printed it (under "line_header") */
+	lab_cli_json_printed(j, "line", m->no_rule ? print_observed_cell_of : print_cell_of, c);
 	if (m->no_rule) {
 		struct ptlab_cell cell = lab_run_cell(&c->cfg);
 
@@ -704,6 +724,7 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 	json_double(j, "peak_rss_jobs_mb", jobs);
 	json_double(j, "seconds", m->elapsed);
 	json_u64(j, "jobs", m->jobs);
+	lab_cli_json_printed(j, "line_header", print_header_of, m);
 	if (m->no_rule) {
 		json_object_end(j);
 		return;

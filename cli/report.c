@@ -20,6 +20,7 @@
 #include "grid.h"
 #include "report.h"
 #include "report_doc.h"
+#include "report_timeline.h"
 #include "trace_json.h"
 #include "util/cli.h"
 #include "util/out_file.h"
@@ -75,16 +76,29 @@ static json_t *page_cell(const json_t *c)
 			 json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
 }
 
-static const char *const stress_fields[] = {
-	"verdict", "verdict_reason", "unheld", "stale_read", "first_violation_ms", "overlaps",
-	"defended", "held_off", "recheck_caught", "isolation_refused", "undefended",
-	"lost_writes", "cycles_per_sec", "seconds", "attempts", "violations",
-	"violations_by_walker", "overlaps_by_walker", "defended_by_walker",
+/*
+ * The page is written as it is built, a cell at a time, so that its size
+ * costs no memory but for the strings its timelines share: the head, the
+ * page's data (a JSON object whose "cells" array is filled one dumped
+ * cell after the other, then the shared strings), the script.
+ */
+struct report_page {
+	struct out_file out;
+	FILE *f;
+	size_t cells;
+	struct page_strings strings;
 };
 
-static void add_stress(json_t *x, const json_t *c)
+/* What a click on a cell shows of the stress run, beside its line: the
+ * verdict and the evidence in a few numbers (the rest is in the line). */
+static const char *const stress_fields[] = {
+	"verdict", "verdict_reason", "first_violation_ms", "overlaps", "defended", "attempts",
+	"seconds", "line",
+};
+
+static int add_stress(struct report_page *p, json_t *x, const json_t *c)
 {
-	json_t *s = json_object();
+	json_t *s = json_object(), *trace = json_object_get(c, "trace");
 
 	for (size_t k = 0; k < sizeof(stress_fields) / sizeof(stress_fields[0]); k++)
 		if (json_object_get(c, stress_fields[k]))
@@ -93,31 +107,35 @@ static void add_stress(json_t *x, const json_t *c)
 		json_object_set(s, "what", json_object_get(json_object_get(c, "first_violation"),
 							   "what"));
 	json_object_set_new(x, "stress", s);
-	if (json_object_get(c, "trace"))
-		json_object_set(x, "stress_trace", json_object_get(c, "trace"));
+	if (trace && json_object_set_new(x, "stress_timeline", report_timeline(trace, &p->strings)))
+		return -1;
+	return 0;
 }
 
-static void add_model(json_t *x, const json_t *c)
+static int add_model(struct report_page *p, json_t *x, const json_t *c)
 {
-	json_t *steps = json_object_get(c, "counterexample");
+	json_t *steps = json_object_get(c, "counterexample"), *ids, *trace, *timeline;
 	size_t n = json_array_size(steps);
 	const char **text = calloc(n ? n : 1, sizeof(*text));
 	char title[256], gen[32] = "";
+	int ret = -1;
 
 	json_object_set_new(x, "model",
-			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*, s:O*}", "verdict",
+			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*}", "verdict",
 				      doc_str(c, "model_verdict"), "judgement", doc_str(c, "verdict"),
-				      "kinds", json_object_get(c, "violations"), "kinds_by_walker",
-				      json_object_get(c, "violations_by_walker"), "kind",
-				      json_object_get(c, "violation"), "walker",
+				      "kind", json_object_get(c, "violation"), "walker",
 				      json_object_get(c, "violation_walker"), "error",
-				      json_object_get(c, "error")));
+				      json_object_get(c, "error"), "line", json_object_get(c, "line")));
 	if (!n || !text) {
 		free(text);
-		return;
+		return text ? 0 : -1;
 	}
-	for (size_t i = 0; i < n; i++)
+	ids = json_array();
+	for (size_t i = 0; i < n; i++) {
 		text[i] = json_string_value(json_array_get(steps, i));
+		if (json_array_append_new(ids, json_integer(page_string(&p->strings, text[i]))))
+			break;
+	}
 	/* As ptlab model --trace titles it (cli/model.c): the generation
 	 * where it is not the default. */
 	if (*doc_str(c, "collapse_table") && strcmp(doc_str(c, "collapse_table"), "reuse"))
@@ -127,31 +145,35 @@ static void add_model(json_t *x, const json_t *c)
 	snprintf(title, sizeof(title), "ptlab model %s %s %s%s: %s (%s walker)",
 		 doc_str(x, "profile"), doc_str(x, "fixes"), doc_str(c, "scenario"), gen,
 		 doc_str(c, "violation"), doc_str(c, "violation_walker"));
-	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
+	trace = trace_json_from_model(title, text, n);
+	timeline = trace ? report_timeline(trace, &p->strings) : NULL;
+	/* The steps as strings of the page (its timeline has the same
+	 * names): the counterexample a click shows. */
+	if (ids && json_array_size(ids) == n && timeline) {
+		json_object_set_new(x, "counterexample", ids);
+		json_object_set_new(x, "model_timeline", timeline);
+		ret = 0;
+	} else {
+		json_decref(ids);
+		json_decref(timeline);
+	}
+	json_decref(trace);
 	free(text);
+	return ret;
 }
-
-/*
- * The page is written as it is built, a cell at a time, so that its size
- * costs no memory: the head, the page's data (a JSON object whose "cells"
- * array is filled one dumped cell after the other), the script.
- */
-struct report_page {
-	struct out_file out;
-	FILE *f;
-	size_t cells;
-};
 
 struct report_page *report_page_open(const char *path)
 {
 	struct report_page *p = calloc(1, sizeof(*p));
 
-	if (!p) {
+	if (!p || page_strings_init(&p->strings)) {
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		free(p);
 		return NULL;
 	}
 	p->f = out_file_open(&p->out, path);
 	if (!p->f) {
+		page_strings_release(&p->strings);
 		free(p);
 		return NULL;
 	}
@@ -160,28 +182,38 @@ struct report_page *report_page_open(const char *path)
 		      "<body data-status=\"loading\" data-errors=\"0\">\n"
 		      "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
 		      "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
-		      "<table id=\"matrix\"></table>\n<div id=\"timelines\"></div>\n"
+		      "<div id=\"grid\"></div>\n<div id=\"detail\"></div>\n"
+		      "<div id=\"timeline-legend\"></div>\n"
 		      "<script type=\"application/json\" id=\"ptlab-data\">"
 		      "{\"ptlab_version\":\"%s\",\"cells\":[",
 		ptlab_report_css, PTLAB_VERSION);
 	return p;
 }
 
+/* The page's numbers: a tenth of a microsecond is the finest a timeline
+ * keeps, and no number needs more digits. */
+#define PAGE_DUMP_FLAGS (JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(10))
+
 static int page_add(struct report_page *p, const json_t *stress, const json_t *model)
 {
 	json_t *x = page_cell(stress ? stress : model);
+	struct doc_pair pair = { stress, model };
+	char glyph[2] = { doc_glyph(&pair), '\0' };
+	int ret = x ? 0 : -1;
 
-	if (!x)
-		return -1;
-	if (stress)
-		add_stress(x, stress);
-	if (model)
-		add_model(x, model);
-	if (p->cells++)
-		fputc(',', p->f);
-	json_dumpf(x, p->f, JSON_COMPACT | JSON_ESCAPE_SLASH);
+	if (!ret && json_object_set_new(x, "glyph", json_string(glyph)))
+		ret = -1;
+	if (!ret && stress)
+		ret = add_stress(p, x, stress);
+	if (!ret && model)
+		ret = add_model(p, x, model);
+	if (!ret) {
+		if (p->cells++)
+			fputc(',', p->f);
+		ret = json_dumpf(x, p->f, PAGE_DUMP_FLAGS) ? -1 : 0;
+	}
 	json_decref(x);
-	return 0;
+	return ret;
 }
 
 int report_page_add_text(struct report_page *p, const char *cell, size_t len)
@@ -193,20 +225,31 @@ int report_page_add_text(struct report_page *p, const char *cell, size_t len)
 	return ret;
 }
 
+/* The rest of the data object after "cells": the verdicts of the whole,
+ * the header of each document's lines (@headers, NULL: none), the strings
+ * the timelines share. */
 static int page_close(struct report_page *p, const char *path, bool matrix_passed,
-		      bool have_model, const json_t *min_overlaps)
+		      bool have_model, const json_t *min_overlaps, const json_t *headers)
 {
-	json_t *tail = json_pack("{s:b, s:b, s:O*}", "have_model", have_model, "matrix_passed",
-				 matrix_passed, "min_overlaps", min_overlaps);
-	char *text = tail ? json_dumps(tail, JSON_COMPACT | JSON_ESCAPE_SLASH) : NULL;
+	json_t *tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i}", "have_model", have_model,
+				 "matrix_passed", matrix_passed, "min_overlaps", min_overlaps,
+				 "line_headers", headers, "strings", p->strings.list,
+				 "timeline_events", REPORT_TIMELINE_EVENTS);
+	char *text = tail ? json_dumps(tail, PAGE_DUMP_FLAGS) : NULL;
 	int ret;
 
-	/* The rest of the data object: its members after "cells". */
-	fprintf(p->f, "],%s</script>\n<script>\n%s</script>\n</body>\n</html>\n",
-		text ? text + 1 : "}", ptlab_report_js);
+	if (!text) {
+		json_decref(tail);
+		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		report_page_abort(p);
+		return 1;
+	}
+	fprintf(p->f, "],%s</script>\n<script>\n%s</script>\n</body>\n</html>\n", text + 1,
+		ptlab_report_js);
 	free(text);
 	json_decref(tail);
 	ret = out_file_commit(&p->out, p->f, path);
+	page_strings_release(&p->strings);
 	free(p);
 	return ret;
 }
@@ -215,7 +258,7 @@ int report_page_close(struct report_page *p, const char *path, bool matrix_passe
 		      uint64_t min_overlaps)
 {
 	json_t *n = json_integer((json_int_t)min_overlaps);
-	int ret = page_close(p, path, matrix_passed, false, n);
+	int ret = page_close(p, path, matrix_passed, false, n, NULL);
 
 	json_decref(n);
 	return ret;
@@ -226,6 +269,7 @@ void report_page_abort(struct report_page *p)
 	if (!p)
 		return;
 	out_file_abort(&p->out, p->f);
+	page_strings_release(&p->strings);
 	free(p);
 }
 
@@ -235,6 +279,7 @@ static int write_page(const json_t *matrix, const json_t *model, const char *pat
 	size_t n = 0;
 	struct doc_pair *pairs = doc_pair_cells(matrix, model, &n);
 	struct report_page *p = pairs ? report_page_open(path) : NULL;
+	json_t *headers;
 	int ret = 0;
 
 	if (!p) {
@@ -251,8 +296,12 @@ static int write_page(const json_t *matrix, const json_t *model, const char *pat
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
 		return 1;
 	}
-	return page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
-			  json_object_get(matrix, "min_overlaps"));
+	headers = json_pack("{s:O*, s:O*}", "stress", json_object_get(matrix, "line_header"),
+			    "model", json_object_get(model, "line_header"));
+	ret = page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
+			 json_object_get(matrix, "min_overlaps"), headers);
+	json_decref(headers);
+	return ret;
 }
 
 /* ---- the command ---- */

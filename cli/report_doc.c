@@ -101,8 +101,8 @@ struct doc_pair *doc_pair_cells(const json_t *matrix, const json_t *model, size_
 	}
 	json_array_foreach(mcells, i, c) {
 		v[*n].stress = c;
-		/* Both commands list the same cells in the same order when
-		 * given the same options: the cell at the same index first. */
+		/* The cell at the same index first: the two documents often
+		 * list their cells in the same order. */
 		if (i < no && !paired[i] && same_cell(c, json_array_get(ocells, i))) {
 			paired[i] = true;
 			v[*n].model = json_array_get(ocells, i);
