@@ -4,7 +4,7 @@
  * settings are read from the cells, in the order they first appear, so
  * that a scenario, a generation or a profile of a file adds its rows and
  * columns with no change here. A scenario's generations are the values of
- * the kernel-generation fields (gen_keys) that differ among its cells;
+ * the kernel-generation fields (doc_generation_keys) that differ among its cells;
  * cells that share a slot (other walker kinds, say) show the worst glyph.
  */
 #include <stdlib.h>
@@ -13,9 +13,6 @@
 #include "grid.h"
 #include "report_doc.h"
 
-/* The fields of a cell that name a kernel generation. */
-static const char *const gen_keys[] = { "collapse_table", "retract" };
-#define GEN_KEYS (sizeof(gen_keys) / sizeof(gen_keys[0]))
 #define NAME_LEN 48
 /* The fix settings' keys in the header, one character each. */
 static const char fix_keys[] = "123456789abcdefghijklmnopqrstuvwxyz";
@@ -39,10 +36,10 @@ static size_t name_index(struct names *l, const char *s)
 
 struct group {
 	struct names gens;
-	/* gen_keys whose values differ among the scenario's cells, and the
+	/* generation fields whose values differ among the scenario's cells, and the
 	 * value of its first cell */
-	bool varies[GEN_KEYS];
-	const char *first[GEN_KEYS];
+	bool varies[DOC_GENERATION_KEYS];
+	const char *first[DOC_GENERATION_KEYS];
 	size_t col;   /* its first column of glyphs */
 	size_t width; /* its printed width */
 };
@@ -68,10 +65,10 @@ static void gen_label(const struct group *g, const json_t *c, char *buf, size_t 
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t k = 0; k < GEN_KEYS; k++)
+	for (size_t k = 0; k < DOC_GENERATION_KEYS; k++)
 		if (g->varies[k] && used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "/" : "",
-						 doc_str(c, gen_keys[k]));
+						 doc_str(c, doc_generation_keys[k]));
 }
 
 static size_t sub_width(const struct grid *g, const char *gen)
@@ -102,10 +99,12 @@ static int grid_build(struct grid *g)
 		name_index(&g->rows, doc_str(c, "profile"));
 		doc_cell_fixes(c, fw, sizeof(fw));
 		name_index(&g->fixes, fw);
-		for (size_t k = 0; k < GEN_KEYS; k++) {
+		for (size_t k = 0; k < DOC_GENERATION_KEYS; k++) {
+			const char *v = doc_str(c, doc_generation_keys[k]);
+
 			if (!gr->first[k])
-				gr->first[k] = doc_str(c, gen_keys[k]);
-			gr->varies[k] |= strcmp(gr->first[k], doc_str(c, gen_keys[k])) != 0;
+				gr->first[k] = v;
+			gr->varies[k] |= strcmp(gr->first[k], v) != 0;
 		}
 	}
 	for (size_t s = 0; s < g->scenarios.n; s++)

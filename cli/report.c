@@ -231,13 +231,17 @@ int report_page_add_text(struct report_page *p, const char *cell, size_t len)
 static int page_close(struct report_page *p, const char *path, bool matrix_passed,
 		      bool have_model, const json_t *min_overlaps, const json_t *headers)
 {
-	json_t *tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i}", "have_model", have_model,
-				 "matrix_passed", matrix_passed, "min_overlaps", min_overlaps,
-				 "line_headers", headers, "strings", p->strings.list,
-				 "timeline_events", REPORT_TIMELINE_EVENTS);
-	char *text = tail ? json_dumps(tail, PAGE_DUMP_FLAGS) : NULL;
+	json_t *keys = json_array(), *tail;
+	char *text;
 	int ret;
 
+	for (size_t k = 0; k < DOC_GENERATION_KEYS; k++)
+		json_array_append_new(keys, json_string(doc_generation_keys[k]));
+	tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i, s:o*}", "have_model", have_model,
+			 "matrix_passed", matrix_passed, "min_overlaps", min_overlaps,
+			 "line_headers", headers, "strings", p->strings.list, "timeline_events",
+			 REPORT_TIMELINE_EVENTS, "generation_keys", keys);
+	text = tail ? json_dumps(tail, PAGE_DUMP_FLAGS) : NULL;
 	if (!text) {
 		json_decref(tail);
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);

@@ -7,6 +7,8 @@
 #include "ptlab/rule.h"
 #include "report_doc.h"
 
+const char *const doc_generation_keys[DOC_GENERATION_KEYS] = { "collapse_table", "retract" };
+
 const char *doc_str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));

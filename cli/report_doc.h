@@ -20,6 +20,12 @@ void doc_cell_fixes(const json_t *c, char *buf, size_t len);
 /* The walker kinds a cell runs, "gup,rcu". */
 void doc_cell_walkers(const json_t *c, char *buf, size_t len);
 
+/* The fields of a cell that name a kernel generation ("collapse_table",
+ * "retract"): a scenario's columns in the grid are the values of those
+ * that differ among its cells. */
+extern const char *const doc_generation_keys[];
+#define DOC_GENERATION_KEYS 2
+
 /* Parses a document of @what ("matrix", "model") with an array of cells
  * and the rule's verdicts; NULL after printing why not. */
 json_t *doc_load(const char *text, size_t len, const char *what);

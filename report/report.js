@@ -208,8 +208,9 @@
 	// The grid: as `ptlab report --grid` prints it (cli/grid.c), a table per
 	// scenario, a row per profile, a column per generation and fix setting,
 	// all in the order the cells first show them. A scenario's generations
-	// are the values of the generation fields that differ among its cells.
-	const GEN_KEYS = ["collapse_table", "retract"];
+	// are the values of the generation fields (data.generation_keys) that
+	// differ among its cells.
+	const GEN_KEYS = data.generation_keys || ["collapse_table", "retract"];
 	const GLYPH = {
 		".": ["safe by the rule, both oracles agree", "g-safe"],
 		"x": ["unsafe by the rule, both oracles agree", "g-unsafe"],
@@ -302,7 +303,8 @@
 		text(el("p", {}, sec), "The rule: " + (c.rule || "?") +
 			(walkers.length > 1 ? " (" + walkers.map((w) => w + " " + byWalker[w]).join(", ") + ")" : "") +
 			(c.possible && c.possible.length ? "; it allows " + c.possible.join(", ") : "") +
-			". Stress matrix: " + (s ? s.verdict + (s.verdict_reason ? " (" + s.verdict_reason + ")" : "") : "not run") +
+			". Stress matrix: " + (s ? s.verdict +
+				(s.verdict_reason ? " (" + s.verdict_reason + ")" : "") : "not run") +
 			". Model: " + (m ? m.judgement + " (" + m.verdict + (m.kind ? ": " + m.kind +
 				(m.walker ? ", " + m.walker + " walker" : "") : "") + ")" : "not run") + ".");
 		const headers = data.line_headers || {};
@@ -332,7 +334,8 @@
 		side(c.stress_timeline, "stress", "Stress run (real threads, ms)");
 		side(c.model_timeline, "model", "Model counterexample (one step per column)");
 		if (c.counterexample) {
-			text(el("p", {}, sec), `The model's counterexample: ${m.kind} by the ${m.walker || "?"} walker.`);
+			text(el("p", {}, sec),
+				`The model's counterexample: ${m.kind} by the ${m.walker || "?"} walker.`);
 			const ol = el("ol", { class: "counterexample" }, sec);
 			for (const step of c.counterexample)
 				text(el("li", {}, ol), S(step));
@@ -372,7 +375,8 @@
 		text(el("b", { class: "glyph " + GLYPH[g][1] }, item), g);
 		text(item, " " + GLYPH[g][0]);
 	}
-	text(el("span", {}, legend), "fixes: " + fixes.map((f, k) => (FIX_KEYS[k] || "*") + " " + f).join(", "));
+	text(el("span", {}, legend),
+		"fixes: " + fixes.map((f, k) => (FIX_KEYS[k] || "*") + " " + f).join(", "));
 	const tlegend = document.getElementById("timeline-legend");
 	for (const [sym, what] of [["blue bar", "interrupts off (GUP-fast)"],
 		["pale bar", "RCU read-side section (interrupts on)"], ["thin purple bar", "PTE lock held"],

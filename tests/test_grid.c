@@ -225,8 +225,8 @@ static size_t check_grid(char *text, const json_t *matrix, const json_t *model,
 
 	split(text, &l);
 	for (size_t k = 0; k < l.n; k++)
-		CHECK_MSG(strlen(l.v[k]) <= 80 || strstr(l.v[k], dir), "line %zu is %zu wide: %s", k + 1, strlen(l.v[k]),
-			  l.v[k]);
+		CHECK_MSG(strlen(l.v[k]) <= 80 || strstr(l.v[k], dir), "line %zu is %zu wide: %s",
+			  k + 1, strlen(l.v[k]), l.v[k]);
 	json_array_foreach(cells, i, c) {
 		const json_t *m = twin(model, c);
 		char gen[64];
