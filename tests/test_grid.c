@@ -326,7 +326,7 @@ static void save(json_t *doc, const char *dir, const char *name, char *path, siz
  * a profile's index and the fix's make it so. Then a cell where the
  * stress matrix disagrees, one where the model does, one where both do,
  * one where the stress run was inconclusive: each shows its own glyph
- * and is listed, and the whole fits one screen with room for make run's
+ * (in the report's grid too) and is listed, and the whole fits one screen with room for make run's
  * other lines (its progress, at most ten, and a few more).
  */
 TEST_T(grid_of_make_run_fits_a_screen, 60)
@@ -404,6 +404,35 @@ TEST_T(grid_of_make_run_fits_a_screen, 60)
 	lines = check_grid(text, m, o, dir);
 	CHECK_MSG(lines <= 80 - 14, "%zu lines", lines);
 	free(text);
+	/* The report's grid has the same glyphs (the page's data carries
+	 * them, from the same function). */
+	{
+		char page[300];
+		const char *args[] = { "report", "--from", mpath, "--model", opath, "-o", page, NULL };
+		char *html, *data;
+		json_t *doc;
+
+		snprintf(page, sizeof(page), "%s/report.html", dir);
+		CHECK_MSG(ptlab(args) == 0, "report:\n%s", out);
+		html = test_read_file(page);
+		data = strstr(html, "id=\"ptlab-data\">");
+		CHECK(data && strstr(data, "</script>"));
+		data += strlen("id=\"ptlab-data\">");
+		*strstr(data, "</script>") = '\0';
+		doc = json_loads(data, 0, NULL);
+		CHECK(doc);
+		CHECK_EQ(json_array_size(json_object_get(doc, "cells")), n);
+		for (size_t k = 0; k < 4; k++) {
+			const json_t *c = json_array_get(json_object_get(doc, "cells"), odd[k]);
+			char want[2] = { want_glyph(json_array_get(mc, odd[k]),
+						    json_array_get(oc, odd[k])), '\0' };
+
+			CHECK_MSG(!strcmp(str(c, "glyph"), want), "page cell %zu: glyph %s, want %s",
+				  odd[k], str(c, "glyph"), want);
+		}
+		json_decref(doc);
+		free(html);
+	}
 	json_decref(m);
 	json_decref(o);
 	test_rmtree(dir);
