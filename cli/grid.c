@@ -24,14 +24,24 @@ struct names {
 	size_t n;
 };
 
+/* @s's index in @l, or l->n when it has none. */
+static size_t name_find(const struct names *l, const char *s)
+{
+	size_t i = 0;
+
+	while (i < l->n && strcmp(l->v[i], s))
+		i++;
+	return i;
+}
+
 /* @s's index in @l, added when new (@l has room for every cell's). */
 static size_t name_index(struct names *l, const char *s)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return i;
-	snprintf(l->v[l->n], NAME_LEN, "%s", s);
-	return l->n++;
+	size_t i = name_find(l, s);
+
+	if (i == l->n)
+		snprintf(l->v[l->n++], NAME_LEN, "%s", s);
+	return i;
 }
 
 struct group {
@@ -297,8 +307,7 @@ static void print_legend(FILE *f, const struct grid *g)
 static void cell_words(const struct grid *g, size_t i, char *buf, size_t len)
 {
 	const json_t *c = any(&g->pairs[i]);
-	const struct group *gr = &g->groups[name_index((struct names *)&g->scenarios,
-						       doc_str(c, "scenario"))];
+	const struct group *gr = &g->groups[name_find(&g->scenarios, doc_str(c, "scenario"))];
 	char fw[NAME_LEN], gen[NAME_LEN], walkers[32];
 
 	doc_cell_fixes(c, fw, sizeof(fw));
