@@ -185,30 +185,36 @@ deps-check-full:
 
 # The two oracles on the full matrix (seven scenarios, every profile and
 # fix setting, the collapse scenarios with each collapse-table
-# generation, retract with each retract generation), then the report of
-# both; it says where the report is, and
-# fails when either oracle did. The model runs beside the matrix, niced:
-# the matrix's cells mostly sleep (its walkers wait in their race
-# windows), and the model's compiles fill those gaps without taking a CPU
-# from a cell that wants one. Its output follows the matrix's. The
-# matrix runs MATRIX_JOBS cells at once, each in a process of its own:
-# a cell mostly waits, so four share two cores without starving each
-# other of evidence (a cell short of it retries with twice the budget).
+# generation, retract with each retract generation), then one screen:
+# the grid of every cell's verdicts (ptlab report --grid), the totals
+# and where the full outputs are; it fails when either oracle did. The
+# per-cell lines and every counterexample go to files (RUN_OUT), not to
+# the terminal, which shows the matrix's progress instead; the build's
+# own lines go to a log unless it fails. The model runs beside the
+# matrix, niced: the matrix's cells mostly sleep (its walkers wait in
+# their race windows), and the model's compiles fill those gaps without
+# taking a CPU from a cell that wants one. The matrix runs MATRIX_JOBS
+# cells at once, each in a process of its own: a cell mostly waits, so
+# four share two cores without starving each other of evidence (a cell
+# short of it retries with twice the budget).
 GENERATIONS := --collapse-table reuse,zap-rcu,fresh --retract free,defer
 MATRIX_JOBS ?= 4
 REPORT := $(BUILD)/report.html
+RUN_OUT := $(BUILD)/matrix.txt $(BUILD)/model.txt
 run: deps
-	@$(MAKE) --no-print-directory all
-	@status=0; \
+	@$(MAKE) --no-print-directory all >$(BUILD)/build.txt 2>&1 || \
+		{ cat $(BUILD)/build.txt; exit 1; }
+	@status=0; start=$$(date +%s); \
 	nice -n 19 $(PTLAB) model $(GENERATIONS) --json $(BUILD)/model.json \
 		>$(BUILD)/model.txt 2>&1 & model=$$!; \
 	$(PTLAB) matrix $(GENERATIONS) --jobs $(MATRIX_JOBS) --json $(BUILD)/matrix.json \
-		--no-report || status=1; \
+		--no-report --progress >$(BUILD)/matrix.txt || status=1; \
+	kill -0 $$model 2>/dev/null && echo "matrix done; the model is still running"; \
 	wait $$model || status=1; \
-	echo; cat $(BUILD)/model.txt; \
-	$(PTLAB) report --from $(BUILD)/matrix.json --model $(BUILD)/model.json -o $(REPORT) \
-		>/dev/null || status=1; \
-	echo "the report of both oracles: $(abspath $(REPORT))"; \
+	$(PTLAB) report --grid --from $(BUILD)/matrix.json --model $(BUILD)/model.json \
+		-o $(abspath $(REPORT)) || status=1; \
+	echo "per-cell lines (the model's with every counterexample): $(RUN_OUT)"; \
+	echo "make run: $$(( $$(date +%s) - start )) s, $$([ $$status = 0 ] && echo passed || echo FAILED)"; \
 	exit $$status
 
 # What the tests run: the command, the test binary and the examples

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdlib.h>
 #include <string.h>
 
 #include "lab_cli.h"
@@ -525,6 +526,25 @@ bad:
 	cli_error("bad --trace-window", spec ? spec : "(none)",
 		  "BEFORE[:AFTER] in ms, BEFORE 0.01..1000, AFTER 0..1000");
 	return false;
+}
+
+void lab_cli_json_printed(struct json *j, const char *key, void (*print)(FILE *, const void *),
+			  const void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	print(f, arg);
+	if (!fclose(f)) {
+		/* without the last newline */
+		if (len && text[len - 1] == '\n')
+			text[len - 1] = '\0';
+		json_string(j, key, text);
+	}
+	free(text);
 }
 
 void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,

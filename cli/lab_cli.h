@@ -128,6 +128,10 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r);
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r);
 /* @kinds as an array of names under @key. */
+/* @key: what @print writes for @arg, as one string: a cell's lines as the
+ * command prints them, kept in its document for the report. */
+void lab_cli_json_printed(struct json *j, const char *key, void (*print)(FILE *, const void *),
+			  const void *arg);
 void lab_cli_json_kinds(struct json *j, const char *key, const bool kinds[VIOLATION_KINDS]);
 /* {"gup": [...], "rcu": [...]} under @key for the walker kinds of
  * @walkers. */

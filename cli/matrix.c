@@ -58,6 +58,11 @@ struct matrix {
 	uint64_t seed;
 	uint64_t min_overlaps;
 	bool tty;
+	/* --progress: plain progress lines when stderr is no terminal */
+	bool progress;
+	/* tenths of the cells reported so far (--progress without a tty) */
+	unsigned int tenths;
+	double t0, elapsed;
 	size_t current;
 	struct lab_cli_kernel kernel;
 	/* --no-rule: observe only, each cell beside the model's proof */
@@ -82,6 +87,27 @@ static void progress(void *arg, double elapsed, const struct lab_result *r)
 		m->current + 1, m->n, c->cfg.profile.name, scen, fixes,
 		elapsed, (unsigned long long)r->ops,
 		(unsigned long long)r->cycles, (unsigned long long)lab_total_violations(r));
+}
+
+/* Where the matrix is, on stderr, after @done of its cells: one line
+ * redrawn on a terminal; with --progress and no terminal, a plain line at
+ * each tenth of the cells (a log reads it; a terminal would scroll). */
+static void show_done(struct matrix *m, size_t done, const bool *is_done)
+{
+	size_t failed = 0;
+
+	if (!m->tty && (!m->progress || done * 10 / m->n <= m->tenths))
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		failed += (is_done ? is_done[i] : i < done) && m->cells[i].verdict != LAB_PASS;
+	if (m->tty) {
+		fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %zu not passed, %u job%s, %.0f s",
+			done, m->n, failed, m->jobs, m->jobs == 1 ? "" : "s", monotonic_s() - m->t0);
+		return;
+	}
+	m->tenths = (unsigned int)(done * 10 / m->n);
+	fprintf(stderr, "matrix: %zu/%zu cells done, %zu not passed, %.0f s\n", done, m->n, failed,
+		monotonic_s() - m->t0);
 }
 
 /* Whether a cell that did not pass may run again: an unsafe cell that
@@ -522,9 +548,8 @@ static int run_jobs(struct matrix *m)
 			print_row(m, &m->cells[printed]);
 		}
 		fflush(stdout);
-		if (m->tty && printed < m->n)
-			fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %u jobs", received, m->n,
-				jobs);
+		if (printed < m->n)
+			show_done(m, received, done);
 	}
 	for (unsigned int k = 0; k < jobs; k++)
 		if (pids[k] > 0)
@@ -546,11 +571,31 @@ static int run_jobs(struct matrix *m)
 	return 0;
 }
 
+static void print_header_of(FILE *f, const void *m)
+{
+	if (((const struct matrix *)m)->no_rule)
+		print_observed_header(f);
+	else
+		print_header(f);
+}
+
+static void print_cell_of(FILE *f, const void *c)
+{
+	print_cell(f, c);
+}
+
+static void print_observed_cell_of(FILE *f, const void *c)
+{
+	print_observed_cell(f, c);
+}
+
 /* One cell of the matrix's document, into @j. */
 static void write_cell(struct json *j, const struct matrix *m, const struct cell *c)
 {
 	json_object_begin(j, NULL);
 	lab_cli_json_result(j, &c->cfg, &c->res);
+	/* its line, as the matrix printed it (under "line_header") */
+	lab_cli_json_printed(j, "line", m->no_rule ? print_observed_cell_of : print_cell_of, c);
 	if (m->no_rule) {
 		struct ptlab_cell cell = lab_run_cell(&c->cfg);
 
@@ -611,6 +656,9 @@ static void write_doc(struct json *j, const struct matrix *m, bool passed)
 	peak_rss(&self, &jobs);
 	json_double(j, "peak_rss_mb", self);
 	json_double(j, "peak_rss_jobs_mb", jobs);
+	json_double(j, "seconds", m->elapsed);
+	json_u64(j, "jobs", m->jobs);
+	lab_cli_json_printed(j, "line_header", print_header_of, m);
 	if (m->no_rule) {
 		json_object_end(j);
 		return;
@@ -727,6 +775,7 @@ enum {
 	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f', OPT_JOBS = 'j',
 	OPT_SECONDS = CLI_OPT_FIRST, OPT_PROFILE_FILE, OPT_RETRIES, OPT_THREADS, OPT_SEED,
 	OPT_MIN_OVERLAPS, OPT_JSON, OPT_REPORT, OPT_NO_REPORT, OPT_NO_RULE,
+	OPT_PROGRESS,
 };
 
 static const struct cli_opt options[] = {
@@ -762,6 +811,9 @@ static const struct cli_opt options[] = {
 	  "also write the HTML report there: the matrix, and the timeline of every unsafe "
 	  "cell (none unless asked; ptlab report builds one from --json's file)" },
 	{ "no-report", OPT_NO_REPORT, NULL, "write no report (the default; kept for scripts)" },
+	{ "progress", OPT_PROGRESS, NULL,
+	  "show progress on stderr even when it is no terminal: a line at each tenth of the "
+	  "cells (on a terminal, one line redrawn, as always)" },
 	{ "no-rule", OPT_NO_RULE, NULL,
 	  "observe only: each cell once for its budget, what the stress lab saw "
 	  "(violations, evidence) beside what the Spin model proved, with no expectation "
@@ -907,6 +959,9 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		case OPT_NO_RULE:
 			m->no_rule = true;
 			break;
+		case OPT_PROGRESS:
+			m->progress = true;
+			break;
 		default:
 			if (lab_cli_kernel_option(c) && !lab_cli_kernel_parse(c, v, true, &m->kernel))
 				return CLI_EXIT_USAGE;
@@ -956,7 +1011,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		return CLI_EXIT_USAGE;
 	}
 	m->tty = isatty(2);
-	t0 = monotonic_s();
+	t0 = m->t0 = monotonic_s();
 	if (m->no_rule && (ret = check_model(m))) {
 		fprintf(stderr, "ptlab: cannot run the model: %s\n", strerror(-ret));
 		return 1;
@@ -982,6 +1037,8 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 				fprintf(stderr, "\r\033[K");
 			print_row(m, &m->cells[m->current]);
 			fflush(stdout);
+			if (!m->tty)
+				show_done(m, m->current + 1, NULL);
 		}
 		lab_set_progress(NULL, NULL);
 	}
@@ -989,6 +1046,7 @@ static int matrix(int argc, char **argv, struct profile_set *ps, struct matrix *
 		passed += m->cells[i].verdict == LAB_PASS;
 		inconclusive += m->cells[i].verdict == LAB_INCONCLUSIVE;
 	}
+	m->elapsed = monotonic_s() - t0;
 	if (m->no_rule) {
 		ret = print_observed_summary(stdout, m, monotonic_s() - t0) ? 0 : 1;
 		print_peak_rss(stdout);

@@ -274,9 +274,22 @@ static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
 	lab_cli_scenario_words(c->scenario, c->kernel, buf, len);
 }
 
-static void print_cell(const struct ptlab_cell *c,
-		       const struct ptlab_model_result *r)
+static void print_header(FILE *f)
 {
+	fprintf(f, "%-16s %-22s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
+		"scenario", "expected", "model", "states", "seconds", "rule", "violations found");
+}
+
+struct cell_result {
+	const struct ptlab_cell *c;
+	const struct ptlab_model_result *r;
+};
+
+/* A cell's line, with its error or disagreement under it. */
+static void print_line(FILE *f, const void *arg)
+{
+	const struct ptlab_cell *c = ((const struct cell_result *)arg)->c;
+	const struct ptlab_model_result *r = ((const struct cell_result *)arg)->r;
 	struct ptlab_expectation e = ptlab_expect_cell(c);
 	enum model_judgement j = ptlab_model_judge(c, r);
 	char found[160], possible[160], scen[40], fixes[40];
@@ -285,22 +298,33 @@ static void print_cell(const struct ptlab_cell *c,
 	lab_cli_kinds_text(ptlab_cell_walkers(c), e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
 	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
-	printf("%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
-	       fixes, scen, expected_name(c),
-	       model_verdict_name(r->verdict), (unsigned long long)r->states, r->seconds,
-	       model_judgement_name(j), r->verdict == MODEL_ERROR ? "" : found);
+	fprintf(f, "%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
+		fixes, scen, expected_name(c), model_verdict_name(r->verdict),
+		(unsigned long long)r->states, r->seconds, model_judgement_name(j),
+		r->verdict == MODEL_ERROR ? "" : found);
 	if (r->verdict == MODEL_ERROR)
-		printf("    error: %s\n", r->error);
+		fprintf(f, "    error: %s\n", r->error);
 	if (j == MODEL_FAIL)
-		printf("    disagrees with the rule: the rule says %s (%s), the model "
-		       "found %s (%s)\n", expected_name(c), possible,
-		       model_verdict_name(r->verdict), found);
+		fprintf(f, "    disagrees with the rule: the rule says %s (%s), the model "
+			   "found %s (%s)\n", expected_name(c), possible,
+			model_verdict_name(r->verdict), found);
+}
+
+static void print_cell(const struct ptlab_cell *c, const struct ptlab_model_result *r)
+{
+	print_line(stdout, &(struct cell_result){ c, r });
 	if (r->verdict != MODEL_UNSAFE)
 		return;
 	printf("    counterexample (%s, %s walker):\n", violation_kind_name(r->kind),
 	       walker_kind_name(r->walker));
 	for (size_t i = 0; i < r->nsteps; i++)
 		printf("    %3zu. %s\n", i + 1, r->steps[i]);
+}
+
+static void print_header_of(FILE *f, const void *unused)
+{
+	(void)unused;
+	print_header(f);
 }
 
 static void json_cell(struct json *j, const struct ptlab_cell *c,
@@ -329,6 +353,8 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 	lab_cli_json_kinds(j, "possible", e.possible);
 	lab_cli_json_kinds_by_walker(j, "possible_by_walker", walkers, e.by_walker);
 	json_string(j, "verdict", model_judgement_name(ptlab_model_judge(c, r)));
+	/* its line, as ptlab model printed it (under "line_header") */
+	lab_cli_json_printed(j, "line", print_line, &(struct cell_result){ c, r });
 	json_object_end(j);
 }
 
@@ -352,6 +378,7 @@ static int write_json(const char *path, const struct ptlab_cell *cells,
 	json_bool(&j, "passed", passed);
 	json_double(&j, "seconds", seconds);
 	json_u64(&j, "jobs", jobs);
+	lab_cli_json_printed(&j, "line_header", print_header_of, NULL);
 	json_object_end(&j);
 	json_finish(&j);
 	if (fclose(f)) {
@@ -507,9 +534,8 @@ static int run_cells(struct model_args *a)
 	       a->model_path ? a->model_path : "model/ptlab.pml (embedded)");
 	for (size_t i = 0; i < a->ndefines; i++)
 		printf(" -D%s", a->defines[i]);
-	printf("\n%-16s %-22s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
-	       "scenario", "expected", "model", "states", "seconds", "rule",
-	       "violations found");
+	printf("\n");
+	print_header(stdout);
 	fflush(stdout);
 	start = monotonic_s();
 	if (isatty(2)) {

@@ -17,7 +17,10 @@
 #include "commands.h"
 #include "ptlab/profile.h"
 #include "ptlab/version.h"
+#include "grid.h"
 #include "report.h"
+#include "report_doc.h"
+#include "report_timeline.h"
 #include "trace_json.h"
 #include "util/cli.h"
 #include "util/out_file.h"
@@ -33,38 +36,6 @@ __asm__(".pushsection .rodata\n"
 extern const char ptlab_report_css[], ptlab_report_js[];
 
 #define REPORT_DEFAULT "ptlab-report.html"
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-/* "none", "pmd-recheck", "both/walkers", ... of a document's cell: its
- * PMD re-check and its sync policy (a document without one: the sync of
- * its ipi_sync, all or none). */
-static void cell_fixes(const json_t *c, char *buf, size_t len)
-{
-	struct ptlab_fixes f = { .pmd_recheck = json_is_true(json_object_get(c, "pmd_recheck")) };
-
-	if (sync_policy_parse(str(c, "sync"), &f.sync))
-		f.sync = json_is_true(json_object_get(c, "ipi_sync")) ? SYNC_ALL : SYNC_NONE;
-	ptlab_fixes_words(f, buf, len);
-}
-
-/* The walker kinds a cell runs, "gup,rcu" (both documents list them). */
-static void cell_walkers(const json_t *c, char *buf, size_t len)
-{
-	size_t i, used = 0;
-	json_t *w;
-
-	buf[0] = '\0';
-	json_array_foreach(json_object_get(c, "walkers"), i, w)
-		if (used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
-						 json_string_value(w) ? json_string_value(w) : "?");
-}
 
 /* What the rule expects of each walker kind the cell runs: {"gup":
  * "unsafe", "rcu": "safe"} (a kind is unsafe when it can show some
@@ -86,19 +57,6 @@ static json_t *rule_by_walker(const json_t *c)
 	return out;
 }
 
-static bool same_cell(const json_t *x, const json_t *c, const char *fixes, const char *walkers)
-{
-	static const char *const keys[] = { "profile", "scenario", "collapse_table", "retract",
-					    "unshare_sync" };
-
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		if (strcmp(str(x, keys[k]), str(c, keys[k])))
-			return false;
-	return !strcmp(str(x, "fixes"), fixes) && !strcmp(str(x, "walkers_text"), walkers) &&
-	       json_is_true(json_object_get(x, "rcu_everywhere")) ==
-		       json_is_true(json_object_get(c, "rcu_everywhere"));
-}
-
 /* The report's cell for a document's cell: one per profile, fixes,
  * scenario, kernel generation and walker kinds (the fields both documents
  * write), with what the rule says of it. */
@@ -106,42 +64,41 @@ static json_t *page_cell(const json_t *c)
 {
 	char walkers[32], fixes[40];
 
-	cell_walkers(c, walkers, sizeof(walkers));
-	cell_fixes(c, fixes, sizeof(fixes));
+	doc_cell_walkers(c, walkers, sizeof(walkers));
+	doc_cell_fixes(c, fixes, sizeof(fixes));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:O*, s:O*, s:o}", "profile",
-			 str(c, "profile"), "fixes", fixes, "scenario", str(c, "scenario"),
-			 "collapse_table", str(c, "collapse_table"), "retract", str(c, "retract"),
+			 doc_str(c, "profile"), "fixes", fixes, "scenario", doc_str(c, "scenario"),
+			 "collapse_table", doc_str(c, "collapse_table"), "retract", doc_str(c, "retract"),
 			 "unshare_sync",
-			 str(c, "unshare_sync"), "rcu_everywhere",
+			 doc_str(c, "unshare_sync"), "rcu_everywhere",
 			 json_is_true(json_object_get(c, "rcu_everywhere")), "walkers_text", walkers,
 			 "rule", json_object_get(c, "expected"), "possible",
 			 json_object_get(c, "possible"), "rule_by_walker", rule_by_walker(c));
 }
 
-/* Whether the document cells @a and @b are the same cell. */
-static bool same_doc_cell(const json_t *a, const json_t *b)
-{
-	json_t *x = page_cell(a);
-	char walkers[32], fixes[40];
-	bool same;
-
-	cell_walkers(b, walkers, sizeof(walkers));
-	cell_fixes(b, fixes, sizeof(fixes));
-	same = x && same_cell(x, b, fixes, walkers);
-	json_decref(x);
-	return same;
-}
-
-static const char *const stress_fields[] = {
-	"verdict", "verdict_reason", "unheld", "stale_read", "first_violation_ms", "overlaps",
-	"defended", "held_off", "recheck_caught", "isolation_refused", "undefended",
-	"lost_writes", "cycles_per_sec", "seconds", "attempts", "violations",
-	"violations_by_walker", "overlaps_by_walker", "defended_by_walker",
+/*
+ * The page is written as it is built, a cell at a time, so that its size
+ * costs no memory but for the strings its timelines share: the head, the
+ * page's data (a JSON object whose "cells" array is filled one dumped
+ * cell after the other, then the shared strings), the script.
+ */
+struct report_page {
+	struct out_file out;
+	FILE *f;
+	size_t cells;
+	struct page_strings strings;
 };
 
-static void add_stress(json_t *x, const json_t *c)
+/* What a click on a cell shows of the stress run, beside its line: the
+ * verdict and the evidence in a few numbers (the rest is in the line). */
+static const char *const stress_fields[] = {
+	"verdict", "verdict_reason", "first_violation_ms", "overlaps", "defended", "attempts",
+	"seconds", "line",
+};
+
+static int add_stress(struct report_page *p, json_t *x, const json_t *c)
 {
-	json_t *s = json_object();
+	json_t *s = json_object(), *trace = json_object_get(c, "trace");
 
 	for (size_t k = 0; k < sizeof(stress_fields) / sizeof(stress_fields[0]); k++)
 		if (json_object_get(c, stress_fields[k]))
@@ -150,93 +107,73 @@ static void add_stress(json_t *x, const json_t *c)
 		json_object_set(s, "what", json_object_get(json_object_get(c, "first_violation"),
 							   "what"));
 	json_object_set_new(x, "stress", s);
-	if (json_object_get(c, "trace"))
-		json_object_set(x, "stress_trace", json_object_get(c, "trace"));
+	if (trace && json_object_set_new(x, "stress_timeline", report_timeline(trace, &p->strings)))
+		return -1;
+	return 0;
 }
 
-static void add_model(json_t *x, const json_t *c)
+static int add_model(struct report_page *p, json_t *x, const json_t *c)
 {
-	json_t *steps = json_object_get(c, "counterexample");
+	json_t *steps = json_object_get(c, "counterexample"), *ids, *trace, *timeline;
 	size_t n = json_array_size(steps);
 	const char **text = calloc(n ? n : 1, sizeof(*text));
 	char title[256], gen[32] = "";
+	int ret = -1;
 
 	json_object_set_new(x, "model",
-			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*, s:O*}", "verdict",
-				      str(c, "model_verdict"), "judgement", str(c, "verdict"),
-				      "kinds", json_object_get(c, "violations"), "kinds_by_walker",
-				      json_object_get(c, "violations_by_walker"), "kind",
-				      json_object_get(c, "violation"), "walker",
+			    json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:O*}", "verdict",
+				      doc_str(c, "model_verdict"), "judgement", doc_str(c, "verdict"),
+				      "kind", json_object_get(c, "violation"), "walker",
 				      json_object_get(c, "violation_walker"), "error",
-				      json_object_get(c, "error")));
+				      json_object_get(c, "error"), "line", json_object_get(c, "line")));
 	if (!n || !text) {
 		free(text);
-		return;
+		return text ? 0 : -1;
 	}
-	for (size_t i = 0; i < n; i++)
+	ids = json_array();
+	for (size_t i = 0; i < n; i++) {
 		text[i] = json_string_value(json_array_get(steps, i));
+		if (json_array_append_new(ids, json_integer(page_string(&p->strings, text[i]))))
+			break;
+	}
 	/* As ptlab model --trace titles it (cli/model.c): the generation
 	 * where it is not the default. */
-	if (*str(c, "collapse_table") && strcmp(str(c, "collapse_table"), "reuse"))
-		snprintf(gen, sizeof(gen), "/%s", str(c, "collapse_table"));
-	else if (*str(c, "retract") && strcmp(str(c, "retract"), "free"))
-		snprintf(gen, sizeof(gen), "/%s", str(c, "retract"));
+	if (*doc_str(c, "collapse_table") && strcmp(doc_str(c, "collapse_table"), "reuse"))
+		snprintf(gen, sizeof(gen), "/%s", doc_str(c, "collapse_table"));
+	else if (*doc_str(c, "retract") && strcmp(doc_str(c, "retract"), "free"))
+		snprintf(gen, sizeof(gen), "/%s", doc_str(c, "retract"));
 	snprintf(title, sizeof(title), "ptlab model %s %s %s%s: %s (%s walker)",
-		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"), gen,
-		 str(c, "violation"), str(c, "violation_walker"));
-	json_object_set_new(x, "model_trace", trace_json_from_model(title, text, n));
+		 doc_str(x, "profile"), doc_str(x, "fixes"), doc_str(c, "scenario"), gen,
+		 doc_str(c, "violation"), doc_str(c, "violation_walker"));
+	trace = trace_json_from_model(title, text, n);
+	timeline = trace ? report_timeline(trace, &p->strings) : NULL;
+	/* The steps as strings of the page (its timeline has the same
+	 * names): the counterexample a click shows. */
+	if (ids && json_array_size(ids) == n && timeline) {
+		json_object_set_new(x, "counterexample", ids);
+		json_object_set_new(x, "model_timeline", timeline);
+		ret = 0;
+	} else {
+		json_decref(ids);
+		json_decref(timeline);
+	}
+	json_decref(trace);
 	free(text);
+	return ret;
 }
-
-/* Parses a document of @what with an array of cells; prints why not. */
-static json_t *load(const char *text, size_t len, const char *what)
-{
-	json_error_t err;
-	json_t *doc = json_loadb(text, len, 0, &err);
-
-	if (!doc) {
-		fprintf(stderr, "ptlab: cannot read the %s document: %s (line %d)\n", what,
-			err.text, err.line);
-		return NULL;
-	}
-	if (!json_is_array(json_object_get(doc, "cells"))) {
-		fprintf(stderr, "ptlab: the %s document has no \"cells\" array\n", what);
-		json_decref(doc);
-		return NULL;
-	}
-	/* The report draws the rule's verdicts, which an observation has
-	 * not: its cells are in its JSON and its text output. */
-	if (json_is_true(json_object_get(doc, "no_rule"))) {
-		fprintf(stderr, "ptlab: the %s document was written by matrix --no-rule, "
-				"without verdicts (allowed: a matrix --json document without "
-				"--no-rule)\n", what);
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
-}
-
-/*
- * The page is written as it is built, a cell at a time, so that its size
- * costs no memory: the head, the page's data (a JSON object whose "cells"
- * array is filled one dumped cell after the other), the script.
- */
-struct report_page {
-	struct out_file out;
-	FILE *f;
-	size_t cells;
-};
 
 struct report_page *report_page_open(const char *path)
 {
 	struct report_page *p = calloc(1, sizeof(*p));
 
-	if (!p) {
+	if (!p || page_strings_init(&p->strings)) {
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		free(p);
 		return NULL;
 	}
 	p->f = out_file_open(&p->out, path);
 	if (!p->f) {
+		page_strings_release(&p->strings);
 		free(p);
 		return NULL;
 	}
@@ -245,28 +182,38 @@ struct report_page *report_page_open(const char *path)
 		      "<body data-status=\"loading\" data-errors=\"0\">\n"
 		      "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
 		      "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
-		      "<table id=\"matrix\"></table>\n<div id=\"timelines\"></div>\n"
+		      "<div id=\"grid\"></div>\n<div id=\"detail\"></div>\n"
+		      "<div id=\"timeline-legend\"></div>\n"
 		      "<script type=\"application/json\" id=\"ptlab-data\">"
 		      "{\"ptlab_version\":\"%s\",\"cells\":[",
 		ptlab_report_css, PTLAB_VERSION);
 	return p;
 }
 
+/* The page's numbers: a tenth of a microsecond is the finest a timeline
+ * keeps, and no number needs more digits. */
+#define PAGE_DUMP_FLAGS (JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(10))
+
 static int page_add(struct report_page *p, const json_t *stress, const json_t *model)
 {
 	json_t *x = page_cell(stress ? stress : model);
+	struct doc_pair pair = { stress, model };
+	char glyph[2] = { doc_glyph(&pair), '\0' };
+	int ret = x ? 0 : -1;
 
-	if (!x)
-		return -1;
-	if (stress)
-		add_stress(x, stress);
-	if (model)
-		add_model(x, model);
-	if (p->cells++)
-		fputc(',', p->f);
-	json_dumpf(x, p->f, JSON_COMPACT | JSON_ESCAPE_SLASH);
+	if (!ret && json_object_set_new(x, "glyph", json_string(glyph)))
+		ret = -1;
+	if (!ret && stress)
+		ret = add_stress(p, x, stress);
+	if (!ret && model)
+		ret = add_model(p, x, model);
+	if (!ret) {
+		if (p->cells++)
+			fputc(',', p->f);
+		ret = json_dumpf(x, p->f, PAGE_DUMP_FLAGS) ? -1 : 0;
+	}
 	json_decref(x);
-	return 0;
+	return ret;
 }
 
 int report_page_add_text(struct report_page *p, const char *cell, size_t len)
@@ -278,20 +225,35 @@ int report_page_add_text(struct report_page *p, const char *cell, size_t len)
 	return ret;
 }
 
+/* The rest of the data object after "cells": the verdicts of the whole,
+ * the header of each document's lines (@headers, NULL: none), the strings
+ * the timelines share. */
 static int page_close(struct report_page *p, const char *path, bool matrix_passed,
-		      bool have_model, const json_t *min_overlaps)
+		      bool have_model, const json_t *min_overlaps, const json_t *headers)
 {
-	json_t *tail = json_pack("{s:b, s:b, s:O*}", "have_model", have_model, "matrix_passed",
-				 matrix_passed, "min_overlaps", min_overlaps);
-	char *text = tail ? json_dumps(tail, JSON_COMPACT | JSON_ESCAPE_SLASH) : NULL;
+	json_t *keys = json_array(), *tail;
+	char *text;
 	int ret;
 
-	/* The rest of the data object: its members after "cells". */
-	fprintf(p->f, "],%s</script>\n<script>\n%s</script>\n</body>\n</html>\n",
-		text ? text + 1 : "}", ptlab_report_js);
+	for (size_t k = 0; k < DOC_GENERATION_KEYS; k++)
+		json_array_append_new(keys, json_string(doc_generation_keys[k]));
+	tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i, s:o*}", "have_model", have_model,
+			 "matrix_passed", matrix_passed, "min_overlaps", min_overlaps,
+			 "line_headers", headers, "strings", p->strings.list, "timeline_events",
+			 REPORT_TIMELINE_EVENTS, "generation_keys", keys);
+	text = tail ? json_dumps(tail, PAGE_DUMP_FLAGS) : NULL;
+	if (!text) {
+		json_decref(tail);
+		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		report_page_abort(p);
+		return 1;
+	}
+	fprintf(p->f, "],%s</script>\n<script>\n%s</script>\n</body>\n</html>\n", text + 1,
+		ptlab_report_js);
 	free(text);
 	json_decref(tail);
 	ret = out_file_commit(&p->out, p->f, path);
+	page_strings_release(&p->strings);
 	free(p);
 	return ret;
 }
@@ -300,7 +262,7 @@ int report_page_close(struct report_page *p, const char *path, bool matrix_passe
 		      uint64_t min_overlaps)
 {
 	json_t *n = json_integer((json_int_t)min_overlaps);
-	int ret = page_close(p, path, matrix_passed, false, n);
+	int ret = page_close(p, path, matrix_passed, false, n, NULL);
 
 	json_decref(n);
 	return ret;
@@ -311,81 +273,63 @@ void report_page_abort(struct report_page *p)
 	if (!p)
 		return;
 	out_file_abort(&p->out, p->f);
+	page_strings_release(&p->strings);
 	free(p);
 }
 
-/* The two documents' cells, page cell by page cell: each matrix cell with
- * the model's for the same cell, then the model's cells the matrix did not
- * run. */
+/* The two documents' cells, page cell by page cell (doc_pair_cells()). */
 static int write_page(const json_t *matrix, const json_t *model, const char *path)
 {
-	json_t *mcells = json_object_get(matrix, "cells"), *ocells = json_object_get(model, "cells");
-	size_t n = json_array_size(ocells), i, k;
-	bool *paired = calloc(n ? n : 1, sizeof(*paired));
-	struct report_page *p = paired ? report_page_open(path) : NULL;
-	json_t *c, *o;
+	size_t n = 0;
+	struct doc_pair *pairs = doc_pair_cells(matrix, model, &n);
+	struct report_page *p = pairs ? report_page_open(path) : NULL;
+	json_t *headers;
 	int ret = 0;
 
 	if (!p) {
-		free(paired);
+		if (!pairs)
+			fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
+		free(pairs);
 		return 1;
 	}
-	json_array_foreach(mcells, i, c) {
-		const json_t *twin = NULL;
-
-		json_array_foreach(ocells, k, o)
-			if (!paired[k] && same_doc_cell(c, o)) {
-				paired[k] = true;
-				twin = o;
-				break;
-			}
-		ret |= page_add(p, c, twin);
-	}
-	json_array_foreach(ocells, k, o)
-		if (!paired[k])
-			ret |= page_add(p, NULL, o);
-	free(paired);
+	for (size_t i = 0; i < n; i++)
+		ret |= page_add(p, pairs[i].stress, pairs[i].model);
+	free(pairs);
 	if (ret) {
 		report_page_abort(p);
 		fprintf(stderr, "ptlab: cannot write %s: out of memory\n", path);
 		return 1;
 	}
-	return page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
-			  json_object_get(matrix, "min_overlaps"));
-}
-
-int report_write_text(const char *matrix, size_t matrix_len, const char *model,
-		      size_t model_len, const char *path)
-{
-	json_t *m = load(matrix, matrix_len, "matrix"), *mo = NULL;
-	int ret = 1;
-
-	if (!m || (model && !(mo = load(model, model_len, "model"))))
-		ret = CLI_EXIT_USAGE;
-	else
-		ret = write_page(m, mo, path);
-	json_decref(m);
-	json_decref(mo);
+	headers = json_pack("{s:O*, s:O*}", "stress", json_object_get(matrix, "line_header"),
+			    "model", json_object_get(model, "line_header"));
+	ret = page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
+			 json_object_get(matrix, "min_overlaps"), headers);
+	json_decref(headers);
 	return ret;
 }
 
 /* ---- the command ---- */
 
-enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_OUTPUT = 'o' };
+enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_GRID, OPT_OUTPUT = 'o' };
 
 static const struct cli_opt options[] = {
 	{ "from", OPT_FROM, "FILE", "the matrix's JSON (required)" },
 	{ "model", OPT_MODEL, "FILE", "the model's JSON" },
-	{ "output", OPT_OUTPUT, "FILE", "the report (default " REPORT_DEFAULT ")" },
+	{ "output", OPT_OUTPUT, "FILE",
+	  "the report (default " REPORT_DEFAULT "; with --grid, none unless named)" },
+	{ "grid", OPT_GRID, NULL,
+	  "print the grid on the terminal: a glyph per cell, the cells to look at, the totals" },
 	CLI_OPTS_END
 };
 
 static const struct cli_command cmd = {
 	.name = "report",
-	.synopsis = "--from MATRIX.json [--model MODEL.json] [-o FILE]",
-	.about = "Builds the HTML report from saved results: the matrix (ptlab matrix --json)\n"
-		 "as a table by verdict, and for each unsafe cell the timeline of its stress\n"
-		 "trace beside the model's counterexample (ptlab model --json).\n",
+	.synopsis = "--from MATRIX.json [--model MODEL.json] [-o FILE] [--grid]",
+	.about = "Builds the HTML report from saved results: the grid of every cell's\n"
+		 "verdicts by the rule, the stress matrix (ptlab matrix --json) and the\n"
+		 "model (ptlab model --json); a click on a cell shows its lines, the\n"
+		 "timeline of its stress trace and the model's counterexample. With --grid,\n"
+		 "prints the grid on the terminal instead.\n",
 	.opts = options,
 };
 
@@ -431,11 +375,33 @@ static char *read_input(const char *what, const char *path, size_t *len)
 	return buf;
 }
 
+/* The grid (when asked) and the page (when it has a path) of the two
+ * documents' texts. */
+static int report_docs(const char *mtext, size_t mlen, const char *motext, size_t molen,
+		       const struct grid_outputs *grid, const char *path)
+{
+	json_t *m = doc_load(mtext, mlen, "matrix"), *mo = NULL;
+	int ret = 0;
+
+	if (!m || (motext && !(mo = doc_load(motext, molen, "model"))))
+		ret = CLI_EXIT_USAGE;
+	if (!ret && path)
+		ret = write_page(m, mo, path);
+	if (!ret && grid)
+		ret = grid_print(stdout, m, mo, grid);
+	else if (!ret)
+		printf("report: %s\n", path);
+	json_decref(m);
+	json_decref(mo);
+	return ret;
+}
+
 int cmd_report(int argc, char **argv)
 {
-	const char *from = NULL, *model = NULL, *out = REPORT_DEFAULT;
+	const char *from = NULL, *model = NULL, *out = NULL;
 	char *mtext = NULL, *motext = NULL;
 	size_t mlen = 0, molen = 0;
+	bool grid = false;
 	int c, ret;
 
 	while ((c = cli_getopt(&cmd, argc, argv, &ret)) != -1) {
@@ -451,11 +417,16 @@ int cmd_report(int argc, char **argv)
 		case OPT_OUTPUT:
 			out = optarg;
 			break;
+		case OPT_GRID:
+			grid = true;
+			break;
 		}
 	}
 	if (!from)
 		return cli_error("missing option for report", "--from", "--from MATRIX.json");
-	if ((ret = cli_check_output("report file", out)))
+	if (!out && !grid)
+		out = REPORT_DEFAULT;
+	if (out && (ret = cli_check_output("report file", out)))
 		return ret;
 	mtext = read_input("--from file", from, &mlen);
 	if (mtext && model)
@@ -463,9 +434,9 @@ int cmd_report(int argc, char **argv)
 	if (!mtext || (model && !motext)) {
 		ret = CLI_EXIT_USAGE;
 	} else {
-		ret = report_write_text(mtext, mlen, motext, molen, out);
-		if (!ret)
-			printf("report: %s\n", out);
+		struct grid_outputs where = { from, model, out };
+
+		ret = report_docs(mtext, mlen, motext, molen, grid ? &where : NULL, out);
 	}
 	free(mtext);
 	free(motext);

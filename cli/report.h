@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTML report (ptlab report, ptlab matrix, make run): one
- * self-contained file, the matrix as a table coloured (and marked) by
- * verdict, and for every unsafe cell the timeline of the stress run's
- * trace beside the model's counterexample, drawn by the page's own script
+ * self-contained file, the grid of every cell's verdicts (as ptlab report
+ * --grid prints it) and, for the cell clicked, its lines, the timeline of
+ * its stress run's trace beside the model's counterexample and the
+ * counterexample's steps, drawn by the page's own script
  * (report/report.js, report/report.css, embedded at build time) from the
- * Chrome trace-event documents embedded in the page.
+ * page's data (report_timeline.h: its bounded timelines).
  */
 #ifndef PTLAB_CLI_REPORT_H
 #define PTLAB_CLI_REPORT_H
@@ -14,16 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes the report of a matrix document (the JSON text of ptlab matrix
- * --json) and, when @model is not NULL, a model document (ptlab model
- * --json) to @path, whole or not at all. 0, or after printing why 2 (a
- * document that is not one) or 1 (the file could not be written). */
-int report_write_text(const char *matrix, size_t matrix_len, const char *model,
-		      size_t model_len, const char *path);
-
 /*
- * The same page written cell by cell, for a writer that has its cells one
- * at a time (ptlab matrix): memory for one cell, whatever their number.
+ * The report written cell by cell, for a writer that has its cells one
+ * at a time (ptlab matrix): memory for one cell (and the strings the
+ * timelines share), whatever their number.
  * open() writes the page's head (NULL after printing why not); add_text()
  * one cell of a matrix document, as JSON text (-1 when it is not one, or
  * out of memory); close() writes the rest and renames the file into place

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The ptlab report's script: draws the matrix and, for every unsafe cell,
-// the timeline of its stress trace beside the model's counterexample, from
-// the Chrome trace-event documents in #ptlab-data. No network, no library.
-// Errors (thrown, rejected, console.error) are counted on <body
+// The ptlab report's script: draws the grid of every cell's verdicts and,
+// for the cell clicked, its lines, the timeline of its stress trace beside
+// the model's counterexample, and the counterexample's steps, from the
+// page's data in #ptlab-data (timelines in the compact form of
+// cli/report_timeline.h, their strings shared in data.strings). No
+// network, no library. A page opened at #cell-N clicks cell N's glyph once
+// drawn. Errors (thrown, rejected, console.error) are counted on <body
 // data-errors>, and <body data-status> says "rendered" once all is drawn:
 // the browser test reads both.
 "use strict";
@@ -39,23 +42,6 @@
 	}
 	function tip(node, lines) {
 		text(svg("title", {}, node), lines.filter((l) => l).join("\n"));
-	}
-
-	// Verdicts: a symbol and a word, not a colour alone.
-	const VERDICT = {
-		pass: ["\u2714 pass", "v-pass"],
-		fail: ["\u2718 FAIL", "v-fail"],
-		inconclusive: ["? inconclusive", "v-inconclusive"],
-		error: ["\u2718 error", "v-fail"],
-	};
-	function verdictCell(tr, v, extra) {
-		const [label, cls] = VERDICT[v] || ["\u2013 not run", "v-none"];
-		const td = el("td", { class: cls }, tr);
-		text(td, label + (extra ? " " + extra : ""));
-		return td;
-	}
-	function fmt(x, digits) {
-		return typeof x === "number" ? x.toFixed(digits) : "\u2013";
 	}
 
 	// ---- a timeline ----
@@ -196,89 +182,216 @@
 
 	const data = JSON.parse(document.getElementById("ptlab-data").textContent);
 	const cells = data.cells || [];
-	const table = document.getElementById("matrix");
-	const head = el("tr", {}, el("thead", {}, table));
-	for (const h of ["profile", "fixes", "scenario", "generation", "walkers",
-		"rule (by walker)", "stress verdict", "model verdict", "first violation (ms)",
-		"stale locks", "overlaps (defended)", "timeline"])
-		text(el("th", {}, head), h);
-	const tbody = el("tbody", {}, table);
-	const timelines = document.getElementById("timelines");
-	const COLLAPSE = new Set(["collapse-zap", "collapse-pin"]);
-	const ruleWord = (r) => r === "unsafe" ? "\u26a0 unsafe" : r === "safe" ? "\u25cf safe" : "?";
-	const count = { stress: {}, model: {} };
-	let unsafe = 0, failed = 0;
+	const strings = data.strings || [""];
+	const S = (i) => strings[i] || "";
+
+	// A compact timeline (cli/report_timeline.h) as trace events.
+	function decode(tl) {
+		const events = [];
+		for (const [tid, name, order] of tl.lanes) {
+			events.push({ ph: "M", name: "thread_name", tid, ts: 0, args: { name: S(name) } });
+			events.push({ ph: "M", name: "thread_sort_index", tid, ts: 0,
+				args: { sort_index: order } });
+		}
+		for (const v of tl.ev) {
+			const args = {};
+			if (v[6]) args.function = S(v[6]);
+			if (v[7]) args.table = S(v[7]);
+			if (v[8]) args.generation = v[8] - 1;
+			if (v[9]) args.what = S(v[9]);
+			events.push({ ph: S(v[0]), cat: S(v[1]), name: S(v[2]), ts: tl.t0 + v[3],
+				dur: v[4], tid: v[5], id: v[10], args });
+		}
+		return { traceEvents: events };
+	}
+
+	// The grid: as `ptlab report --grid` prints it (cli/grid.c), a table per
+	// scenario, a row per profile, a column per generation and fix setting,
+	// all in the order the cells first show them. A scenario's generations
+	// are the values of the generation fields (data.generation_keys) that
+	// differ among its cells.
+	const GEN_KEYS = data.generation_keys || ["collapse_table", "retract"];
+	const GLYPH = {
+		".": ["safe by the rule, both oracles agree", "g-safe"],
+		"x": ["unsafe by the rule, both oracles agree", "g-unsafe"],
+		"B": ["both oracles disagree with the rule", "g-bad"],
+		"S": ["the stress matrix disagrees with the rule", "g-bad"],
+		"M": ["the model disagrees with the rule", "g-bad"],
+		"!": ["the model gave no verdict", "g-bad"],
+		"?": ["the stress run was inconclusive", "g-unsure"],
+		"-": ["not run", "g-none"],
+	};
+	const SEVERITY = "-.x?!MSB";
+	const order = (list, v) => { if (!list.includes(v)) list.push(v); return list.indexOf(v); };
+	const profiles = [], scenarios = [], fixes = [];
+	const varies = {};
+	for (const c of cells) {
+		order(profiles, c.profile);
+		order(fixes, c.fixes);
+		if (order(scenarios, c.scenario) >= 0 && !varies[c.scenario])
+			varies[c.scenario] = { first: c, keys: new Set() };
+		for (const k of GEN_KEYS)
+			if ((c[k] || "") !== (varies[c.scenario].first[k] || ""))
+				varies[c.scenario].keys.add(k);
+	}
+	const genOf = (c) => GEN_KEYS.filter((k) => varies[c.scenario].keys.has(k))
+		.map((k) => c[k]).join("/");
+	const gens = {};
+	for (const c of cells)
+		order(gens[c.scenario] = gens[c.scenario] || [], genOf(c));
+	// slot "scenario|gen|fix|profile" -> the cells in it
+	const slots = new Map();
 	cells.forEach((c, i) => {
+		const key = [c.scenario, genOf(c), c.fixes, c.profile].join("|");
+		(slots.get(key) || slots.set(key, []).get(key)).push(i);
+	});
+	const worst = (list) => list.map((i) => cells[i].glyph || "-")
+		.reduce((a, g) => SEVERITY.indexOf(g) > SEVERITY.indexOf(a) ? g : a, "-");
+	const FIX_KEYS = "123456789abcdefghijklmnopqrstuvwxyz";
+	const gridDiv = document.getElementById("grid");
+	const detail = document.getElementById("detail");
+	for (const sc of scenarios) {
+		const t = el("table", { class: "grid", "data-scenario": sc }, gridDiv);
+		text(el("caption", {}, t), sc);
+		const thead = el("thead", {}, t);
+		if (gens[sc].length > 1) {
+			const tr = el("tr", {}, thead);
+			el("th", {}, tr);
+			for (const g of gens[sc])
+				text(el("th", { colspan: fixes.length, class: "gen" }, tr), g);
+		}
+		const keys = el("tr", {}, thead);
+		el("th", {}, keys);
+		for (const g of gens[sc])
+			fixes.forEach((f, k) => text(el("th", { class: "fix", title: f }, keys),
+				FIX_KEYS[k] || "*"));
+		const tbody = el("tbody", {}, t);
+		for (const p of profiles) {
+			const tr = el("tr", {}, tbody);
+			text(el("th", { class: "profile" }, tr), p);
+			for (const g of gens[sc])
+				for (const f of fixes) {
+					const list = slots.get([sc, g, f, p].join("|")) || [];
+					const glyph = worst(list);
+					const [words, cls] = GLYPH[glyph];
+					const td = el("td", { class: "g " + cls, "data-glyph": glyph,
+						"data-cells": list.join(","),
+						title: `${p} ${f} ${sc}${g ? "/" + g : ""}: ${words}` }, tr);
+					text(td, glyph);
+					if (list.length)
+						td.addEventListener("click", () => show(list, td));
+				}
+		}
+	}
+
+	// ---- a cell, clicked ----
+
+	function pre(parent, header, line) {
+		const e = el("pre", { class: "line" }, parent);
+		text(e, (header ? header + "\n" : "") + line);
+		return e;
+	}
+	function showCell(i) {
+		const c = cells[i], s = c.stress, m = c.model;
 		const walkers = (c.walkers_text || "").split(",").filter((w) => w);
+		const gen = genOf(c);
+		const sec = el("section", { class: "cell-detail", "data-cell": i }, detail);
+		text(el("h2", {}, sec), [c.profile, c.fixes, c.scenario + (gen ? "/" + gen : ""),
+			walkers.join(",") + " walkers"].join(" \u00b7 ") + ": " +
+			GLYPH[c.glyph || "-"][0]);
 		const byWalker = c.rule_by_walker || {};
-		// The collapse-table generation matters to the collapse scenarios
-		// only, the retract generation to retract (a document from before
-		// it had generations: the default, free).
-		const generation = COLLAPSE.has(c.scenario) ? c.collapse_table
-			: c.scenario === "retract" ? (c.retract || "free") : "";
-		const tr = el("tr", { class: "cell", "data-cell": i, "data-rule": c.rule || "",
-			"data-scenario": c.scenario, "data-generation": generation }, tbody);
-		text(el("td", {}, tr), c.profile);
-		text(el("td", {}, tr), c.fixes);
-		text(el("td", {}, tr), c.scenario);
-		text(el("td", {}, tr), generation || "\u2013");
-		text(el("td", {}, tr), walkers.join(", "));
-		const rule = el("td", { class: c.rule === "unsafe" ? "rule-unsafe" : "",
-			title: walkers.map((w) => w + ": " + (byWalker[w] || "?")).join(", ") }, tr);
-		text(rule, walkers.length > 1 ? walkers.map((w) => ruleWord(byWalker[w])).join(" / ")
-			: ruleWord(c.rule));
-		const s = c.stress, m = c.model;
-		verdictCell(tr, s && s.verdict, s && s.verdict !== "pass" && s.verdict_reason ? "(" + s.verdict_reason + ")" : "");
-		verdictCell(tr, m && m.judgement, m ? "(" + m.verdict + (m.kind ? ": " + m.kind +
-			(m.walker ? ", " + m.walker + " walker" : "") : "") + ")" : "");
-		if (s)
-			count.stress[s.verdict] = (count.stress[s.verdict] || 0) + 1;
-		if (m)
-			count.model[m.judgement] = (count.model[m.judgement] || 0) + 1;
-		text(el("td", { class: "num" }, tr), fmt(s && s.first_violation_ms, 1));
-		text(el("td", { class: "num" }, tr),
-			s && s.violations && typeof s.violations.stale_lock === "number"
-				? String(s.violations.stale_lock) : "\u2013");
-		text(el("td", { class: "num" }, tr), s ? `${s.overlaps} (${s.defended})` : "\u2013");
-		const link = el("td", {}, tr);
-		failed += (s && s.verdict !== "pass") || (m && m.judgement !== "pass") ? 1 : 0;
-		if (c.rule !== "unsafe")
-			return;
-		unsafe++;
-		text(el("a", { href: "#tl-" + i }, link), "timeline");
-		const sec = el("section", { id: "tl-" + i, class: "timeline-section", "data-cell": i }, timelines);
-		text(el("h2", {}, sec), [c.profile, c.fixes, c.scenario + (generation ? "/" + generation : ""),
-			walkers.join(",") + " walkers"].join(" \u00b7 ") + ": unsafe" +
-			(walkers.length > 1 ? " (" + walkers.map((w) => w + " " + byWalker[w]).join(", ") + ")" : ""));
+		text(el("p", {}, sec), "The rule: " + (c.rule || "?") +
+			(walkers.length > 1 ? " (" + walkers.map((w) => w + " " + byWalker[w]).join(", ") + ")" : "") +
+			(c.possible && c.possible.length ? "; it allows " + c.possible.join(", ") : "") +
+			". Stress matrix: " + (s ? s.verdict +
+				(s.verdict_reason ? " (" + s.verdict_reason + ")" : "") : "not run") +
+			". Model: " + (m ? m.judgement + " (" + m.verdict + (m.kind ? ": " + m.kind +
+				(m.walker ? ", " + m.walker + " walker" : "") : "") + ")" : "not run") + ".");
+		const headers = data.line_headers || {};
+		if (s && s.line)
+			pre(sec, headers.stress, s.line).dataset.source = "stress";
+		if (m && m.line)
+			pre(sec, headers.model, m.line).dataset.source = "model";
+		if (m && m.error)
+			text(el("p", {}, sec), "The model's error: " + m.error);
 		if (s && s.what)
 			text(el("p", {}, sec), "First violation: " + s.what);
-		if (m && m.kind)
-			text(el("p", {}, sec), `The model's counterexample: ${m.kind} by the ${m.walker || "?"} walker.`);
+		if (c.rule !== "unsafe" && !c.stress_timeline && !c.model_timeline)
+			return;
 		const pair = el("div", { class: "timeline-pair" }, sec);
-		const side = (trace, source, caption) => {
-			if (trace)
-				pair.appendChild(timeline(trace, i, source, caption));
-			else
+		const side = (tl, source, caption) => {
+			if (!tl) {
 				text(el("div", { class: "no-trace", "data-source": source }, pair),
 					caption + ": no trace in the saved results");
+				return;
+			}
+			const fig = timeline(decode(tl), i, source, caption);
+			pair.appendChild(fig);
+			if (tl.left_out)
+				text(el("p", { class: "left-out" }, fig), `${tl.ev.length} of its ${tl.events} ` +
+					"events, those nearest the violation; the full trace is in the matrix's JSON.");
 		};
-		side(c.stress_trace, "stress", "Stress run (real threads, ms)");
-		side(c.model_trace, "model", "Model counterexample (one step per column)");
-	});
-	const tally = (counts) => Object.keys(counts).sort().map((v) => `${counts[v]} ${v}`).join(", ") || "none";
+		side(c.stress_timeline, "stress", "Stress run (real threads, ms)");
+		side(c.model_timeline, "model", "Model counterexample (one step per column)");
+		if (c.counterexample) {
+			text(el("p", {}, sec),
+				`The model's counterexample: ${m.kind} by the ${m.walker || "?"} walker.`);
+			const ol = el("ol", { class: "counterexample" }, sec);
+			for (const step of c.counterexample)
+				text(el("li", {}, ol), S(step));
+		}
+	}
+	function show(list, td) {
+		for (const old of document.querySelectorAll("td.g.selected"))
+			old.classList.remove("selected");
+		td.classList.add("selected");
+		detail.textContent = "";
+		for (const i of list)
+			showCell(i);
+	}
+
+	// ---- the summary and the legends ----
+
+	const count = (pick) => {
+		const n = {};
+		for (const c of cells) {
+			const v = pick(c);
+			if (v)
+				n[v] = (n[v] || 0) + 1;
+		}
+		return Object.keys(n).sort().map((v) => `${n[v]} ${v}`).join(", ") || "none";
+	};
+	const unsafe = cells.filter((c) => c.rule === "unsafe").length;
+	const notable = cells.filter((c) => !".x".includes(c.glyph || "-")).length;
 	text(document.getElementById("summary"),
-		`${cells.length} cell${cells.length === 1 ? "" : "s"}, ${unsafe} unsafe ` +
-		"(each with its timeline below); " +
-		`${failed} disagree with the rule. Stress verdicts: ${tally(count.stress)}; ` +
-		`model verdicts: ${tally(count.model)}. ptlab ${data.ptlab_version}.`);
+		`${cells.length} cell${cells.length === 1 ? "" : "s"}, ${unsafe} unsafe by the rule; ` +
+		`${notable} to look at. Stress verdicts: ${count((c) => c.stress && c.stress.verdict)}; ` +
+		`model verdicts: ${count((c) => c.model && c.model.judgement)}. ` +
+		"Click a cell for its lines, its timeline and its counterexample. " +
+		`ptlab ${data.ptlab_version}.`);
 	const legend = document.getElementById("legend");
-	for (const [sym, what] of [["\u2714", "pass"], ["\u2718", "fail"], ["?", "inconclusive"],
-		["\u26a0", "unsafe by the rule"], ["blue bar", "interrupts off (GUP-fast)"],
+	for (const g of SEVERITY.slice(1) + "-") {
+		const item = el("span", {}, legend);
+		text(el("b", { class: "glyph " + GLYPH[g][1] }, item), g);
+		text(item, " " + GLYPH[g][0]);
+	}
+	text(el("span", {}, legend),
+		"fixes: " + fixes.map((f, k) => (FIX_KEYS[k] || "*") + " " + f).join(", "));
+	const tlegend = document.getElementById("timeline-legend");
+	for (const [sym, what] of [["blue bar", "interrupts off (GUP-fast)"],
 		["pale bar", "RCU read-side section (interrupts on)"], ["thin purple bar", "PTE lock held"],
 		["\u25a0", "PMD or PUD cleared"], ["\u25b6", "unshared table handed over"],
 		["\u25b2", "deposit links written (overwrite)"], ["\u2716", "table freed"],
 		["\u25c7", "frame reused"], ["red", "stale read or lock, violation"],
 		["arrow", "IPI (dashed: held back)"]])
-		text(el("span", {}, legend), sym + " " + what);
+		text(el("span", {}, tlegend), sym + " " + what);
+	// #cell-N: that cell, as if clicked.
+	const want = /^#cell-(\d+)$/.exec(location.hash);
+	if (want) {
+		const td = [...document.querySelectorAll("td.g")].find((t) =>
+			t.dataset.cells.split(",").includes(want[1]));
+		if (td)
+			td.click();
+	}
 	body.dataset.status = "rendered";
 })();
