@@ -217,33 +217,44 @@ static void line_key(const char *line, char *key, size_t n)
 }
 
 /*
- * The README's sample of make run's summary has the shape of what the
- * matrix prints: each summary line of a two-cell matrix (run with jobs,
- * as make run's) that begins with the same words as a sample line matches
- * it with only the numbers changed. The list of main defences is left
- * out: it names as many defences as the cells had.
+ * The README's sample of make run's screen has the shape of what make run
+ * prints: its totals (the cell count, each oracle's line) match the grid
+ * of a small run of both oracles (ptlab report --grid, as make run's)
+ * with only the numbers changed. The grid's rows are left out: they have
+ * as many columns as the run has scenarios.
  */
-TEST_T(readme_sample_summary_matches_the_matrix, 120)
+TEST_T(readme_sample_summary_matches_the_matrix, 180)
 {
 	static char out[1 << 16];
-	const char *argv[] = { test_ptlab_path(), "matrix", "-p", "x86,arm64", "-s", "munmap",
-			       "-f", "both", "-j", "2", "--seconds", "0.05", "--retries", "0",
-			       "--min-overlaps", "0", NULL };
+	char dir[256], mjson[300], ojson[300];
+	const char *matrix[] = { test_ptlab_path(), "matrix", "-p", "x86,arm64", "-s", "munmap",
+				 "-f", "both", "-j", "2", "--seconds", "0.05", "--retries", "0",
+				 "--min-overlaps", "0", "--json", mjson, NULL };
+	const char *model[] = { test_ptlab_path(), "model", "-p", "x86,arm64", "-s", "munmap",
+				"-f", "both", "--json", ojson, NULL };
+	const char *grid[] = { test_ptlab_path(), "report", "--grid", "--from", mjson, "--model",
+			       ojson, NULL };
 	char *text = test_read_file("README.md");
-	const char *block = strstr(text, "The summary lines of `make run`"), *p, *end;
+	const char *block = strstr(text, "The end of `make run`'s screen"), *p, *end;
 	int matched = 0;
 
+	test_mkdtemp(dir, sizeof(dir), "docs");
+	snprintf(mjson, sizeof(mjson), "%s/matrix.json", dir);
+	snprintf(ojson, sizeof(ojson), "%s/model.json", dir);
 	CHECK(block && (block = strstr(block, "```\n")));
 	block += 4;
 	end = strstr(block, "```");
 	CHECK(end);
-	CHECK_EQ(test_run(argv, out, sizeof(out)), 0);
+	CHECK_EQ(test_run(matrix, out, sizeof(out)), 0);
+	CHECK_EQ(test_run(model, out, sizeof(out)), 0);
+	CHECK_EQ(test_run(grid, out, sizeof(out)), 0);
 	for (p = block; p < end; p = strchr(p, '\n') + 1) {
 		size_t len = strcspn(p, "\n");
 		char re[1024], key[24], okey[24];
 		regex_t rx;
 
-		if (!strncmp(p, "safe cells by", 13))
+		if (!(p[0] >= '0' && p[0] <= '9') && strncmp(p, "stress:", 7) &&
+		    strncmp(p, "model:", 6))
 			continue;
 		line_key(p, key, sizeof(key));
 		for (const char *o = out; *o; o += strcspn(o, "\n") + (o[strcspn(o, "\n")] != 0)) {
@@ -257,12 +268,12 @@ TEST_T(readme_sample_summary_matches_the_matrix, 120)
 			found = regexec(&rx, o, 0, NULL, 0) == 0;
 			regfree(&rx);
 			CHECK_MSG(found, "README's sample line\n  %.*s\ndoes not have the shape of "
-				  "the matrix's\n  %.*s", (int)len, p, (int)strcspn(o, "\n"), o);
+				  "make run's\n  %.*s", (int)len, p, (int)strcspn(o, "\n"), o);
 			matched++;
 			break;
 		}
 	}
-	/* the cell count, the safe cells' figures, the memory */
-	CHECK_MSG(matched >= 3, "only %d of README's sample lines found in:\n%s", matched, out);
+	/* the cell count, the stress matrix's line, the model's */
+	CHECK_MSG(matched == 3, "%d of README's 3 total lines found in:\n%s", matched, out);
 	free(text);
 }
