@@ -338,6 +338,12 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
 			(unsigned long long)e->defended_by_walker[WALKER_GUP],
 			(unsigned long long)e->overlaps_by_walker[WALKER_RCU],
 			(unsigned long long)e->defended_by_walker[WALKER_RCU]);
+	if (r->table_moves)
+		fprintf(f, "  mremap: %llu tables moved whole; aba: %llu sections whose table moved "
+			   "(and back) inside them and whose re-checks passed (%llu at the PUD "
+			   "level), %llu of them returned a page not mapped there\n",
+			(unsigned long long)r->table_moves, (unsigned long long)e->aba,
+			(unsigned long long)e->aba_pud, (unsigned long long)e->aba_wrong);
 	if (e->lost_events)
 		fprintf(f, "  (%llu logged events were overwritten before they were read: the "
 			   "counts above are lower bounds)\n",
@@ -429,6 +435,10 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_u64(j, "zap_table_frees", r->zap_table_frees);
 	json_u64(j, "unlinks", r->unlinks);
 	json_u64(j, "pmd_table_unlinks", r->pmd_table_unlinks);
+	json_u64(j, "table_moves", r->table_moves);
+	json_u64(j, "aba", e->aba);
+	json_u64(j, "aba_pud", e->aba_pud);
+	json_u64(j, "aba_wrong", e->aba_wrong);
 	json_object_begin(j, "failures");
 	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
 		json_u64(j, lab_failure_name((enum lab_failure_kind)k), r->failures[k]);

@@ -43,6 +43,15 @@ enum scenario {
 	 * pages are one huge folio (collapse_pte_mapped_thp()), by the
 	 * retraction generation of the kernel (enum retract_gen). */
 	SCENARIO_RETRACT,
+	/* gup_fast walkers against mremap moving a PTE table A -> B -> A
+	 * (move_normal_pmd()) and a PMD table between two PUD entries
+	 * (move_normal_pud()), back and forth; every few rounds the PTE
+	 * table's destination is unmapped while the table is there and the
+	 * source faulted again: a new table (LIFO: often the same frame)
+	 * under the same entry value. Where the profile moves no tables
+	 * (move_pmd/move_pud false) mremap moves entry by entry and frees
+	 * the emptied tables with the old range. */
+	SCENARIO_MREMAP,
 	SCENARIO_COUNT,
 };
 

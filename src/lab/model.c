@@ -167,6 +167,8 @@ static const char *scenario_switch(enum scenario s)
 		return "SCENARIO_MUNMAP_PMD";
 	case SCENARIO_RETRACT:
 		return "SCENARIO_RETRACT";
+	case SCENARIO_MREMAP:
+		return "SCENARIO_MREMAP";
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -199,6 +201,9 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 	if (c->scenario == SCENARIO_MUNMAP_PMD && !c->kernel.rcu_everywhere &&
 	    c->profile->upper_table_free == UPPER_TABLE_AFTER_FLUSH)
 		out[n++] = "UPPER_AFTER_FLUSH";
+	/* Whether mremap moves the PTE table whole: only there. */
+	if (c->scenario == SCENARIO_MREMAP && c->profile->move_pmd)
+		out[n++] = "MOVE_PMD";
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
 		out[n++] = "DEPOSIT_IN_TABLE";
