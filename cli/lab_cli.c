@@ -507,10 +507,18 @@ void lab_cli_json_model(struct json *j, const struct ptlab_cell *c,
 	lab_cli_json_kinds(j, "violations", r->found);
 	lab_cli_json_kinds_by_walker(j, "violations_by_walker", ptlab_cell_walkers(c),
 				     r->found_by_walker);
+	/* A safe cell's steps are the ABA witness's trail (mremap). */
 	json_array_begin(j, "counterexample");
-	for (size_t i = 0; i < r->nsteps; i++)
+	for (size_t i = 0; r->verdict == MODEL_UNSAFE && i < r->nsteps; i++)
 		json_string(j, NULL, r->steps[i]);
 	json_array_end(j);
+	if (c->scenario == SCENARIO_MREMAP) {
+		json_bool(j, "aba_witness", r->aba_witness);
+		json_array_begin(j, "aba_trail");
+		for (size_t i = 0; r->verdict == MODEL_SAFE && i < r->nsteps; i++)
+			json_string(j, NULL, r->steps[i]);
+		json_array_end(j);
+	}
 	if (r->verdict == MODEL_ERROR)
 		json_string(j, "error", r->error);
 }

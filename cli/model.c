@@ -317,6 +317,11 @@ static void print_cell(const struct ptlab_cell *c,
 		printf("    disagrees with the rule: the rule says %s (%s), the model "
 		       "found %s (%s)\n", expected_name(c), possible,
 		       model_verdict_name(r->verdict), found);
+	if (r->verdict == MODEL_SAFE && r->aba_witness && r->nsteps) {
+		printf("    ABA trail (the seed's \"moved back and forth\"; it ends safe):\n");
+		for (size_t i = 0; i < r->nsteps; i++)
+			printf("    %3zu. %s\n", i + 1, r->steps[i]);
+	}
 	if (r->verdict != MODEL_UNSAFE)
 		return;
 	printf("    counterexample (%s, %s walker):\n", violation_kind_name(r->kind),
