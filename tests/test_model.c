@@ -397,7 +397,7 @@ TEST(model_bad_input)
 		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
-		  "pt-reclaim, hugetlb-unshare, munmap-pmd, retract)" },
+		  "pt-reclaim, hugetlb-unshare, munmap-pmd, retract, mremap)" },
 		{ { "--walkers", "gup,fast" },
 		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
 		{ { "--walkers", "rcu", "--scenarios", "munmap" },
