@@ -366,7 +366,10 @@ static bool pmd_moved_and_back(const struct event_vec *vec, const struct lab_eve
 
 static void count_aba(struct lab_evidence *ev, const struct lab_event *s)
 {
-	if (s->how != WALKER_GUP || !(s->flags & SEC_RETURNED) || (s->flags & SEC_RECHECK_FAILED))
+	/* A section whose table was also freed under it is a violation
+	 * (unheld), not this. */
+	if (s->how != WALKER_GUP || !(s->flags & SEC_RETURNED) ||
+	    (s->flags & (SEC_RECHECK_FAILED | SEC_VIOLATED)))
 		return;
 	for (int w = 0; w < lab_rs.nthreads; w++) {
 		bool pud;
