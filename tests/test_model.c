@@ -138,7 +138,11 @@ static void check_cell(const struct ptlab_cell *c,
 	CHECK_MSG(r->states > 0, "%s: no states", name);
 	CHECK(ptlab_model_judge(c, r) == MODEL_PASS);
 	if (r->verdict != MODEL_UNSAFE) {
-		CHECK_EQ(r->nsteps, 0);
+		/* a safe cell's only trail is mremap's ABA witness, ending
+		 * safe */
+		CHECK_EQ(!!r->nsteps, r->aba_witness);
+		CHECK(!r->aba_witness || c->scenario == SCENARIO_MREMAP);
+		CHECK(!r->nsteps || strstr(r->steps[r->nsteps - 1], "ABA: "));
 		return;
 	}
 	/* a counterexample in the protocol's words, ending in its violation */
