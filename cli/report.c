@@ -136,7 +136,8 @@ static const char *const stress_fields[] = {
 	"verdict", "verdict_reason", "unheld", "stale_read", "first_violation_ms", "overlaps",
 	"defended", "held_off", "recheck_caught", "isolation_refused", "undefended",
 	"lost_writes", "cycles_per_sec", "seconds", "attempts", "violations",
-	"violations_by_walker", "overlaps_by_walker", "defended_by_walker",
+	"violations_by_walker", "overlaps_by_walker", "defended_by_walker", "table_moves", "aba",
+	"aba_pud", "aba_wrong",
 };
 
 static void add_stress(json_t *x, const json_t *c)
@@ -154,6 +155,25 @@ static void add_stress(json_t *x, const json_t *c)
 		json_object_set(x, "stress_trace", json_object_get(c, "trace"));
 }
 
+/* mremap's ABA trail (a safe cell's witness), drawn as a counterexample
+ * is. */
+static void add_aba_trail(json_t *x, const json_t *c)
+{
+	json_t *steps = json_object_get(c, "aba_trail");
+	size_t n = json_array_size(steps);
+	const char **text = n ? calloc(n, sizeof(*text)) : NULL;
+	char title[256];
+
+	if (!text)
+		return;
+	for (size_t i = 0; i < n; i++)
+		text[i] = json_string_value(json_array_get(steps, i));
+	snprintf(title, sizeof(title), "ptlab model %s %s %s: the ABA trail (it ends safe)",
+		 str(x, "profile"), str(x, "fixes"), str(c, "scenario"));
+	json_object_set_new(x, "aba_trace", trace_json_from_model(title, text, n));
+	free(text);
+}
+
 static void add_model(json_t *x, const json_t *c)
 {
 	json_t *steps = json_object_get(c, "counterexample");
@@ -169,6 +189,7 @@ static void add_model(json_t *x, const json_t *c)
 				      json_object_get(c, "violation"), "walker",
 				      json_object_get(c, "violation_walker"), "error",
 				      json_object_get(c, "error")));
+	add_aba_trail(x, c);
 	if (!n || !text) {
 		free(text);
 		return;

@@ -242,6 +242,20 @@
 		text(el("td", { class: "num" }, tr), s ? `${s.overlaps} (${s.defended})` : "\u2013");
 		const link = el("td", {}, tr);
 		failed += (s && s.verdict !== "pass") || (m && m.judgement !== "pass") ? 1 : 0;
+		// mremap: a safe cell's ABA trail (the model's witness) and the
+		// stress lab's aba count, the seed's "moved back and forth"
+		if (c.rule !== "unsafe" && c.aba_trace) {
+			text(el("a", { href: "#tl-" + i }, link), "ABA trail");
+			const sec = el("section", { id: "tl-" + i, class: "timeline-section", "data-cell": i }, timelines);
+			text(el("h2", {}, sec), [c.profile, c.fixes, c.scenario].join(" \u00b7 ") +
+				": safe, with the seed's ABA");
+			if (s && typeof s.aba === "number")
+				text(el("p", {}, sec), `Stress lab: ${s.aba} walker sections whose table moved ` +
+					`(and back) inside them and whose re-checks passed (${s.aba_pud} at the PUD ` +
+					`level), ${s.aba_wrong} returned a page not mapped there.`);
+			const pair = el("div", { class: "timeline-pair" }, sec);
+			pair.appendChild(timeline(c.aba_trace, i, "model", "Model ABA trail (one step per column)"));
+		}
 		if (c.rule !== "unsafe")
 			return;
 		unsafe++;
