@@ -104,7 +104,7 @@
 #define MR_C (BASE + PUD_SIZE)
 #define MR_D (BASE + 2 * PUD_SIZE)
 #define MR_STRIDE (16 * PAGE_SIZE)
-#define MREMAP_UNMAP_EVERY 4
+#define MREMAP_UNMAP_EVERY 3
 #define MREMAP_PAUSE_NS 100000
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
