@@ -56,15 +56,15 @@
  * mremap           mover: mremap the 2 MiB range MA to MB (a PMD entry
  *                  of the same PMD table: move_normal_pmd() moves its PTE
  *                  table whole) and back; every MREMAP_UNMAP_EVERY rounds
- *                  munmap MB a moment after the table got there instead,
- *                  map MA again and fault it (LIFO: the frame just freed
- *                  becomes MA's table again, under the same entry value).
- *                  Where the profile moves PMD tables (move_pud), also the
- *                  1 GiB range MC to MD (another PUD entry:
- *                  move_normal_pud()) and back. An anchor page in MA's PUD
- *                  range keeps the PMD table. Walkers pin the faulted pages
- *                  of MA/MB (and MC/MD), expecting the page faulted at the
- *                  source: a moved page keeps its index.
+ *                  (or MREMAP_UNMAP_NS) munmap MB a moment after the table
+ *                  got there instead, map MA again and fault it (LIFO: the
+ *                  frame just freed becomes MA's table again, under the
+ *                  same entry value). Where the profile moves PMD tables
+ *                  (move_pud), also the 1 GiB range MC to MD (another PUD
+ *                  entry: move_normal_pud()) and back. An anchor page in
+ *                  MA's PUD range keeps the PMD table. Walkers pin the
+ *                  faulted pages of MA/MB (and MC/MD), expecting the page
+ *                  faulted at the source: a moved page keeps its index.
  * Bystanders (idle CPUs that only run the mm) make the mm active on
  * cfg->min_mm_cpus CPUs.
  *
@@ -104,8 +104,13 @@
 #define MR_C (BASE + PUD_SIZE)
 #define MR_D (BASE + 2 * PUD_SIZE)
 #define MR_STRIDE (16 * PAGE_SIZE)
-#define MREMAP_UNMAP_EVERY 3
+#define MREMAP_UNMAP_EVERY 8
+#define MREMAP_UNMAP_NS 2000000
 #define MREMAP_PAUSE_NS 100000
+/* How long a moved table stays under MB before MB is unmapped: long
+ * enough for walkers to read it there and be inside at the unmap (the
+ * evidence of a safe cell). */
+#define MREMAP_HOLD_NS 500000
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
  * logs every step. The controller reads them every few milliseconds. */
@@ -463,10 +468,16 @@ static void mremap_round_trip(struct lab_thread *t, uint64_t x, uint64_t y, uint
 static void mover_loop(struct lab_thread *t)
 {
 	struct lab_scenario *s = t->s;
-	uint64_t round = 0;
+	uint64_t round = 0, last_unmap = monotonic_ns();
 
 	while (!stopping(&s->stop_writers)) {
-		if (++round % MREMAP_UNMAP_EVERY) {
+		/* Every few rounds, or where rounds are slow (a flush that
+		 * waits out walker windows) every round past MREMAP_UNMAP_NS:
+		 * round trips for the ABA, unmaps for the evidence. */
+		bool unmap = ++round % MREMAP_UNMAP_EVERY == 0 ||
+			     monotonic_ns() - last_unmap >= MREMAP_UNMAP_NS;
+
+		if (!unmap) {
 			mremap_round_trip(t, MR_A, MR_B, PMD_SIZE);
 		} else if (mm_mremap(s->mm, MR_A, PMD_SIZE, MR_B)) {
 			fail(t, LAB_FAIL_MMAP);
@@ -474,13 +485,14 @@ static void mover_loop(struct lab_thread *t)
 			/* a moment at MB, where walkers read it too; then the
 			 * moved table freed with MB, and MA's new table, often
 			 * the same frame, under the same value */
-			sleep_ns(MREMAP_PAUSE_NS);
+			sleep_ns(MREMAP_HOLD_NS);
 			if (mm_munmap(s->mm, MR_B, PMD_SIZE))
 				fail(t, LAB_FAIL_MUNMAP);
 			while (mremap_map(s->mm, MR_A, PMD_SIZE) && !stopping(&s->stop_writers)) {
 				fail(t, LAB_FAIL_MMAP);
 				mm_munmap(s->mm, MR_A, PMD_SIZE);
 			}
+			last_unmap = monotonic_ns();
 		}
 		if (s->cfg.profile.move_pud)
 			mremap_round_trip(t, MR_C, MR_D, PUD_SIZE);
