@@ -289,7 +289,8 @@ unsigned int scenario_default_walkers(enum scenario s, struct ptlab_kernel k);
  * retract_page_tables() under the i_mmap lock alone). Elsewhere the
  * table goes under mmap_lock for write (anonymous collapse, munmap's
  * detach, an unshare by munmap, and retraction in the free generation,
- * 6.1-6.5: mmap_write_trylock() and the i_mmap lock for write; the
+ * 6.1-6.5: mmap_write_trylock() and the i_mmap lock for write; mremap's
+ * moves and unmaps, which also write-lock the VMAs; the
  * kernel's hugetlb unshare also holds the hugetlb VMA lock for write,
  * which hugetlb faults take for read), which excludes a walker holding
  * mmap_lock for read: it could never meet the unlink, and a "safe"
