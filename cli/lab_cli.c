@@ -339,6 +339,12 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
 			(unsigned long long)e->defended_by_walker[WALKER_GUP],
 			(unsigned long long)e->overlaps_by_walker[WALKER_RCU],
 			(unsigned long long)e->defended_by_walker[WALKER_RCU]);
+	if (r->table_moves)
+		fprintf(f, "  mremap: %llu tables moved whole; aba: %llu sections whose table moved "
+			   "(and back) inside them and whose re-checks passed (%llu at the PUD "
+			   "level), %llu of them returned a page not mapped there\n",
+			(unsigned long long)r->table_moves, (unsigned long long)e->aba,
+			(unsigned long long)e->aba_pud, (unsigned long long)e->aba_wrong);
 	if (e->lost_events)
 		fprintf(f, "  (%llu logged events were overwritten before they were read: the "
 			   "counts above are lower bounds)\n",
@@ -430,6 +436,10 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_u64(j, "zap_table_frees", r->zap_table_frees);
 	json_u64(j, "unlinks", r->unlinks);
 	json_u64(j, "pmd_table_unlinks", r->pmd_table_unlinks);
+	json_u64(j, "table_moves", r->table_moves);
+	json_u64(j, "aba", e->aba);
+	json_u64(j, "aba_pud", e->aba_pud);
+	json_u64(j, "aba_wrong", e->aba_wrong);
 	json_object_begin(j, "failures");
 	for (int k = 0; k < LAB_FAILURE_KINDS; k++)
 		json_u64(j, lab_failure_name((enum lab_failure_kind)k), r->failures[k]);
@@ -498,10 +508,18 @@ void lab_cli_json_model(struct json *j, const struct ptlab_cell *c,
 	lab_cli_json_kinds(j, "violations", r->found);
 	lab_cli_json_kinds_by_walker(j, "violations_by_walker", ptlab_cell_walkers(c),
 				     r->found_by_walker);
+	/* A safe cell's steps are the ABA witness's trail (mremap). */
 	json_array_begin(j, "counterexample");
-	for (size_t i = 0; i < r->nsteps; i++)
+	for (size_t i = 0; r->verdict == MODEL_UNSAFE && i < r->nsteps; i++)
 		json_string(j, NULL, r->steps[i]);
 	json_array_end(j);
+	if (c->scenario == SCENARIO_MREMAP) {
+		json_bool(j, "aba_witness", r->aba_witness);
+		json_array_begin(j, "aba_trail");
+		for (size_t i = 0; r->verdict == MODEL_SAFE && i < r->nsteps; i++)
+			json_string(j, NULL, r->steps[i]);
+		json_array_end(j);
+	}
 	if (r->verdict == MODEL_ERROR)
 		json_string(j, "error", r->error);
 }

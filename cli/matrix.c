@@ -197,10 +197,10 @@ static void spool_copy(const struct matrix *m, const struct cell *c, struct json
 static void print_header(FILE *f)
 {
 	fprintf(f, "%-15s %-22s %-15s %-7s %8s %6s %5s %6s %5s %5s %5s %4s %4s %7s %7s %6s %5s "
-		   "%4s %8s %6s %-11s %s\n",
+		   "%4s %5s %8s %6s %-11s %s\n",
 		"profile", "fixes", "scenario", "walkers", "ops", "pages", "refus", "unheld",
 		"read", "pin", "wrong", "lock", "lost", "overlap", "defend", "held", "rchk", "iso",
-		"first-ms", "cyc/s", "expect", "verdict");
+		"aba", "first-ms", "cyc/s", "expect", "verdict");
 }
 
 /* "safe", "unsafe", or per walker kind "safe/unsafe" (in the order of the
@@ -242,7 +242,7 @@ static void print_cell(FILE *f, const struct cell *c)
 	scenario_words(c, scen, sizeof(scen));
 	walker_kinds_format(c->cfg.walker_kinds, walkers, sizeof(walkers));
 	fprintf(f, "%-15s %-22s %-15s %-7s %8llu %6llu %5llu %6llu %5llu %5llu %5llu %4llu %4llu "
-		   "%7llu %7llu %6llu %5llu %4llu %8s %6.0f %-11s %s",
+		   "%7llu %7llu %6llu %5llu %4llu %5llu %8s %6.0f %-11s %s",
 		c->cfg.profile.name, fixes, scen, walkers,
 		(unsigned long long)r->ops, (unsigned long long)r->pages,
 		(unsigned long long)r->refusals,
@@ -254,7 +254,7 @@ static void print_cell(FILE *f, const struct cell *c)
 		(unsigned long long)r->lost_writes, (unsigned long long)e->overlaps,
 		(unsigned long long)e->defended, (unsigned long long)e->held_off,
 		(unsigned long long)e->by[LAB_RECHECK_CAUGHT],
-		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], first,
+		(unsigned long long)e->by[LAB_ISOLATION_REFUSED], (unsigned long long)e->aba, first,
 		r->seconds > 0 ? (double)r->cycles / r->seconds : 0, expect,
 		c->verdict == LAB_PASS ? "pass" : c->verdict == LAB_FAIL ? "FAIL" : "INCONCLUSIVE");
 	if (c->attempts > 1)

@@ -308,6 +308,11 @@ static void print_line(FILE *f, const void *arg)
 		fprintf(f, "    disagrees with the rule: the rule says %s (%s), the model "
 			   "found %s (%s)\n", expected_name(c), possible,
 			model_verdict_name(r->verdict), found);
+	if (r->verdict == MODEL_SAFE && r->aba_witness && r->nsteps) {
+		fprintf(f, "    ABA trail (the seed's \"moved back and forth\"; it ends safe):\n");
+		for (size_t i = 0; i < r->nsteps; i++)
+			fprintf(f, "    %3zu. %s\n", i + 1, r->steps[i]);
+	}
 }
 
 static void print_cell(const struct ptlab_cell *c, const struct ptlab_model_result *r)

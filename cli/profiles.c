@@ -49,20 +49,23 @@ static int profiles_json(FILE *f, const struct profile_set *ps)
 
 static void profiles_table(FILE *f, const struct profile_set *ps)
 {
-	fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %s\n", "profile",
+	fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %-13s %s\n", "profile",
 		"rcu-free", "sync-ipi", "upper-free", "tlb-flush", "flush-waits", "deposit",
-		"collapse-waits", "pmd-read", "stands for");
+		"collapse-waits", "pmd-read", "moves-pmd/pud", "stands for");
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct ptlab_profile *p = ps->list[i];
 
-		fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %s\n", p->name,
+		fprintf(f, "%-16s %-9s %-9s %-12s %-10s %-11s %-9s %-14s %-9s %-13s %s\n", p->name,
 			p->rcu_table_free ? "yes" : "no", p->sync_ipi ? "yes" : "no",
 			upper_table_free_name(p->upper_table_free),
 			tlb_flush_style_name(p->flush),
 			profile_flush_waits(p) ? "yes" : "no",
 			deposit_style_name(p->deposit),
 			p->collapse_flush_waits ? "yes" : "no",
-			pmd_read_name(p->pmd_read), p->summary);
+			pmd_read_name(p->pmd_read),
+			p->move_pmd ? (p->move_pud ? "yes/yes" : "yes/no")
+				    : (p->move_pud ? "no/yes" : "no/no"),
+			p->summary);
 	}
 	fprintf(f, "\nkernel facts (sources):\n");
 	for (size_t i = 0; i < ps->n; i++)
@@ -94,8 +97,9 @@ static const struct cli_command cmd = {
 		 "PMD and PUD tables, how its TLB flushes reach other\n"
 		 "CPUs, whether a flush waits out interrupts-off sections,\n"
 		 "where deposited page tables are kept, whether the collapse\n"
-		 "flush itself waits for lockless walkers, and how GUP-fast\n"
-		 "reads a PMD; then the kernel facts behind each row, and notes.\n",
+		 "flush itself waits for lockless walkers, how GUP-fast reads a\n"
+		 "PMD, and whether mremap moves whole PTE and PMD tables; then the\n"
+		 "kernel facts behind each row, and notes.\n",
 	.opts = options,
 };
 

@@ -93,7 +93,7 @@ struct report_page {
  * verdict and the evidence in a few numbers (the rest is in the line). */
 static const char *const stress_fields[] = {
 	"verdict", "verdict_reason", "first_violation_ms", "overlaps", "defended", "attempts",
-	"seconds", "line",
+	"seconds", "line", "aba", "aba_pud", "aba_wrong",
 };
 
 static int add_stress(struct report_page *p, json_t *x, const json_t *c)
@@ -112,6 +112,46 @@ static int add_stress(struct report_page *p, json_t *x, const json_t *c)
 	return 0;
 }
 
+/* mremap's ABA trail (a safe cell's witness: the seed's "moved back and
+ * forth"), as the page draws a counterexample: its steps as strings of
+ * the page, and its timeline. */
+static int add_aba_trail(struct report_page *p, json_t *x, const json_t *c)
+{
+	json_t *steps = json_object_get(c, "aba_trail"), *ids, *trace, *timeline;
+	size_t n = json_array_size(steps);
+	const char **text;
+	char title[256];
+
+	if (!n)
+		return 0;
+	text = calloc(n, sizeof(*text));
+	ids = json_array();
+	if (!text || !ids) {
+		free(text);
+		json_decref(ids);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		text[i] = json_string_value(json_array_get(steps, i));
+		if (json_array_append_new(ids, json_integer(page_string(&p->strings, text[i]))))
+			break;
+	}
+	snprintf(title, sizeof(title), "ptlab model %s %s %s: the ABA trail (it ends safe)",
+		 doc_str(x, "profile"), doc_str(x, "fixes"), doc_str(c, "scenario"));
+	trace = trace_json_from_model(title, text, n);
+	timeline = trace ? report_timeline(trace, &p->strings) : NULL;
+	json_decref(trace);
+	free(text);
+	if (json_array_size(ids) != n || !timeline) {
+		json_decref(ids);
+		json_decref(timeline);
+		return -1;
+	}
+	json_object_set_new(x, "aba_trail", ids);
+	json_object_set_new(x, "aba_timeline", timeline);
+	return 0;
+}
+
 static int add_model(struct report_page *p, json_t *x, const json_t *c)
 {
 	json_t *steps = json_object_get(c, "counterexample"), *ids, *trace, *timeline;
@@ -126,6 +166,8 @@ static int add_model(struct report_page *p, json_t *x, const json_t *c)
 				      "kind", json_object_get(c, "violation"), "walker",
 				      json_object_get(c, "violation_walker"), "error",
 				      json_object_get(c, "error"), "line", json_object_get(c, "line")));
+	if (add_aba_trail(p, x, c))
+		return -1;
 	if (!n || !text) {
 		free(text);
 		return text ? 0 : -1;

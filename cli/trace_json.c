@@ -69,6 +69,10 @@ static const struct point_words points[RACE_POINT_COUNT] = {
 	[RP_PUD_UNSHARED] = { "PUD cleared: this mm stopped sharing the PMD table", "clear" },
 	[RP_PUD_UNLINKED] = { "PUD cleared: the PMD table it named is freed next (free_pgtables)",
 			      "clear" },
+	[RP_PMD_MOVED] = { "PMD cleared: mremap moves its PTE table to another PMD (move_normal_pmd)",
+			   "clear" },
+	[RP_PUD_MOVED] = { "PUD cleared: mremap moves its PMD table to another PUD (move_normal_pud)",
+			   "clear" },
 	[RP_UNSHARE_HANDOVER] = { "unshared table handed over: the other sharers may change it now",
 				  "handover" },
 	[RP_COLLAPSE_PMD_CLEARED] = { "collapse: PMD cleared and flushed", "step" },
@@ -146,7 +150,7 @@ static json_t *point_args(const struct lab_trace_event *e)
 	if (e->rp == RP_GUP_FAST_PTE_READ)
 		hex(args, "pte", e->value);
 	else if (e->rp == RP_GUP_FAST_PUD_READ || e->rp == RP_PUD_UNSHARED ||
-		 e->rp == RP_PUD_UNLINKED)
+		 e->rp == RP_PUD_UNLINKED || e->rp == RP_PUD_MOVED)
 		hex(args, "pud", e->value);
 	else if (e->value)
 		hex(args, "pmd", e->value);

@@ -14,7 +14,9 @@
  * unsharing it (mm/hugetlb.c: huge_pmd_unshare()) and the other then
  * using it as its own, khugepaged retracting the PTE table of a file THP
  * (mm/khugepaged.c: collapse_pte_mapped_thp()), and the page allocator
- * handing a freed frame out again.
+ * handing a freed frame out again, and mremap moving A's PTE table to
+ * another PMD entry and back (mm/mremap.c: move_normal_pmd()), or
+ * unmapping it there and faulting A again.
  * The mechanisms that decide safety are modelled as they work:
  * interrupts-off sections, IPIs that wait, broadcast flushes that do not,
  * paravirt flushes that skip a preempted vCPU, RCU grace periods, the
@@ -54,7 +56,7 @@
  *                         allocated falls back to call_rcu(), not the sync
  *   SCENARIO_COLLAPSE_ZAP | SCENARIO_COLLAPSE_PIN | SCENARIO_MUNMAP |
  *   SCENARIO_PT_RECLAIM | SCENARIO_HUGETLB_UNSHARE | SCENARIO_MUNMAP_PMD |
- *   SCENARIO_RETRACT
+ *   SCENARIO_RETRACT | SCENARIO_MREMAP
  *                         which actors run (exactly one)
  *   GUP_WALKERS, RCU_WALKERS  which kinds of walker run (at least one;
  *                         RCU walkers in SCENARIO_PT_RECLAIM, and in
@@ -67,6 +69,15 @@
  *                         frees the old one after a grace period
  *   UNSHARE_SYNC_PER_UNSHARE | UNSHARE_SYNC_GATHER  the wait after a
  *                         hugetlb unshare (at most one; neither: none)
+ *   MOVE_PMD              SCENARIO_MREMAP: the architecture moves a whole
+ *                         PTE table (move_normal_pmd()); else mremap moves
+ *                         entry by entry (move_ptes()) and frees the old
+ *                         table with the old range
+ *   ABA_WITNESS           SCENARIO_MREMAP: also assert "aba_witness", that
+ *                         no walker returns a pin after PMD A changed while
+ *                         it was inside: its trail shows the seed's ABA
+ *                         (`ptlab model` reads it as a witness, not as a
+ *                         violation)
  * and, for experiments (`ptlab model --define NAME[=VALUE]`):
  *   NWALKERS              GUP-fast walkers, each on its own CPU (default 2)
  *   NRCU                  RCU walkers, each on its own CPU (default 1)
@@ -87,7 +98,7 @@
 
 #if defined(SCENARIO_COLLAPSE_ZAP) + defined(SCENARIO_COLLAPSE_PIN) + defined(SCENARIO_MUNMAP) + \
     defined(SCENARIO_PT_RECLAIM) + defined(SCENARIO_HUGETLB_UNSHARE) + \
-    defined(SCENARIO_MUNMAP_PMD) + defined(SCENARIO_RETRACT) != 1
+    defined(SCENARIO_MUNMAP_PMD) + defined(SCENARIO_RETRACT) + defined(SCENARIO_MREMAP) != 1
 #error "define exactly one SCENARIO_*"
 #endif
 #if defined(UPPER_AT_ONCE) && defined(UPPER_AFTER_FLUSH)
@@ -179,6 +190,12 @@ byte rcu_stale_lock = 1;
 #else
 byte rcu_stale_lock = 0;
 #endif
+/* Not a violation: a witness that the seed's ABA happens (ABA_WITNESS). */
+#if defined(ABA_WITNESS)
+byte aba_witness = 1;
+#else
+byte aba_witness = 0;
+#endif
 
 /*
  * The memory, kept tiny so that the search is exhaustive.
@@ -244,13 +261,21 @@ byte rcu_stale_lock = 0;
 #define PTE_LINK    3 /* an in-table deposit's list link */
 #define PTE_GARBAGE 4 /* the data of a frame handed out again */
 #define PTE_HB      5 /* maps a subpage of HB (after a split of B) */
+#define PTE_Q       6 /* maps page Q, faulted in at A after an unmap (mremap) */
 
 /* Pages whose references walkers may take. */
 #define PG_P  0 /* the small page mapped at A */
 #define PG_X  1 /* a page in use elsewhere, never mapped at A */
 #define PG_H  2 /* collapse's huge page, mapped at A once collapse is done */
 #define PG_HB 3 /* the THP at B, never mapped at A */
+#define PG_Q  4 /* mremap: the page a fault maps at A after P's mapping went */
+#if defined(SCENARIO_MREMAP)
+#define NPAGES 5
+#define MAPPED_AT_A(pg) (pg == PG_P || pg == PG_H || pg == PG_Q)
+#else
+#define NPAGES 4
 #define MAPPED_AT_A(pg) (pg == PG_P || pg == PG_H)
+#endif
 
 /* mmap_lock: a count of readers, or WRITER. */
 #define MMAP_WRITER 255
@@ -269,6 +294,7 @@ byte rcu_stale_lock = 0;
 #define WHO_UNSHARE_W 10
 #define WHO_RETRACT  11
 #define WHO_RETRACT_RCU 12
+#define WHO_MREMAP   13
 
 /* Written under mmap_lock write or pmd_lock; read locklessly by walkers. */
 byte pmd[2];
@@ -284,7 +310,7 @@ byte ndeposit;
 
 /* Page reference counts: a page is free at 0, and get-unless-zero then
  * fails. mapcount counts P's mappings. */
-byte ref[4];
+byte ref[NPAGES];
 byte mapcount;
 /* Collapse copied P into H to replace it: a later write to P is lost. */
 bit copied;
@@ -323,6 +349,12 @@ bit marker[NGUP + 1];
 #define PUD_M1   1
 byte pud;
 byte mstate;
+#endif
+
+#if defined(SCENARIO_MREMAP)
+/* How many times PMD A was written since the start (mremap), for the
+ * ABA witness: a walker notes it when it reads PMD A. */
+byte a_writes;
 #endif
 
 #if defined(SCENARIO_HUGETLB_UNSHARE)
@@ -367,6 +399,7 @@ inline print_who(w)
 	:: w == WHO_SPLIT_B -> printf("split of B")
 	:: w == WHO_RETRACT -> printf("khugepaged")
 	:: w == WHO_RETRACT_RCU -> printf("retraction's pte_free_defer")
+	:: w == WHO_MREMAP -> printf("mremap")
 	fi
 }
 
@@ -405,6 +438,7 @@ inline print_pte(v)
 	:: v == PTE_LINK -> printf("a deposit list link (a kernel address, not a user page)")
 	:: v == PTE_GARBAGE -> printf("garbage data, decoded as page X")
 	:: v == PTE_HB -> printf("page HB (B's huge page)")
+	:: v == PTE_Q -> printf("page Q")
 	fi
 }
 
@@ -415,6 +449,7 @@ inline print_page(pg)
 	:: pg == PG_X -> printf("X")
 	:: pg == PG_H -> printf("H")
 	:: pg == PG_HB -> printf("HB")
+	:: pg == PG_Q -> printf("Q")
 	fi
 }
 
@@ -802,6 +837,21 @@ inline walk_end(cpu)
 #endif
 }
 
+/*
+ * mremap: at the walker's last re-check (the PMD re-check, or without it
+ * the PTE re-check), how many times PMD A was written since the walker
+ * read @v there, if it holds @v again (0 otherwise): an entry moved away
+ * and back passes the PMD re-check with a count above 0 (the seed's ABA).
+ */
+inline aba_note(v)
+{
+#if defined(SCENARIO_MREMAP)
+	seen_writes = (pmd[PMD_A] == v -> a_writes - seen_writes : 0)
+#else
+	skip
+#endif
+}
+
 /* The page a present entry names. */
 inline pte_page(v, pg)
 {
@@ -809,6 +859,7 @@ inline pte_page(v, pg)
 	:: v == PTE_P -> pg = PG_P
 	:: v == PTE_H -> pg = PG_H
 	:: v == PTE_HB -> pg = PG_HB
+	:: v == PTE_Q -> pg = PG_Q
 	:: else -> pg = PG_X
 	fi
 }
@@ -825,6 +876,9 @@ proctype walker(byte cpu)
 	bit got, pinned;
 #if defined(SCENARIO_MUNMAP_PMD)
 	byte pudv;
+#endif
+#if defined(SCENARIO_MREMAP)
+	byte seen_writes;
 #endif
 
 	d_step { irq_off[cpu] = 1;
@@ -849,6 +903,9 @@ proctype walker(byte cpu)
 	:: else -> pmdv = PMD_NONE
 	fi;
 	pudv = 0;
+#elif defined(SCENARIO_MREMAP)
+	d_step { pmdv = pmd[PMD_A]; seen_writes = a_writes;
+		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
 #else
 	d_step { pmdv = pmd[PMD_A];
 		 printf("STEP walker cpu%d reads PMD A -> ", cpu); print_pmd(pmdv); printf("\n") };
@@ -889,7 +946,8 @@ proctype walker(byte cpu)
 					    pmd_table_check(cpu) }
 				:: d_step { pmd[PMD_A] == pmdv ->
 					    printf("STEP walker cpu%d re-checks PMD A: unchanged\n", cpu);
-					    pmd_table_check(cpu) }
+					    pmd_table_check(cpu);
+					    aba_note(pmdv) }
 				fi;
 #endif
 				if
@@ -898,7 +956,11 @@ proctype walker(byte cpu)
 					if
 					:: d_step { again != ptev -> put_page(pg);
 						    printf("STEP walker cpu%d drops its reference\n", cpu) }
+#if defined(SCENARIO_MREMAP) && !defined(PMD_RECHECK)
+					:: d_step { again == ptev -> pinned = 1; aba_note(pmdv) }
+#else
 					:: again == ptev -> pinned = 1
+#endif
 					fi
 				:: else -> skip
 				fi
@@ -933,6 +995,22 @@ proctype walker(byte cpu)
 			fi;
 			assert(!wrong_page || MAPPED_AT_A(pg))
 		};
+#if defined(SCENARIO_MREMAP)
+		/* The seed's ABA: PMD A changed while the walker was inside,
+		 * its re-checks passed, and the page it returns is one mapped
+		 * at A (checked just above): no harm. A witness, not a
+		 * violation. */
+		d_step {
+			if
+			:: MAPPED_AT_A(pg) && seen_writes ->
+				printf("STEP ABA: PMD A was written %d times between walker cpu%d's PMD read and its re-check, which passed, and page ", seen_writes, cpu);
+				print_page(pg); printf(" it returns is mapped at A: harmless\n")
+			:: else -> skip
+			fi;
+			assert(!aba_witness || !MAPPED_AT_A(pg) || !seen_writes);
+			seen_writes = 0
+		};
+#endif
 		/* The caller writes through the pin. The write must reach the
 		 * page mapped at A: it does not if collapse already copied the
 		 * page away (isolation should have seen the pin and refused). */
@@ -1484,6 +1562,104 @@ proctype munmap_pmd()
 }
 #endif
 
+/* ---- mremap ---- */
+
+#if defined(SCENARIO_MREMAP)
+/* A write of PMD A, counted for the ABA witness. */
+inline set_pmd_a(v)
+{
+	pmd[PMD_A] = v;
+	a_writes++
+}
+
+/*
+ * A PTE table @t unlinked by munmap's free_pgtables() (of mremap's
+ * destination, or of the old range move_ptes() emptied) is freed as
+ * munmap frees it: after the gather's flush (done by the caller), then
+ * through the RCU batch, or, when no batch can be allocated and
+ * PT_RECLAIM is off, after tlb_remove_table_one()'s sync; else at once.
+ */
+inline free_unlinked_table(t, c)
+{
+#if defined(RCU_TABLE_FREE) && defined(PT_RECLAIM)
+	d_step { printf("STEP munmap's mmu_gather frees T%d through call_rcu (tlb_remove_table)\n", t + 1) };
+	synchronize_rcu(WHO_RCU, c);
+#elif defined(RCU_TABLE_FREE)
+	if
+	:: d_step { printf("STEP munmap's mmu_gather frees T%d through call_rcu (tlb_remove_table)\n", t + 1) };
+		synchronize_rcu(WHO_RCU, c)
+	:: d_step { printf("STEP munmap cannot allocate a table batch: tlb_remove_table_one()\n") };
+		tlb_remove_table_sync_mm(WHO_MUNMAP, c, 1)
+	fi;
+#endif
+	d_step { tstate[t] = TBL_FREE;
+		 printf("STEP munmap frees T%d\n", t + 1) }
+}
+
+/*
+ * mremap of A's range to B's and back, under mmap_lock for write
+ * (mirrors mm/mremap.c move_page_tables()):
+ * - MOVE_PMD (move_normal_pmd()): under the PMD lock, clear PMD A,
+ *   populate PMD B with the same table T1, flush the old range; back the
+ *   same way: PMD A is T1 again, bit for bit. Or, instead of moving back,
+ *   munmap B while T1 is there (T1 freed as munmap frees it) and fault A
+ *   again: its new table is T1's frame again (the pool is LIFO: the same
+ *   PMD value) or, T1's frame gone elsewhere, T2; the fault maps page Q.
+ * - else (move_ptes()): a new table T2 under PMD B, the PTE moved from
+ *   T1 to T2 under both PTE locks, the flush; then the old range's munmap
+ *   clears PMD A and frees T1.
+ */
+proctype mover()
+{
+	byte c;
+
+	mmap_write_lock(WHO_MREMAP);
+#if defined(MOVE_PMD)
+	pmd_lock();
+	d_step { set_pmd_a(PMD_NONE); pmd[PMD_B] = PMD_T1;
+		 printf("STEP mremap moves T1 from PMD A to PMD B (move_normal_pmd: pmd_clear, pmd_populate)\n") };
+	flush_tlb_range(WHO_MREMAP, c);
+	pmd_unlock();
+	if
+	:: pmd_lock();
+		d_step { pmd[PMD_B] = PMD_NONE; set_pmd_a(PMD_T1);
+			 printf("STEP mremap moves T1 back from PMD B to PMD A: PMD A is table T1 again, bit for bit\n") };
+		flush_tlb_range(WHO_MREMAP, c);
+		pmd_unlock()
+	:: d_step { pte[T1] = PTE_NONE; mapcount--;
+		    printf("STEP munmap of B clears the PTE in T1 and queues page P on the mmu_gather\n") };
+		d_step { pmd[PMD_B] = PMD_NONE;
+			 printf("STEP munmap of B clears PMD B and queues T1 on the mmu_gather (free_pgtables)\n") };
+		flush_tlb_range(WHO_MUNMAP, c);
+		d_step { put_page(PG_P);
+			 printf("STEP munmap's mmu_gather releases page P\n") };
+		free_unlinked_table(T1, c);
+		if
+		:: d_step { tstate[T1] = TBL_LIVE; pte[T1] = PTE_NONE; set_pmd_a(PMD_T1);
+			    printf("STEP a fault at A allocates T1's frame again (LIFO) as A's table: PMD A is table T1 again, bit for bit\n") }
+		:: reuse_frame(T1);
+			d_step { tstate[T2] = TBL_LIVE; pte[T2] = PTE_NONE; set_pmd_a(PMD_T2);
+				 printf("STEP a fault at A allocates T2 as A's table\n") }
+		fi;
+		d_step { ref[PG_Q] = 1; pte[PMD_FRAME(pmd[PMD_A])] = PTE_Q;
+			 printf("STEP the fault maps page Q at A\n") }
+	fi;
+#else
+	d_step { tstate[T2] = TBL_LIVE; pte[T2] = PTE_NONE; pmd[PMD_B] = PMD_T2;
+		 printf("STEP mremap allocates T2 under PMD B (no table moves on this architecture)\n") };
+	d_step { pte[T1] = PTE_NONE; pte[T2] = PTE_P;
+		 printf("STEP mremap moves the PTE from T1 to T2 under both PTE locks (move_ptes)\n") };
+	flush_tlb_range(WHO_MREMAP, c);
+	d_step { set_pmd_a(PMD_NONE);
+		 printf("STEP munmap of the old range clears PMD A and queues T1 on the mmu_gather (free_pgtables)\n") };
+	flush_tlb_range(WHO_MUNMAP, c);
+	free_unlinked_table(T1, c);
+	reuse_frame(T1);
+#endif
+	mmap_write_unlock(WHO_MREMAP)
+}
+#endif
+
 /* ---- file THP retraction ---- */
 
 #if defined(SCENARIO_RETRACT)
@@ -1619,6 +1795,10 @@ init
 		printf("STEP start: the PUD -> PMD table M1, whose PMD A -> table T1 whose PTE -> page P\n")
 #elif defined(SCENARIO_RETRACT)
 		printf("STEP start: PMD A -> table T1 whose PTE -> page P, a page of the file's huge folio H\n")
+#elif defined(SCENARIO_MREMAP)
+		/* T2: a free frame a fault or mremap may take */
+		tstate[T2] = TBL_FREE;
+		printf("STEP start: PMD A -> table T1 whose PTE -> page P; PMD B none\n")
 #elif defined(SCENARIO_HUGETLB_UNSHARE)
 		pud_w = PUD_S;
 		pud_a = PUD_S;
@@ -1672,6 +1852,9 @@ init
 #endif
 #if defined(SCENARIO_RETRACT)
 		run retractor();
+#endif
+#if defined(SCENARIO_MREMAP)
+		run mover();
 #endif
 #if defined(SCENARIO_HUGETLB_UNSHARE)
 		run unsharer(WHO_UNSHARE_W, 1);

@@ -316,6 +316,20 @@
 			text(el("p", {}, sec), "The model's error: " + m.error);
 		if (s && s.what)
 			text(el("p", {}, sec), "First violation: " + s.what);
+		if (c.aba_timeline) {
+			// mremap: a safe cell's ABA trail (the model's witness of the
+			// seed's "moved back and forth") and the stress lab's count
+			if (s && typeof s.aba === "number")
+				text(el("p", {}, sec), `Stress lab: ${s.aba} walker sections whose table moved ` +
+					`away and back inside them and whose re-checks passed (${s.aba_pud} at the ` +
+					`PUD level); ${s.aba_wrong} returned a page not mapped there.`);
+			const fig = timeline(decode(c.aba_timeline), i, "model",
+				"Model ABA trail: it ends safe (one step per column)");
+			el("div", { class: "timeline-pair" }, sec).appendChild(fig);
+			const ol = el("ol", { class: "counterexample aba-trail" }, sec);
+			for (const step of c.aba_trail || [])
+				text(el("li", {}, ol), S(step));
+		}
 		if (c.rule !== "unsafe" && !c.stress_timeline && !c.model_timeline)
 			return;
 		const pair = el("div", { class: "timeline-pair" }, sec);

@@ -385,16 +385,24 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start,
  */
 int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
 {
-	struct mmu_gather tlb;
-	uint64_t end = addr + len, floor = 0, ceiling = TASK_SIZE;
-	struct vm_area_struct *next, *gone = NULL;
-	int first, nr_gone = 0, ret = mm_caller_check();
+	int ret = mm_caller_check();
 
 	if (ret)
 		return ret;
 	if (!mm || !user_range_ok(addr, len))
 		return -EINVAL;
 	down_write(&mm->mmap_lock);
+	return do_munmap(mm, addr, len);
+}
+
+int do_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len)
+{
+	struct mmu_gather tlb;
+	uint64_t end = addr + len, floor = 0, ceiling = TASK_SIZE;
+	struct vm_area_struct *next, *gone = NULL;
+	int first, nr_gone = 0, ret = 0;
+
+	mmap_assert_write_locked(mm);
 	/* A hugetlb mapping goes by whole huge pages. */
 	for (int i = vma_index(mm, addr); i < mm->nr_vmas && mm->vmas[i].vm_start < end; i++)
 		if (is_vm_hugetlb(&mm->vmas[i]) && ((addr | end) & ~HPAGE_PMD_MASK))

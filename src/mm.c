@@ -356,10 +356,25 @@ static uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t a
 	return 0;
 }
 
+int vma_insert(struct mm_struct *mm, struct vm_area_struct v)
+{
+	int i = vma_index(mm, v.vm_start), ret;
+
+	mmap_assert_write_locked(mm);
+	if (i < mm->nr_vmas && mm->vmas[i].vm_start < v.vm_end)
+		return -EEXIST;
+	ret = vma_insert_at(mm, i, v);
+	if (!ret)
+		vma_merge_around(mm, i);
+	if (!ret && vma_file(&v))
+		vma_file_remap(&v, mm);
+	return ret;
+}
+
 int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
 		    struct vm_area_struct v)
 {
-	int i, ret;
+	int ret;
 
 	down_write(&mm->mmap_lock);
 	if (!addr) {
@@ -369,18 +384,9 @@ int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
 			return -ENOMEM;
 		}
 	}
-	i = vma_index(mm, addr);
-	if (i < mm->nr_vmas && mm->vmas[i].vm_start < addr + len) {
-		up_write(&mm->mmap_lock);
-		return -EEXIST;
-	}
 	v.vm_start = addr;
 	v.vm_end = addr + len;
-	ret = vma_insert_at(mm, i, v);
-	if (!ret)
-		vma_merge_around(mm, i);
-	if (!ret && vma_file(&v))
-		vma_file_remap(&v, mm);
+	ret = vma_insert(mm, v);
 	up_write(&mm->mmap_lock);
 	if (!ret && !vma_file(&v))
 		khugepaged_enter(mm);

@@ -163,6 +163,10 @@ int64_t mmap_region(struct mm_struct *mm, uint64_t addr, uint64_t len,
  * huge_pmd_share() and for shmem_file_destroy(). Caller holds mm's
  * mmap_lock. */
 void vma_file_remap(const struct vm_area_struct *vma, struct mm_struct *mm);
+/* Inserts @v ([vm_start, vm_end) set), merging it with compatible
+ * neighbours; -EEXIST when it overlaps a VMA. Caller holds mmap_lock for
+ * write. */
+int vma_insert(struct mm_struct *mm, struct vm_area_struct v);
 /* Index of the first VMA ending above @addr (nr_vmas if none). */
 int vma_index(struct mm_struct *mm, uint64_t addr);
 int vma_split_at(struct mm_struct *mm, uint64_t addr);
@@ -190,6 +194,9 @@ struct pmd_slot *pmd_alloc_walk(struct mm_struct *mm, uint64_t addr);
  * populated (__pud_alloc()/__pmd_alloc()), counting it in *counter. */
 int upper_alloc(struct mm_struct *mm, _Atomic uint64_t *slot, atomic_long *counter);
 int __pte_alloc(struct mm_struct *mm, struct pmd_slot *pmdp);
+/* munmap() of [addr, addr+len) for a caller that holds mmap_lock for
+ * write (do_vmi_munmap()), which is released on return; 0 or -errno. */
+int do_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len);
 void page_add_anon_rmap(struct page *page, struct mm_struct *mm, uint64_t addr);
 /* Zaps the @n VMAs @vmas, detached from @mm already (or all of them, at
  * exit), and unlinks them from their files. */

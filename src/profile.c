@@ -21,6 +21,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-64 since 6.15, CPUs without INVLPGB",
 		/* Rik van Riel's INVLPGB series (2025) made x86 select
 		 * MMU_GATHER_RCU_TABLE_FREE unconditionally; native flushes
@@ -29,7 +31,8 @@ static const struct ptlab_profile profiles[] = {
 				"(6.15+); arch/x86/mm/tlb.c native_flush_tlb_multi() "
 				"IPIs mm_cpumask and waits; arch/x86/mm/pgtable.c "
 				"___pte_free_tlb(), ___pmd_free_tlb(), ___pud_free_tlb() -> "
-				"tlb_remove_table(): every level by RCU (a37259732a7d)",
+				"tlb_remove_table(): every level by RCU (a37259732a7d)"
+				"; arch/x86/Kconfig selects HAVE_MOVE_PMD, HAVE_MOVE_PUD (mm/mremap.c move_normal_pmd(), move_normal_pud())",
 	},
 	{
 		.name = "x86-invlpgb",
@@ -40,6 +43,8 @@ static const struct ptlab_profile profiles[] = {
 		.broadcast_min_cpus = 4,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-64 since 6.15 on AMD CPUs with INVLPGB",
 		/* Same series: on CPUs with INVLPGB, remote TLBs of an mm
 		 * with a global ASID are invalidated by broadcast with
@@ -50,7 +55,8 @@ static const struct ptlab_profile profiles[] = {
 		.kernel_facts = "arch/x86/mm/tlb.c broadcast_tlb_flush(): INVLPGB + "
 				"TLBSYNC, no IPI, only for an mm with a global ASID "
 				"(consider_global_asid(): active on 4+ CPUs); other mms "
-				"by IPI; RCU table free of every level as x86",
+				"by IPI; RCU table free of every level as x86"
+				"; HAVE_MOVE_PMD, HAVE_MOVE_PUD as x86",
 	},
 	{
 		.name = "x86-pv-6.0",
@@ -60,6 +66,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_PARAVIRT,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-64 KVM guest before 6.15 (PARAVIRT, pv TLB flush)",
 		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
 		 * PARAVIRT; a KVM guest with pv TLB flush frees tables
@@ -73,7 +81,8 @@ static const struct ptlab_profile profiles[] = {
 				"sets pv_ops.mmu.tlb_remove_table = tlb_remove_table with it "
 				"(pv_tlb_flush_supported()), which arch/x86/mm/pgtable.c "
 				"paravirt_tlb_remove_table() uses for PTE, PMD and PUD tables "
-				"(RCU) (6.12)",
+				"(RCU) (6.12)"
+				"; HAVE_MOVE_PMD, HAVE_MOVE_PUD as x86",
 	},
 	{
 		.name = "x86-hyperv-6.0",
@@ -83,6 +92,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_HYPERCALL,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-64 Hyper-V or Xen PV guest before 6.15 (hypercall TLB flush)",
 		/* Before 6.15 x86 selected MMU_GATHER_RCU_TABLE_FREE if
 		 * PARAVIRT, and these guests pointed
@@ -97,7 +108,8 @@ static const struct ptlab_profile profiles[] = {
 				"no guest IPI; pv_ops.mmu.tlb_remove_table = "
 				"tlb_remove_table (RCU) for every level (hyperv_setup_mmu_ops() "
 				"with HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED; Xen PV xen_mmu_ops) "
-				"(6.12)",
+				"(6.12)"
+				"; HAVE_MOVE_PMD, HAVE_MOVE_PUD as x86",
 	},
 	{
 		.name = "x86-nopv-6.0",
@@ -107,6 +119,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-64 before 6.15 without PARAVIRT (seed case 2)",
 		/* Case 2 of the seed: no RCU table free, so
 		 * tlb_remove_table_sync_one() is empty; safe because every
@@ -121,7 +135,8 @@ static const struct ptlab_profile profiles[] = {
 				"paravirt_tlb_remove_table() = tlb_remove_page() for PTE, PMD "
 				"and PUD tables (page batch, after the flush); with PARAVIRT, "
 				"arch/x86/kernel/paravirt.c native_tlb_remove_table() the same "
-				"(6.12, 6.1)",
+				"(6.12, 6.1)"
+				"; HAVE_MOVE_PMD, HAVE_MOVE_PUD as x86",
 	},
 	{
 		.name = "arm64",
@@ -131,6 +146,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = false,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "arm64: broadcast TLBI, RCU table free",
 		/* Quoted in the seed: arch/arm64/Kconfig selects
 		 * MMU_GATHER_RCU_TABLE_FREE; flushes are TLBI ...IS + DSB, a
@@ -138,7 +155,8 @@ static const struct ptlab_profile profiles[] = {
 		.kernel_facts = "arch/arm64/Kconfig selects MMU_GATHER_RCU_TABLE_FREE; "
 				"arch/arm64/include/asm/tlbflush.h uses TLBI IS, no IPI; "
 				"arch/arm64/include/asm/tlb.h __pte_free_tlb(), __pmd_free_tlb(), "
-				"__pud_free_tlb() -> tlb_remove_ptdesc() (RCU) (6.12)",
+				"__pud_free_tlb() -> tlb_remove_ptdesc() (RCU) (6.12)"
+				"; arch/arm64/Kconfig selects HAVE_MOVE_PMD, HAVE_MOVE_PUD",
 	},
 	{
 		.name = "ppc64-radix",
@@ -148,6 +166,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_IN_TABLE,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "powerpc64 radix MMU: tlbie broadcast, in-table deposit",
 		/* arch/powerpc/Kconfig selects MMU_GATHER_RCU_TABLE_FREE;
 		 * radix flushes with tlbie (broadcast); and
@@ -168,7 +188,8 @@ static const struct ptlab_profile profiles[] = {
 				"arch/powerpc/include/asm/book3s/64/pgalloc.h __pmd_free_tlb(), "
 				"__pud_free_tlb() -> pgtable_free_tlb() -> tlb_remove_table() "
 				"(RCU; a PMD table is a fragment of a page, freed with its last "
-				"fragment) (6.12)",
+				"fragment) (6.12)"
+				"; arch/powerpc/platforms/Kconfig.cputype selects HAVE_MOVE_PMD, HAVE_MOVE_PUD (PPC_BOOK3S_64), arch_supports_page_table_move() = radix_enabled()",
 	},
 	{
 		.name = "s390",
@@ -191,7 +212,8 @@ static const struct ptlab_profile profiles[] = {
 				"list_head into the deposited table; generic "
 				"pmdp_collapse_flush(); arch/s390/include/asm/tlb.h "
 				"pmd_free_tlb(), pud_free_tlb() -> tlb_remove_ptdesc() (RCU) "
-				"(6.12)",
+				"(6.12)"
+				"; no HAVE_MOVE_PMD or HAVE_MOVE_PUD: mremap moves PTE by PTE",
 	},
 	{
 		.name = "ppc64-hash",
@@ -221,7 +243,8 @@ static const struct ptlab_profile profiles[] = {
 				"at pmdp + PTRS_PER_PMD, the table holds hidx data, withdraw "
 				"zeroes it; flush_tlb_range() empty on hash, HPTEs removed by "
 				"tlbie or H_BULK_REMOVE; PMD and PUD tables by pgtable_free_tlb() "
-				"(RCU) as on radix (6.12)",
+				"(RCU) as on radix (6.12)"
+				"; HAVE_MOVE_PMD and HAVE_MOVE_PUD selected but arch_supports_page_table_move() = radix_enabled() (arch/powerpc/include/asm/tlb.h): no table moves on hash",
 	},
 	{
 		.name = "riscv64-ipi",
@@ -231,6 +254,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_IPI,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "riscv64 6.8 to 6.14 with an S-mode IPI device (IMSIC, ACLINT SSWI): "
 			   "IPI flush",
 		/* GUP-fast and MMU_GATHER_RCU_TABLE_FREE both since 6.8
@@ -255,7 +280,8 @@ static const struct ptlab_profile profiles[] = {
 				"tlb_remove_table_sync_one() sends IPIs (the symbol is selected); "
 				"arch/riscv/mm/pgtable.c pmdp_collapse_flush() -> flush_tlb_mm() "
 				"(6.12); 6.15+: tlb_remove_ptdesc() (RCU) in both modes (Qi Zheng, "
-				"\"riscv: pgtable: unconditionally use tlb_remove_ptdesc()\")",
+				"\"riscv: pgtable: unconditionally use tlb_remove_ptdesc()\")"
+				"; arch/riscv/Kconfig selects HAVE_MOVE_PMD, HAVE_MOVE_PUD",
 	},
 	{
 		.name = "riscv64-sbi",
@@ -265,6 +291,8 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "riscv64 6.8+ flushing by SBI remote fence (no S-mode IPI device)",
 		/* sbi_ipi_init() enables riscv_sbi_for_rfence when the kernel
 		 * has no IPI virq range. The remote fence is carried out by
@@ -279,7 +307,8 @@ static const struct ptlab_profile profiles[] = {
 				"S-mode interrupts-off); asm/pgalloc.h riscv_tlb_remove_ptdesc() "
 				"-> tlb_remove_ptdesc() (RCU) for every level; Kconfig "
 				"MMU_GATHER_RCU_TABLE_FREE "
-				"if SMP && MMU (69be3fb111e7, 6.8) (6.12)",
+				"if SMP && MMU (69be3fb111e7, 6.8) (6.12)"
+				"; arch/riscv/Kconfig selects HAVE_MOVE_PMD, HAVE_MOVE_PUD",
 	},
 	{
 		.name = "loongarch64",
@@ -308,7 +337,8 @@ static const struct ptlab_profile profiles[] = {
 				"__pud_free_tlb() = pud_free() (at once, before the flush); "
 				"generic deposit and pmdp_collapse_flush() (6.12; up to 6.19); "
 				"7.0: MMU_GATHER_RCU_TABLE_FREE, every level by "
-				"tlb_remove_ptdesc() (a5b981e63edb)",
+				"tlb_remove_ptdesc() (a5b981e63edb)"
+				"; no HAVE_MOVE_PMD or HAVE_MOVE_PUD: mremap moves PTE by PTE",
 	},
 	{
 		.name = "mips64",
@@ -333,7 +363,8 @@ static const struct ptlab_profile profiles[] = {
 				"__pud_free_tlb() = pud_free() (at once, before the flush); "
 				"generic deposit and pmdp_collapse_flush() (6.12; up to 6.19); "
 				"7.0: MMU_GATHER_RCU_TABLE_FREE, every level by "
-				"tlb_remove_ptdesc() (6c8e95805dba)",
+				"tlb_remove_ptdesc() (6c8e95805dba)"
+				"; no HAVE_MOVE_PMD or HAVE_MOVE_PUD: mremap moves PTE by PTE",
 	},
 	{
 		.name = "mips64-mmid",
@@ -358,7 +389,8 @@ static const struct ptlab_profile profiles[] = {
 				"tlb_remove_table_sync_one() is empty (include/asm-generic/tlb.h); "
 				"PMD and PUD tables by pmd_free()/pud_free() at once (6.12); "
 				"\"mips: mm: enable MMU_GATHER_RCU_TABLE_FREE\" (Qi Zheng, "
-				"6c8e95805dba, 7.0) fixes it",
+				"6c8e95805dba, 7.0) fixes it"
+				"; no HAVE_MOVE_PMD or HAVE_MOVE_PUD: mremap moves PTE by PTE",
 	},
 	{
 		.name = "x86-32-pae",
@@ -369,6 +401,8 @@ static const struct ptlab_profile profiles[] = {
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = true,
 		.pmd_read = PMD_READ_LOW_HIGH,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "x86-32 with PAE since 6.15: IPI flush, PMD read in two halves",
 		/* Same Kconfig as x86-64: RCU table free unconditional since
 		 * 6.15 (only with PARAVIRT before); INVLPGB depends on 64BIT,
@@ -382,7 +416,8 @@ static const struct ptlab_profile profiles[] = {
 				"= tlb_remove_table_sync_one(); BROADCAST_TLB_FLUSH (INVLPGB) "
 				"depends on 64BIT; native_flush_tlb_multi() IPIs and waits; "
 				"arch/x86/mm/pgtable.c ___pmd_free_tlb() -> tlb_remove_table() "
-				"(6.15+; the PUD level is folded)",
+				"(6.15+; the PUD level is folded)"
+				"; HAVE_MOVE_PMD, HAVE_MOVE_PUD as x86 (with three levels the PUD move is the folded level's: ptlab moves a PMD table between PUD entries as on 64-bit)",
 	},
 	{
 		.name = "arm-lpae",
@@ -406,7 +441,8 @@ static const struct ptlab_profile profiles[] = {
 				"tlb_ops_need_broadcast(), else TLBIMVAIS broadcast; generic "
 				"deposit and pmdp_collapse_flush(); arch/arm/include/asm/tlb.h "
 				"__pmd_free_tlb() -> tlb_remove_ptdesc() with LPAE (RCU on SMP; "
-				"the PUD level is folded) (6.12)",
+				"the PUD level is folded) (6.12)"
+				"; no HAVE_MOVE_PMD or HAVE_MOVE_PUD: mremap moves PTE by PTE",
 	},
 	{
 		.name = "broadcast-norcu",
@@ -416,13 +452,16 @@ static const struct ptlab_profile profiles[] = {
 		.flush = TLB_FLUSH_BROADCAST,
 		.deposit = DEPOSIT_LIST,
 		.mm_cpumask = false,
+		.move_pmd = true,
+		.move_pud = true,
 		.summary = "the seed's negative control (mips64-mmid up to 6.19 is one)",
 		/* The configuration Yang Shi's question rules out: without
 		 * RCU table free the flush must IPI, so no architecture may
 		 * combine a broadcast flush with it. Its PMD and PUD tables
 		 * are freed as its PTE tables, after the flush. */
 		.kernel_facts = "none: mm/gup.c requires IPI flushes when "
-				"MMU_GATHER_RCU_TABLE_FREE is unset",
+				"MMU_GATHER_RCU_TABLE_FREE is unset"
+				"; moves tables as x86 and arm64 do (HAVE_MOVE_PMD, HAVE_MOVE_PUD)",
 	},
 };
 
@@ -578,6 +617,12 @@ static const struct ptlab_profile_key keys[] = {
 		 "pmdp_collapse_flush() itself IPIs mm_cpumask(mm) and waits (powerpc hash)"),
 	KEY_ENUM("pmd_read", pmd_read, pmd_read_names,
 		 "how GUP-fast reads a PMD: one-word, or low-high (GUP_GET_PXX_LOW_HIGH)"),
+	KEY_BOOL("move_pmd", move_pmd,
+		 "mremap moves whole PTE tables between PMD entries (HAVE_MOVE_PMD, "
+		 "move_normal_pmd()), else entry by entry (move_ptes())"),
+	KEY_BOOL("move_pud", move_pud,
+		 "mremap moves whole PMD tables between PUD entries (HAVE_MOVE_PUD, "
+		 "move_normal_pud())"),
 	KEY_STRING("summary", summary, "one line on what the profile stands for"),
 	KEY_STRING("kernel_facts", kernel_facts, "the kernel facts behind it"),
 };

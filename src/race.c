@@ -50,6 +50,8 @@ const char *race_point_name(enum race_point rp)
 		[RP_UNSHARE_HANDOVER] = "unshare-handover",
 		[RP_PUD_UNLINKED] = "pud-unlinked",
 		[RP_GUP_FAST_BAD_PFN] = "gup-bad-pfn",
+		[RP_PMD_MOVED] = "pmd-moved",
+		[RP_PUD_MOVED] = "pud-moved",
 	};
 
 	return (unsigned int)rp < RACE_POINT_COUNT ? names[rp] : "?";

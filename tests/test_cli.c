@@ -524,7 +524,8 @@ static void write_profile(const char *path, const char *name, bool rcu_table_fre
 		   "  \"tlb_flush\": \"broadcast\",\n  \"flush_waits\": false,\n"
 		   "  \"broadcast_min_cpus\": 0,\n  \"deposit\": \"list\",\n"
 		   "  \"mm_cpumask\": false,\n  \"collapse_flush_waits\": false,\n"
-		   "  \"pmd_read\": \"one-word\",\n  \"summary\": \"arm64, RCU table free %s\",\n"
+		   "  \"pmd_read\": \"one-word\",\n  \"move_pmd\": true,\n  \"move_pud\": true,\n"
+		   "  \"summary\": \"arm64, RCU table free %s\",\n"
 		   "  \"kernel_facts\": \"written for a test\"\n}\n",
 		name, rcu, rcu, rcu_table_free ? "rcu" : "after-flush", rcu_table_free ? "on" : "off");
 	CHECK(fclose(f) == 0);
@@ -630,7 +631,8 @@ TEST(cli_profiles_json_round_trip)
 	"{\"name\":\"x\",\"rcu_table_free\":" rcu ",\"sync_ipi\":" sync                    \
 	",\"upper_table_free\":\"" upper "\",\"tlb_flush\":\"broadcast\",\"broadcast_min_cpus\":0," \
 	"\"deposit\":\"list\",\"mm_cpumask\":false,\"collapse_flush_waits\":false,"         \
-	"\"pmd_read\":\"one-word\",\"summary\":\"s\",\"kernel_facts\":\"k\"}"
+	"\"pmd_read\":\"one-word\",\"move_pmd\":true,\"move_pud\":true,\"summary\":\"s\","       \
+	"\"kernel_facts\":\"k\"}"
 TEST(cli_profile_file_bad_input)
 {
 	static const struct {
@@ -691,7 +693,8 @@ TEST(cli_profile_file_bad_input)
 			 "\"tlb_flush\":\"broadcast\","
 			 "\"flush_waits\":true,\"broadcast_min_cpus\":0,\"deposit\":\"list\","
 			 "\"mm_cpumask\":false,\"collapse_flush_waits\":false,"
-			 "\"pmd_read\":\"one-word\",\"summary\":\"s\",\"kernel_facts\":\"k\"}",
+			 "\"pmd_read\":\"one-word\",\"move_pmd\":true,\"move_pud\":true,"
+			 "\"summary\":\"s\",\"kernel_facts\":\"k\"}",
 			 f) >= 0 && fclose(f) == 0);
 	CHECK_USAGE("flush_waits does not follow from the other keys: true",
 		    "allowed: false, or leave it out", "study", "sync", "--profile-file", path);

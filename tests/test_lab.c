@@ -1020,3 +1020,69 @@ TEST_T(lab_asan_reports_the_walker, 300)
 	unlink(path);
 }
 #endif
+
+/*
+ * mremap, the seed's "moved back and forth": where a broadcast flush lets
+ * a walker stay inside across moves, sections whose table moved (and,
+ * for a PTE table, came back) and whose re-checks passed are counted, and
+ * each returned the page mapped there: safe (arm64). Where the flush
+ * waits (x86), no PTE table's round trip fits in one section (the PUD
+ * level needs one move, which the flush waits out only after the clear).
+ * Where the unmap of the destination frees the table after a flush that
+ * does not wait, the walker inside it fails the cell within a second,
+ * with tables moved whole (broadcast-norcu) or entry by entry
+ * (mips64-mmid); s390 moves none and is safe.
+ */
+TEST_T(lab_mremap_aba, 300)
+{
+	static const struct {
+		const char *profile;
+		unsigned int fixes;
+	} cells[] = {
+		{ "arm64", 3 }, { "x86", 3 }, { "broadcast-norcu", 0 }, { "broadcast-norcu", 3 },
+		{ "mips64-mmid", 1 }, { "s390", 3 },
+	};
+#ifdef PTLAB_DEBUG
+	const double within_ms = 4000;
+#else
+	const double within_ms = 1000;
+#endif
+
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		struct ptlab_cell c = make_cell(cells[i].profile, cells[i].fixes, SCENARIO_MREMAP,
+						COLLAPSE_TABLE_REUSE);
+		struct ptlab_expectation e = ptlab_expect_cell(&c);
+		const struct lab_evidence_counts *ev;
+		struct lab_run_config cfg;
+		struct lab_result r;
+		enum lab_verdict v = LAB_FAIL;
+		char why[200];
+
+		lab_run_config_default(&cfg, c.profile, c.fixes, SCENARIO_MREMAP);
+		cfg.seconds = MATRIX_SECONDS;
+		cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
+		for (int attempt = 0; attempt <= MATRIX_RETRIES && v != LAB_PASS; attempt++) {
+			cfg.seed = 1 + (uint64_t)attempt;
+			CHECK_EQ(lab_run(&cfg, &r), 0);
+			v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why));
+		}
+		ev = &r.evidence;
+		CHECK_MSG(v == LAB_PASS, "%s %s mremap: %s", cells[i].profile,
+			  ptlab_fixes_name(c.fixes), why);
+		CHECK_EQ(!!r.table_moves, c.profile->move_pmd);
+		CHECK_EQ(ev->aba_wrong, 0);
+		if (e.unsafe)
+			CHECK_MSG(r.first_violation_ms >= 0 && r.first_violation_ms < within_ms,
+				  "%s: first violation after %.1f ms", cells[i].profile,
+				  r.first_violation_ms);
+		if (!e.unsafe && c.profile->move_pmd)
+			CHECK_MSG(ev->aba > 0, "%s: no ABA in %llu moves", cells[i].profile,
+				  (unsigned long long)r.table_moves);
+		if (profile_flush_waits(c.profile))
+			CHECK_MSG(ev->aba == ev->aba_pud, "%s: %llu PTE-table round trips inside "
+				  "one section although the flush waits", cells[i].profile,
+				  (unsigned long long)(ev->aba - ev->aba_pud));
+		if (!c.profile->move_pmd)
+			CHECK_EQ(ev->aba, 0);
+	}
+}

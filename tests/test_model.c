@@ -138,7 +138,11 @@ static void check_cell(const struct ptlab_cell *c,
 	CHECK_MSG(r->states > 0, "%s: no states", name);
 	CHECK(ptlab_model_judge(c, r) == MODEL_PASS);
 	if (r->verdict != MODEL_UNSAFE) {
-		CHECK_EQ(r->nsteps, 0);
+		/* a safe cell's only trail is mremap's ABA witness, ending
+		 * safe */
+		CHECK_EQ(!!r->nsteps, r->aba_witness);
+		CHECK(!r->aba_witness || c->scenario == SCENARIO_MREMAP);
+		CHECK(!r->nsteps || strstr(r->steps[r->nsteps - 1], "ABA: "));
 		return;
 	}
 	/* a counterexample in the protocol's words, ending in its violation */
@@ -397,7 +401,7 @@ TEST(model_bad_input)
 		{ { "--profiles", "arm64,,x86" }, "ptlab: empty name in the list: arm64,,x86" },
 		{ { "--scenarios", "collapse" },
 		  "ptlab: unknown scenario: collapse (allowed: collapse-zap, collapse-pin, munmap, "
-		  "pt-reclaim, hugetlb-unshare, munmap-pmd, retract)" },
+		  "pt-reclaim, hugetlb-unshare, munmap-pmd, retract, mremap)" },
 		{ { "--walkers", "gup,fast" },
 		  "ptlab: unknown walker kinds: gup,fast (allowed: gup, rcu, gup,rcu)" },
 		{ { "--walkers", "rcu", "--scenarios", "munmap" },
@@ -603,4 +607,48 @@ TEST_T(model_split_reinstall_is_caught_by_pte_recheck, 120)
 	CHECK_EQ(r[1].kind, VIOLATION_STALE_PIN);
 	ptlab_model_result_release(&r[0]);
 	ptlab_model_result_release(&r[1]);
+}
+
+/* The steps of @r joined, for searching. */
+static bool steps_have(const struct ptlab_model_result *r, const char *text)
+{
+	for (size_t i = 0; i < r->nsteps; i++)
+		if (strstr(r->steps[i], text))
+			return true;
+	return false;
+}
+
+/*
+ * mremap: on a broadcast profile the search finds the seed's ABA (PMD A
+ * moved away and back while a walker was inside, its re-checks passed on
+ * the same value) and replays it as a trail that ends safe; where the
+ * flush waits it finds none; where the destination's unmap frees the
+ * table after a flush that does not wait, a trail that ends in a stale
+ * table.
+ */
+TEST_T(model_mremap_aba_trails, 120)
+{
+	struct ptlab_model_options o = { 0 };
+	struct ptlab_fixes both = ptlab_fix_setting(3);
+	struct ptlab_cell cells[3] = {
+		ptlab_cell_default(ptlab_profile_find("arm64"), both, SCENARIO_MREMAP),
+		ptlab_cell_default(ptlab_profile_find("x86"), both, SCENARIO_MREMAP),
+		ptlab_cell_default(ptlab_profile_find("broadcast-norcu"), both, SCENARIO_MREMAP),
+	};
+	struct ptlab_model_result r[3];
+
+	CHECK_EQ(ptlab_model_check(&o, cells, 3, r), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_MSG(ptlab_model_judge(&cells[i], &r[i]) == MODEL_PASS, "%s: %s %s",
+			  cells[i].profile->name, model_verdict_name(r[i].verdict), r[i].error);
+	CHECK(r[0].verdict == MODEL_SAFE && r[0].aba_witness);
+	CHECK(steps_have(&r[0], "moves T1 back from PMD B to PMD A"));
+	CHECK(steps_have(&r[0], "re-checks PMD A: unchanged"));
+	CHECK(steps_have(&r[0], "ABA: PMD A was written 2 times"));
+	CHECK(r[1].verdict == MODEL_SAFE && !r[1].aba_witness && !r[1].nsteps);
+	CHECK(r[2].verdict == MODEL_UNSAFE && r[2].kind == VIOLATION_STALE_TABLE);
+	CHECK(steps_have(&r[2], "munmap of B clears PMD B"));
+	CHECK(steps_have(&r[2], "VIOLATION stale_table"));
+	for (int i = 0; i < 3; i++)
+		ptlab_model_result_release(&r[i]);
 }

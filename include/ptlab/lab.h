@@ -185,6 +185,16 @@ struct lab_evidence_counts {
 	/* events a section still to judge may have needed, given up to
 	 * the evidence's cap (lab_run_config.evidence_cap) */
 	uint64_t dropped_events;
+	/*
+	 * mremap (the seed's "moved back and forth"): GUP-fast sections
+	 * inside which mremap moved the table they were reading (their PMD
+	 * entry moved away, or the PUD entry above their PMD table) and
+	 * whose re-checks still passed: they returned a page. aba_pud: of
+	 * those, the PUD-level ones; aba_wrong: of those, the ones whose
+	 * page was not the one mapped at the address (by its linear index,
+	 * which a move keeps).
+	 */
+	uint64_t aba, aba_pud, aba_wrong;
 };
 
 struct lab_result {
@@ -197,6 +207,8 @@ struct lab_result {
 	 * hugetlb unshare); of those, PMD tables free_pgtables() unlinked
 	 * (a PUD entry cleared: munmap-pmd's). */
 	uint64_t zap_table_frees, unlinks, pmd_table_unlinks;
+	/* Whole tables mremap moved (move_normal_pmd(), move_normal_pud()). */
+	uint64_t table_moves;
 	/* Pinned writes a later read did not see (collapse scenarios). */
 	uint64_t lost_writes;
 	uint64_t violations[VIOLATION_KINDS];

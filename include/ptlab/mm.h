@@ -70,6 +70,18 @@ int64_t mm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len,
  * mmu_gather and frees the page tables that became empty. Unmapping a
  * range with no mapping is not an error. */
 int mm_munmap(struct mm_struct *mm, uint64_t addr, uint64_t len);
+/*
+ * mremap(old_addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr) of
+ * an anonymous mapping: the pages move to [new_addr, new_addr+len) with
+ * their page tables, whole tables where the profile moves them
+ * (move_pmd, move_pud) and the extent is a whole aligned PMD or PUD, else
+ * entry by entry; the old range is then unmapped. [old_addr, old_addr+len)
+ * must lie in one anonymous VMA (-EFAULT where nothing is mapped, -EINVAL
+ * for a file or hugetlb mapping or overlapping ranges); the new range
+ * must be unmapped (-EEXIST: the kernel would unmap it first). -ENOMEM
+ * when a table could not be allocated: nothing moved then.
+ */
+int mm_mremap(struct mm_struct *mm, uint64_t old_addr, uint64_t len, uint64_t new_addr);
 /* MADV_HUGEPAGE / MADV_NOHUGEPAGE / MADV_DONTNEED on [addr, addr+len);
  * -EFAULT when the range has holes. */
 int mm_madvise(struct mm_struct *mm, uint64_t addr, uint64_t len, int advice);

@@ -53,8 +53,14 @@ struct ptlab_model_result {
 	uint64_t states;
 	/* Wall time of the cell: spin, the compiler, pan and the replay. */
 	double seconds;
+	/* mremap (ABA_WITNESS): the search found a walker whose PMD entry
+	 * was written while it was inside and came back, whose re-checks
+	 * passed, returning a page mapped there: the seed's ABA, a witness
+	 * and no violation. */
+	bool aba_witness;
 	/* MODEL_UNSAFE: the counterexample, one protocol step per line,
-	 * from the guided replay of the shortest violating run. */
+	 * from the guided replay of the shortest violating run; else, with
+	 * aba_witness, the shortest run to the witness (it ends safe). */
 	char **steps;
 	size_t nsteps;
 	/* MODEL_ERROR: what went wrong and what to do about it. */

@@ -105,6 +105,14 @@ struct ptlab_profile {
 	 * the TLB flush does. Reaches no walker where mm_cpumask is false. */
 	bool collapse_flush_waits;
 	enum pmd_read pmd_read;
+	/* mremap() moves whole tables: a PTE table from one PMD entry to
+	 * another (move_normal_pmd(), HAVE_MOVE_PMD), a PMD table from one
+	 * PUD entry to another (move_normal_pud(), HAVE_MOVE_PUD), where
+	 * the architecture selects the symbol and arch_supports_page_table_
+	 * move() agrees (powerpc: radix only). Elsewhere mremap moves entry
+	 * by entry (move_ptes()) and frees the emptied tables with the old
+	 * range. (arch/Kconfig HAVE_MOVE_PMD/HAVE_MOVE_PUD; mm/mremap.c.) */
+	bool move_pmd, move_pud;
 	/* One line on what the row stands for, for `ptlab profiles`. */
 	const char *summary;
 	/* The kernel facts behind the row, with files to read. */

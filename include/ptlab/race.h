@@ -120,6 +120,14 @@ enum race_point {
 	 * pte_page()/pmd_page() (its VM_BUG_ON() needs DEBUG_VM); ptlab
 	 * cannot follow it, stops, and the lab reports it. */
 	RP_GUP_FAST_BAD_PFN,
+	/* mremap moved a whole table (move_normal_pmd()): the PMD entry
+	 * .pmdp, in the PMD table .pmd_table, held .pmd naming the PTE table
+	 * .pte_table and is cleared; the new entry is populated with the
+	 * same table next. The table is not freed. */
+	RP_PMD_MOVED,
+	/* The same one level up (move_normal_pud()): the PUD entry .pmdp
+	 * held .pmd naming the PMD table .pmd_table. */
+	RP_PUD_MOVED,
 	RACE_POINT_COUNT,
 };
 

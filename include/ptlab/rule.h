@@ -43,6 +43,15 @@ enum scenario {
 	 * pages are one huge folio (collapse_pte_mapped_thp()), by the
 	 * retraction generation of the kernel (enum retract_gen). */
 	SCENARIO_RETRACT,
+	/* gup_fast walkers against mremap moving a PTE table A -> B -> A
+	 * (move_normal_pmd()) and a PMD table between two PUD entries
+	 * (move_normal_pud()), back and forth; every few rounds the PTE
+	 * table's destination is unmapped while the table is there and the
+	 * source faulted again: a new table (LIFO: often the same frame)
+	 * under the same entry value. Where the profile moves no tables
+	 * (move_pmd/move_pud false) mremap moves entry by entry and frees
+	 * the emptied tables with the old range. */
+	SCENARIO_MREMAP,
 	SCENARIO_COUNT,
 };
 
@@ -280,7 +289,8 @@ unsigned int scenario_default_walkers(enum scenario s, struct ptlab_kernel k);
  * retract_page_tables() under the i_mmap lock alone). Elsewhere the
  * table goes under mmap_lock for write (anonymous collapse, munmap's
  * detach, an unshare by munmap, and retraction in the free generation,
- * 6.1-6.5: mmap_write_trylock() and the i_mmap lock for write; the
+ * 6.1-6.5: mmap_write_trylock() and the i_mmap lock for write; mremap's
+ * moves and unmaps, which also write-lock the VMAs; the
  * kernel's hugetlb unshare also holds the hugetlb VMA lock for write,
  * which hugetlb faults take for read), which excludes a walker holding
  * mmap_lock for read: it could never meet the unlink, and a "safe"

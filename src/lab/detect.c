@@ -305,8 +305,13 @@ static void rec_section_end(enum walker_kind kind)
 		rec_check();
 	if (self && rec.table &&
 	    (rec.flags || writer_events() != rec.writer_events)) {
+		uint64_t pmd_table = 0;
+
+		for (int i = 0; i < rec.n && !pmd_table; i++)
+			if (rec.t[i].pmd_table)
+				pmd_table = (uint64_t)page_to_pfn(rec.t[i].table) + 1;
 		pending_section = (struct lab_event){
-			.type = EV_SECTION, .t = rec.t_read, .t_end = lab_now_ns(),
+			.type = EV_SECTION, .t = rec.t_read, .t_end = lab_now_ns(), .mask = pmd_table,
 			.slot = (uint64_t)(uintptr_t)rec.slot, .value = rec.value,
 			.pfn = page_to_pfn(rec.table), .gen = rec.table_gen,
 			.flags = rec.flags, .cpu = (uint16_t)self->cpu, .how = (uint16_t)kind,
@@ -474,9 +479,15 @@ void lab_check_returned(struct page **pages, long n, uint64_t start, uint32_t ex
 		uint32_t owner = atomic_load_explicit(&p->mm_id, memory_order_relaxed);
 		struct lab_violation_detail d;
 
+		/* What the section returned, for the evidence (mremap's ABA):
+		 * the walker's own pending record, not yet published. */
+		if (section_pending)
+			pending_section.flags |= SEC_RETURNED;
 		if (user_page_type(t) && owner == expect_owner &&
 		    index == expect_index + ((uint64_t)i << PAGE_SHIFT))
 			continue;
+		if (section_pending)
+			pending_section.flags |= SEC_WRONG_PAGE;
 		d = (struct lab_violation_detail){ .kind = VIOLATION_WRONG_PAGE,
 						   .cpu = smp_processor_id(), .addr = addr,
 						   .table_pfn = PFN_NONE,
@@ -562,6 +573,16 @@ void lab_race_hook(enum race_point rp, const struct race_ctx *ctx)
 			lab_count(&self->st.unlinks, 1);
 		if (self && rp == RP_PUD_UNLINKED)
 			lab_count(&self->st.pmd_table_unlinks, 1);
+		break;
+	case RP_PMD_MOVED:
+	case RP_PUD_MOVED:
+		lab_log(&(struct lab_event){
+			.type = EV_MOVE, .t = lab_now_ns(), .slot = (uint64_t)(uintptr_t)ctx->pmdp,
+			.value = ctx->pmd,
+			.pfn = page_to_pfn(rp == RP_PUD_MOVED ? ctx->pmd_table : ctx->pte_table),
+			.how = rp == RP_PUD_MOVED });
+		if (self)
+			lab_count(&self->st.table_moves, 1);
 		break;
 	case RP_COLLAPSE_REFUSED:
 		log_link_event(EV_REFUSED, ctx, false);

@@ -323,9 +323,73 @@ static void count(struct lab_evidence *ev, const struct lab_event *s, enum lab_d
 		c->defended++;
 }
 
+/*
+ * The seed's ABA: a GUP-fast section inside which mremap moved its table
+ * and whose re-checks passed anyway (it returned a page):
+ * - a PTE table moved away from the entry the section read and back
+ *   (two moves of the table, the first from that entry, both inside the
+ *   section): with the PMD re-check on, it passed because the entry came
+ *   back bit for bit. Where the move's flush waits, the second move
+ *   cannot begin before the section is over: none;
+ * - the PMD table the section's PUD read led to moved to another PUD
+ *   entry (one move: GUP-fast has no PUD re-check). Counted when the
+ *   move began inside the section, which, within the instant between the
+ *   section's last re-check and its end, may be after that re-check.
+ * Counted from what the section and the mover logged: nothing on the
+ * protocol's path.
+ */
+static bool pud_moved(const struct event_vec *vec, const struct lab_event *s)
+{
+	for (size_t i = first_after(vec, s->t); i < vec->n && vec->v[i].t < s->t_end; i++)
+		if (vec->v[i].type == EV_MOVE && vec->v[i].how && s->mask &&
+		    vec->v[i].pfn + 1 == s->mask)
+			return true;
+	return false;
+}
+
+static bool pmd_moved_and_back(const struct event_vec *vec, const struct lab_event *s)
+{
+	const struct lab_event *away = NULL;
+
+	for (size_t i = first_after(vec, s->t); i < vec->n && vec->v[i].t < s->t_end; i++) {
+		const struct lab_event *e = &vec->v[i];
+
+		if (e->type != EV_MOVE || e->how)
+			continue;
+		if (!away && e->slot == s->slot && e->value == s->value)
+			away = e;
+		else if (away && e->pfn == away->pfn && e->slot != s->slot)
+			return true;
+	}
+	return false;
+}
+
+static void count_aba(struct lab_evidence *ev, const struct lab_event *s)
+{
+	/* A section whose table was also freed under it is a violation
+	 * (unheld), not this. */
+	if (s->how != WALKER_GUP || !(s->flags & SEC_RETURNED) ||
+	    (s->flags & (SEC_RECHECK_FAILED | SEC_VIOLATED)))
+		return;
+	for (int w = 0; w < lab_rs.nthreads; w++) {
+		bool pud;
+
+		if (lab_rs.threads[w]->role != LAB_ROLE_WRITER)
+			continue;
+		pud = pud_moved(&ev->ev[w], s);
+		if (!pud && !pmd_moved_and_back(&ev->ev[w], s))
+			continue;
+		ev->counts.aba++;
+		ev->counts.aba_pud += pud;
+		ev->counts.aba_wrong += !!(s->flags & SEC_WRONG_PAGE);
+		return;
+	}
+}
+
 static void judge_section(struct lab_evidence *ev, const struct lab_event *s)
 {
 	ev->counts.sections++;
+	count_aba(ev, s);
 	for (int w = 0; w < lab_rs.nthreads; w++) {
 		const struct event_vec *vec = &ev->ev[w];
 
@@ -401,6 +465,9 @@ static const char *event_words(const struct lab_event *e)
 		return e->how == TABLE_FREE_DIRECT ? "freed it at once (pte_free, pmd_free: no "
 						     "flush, no grace period before)"
 						   : "freed it";
+	case EV_MOVE:
+		return e->how ? "moved it to another PUD entry (mremap: move_normal_pud)"
+			      : "moved it to another PMD entry (mremap: move_normal_pmd)";
 	case EV_ZAP_FREE:
 		return e->how == TABLE_FREE_DIRECT ? "zapped a huge PMD and took it to free at once"
 						   : "zapped a huge PMD and took it to free after a "

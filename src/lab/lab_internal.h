@@ -59,6 +59,10 @@ enum lab_ev_type {
 	/* A zap withdrew a deposited table to free it (.how: at once, or
 	 * after a grace period). */
 	EV_ZAP_FREE,
+	/* mremap moved a whole table (RP_PMD_MOVED, RP_PUD_MOVED): the entry
+	 * .slot holding .value is cleared, the table (.pfn: the PTE table,
+	 * or for a PUD, .how 1, the PMD table) hung under another entry. */
+	EV_MOVE,
 	EV_TYPES,
 };
 
@@ -68,6 +72,11 @@ enum lab_wait_kind { LAB_WAIT_FLUSH, LAB_WAIT_SYNC };
 #define SEC_RECHECK_FAILED 0x1  /* a re-check dropped the reference */
 #define SEC_VIOLATED       0x2  /* the stale-table detector fired */
 #define SEC_REF_HELD       0x4  /* it returned a reference (held to t_put) */
+/* Set after the section by lab_check_returned(), on the walker's own
+ * pending record: gup_fast returned a page, and it was not the page
+ * mapped at the address. */
+#define SEC_RETURNED       0x10
+#define SEC_WRONG_PAGE     0x20
 #define SEC_STALE_READ     0x8  /* a PTE read returned non-PTE data */
 
 /* One event, as the controller reads it back. */
@@ -75,7 +84,8 @@ struct lab_event {
 	uint64_t t;        /* ns since the run began (EV_SECTION: after its PMD read) */
 	uint64_t slot;     /* entry slot (EV_SECTION, EV_UNLINK, EV_REFUSED) */
 	uint64_t value;    /* entry value read or cleared */
-	uint64_t mask;     /* EV_WAIT: CPUs waited for */
+	uint64_t mask;     /* EV_WAIT: CPUs waited for; EV_SECTION: the PFN + 1
+			    * of the PMD table its PUD read led to (0: none) */
 	uint64_t t_end;    /* EV_SECTION: at its end */
 	uint64_t t_put;    /* EV_SECTION: when its reference was dropped */
 	uint32_t pfn;      /* the table (PFN_NONE if none) */
@@ -113,6 +123,7 @@ struct lab_tstats {
 	atomic_ullong violations[VIOLATION_KINDS];
 	/* writers */
 	atomic_ullong collapses, refusals, cycles, zap_table_frees, unlinks, pmd_table_unlinks;
+	atomic_ullong table_moves;
 	atomic_ullong failures[LAB_FAILURE_KINDS];
 };
 

@@ -168,6 +168,8 @@ static const char *scenario_switch(enum scenario s)
 		return "SCENARIO_MUNMAP_PMD";
 	case SCENARIO_RETRACT:
 		return "SCENARIO_RETRACT";
+	case SCENARIO_MREMAP:
+		return "SCENARIO_MREMAP";
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -200,6 +202,12 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 	if (c->scenario == SCENARIO_MUNMAP_PMD && !c->kernel.rcu_everywhere &&
 	    c->profile->upper_table_free == UPPER_TABLE_AFTER_FLUSH)
 		out[n++] = "UPPER_AFTER_FLUSH";
+	/* Whether mremap moves the PTE table whole: only there. */
+	if (c->scenario == SCENARIO_MREMAP && c->profile->move_pmd)
+		out[n++] = "MOVE_PMD";
+	/* mremap's searches also look for the seed's ABA (a witness) */
+	if (c->scenario == SCENARIO_MREMAP)
+		out[n++] = "ABA_WITNESS";
 	out[n++] = flush_switch(c->profile->flush);
 	if (c->profile->deposit == DEPOSIT_IN_TABLE)
 		out[n++] = "DEPOSIT_IN_TABLE";
@@ -293,8 +301,9 @@ struct cell_run {
 	/* the verifier this cell runs (absolute path) */
 	char pan[PATH_MAX + 16];
 	/* The number pan gave the first violation of each kind found, by
-	 * walker kind. */
+	 * walker kind; and the first ABA witness. */
 	uint64_t first_error[WALKER_KINDS][VIOLATION_KINDS];
+	uint64_t first_witness;
 	char dir[PATH_MAX];
 	/* "-DNAME" for the cell's switches and the extra defines */
 	char **dflags;
@@ -839,6 +848,12 @@ static bool read_search(struct cell_run *run, const char *out)
 		if (strncmp(l, "pan:", 4) != 0 || l[4] < '0' || l[4] > '9')
 			continue;
 		/* "pan:N: <message> (at depth D)" */
+		if (memmem(l, len, "!(aba_witness)", 14) && sscanf(l, "pan:%" SCNu64 ":", &v) == 1) {
+			if (!r->aba_witness)
+				run->first_witness = v;
+			r->aba_witness = true;
+			continue;
+		}
 		k = assertion_kind(l, len, &w);
 		if (k < 0 || !memmem(l, len, "assertion violated", 18) ||
 		    sscanf(l, "pan:%" SCNu64 ":", &v) != 1) {
@@ -857,11 +872,11 @@ static bool read_search(struct cell_run *run, const char *out)
 		cell_error(run, "pan's output has no state count");
 		return false;
 	}
-	if (errors && !any) {
+	if (errors && !any && !r->aba_witness) {
 		cell_error(run, "pan counted %" PRIu64 " errors but named none", errors);
 		return false;
 	}
-	r->verdict = errors ? MODEL_UNSAFE : MODEL_SAFE;
+	r->verdict = any ? MODEL_UNSAFE : MODEL_SAFE;
 	return true;
 }
 
@@ -881,7 +896,7 @@ static bool add_step(struct ptlab_model_result *r, const char *text, size_t len)
 
 /*
  * Reads the guided replay: its STEP lines up to the failed assertion, which
- * must be of the @want kind. (The replay finishes the atomic step the
+ * must be of the @want kind (-1: the ABA witness). (The replay finishes the atomic step the
  * assertion is in, so lines after it are not part of the run.)
  */
 static bool read_replay(struct cell_run *run, const char *out, enum walker_kind want_walker,
@@ -890,6 +905,7 @@ static bool read_replay(struct cell_run *run, const char *out, enum walker_kind 
 	struct ptlab_model_result *r = run->r;
 	enum walker_kind walker = WALKER_GUP;
 	int kind = -1;
+	bool witnessed = false;
 
 	for (const char *l = out; *l && kind < 0; l += strcspn(l, "\n"), l += *l == '\n') {
 		size_t len = strcspn(l, "\n");
@@ -900,8 +916,19 @@ static bool read_replay(struct cell_run *run, const char *out, enum walker_kind 
 				return false;
 			}
 		} else if (strncmp(l, "spin: text of failed assertion:", 31) == 0) {
+			/* the ABA witness (@want -1) ends the replay too */
+			if (want < 0 && memmem(l, len, "!(aba_witness)", 14)) {
+				witnessed = true;
+				break;
+			}
 			kind = assertion_kind(l, len, &walker);
 		}
+	}
+	if (want < 0 && witnessed && r->nsteps)
+		return true;
+	if (want < 0) {
+		cell_error(run, "the ABA witness did not replay (spin -t)");
+		return false;
 	}
 	if (kind != want || walker != want_walker || !r->nsteps) {
 		cell_error(run, "the counterexample did not replay to the %s "
@@ -947,6 +974,32 @@ static bool counterexample(struct cell_run *run)
 	if (!out)
 		return false;
 	ok = read_replay(run, out, (enum walker_kind)w, want);
+	free(out);
+	return ok;
+}
+
+/* The shortest run to the ABA witness (a safe cell's trail): replayed
+ * as a counterexample is. */
+static bool witness_trail(struct cell_run *run)
+{
+	static const char *const head[] = { "spin", "-t", "-T" };
+	static const char *const tail[] = { MODEL_FILE };
+	char *out = run_pan(run, run->first_witness);
+	bool ok;
+
+	if (!out)
+		return false;
+	ok = has_text(out, "wrote " TRAIL_FILE);
+	free(out);
+	if (!ok) {
+		cell_error(run, "pan found the ABA witness but wrote no trail");
+		return false;
+	}
+	out = run_step(run, tool_argv(run, head, 3, true, tail, 1), "spin -t",
+		       "replay.out", "rror");
+	if (!out)
+		return false;
+	ok = read_replay(run, out, WALKER_GUP, -1);
 	free(out);
 	return ok;
 }
@@ -1152,6 +1205,8 @@ static void check_cell(const struct ptlab_model_options *o,
 		goto out_dir;
 	if (read_search(&run, out) && r->verdict == MODEL_UNSAFE)
 		counterexample(&run);
+	else if (r->verdict == MODEL_SAFE && r->aba_witness)
+		witness_trail(&run);
 	free(out);
 	search_share(&run);
 out_dir:

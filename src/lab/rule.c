@@ -18,6 +18,7 @@ static const char *const scenario_names_tab[SCENARIO_COUNT] = {
 	[SCENARIO_HUGETLB_UNSHARE] = "hugetlb-unshare",
 	[SCENARIO_MUNMAP_PMD] = "munmap-pmd",
 	[SCENARIO_RETRACT] = "retract",
+	[SCENARIO_MREMAP] = "mremap",
 };
 
 const char *scenario_name(enum scenario s)
@@ -520,6 +521,32 @@ static void expect_gup(const struct ptlab_cell *c, const struct ptlab_expectatio
 			out[VIOLATION_STALE_TABLE] = true;
 			out[VIOLATION_WRONG_PAGE] = !c->fixes.pmd_recheck;
 		}
+		break;
+	case SCENARIO_MREMAP:
+		/*
+		 * A table moved whole is never freed and keeps its identity:
+		 * a walker that read the old entry reads the same table, whose
+		 * entries map the same pages (only their address changed), and
+		 * the PTE re-check reads through the same pointer. An entry
+		 * moved away and back (A -> B -> A) passes the PMD re-check bit
+		 * for bit; a moved PMD table needs no re-check at all. Neither
+		 * is harm: nothing. Entry-by-entry moves (no move_pmd) clear
+		 * each old PTE before the new one is set: the PTE re-check sees
+		 * it. What frees a table here is munmap's free_pgtables(): of
+		 * the destination while a moved table is there, or of the
+		 * old range move_ptes() emptied. A walker can still be inside
+		 * such a table (it read the entry before the move: the move's
+		 * flush held it off only if the flush waits), so munmap's
+		 * terms apply. A refault of the source then often hangs the
+		 * same frame under the same entry value (LIFO): the PMD
+		 * re-check passes, but the table was freed under the walker
+		 * (stale), and the PTE it read first from the old table is
+		 * not the new table's, so the PTE re-check drops the page:
+		 * only a walker that reads the freed frame as something else
+		 * and has no PMD re-check returns a wrong page.
+		 */
+		out[VIOLATION_STALE_TABLE] = pte_table_outlived(c, e);
+		out[VIOLATION_WRONG_PAGE] = out[VIOLATION_STALE_TABLE] && !c->fixes.pmd_recheck;
 		break;
 	case SCENARIO_COUNT:
 		break;

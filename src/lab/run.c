@@ -125,6 +125,15 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 			.rp = RP_GUP_FAST_PUD_READ, .delay_ns = 500000, .probability = 0.3,
 			.jitter = true, .preempt = true };
 		break;
+	case SCENARIO_MREMAP:
+		/* Between the PMD read and the PTE read: across a move there
+		 * and back (a few microseconds each where the flush does not
+		 * wait), or a move, the destination's munmap and the refault
+		 * that takes the freed frame. */
+		cfg->windows[cfg->nr_windows++] = (struct lab_window){
+			.rp = RP_GUP_FAST_PMD_READ, .delay_ns = 1000000, .probability = 0.3,
+			.jitter = true, .preempt = true };
+		break;
 	case SCENARIO_COUNT:
 		break;
 	}
@@ -182,6 +191,7 @@ static void snapshot(struct lab_result *r)
 	memset(r->failures, 0, sizeof(r->failures));
 	r->ops = r->pages = r->collapses = r->refusals = r->cycles = 0;
 	r->zap_table_frees = r->unlinks = r->pmd_table_unlinks = r->lost_writes = r->stale_read = 0;
+	r->table_moves = 0;
 	for (int i = 0; i < lab_rs.nthreads; i++) {
 		struct lab_tstats *st = &lab_rs.threads[i]->st;
 
@@ -193,6 +203,7 @@ static void snapshot(struct lab_result *r)
 		r->zap_table_frees += lab_read(&st->zap_table_frees);
 		r->unlinks += lab_read(&st->unlinks);
 		r->pmd_table_unlinks += lab_read(&st->pmd_table_unlinks);
+		r->table_moves += lab_read(&st->table_moves);
 		r->lost_writes += lab_read(&st->lost_writes);
 		r->stale_read += lab_read(&st->stale_read);
 		for (int k = 0; k < VIOLATION_KINDS; k++) {

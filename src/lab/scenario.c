@@ -53,6 +53,18 @@
  *                  the flush) it becomes the other range's PMD table, and
  *                  a walker still inside the old one reads the other
  *                  range's entries. Walkers pick pages of either range.
+ * mremap           mover: mremap the 2 MiB range MA to MB (a PMD entry
+ *                  of the same PMD table: move_normal_pmd() moves its PTE
+ *                  table whole) and back; every MREMAP_UNMAP_EVERY rounds
+ *                  (or MREMAP_UNMAP_NS) munmap MB a moment after the table
+ *                  got there instead, map MA again and fault it (LIFO: the
+ *                  frame just freed becomes MA's table again, under the
+ *                  same entry value). Where the profile moves PMD tables
+ *                  (move_pud), also the 1 GiB range MC to MD (another PUD
+ *                  entry: move_normal_pud()) and back. An anchor page in
+ *                  MA's PUD range keeps the PMD table. Walkers pin the
+ *                  faulted pages of MA/MB (and MC/MD), expecting the page
+ *                  faulted at the source: a moved page keeps its index.
  * Bystanders (idle CPUs that only run the mm) make the mm active on
  * cfg->min_mm_cpus CPUs.
  *
@@ -84,6 +96,21 @@
 #define NR_U 2           /* munmap-pmd: 2 MiB chunks of each range */
 #define U_STRIDE (16 * PAGE_SIZE) /* munmap-pmd: the pages faulted and walked */
 #define NR_S 2           /* shmem folios retracted in turn */
+/* mremap: MA and MB (2 MiB each) and the anchor in the first PUD range,
+ * MC and MD (1 GiB each) the next two; the pages faulted and walked. */
+#define MR_A BASE
+#define MR_B (BASE + 2 * PMD_SIZE)
+#define MR_ANCHOR (BASE + 8 * PMD_SIZE)
+#define MR_C (BASE + PUD_SIZE)
+#define MR_D (BASE + 2 * PUD_SIZE)
+#define MR_STRIDE (16 * PAGE_SIZE)
+#define MREMAP_UNMAP_EVERY 8
+#define MREMAP_UNMAP_NS 2000000
+#define MREMAP_PAUSE_NS 100000
+/* How long a moved table stays under MB before MB is unmapped: long
+ * enough for walkers to read it there and be inside at the unmap (the
+ * evidence of a safe cell). */
+#define MREMAP_HOLD_NS 500000
 
 /* Ring sizes: a walker logs only sections that met a writer; a writer
  * logs every step. The controller reads them every few milliseconds. */
@@ -141,6 +168,8 @@ static uint64_t walk_len(const struct lab_scenario *s)
 		return NR_U * PMD_SIZE;
 	case SCENARIO_RETRACT:
 		return NR_S * PMD_SIZE;
+	case SCENARIO_MREMAP:
+		return PMD_SIZE;
 	default:
 		return NR_A * PMD_SIZE;
 	}
@@ -160,6 +189,15 @@ static void fail(struct lab_thread *t, enum lab_failure_kind k)
 static uint64_t pin_value(int walker, uint64_t round)
 {
 	return (uint64_t)(walker + 1) << 48 | (round & 0xffffffffffffULL);
+}
+
+/* mremap: the address a page at @addr was faulted at (MA's or MC's at
+ * the same offset): a move keeps a page's index. */
+static uint64_t mremap_source(uint64_t addr)
+{
+	if (addr >= MR_C)
+		return MR_C + (addr - MR_C) % PUD_SIZE;
+	return MR_A + (addr - MR_A) % (MR_B - MR_A);
 }
 
 /* One walker operation: pin, write through the pin, unpin, read back. */
@@ -185,6 +223,8 @@ static void walker_pin(struct lab_thread *t, uint64_t addr, uint64_t round)
 				   addr - BASE);
 	else if (s->sf)
 		lab_check_returned(&p, 1, addr, SHMEM_OWNER_BIT | shmem_file_id(s->sf), addr - BASE);
+	else if (s->cfg.scenario == SCENARIO_MREMAP)
+		lab_check_returned(&p, 1, addr, s->mm_id, mremap_source(addr));
 	else
 		lab_check_returned(&p, 1, addr, s->mm_id, addr);
 	page_write(p, (size_t)w * 8, &v, 8);
@@ -222,6 +262,14 @@ static void walker_body(struct lab_thread *t)
 		if (s->cfg.scenario == SCENARIO_MUNMAP_PMD)
 			addr = BASE + (rand_next(&rng) % 2) * PUD_SIZE +
 			       (rand_next(&rng) % (len / U_STRIDE)) * U_STRIDE;
+		/* mremap: a faulted page of MA or MB, or of MC or MD */
+		if (s->cfg.scenario == SCENARIO_MREMAP) {
+			bool pud = s->cfg.profile.move_pud && rand_next(&rng) % 2;
+			uint64_t off = (rand_next(&rng) % (PMD_SIZE / MR_STRIDE)) * MR_STRIDE;
+
+			addr = (pud ? (rand_next(&rng) % 2 ? MR_D : MR_C)
+				    : (rand_next(&rng) % 2 ? MR_B : MR_A)) + off;
+		}
 		if (t->ctx.kind == WALKER_RCU) {
 			walker_mincore(t, addr);
 			continue;
@@ -385,6 +433,74 @@ static void pmd_mutator_loop(struct lab_thread *t)
 		if (munmap_pmd_fault(s->mm, cur))
 			fail(t, LAB_FAIL_USER_WRITE);
 		lab_count(&t->ctx.st.cycles, 1);
+	}
+}
+
+/* mremap: maps [addr, addr + len) and faults its first PMD's walked
+ * pages. */
+static int mremap_map(struct mm_struct *mm, uint64_t addr, uint64_t len)
+{
+	int ret = mm_mmap(mm, addr, len, VM_READ | VM_WRITE) < 0 ? -ENOMEM : 0;
+
+	for (uint64_t a = addr; !ret && a < addr + PMD_SIZE; a += MR_STRIDE)
+		ret = mm_populate(mm, a, PAGE_SIZE, true);
+	return ret;
+}
+
+/* mremap: one move of @len from @x to @y and back (the range stays at
+ * @x when the move there fails). */
+static void mremap_round_trip(struct lab_thread *t, uint64_t x, uint64_t y, uint64_t len)
+{
+	struct mm_struct *mm = t->s->mm;
+
+	if (mm_mremap(mm, x, len, y)) {
+		fail(t, LAB_FAIL_MMAP);
+		return;
+	}
+	/* Moving back needs no table where the move was whole; where it was
+	 * entry by entry it allocates again: retry until it is back. */
+	while (mm_mremap(mm, y, len, x) && !stopping(&t->s->stop_writers))
+		fail(t, LAB_FAIL_MMAP);
+}
+
+/* mremap: MA to MB and back (or MB unmapped, MA mapped and faulted again),
+ * then MC to MD and back. */
+static void mover_loop(struct lab_thread *t)
+{
+	struct lab_scenario *s = t->s;
+	uint64_t round = 0, last_unmap = monotonic_ns();
+
+	while (!stopping(&s->stop_writers)) {
+		/* Every few rounds, or where rounds are slow (a flush that
+		 * waits out walker windows) every round past MREMAP_UNMAP_NS:
+		 * round trips for the ABA, unmaps for the evidence. */
+		bool unmap = ++round % MREMAP_UNMAP_EVERY == 0 ||
+			     monotonic_ns() - last_unmap >= MREMAP_UNMAP_NS;
+
+		if (!unmap) {
+			mremap_round_trip(t, MR_A, MR_B, PMD_SIZE);
+		} else if (mm_mremap(s->mm, MR_A, PMD_SIZE, MR_B)) {
+			fail(t, LAB_FAIL_MMAP);
+		} else {
+			/* a moment at MB, where walkers read it too; then the
+			 * moved table freed with MB, and MA's new table, often
+			 * the same frame, under the same value */
+			sleep_ns(MREMAP_HOLD_NS);
+			if (mm_munmap(s->mm, MR_B, PMD_SIZE))
+				fail(t, LAB_FAIL_MUNMAP);
+			while (mremap_map(s->mm, MR_A, PMD_SIZE) && !stopping(&s->stop_writers)) {
+				fail(t, LAB_FAIL_MMAP);
+				mm_munmap(s->mm, MR_A, PMD_SIZE);
+			}
+			last_unmap = monotonic_ns();
+		}
+		if (s->cfg.profile.move_pud)
+			mremap_round_trip(t, MR_C, MR_D, PUD_SIZE);
+		lab_count(&t->ctx.st.cycles, 1);
+		/* Where no flush waits a round takes microseconds: a pause
+		 * keeps the mover's events within the evidence's cap, and
+		 * still puts many moves inside one walker window. */
+		sleep_ns(MREMAP_PAUSE_NS);
 	}
 }
 
@@ -561,6 +677,8 @@ const char *lab_scenario_writer_name(enum scenario s, int index)
 		return "PUD-range mutator";
 	case SCENARIO_RETRACT:
 		return "retractor";
+	case SCENARIO_MREMAP:
+		return "mover";
 	default:
 		return index == 0 ? "collapser" : "zapper";
 	}
@@ -580,6 +698,9 @@ static void writer_body(struct lab_thread *t)
 		break;
 	case SCENARIO_RETRACT:
 		retractor_loop(t);
+		break;
+	case SCENARIO_MREMAP:
+		mover_loop(t);
 		break;
 	case SCENARIO_HUGETLB_UNSHARE:
 		if (t->ctx.index == 0)
@@ -686,6 +807,14 @@ static int scenario_setup(struct lab_scenario *s)
 	}
 	if (s->cfg.scenario == SCENARIO_RETRACT)
 		return shmem_setup(s);
+	if (s->cfg.scenario == SCENARIO_MREMAP) {
+		if (mm_mmap(s->mm, MR_ANCHOR, PAGE_SIZE, VM_READ | VM_WRITE) < 0)
+			return -ENOMEM;
+		ret = mremap_map(s->mm, MR_A, PMD_SIZE);
+		if (!ret && s->cfg.profile.move_pud)
+			ret = mremap_map(s->mm, MR_C, PUD_SIZE);
+		return ret;
+	}
 	if (mm_mmap(s->mm, BASE, len, VM_READ | VM_WRITE) < 0)
 		return -ENOMEM;
 	ret = mm_populate(s->mm, BASE, len, true);

@@ -111,6 +111,11 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 		return why_not(LAB_FAIL, why, why_len, "munmap freed no PMD table");
 	if (cfg->scenario == SCENARIO_RETRACT && !r->unlinks)
 		return why_not(LAB_FAIL, why, why_len, "no PTE table of the file THP was retracted");
+	if (cfg->scenario == SCENARIO_MREMAP && cfg->profile.move_pmd && !r->table_moves)
+		return why_not(LAB_FAIL, why, why_len, "mremap moved no page table whole");
+	if (cfg->scenario == SCENARIO_MREMAP && !r->unlinks)
+		return why_not(LAB_FAIL, why, why_len,
+			       "no unmap of mremap's destination freed a page table");
 	for (int w = 0; w < WALKER_KINDS; w++) {
 		const char *wn = walker_kind_name((enum walker_kind)w);
 		uint64_t seen = 0;
