@@ -18,7 +18,9 @@
 # Per mutant: its name, caught or survived, the test that caught it and
 # the time it took. The last line is "mutants: N caught, M survived"; the
 # exit status is non-zero when a mutant survived or could not be judged
-# (it does not apply, its build failed, its tests hung). A mutant's
+# (it does not apply, its build failed, its tests hung, or the test that
+# failed fails on the tree as it is too: it is run there again, and only
+# a test that passes there catches the mutant). A mutant's
 # `first` tests run first (they are the likeliest to catch it), then, if
 # none failed, the whole quick tier: the verdict is the quick tier's.
 # On a terminal (and CI unset) a progress line says what runs.
@@ -214,6 +216,15 @@ first_failure() {
 	sed -n 's/^FAIL \([^ ]*\) .*[0-9]s  \(.*\)$/\1\t\2/p' "$1" | head -n 1
 }
 
+# Whether test @1 passes against the tree as it is (its own build): a
+# test that fails there too says nothing of the mutant. Run from the
+# top of the tree, as the mutant's.
+control_passes() {
+	status_line "[$k/${#selected[@]}] $name: $1 against the tree as it is"
+	timeout -k 10 "$RUN_LIMIT" "$build/ptlab-tests" --ptlab "$build/ptlab" --tier quick \
+		"$1" >"$work/control.log" 2>&1
+}
+
 # Time limit of a whole test run: far above the quick tier's (about
 # 100 s on 2 idle cores), below any per-test time limit's doubling.
 RUN_LIMIT=${MUTANT_RUN_LIMIT:-1800}
@@ -246,24 +257,34 @@ for i in "${selected[@]}"; do
 		phases=()
 		[[ -n ${firsts[i]} ]] && phases+=("${firsts[i]}")
 		phases+=('')
+		flaky=''
 		for names_first in "${phases[@]}"; do
-			# shellcheck disable=SC2086 # the names are words
-			status_line "[$k/${#selected[@]}] $name: testing${names_first:+ (first: $names_first)}"
-			(cd "$work" && timeout -k 10 "$RUN_LIMIT" "$build/ptlab-tests" --ptlab "$build/ptlab" \
-				--tier quick --fail-fast -j 2 $names_first) >"$work/tests.log" 2>&1
-			rc=$?
-			fail=$(first_failure "$work/tests.log")
-			if ((rc == 124 || rc == 137)); then
-				verdict=error detail="its tests hung (no end within $RUN_LIMIT s)"
-			elif [[ -n $fail ]]; then
-				if [[ ${fail#*$'\t'} == "timed out"* ]]; then
-					verdict=error detail="hang: ${fail%%$'\t'*} ${fail#*$'\t'}"
-				else
-					verdict=caught detail="by ${fail%%$'\t'*} (${fail#*$'\t'})"
+			# A test that fails on the tree as it is too (a flaky
+			# one, on a loaded machine) says nothing of the mutant:
+			# the phase runs once more, and twice is an error.
+			for attempt in 1 2; do
+				# shellcheck disable=SC2086 # the names are words
+				status_line "[$k/${#selected[@]}] $name: testing${names_first:+ (first: $names_first)}"
+				(cd "$work" && timeout -k 10 "$RUN_LIMIT" "$build/ptlab-tests" --ptlab "$build/ptlab" \
+					--tier quick --fail-fast -j 2 $names_first) >"$work/tests.log" 2>&1
+				rc=$?
+				fail=$(first_failure "$work/tests.log")
+				test=${fail%%$'\t'*} why=${fail#*$'\t'}
+				if ((rc == 124 || rc == 137)); then
+					verdict=error detail="its tests hung (no end within $RUN_LIMIT s)"
+				elif [[ -n $fail && $why == "timed out"* ]]; then
+					verdict=error detail="hang: $test $why"
+				elif [[ -n $fail ]] && control_passes "$test"; then
+					verdict=caught detail="by $test ($why)${flaky:+; $flaky}"
+				elif [[ -n $fail ]]; then
+					flaky="$test failed on the tree as it is too"
+					((attempt == 2)) && verdict=error detail="$flaky, twice (a flaky test?)"
+					continue
+				elif ((rc != 0)); then
+					verdict=error detail="ptlab-tests exited $rc: $(tail -n 1 "$work/tests.log")"
 				fi
-			elif ((rc != 0)); then
-				verdict=error detail="ptlab-tests exited $rc: $(tail -n 1 "$work/tests.log")"
-			fi
+				break
+			done
 			[[ -n $verdict ]] && break
 		done
 		[[ -n $verdict ]] || verdict=survived detail="every quick-tier test passed"
