@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * GUP-fast's re-checks, step by step: a walker stopped between its read
- * of an entry and its reference while the page (a small one, or a THP
- * mapped by a huge PMD) is zapped, freed and faulted in at another
- * address. Its get-unless-zero then succeeds (the frame is a live page
- * again, of another mapping): only the re-read of the entry after the
- * reference (the PTE in gup_fast_pte_range(), the PMD in
- * gup_fast_pmd_leaf()) sees that it no longer maps the page and drops
- * the reference. Without it GUP-fast would return a page that was never
- * mapped at that address while it held it.
+ * GUP-fast step by step: a walker stopped between its read of an entry
+ * and its reference while the page (a small one, or a THP mapped by a
+ * huge PMD) is zapped and freed, and maybe faulted in at another address.
+ * - Freed and faulted in elsewhere: the walker's get-unless-zero succeeds
+ *   (the frame is a live page again, of another mapping), and only the
+ *   re-read of the entry after the reference (the PTE in
+ *   gup_fast_pte_range(), the PMD in gup_fast_pmd_leaf()) sees that it
+ *   no longer maps the page and drops the reference. Without it GUP-fast
+ *   would return a page never mapped at that address while it held it.
+ * - Freed and left free: the get-unless-zero of a get or a pin refuses
+ *   the count of 0 (try_get_folio()); a reference taken anyway would
+ *   bring a free frame back, and its drop after the failed re-check would
+ *   free it twice.
  *
  * On a profile whose flush broadcasts (no IPI to wait for the walker) and
- * whose tables go by RCU, so that nothing but the re-check stands between
- * the walker and the reused page; the walker waits at a race point, so
- * the tests are deterministic: no timing decides them.
+ * whose tables go by RCU, so that nothing but these steps stands between
+ * the walker and the freed page; the walker waits at a race point, so the
+ * tests are deterministic: no timing decides them.
  */
 #include <errno.h>
 
@@ -31,6 +35,7 @@
 static struct {
 	struct mm_struct *mm;
 	enum race_point stop_at; /* where the walker stops */
+	unsigned int foll;       /* FOLL_PIN for a pin, else a get */
 	atomic_int armed;      /* the walker stops at its next stop_at */
 	atomic_int stopped;    /* it has stopped there */
 	atomic_int go;         /* it may go on */
@@ -58,11 +63,14 @@ static void *walker(void *arg)
 
 	(void)arg;
 	CHECK_EQ(use_mm(env.mm), 0);
-	env.nr = get_user_pages_fast(BASE, 1, FOLL_FAST_ONLY, &p);
+	env.nr = env.foll & FOLL_PIN ? pin_user_pages_fast(BASE, 1, FOLL_FAST_ONLY, &p)
+				     : get_user_pages_fast(BASE, 1, FOLL_FAST_ONLY, &p);
 	env.got = env.nr == 1 ? p : NULL;
-	/* Only with the re-check gone: the test fails on it, and the page
-	 * goes back so that the teardown's accounting stays the test's. */
-	if (env.got)
+	/* Only with a step gone: the test fails on it, and the page goes
+	 * back so that the teardown's accounting stays the test's. */
+	if (env.got && (env.foll & FOLL_PIN))
+		unpin_user_pages(&env.got, 1);
+	else if (env.got)
 		put_page(env.got);
 	CHECK_EQ(unuse_mm(), 0);
 	return NULL;
@@ -81,9 +89,10 @@ static void walker_start_and_stop_at(struct cpu_thread *w, enum race_point rp)
 		sleep_us(100);
 }
 
-/* Lets the walker go on and checks that it returned nothing, its
- * reference dropped by one failed re-check. */
-static void walker_go_and_check(struct cpu_thread *w, const struct gup_stats *before)
+/* Lets the walker go on and checks that it returned nothing, a
+ * reference dropped by @rechecks failed re-checks. */
+static void walker_go_and_check(struct cpu_thread *w, const struct gup_stats *before,
+				unsigned long long rechecks)
 {
 	struct gup_stats after;
 
@@ -93,15 +102,16 @@ static void walker_go_and_check(struct cpu_thread *w, const struct gup_stats *be
 	gup_get_stats(&after);
 	CHECK_MSG(env.nr == 0 && !env.got, "GUP-fast returned %ld page(s) for an address that "
 		  "no longer maps them (the frame is mapped at another address now)", env.nr);
-	CHECK_EQ(after.recheck_fail - before->recheck_fail, 1);
+	CHECK_EQ(after.recheck_fail - before->recheck_fail, rechecks);
 }
 
-static void machine_up_broadcast_rcu(unsigned int pool_mib)
+static void machine_up_broadcast_rcu(unsigned int pool_mib, unsigned int foll)
 {
 	const struct ptlab_profile *p = ptlab_profile_find("arm64");
 
 	CHECK(p && p->flush == TLB_FLUSH_BROADCAST && p->rcu_table_free);
 	machine_up("arm64", pool_mib);
+	env.foll = foll;
 	env.mm = mm_create();
 	CHECK(env.mm);
 }
@@ -123,7 +133,7 @@ TEST(gup_fast_pte_recheck_drops_a_reused_page)
 	struct page *old, *reused = NULL;
 	uint64_t v = 1;
 
-	machine_up_broadcast_rcu(16);
+	machine_up_broadcast_rcu(16, 0);
 	CHECK_EQ(mm_mmap(env.mm, BASE, (2 + SPARE_PAGES) * PAGE_SIZE, VM_READ | VM_WRITE),
 		 (int64_t)BASE);
 	CHECK_EQ(use_mm(env.mm), 0);
@@ -145,7 +155,7 @@ TEST(gup_fast_pte_recheck_drops_a_reused_page)
 			reused = old;
 	}
 	CHECK_MSG(reused, "the freed frame did not come back within %d faults", SPARE_PAGES);
-	walker_go_and_check(&w, &before);
+	walker_go_and_check(&w, &before, 1);
 	CHECK_EQ(unuse_mm(), 0);
 	CHECK_EQ(mm_destroy(env.mm), 0);
 	machine_down();
@@ -158,7 +168,7 @@ TEST(gup_fast_pmd_leaf_recheck_drops_a_reused_thp)
 	struct page *old, *reused = NULL;
 	uint64_t v = 1;
 
-	machine_up_broadcast_rcu(64);
+	machine_up_broadcast_rcu(64, 0);
 	CHECK_EQ(mm_mmap(env.mm, BASE, (1 + SPARE_THPS) * PMD_SIZE,
 			 VM_READ | VM_WRITE | VM_HUGEPAGE), (int64_t)BASE);
 	CHECK_EQ(use_mm(env.mm), 0);
@@ -181,8 +191,39 @@ TEST(gup_fast_pmd_leaf_recheck_drops_a_reused_thp)
 			reused = old;
 	}
 	CHECK_MSG(reused, "the freed THP did not come back within %d faults", SPARE_THPS);
-	walker_go_and_check(&w, &before);
+	walker_go_and_check(&w, &before, 1);
 	CHECK_EQ(unuse_mm(), 0);
 	CHECK_EQ(mm_destroy(env.mm), 0);
 	machine_down();
+}
+
+TEST(gup_fast_get_and_pin_refuse_a_freed_page)
+{
+	static const unsigned int folls[] = { 0, FOLL_PIN };
+
+	for (unsigned int i = 0; i < sizeof(folls) / sizeof(folls[0]); i++) {
+		struct cpu_thread w;
+		struct gup_stats before;
+		struct page *old;
+		uint64_t v = 1;
+
+		machine_up_broadcast_rcu(16, folls[i]);
+		CHECK_EQ(mm_mmap(env.mm, BASE, 2 * PAGE_SIZE, VM_READ | VM_WRITE), (int64_t)BASE);
+		CHECK_EQ(use_mm(env.mm), 0);
+		CHECK_EQ(user_write(BASE, &v, 8), 0);
+		CHECK_EQ(user_write(BASE + PAGE_SIZE, &v, 8), 0);
+		old = page_at(BASE);
+		gup_get_stats(&before);
+
+		walker_start_and_stop_at(&w, RP_GUP_FAST_PTE_READ);
+		/* Zapped and freed under the walker, and left free. */
+		CHECK_EQ(mm_madvise_dontneed(env.mm, BASE, PAGE_SIZE), 0);
+		CHECK_EQ(page_ref_count(old), 0);
+		/* The get-unless-zero refuses it: no re-check to fail. */
+		walker_go_and_check(&w, &before, 0);
+		CHECK_EQ(page_ref_count(old), 0);
+		CHECK_EQ(unuse_mm(), 0);
+		CHECK_EQ(mm_destroy(env.mm), 0);
+		machine_down();
+	}
 }
