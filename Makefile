@@ -9,7 +9,7 @@
 #                     fuzzers' full runs, soaks, the report in a browser)
 #   make mutants      each named mutation of the protocol
 #                     (tests/mutants.txt) applied to a copy of the tree,
-#                     which the quick tier must then fail (about 6 min)
+#                     which the quick tier must then fail (3 to 7 min)
 #   TESTFLAGS=...     options for build/ptlab-tests (-j N, --tap,
 #                     --fail-fast, -v, test names: build/ptlab-tests --help)
 #   make bench        run the benchmarks (never part of make check)
