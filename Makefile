@@ -9,6 +9,9 @@
 #   make check-full   the same with every test: the quick tier and the
 #                     full one (every cell, the 3-walker model, the
 #                     fuzzers' full runs, soaks, the report in a browser)
+#   make mutants      each named mutation of the protocol
+#                     (tests/mutants.txt) applied to a copy of the tree,
+#                     which the quick tier must then fail (3 to 7 min)
 #   TESTFLAGS=...     options for build/ptlab-tests (-j N, --tap,
 #                     --fail-fast, -v, test names: build/ptlab-tests --help)
 #   make bench        run the benchmarks (never part of make check)
@@ -115,7 +118,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all run check check-full test-programs bench deps deps-check deps-check-full clean install uninstall \
-	installcheck check-install fuzz
+	installcheck check-install fuzz mutants
 all: $(LIB) $(PTLAB)
 
 # Objects depend on the flags they were built with: a change rebuilds.
@@ -236,6 +239,15 @@ check check-full:
 	@$(MAKE) --no-print-directory check-install
 	$(call say,TEST,$(TESTS) --tier $(TIER))
 	$(Q)$(TESTS) --ptlab $(PTLAB) --tier $(TIER) $(TESTFLAGS)
+
+# Mutation testing: scripts/mutants.sh copies the tree and its build
+# for each mutation of tests/mutants.txt, rebuilds what the mutation
+# touched and runs the quick tier, which must fail; its last line is
+# "mutants: N caught, M survived", and it fails unless every mutant was
+# caught. CC and SAN go with it: the copies build as this build did.
+mutants: deps-check
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) test-programs
+	$(Q)CC='$(CC)' SAN='$(SAN)' scripts/mutants.sh --build $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
