@@ -15,17 +15,18 @@
  *   one per mm, which excludes the same pairs and a few more (a fault of
  *   one hugetlb VMA against the unshare of another of the same mm).
  *   Taken inside mmap_lock, outside the i_mmap lock.
- * - f->i_mmap.rwsem (the file's i_mmap_rwsem): held for read by
+ * - f->pc.i_mmap.rwsem (the file's i_mmap_rwsem): held for read by
  *   huge_pmd_share() alone (a fault takes it only to look for a table to
  *   share: hugetlb_fault() holds the VMA lock, not this one), for write
  *   by unmap_hugepage_range() (so by huge_pmd_unshare()) and by
- *   vma_file_remap(). It protects f->i_mmap.maps. A shared PMD table's share
+ *   vma_file_remap(). It protects f->pc.i_mmap.maps. A shared PMD table's share
  *   count changes only under it, and an unsharer waits for walkers (its
  *   flush, and the sync of the generation) before it lets go of it: until
  *   then no other process can share the table it just stopped sharing,
  *   nor unshare it and make it one process's own. Taken inside mmap_lock
  *   and the VMA lock.
- * - f->pages_lock (a spinlock): f->pages, the file's huge pages.
+ * - f->pc.lock (a spinlock): f->pc.pages, the file's huge pages
+ *   (src/file_pages.c).
  * - A shared PMD table's entries: its PMD lock, as any PMD table.
  */
 #include <errno.h>
@@ -40,41 +41,29 @@
 #include "tlb.h"
 
 struct hugetlb_file {
-	uint32_t id;
-	uint64_t size;
-	spinlock_t pages_lock;
-	struct page **pages;          /* per 2 MiB of the file, or NULL */
-	struct i_mmap i_mmap;
+	struct file_pages pc;         /* the page cache: the huge pages */
 };
 
 static atomic_uint next_file_id = 1;
 
 struct hugetlb_file *hugetlb_file_create(uint64_t size)
 {
-	struct hugetlb_file *f;
+	struct hugetlb_file *f = calloc(1, sizeof(*f));
+	int ret = f ? file_pages_init(&f->pc, size, HUGETLB_FILE_MAX, HUGETLB_OWNER_BIT,
+				      &next_file_id)
+		    : -ENOMEM;
 
-	if (!size || size % HPAGE_PMD_SIZE || size > HUGETLB_FILE_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	f = calloc(1, sizeof(*f));
-	if (f)
-		f->pages = calloc(size / HPAGE_PMD_SIZE, sizeof(*f->pages));
-	if (!f || !f->pages) {
+	if (ret) {
 		free(f);
-		errno = ENOMEM;
+		errno = -ret;
 		return NULL;
 	}
-	f->id = atomic_fetch_add_explicit(&next_file_id, 1, memory_order_relaxed);
-	f->size = size;
-	spin_lock_init(&f->pages_lock);
-	i_mmap_init(&f->i_mmap);
 	return f;
 }
 
 uint32_t hugetlb_file_id(const struct hugetlb_file *f)
 {
-	return f ? f->id : 0;
+	return f ? f->pc.id : 0;
 }
 
 int hugetlb_file_destroy(struct hugetlb_file *f)
@@ -85,12 +74,9 @@ int hugetlb_file_destroy(struct hugetlb_file *f)
 		return ret;
 	if (!f)
 		return -EINVAL;
-	if (i_mmap_mapped(&f->i_mmap))
+	if (i_mmap_mapped(&f->pc.i_mmap))
 		return -EBUSY;
-	for (uint64_t i = 0; i < f->size / HPAGE_PMD_SIZE; i++)
-		put_page(f->pages[i]);
-	free(f->pages);
-	i_mmap_free(&f->i_mmap);
+	file_pages_release(&f->pc);
 	free(f);
 	return 0;
 }
@@ -99,37 +85,12 @@ int hugetlb_file_destroy(struct hugetlb_file *f)
  * file holds one reference (the page cache's). */
 static struct page *hugetlb_file_page(struct hugetlb_file *f, uint64_t off)
 {
-	uint64_t i = off / HPAGE_PMD_SIZE;
-	struct page *folio;
-
-	spin_lock(&f->pages_lock);
-	folio = f->pages[i];
-	spin_unlock(&f->pages_lock);
-	if (folio)
-		return folio;
-	folio = alloc_huge_page();
-	if (!folio)
-		return NULL;
-	for (uint32_t k = 0; k < HPAGE_PMD_NR; k++) {
-		struct page *p = pfn_to_page(page_to_pfn(folio) + k);
-
-		WRITE_ONCE(p->mm_id, HUGETLB_OWNER_BIT | f->id);
-		WRITE_ONCE(p->index, i * HPAGE_PMD_SIZE + ((uint64_t)k << PAGE_SHIFT));
-	}
-	spin_lock(&f->pages_lock);
-	if (f->pages[i]) {
-		spin_unlock(&f->pages_lock);
-		put_page(folio);
-		return f->pages[i];
-	}
-	f->pages[i] = folio;
-	spin_unlock(&f->pages_lock);
-	return folio;
+	return file_pages_get(&f->pc, off);
 }
 
 struct i_mmap *hugetlb_file_i_mmap(struct hugetlb_file *f)
 {
-	return &f->i_mmap;
+	return &f->pc.i_mmap;
 }
 
 int64_t mm_mmap_hugetlb(struct mm_struct *mm, uint64_t addr, uint64_t len,
@@ -140,8 +101,8 @@ int64_t mm_mmap_hugetlb(struct mm_struct *mm, uint64_t addr, uint64_t len,
 	if (ret)
 		return ret;
 	if (!mm || !f || (vm_flags & ~(VM_READ | VM_WRITE)) || !len || len % HPAGE_PMD_SIZE ||
-	    addr % HPAGE_PMD_SIZE || offset % HPAGE_PMD_SIZE || offset > f->size ||
-	    len > f->size - offset || !user_range_ok(addr ? addr : PAGE_SIZE, len))
+	    addr % HPAGE_PMD_SIZE || offset % HPAGE_PMD_SIZE || offset > f->pc.size ||
+	    len > f->pc.size - offset || !user_range_ok(addr ? addr : PAGE_SIZE, len))
 		return -EINVAL;
 	return mmap_region(mm, addr, len,
 			   (struct vm_area_struct){ .vm_flags = vm_flags | VM_HUGETLB | VM_SHARED,
@@ -173,7 +134,7 @@ static bool vma_shareable(const struct vm_area_struct *vma, uint64_t addr)
 /*
  * mirrors huge_pmd_share(): another process maps the same file offsets
  * over a whole PUD range at the same offset within it and has a PMD table
- * there: take a share of it for @pudp. Takes f->i_mmap.rwsem for read
+ * there: take a share of it for @pudp. Takes f->pc.i_mmap.rwsem for read
  * (so no share count drops meanwhile); caller holds mmap_lock and the
  * hugetlb VMA lock.
  */
@@ -183,9 +144,9 @@ static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uin
 	struct hugetlb_file *f = vma->vm_file;
 	uint64_t idx = vma->vm_off + ((addr & PUD_MASK) - vma->vm_start);
 
-	down_read(&f->i_mmap.rwsem);
-	for (int i = 0; i < f->i_mmap.nr; i++) {
-		struct file_map *m = &f->i_mmap.maps[i];
+	down_read(&f->pc.i_mmap.rwsem);
+	for (int i = 0; i < f->pc.i_mmap.nr; i++) {
+		struct file_map *m = &f->pc.i_mmap.maps[i];
 		uint64_t saddr = m->start + (idx - m->off);
 		struct pud_slot *spud;
 		struct page *table;
@@ -216,7 +177,7 @@ static void huge_pmd_share(struct mm_struct *mm, struct vm_area_struct *vma, uin
 			atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed);
 		break;
 	}
-	up_read(&f->i_mmap.rwsem);
+	up_read(&f->pc.i_mmap.rwsem);
 }
 
 /* mirrors hugetlb_fault() with hugetlb_no_page(): map the file's page at
@@ -267,7 +228,7 @@ out:
 }
 
 /* The share count drops (ptdesc_pmd_pts_dec()): how many others share
- * the table now. Under f->i_mmap.rwsem for write. */
+ * the table now. Under f->pc.i_mmap.rwsem for write. */
 static unsigned int pmd_pts_dec(struct page *table)
 {
 	return atomic_fetch_sub_explicit(&table->pt_share_count, 1, memory_order_relaxed) - 1;
@@ -284,7 +245,7 @@ static unsigned int pmd_pts_dec(struct page *table)
  * exclusive, come before the i_mmap lock is dropped: the lock, not the
  * order, keeps the table from being reused meanwhile. Returns the table
  * when it unshared, with *@exclusive set when one process alone uses it
- * now. Caller holds the hugetlb VMA lock and f->i_mmap.rwsem for write.
+ * now. Caller holds the hugetlb VMA lock and f->pc.i_mmap.rwsem for write.
  */
 static struct page *huge_pmd_unshare(struct mmu_gather *tlb, struct mm_struct *mm,
 				     uint64_t addr, struct pud_slot *pudp, bool *exclusive)
@@ -343,7 +304,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	mmap_assert_locked(mm);
 	/* __hugetlb_zap_begin(): the VMA lock, then the i_mmap lock. */
 	down_write(&mm->hugetlb_vma_lock);
-	down_write(&f->i_mmap.rwsem);
+	down_write(&f->pc.i_mmap.rwsem);
 	for (uint64_t addr = start, next; addr < end; addr = next) {
 		struct pgd_slot *pgdp = pgd_offset_pgd(mm->pgd, addr);
 		struct page *table;
@@ -396,7 +357,7 @@ void unmap_hugepage_range(struct mmu_gather *tlb, struct mm_struct *mm,
 	 * of __unmap_hugepage_range()). */
 	tlb_flush_unshared_tables(tlb);
 	hand_over(unshared, nr_unshared);
-	up_write(&f->i_mmap.rwsem);
+	up_write(&f->pc.i_mmap.rwsem);
 	up_write(&mm->hugetlb_vma_lock);
 	free(unshared);
 }

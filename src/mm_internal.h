@@ -82,6 +82,34 @@ void i_mmap_free(struct i_mmap *im);
 /* Whether any mm maps the file (takes the lock for read). */
 bool i_mmap_mapped(struct i_mmap *im);
 
+/*
+ * A file whose pages are 2 MiB each (a hugetlb file's huge pages, a shmem
+ * file's PMD-sized folios): its page cache and its mappings
+ * (src/file_pages.c). @id and @size are set at creation, before the file
+ * is shared; @lock (the kernel's i_pages lock) protects @pages, each NULL
+ * until first use; @i_mmap has its own lock.
+ */
+struct file_pages {
+	uint32_t id;              /* unique among the files of one @owner_bit */
+	uint32_t owner_bit;       /* page->mm_id of the file's pages: @owner_bit | @id */
+	uint64_t size;            /* bytes, a multiple of HPAGE_PMD_SIZE */
+	spinlock_t lock;
+	struct page **pages;      /* per 2 MiB of the file, or NULL */
+	struct i_mmap i_mmap;
+};
+/* 0, or -EINVAL (@size not a positive multiple of 2 MiB up to @max) or
+ * -ENOMEM. @next_id hands out the ids of one kind of file. */
+int file_pages_init(struct file_pages *fp, uint64_t size, uint64_t max, uint32_t owner_bit,
+		    atomic_uint *next_id);
+/* Drops the page cache's reference on each page and frees the cache. */
+void file_pages_release(struct file_pages *fp);
+/* The page at @off, or NULL if it was never used. */
+struct page *file_pages_lookup(struct file_pages *fp, uint64_t off);
+/* The page at @off, allocated, named (owner and file offset of each 4 KiB
+ * page) and recorded on first use; the cache holds one reference. NULL
+ * when no 2 MiB block is free. */
+struct page *file_pages_get(struct file_pages *fp, uint64_t off);
+
 struct mm_struct {
 	/* The PGD table; set by mm_create(), freed by mm_destroy(). */
 	struct page *pgd;

@@ -6,11 +6,12 @@
  * do_set_pmd() would not map: include/ptlab/shmem.h says why).
  *
  * Locking:
- * - f->pages_lock (a spinlock): f->folios, the file's page cache.
- * - f->i_mmap.rwsem (the file's i_mmap_rwsem): for write by
+ * - f->pc.lock (a spinlock): f->pc.pages, the file's page cache
+ *   (src/file_pages.c).
+ * - f->pc.i_mmap.rwsem (the file's i_mmap_rwsem): for write by
  *   vma_file_remap() and, in the free retraction generation (6.1-6.5),
  *   by collapse_pte_mapped_thp() around the retraction; it protects
- *   f->i_mmap.maps. Nothing in ptlab walks a shmem file's mappings
+ *   f->pc.i_mmap.maps. Nothing in ptlab walks a shmem file's mappings
  *   (ptlab has no rmap walk and no collapse_file(), whose
  *   retract_page_tables() would), so the records only keep a mapped file
  *   from being destroyed. Taken inside mmap_lock.
@@ -29,11 +30,7 @@
 #include "ptlab/shmem.h"
 
 struct shmem_file {
-	uint32_t id;
-	uint64_t size;
-	spinlock_t pages_lock;
-	struct page **folios;         /* per 2 MiB of the file, or NULL */
-	struct i_mmap i_mmap;
+	struct file_pages pc;         /* the page cache: PMD-sized folios */
 };
 
 /* Shared with no other kind of file: owner ids differ by their bit. */
@@ -41,30 +38,22 @@ static atomic_uint next_file_id = 1;
 
 struct shmem_file *shmem_file_create(uint64_t size)
 {
-	struct shmem_file *f;
+	struct shmem_file *f = calloc(1, sizeof(*f));
+	int ret = f ? file_pages_init(&f->pc, size, SHMEM_FILE_MAX, SHMEM_OWNER_BIT,
+				      &next_file_id)
+		    : -ENOMEM;
 
-	if (!size || size % HPAGE_PMD_SIZE || size > SHMEM_FILE_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	f = calloc(1, sizeof(*f));
-	if (f)
-		f->folios = calloc(size / HPAGE_PMD_SIZE, sizeof(*f->folios));
-	if (!f || !f->folios) {
+	if (ret) {
 		free(f);
-		errno = ENOMEM;
+		errno = -ret;
 		return NULL;
 	}
-	f->id = atomic_fetch_add_explicit(&next_file_id, 1, memory_order_relaxed);
-	f->size = size;
-	spin_lock_init(&f->pages_lock);
-	i_mmap_init(&f->i_mmap);
 	return f;
 }
 
 uint32_t shmem_file_id(const struct shmem_file *f)
 {
-	return f ? f->id : 0;
+	return f ? f->pc.id : 0;
 }
 
 int shmem_file_destroy(struct shmem_file *f)
@@ -75,30 +64,21 @@ int shmem_file_destroy(struct shmem_file *f)
 		return ret;
 	if (!f)
 		return -EINVAL;
-	if (i_mmap_mapped(&f->i_mmap))
+	if (i_mmap_mapped(&f->pc.i_mmap))
 		return -EBUSY;
-	/* Unmapped: the page cache's reference is each folio's last. */
-	for (uint64_t i = 0; i < f->size / HPAGE_PMD_SIZE; i++)
-		put_page(f->folios[i]);
-	free(f->folios);
-	i_mmap_free(&f->i_mmap);
+	file_pages_release(&f->pc);
 	free(f);
 	return 0;
 }
 
 struct i_mmap *shmem_file_i_mmap(struct shmem_file *f)
 {
-	return &f->i_mmap;
+	return &f->pc.i_mmap;
 }
 
 struct page *shmem_file_folio(struct shmem_file *f, uint64_t off)
 {
-	struct page *folio;
-
-	spin_lock(&f->pages_lock);
-	folio = f->folios[off / HPAGE_PMD_SIZE];
-	spin_unlock(&f->pages_lock);
-	return folio;
+	return file_pages_lookup(&f->pc, off);
 }
 
 /* mirrors shmem_get_folio_gfp() for a huge folio: the file's folio at
@@ -106,31 +86,7 @@ struct page *shmem_file_folio(struct shmem_file *f, uint64_t off)
  * one reference. NULL when no 2 MiB block is free. */
 static struct page *shmem_get_folio(struct shmem_file *f, uint64_t off)
 {
-	uint64_t i = off / HPAGE_PMD_SIZE;
-	struct page *folio = shmem_file_folio(f, off);
-
-	if (folio)
-		return folio;
-	folio = alloc_huge_page();
-	if (!folio)
-		return NULL;
-	/* Named before any entry can map it (the release of the PTE or PMD
-	 * that first maps it publishes these). */
-	for (uint32_t k = 0; k < HPAGE_PMD_NR; k++) {
-		struct page *p = pfn_to_page(page_to_pfn(folio) + k);
-
-		WRITE_ONCE(p->mm_id, SHMEM_OWNER_BIT | f->id);
-		WRITE_ONCE(p->index, i * HPAGE_PMD_SIZE + ((uint64_t)k << PAGE_SHIFT));
-	}
-	spin_lock(&f->pages_lock);
-	if (f->folios[i]) {
-		spin_unlock(&f->pages_lock);
-		put_page(folio);
-		return shmem_file_folio(f, off);
-	}
-	f->folios[i] = folio;
-	spin_unlock(&f->pages_lock);
-	return folio;
+	return file_pages_get(&f->pc, off);
 }
 
 int64_t mm_mmap_shmem(struct mm_struct *mm, uint64_t addr, uint64_t len,
@@ -141,7 +97,7 @@ int64_t mm_mmap_shmem(struct mm_struct *mm, uint64_t addr, uint64_t len,
 	if (ret)
 		return ret;
 	if (!mm || !f || (vm_flags & ~(VM_READ | VM_WRITE)) || !len || len % PAGE_SIZE ||
-	    addr % PAGE_SIZE || offset % PAGE_SIZE || offset > f->size || len > f->size - offset ||
+	    addr % PAGE_SIZE || offset % PAGE_SIZE || offset > f->pc.size || len > f->pc.size - offset ||
 	    !user_range_ok(addr ? addr : PAGE_SIZE, len))
 		return -EINVAL;
 	return mmap_region(mm, addr, len,
