@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
@@ -634,21 +636,89 @@ static struct ptlab_cell make_retract_cell(const char *profile, unsigned int fix
  * walker kind, and every kind of violation the lab saw from a kind of
  * walker the model must have found for that kind of walker.
  */
+/* What one cell's lab run showed, written by the process that ran it. */
+struct cell_outcome {
+	bool done, pass;
+	bool seen[WALKER_KINDS][VIOLATION_KINDS];
+	char why[200];
+};
+
+/*
+ * Lab processes at once: as `make run` (MATRIX_JOBS), four, since a cell
+ * mostly sleeps in its race windows; two under a sanitizer, which keeps
+ * both CPUs busy. A cell short of evidence is retried with twice the
+ * budget, as the matrix does, so sharing the CPUs fails no cell.
+ */
+#ifdef PTLAB_DEBUG
+#define LAB_TEST_JOBS 2
+#else
+#define LAB_TEST_JOBS 4
+#endif
+
+/* Runs @c through the lab as `ptlab matrix` does and writes what it
+ * showed into @out. */
+static void run_lab_cell(const struct ptlab_cell *c, struct cell_outcome *out)
+{
+	struct ptlab_expectation e = ptlab_expect_cell(c);
+	enum lab_verdict v = LAB_FAIL;
+	struct lab_run_config cfg;
+	struct lab_result r;
+
+	lab_run_config_default(&cfg, c->profile, c->fixes, c->scenario);
+	cfg.kernel = c->kernel;
+	cfg.walker_kinds = c->walkers;
+	cfg.seconds = MATRIX_SECONDS;
+	cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
+	/* As `ptlab matrix` retries: an unsafe cell that showed nothing, a
+	 * cell short of evidence (with twice the budget); never one that
+	 * showed a violation. */
+	for (int attempt = 0; attempt <= MATRIX_RETRIES; attempt++) {
+		if (attempt && v == LAB_INCONCLUSIVE)
+			cfg.seconds *= 2;
+		cfg.seed = 1 + (uint64_t)attempt;
+		CHECK_EQ(lab_run(&cfg, &r), 0);
+		v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, out->why,
+			      sizeof(out->why));
+		if (v == LAB_PASS || (v == LAB_FAIL && !(e.unsafe && !lab_total_violations(&r))))
+			break;
+		lab_result_release(&r);
+	}
+	for (int w = 0; w < WALKER_KINDS; w++)
+		for (int k = 0; k < VIOLATION_KINDS; k++)
+			out->seen[w][k] = r.violations_by_walker[w][k] > 0;
+	lab_result_release(&r);
+	if (v != LAB_PASS)
+		snprintf(out->why + strlen(out->why), sizeof(out->why) - strlen(out->why), " (%s)",
+			 lab_verdict_name(v));
+	out->pass = v == LAB_PASS;
+	out->done = true;
+}
+
+/*
+ * Runs @cells through the lab and judges each as `ptlab matrix` does
+ * (evidence per walker kind included), LAB_TEST_JOBS cells at once, each
+ * process taking every LAB_TEST_JOBS-th cell and writing its outcomes
+ * into shared memory; then runs the Spin model on the very same cells:
+ * its verdict must agree with the rule walker kind by walker kind, and
+ * every kind of violation the lab saw from a kind of walker the model
+ * must have found for that kind of walker.
+ */
 static void lab_and_model_agree(struct matrix_cell *cells, size_t n)
 {
 	struct ptlab_cell *mcells = calloc(n, sizeof(*mcells));
 	struct ptlab_model_result *mres = calloc(n, sizeof(*mres));
 	struct ptlab_model_options mo = { .jobs = test_cpus() };
-	size_t failures = 0;
+	size_t failures = 0, bytes = (n ? n : 1) * sizeof(struct cell_outcome);
+	struct cell_outcome *out = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pids[LAB_TEST_JOBS];
 
-	CHECK(mcells && mres);
+	CHECK(mcells && mres && out != MAP_FAILED);
+	/* The walkers and PT_RECLAIM each cell runs with, as the lab
+	 * defaults them: the model checks the same cell. */
 	for (size_t i = 0; i < n; i++) {
 		struct ptlab_cell *c = &cells[i].cell;
-		struct ptlab_expectation e = ptlab_expect_cell(c);
-		enum lab_verdict v = LAB_FAIL;
 		struct lab_run_config cfg;
-		struct lab_result r;
-		char why[200], name[128];
 
 		lab_run_config_default(&cfg, c->profile, c->fixes, c->scenario);
 		cfg.kernel.collapse_table = c->kernel.collapse_table;
@@ -658,33 +728,38 @@ static void lab_and_model_agree(struct matrix_cell *cells, size_t n)
 		if (c->walkers)
 			cfg.walker_kinds = c->walkers;
 		c->walkers = cfg.walker_kinds;
-		c->kernel.pt_reclaim = cfg.kernel.pt_reclaim;
-		cfg.seconds = MATRIX_SECONDS;
-		cfg.stop_at_defended = TEST_EVIDENCE_MARGIN * LAB_MIN_OVERLAPS_DEFAULT;
-		/* As `ptlab matrix` retries: an unsafe cell that showed
-		 * nothing, a cell short of evidence (with twice the budget);
-		 * never one that showed a violation. */
-		for (int attempt = 0; attempt <= MATRIX_RETRIES; attempt++) {
-			if (attempt && v == LAB_INCONCLUSIVE)
-				cfg.seconds *= 2;
-			cfg.seed = 1 + (uint64_t)attempt;
-			CHECK_EQ(lab_run(&cfg, &r), 0);
-			v = lab_judge(&cfg, &r, 0, &e, LAB_MIN_OVERLAPS_DEFAULT, why, sizeof(why));
-			if (v == LAB_PASS ||
-			    (v == LAB_FAIL && !(e.unsafe && !lab_total_violations(&r))))
-				break;
-		}
-		for (int w = 0; w < WALKER_KINDS; w++)
-			for (int k = 0; k < VIOLATION_KINDS; k++)
-				cells[i].seen[w][k] = r.violations_by_walker[w][k] > 0;
-		if (v != LAB_PASS) {
-			failures++;
-			ptlab_model_cell_name(c, name, sizeof(name));
-			fprintf(stderr, "    %s: expected %s: %s: %s\n", name,
-				e.unsafe ? "unsafe" : "safe", lab_verdict_name(v), why);
-		}
+		c->kernel = cfg.kernel;
 		mcells[i] = *c;
 	}
+	for (int j = 0; j < LAB_TEST_JOBS; j++) {
+		pids[j] = ptlab_fork();
+		CHECK(pids[j] >= 0);
+		if (pids[j] == 0) {
+			for (size_t i = (size_t)j; i < n; i += LAB_TEST_JOBS)
+				run_lab_cell(&cells[i].cell, &out[i]);
+			_exit(0);
+		}
+	}
+	for (int j = 0; j < LAB_TEST_JOBS; j++) {
+		int status;
+
+		CHECK(waitpid(pids[j], &status, 0) == pids[j]);
+		CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "lab process %d of %d: status %#x", j, LAB_TEST_JOBS, status);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[128];
+
+		CHECK(out[i].done);
+		memcpy(cells[i].seen, out[i].seen, sizeof(cells[i].seen));
+		if (!out[i].pass) {
+			failures++;
+			ptlab_model_cell_name(&mcells[i], name, sizeof(name));
+			fprintf(stderr, "    %s: expected %s: %s\n", name,
+				ptlab_expect_cell(&mcells[i]).unsafe ? "unsafe" : "safe", out[i].why);
+		}
+	}
+	munmap(out, bytes);
 	CHECK_EQ(failures, 0);
 	CHECK_EQ(ptlab_model_check(&mo, mcells, n, mres), 0);
 	for (size_t i = 0; i < n; i++) {
