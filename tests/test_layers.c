@@ -16,7 +16,8 @@
 #include "harness.h"
 
 /* The lab's public headers; every other header of include/ptlab/ is the
- * machine's. The lab's private headers are those under src/lab/. */
+ * machine's. The lab's private headers are those of src/lab/ and
+ * src/model/. */
 static const char *const lab_headers[] = {
 	"ptlab/lab.h", "ptlab/model.h", "ptlab/rule.h", "ptlab/soak.h", "ptlab/synccost.h",
 };
@@ -28,7 +29,8 @@ static const char *const machine_globs[] = {
 
 static bool is_lab_header(const char *name)
 {
-	if (!strncmp(name, "lab/", 4) || !strncmp(name, "lab_", 4))
+	if (!strncmp(name, "lab/", 4) || !strncmp(name, "lab_", 4) ||
+	    !strncmp(name, "model/", 6) || !strncmp(name, "model_", 6))
 		return true;
 	for (size_t i = 0; i < sizeof(lab_headers) / sizeof(lab_headers[0]); i++)
 		if (!strcmp(name, lab_headers[i]))
@@ -132,6 +134,7 @@ TEST(layers_checker_finds_lab_includes)
 	CHECK_EQ(lab_includes("x.c", "#include \"ptlab/rule.h\"\n"), 1);
 	CHECK_EQ(lab_includes("x.c", "#include <stdio.h>\n  #  include <ptlab/lab.h>\n"), 1);
 	CHECK_EQ(lab_includes("x.c", "#include \"lab/lab_internal.h\"\n#include \"lab_internal.h\"\n"), 2);
+	CHECK_EQ(lab_includes("x.c", "#include \"model/model_internal.h\"\n"), 1);
 	CHECK_EQ(lab_includes("x.c", "#include \"ptlab/config.h\"\n#include \"machine.h\"\n"
 			      "/* #include is not ptlab/rule.h */\n"), 0);
 }
