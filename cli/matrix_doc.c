@@ -62,7 +62,8 @@ static void write_cell(struct json *j, const struct matrix *m, const struct cell
 	json_object_begin(j, NULL);
 	lab_cli_json_result(j, &c->cfg, &c->res);
 	/* its line, as the matrix printed it (under "line_header") */
-	lab_cli_json_printed(j, "line", m->no_rule ? matrix_print_observed_cell_of : matrix_print_cell_of, c);
+	lab_cli_json_printed(j, "line",
+			     m->no_rule ? matrix_print_observed_cell_of : matrix_print_cell_of, c);
 	if (m->no_rule) {
 		struct ptlab_cell cell = lab_run_cell(&c->cfg);
 
