@@ -27,12 +27,12 @@ const char *sync_policy_name(enum sync_policy s)
 
 int sync_policy_parse(const char *name, enum sync_policy *out)
 {
-	for (unsigned int i = 0; name && i < SYNC_POLICIES; i++)
-		if (!strcmp(name, sync_policy_names_[i])) {
-			*out = (enum sync_policy)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = names_find(name, sync_policy_names_, 0, SYNC_POLICIES);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum sync_policy)i;
+	return 0;
 }
 
 static const char *sync_policy_name_at(size_t i)
@@ -132,13 +132,12 @@ const char *collapse_table_name(enum collapse_table c)
 
 int collapse_table_parse(const char *name, enum collapse_table *out)
 {
-	for (unsigned int i = 0; name && i < COLLAPSE_TABLE_COUNT; i++) {
-		if (!strcmp(name, collapse_table_names[i])) {
-			*out = (enum collapse_table)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = names_find(name, collapse_table_names, 0, COLLAPSE_TABLE_COUNT);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum collapse_table)i;
+	return 0;
 }
 
 static const char *const unshare_sync_names[UNSHARE_SYNC_COUNT] = {
@@ -155,13 +154,12 @@ const char *unshare_sync_name(enum unshare_sync u)
 
 int unshare_sync_parse(const char *name, enum unshare_sync *out)
 {
-	for (unsigned int i = UNSHARE_SYNC_NONE; name && i < UNSHARE_SYNC_COUNT; i++) {
-		if (!strcmp(name, unshare_sync_names[i])) {
-			*out = (enum unshare_sync)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = names_find(name, unshare_sync_names, UNSHARE_SYNC_NONE, UNSHARE_SYNC_COUNT);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum unshare_sync)i;
+	return 0;
 }
 
 static const char *const retract_gen_names_tab[RETRACT_COUNT] = {
@@ -176,13 +174,12 @@ const char *retract_gen_name(enum retract_gen r)
 
 int retract_gen_parse(const char *name, enum retract_gen *out)
 {
-	for (unsigned int i = 0; name && i < RETRACT_COUNT; i++) {
-		if (!strcmp(name, retract_gen_names_tab[i])) {
-			*out = (enum retract_gen)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = names_find(name, retract_gen_names_tab, 0, RETRACT_COUNT);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum retract_gen)i;
+	return 0;
 }
 
 static const char *retract_gen_name_at(size_t i)

@@ -28,13 +28,12 @@ const char *scenario_name(enum scenario s)
 
 int scenario_parse(const char *name, enum scenario *out)
 {
-	for (unsigned int i = 0; name && i < SCENARIO_COUNT; i++) {
-		if (strcmp(name, scenario_names_tab[i]) == 0) {
-			*out = (enum scenario)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = names_find(name, scenario_names_tab, 0, SCENARIO_COUNT);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum scenario)i;
+	return 0;
 }
 
 static const char *scenario_name_at(size_t i)

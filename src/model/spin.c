@@ -60,6 +60,37 @@ char *model_run_pan(struct cell_run *run, uint64_t stop_at)
 }
 
 /*
+ * Runs pan again to its @stop_at-th event (@what: "a violation", "the ABA
+ * witness"), whose trail it then writes, and has spin -t replay the trail
+ * for its STEP lines, read as @walker's up to a violation of @kind (-1:
+ * the whole trail).
+ */
+static bool replay_trail(struct cell_run *run, uint64_t stop_at, const char *what,
+			 enum walker_kind walker, int kind)
+{
+	static const char *const head[] = { "spin", "-t", "-T" };
+	static const char *const tail[] = { MODEL_FILE };
+	char *out = model_run_pan(run, stop_at);
+	bool ok;
+
+	if (!out)
+		return false;
+	ok = model_has_text(out, "wrote " TRAIL_FILE);
+	free(out);
+	if (!ok) {
+		model_cell_error(run, "pan found %s but wrote no trail", what);
+		return false;
+	}
+	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), "spin -t",
+			     "replay.out", "rror");
+	if (!out)
+		return false;
+	ok = model_read_replay(run, out, walker, kind);
+	free(out);
+	return ok;
+}
+
+/*
  * A counterexample of the first kind found, GUP-fast walkers' first, in
  * the order of enum violation_kind (a stale table before its
  * consequences): the first such violation of the breadth-first search,
@@ -67,57 +98,20 @@ char *model_run_pan(struct cell_run *run, uint64_t stop_at)
  */
 bool model_counterexample(struct cell_run *run)
 {
-	static const char *const head[] = { "spin", "-t", "-T" };
-	static const char *const tail[] = { MODEL_FILE };
 	int want = 0, w = 0;
-	char *out;
-	bool ok;
 
 	while (!run->r->found_by_walker[w][want])
 		if (++want == VIOLATION_KINDS) {
 			want = 0;
 			w++;
 		}
-	out = model_run_pan(run, run->first_error[w][want]);
-	if (!out)
-		return false;
-	ok = model_has_text(out, "wrote " TRAIL_FILE);
-	free(out);
-	if (!ok) {
-		model_cell_error(run, "pan found a violation but wrote no trail");
-		return false;
-	}
-	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), "spin -t",
-			     "replay.out", "rror");
-	if (!out)
-		return false;
-	ok = model_read_replay(run, out, (enum walker_kind)w, want);
-	free(out);
-	return ok;
+	return replay_trail(run, run->first_error[w][want], "a violation", (enum walker_kind)w,
+			    want);
 }
 
 /* The shortest run to the ABA witness (a safe cell's trail): replayed
  * as a counterexample is. */
 bool model_witness_trail(struct cell_run *run)
 {
-	static const char *const head[] = { "spin", "-t", "-T" };
-	static const char *const tail[] = { MODEL_FILE };
-	char *out = model_run_pan(run, run->first_witness);
-	bool ok;
-
-	if (!out)
-		return false;
-	ok = model_has_text(out, "wrote " TRAIL_FILE);
-	free(out);
-	if (!ok) {
-		model_cell_error(run, "pan found the ABA witness but wrote no trail");
-		return false;
-	}
-	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), "spin -t",
-			     "replay.out", "rror");
-	if (!out)
-		return false;
-	ok = model_read_replay(run, out, WALKER_GUP, -1);
-	free(out);
-	return ok;
+	return replay_trail(run, run->first_witness, "the ABA witness", WALKER_GUP, -1);
 }
