@@ -6,8 +6,8 @@
  * unshare sync, file THP retraction), with their names and parsers.
  *
  * Types and their words only, as the kernel's mm_types.h: the machine
- * (src/ outside src/lab/) reads them to run the protocol, the lab
- * (src/lab/) and the rule read them to judge it; neither owns them, and
+ * (src/ outside src/lab/ and src/model/) reads them to run the protocol,
+ * the lab and the rule read them to judge it; neither owns them, and
  * nothing here judges (the rule, include/ptlab/rule.h, does). struct
  * ptlab_config (ptlab/machine.h) carries them into a machine.
  */
