@@ -144,8 +144,8 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	$(call say,CC,$(<:.c=.o))
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# src/lab/model.c embeds the Spin model with .incbin, which -MMD cannot see.
-$(BUILD)/obj/src/lab/model.o: model/ptlab.pml
+# src/model/model.c embeds the Spin model with .incbin, which -MMD cannot see.
+$(BUILD)/obj/src/model/model.o: model/ptlab.pml
 # cli/report.c embeds the report's style and script the same way.
 $(BUILD)/obj/cli/report.o: report/report.css report/report.js
 
@@ -280,7 +280,7 @@ $(BUILD)/fuzz_api: tests/fuzz_api.c $(LIB) $(FLAGS_STAMP)
 endif
 
 # Installation. The Spin model needs no file at run time: it is embedded in
-# the command (src/lab/model.c), which runs spin and gcc from PATH.
+# the command (src/model/), which runs spin and gcc from PATH.
 # install builds what `make` would and nothing more (nothing after a
 # `make`, so a `sudo make install` builds nothing as root); it never
 # installs Debian packages. debian/rules sets PREFIX=/usr and the

@@ -74,7 +74,6 @@ struct gup_walk {
 
 #define gup_inline static inline __attribute__((always_inline))
 
-/* mirrors gup_fast_pte_range() */
 gup_inline bool gup_fast_pte_range(struct gup_walk *w, race_hook_fn hook, pmd_t pmd,
 				   struct pmd_slot *pmdp, uint64_t addr, uint64_t end)
 {
@@ -117,7 +116,6 @@ gup_inline bool gup_fast_pte_range(struct gup_walk *w, race_hook_fn hook, pmd_t 
 	return true;
 }
 
-/* mirrors gup_fast_pmd_leaf() */
 gup_inline bool gup_fast_pmd_leaf(struct gup_walk *w, race_hook_fn hook, pmd_t orig,
 				  struct pmd_slot *pmdp, uint64_t addr, uint64_t end)
 {
@@ -174,8 +172,9 @@ gup_inline struct pmd_slot *gup_fast_pmd_slot(race_hook_fn hook, struct mm_struc
 	return pmdp;
 }
 
-/* mirrors gup_fast_pgd_range() down to gup_fast_pmd_range(), one PMD at a
- * time: each entry read once, stopping at the first thing it cannot take. */
+/* mirrors gup_fast_pgd_range() down to gup_fast_pmd_range() (6.12), one
+ * PMD at a time: each entry read once, stopping at the first thing it
+ * cannot take. */
 gup_inline void gup_fast_range(struct gup_walk *w, race_hook_fn hook, struct mm_struct *mm,
 			       uint64_t addr, uint64_t end)
 {
@@ -248,9 +247,9 @@ static void pt_walk_lockless_end(struct cpu *c)
 }
 
 /*
- * mirrors gup_fast(): the lockless walk, interrupts off throughout. They
- * are on when it is called (gup_fast_fallback() refuses otherwise), so
- * this turns them off and on (the kernel saves and restores them).
+ * The lockless walk, interrupts off throughout. They are on when it is
+ * called (gup_fast_fallback() refuses otherwise), so this turns them off
+ * and on (the kernel saves and restores them).
  */
 gup_inline long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start, uint64_t end,
 			 unsigned int flags, struct page **pages)
@@ -320,7 +319,7 @@ static struct page *follow_page(struct mm_struct *mm, uint64_t addr, unsigned in
 	return page;
 }
 
-/* mirrors __get_user_pages() under mmap_lock for read */
+/* mirrors __get_user_pages() (6.12) under mmap_lock for read */
 static __attribute__((noinline)) long gup_slow(struct mm_struct *mm, uint64_t start, long nr_pages,
 		     unsigned int flags, struct page **pages)
 {
@@ -399,7 +398,7 @@ long pin_user_pages_fast(uint64_t start, long nr_pages, unsigned int gup_flags,
 	return gup_fast_fallback(start, nr_pages, gup_flags | FOLL_PIN, pages);
 }
 
-/* mirrors unpin_user_pages_dirty_lock() and unpin_user_pages(): the
+/* mirrors unpin_user_pages_dirty_lock() and unpin_user_pages() (6.12): the
  * pages of one folio that follow each other in the list are unpinned in
  * one step (gup_folio_next()). Out of line: see unpin_user_page(). */
 static __attribute__((noinline)) void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
@@ -434,10 +433,9 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 }
 
 /*
- * mirrors unpin_user_page(): one page, nothing to loop over. Apart from
- * the list's, so that it needs no register saved (no store before its
- * atomic operation) outside a lab run: with a hook it takes the list's
- * path, which has the race point.
+ * One page, nothing to loop over. Apart from the list's, so that it needs
+ * no register saved (no store before its atomic operation) outside a lab
+ * run: with a hook it takes the list's path, which has the race point.
  */
 static void unpin_user_page(struct page **pages)
 {

@@ -32,9 +32,9 @@ static inline __attribute__((always_inline)) void folio_add_pin(struct page *fol
 	smp_mb__after_atomic();
 }
 
-/* mirrors try_grab_folio(): the reference of a get or a pin on a folio
- * known to be live (under the page-table lock of an entry that maps it):
- * a pin of an order-0 folio adds the whole bias at once. */
+/* mirrors try_grab_folio() (6.12): the reference of a get or a pin on a
+ * folio known to be live (under the page-table lock of an entry that maps
+ * it): a pin of an order-0 folio adds the whole bias at once. */
 static inline void grab_folio(struct page *folio, int refs, unsigned int flags)
 {
 	bool large = folio_test_large(folio);

@@ -94,7 +94,6 @@ static void pt_seq_bump(struct page *t, unsigned int step)
 	WRITE_ONCE(t->pt_deposit_seq, READ_ONCE(t->pt_deposit_seq) + step);
 }
 
-/* mirrors pgtable_trans_huge_deposit() */
 void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 				struct page *pgtable)
 {
@@ -120,8 +119,8 @@ void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pmd_slot *pmdp,
 	RACE_POINT(RP_TABLE_DEPOSIT, .pmd_table = pmd_table, .pte_table = pgtable);
 }
 
-/* mirrors pgtable_trans_huge_withdraw(): the head of the PMD table's ring
- * (the table deposited last), whichever huge PMD deposited it. */
+/* The head of the PMD table's ring (the table deposited last), whichever
+ * huge PMD deposited it. */
 struct page *pgtable_trans_huge_withdraw(struct mm_struct *mm, struct pmd_slot *pmdp)
 {
 	struct page *pmd_table = pmd_table_page(pmdp);
@@ -208,8 +207,8 @@ void folio_add_new_anon_rmap(struct page *folio, struct mm_struct *mm,
 	WRITE_ONCE(folio->entire_mapcount, 1);
 }
 
-/* mirrors do_huge_pmd_anonymous_page(): 0 when the PMD is (now) huge or
- * was populated meanwhile, -ENOMEM to fall back to small pages. */
+/* 0 when the PMD is (now) huge or was populated meanwhile, -ENOMEM to fall
+ * back to small pages. */
 int do_huge_pmd_anonymous_page(struct mm_struct *mm, struct vm_area_struct *vma,
 			       struct pmd_slot *pmdp, uint64_t addr)
 {
@@ -299,8 +298,8 @@ bool zap_huge_pmd(struct mmu_gather *tlb, struct mm_struct *mm,
 }
 
 /*
- * mirrors __split_huge_pmd_locked() for a file THP: the huge PMD is
- * cleared and flushed, and the folio loses the mapping and its
+ * mirrors __split_huge_pmd_locked() (6.12) for a file THP: the huge PMD
+ * is cleared and flushed, and the folio loses the mapping and its
  * reference; the next fault maps PTEs. Caller holds the PMD lock.
  */
 static void __split_huge_pmd_file(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t haddr)

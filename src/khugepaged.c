@@ -46,7 +46,6 @@ const char *scan_result_name(enum scan_result r)
 	return (unsigned int)r < SCAN_RESULT_COUNT ? names[r] : "?";
 }
 
-/* mirrors hugepage_vma_revalidate() */
 static enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t haddr)
 {
 	struct vm_area_struct *vma = find_vma(mm, haddr);
@@ -58,7 +57,6 @@ static enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t h
 	return SCAN_SUCCEED;
 }
 
-/* mirrors find_pmd_or_thp_or_none() */
 static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t haddr,
 						struct pmd_slot **pmdp)
 {
@@ -134,8 +132,8 @@ static enum scan_result check_ptes(struct pte_slot *ptep, unsigned int max_none,
 	return writable ? SCAN_SUCCEED : SCAN_PAGE_RO;
 }
 
-/* mirrors hpage_collapse_scan_pmd(): the cheap look under mmap_lock for
- * read that decides whether collapse_huge_page() is worth trying. */
+/* The cheap look under mmap_lock for read that decides whether
+ * collapse_huge_page() is worth trying. */
 static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, uint64_t haddr,
 						unsigned int max_none)
 {

@@ -54,10 +54,10 @@ out:
 }
 
 /*
- * mirrors madvise_dontneed_single_vma() for every VMA of the range: zaps
- * the pages (a whole huge PMD through zap_huge_pmd(), a part of one after
- * a split) under mmap_lock for read; with the machine's PT_RECLAIM, the
- * PTE tables left empty are freed through the mmu_gather.
+ * mirrors madvise_dontneed_single_vma() (6.12) for every VMA of the
+ * range: zaps the pages (a whole huge PMD through zap_huge_pmd(), a part
+ * of one after a split) under mmap_lock for read; with the machine's
+ * PT_RECLAIM, the PTE tables left empty are freed through the mmu_gather.
  */
 int mm_madvise_dontneed(struct mm_struct *mm, uint64_t addr, uint64_t len)
 {

@@ -163,7 +163,7 @@ struct mm_struct {
 	bool khugepaged_registered;
 };
 
-/* Page-table locks (mirrors pte_lockptr()/pmd_lockptr()/pmd_lock()). */
+/* Page-table locks. */
 static inline spinlock_t *pmd_lockptr(struct pmd_slot *pmdp)
 {
 	return &pmd_table_page(pmdp)->ptl;

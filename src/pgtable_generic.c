@@ -30,7 +30,7 @@
 #include "ptlab/race.h"
 #include "tlb.h"
 
-/* mirrors __pte_offset_map_lock() */
+/* pte_offset_map_lock() with __pte_offset_map_lock() in one (6.5+) */
 struct pte_slot *pte_offset_map_lock(struct mm_struct *mm, struct pmd_slot *pmdp,
 				     uint64_t addr, spinlock_t **ptlp)
 {
@@ -68,7 +68,7 @@ struct pte_slot *pte_offset_map_lock(struct mm_struct *mm, struct pmd_slot *pmdp
 	}
 }
 
-/* mirrors pte_unmap_unlock(): the lock, then the RCU read-side section. */
+/* The lock, then the RCU read-side section. */
 void pte_unmap_unlock(struct pte_slot *ptep, spinlock_t *ptl)
 {
 	spin_unlock(ptl);
@@ -121,8 +121,8 @@ void pgtable_free_after_grace_period(struct page *table, enum table_free_how how
 	urcu_memb_call_rcu(&d->rcu, deferred_table_free);
 }
 
-/* mirrors pte_free_defer(): free @table after a grace period, whether or
- * not the profile selects MMU_GATHER_RCU_TABLE_FREE. */
+/* Frees @table after a grace period (6.6+), whether or not the profile
+ * selects MMU_GATHER_RCU_TABLE_FREE. */
 void pte_free_defer(struct mm_struct *mm, struct page *table)
 {
 	(void)mm;

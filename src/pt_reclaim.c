@@ -19,7 +19,6 @@
 #include "ptlab/race.h"
 #include "tlb.h"
 
-/* mirrors try_to_free_pte() */
 void try_to_free_pte(struct mm_struct *mm, struct pmd_slot *pmdp, uint64_t addr,
 		     struct mmu_gather *tlb)
 {

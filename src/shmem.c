@@ -81,9 +81,9 @@ struct page *shmem_file_folio(struct shmem_file *f, uint64_t off)
 	return file_pages_lookup(&f->pc, off);
 }
 
-/* mirrors shmem_get_folio_gfp() for a huge folio: the file's folio at
- * @off, allocated, named and recorded on first use; the page cache holds
- * one reference. NULL when no 2 MiB block is free. */
+/* mirrors shmem_get_folio_gfp() (6.12) for a huge folio: the file's folio
+ * at @off, allocated, named and recorded on first use; the page cache
+ * holds one reference. NULL when no 2 MiB block is free. */
 static struct page *shmem_get_folio(struct shmem_file *f, uint64_t off)
 {
 	return file_pages_get(&f->pc, off);
@@ -106,10 +106,10 @@ int64_t mm_mmap_shmem(struct mm_struct *mm, uint64_t addr, uint64_t len,
 }
 
 /*
- * mirrors do_read_fault()/do_shared_fault() for a shmem VMA: the folio
- * from the page cache (shmem_fault()), then finish_fault(): a PTE table
- * if the PMD has none (do_set_pmd() falling back), and under its lock a
- * PTE for the subpage, with the folio reference and the subpage's
+ * mirrors do_read_fault()/do_shared_fault() (6.12) for a shmem VMA: the
+ * folio from the page cache (shmem_fault()), then finish_fault(): a PTE
+ * table if the PMD has none (do_set_pmd() falling back), and under its
+ * lock a PTE for the subpage, with the folio reference and the subpage's
  * mapcount the mapping holds. A PMD that maps the folio huge already
  * (set_huge_pmd()) is left as it is. A shared mapping: the PTE is
  * writable where the VMA is (no copy on write, no write-notify).

@@ -175,7 +175,7 @@ static void send_ipi_signal(struct cpu *t)
 }
 
 /* Pushes @csd on @t's queue and interrupts @t if the queue was empty
- * (mirrors __smp_call_single_queue()). */
+ * (mirrors __smp_call_single_queue(), 6.12). */
 static void csd_queue(struct cpu *t, struct csd *csd)
 {
 	struct csd *old = READ_ONCE(t->call_queue);

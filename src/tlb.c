@@ -146,11 +146,12 @@ static bool flush_by_broadcast(struct mm_struct *mm)
 }
 
 /*
- * mirrors consider_global_asid(), called after an IPI flush: an mm active
- * on more than broadcast_min_cpus - 1 CPUs gets a global ASID, and from
- * then on its flushes are broadcasts. The kernel samples this on about one
- * flush in 32 (current->pid against jiffies) and counts only CPUs not in
- * lazy TLB mode; ptlab, which has no lazy mode, looks at every IPI flush.
+ * mirrors consider_global_asid() (x86, 6.15+), called after an IPI flush:
+ * an mm active on more than broadcast_min_cpus - 1 CPUs gets a global
+ * ASID, and from then on its flushes are broadcasts. The kernel samples
+ * this on about one flush in 32 (current->pid against jiffies) and counts
+ * only CPUs not in lazy TLB mode; ptlab, which has no lazy mode, looks at
+ * every IPI flush.
  */
 static void consider_global_asid(struct mm_struct *mm, cpumask_t active)
 {
@@ -159,7 +160,7 @@ static void consider_global_asid(struct mm_struct *mm, cpumask_t active)
 		atomic_store_explicit(&mm->global_asid, true, memory_order_relaxed);
 }
 
-/* mirrors flush_tlb_mm_range() -> flush_tlb_multi() / broadcast_tlb_flush() */
+/* With flush_tlb_multi() and broadcast_tlb_flush() (6.15+) folded in. */
 int flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	struct flush_tlb_info info = { .mm = mm, .start = start, .end = end };

@@ -11,6 +11,7 @@
 
 #include "machine_helpers.h"
 #include "ptlab/race.h"
+#include "ptlab/rule.h"
 #include "ptlab/synccost.h"
 
 #define BASE (1ULL << 35)

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ptlab/config.h"
 #include "ptlab/page.h"
 #include "ptlab/profile.h"
-#include "ptlab/rule.h"
 
 #define PTLAB_POOL_DEFAULT (256ULL << 20)
 #define PTLAB_POOL_MIN (8ULL << 20)

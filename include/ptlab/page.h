@@ -284,10 +284,10 @@ enum alloc_path {
 const char *alloc_path_name(enum alloc_path path);
 
 /*
- * Allocation (mirrors alloc_pages()). @type is what the frame becomes
- * (PGTABLE, ANON or KERNEL); the frame comes back zeroed with refcount 1.
- * NULL when the pool is exhausted, a failure was injected on @path, or
- * @type or @path is unknown.
+ * Allocation (mirrors alloc_pages(), 6.12). @type is what the frame
+ * becomes (PGTABLE, ANON or KERNEL); the frame comes back zeroed with
+ * refcount 1. NULL when the pool is exhausted, a failure was injected on
+ * @path, or @type or @path is unknown.
  */
 struct page *alloc_page_tagged(enum page_type type, enum alloc_path path);
 /* A zeroed 2 MiB compound page: head returned, refcount 1. */

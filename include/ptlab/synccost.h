@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
+#include "ptlab/config.h"
 #include "ptlab/profile.h"
-#include "ptlab/rule.h"
 
 struct sync_cost_config {
 	const struct ptlab_profile *profile;

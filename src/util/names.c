@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
+#include <string.h>
 
 #include "util/names.h"
 
@@ -17,4 +18,12 @@ void names_join(char *buf, size_t len, const char *(*name)(size_t i), size_t n)
 			break;
 		used += (size_t)w;
 	}
+}
+
+int names_find(const char *name, const char *const *tab, size_t from, size_t n)
+{
+	for (size_t i = from; name && i < n; i++)
+		if (!strcmp(name, tab[i]))
+			return (int)i;
+	return -1;
 }

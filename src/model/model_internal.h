@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Spin driver's own declarations, shared by its files:
+ *   model.c     a cell from start to end, cells in parallel, the judgement
+ *   switches.c  a cell's -D switches and its name
+ *   process.c   the tools as subprocesses, and the files they read and write
+ *   spin.c      the steps: generate, compile, search, replay a trail
+ *   cache.c     compiled verifiers and complete searches, shared by cells
+ *   output.c    reading pan's and spin's output
+ */
+#ifndef PTLAB_MODEL_INTERNAL_H
+#define PTLAB_MODEL_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptlab/model.h"
+
+/* Hash table of 2^20 slots: the largest cell stores about 10^5 states;
+ * more would only lengthen the collision chains, never lose a state. */
+#define PAN_HASH_BITS "-w20"
+/* Bound on what is read back from a tool's output. */
+#define OUTPUT_MAX (8u << 20)
+#define MODEL_FILE "ptlab.pml"
+#define TRAIL_FILE "ptlab.pml.trail"
+
+struct pan_cache;
+
+struct cell_run {
+	const struct ptlab_model_options *o;
+	const struct ptlab_cell *cell;
+	struct ptlab_model_result *r;
+	struct pan_cache *cache;
+	/* the compiler of the verifiers (struct pan_cache) */
+	const char *cc;
+	/* the verifier this cell runs (absolute path) */
+	char pan[PATH_MAX + 16];
+	/* The number pan gave the first violation of each kind found, by
+	 * walker kind; and the first ABA witness. */
+	uint64_t first_error[WALKER_KINDS][VIOLATION_KINDS];
+	uint64_t first_witness;
+	char dir[PATH_MAX];
+	/* "-DNAME" for the cell's switches and the extra defines */
+	char **dflags;
+	size_t ndflags;
+};
+
+struct pan_cache {
+	/* protects entries, count and every entry's state; never held while
+	 * a tool runs */
+	pthread_mutex_t lock;
+	/* broadcast when an entry leaves PAN_COMPILING */
+	pthread_cond_t changed;
+	struct pan_entry *entries;
+	unsigned int count;
+	/* complete searches; protected by lock, never removed before the
+	 * cache is destroyed */
+	struct search_memo *memos;
+	/* holds the binaries; removed with the cache */
+	char dir[PATH_MAX];
+	/* The compiler of the verifiers: tcc when it is installed, else gcc.
+	 * Compiling is most of the model's time, and tcc compiles pan.c in
+	 * about 20 ms where gcc -O0 takes about 400; the search is the
+	 * model's, not the compiler's (the same states and violations, cell
+	 * for cell), and tcc's verifier searches at half the speed, which
+	 * costs less than the compile saves at these model sizes. */
+	const char *cc;
+};
+
+/* The cell's error (its verdict: MODEL_ERROR). */
+__attribute__((format(printf, 2, 3)))
+void model_cell_error(struct cell_run *run, const char *fmt, ...);
+/* @file in the cell's directory into @buf; 0 or -ENAMETOOLONG. */
+int model_path_in(const struct cell_run *run, const char *file, char *buf, size_t len);
+
+/* process.c */
+/* Whether @name is an executable in PATH. */
+bool model_in_path(const char *name);
+void model_remove_dir(const char *dir);
+int model_write_text(const char *path, const char *text);
+char *model_read_text(const char *path);
+/* The first line of @text that contains @needle, or its first line. */
+void model_pick_line(const char *text, const char *needle, char *buf, size_t len);
+char **model_tool_argv(const struct cell_run *run, const char *const *head, size_t nhead,
+		       bool with_defines, const char *const *tail, size_t ntail);
+char *model_run_step(struct cell_run *run, char **argv, const char *what, const char *outfile,
+		     const char *why_needle);
+
+/* spin.c */
+bool model_spin_generate(struct cell_run *run);
+bool model_compile_pan(struct cell_run *run, const char *binary);
+char *model_run_pan(struct cell_run *run, uint64_t stop_at);
+bool model_counterexample(struct cell_run *run);
+bool model_witness_trail(struct cell_run *run);
+
+/* cache.c */
+int pan_cache_init(struct pan_cache *cache, const char *keep_dir);
+void pan_cache_destroy(struct pan_cache *cache);
+bool model_get_pan(struct cell_run *run);
+bool model_search_reuse(struct cell_run *run);
+void model_search_share(struct cell_run *run);
+
+/* output.c */
+bool model_has_text(const char *text, const char *needle);
+bool model_read_search(struct cell_run *run, const char *out);
+bool model_read_replay(struct cell_run *run, const char *out, enum walker_kind want_walker,
+		       int want_kind);
+bool model_add_step(struct ptlab_model_result *r, const char *text, size_t len);
+
+#endif /* PTLAB_MODEL_INTERNAL_H */

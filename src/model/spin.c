@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The steps of a cell, each a tool: spin -a generates the verifier, the
+ * compiler builds it, pan searches, and spin -t replays the trail of a
+ * violation (or of the ABA witness) for its STEP lines.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model_internal.h"
+
+
+bool model_spin_generate(struct cell_run *run)
+{
+	static const char *const head[] = { "spin", "-a" };
+	static const char *const tail[] = { MODEL_FILE };
+	char *out = model_run_step(run, model_tool_argv(run, head, 2, true, tail, 1),
+				   "spin -a", "spin.out", "rror");
+
+	free(out);
+	return out != NULL;
+}
+
+/* Compiles the cell's pan.c into @binary. */
+bool model_compile_pan(struct cell_run *run, const char *binary)
+{
+	char memlim[48];
+	uint64_t mb = run->o->memory_mb ? run->o->memory_mb : PTLAB_MODEL_MEMORY_MB;
+	/* -DSAFETY: assertions and end states only; -DBFS: the first
+	 * violation found is a shortest one; full state storage. -O0: the
+	 * compile costs more than the search. */
+	const char *const args[] = { run->cc, "-O0", "-w", "-DSAFETY", "-DBFS",
+				     memlim, "-o", binary, "pan.c" };
+	char *out;
+
+	snprintf(memlim, sizeof(memlim), "-DMEMLIM=%" PRIu64, mb);
+	out = model_run_step(run, model_tool_argv(run, args, 9, false, NULL, 0),
+			     "compiling pan", "cc.out", "error");
+	free(out);
+	return out != NULL;
+}
+
+/*
+ * Runs pan. With @stop_at 0 it searches everything and writes no trail;
+ * else it stops at its @stop_at-th violation and writes that one's trail.
+ * The search order is deterministic, so the n-th violation is the same
+ * in both runs.
+ */
+char *model_run_pan(struct cell_run *run, uint64_t stop_at)
+{
+	char depth[48], stop[48];
+	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
+	const char *args[] = { run->pan, stop, depth, PAN_HASH_BITS };
+
+	snprintf(stop, sizeof(stop), "-c%" PRIu64, stop_at);
+	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
+	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0), "pan",
+			      stop_at ? "pan-trail.out" : "pan.out", "pan:");
+}
+
+/*
+ * Runs pan again to its @stop_at-th event (@what: "a violation", "the ABA
+ * witness"), whose trail it then writes, and has spin -t replay the trail
+ * for its STEP lines, read as @walker's up to a violation of @kind (-1:
+ * the whole trail).
+ */
+static bool replay_trail(struct cell_run *run, uint64_t stop_at, const char *what,
+			 enum walker_kind walker, int kind)
+{
+	static const char *const head[] = { "spin", "-t", "-T" };
+	static const char *const tail[] = { MODEL_FILE };
+	char *out = model_run_pan(run, stop_at);
+	bool ok;
+
+	if (!out)
+		return false;
+	ok = model_has_text(out, "wrote " TRAIL_FILE);
+	free(out);
+	if (!ok) {
+		model_cell_error(run, "pan found %s but wrote no trail", what);
+		return false;
+	}
+	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), "spin -t",
+			     "replay.out", "rror");
+	if (!out)
+		return false;
+	ok = model_read_replay(run, out, walker, kind);
+	free(out);
+	return ok;
+}
+
+/*
+ * A counterexample of the first kind found, GUP-fast walkers' first, in
+ * the order of enum violation_kind (a stale table before its
+ * consequences): the first such violation of the breadth-first search,
+ * so a shortest one, written by pan and replayed by spin -t.
+ */
+bool model_counterexample(struct cell_run *run)
+{
+	int want = 0, w = 0;
+
+	while (!run->r->found_by_walker[w][want])
+		if (++want == VIOLATION_KINDS) {
+			want = 0;
+			w++;
+		}
+	return replay_trail(run, run->first_error[w][want], "a violation", (enum walker_kind)w,
+			    want);
+}
+
+/* The shortest run to the ABA witness (a safe cell's trail): replayed
+ * as a counterexample is. */
+bool model_witness_trail(struct cell_run *run)
+{
+	return replay_trail(run, run->first_witness, "the ABA witness", WALKER_GUP, -1);
+}
