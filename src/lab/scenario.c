@@ -749,7 +749,13 @@ static void *lab_thread_main(void *arg)
 }
 
 /* hugetlb-unshare: B maps F1 first (its PMD table), A and W then share
- * it. */
+ * it. Each mm also maps an anchor page in the next PUD range of the same
+ * PGD entry, as munmap-pmd does: unmapping the hugetlb range then frees
+ * no PUD table (free_pgtables()'s ceiling is the anchor), so the cells
+ * judge the PMD table's unsharing alone. Without it, where PUD tables go
+ * at once (loongarch, mips up to 6.19), W's walkers read a PUD table
+ * freed under them: munmap-pmd's question, not this scenario's (an ASan
+ * soak found it there, with allocations failing). */
 static int hugetlb_setup(struct lab_scenario *s)
 {
 	struct mm_struct *mms[3];
@@ -768,6 +774,8 @@ static int hugetlb_setup(struct lab_scenario *s)
 		r = mm_mmap_hugetlb(mms[i], BASE, PUD_SIZE, VM_READ | VM_WRITE, s->f1, 0);
 		if (r >= 0)
 			r = mm_populate(mms[i], BASE, NR_H * PMD_SIZE, true);
+		if (r >= 0)
+			r = mm_mmap(mms[i], BASE + PUD_SIZE, PAGE_SIZE, VM_READ | VM_WRITE);
 	}
 	return r < 0 ? (int)r : 0;
 }
