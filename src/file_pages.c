@@ -27,13 +27,16 @@ int file_pages_init(struct file_pages *fp, uint64_t size, uint64_t max, uint32_t
 	return 0;
 }
 
-void file_pages_release(struct file_pages *fp)
+int file_pages_release(struct file_pages *fp)
 {
+	if (i_mmap_mapped(&fp->i_mmap))
+		return -EBUSY;
 	/* Unmapped: the page cache's reference is each page's last. */
 	for (uint64_t i = 0; i < fp->size / HPAGE_PMD_SIZE; i++)
 		put_page(fp->pages[i]);
 	free(fp->pages);
 	i_mmap_free(&fp->i_mmap);
+	return 0;
 }
 
 struct page *file_pages_lookup(struct file_pages *fp, uint64_t off)

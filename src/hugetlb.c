@@ -74,11 +74,10 @@ int hugetlb_file_destroy(struct hugetlb_file *f)
 		return ret;
 	if (!f)
 		return -EINVAL;
-	if (i_mmap_mapped(&f->pc.i_mmap))
-		return -EBUSY;
-	file_pages_release(&f->pc);
-	free(f);
-	return 0;
+	ret = file_pages_release(&f->pc);
+	if (!ret)
+		free(f);
+	return ret;
 }
 
 /* The file's huge page at @off, allocated and recorded on first use; the

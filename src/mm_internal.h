@@ -101,8 +101,9 @@ struct file_pages {
  * -ENOMEM. @next_id hands out the ids of one kind of file. */
 int file_pages_init(struct file_pages *fp, uint64_t size, uint64_t max, uint32_t owner_bit,
 		    atomic_uint *next_id);
-/* Drops the page cache's reference on each page and frees the cache. */
-void file_pages_release(struct file_pages *fp);
+/* -EBUSY while an mm maps the file; else drops the page cache's
+ * reference on each page, frees the cache and returns 0. */
+int file_pages_release(struct file_pages *fp);
 /* The page at @off, or NULL if it was never used. */
 struct page *file_pages_lookup(struct file_pages *fp, uint64_t off);
 /* The page at @off, allocated, named (owner and file offset of each 4 KiB

@@ -64,11 +64,10 @@ int shmem_file_destroy(struct shmem_file *f)
 		return ret;
 	if (!f)
 		return -EINVAL;
-	if (i_mmap_mapped(&f->pc.i_mmap))
-		return -EBUSY;
-	file_pages_release(&f->pc);
-	free(f);
-	return 0;
+	ret = file_pages_release(&f->pc);
+	if (!ret)
+		free(f);
+	return ret;
 }
 
 struct i_mmap *shmem_file_i_mmap(struct shmem_file *f)
