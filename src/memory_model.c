@@ -105,7 +105,7 @@ static const struct barrier_info barriers[BARRIERS] = {
 	},
 	[BARRIER_TLB_FLUSH_MB] = {
 		.name = "tlb-flush-mb",
-		.kernel = "flush_tlb_range(): x86 native_flush_tlb_multi() -> "
+		.kernel = "flush_tlb_range(), whatever its kind: x86 native_flush_tlb_multi() -> "
 			  "smp_call_function_many_cond() (kernel/smp.c:785-890, 6.12), whose "
 			  "llist_add() (a cmpxchg, fully ordered) queues each IPI; arm64 "
 			  "__flush_tlb_range_nosync()'s dsb(ishst) before the TLBI and "
@@ -114,6 +114,18 @@ static const struct barrier_info barriers[BARRIERS] = {
 		.orders = "the flusher's stores (collapse's PMD clear) before everything after the "
 			  "flush (the marker loads, the refcount read)",
 		.model_switch = "DROP_TLB_FLUSH_MB",
+		.models = TSO_AND_WEAK,
+		.lab = false,
+	},
+	[BARRIER_SYNC_IPI_MB] = {
+		.name = "sync-ipi-mb",
+		.kernel = "kernel/smp.c:853 (6.12) smp_call_function_many_cond(): llist_add(), a "
+			  "fully ordered cmpxchg, queueing each IPI that tlb_remove_table_sync_one() "
+			  "(mm/mmu_gather.c), tlb_remove_table_sync_mm() (step 2) or "
+			  "serialize_against_pte_lookup() (powerpc hash) sends",
+		.orders = "the sender's stores (collapse's PMD clear) before it sends the sync's "
+			  "IPIs, and so before every CPU that takes one walks again",
+		.model_switch = "DROP_SYNC_IPI_MB",
 		.models = TSO_AND_WEAK,
 		.lab = false,
 	},
@@ -146,10 +158,11 @@ static const struct barrier_info barriers[BARRIERS] = {
 		.kernel = "synchronize_rcu() (kernel/rcu/tree.c:4108, 6.12) and the grace "
 			  "period's guarantee, Documentation/RCU/Design/Memory-Ordering/"
 			  "Tree-RCU-Memory-Ordering.rst:18-31",
-		.orders = "each CPU's accesses before its quiescent state before the code after "
-			  "the grace period (the free)",
+		.orders = "each reader's accesses inside its section before the code after the "
+			  "grace period (the free); under TSO no load passes a later store, so "
+			  "the grace period needs no barrier of its own there",
 		.model_switch = "DROP_RCU_GP_MB",
-		.models = TSO_AND_WEAK,
+		.models = 1u << MEMORY_WEAK,
 		.lab = false,
 	},
 };

@@ -57,6 +57,8 @@ enum barrier {
 	BARRIER_PMD_CLEAR_XCHG,
 	/* The TLB flush orders the flusher's stores before what follows. */
 	BARRIER_TLB_FLUSH_MB,
+	/* The fully ordered queueing of the sync's IPIs. */
+	BARRIER_SYNC_IPI_MB,
 	/* x86's locked RMW in spin_lock(). */
 	BARRIER_SPIN_LOCK_RMW,
 	/* The IPI's completion: csd_unlock()'s release. */
