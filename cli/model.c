@@ -43,6 +43,12 @@ struct model_args {
 	/* --walkers, --collapse-table, --retract, --rcu-everywhere,
 	 * --unshare-sync, --sync */
 	struct lab_cli_kernel kernel;
+	/* --memory (none: sc alone), in the order given */
+	enum memory_model memories[MEMORY_MODELS];
+	size_t nmemories;
+	/* --drop-barrier: BARRIER_BIT()s */
+	unsigned int dropped;
+	bool list_barriers;
 	struct ptlab_model_options opts;
 };
 
@@ -74,6 +80,86 @@ static int add_fixes(const char *name, void *arg)
 		return cli_error("unknown fix setting", name, FIX_NAMES);
 	a->fix[(f.pmd_recheck ? 1 : 0) + (f.sync != SYNC_NONE ? 2 : 0)] = true;
 	return 0;
+}
+
+static int add_memory(const char *name, void *arg)
+{
+	struct model_args *a = arg;
+	enum memory_model m;
+	char allowed[64];
+
+	if (memory_model_parse(name, &m)) {
+		memory_model_names(allowed, sizeof(allowed));
+		return cli_error("unknown memory model", name, allowed);
+	}
+	for (size_t i = 0; i < a->nmemories; i++)
+		if (a->memories[i] == m)
+			return 0;
+	a->memories[a->nmemories++] = m;
+	return 0;
+}
+
+static int add_dropped(struct model_args *a, const char *list)
+{
+	char err[768];
+	unsigned int mask;
+
+	if (barrier_list_parse(list, &mask, err, sizeof(err))) {
+		fprintf(stderr, "ptlab: bad --drop-barrier: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	a->dropped |= mask;
+	return 0;
+}
+
+/*
+ * Every --memory model must have every dropped barrier: none under sc,
+ * where nothing is reordered, and none that the kernel has only under the
+ * other one (x86's locked instructions are tso's; the IPI's release and
+ * the grace period's ordering are weak's, TSO giving them for free).
+ */
+static int check_dropped(const struct model_args *a)
+{
+	for (size_t i = 0; a->dropped && i < a->nmemories; i++) {
+		enum memory_model m = a->memories[i];
+
+		if (m == MEMORY_SC) {
+			fprintf(stderr, "ptlab: --drop-barrier needs --memory tso or weak (or "
+					"both): under sc no access is reordered, so no barrier "
+					"is there to drop\n");
+			return CLI_EXIT_USAGE;
+		}
+		for (int b = 0; b < BARRIERS; b++) {
+			const struct barrier_info *bi = barrier_info((enum barrier)b);
+
+			if ((a->dropped & BARRIER_BIT(b)) && !(bi->models & (1u << m))) {
+				fprintf(stderr, "ptlab: --drop-barrier %s: the kernel has no such "
+						"barrier under --memory %s (%s)\n", bi->name,
+					memory_model_name(m), bi->orders);
+				return CLI_EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+/* --list-barriers: each barrier, the memory models that have it, the kernel
+ * line it stands for and what it orders. */
+static void list_barriers(void)
+{
+	for (int b = 0; b < BARRIERS; b++) {
+		const struct barrier_info *bi = barrier_info((enum barrier)b);
+		char models[32] = "";
+
+		for (int m = MEMORY_TSO; m < MEMORY_MODELS; m++)
+			if (bi->models & (1u << m))
+				snprintf(models + strlen(models), sizeof(models) - strlen(models),
+					 "%s%s", models[0] ? "," : "",
+					 memory_model_name((enum memory_model)m));
+		printf("%-16s %-9s %s\n", bi->name, models, bi->kernel);
+		printf("%-16s %-9s orders %s%s\n", "", "", bi->orders,
+		       bi->lab ? "; the stress lab can drop it too (race, matrix)" : "");
+	}
 }
 
 /* The longest --define: spin's preprocessor overflows on long ones. */
@@ -125,7 +211,7 @@ static int parse_u64_option(const char *what, const char *v, uint64_t min,
 enum {
 	OPT_PROFILES = 'p', OPT_SCENARIOS = 's', OPT_FIXES = 'f', OPT_JOBS = 'j',
 	OPT_PROFILE_FILE = CLI_OPT_FIRST, OPT_JSON, OPT_MODEL, OPT_DEFINE, OPT_MAX_DEPTH,
-	OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE,
+	OPT_MEMORY_MB, OPT_KEEP, OPT_TRACE, OPT_MEMORY, OPT_DROP_BARRIER, OPT_LIST_BARRIERS,
 };
 
 static const struct cli_opt options[] = {
@@ -137,6 +223,15 @@ static const struct cli_opt options[] = {
 	{ "scenarios", OPT_SCENARIOS, "LIST", "comma-separated scenarios (default all)" },
 	{ "fixes", OPT_FIXES, "LIST", FIX_NAMES " (default all)" },
 	LAB_CLI_KERNEL_OPTIONS,
+	{ "memory", OPT_MEMORY, "LIST",
+	  "memory models, sc, tso, weak (default sc): each cell once per model; tso is "
+	  "x86's store buffers, weak an arm64-like model (docs/memory.md)" },
+	{ "drop-barrier", OPT_DROP_BARRIER, "LIST",
+	  "leave out these named barriers (--list-barriers), with --memory tso or weak; such "
+	  "cells are reported, not judged (the rule assumes every barrier)" },
+	{ "list-barriers", OPT_LIST_BARRIERS, NULL,
+	  "list the named barriers, the memory models that have them and the kernel line "
+	  "each stands for, and exit" },
 	{ "jobs", OPT_JOBS, "N", "cells checked at once, 1..256 (default: online CPUs)" },
 	{ "json", OPT_JSON, "FILE", "write the cells as JSON (docs/model.md)" },
 	{ "model", OPT_MODEL, "FILE", "check another model file instead of the embedded one" },
@@ -188,6 +283,13 @@ static int parse_option(int opt, const char *v, struct model_args *a)
 		return cli_for_each_name(v, FIX_NAMES, add_fixes, a);
 	case OPT_DEFINE:
 		return add_define(a, v);
+	case OPT_MEMORY:
+		return cli_for_each_name(v, "sc, tso, weak", add_memory, a);
+	case OPT_DROP_BARRIER:
+		return add_dropped(a, v);
+	case OPT_LIST_BARRIERS:
+		a->list_barriers = true;
+		return 0;
 	case OPT_JSON:
 		a->json_path = v;
 		return 0;
@@ -230,6 +332,8 @@ static void default_lists(struct model_args *a)
 		a->nscenarios = SCENARIO_COUNT;
 	}
 	lab_cli_default_generations(&a->kernel);
+	if (!a->nmemories)
+		a->memories[a->nmemories++] = MEMORY_SC;
 }
 
 /* The whole file, NUL-terminated; NULL with errno set. */
@@ -276,8 +380,9 @@ static void scenario_text(const struct ptlab_cell *c, char *buf, size_t len)
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%-16s %-22s %-21s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
-		"scenario", "expected", "model", "states", "seconds", "rule", "violations found");
+	fprintf(f, "%-16s %-22s %-21s %-6s %-8s %-7s %8s %7s  %-5s %s\n", "profile", "fixes",
+		"scenario", "memory", "expected", "model", "states", "seconds", "rule",
+		"violations found");
 }
 
 struct cell_result {
@@ -298,10 +403,10 @@ static void print_line(FILE *f, const void *arg)
 	lab_cli_kinds_text(ptlab_cell_walkers(c), e.by_walker, possible, sizeof(possible));
 	scenario_text(c, scen, sizeof(scen));
 	ptlab_fixes_words(c->fixes, fixes, sizeof(fixes));
-	fprintf(f, "%-16s %-22s %-21s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
-		fixes, scen, expected_name(c), model_verdict_name(r->verdict),
-		(unsigned long long)r->states, r->seconds, model_judgement_name(j),
-		r->verdict == MODEL_ERROR ? "" : found);
+	fprintf(f, "%-16s %-22s %-21s %-6s %-8s %-7s %8llu %7.2f  %-5s %s\n", c->profile->name,
+		fixes, scen, memory_model_name(c->memory), expected_name(c),
+		model_verdict_name(r->verdict), (unsigned long long)r->states, r->seconds,
+		model_judgement_name(j), r->verdict == MODEL_ERROR ? "" : found);
 	if (r->verdict == MODEL_ERROR)
 		fprintf(f, "    error: %s\n", r->error);
 	if (j == MODEL_FAIL)
@@ -352,6 +457,12 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 	for (int w = 0; w < WALKER_KINDS; w++)
 		if (walkers & WALKER_MASK(w))
 			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
+	json_array_end(j);
+	json_string(j, "memory", memory_model_name(c->memory));
+	json_array_begin(j, "dropped_barriers");
+	for (int b = 0; b < BARRIERS; b++)
+		if (c->dropped & BARRIER_BIT(b))
+			json_string(j, NULL, barrier_info((enum barrier)b)->name);
 	json_array_end(j);
 	json_string(j, "expected", expected_name(c));
 	lab_cli_json_model(j, c, r);
@@ -425,12 +536,23 @@ static int write_traces(const char *dir, const struct ptlab_cell *cells,
 	return ret;
 }
 
-/* Prints the summary line; returns whether every cell passed. */
+static size_t unjudged_unsafe(const struct ptlab_cell *cells,
+			      const struct ptlab_model_result *results, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += cells[i].dropped && results[i].verdict == MODEL_UNSAFE;
+	return k;
+}
+
+/* Prints the summary line; returns whether every cell passed (or, with
+ * barriers dropped, has a verdict). */
 static bool summary(const struct ptlab_cell *cells,
 		    const struct ptlab_model_result *results, size_t n,
 		    double seconds, unsigned int jobs)
 {
-	size_t count[3] = { 0 };
+	size_t count[MODEL_JUDGEMENTS] = { 0 };
 	uint64_t lo = UINT64_MAX, hi = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -443,11 +565,14 @@ static bool summary(const struct ptlab_cell *cells,
 	printf("%zu cells: %zu agree with the rule, %zu disagree, %zu without a "
 	       "verdict; ", n, count[MODEL_PASS], count[MODEL_FAIL],
 	       count[MODEL_NO_VERDICT]);
+	if (count[MODEL_UNJUDGED])
+		printf("%zu with barriers dropped, not judged (%zu unsafe); ",
+		       count[MODEL_UNJUDGED], unjudged_unsafe(cells, results, n));
 	if (hi)
 		printf("%llu..%llu states per cell; ", (unsigned long long)lo,
 		       (unsigned long long)hi);
 	printf("%.1f s with %u jobs\n", seconds, jobs);
-	return count[MODEL_PASS] == n;
+	return count[MODEL_PASS] + count[MODEL_UNJUDGED] == n;
 }
 
 /* The cell of profile @p, fixes @f, scenario @sc and generations @ct and
@@ -455,9 +580,11 @@ static bool summary(const struct ptlab_cell *cells,
  * when none is left. */
 static bool make_cell(const struct model_args *a, const struct ptlab_profile *p,
 		      struct ptlab_fixes f, enum scenario sc, enum collapse_table ct,
-		      enum retract_gen rg, struct ptlab_cell *c)
+		      enum retract_gen rg, enum memory_model m, struct ptlab_cell *c)
 {
 	*c = ptlab_cell_default(p, f, sc);
+	c->memory = m;
+	c->dropped = a->dropped;
 	c->kernel.collapse_table = ct;
 	c->kernel.retract = rg;
 	c->kernel.rcu_everywhere = a->kernel.rcu_everywhere;
@@ -479,22 +606,24 @@ static struct ptlab_cell *make_cells(const struct model_args *a, size_t *n)
 	size_t k = 0;
 
 	cells = calloc(a->profiles.n * a->nfixes * a->nscenarios * COLLAPSE_TABLE_COUNT *
-			       RETRACT_COUNT,
+			       RETRACT_COUNT * a->nmemories,
 		       sizeof(*cells));
 	for (size_t p = 0; cells && p < a->profiles.n; p++)
 		for (size_t f = 0; f < a->nfixes; f++)
 			for (size_t s = 0; s < a->nscenarios; s++)
 				for (int ct = 0; ct < COLLAPSE_TABLE_COUNT; ct++)
 					for (int rg = 0; rg < RETRACT_COUNT; rg++)
-						if (lab_cli_generation_wanted(
-							    &a->kernel, a->scenarios[s],
-							    (enum collapse_table)ct,
-							    (enum retract_gen)rg) &&
-						    make_cell(a, a->profiles.list[p], a->fixes[f],
-							      a->scenarios[s],
-							      (enum collapse_table)ct,
-							      (enum retract_gen)rg, &cells[k]))
-							k++;
+						for (size_t m = 0; m < a->nmemories; m++)
+							if (lab_cli_generation_wanted(
+								    &a->kernel, a->scenarios[s],
+								    (enum collapse_table)ct,
+								    (enum retract_gen)rg) &&
+							    make_cell(a, a->profiles.list[p],
+								      a->fixes[f], a->scenarios[s],
+								      (enum collapse_table)ct,
+								      (enum retract_gen)rg,
+								      a->memories[m], &cells[k]))
+								k++;
 	*n = k;
 	return cells;
 }
@@ -539,6 +668,12 @@ static int run_cells(struct model_args *a)
 	       a->model_path ? a->model_path : "model/ptlab.pml (embedded)");
 	for (size_t i = 0; i < a->ndefines; i++)
 		printf(" -D%s", a->defines[i]);
+	if (a->dropped) {
+		char names[256];
+
+		barrier_list_format(a->dropped, names, sizeof(names));
+		printf(", barriers dropped: %s", names);
+	}
 	printf("\n");
 	print_header(stdout);
 	fflush(stdout);
@@ -596,7 +731,13 @@ int cmd_model(int argc, char **argv)
 		goto out;
 	if (a.trace_dir && (ret = check_trace_dir(a.trace_dir)))
 		goto out;
+	if (a.list_barriers) {
+		list_barriers();
+		goto out;
+	}
 	default_lists(&a);
+	if ((ret = check_dropped(&a)))
+		goto out;
 	if (a.model_path) {
 		source = read_model_file(a.model_path);
 		if (!source) {

@@ -78,6 +78,16 @@
  *                         it was inside: its trail shows the seed's ABA
  *                         (`ptlab model` reads it as a witness, not as a
  *                         violation)
+ *   MEM_TSO | MEM_WEAK    the memory model (at most one; neither:
+ *                         sequential consistency): see "Memory models"
+ *                         below and docs/memory.md
+ *   DROP_GUP_PIN_MB, DROP_WALKER_MARK_MB, DROP_SYNC_SCAN_MB,
+ *   DROP_PMD_CLEAR_XCHG, DROP_TLB_FLUSH_MB, DROP_SYNC_IPI_MB,
+ *   DROP_SPIN_LOCK_RMW, DROP_IPI_CSD_RELEASE, DROP_RCU_GP_MB
+ *                         a named barrier is left out (`ptlab model
+ *                         --drop-barrier`; src/memory_model.c names the
+ *                         kernel line of each); only with MEM_TSO or
+ *                         MEM_WEAK
  * and, for experiments (`ptlab model --define NAME[=VALUE]`):
  *   NWALKERS              GUP-fast walkers, each on its own CPU (default 2)
  *   NRCU                  RCU walkers, each on its own CPU (default 1)
@@ -136,6 +146,19 @@
 #if (defined(SYNC_SKIP_IF_FLUSH_IPI) && defined(FLUSH_IPI)) || \
     (defined(SYNC_SKIP_NAIVE) && !defined(FLUSH_BROADCAST))
 #define SYNC_SKIPPED
+#endif
+
+#if defined(MEM_TSO) && defined(MEM_WEAK)
+#error "at most one memory model: MEM_TSO or MEM_WEAK"
+#endif
+#if defined(MEM_TSO) || defined(MEM_WEAK)
+#define MEM_BUFFERED
+#elif defined(DROP_GUP_PIN_MB) || defined(DROP_WALKER_MARK_MB) || \
+	defined(DROP_SYNC_SCAN_MB) || defined(DROP_PMD_CLEAR_XCHG) || \
+	defined(DROP_TLB_FLUSH_MB) || defined(DROP_SYNC_IPI_MB) || \
+	defined(DROP_SPIN_LOCK_RMW) || defined(DROP_IPI_CSD_RELEASE) || \
+	defined(DROP_RCU_GP_MB)
+#error "a dropped barrier needs MEM_TSO or MEM_WEAK: under SC nothing is reordered"
 #endif
 
 #ifndef NWALKERS
@@ -338,6 +361,65 @@ bit ptl[NTABLES];
 bit marker[NGUP + 1];
 #endif
 
+/*
+ * ---- memory models (docs/memory.md) ----
+ *
+ * Under MEM_TSO and MEM_WEAK a store may wait in its CPU's store buffer
+ * after the CPU has gone on: other CPUs still read the old value, the CPU
+ * itself reads its own (the model's buffered stores are never read back
+ * by their CPU before they drain: none is). A buffer drains by itself at
+ * any moment (proctype store_buffers) and at each barrier that orders the
+ * store before a later access; a barrier --drop-barrier leaves out drains
+ * nothing. Only the stores some barrier orders are buffered:
+ * - collapse's PMD A clear (pmdp_collapse_flush()), and the release of
+ *   pmd_lock behind it, until collapse re-takes pmd_lock: its later steps
+ *   (the flush, the sync's marker loads and IPIs, isolation's refcount
+ *   read) are where the barriers are;
+ * - a GUP-fast CPU's lockless-walk marker (SYNC_WALKERS): set, then the
+ *   release that clears it.
+ * Every other store is in memory when it is made: each is followed by a
+ * barrier before anything another CPU could tell apart (munmap's clears by
+ * its flush, the zapper's by pmd_lock's release and its free), so
+ * buffering it would add states and no behaviour.
+ * Loads are made where the process makes them, except GUP-fast's
+ * re-checks, which without gup-pin-mb may be satisfied before the
+ * reference (the walker reads them early).
+ * MEM_WEAK differs from MEM_TSO in what orders: arm64's xchg_relaxed()
+ * PMD clear and acquire-only spin_lock() drain nothing (x86's locked
+ * instructions do: pmd-clear-xchg, spin-lock-rmw), the IPI's completion
+ * and the grace period order only by their release and barriers
+ * (ipi-csd-release, rcu-gp-mb; every TSO store is a release, and no TSO
+ * load passes a later store). Stores to different locations could drain
+ * out of order under MEM_WEAK; none of the buffered ones can (the
+ * marker's are one location, and the lock's release waits for the clear).
+ */
+#if !defined(MEM_WEAK) || !defined(DROP_IPI_CSD_RELEASE)
+#define IPI_RELEASES
+#endif
+#if !defined(MEM_WEAK) || !defined(DROP_RCU_GP_MB)
+#define GP_ORDERS
+#endif
+#if defined(MEM_BUFFERED)
+#if defined(MEM_TSO) && !defined(DROP_PMD_CLEAR_XCHG)
+#define CLEAR_IS_ORDERED
+#endif
+#if defined(MEM_TSO) && !defined(DROP_SPIN_LOCK_RMW)
+#define LOCK_DRAINS
+#endif
+/* collapse's PMD A clear, not yet in memory; the release of pmd_lock
+ * that waits behind it */
+bit c_pmd_pend;
+bit c_unlock_pend;
+#if defined(SYNC_WALKERS)
+/* A GUP-fast CPU's buffered marker stores, oldest first. */
+#define MK_NONE      0
+#define MK_SET       1
+#define MK_CLEAR     2
+#define MK_SET_CLEAR 3
+byte mk_pend[NGUP + 1];
+#endif
+#endif
+
 #if defined(SCENARIO_MUNMAP_PMD)
 /*
  * munmap-pmd: the walkers' PUD entry names the PMD table M1, whose entry
@@ -514,6 +596,99 @@ inline pmd_unlock()
 	pmd_ptl = 0
 }
 
+/* ---- store buffers (MEM_TSO, MEM_WEAK) ---- */
+
+#if defined(MEM_BUFFERED)
+/* Collapse's buffer reaches memory: the clear first, then the release of
+ * pmd_lock behind it. */
+inline collapse_drain()
+{
+	d_step {
+		if
+		:: c_pmd_pend -> pmd[PMD_A] = PMD_NONE; c_pmd_pend = 0;
+			printf("STEP collapse's PMD A clear reaches memory (a barrier drains its store buffer)\n")
+		:: else -> skip
+		fi;
+		if
+		:: c_unlock_pend -> pmd_ptl = 0; c_unlock_pend = 0
+		:: else -> skip
+		fi }
+}
+
+/* A barrier of @who's that orders its earlier stores before its later
+ * accesses: only collapse has buffered stores. */
+inline writer_fence(who)
+{
+	if
+	:: who == WHO_COLLAPSE -> collapse_drain()
+	:: else -> skip
+	fi
+}
+
+/* collapse's spin_unlock(pmd_ptl) after the clear: a release, so it waits
+ * behind the clear when the clear is still buffered. */
+inline collapse_pmd_unlock()
+{
+	if
+	:: c_pmd_pend -> c_unlock_pend = 1
+	:: else -> pmd_ptl = 0
+	fi
+}
+
+#if defined(SYNC_WALKERS)
+/* Inside an atomic or d_step: every buffered marker store of cpu @c
+ * reaches memory, the last one wins. */
+inline walker_drain(c)
+{
+	if
+	:: mk_pend[c] == MK_SET -> marker[c] = 1
+	:: mk_pend[c] == MK_CLEAR || mk_pend[c] == MK_SET_CLEAR -> marker[c] = 0
+	:: else -> skip
+	fi;
+	mk_pend[c] = MK_NONE
+}
+
+/* The oldest buffered marker store of cpu @c reaches memory. */
+inline walker_drain_one(c)
+{
+	d_step {
+		mk_pend[c] != MK_NONE ->
+		if
+		:: mk_pend[c] == MK_SET -> marker[c] = 1; mk_pend[c] = MK_NONE
+		:: mk_pend[c] == MK_CLEAR -> marker[c] = 0; mk_pend[c] = MK_NONE
+		:: mk_pend[c] == MK_SET_CLEAR -> marker[c] = 1; mk_pend[c] = MK_CLEAR
+		fi;
+		printf("STEP walker cpu%d's marker store reaches memory: marker %d\n", c, marker[c]) }
+}
+#endif
+
+/* The buffers drain by themselves, at any moment, oldest store first
+ * (MEM_WEAK could reorder stores to different locations; no buffered
+ * pair here can be: see "memory models"). Never ends: "end" marks the
+ * loop a valid end state. */
+proctype store_buffers()
+{
+end:
+	do
+	:: d_step { c_pmd_pend -> pmd[PMD_A] = PMD_NONE; c_pmd_pend = 0;
+		    printf("STEP collapse's PMD A clear reaches memory (its store buffer drains)\n") }
+	:: d_step { c_unlock_pend && !c_pmd_pend -> pmd_ptl = 0; c_unlock_pend = 0 }
+#if defined(SYNC_WALKERS)
+	:: walker_drain_one(1)
+#if NGUP >= 2
+	:: walker_drain_one(2)
+#endif
+#if NGUP >= 3
+	:: walker_drain_one(3)
+#endif
+#if NGUP >= 4
+	:: walker_drain_one(4)
+#endif
+#endif
+	od
+}
+#endif
+
 /* ---- cross-CPU synchronisation ---- */
 
 /*
@@ -523,9 +698,29 @@ inline pmd_unlock()
  */
 inline ipi_wait(who, c)
 {
+#if defined(IPI_RELEASES)
+	/* csd_unlock()'s release (every store is one under TSO): what the
+	 * target did before it took the IPI is seen by the sender */
 	atomic { !irq_off[c] ->
+#if defined(MEM_BUFFERED) && defined(SYNC_WALKERS)
+		 walker_drain(c);
+#endif
 		 printf("STEP cpu%d takes the IPI of ", c); print_who(who);
 		 printf(" (its interrupts are on)\n") }
+#else
+	/* MEM_WEAK without ipi-csd-release: the sender may see the IPI done
+	 * before the accesses of the target's section are; as if the wait
+	 * had not waited for the section (an over-approximation: arm64's
+	 * dependency ordering is not modelled) */
+	if
+	:: atomic { !irq_off[c] ->
+		    printf("STEP cpu%d takes the IPI of ", c); print_who(who);
+		    printf(" (its interrupts are on)\n") }
+	:: atomic { irq_off[c] ->
+		    printf("STEP cpu%d's answer to the IPI of ", c); print_who(who);
+		    printf(" is seen before the accesses of its section are (no csd release)\n") }
+	fi
+#endif
 }
 
 /*
@@ -549,6 +744,10 @@ inline ipi_all_wait(who, c)
 /* flush_tlb_range() in this profile's style. */
 inline flush_tlb_range(who, c)
 {
+#if defined(MEM_BUFFERED) && !defined(DROP_TLB_FLUSH_MB)
+	/* tlb-flush-mb: the flush orders the flusher's earlier stores */
+	writer_fence(who);
+#endif
 #if defined(FLUSH_IPI)
 	/* native_flush_tlb_multi(): IPI mm_cpumask, wait for each */
 	d_step { printf("STEP "); print_who(who);
@@ -600,6 +799,9 @@ inline serialize_against_pte_lookup(who, c)
 #if defined(MM_CPUMASK)
 	d_step { printf("STEP "); print_who(who);
 		 printf(" serializes against PTE lookups: IPI to mm_cpumask, waiting for each\n") };
+#if defined(MEM_BUFFERED) && !defined(DROP_SYNC_IPI_MB)
+	writer_fence(who);
+#endif
 	ipi_all_wait(who, c)
 #else
 	d_step { printf("STEP "); print_who(who);
@@ -626,6 +828,9 @@ inline tlb_remove_table_sync_one(who, c)
 #else
 	d_step { printf("STEP "); print_who(who);
 		 printf(" calls tlb_remove_table_sync_one(): IPI to every CPU, waiting for each\n") };
+#if defined(MEM_BUFFERED) && !defined(DROP_SYNC_IPI_MB)
+	writer_fence(who);
+#endif
 	ipi_all_wait(who, c)
 #endif
 }
@@ -650,11 +855,21 @@ inline tlb_remove_table_sync_mm(who, c, own)
 		 :: else -> printf("its mm")
 		 fi;
 		 printf("\n") };
+#if defined(MEM_BUFFERED) && !defined(DROP_SYNC_SCAN_MB)
+	/* sync-scan-mb: the clear before the marker loads */
+	writer_fence(who);
+#endif
 	c = 1;
 	do
 	:: c <= NGUP ->
 		if
-		:: own && marker[c] -> ipi_wait(who, c)
+		:: own && marker[c] ->
+#if defined(MEM_BUFFERED) && !defined(DROP_SYNC_IPI_MB)
+			writer_fence(who);
+#endif
+			ipi_wait(who, c)
+		:: own && !marker[c] ->
+			printf("STEP "); print_who(who); printf(" reads cpu%d's marker: not set, no IPI\n", c)
 		:: else -> skip
 		fi;
 		c++
@@ -675,7 +890,11 @@ inline tlb_remove_table_sync_mm(who, c, own)
 	};
 #if defined(MM_CPUMASK)
 	if
-	:: own -> ipi_all_wait(who, c)
+	:: own ->
+#if defined(MEM_BUFFERED) && !defined(DROP_SYNC_IPI_MB)
+		writer_fence(who);
+#endif
+		ipi_all_wait(who, c)
 	:: else -> skip
 	fi
 #endif
@@ -703,6 +922,17 @@ inline synchronize_rcu(who, c)
 		atomic { !rcu_reader[c - NGUP] ->
 			 printf("STEP cpu%d passes a quiescent state (outside rcu_read_lock)\n", c) };
 		c++
+#if !defined(GP_ORDERS)
+	/* MEM_WEAK without rcu-gp-mb: a reader's section may still be
+	 * running, in memory's terms, when the grace period is seen to end
+	 * (an over-approximation, as ipi_wait()'s) */
+	:: c <= NGUP && irq_off[c] ->
+		printf("STEP cpu%d's section is not ordered before the grace period's end (no rcu-gp-mb)\n", c);
+		c++
+	:: c > NGUP && c <= NGUP + NRCU && rcu_reader[c - NGUP] ->
+		printf("STEP cpu%d's section is not ordered before the grace period's end (no rcu-gp-mb)\n", c);
+		c++
+#endif
 	:: else -> break
 	od;
 	c = 0
@@ -815,11 +1045,17 @@ inline pmd_table_check(cpu)
 /*
  * The walkers policy's marker (pt_walk_lockless_start()/_end()): set with
  * interrupts off, a full barrier, then the walk; cleared when the walk is
- * done. Sequentially consistent here, as the barrier makes it.
+ * done. Under MEM_TSO and MEM_WEAK the set waits in the store buffer
+ * unless walker-mark-mb drains it, and the release that clears it waits
+ * behind it.
  */
 inline walk_start(cpu)
 {
-#if defined(SYNC_WALKERS)
+#if defined(SYNC_WALKERS) && defined(MEM_BUFFERED) && defined(DROP_WALKER_MARK_MB)
+	d_step { mk_pend[cpu] = MK_SET;
+		 printf("STEP walker cpu%d marks the mm it walks (pt_walk_lockless_start): with no walker-mark-mb the store waits in its store buffer\n", cpu) }
+#elif defined(SYNC_WALKERS)
+	/* walker-mark-mb drains the store at once */
 	d_step { marker[cpu] = 1;
 		 printf("STEP walker cpu%d marks the mm it walks (pt_walk_lockless_start)\n", cpu) }
 #else
@@ -829,7 +1065,11 @@ inline walk_start(cpu)
 
 inline walk_end(cpu)
 {
-#if defined(SYNC_WALKERS)
+#if defined(SYNC_WALKERS) && defined(MEM_BUFFERED)
+	/* smp_store_release(): behind the marker's set in the buffer */
+	d_step { mk_pend[cpu] = (mk_pend[cpu] == MK_SET -> MK_SET_CLEAR : MK_CLEAR);
+		 printf("STEP walker cpu%d clears its marker (a release; the store waits in its store buffer)\n", cpu) }
+#elif defined(SYNC_WALKERS)
 	d_step { marker[cpu] = 0;
 		 printf("STEP walker cpu%d clears its marker\n", cpu) }
 #else
@@ -851,6 +1091,30 @@ inline aba_note(v)
 	skip
 #endif
 }
+
+/*
+ * Without gup-pin-mb (MEM_TSO, MEM_WEAK) the walker may read its
+ * re-checks early (EARLY_RECHECKS): the PMD re-check then compares the
+ * value read early, and the check that M1 is still a table was made when
+ * it was read.
+ */
+#if defined(MEM_BUFFERED) && defined(DROP_GUP_PIN_MB)
+#define EARLY_RECHECKS
+#define RECHECK_PMD (early -> epmd : pmd[PMD_A])
+inline recheck_table_check(cpu)
+{
+	if
+	:: !early -> pmd_table_check(cpu)
+	:: else -> skip
+	fi
+}
+#else
+#define RECHECK_PMD pmd[PMD_A]
+inline recheck_table_check(cpu)
+{
+	pmd_table_check(cpu)
+}
+#endif
 
 /* The page a present entry names. */
 inline pte_page(v, pg)
@@ -879,6 +1143,11 @@ proctype walker(byte cpu)
 #endif
 #if defined(SCENARIO_MREMAP)
 	byte seen_writes;
+#endif
+#if defined(EARLY_RECHECKS)
+	/* the re-checks' loads, satisfied before the reference */
+	bit early;
+	byte epmd, epte;
 #endif
 
 	d_step { irq_off[cpu] = 1;
@@ -922,9 +1191,27 @@ proctype walker(byte cpu)
 			printf("STEP walker cpu%d finds no user page there (pte_access_permitted fails): left to the slow path\n", cpu)
 		:: else ->
 			pte_page(ptev, pg);
+#if defined(EARLY_RECHECKS)
+			/* Without gup-pin-mb the re-checks' loads may be
+			 * satisfied before the reference is visible: the
+			 * walker may make them here, before it (the same
+			 * location as the first reads, so never older) */
+			if
+			:: early = 1;
+#if defined(PMD_RECHECK)
+				d_step { epmd = pmd[PMD_A];
+					 printf("STEP walker cpu%d's PMD re-check is satisfied before its reference (no gup-pin-mb): PMD A -> ", cpu);
+					 print_pmd(epmd); printf("\n");
+					 pmd_table_check(cpu) };
+#endif
+				d_step { printf("STEP walker cpu%d's PTE re-check is satisfied before its reference (no gup-pin-mb)\n", cpu) };
+				walker_read_pte(cpu, t, epte, ptev)
+			:: skip
+			fi;
+#endif
 			/* try_grab_folio_fast(): get-unless-zero, a full
-			 * barrier; pairs with collapse clearing the PMD before
-			 * isolation reads the refcount */
+			 * barrier (gup-pin-mb); pairs with collapse clearing
+			 * the PMD before isolation reads the refcount */
 			d_step {
 				if
 				:: ref[pg] > 0 -> ref[pg]++; got = 1;
@@ -941,18 +1228,25 @@ proctype walker(byte cpu)
 				 * PMD first (commit 70cbc3cc78a99), then the PTE. */
 #if defined(PMD_RECHECK)
 				if
-				:: d_step { pmd[PMD_A] != pmdv -> put_page(pg); got = 0;
+				:: d_step { RECHECK_PMD != pmdv -> put_page(pg); got = 0;
 					    printf("STEP walker cpu%d re-checks PMD A: changed, drops its reference\n", cpu);
-					    pmd_table_check(cpu) }
-				:: d_step { pmd[PMD_A] == pmdv ->
+					    recheck_table_check(cpu) }
+				:: d_step { RECHECK_PMD == pmdv ->
 					    printf("STEP walker cpu%d re-checks PMD A: unchanged\n", cpu);
-					    pmd_table_check(cpu);
+					    recheck_table_check(cpu);
 					    aba_note(pmdv) }
 				fi;
 #endif
 				if
 				:: got ->
+#if defined(EARLY_RECHECKS)
+					if
+					:: early -> again = epte
+					:: else -> walker_read_pte(cpu, t, again, ptev)
+					fi;
+#else
 					walker_read_pte(cpu, t, again, ptev);
+#endif
 					if
 					:: d_step { again != ptev -> put_page(pg);
 						    printf("STEP walker cpu%d drops its reference\n", cpu) }
@@ -973,6 +1267,9 @@ proctype walker(byte cpu)
 	fi;
 
 	walk_end(cpu);
+#if defined(EARLY_RECHECKS)
+	early = 0; epmd = 0; epte = 0;
+#endif
 	d_step { irq_off[cpu] = 0; t = 0; ptev = 0; again = 0; got = 0;
 		 printf("STEP walker cpu%d enables interrupts (local_irq_restore)", cpu);
 		 if
@@ -1235,13 +1532,23 @@ proctype khugepaged()
 	tlb_remove_table_sync_mm(WHO_COLLAPSE, c, 1);
 #endif
 	/* pmdp_collapse_flush(): clear, then flush */
+#if defined(MEM_BUFFERED) && !defined(CLEAR_IS_ORDERED)
+	/* arm64's xchg_relaxed(), or x86's xchg without pmd-clear-xchg */
+	d_step { orig = pmd[PMD_A]; c_pmd_pend = 1;
+		 printf("STEP collapse clears PMD A (pmdp_collapse_flush): the store waits in its store buffer\n") };
+#else
 	d_step { orig = pmd[PMD_A]; pmd[PMD_A] = PMD_NONE;
 		 printf("STEP collapse clears PMD A (pmdp_collapse_flush)\n") };
+#endif
 #if defined(COLLAPSE_FLUSH_WAITS)
 	serialize_against_pte_lookup(WHO_COLLAPSE, c);
 #endif
 	flush_tlb_range(WHO_COLLAPSE, c);
+#if defined(MEM_BUFFERED)
+	collapse_pmd_unlock();
+#else
 	pmd_unlock();
+#endif
 #if defined(IPI_SYNC) && !defined(SEED_BUG_SYNC_BEFORE_CLEAR)
 	/* the seed's fix, after the clear and the flush */
 	tlb_remove_table_sync_mm(WHO_COLLAPSE, c, 1);
@@ -1249,10 +1556,19 @@ proctype khugepaged()
 
 	/* __collapse_huge_page_isolate(), under the PTE lock: a page with
 	 * references beyond its mappings (a GUP pin) is refused */
+#if defined(LOCK_DRAINS)
+	/* x86: pte_offset_map_lock()'s lock cmpxchg (spin-lock-rmw) */
+	collapse_drain();
+#endif
 	if
 	:: d_step { ref[PG_P] > mapcount ->
 		    printf("STEP collapse refuses page P: refcount %d > mapcount %d (pinned)\n", ref[PG_P], mapcount) };
 		/* put the old PMD back exactly: pmd_populate() of the table */
+#if defined(MEM_BUFFERED)
+		/* taking pmd_lock again waits for its release, so for the
+		 * clear before it */
+		collapse_drain();
+#endif
 		pmd_lock();
 		d_step { pmd[PMD_A] = orig;
 			 printf("STEP collapse gives up and restores PMD A -> ");
@@ -1264,6 +1580,12 @@ proctype khugepaged()
 		 * and release the small pages */
 		d_step { copied = 1;
 			 printf("STEP collapse copies page P into huge page H\n") };
+#if defined(MEM_BUFFERED)
+		/* the PTE clear waits behind the PMD clear (TSO's FIFO; under
+		 * MEM_WEAK it could pass it, which only makes a walker find
+		 * no page) and pmd_lock is taken after both */
+		collapse_drain();
+#endif
 		d_step { pte[T1] = PTE_NONE; mapcount--; put_page(PG_P);
 			 printf("STEP collapse clears the PTE in T1 and releases page P\n") };
 		pmd_lock();
@@ -1832,6 +2154,9 @@ init
 		od;
 #endif
 		i = 0;
+#if defined(MEM_BUFFERED)
+		run store_buffers();
+#endif
 #if defined(COLLAPSES)
 		run khugepaged();
 #endif

@@ -110,7 +110,7 @@ int ptlab_model_tools(char *msg, size_t len);
  * PTLAB_MODEL_MAX_SWITCHES names such as "RCU_TABLE_FREE", "FLUSH_IPI",
  * "SCENARIO_MUNMAP", "GUP_WALKERS" (each given to spin as -DNAME).
  */
-#define PTLAB_MODEL_MAX_SWITCHES 24
+#define PTLAB_MODEL_MAX_SWITCHES (24 + 1 + BARRIERS)
 size_t ptlab_model_switches(const struct ptlab_cell *c,
 			    const char *out[PTLAB_MODEL_MAX_SWITCHES]);
 
@@ -123,7 +123,9 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 /*
  * Checks @n cells, ptlab_model_options.jobs at a time; results[i] is
  * cells[i]'s. Returns 0, or -errno when it could not start (results are
- * then untouched). A failure inside a cell is that cell's MODEL_ERROR.
+ * then untouched): -EINVAL for a cell whose memory model is unknown, or
+ * that drops an unknown barrier or drops one under MEMORY_SC. A failure
+ * inside a cell is that cell's MODEL_ERROR.
  * Release each result with ptlab_model_result_release().
  */
 int ptlab_model_check(const struct ptlab_model_options *o,
@@ -139,9 +141,14 @@ enum model_judgement {
 	MODEL_FAIL,
 	/* The model gave no verdict. */
 	MODEL_NO_VERDICT,
+	/* A barrier was dropped: the rule assumes every barrier, so the
+	 * verdict is reported, not judged (ptlab study barriers compares it
+	 * with the cell's verdict with every barrier). */
+	MODEL_UNJUDGED,
+	MODEL_JUDGEMENTS,
 };
 
-/* "pass", "fail", "error" */
+/* "pass", "fail", "error", "n/a" */
 const char *model_judgement_name(enum model_judgement j);
 
 /*

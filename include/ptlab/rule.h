@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "ptlab/config.h"
+#include "ptlab/memory_model.h"
 #include "ptlab/profile.h"
 
 enum scenario {
@@ -117,6 +118,12 @@ struct ptlab_cell {
 	enum scenario scenario;
 	unsigned int walkers;   /* WALKER_MASK()s; 0: the scenario's default
 				 * in the cell's kernel generation */
+	/* The model's memory model (MEMORY_SC by default); the stress lab
+	 * runs on the host's (memory_model_host()). */
+	enum memory_model memory;
+	/* BARRIER_BIT()s of the barriers left out; the rule assumes every
+	 * barrier, so it does not judge a cell with any dropped. */
+	unsigned int dropped;
 };
 
 /* The cell's walker kinds: its own, or its scenario's default. */

@@ -69,6 +69,10 @@ const char *model_judgement_name(enum model_judgement j)
 		return "fail";
 	case MODEL_NO_VERDICT:
 		return "error";
+	case MODEL_UNJUDGED:
+		return "n/a";
+	case MODEL_JUDGEMENTS:
+		break;
 	}
 	return "?";
 }
@@ -255,6 +259,11 @@ int ptlab_model_check(const struct ptlab_model_options *o,
 	size_t started = 0;
 	int err = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned int)cells[i].memory >= MEMORY_MODELS ||
+		    (cells[i].dropped & ~(BARRIER_BIT(BARRIERS) - 1)) ||
+		    (cells[i].dropped && cells[i].memory == MEMORY_SC))
+			return -EINVAL;
 	if (jobs > n)
 		jobs = n;
 	if (!jobs)
@@ -299,6 +308,8 @@ enum model_judgement ptlab_model_judge(const struct ptlab_cell *c,
 
 	if (r->verdict == MODEL_ERROR)
 		return MODEL_NO_VERDICT;
+	if (c->dropped)
+		return MODEL_UNJUDGED;
 	if ((r->verdict == MODEL_UNSAFE) != e.unsafe)
 		return MODEL_FAIL;
 	for (int w = 0; w < WALKER_KINDS; w++)

@@ -133,6 +133,15 @@ size_t ptlab_model_switches(const struct ptlab_cell *c,
 		out[n++] = "GUP_WALKERS";
 	if (cell_walkers(c) & WALKER_MASK(WALKER_RCU))
 		out[n++] = "RCU_WALKERS";
+	if (c->memory == MEMORY_TSO)
+		out[n++] = "MEM_TSO";
+	else if (c->memory == MEMORY_WEAK)
+		out[n++] = "MEM_WEAK";
+	/* the model refuses a dropped barrier under SC (ptlab_model_check()
+	 * refuses such a cell first) */
+	for (int b = 0; b < BARRIERS; b++)
+		if (c->dropped & BARRIER_BIT(b))
+			out[n++] = barrier_info((enum barrier)b)->model_switch;
 	return n;
 }
 
@@ -156,7 +165,19 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
 			      unshare_sync_name(c->kernel.unshare_sync));
 	if (n >= 0 && (size_t)n < len && c->walkers &&
 	    c->walkers != scenario_default_walkers(c->scenario, c->kernel))
-		snprintf(buf + n, len - (size_t)n, ".%s",
-			 c->walkers == WALKER_MASK(WALKER_RCU) ? "rcu" :
-			 c->walkers == WALKER_MASK(WALKER_GUP) ? "gup" : "gup+rcu");
+		n += snprintf(buf + n, len - (size_t)n, ".%s",
+			      c->walkers == WALKER_MASK(WALKER_RCU) ? "rcu" :
+			      c->walkers == WALKER_MASK(WALKER_GUP) ? "gup" : "gup+rcu");
+	if (n >= 0 && (size_t)n < len && c->memory != MEMORY_SC)
+		n += snprintf(buf + n, len - (size_t)n, ".%s", memory_model_name(c->memory));
+	if (n >= 0 && (size_t)n < len && c->dropped) {
+		char names[256];
+
+		/* "no-a+b": a directory name without a comma */
+		barrier_list_format(c->dropped, names, sizeof(names));
+		for (char *p = names; *p; p++)
+			if (*p == ',')
+				*p = '+';
+		snprintf(buf + n, len - (size_t)n, ".no-%s", names);
+	}
 }
