@@ -16,6 +16,8 @@ int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 /* ptlab study sync (cli/study_sync.c), dispatched by cmd_study(). */
 int study_sync(int argc, char **argv);
+/* ptlab study barriers (cli/study_barriers.c). */
+int study_barriers(int argc, char **argv);
 int cmd_soak(int argc, char **argv);
 
 #endif /* PTLAB_CLI_COMMANDS_H */

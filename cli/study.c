@@ -7,6 +7,8 @@
  *                         memory sends, for each unshare generation
  *   ptlab study sync      every sync policy on every profile: safety by
  *                         both oracles, and cost (cli/study_sync.c)
+ *   ptlab study barriers  which barrier each verdict rests on, under tso
+ *                         and weak memory (cli/study_barriers.c)
  *
  * The counts come from the race points at the start of each wait
  * (RP_TLB_FLUSH_BEGIN, RP_TABLE_SYNC_BEGIN: the CPUs interrupted), read
@@ -418,6 +420,9 @@ static const struct cli_sub studies[] = {
 	{ "sync", study_sync,
 	  "which CPUs must tlb_remove_table_sync_one() interrupt: every policy, safety "
 	  "and cost" },
+	{ "barriers", study_barriers,
+	  "which barrier each verdict rests on, under tso and weak memory (the Spin "
+	  "model)" },
 	{ NULL, NULL, NULL }
 };
 
