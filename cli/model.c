@@ -105,8 +105,7 @@ static int add_dropped(struct model_args *a, const char *list)
 	unsigned int mask;
 
 	if (barrier_list_parse(list, &mask, err, sizeof(err))) {
-		fprintf(stderr, "ptlab: bad --drop-barrier: %s\n", err);
-		return CLI_EXIT_USAGE;
+		return cli_error("bad --drop-barrier", list, err);
 	}
 	a->dropped |= mask;
 	return 0;

@@ -149,8 +149,7 @@ static int parse(struct barrier_study *st, int argc, char **argv)
 			break;
 		case OPT_BARRIERS:
 			if (barrier_list_parse(v, &st->barriers, err, sizeof(err))) {
-				fprintf(stderr, "ptlab: bad --barriers: %s\n", err);
-				return CLI_EXIT_USAGE;
+				return cli_error("bad --barriers", v, err);
 			}
 			break;
 		case OPT_JOBS:

@@ -203,7 +203,7 @@ int barrier_list_parse(const char *list, unsigned int *mask, char *err, size_t l
 				found = b;
 		if (found < 0) {
 			snprintf(err, len, "'%.*s' is not a barrier: the barriers are %s",
-				 (int)(n > 64 ? 64 : n), p, names);
+				 (int)n, p, names);
 			return -EINVAL;
 		}
 		if (m & BARRIER_BIT(found)) {

@@ -200,7 +200,8 @@ TEST(cli_usage_ambiguous_prefix)
 			   "--seed, --stop-on-first, --sync)", "race", "--s", "1");
 	CHECK_USAGE("--se=1", "(allowed: --seconds, --seed)", "race", "--se=1");
 	CHECK_USAGE("--s", "(allowed: --seconds, --scenarios, --seed, --sync)", "matrix", "--s=1");
-	CHECK_USAGE("--m", "(allowed: --model, --max-depth, --memory-mb)", "model", "--m", "1");
+	CHECK_USAGE("--m", "(allowed: --memory, --model, --max-depth, --memory-mb)", "model",
+		    "--m", "1");
 }
 
 /* Good values through --opt=value and prefixes reach the run. */
@@ -315,7 +316,7 @@ TEST(cli_help_every_command)
 	CHECK_EQ(ptlab("--help", NULL), 0);
 	CHECK(strcmp(out, help) == 0);
 	CHECK_USAGE("frob", "unknown help topic: frob (allowed: profiles", "help", "frob");
-	CHECK_USAGE("frob", "unknown study: frob (allowed: unshare, sync)", "help", "study", "frob");
+	CHECK_USAGE("frob", "unknown study: frob (allowed: unshare, sync, barriers)", "help", "study", "frob");
 	CHECK_USAGE("x", "unexpected argument for race", "help", "race", "x");
 	CHECK_USAGE("x", "unexpected argument for study sync", "help", "study", "sync", "x");
 	/* A command with subcommands, alone, lists them and fails: it did

@@ -310,6 +310,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 			       "\"pmd_recheck\":false,\"ipi_sync\":false,\"sync\":\"none\","
 			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"none\",\"walkers\":[\"gup\"],"
+			       "\"memory\":\"sc\",\"dropped_barriers\":[],"
 			       "\"expected\":\"unsafe\",\"model_verdict\":\"unsafe\","
 			       "\"states\":"), "%s", text);
 	CHECK_MSG(strstr(text, "\"violations_by_walker\":{\"gup\":[\"stale_table\""), "%s", text);
@@ -320,6 +321,7 @@ TEST_T(model_cli_json_and_counterexample, 120)
 			       "\"pmd_recheck\":true,\"ipi_sync\":true,\"sync\":\"all\","
 			       "\"collapse_table\":\"reuse\",\"retract\":\"free\",\"rcu_everywhere\":false,"
 			       "\"unshare_sync\":\"gather\",\"walkers\":[\"gup\"],"
+			       "\"memory\":\"sc\",\"dropped_barriers\":[],"
 			       "\"expected\":\"safe\",\"model_verdict\":\"safe\""), "%s", text);
 	CHECK_MSG(strstr(text, "\"counterexample\":[],"), "%s", text);
 	CHECK_MSG(strstr(text, "\"passed\":true"), "%s", text);
