@@ -225,7 +225,7 @@ struct report_page *report_page_open(const char *path)
 		      "<h1>ptlab: the page-table lifetime protocol, cell by cell</h1>\n"
 		      "<p id=\"summary\"></p>\n<div id=\"legend\"></div>\n"
 		      "<div id=\"grid\"></div>\n<div id=\"detail\"></div>\n"
-		      "<div id=\"timeline-legend\"></div>\n"
+		      "<div id=\"timeline-legend\"></div>\n<div id=\"barriers\"></div>\n"
 		      "<script type=\"application/json\" id=\"ptlab-data\">"
 		      "{\"ptlab_version\":\"%s\",\"cells\":[",
 		ptlab_report_css, PTLAB_VERSION);
@@ -271,7 +271,8 @@ int report_page_add_text(struct report_page *p, const char *cell, size_t len)
  * the header of each document's lines (@headers, NULL: none), the strings
  * the timelines share. */
 static int page_close(struct report_page *p, const char *path, bool matrix_passed,
-		      bool have_model, const json_t *min_overlaps, const json_t *headers)
+		      bool have_model, const json_t *min_overlaps, const json_t *headers,
+		      const json_t *barriers)
 {
 	json_t *keys = json_array(), *tail;
 	char *text;
@@ -279,10 +280,10 @@ static int page_close(struct report_page *p, const char *path, bool matrix_passe
 
 	for (size_t k = 0; k < DOC_GENERATION_KEYS; k++)
 		json_array_append_new(keys, json_string(doc_generation_keys[k]));
-	tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i, s:o*}", "have_model", have_model,
+	tail = json_pack("{s:b, s:b, s:O*, s:O*, s:O, s:i, s:o*, s:O*}", "have_model", have_model,
 			 "matrix_passed", matrix_passed, "min_overlaps", min_overlaps,
 			 "line_headers", headers, "strings", p->strings.list, "timeline_events",
-			 REPORT_TIMELINE_EVENTS, "generation_keys", keys);
+			 REPORT_TIMELINE_EVENTS, "generation_keys", keys, "barriers", barriers);
 	text = tail ? json_dumps(tail, PAGE_DUMP_FLAGS) : NULL;
 	if (!text) {
 		json_decref(tail);
@@ -304,7 +305,7 @@ int report_page_close(struct report_page *p, const char *path, bool matrix_passe
 		      uint64_t min_overlaps)
 {
 	json_t *n = json_integer((json_int_t)min_overlaps);
-	int ret = page_close(p, path, matrix_passed, false, n, NULL);
+	int ret = page_close(p, path, matrix_passed, false, n, NULL, NULL);
 
 	json_decref(n);
 	return ret;
@@ -319,8 +320,11 @@ void report_page_abort(struct report_page *p)
 	free(p);
 }
 
-/* The two documents' cells, page cell by page cell (doc_pair_cells()). */
-static int write_page(const json_t *matrix, const json_t *model, const char *path)
+/* The two documents' cells, page cell by page cell (doc_pair_cells()),
+ * and the barrier table of @barriers (ptlab study barriers --json; NULL:
+ * none). */
+static int write_page(const json_t *matrix, const json_t *model, const json_t *barriers,
+		      const char *path)
 {
 	size_t n = 0;
 	struct doc_pair *pairs = doc_pair_cells(matrix, model, &n);
@@ -345,18 +349,22 @@ static int write_page(const json_t *matrix, const json_t *model, const char *pat
 	headers = json_pack("{s:O*, s:O*}", "stress", json_object_get(matrix, "line_header"),
 			    "model", json_object_get(model, "line_header"));
 	ret = page_close(p, path, json_is_true(json_object_get(matrix, "passed")), model != NULL,
-			 json_object_get(matrix, "min_overlaps"), headers);
+			 json_object_get(matrix, "min_overlaps"), headers,
+			 barriers ? json_object_get(barriers, "barriers") : NULL);
 	json_decref(headers);
 	return ret;
 }
 
 /* ---- the command ---- */
 
-enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_GRID, OPT_OUTPUT = 'o' };
+enum { OPT_FROM = CLI_OPT_FIRST, OPT_MODEL, OPT_GRID, OPT_BARRIERS, OPT_OUTPUT = 'o' };
 
 static const struct cli_opt options[] = {
 	{ "from", OPT_FROM, "FILE", "the matrix's JSON (required)" },
 	{ "model", OPT_MODEL, "FILE", "the model's JSON" },
+	{ "barriers", OPT_BARRIERS, "FILE",
+	  "the JSON of ptlab study barriers: the page shows its table, barrier -> cells that "
+	  "need it" },
 	{ "output", OPT_OUTPUT, "FILE",
 	  "the report (default " REPORT_DEFAULT "; with --grid, none unless named)" },
 	{ "grid", OPT_GRID, NULL,
@@ -366,7 +374,8 @@ static const struct cli_opt options[] = {
 
 static const struct cli_command cmd = {
 	.name = "report",
-	.synopsis = "--from MATRIX.json [--model MODEL.json] [-o FILE] [--grid]",
+	.synopsis = "--from MATRIX.json [--model MODEL.json] [--barriers STUDY.json] [-o FILE]\n"
+		    "       [--grid]",
 	.about = "Builds the HTML report from saved results: the grid of every cell's\n"
 		 "verdicts by the rule, the stress matrix (ptlab matrix --json) and the\n"
 		 "model (ptlab model --json); a click on a cell shows its lines, the\n"
@@ -419,30 +428,65 @@ static char *read_input(const char *what, const char *path, size_t *len)
 
 /* The grid (when asked) and the page (when it has a path) of the two
  * documents' texts. */
-static int report_docs(const char *mtext, size_t mlen, const char *motext, size_t molen,
-		       const struct grid_outputs *grid, const char *path)
+/* The study's document, or NULL after printing why not: it must have an
+ * array "barriers" whose entries each have a "name". */
+static json_t *barriers_load(const char *text, size_t len)
 {
-	json_t *m = doc_load(mtext, mlen, "matrix"), *mo = NULL;
+	json_error_t err;
+	json_t *b = json_loadb(text, len, 0, &err);
+	json_t *list = b ? json_object_get(b, "barriers") : NULL;
+	size_t i;
+	json_t *e;
+
+	if (!b) {
+		fprintf(stderr, "ptlab: cannot read the --barriers file: %s (line %d)\n", err.text,
+			err.line);
+		return NULL;
+	}
+	if (!json_is_array(list)) {
+		fprintf(stderr, "ptlab: the --barriers file has no \"barriers\" array: is it the "
+				"JSON of ptlab study barriers?\n");
+		json_decref(b);
+		return NULL;
+	}
+	json_array_foreach (list, i, e)
+		if (!json_is_string(json_object_get(e, "name")) ||
+		    !json_is_array(json_object_get(e, "memory"))) {
+			fprintf(stderr, "ptlab: the --barriers file's barrier %zu has no name or "
+					"no \"memory\" array\n", i);
+			json_decref(b);
+			return NULL;
+		}
+	return b;
+}
+
+static int report_docs(const char *mtext, size_t mlen, const char *motext, size_t molen,
+		       const char *btext, size_t blen, const struct grid_outputs *grid,
+		       const char *path)
+{
+	json_t *m = doc_load(mtext, mlen, "matrix"), *mo = NULL, *b = NULL;
 	int ret = 0;
 
-	if (!m || (motext && !(mo = doc_load(motext, molen, "model"))))
+	if (!m || (motext && !(mo = doc_load(motext, molen, "model"))) ||
+	    (btext && !(b = barriers_load(btext, blen))))
 		ret = CLI_EXIT_USAGE;
 	if (!ret && path)
-		ret = write_page(m, mo, path);
+		ret = write_page(m, mo, b, path);
 	if (!ret && grid)
 		ret = grid_print(stdout, m, mo, grid);
 	else if (!ret)
 		printf("report: %s\n", path);
 	json_decref(m);
 	json_decref(mo);
+	json_decref(b);
 	return ret;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	const char *from = NULL, *model = NULL, *out = NULL;
-	char *mtext = NULL, *motext = NULL;
-	size_t mlen = 0, molen = 0;
+	const char *from = NULL, *model = NULL, *out = NULL, *barriers = NULL;
+	char *mtext = NULL, *motext = NULL, *btext = NULL;
+	size_t mlen = 0, molen = 0, blen = 0;
 	bool grid = false;
 	int c, ret;
 
@@ -455,6 +499,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_MODEL:
 			model = optarg;
+			break;
+		case OPT_BARRIERS:
+			barriers = optarg;
 			break;
 		case OPT_OUTPUT:
 			out = optarg;
@@ -473,14 +520,18 @@ int cmd_report(int argc, char **argv)
 	mtext = read_input("--from file", from, &mlen);
 	if (mtext && model)
 		motext = read_input("--model file", model, &molen);
-	if (!mtext || (model && !motext)) {
+	if (mtext && barriers && (!model || motext))
+		btext = read_input("--barriers file", barriers, &blen);
+	if (!mtext || (model && !motext) || (barriers && !btext)) {
 		ret = CLI_EXIT_USAGE;
 	} else {
 		struct grid_outputs where = { from, model, out };
 
-		ret = report_docs(mtext, mlen, motext, molen, grid ? &where : NULL, out);
+		ret = report_docs(mtext, mlen, motext, molen, btext, blen, grid ? &where : NULL,
+				  out);
 	}
 	free(mtext);
 	free(motext);
+	free(btext);
 	return ret;
 }

@@ -399,6 +399,40 @@
 		["\u25c7", "frame reused"], ["red", "stale read or lock, violation"],
 		["arrow", "IPI (dashed: held back)"]])
 		text(el("span", {}, tlegend), sym + " " + what);
+	// The barrier table of ptlab study barriers (report --barriers): for
+	// each barrier and memory model, the safe cells that turn unsafe
+	// without it, grouped by scenario and fixes with their profiles.
+	if (data.barriers) {
+		const div = document.getElementById("barriers");
+		text(el("h2", {}, div), "Barriers: the cells that need each one");
+		text(el("p", {}, div), "Each safe cell checked again by the model with one " +
+			"barrier left out (ptlab study barriers); a cell that turns unsafe needs it.");
+		const table = el("table", { class: "barriers" }, div);
+		const head = el("tr", {}, table);
+		for (const h of ["barrier", "memory", "needed by", "cells (scenario, re-check, " +
+			"sync policy: profiles)"])
+			text(el("th", {}, head), h);
+		for (const b of data.barriers)
+			for (const m of b.memory) {
+				const tr = el("tr", {}, table);
+				text(el("td", { title: b.kernel + "\n" + b.orders }, tr), b.name);
+				text(el("td", {}, tr), m.memory);
+				const needed = m.needed_by || [];
+				text(el("td", {}, tr), m.present ?
+					`${needed.length} of ${m.safe_cells}` : "not a barrier of " + m.memory);
+				const groups = new Map();
+				for (const c of needed) {
+					const key = `${c.scenario}, ${c.pmd_recheck ? "re-check" : "no re-check"}` +
+						`, ${c.sync}`;
+					if (!groups.has(key))
+						groups.set(key, []);
+					groups.get(key).push(c.profile);
+				}
+				const td = el("td", {}, tr);
+				for (const [k, profiles] of groups)
+					text(el("div", {}, td), `${k}: ${profiles.join(", ")}`);
+			}
+	}
 	// #cell-N: that cell, as if clicked.
 	const want = /^#cell-(\d+)$/.exec(location.hash);
 	if (want) {

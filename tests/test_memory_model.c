@@ -327,3 +327,44 @@ TEST_T(memory_study_barriers_finds_the_cells, 300)
 		  "the study's table:\n%s", out);
 	free(out);
 }
+
+/* The report shows the study's table (report --barriers): the page's data
+ * holds it, and a file that is not the study's is refused. */
+TEST_T(memory_report_holds_the_barrier_table, 300)
+{
+	char dir[256], matrix[300], study[300], page[300];
+	char *out = malloc(OUT_LEN), *html;
+
+	CHECK(out);
+	test_mkdtemp(dir, sizeof(dir), "barriers");
+	snprintf(matrix, sizeof(matrix), "%s/matrix.json", dir);
+	snprintf(study, sizeof(study), "%s/study.json", dir);
+	snprintf(page, sizeof(page), "%s/report.html", dir);
+	CHECK_MSG(run_ptlab(out, (const char *const[]){ "matrix", "--profiles", "x86",
+							"--scenarios", "munmap", "--fixes", "both",
+							"--seconds", "0.3", "--json", matrix,
+							"--no-report", NULL }) == 0,
+		  "matrix:\n%s", out);
+	CHECK_MSG(run_ptlab(out, (const char *const[]){ "study", "barriers", "--profiles",
+							"arm64", "--scenarios", "collapse-zap",
+							"--sync", "walkers", "--memory", "tso",
+							"--barriers", "walker-mark-mb", "--json",
+							study, NULL }) == 0,
+		  "study:\n%s", out);
+	CHECK_MSG(run_ptlab(out, (const char *const[]){ "report", "--from", matrix,
+							"--barriers", study, "-o", page,
+							NULL }) == 0,
+		  "report:\n%s", out);
+	html = test_read_file(page);
+	CHECK(html);
+	/* "/" is escaped in the page's data */
+	CHECK_MSG(strstr(html, "\"barriers\":[{\"name\":\"walker-mark-mb\""), "no table data");
+	CHECK(strstr(html, "\"needed_by\":[{\"profile\":\"arm64\",\"scenario\":\"collapse-zap\""));
+	CHECK(strstr(html, "<div id=\"barriers\"></div>"));
+	free(html);
+	CHECK_EQ(run_ptlab(out, (const char *const[]){ "report", "--from", matrix, "--barriers",
+						       matrix, "-o", page, NULL }), 2);
+	CHECK_MSG(strstr(out, "has no \"barriers\" array"), "%s", out);
+	test_rmtree(dir);
+	free(out);
+}

@@ -820,5 +820,31 @@ TEST_FULL(report_in_a_browser, 600)
 	png_colours(shot, 0x5b8fd1, &blue, &colours);
 	CHECK_MSG(colours >= 16 && blue >= 500, "screenshot: %zu colours, %zu blue pixels",
 		  colours, blue);
+	/* With ptlab study barriers' JSON, the page shows its table: a row
+	 * per barrier and memory model, the cells that need it grouped with
+	 * their profiles. */
+	{
+		char study[300], page[300];
+		const char *sargs[] = { "study", "barriers", "--profiles", "arm64,x86",
+					"--scenarios", "collapse-zap", "--sync", "walkers",
+					"--memory", "tso", "--barriers",
+					"walker-mark-mb,sync-scan-mb", "--json", study, NULL };
+		const char *rargs[] = { "report", "--from", matrix, "--model", model,
+					"--barriers", study, "-o", page, NULL };
+
+		snprintf(study, sizeof(study), "%s/study.json", dir);
+		snprintf(page, sizeof(page), "%s/barriers.html", dir);
+		CHECK_MSG(ptlab(sargs) == 0, "study barriers:\n%s", out);
+		CHECK_MSG(ptlab(rargs) == 0, "report --barriers:\n%s", out);
+		snprintf(url, sizeof(url), "file://%s", page);
+		dom = dom_of(prof, url, "");
+		CHECK_MSG(strstr(dom, "<table class=\"barriers\">") &&
+			  test_count(dom, "<td title=") == 2 &&
+			  strstr(dom, "collapse-zap, re-check, walkers: arm64</div>") &&
+			  strstr(dom, "<td>2 of 4</td>") && strstr(dom, "<td>0 of 4</td>"),
+			  "the barrier table:\n%.3000s", strstr(dom, "id=\"barriers\"") ?
+							    strstr(dom, "id=\"barriers\"") : dom);
+		free(dom);
+	}
 	test_rmtree(dir);
 }
