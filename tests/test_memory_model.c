@@ -168,11 +168,13 @@ TEST_T(memory_walker_mark_mb_holds_the_walkers_policy, 120)
 }
 
 /*
- * GUP-fast's own barrier: without gup-pin-mb a walker's re-checks may be
- * satisfied before its reference is seen, and collapse (which relies on
- * the refcount and no IPI: arm64 with the flush-trusting skip policy does
- * not sync there... ) copies a page the walker pins: the cell's verdict
- * must flip from safe to unsafe with a stale pin, under both models.
+ * GUP-fast's own barrier: on arm64 with the PMD re-check and no sync,
+ * collapse-pin is safe because the pin and collapse's PMD clear form a
+ * store-buffering pair (the walker pins, then re-checks the PMD; collapse
+ * clears the PMD, then reads the refcount): one of them sees the other.
+ * Without gup-pin-mb the walker's re-checks may be satisfied before its
+ * reference is seen, both miss, and collapse copies a page the walker
+ * pinned (stale_pin), under both models.
  */
 TEST_T(memory_gup_pin_mb_holds_collapse_against_a_pin, 120)
 {
@@ -182,7 +184,6 @@ TEST_T(memory_gup_pin_mb_holds_collapse_against_a_pin, 120)
 
 	for (int m = MEMORY_TSO, i = 0; m < MEMORY_MODELS; m++, i += 2) {
 		c[i] = one_cell("arm64", "collapse-pin", SYNC_NONE, (enum memory_model)m, 0);
-		c[i].fixes.pmd_recheck = false;
 		c[i + 1] = c[i];
 		c[i + 1].dropped = BARRIER_BIT(BARRIER_GUP_PIN_MB);
 	}
