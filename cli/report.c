@@ -374,8 +374,8 @@ static const struct cli_opt options[] = {
 
 static const struct cli_command cmd = {
 	.name = "report",
-	.synopsis = "--from MATRIX.json [--model MODEL.json] [--barriers STUDY.json] [-o FILE]\n"
-		    "       [--grid]",
+	.synopsis = "--from MATRIX.json [--model MODEL.json]\n"
+		    "       [--barriers STUDY.json] [-o FILE] [--grid]",
 	.about = "Builds the HTML report from saved results: the grid of every cell's\n"
 		 "verdicts by the rule, the stress matrix (ptlab matrix --json) and the\n"
 		 "model (ptlab model --json); a click on a cell shows its lines, the\n"

@@ -49,7 +49,7 @@ TEST(study_bad_input)
 	} cases[] = {
 		/* Alone, study lists its studies (its usage, on stderr: it did no work). */
 		{ { NULL }, "subcommands:\n  unshare " },
-		{ { "async" }, "ptlab: unknown study: async (allowed: unshare, sync)" },
+		{ { "async" }, "ptlab: unknown study: async (allowed: unshare, sync, barriers)" },
 		{ { "unshare", "--gib", "0" }, "ptlab: bad --gib: 0 (allowed: up to 8 sizes" },
 		{ { "unshare", "--gib", "1,,2" }, "ptlab: bad --gib: 1,,2" },
 		{ { "unshare", "--cpus", "65" }, "ptlab: bad --cpus: 65 (allowed: 2..64)" },
