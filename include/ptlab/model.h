@@ -9,6 +9,10 @@
  * the search finds a violation it replays the shortest one (`spin -t`) and
  * returns its steps in the protocol's words. The model does not know the
  * rule: ptlab_model_judge() compares its findings with ptlab_expect().
+ * A cell's memory model (sc, tso, weak) and the barriers it drops
+ * (ptlab_cell.memory, .dropped; ptlab/memory_model.h) become switches of
+ * their own; the rule assumes every barrier, so a cell with one dropped
+ * is reported and not judged (MODEL_UNJUDGED).
  *
  * Needs `spin` and `gcc` in PATH (Debian packages spin and gcc; spin
  * preprocesses the model with gcc). pan is compiled with `tcc` when it
