@@ -131,11 +131,12 @@ int tlb_remove_table_sync_mm(struct mm_struct *mm)
 	 * sync-scan-mb; with it dropped (the stress lab's --drop-barrier)
 	 * barrier() stands in its place, so that the compiler keeps the
 	 * loads after the caller's clear and only the hardware may reorder
-	 * them. On x86-64 every caller's clear is a locked instruction
-	 * (collapse's xchg; the unshare's and the batch fallback's paths
-	 * take locks and flush after it), so this host cannot show its
-	 * absence in those callers: a store buffer drained by them has
-	 * nothing left to reorder.
+	 * them. On x86-64 every caller's clear is an xchg
+	 * (pmdp_huge_get_and_clear() in collapse, pud_clear() in the
+	 * unshare, pmd_clear() before the batch fallback: pgtable.h), a
+	 * locked instruction that drains this CPU's store buffer itself,
+	 * so there this host cannot show the fence's absence: no store is
+	 * left for the marker loads to pass.
 	 */
 	if (!machine_dropped(BARRIER_SYNC_SCAN_MB))
 		smp_mb();
