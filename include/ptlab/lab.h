@@ -269,10 +269,10 @@ static inline uint64_t lab_total_violations(const struct lab_result *r)
 }
 
 /* A cell's verdict: pass, fail, or inconclusive (a safe cell whose run
- * did not put the protocol to the test often enough). */
-/* LAB_UNJUDGED: barriers were dropped and the run itself was sound; what
- * it saw is reported, not compared with the rule, which assumes every
- * barrier (as the model's MODEL_UNJUDGED). */
+ * did not put the protocol to the test often enough); LAB_UNJUDGED when
+ * barriers were dropped and the run itself was sound: what it saw is
+ * reported, not compared with the rule, which assumes every barrier (as
+ * the model's MODEL_UNJUDGED). */
 enum lab_verdict { LAB_PASS, LAB_FAIL, LAB_INCONCLUSIVE, LAB_UNJUDGED };
 const char *lab_verdict_name(enum lab_verdict v);
 
