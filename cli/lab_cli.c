@@ -360,6 +360,20 @@ void lab_cli_print_evidence(FILE *f, const struct lab_result *r)
 				(unsigned long long)r->failures[k]);
 }
 
+bool lab_cli_drop_barriers(const char *list, unsigned int *mask)
+{
+	char err[768];
+	unsigned int m;
+
+	if (barrier_list_parse(list, &m, err, sizeof(err)) ||
+	    !lab_barriers_droppable(m, err, sizeof(err))) {
+		fprintf(stderr, "ptlab: bad --drop-barrier %s: %s\n", list ? list : "", err);
+		return false;
+	}
+	*mask |= m;
+	return true;
+}
+
 void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 			 const struct lab_result *r)
 {
@@ -370,6 +384,14 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_bool(j, "pmd_recheck", cfg->fixes.pmd_recheck);
 	json_bool(j, "ipi_sync", cfg->fixes.sync != SYNC_NONE);
 	json_string(j, "sync", sync_policy_name(cfg->fixes.sync));
+	/* The lab runs on the host's memory model, with every barrier but
+	 * those --drop-barrier left out. */
+	json_string(j, "memory", memory_model_name(memory_model_host()));
+	json_array_begin(j, "dropped_barriers");
+	for (int b = 0; b < BARRIERS; b++)
+		if (cfg->dropped_barriers & BARRIER_BIT(b))
+			json_string(j, NULL, barrier_info((enum barrier)b)->name);
+	json_array_end(j);
 	json_u64(j, "ops", r->ops);
 	json_object_begin(j, "violations");
 	for (int k = 0; k < VIOLATION_KINDS; k++)

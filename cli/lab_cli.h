@@ -17,6 +17,19 @@
 #define LAB_CLI_MAX_SECONDS 3600.0
 #define LAB_CLI_MAX_OPS 1000000000000ULL
 
+/*
+ * --drop-barrier NAME[,NAME] of race and matrix: the barriers the stress
+ * lab leaves out (BARRIER_BIT()s into *@mask, added to what it holds);
+ * prints the error and returns false on a malformed list, a name that is
+ * not a barrier, or one the lab cannot drop (with why, and the model's
+ * option for it).
+ */
+bool lab_cli_drop_barriers(const char *list, unsigned int *mask);
+#define LAB_CLI_DROP_BARRIER_HELP                                                        \
+	"leave out these barriers: walker-mark-mb, sync-scan-mb (those this host can "  \
+	"show, see ptlab model --list-barriers); the rule assumes every barrier, so "   \
+	"such a cell is reported, not judged"
+
 /* Parses a comma-separated list of profile names into @out (indexes into
  * ptlab_profiles()); prints the error and returns false on a bad name. */
 bool lab_cli_profiles(const char *list, bool out[], size_t n);

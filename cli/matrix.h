@@ -62,6 +62,8 @@ struct matrix {
 	struct lab_cli_kernel kernel;
 	/* --no-rule: observe only, each cell beside the model's proof */
 	bool no_rule;
+	/* --drop-barrier: BARRIER_BIT()s every cell leaves out */
+	unsigned int dropped;
 	/* The traces of the cells (an unlinked temporary file), and whether
 	 * one could not be kept there. */
 	FILE *spool;

@@ -128,7 +128,8 @@ static const char *column_text(const struct cell *c, enum column col, char *buf,
 		return buf;
 	case COL_VERDICT:
 		return c->verdict == LAB_PASS ? "pass" :
-		       c->verdict == LAB_FAIL ? "FAIL" : "INCONCLUSIVE";
+		       c->verdict == LAB_FAIL ? "FAIL" :
+		       c->verdict == LAB_UNJUDGED ? "n/a" : "INCONCLUSIVE";
 	case COL_SAW:
 		if (c->run_error)
 			return "run error";
@@ -165,6 +166,16 @@ static const char *column_text(const struct cell *c, enum column col, char *buf,
 	return buf;
 }
 
+/* The cells with barriers dropped (not judged) that showed a violation. */
+static size_t unjudged_violated(const struct matrix *m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		k += m->cells[i].verdict == LAB_UNJUDGED && lab_total_violations(&m->cells[i].res);
+	return k;
+}
+
 /* The columns @line of @c, or their heads when @c is NULL; no newline. */
 static void print_columns(FILE *f, const enum column *line, size_t n, const struct cell *c)
 {
@@ -177,6 +188,14 @@ static void print_columns(FILE *f, const enum column *line, size_t n, const stru
 
 void matrix_print_header(FILE *f, const struct matrix *m)
 {
+	if (m->dropped) {
+		char names[128];
+
+		barrier_list_format(m->dropped, names, sizeof(names));
+		fprintf(f, "barriers dropped in every cell: %s (memory %s, this host's); the rule "
+			   "assumes every barrier, so the cells are reported, not judged\n",
+			names, memory_model_name(memory_model_host()));
+	}
 	if (m->no_rule)
 		print_columns(f, LINE(observed_line), NULL);
 	else
@@ -251,7 +270,8 @@ void matrix_show_done(struct matrix *m, size_t done, const bool *is_done)
 	if (!m->tty && (!m->progress || done * 10 / m->n <= m->tenths))
 		return;
 	for (size_t i = 0; i < m->n; i++)
-		failed += (is_done ? is_done[i] : i < done) && m->cells[i].verdict != LAB_PASS;
+		failed += (is_done ? is_done[i] : i < done) && m->cells[i].verdict != LAB_PASS &&
+			  m->cells[i].verdict != LAB_UNJUDGED;
 	if (m->tty) {
 		fprintf(stderr, "\r\033[K[%zu/%zu] cells done, %zu not passed, %u job%s, %.0f s",
 			done, m->n, failed, m->jobs, m->jobs == 1 ? "" : "s", monotonic_s() - m->t0);
@@ -334,7 +354,10 @@ void matrix_print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 	double *first = calloc(m->n, sizeof(double)), *rate = calloc(m->n, sizeof(double));
 	double *def = calloc(m->n, sizeof(double));
 	uint64_t dominant[LAB_DEFENCES] = { 0 };
-	size_t nf = 0, nr = 0;
+	size_t nf = 0, nr = 0, unjudged = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		unjudged += m->cells[i].verdict == LAB_UNJUDGED;
 
 	for (size_t i = 0; first && rate && def && i < m->n; i++) {
 		const struct cell *c = &m->cells[i];
@@ -354,9 +377,12 @@ void matrix_print_summary(FILE *f, const struct matrix *m, size_t passed, size_t
 				best = d;
 		dominant[best]++;
 	}
-	fprintf(f, "\n%zu cells: %zu pass, %zu fail, %zu inconclusive, in %.1f s "
-		   "(a safe cell needs %llu defended overlaps)\n",
-		m->n, passed, m->n - passed - inconclusive, inconclusive, secs,
+	fprintf(f, "\n%zu cells: %zu pass, %zu fail, %zu inconclusive, ", m->n, passed,
+		m->n - passed - inconclusive - unjudged, inconclusive);
+	if (unjudged)
+		fprintf(f, "%zu with barriers dropped, not judged (%zu showed violations), ",
+			unjudged, unjudged_violated(m));
+	fprintf(f, "in %.1f s (a safe cell needs %llu defended overlaps)\n", secs,
 		(unsigned long long)m->min_overlaps);
 	if (nf) {
 		qsort(first, nf, sizeof(double), cmp_double);

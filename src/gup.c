@@ -231,12 +231,27 @@ static __attribute__((noinline, cold)) void gup_fast_range_hooked(struct gup_wal
  * pt_walk_lockless_start()/_end()): which mm this CPU walks, published
  * before the walk reads any entry. The full fence (smp_mb(); the series
  * later proposed an xchg()) orders the marker store before the PMD load
- * of the walk, against the syncer's PMD clear, fence, marker load.
+ * of the walk, against the syncer's PMD clear, fence, marker load
+ * (tlb_remove_table_sync_mm(), src/mmu_gather.c): the barrier
+ * walker-mark-mb, which pairs with sync-scan-mb there.
+ *
+ * With walker-mark-mb dropped (@fence false: the stress lab's
+ * --drop-barrier) the marker is still stored, and barrier() stands where
+ * the fence was: the compiler keeps the store before the walk's loads
+ * (C11 lets a relaxed store sink below a later acquire load), so the only
+ * reordering left is the hardware's own. On x86-64 (TSO) that is the
+ * store->load reordering: the marker waits in this CPU's store buffer
+ * while the PUD and PMD loads read the tables, so a syncer that cleared
+ * the PMD after that load and scans the markers before the store drains
+ * sees no marker and sends this CPU no IPI. No other ordering changes.
  */
-static void pt_walk_lockless_start(struct cpu *c, struct mm_struct *mm)
+static void pt_walk_lockless_start(struct cpu *c, struct mm_struct *mm, bool fence)
 {
 	WRITE_ONCE(c->lockless_walk_mm, mm);
-	smp_mb();
+	if (fence)
+		smp_mb();
+	else
+		barrier();
 }
 
 /* The walk read its last entry: release, so a syncer that no longer sees
@@ -259,10 +274,13 @@ gup_inline long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start, ui
 			      .pmd_low_high = machine.profile.pmd_read == PMD_READ_LOW_HIGH };
 	race_hook_fn hook = race_hook_get();
 	bool mark = machine_sync() == SYNC_WALKERS;
+	/* Read once per walk: the machine's dropped barriers do not change
+	 * while it runs. */
+	bool mark_fence = !machine_dropped(BARRIER_WALKER_MARK_MB);
 
 	arch_local_irq_disable(c);
 	if (mark)
-		pt_walk_lockless_start(c, mm);
+		pt_walk_lockless_start(c, mm, mark_fence);
 	if (__builtin_expect(hook != NULL, 0)) {
 		/* A copy: the other instance's stays out of memory. */
 		struct gup_walk hw = w;

@@ -28,6 +28,7 @@ void ptlab_config_default(struct ptlab_config *cfg)
 	cfg->fixes.sync = SYNC_ALL;
 	cfg->kernel = ptlab_kernel_default(&cfg->profile);
 	cfg->pool_bytes = PTLAB_POOL_DEFAULT;
+	cfg->dropped_barriers = 0;
 }
 
 int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name)
@@ -59,6 +60,11 @@ static bool config_valid(const struct ptlab_config *cfg)
 		return false;
 	if ((unsigned int)cfg->profile.upper_table_free > UPPER_TABLE_AT_ONCE ||
 	    ptlab_profile_check(&cfg->profile, NULL, NULL))
+		return false;
+	for (int b = 0; b < BARRIERS; b++)
+		if ((cfg->dropped_barriers & BARRIER_BIT(b)) && !barrier_info((enum barrier)b)->lab)
+			return false;
+	if (cfg->dropped_barriers >> BARRIERS)
 		return false;
 	if ((unsigned int)cfg->kernel.collapse_table >= COLLAPSE_TABLE_COUNT ||
 	    (unsigned int)cfg->kernel.unshare_sync >= UNSHARE_SYNC_COUNT ||
@@ -93,6 +99,7 @@ int ptlab_init(const struct ptlab_config *cfg)
 		machine.profile.upper_table_free = UPPER_TABLE_RCU;
 	}
 	machine.pool_bytes = cfg->pool_bytes;
+	machine.dropped_barriers = cfg->dropped_barriers;
 	ptlab_set_fixes(cfg->fixes);
 	machine.initialized = true;
 	return 0;
@@ -168,6 +175,7 @@ const struct ptlab_config *ptlab_machine_config(void)
 	cfg.kernel = machine.kernel;
 	cfg.fixes = ptlab_get_fixes();
 	cfg.pool_bytes = machine.pool_bytes;
+	cfg.dropped_barriers = machine.dropped_barriers;
 	return &cfg;
 }
 

@@ -8,6 +8,7 @@
 
 #include "ptlab/barrier.h"
 #include "ptlab/machine.h"
+#include "ptlab/memory_model.h"
 
 #define PAGE_ALLOC_MIN_BLOCKS (PTLAB_POOL_MIN / (2ULL << 20))
 #define PAGE_ALLOC_MAX_BLOCKS (PTLAB_POOL_MAX / (2ULL << 20))
@@ -25,6 +26,10 @@ struct machine {
 	/* enum sync_policy of the seed's fix (SYNC_NONE: off). */
 	atomic_int sync;
 	uint64_t pool_bytes;
+	/* BARRIER_BIT()s left out (struct ptlab_config): written by
+	 * ptlab_init() before any CPU uses the machine, read-only afterwards;
+	 * each walk and each sync reads it once (machine_dropped()). */
+	unsigned int dropped_barriers;
 	bool initialized;
 };
 extern struct machine machine;
@@ -38,6 +43,12 @@ static inline bool machine_pmd_recheck(void)
 static inline enum sync_policy machine_sync(void)
 {
 	return (enum sync_policy)READ_ONCE(machine.sync);
+}
+
+/* Whether the barrier @b is left out (the stress lab's --drop-barrier). */
+static inline bool machine_dropped(enum barrier b)
+{
+	return machine.dropped_barriers & BARRIER_BIT(b);
 }
 
 /* The hugetlb unshare sync in effect (the generation, or the sync fix

@@ -127,9 +127,21 @@ int tlb_remove_table_sync_mm(struct mm_struct *mm)
 	 * smp_mb() between the caller's PMD clear (or unshare) and these
 	 * loads, paired with the one in pt_walk_lockless_start() between a
 	 * walker's marker store and its PMD load (Dekker): either a marker
-	 * is seen here, or that walker reads the cleared PMD.
+	 * is seen here, or that walker reads the cleared PMD. This is
+	 * sync-scan-mb; with it dropped (the stress lab's --drop-barrier)
+	 * barrier() stands in its place, so that the compiler keeps the
+	 * loads after the caller's clear and only the hardware may reorder
+	 * them. On x86-64 every caller's clear is an xchg
+	 * (pmdp_huge_get_and_clear() in collapse, pud_clear() in the
+	 * unshare, pmd_clear() before the batch fallback: pgtable.h), a
+	 * locked instruction that drains this CPU's store buffer itself,
+	 * so there this host cannot show the fence's absence: no store is
+	 * left for the marker loads to pass.
 	 */
-	smp_mb();
+	if (!machine_dropped(BARRIER_SYNC_SCAN_MB))
+		smp_mb();
+	else
+		barrier();
 	for (int i = 0; i < PTLAB_MAX_CPUS; i++)
 		if (READ_ONCE(cpus[i].lockless_walk_mm) == mm)
 			walking |= (cpumask_t)1 << i;

@@ -7,11 +7,12 @@
 
 int cli_run(const char *const args[], char *out, size_t len)
 {
-	const char *argv[16] = { test_ptlab_path() };
+	const char *argv[32] = { test_ptlab_path() };
 	size_t n = 1;
 
-	for (; args[n - 1] && n < 15; n++)
+	for (; args[n - 1] && n < 31; n++)
 		argv[n] = args[n - 1];
+	CHECK_MSG(!args[n - 1], "cli_run(): more than 30 arguments");
 	argv[n] = NULL;
 	return test_run(argv, out, len);
 }

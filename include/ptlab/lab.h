@@ -42,6 +42,11 @@ struct lab_window {
 struct lab_run_config {
 	struct ptlab_profile profile;
 	struct ptlab_fixes fixes;
+	/* BARRIER_BIT()s (ptlab/memory_model.h) the machine leaves out
+	 * (struct ptlab_config.dropped_barriers): only barriers whose
+	 * barrier_info() has .lab. The rule assumes every barrier, so
+	 * lab_judge() reports such a run, it does not judge it. 0: none. */
+	unsigned int dropped_barriers;
 	/* The kernel generation (lab_run_config_default(): today's, with
 	 * PT_RECLAIM on in the pt-reclaim scenario whatever the profile). */
 	struct ptlab_kernel kernel;
@@ -92,7 +97,14 @@ struct lab_run_config {
 	double fail_alloc_probability;
 };
 
-/* The cell (profile, fixes, kernel, scenario, walker kinds) of @cfg. */
+/* Whether the stress lab can leave out every barrier of @mask
+ * (BARRIER_BIT()s): those whose barrier_info() has .lab. When not, @err
+ * (if given) names the first that it cannot, and says why and how the
+ * model can. */
+bool lab_barriers_droppable(unsigned int mask, char *err, size_t len);
+
+/* The cell (profile, fixes, kernel, scenario, walker kinds, dropped
+ * barriers) of @cfg. */
 struct ptlab_cell lab_run_cell(const struct lab_run_config *cfg);
 
 /* The default caps: a traced run's lane of 65536 events is 4 MiB (munmap's
@@ -257,8 +269,11 @@ static inline uint64_t lab_total_violations(const struct lab_result *r)
 }
 
 /* A cell's verdict: pass, fail, or inconclusive (a safe cell whose run
- * did not put the protocol to the test often enough). */
-enum lab_verdict { LAB_PASS, LAB_FAIL, LAB_INCONCLUSIVE };
+ * did not put the protocol to the test often enough); LAB_UNJUDGED when
+ * barriers were dropped and the run itself was sound: what it saw is
+ * reported, not compared with the rule, which assumes every barrier (as
+ * the model's MODEL_UNJUDGED). */
+enum lab_verdict { LAB_PASS, LAB_FAIL, LAB_INCONCLUSIVE, LAB_UNJUDGED };
 const char *lab_verdict_name(enum lab_verdict v);
 
 /* The default minimum of defended overlaps for a safe cell to pass. */

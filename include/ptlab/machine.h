@@ -31,16 +31,23 @@ struct ptlab_config {
 	/* Size of the frame pool in bytes: a multiple of 2 MiB within
 	 * [PTLAB_POOL_MIN, PTLAB_POOL_MAX]. */
 	uint64_t pool_bytes;
+	/* BARRIER_BIT()s (ptlab/memory_model.h) of the barriers the machine
+	 * leaves out, the stress lab's --drop-barrier: only those whose
+	 * barrier_info() has .lab (a fence of ptlab's own code between a
+	 * store and a later load); 0, the default, runs every barrier. */
+	unsigned int dropped_barriers;
 };
 
-/* x86 profile, both fixes on, today's kernel, the default pool. */
+/* x86 profile, both fixes on, today's kernel, the default pool, every
+ * barrier. */
 void ptlab_config_default(struct ptlab_config *cfg);
 /* The same with the named profile; -EINVAL for an unknown name. */
 int ptlab_config_profile(struct ptlab_config *cfg, const char *profile_name);
 
 /*
  * Sets the machine up: -EINVAL for a bad pool size, an unknown flush,
- * deposit style, upper-table free or kernel generation, a profile that
+ * deposit style, upper-table free or kernel generation, a dropped barrier
+ * that is not the lab's to drop (or not a barrier), a profile that
  * ptlab_profile_check() refuses, -EBUSY when a machine exists,
  * -ENOMEM when the pool cannot be mapped. ptlab_init() and ptlab_exit() are called from one
  * thread while no other CPU runs.

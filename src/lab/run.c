@@ -141,11 +141,52 @@ void lab_run_config_default(struct lab_run_config *cfg, const struct ptlab_profi
 		cfg->windows[i].delay_ns *= WINDOW_SCALE;
 }
 
+bool lab_barriers_droppable(unsigned int mask, char *err, size_t len)
+{
+	char lab[128] = "";
+
+	if (err && len)
+		err[0] = '\0';
+	for (int b = 0; b < BARRIERS; b++)
+		if (barrier_info((enum barrier)b)->lab)
+			snprintf(lab + strlen(lab), sizeof(lab) - strlen(lab), "%s%s",
+				 lab[0] ? ", " : "", barrier_info((enum barrier)b)->name);
+	for (int b = 0; b < BARRIERS; b++) {
+		const struct barrier_info *bi = barrier_info((enum barrier)b);
+		bool weak_only = !(bi->models & (1u << MEMORY_TSO));
+
+		if (!(mask & BARRIER_BIT(b)) || bi->lab)
+			continue;
+		if (err && len)
+			snprintf(err, len,
+				 "the stress lab cannot drop '%s': on this %s host its ordering "
+				 "is %s; the model can (ptlab model --memory %s --drop-barrier "
+				 "%s); the lab drops %s",
+				 bi->name, memory_model_name(memory_model_host()),
+				 weak_only ? "one TSO gives every access (the kernel needs it only "
+					     "on weaker machines)"
+					   : "the host's own locked instruction or the lab's "
+					     "mechanism (signals, futexes, liburcu), not a fence "
+					     "ptlab can leave out",
+				 weak_only ? "weak" : "tso", bi->name, lab);
+		return false;
+	}
+	if (mask >> BARRIERS) {
+		if (err && len)
+			snprintf(err, len, "barrier bits %#x name no barrier", mask >> BARRIERS);
+		return false;
+	}
+	return true;
+}
+
 struct ptlab_cell lab_run_cell(const struct lab_run_config *cfg)
 {
+	/* .memory stays the rule's default: the lab runs on the host's
+	 * memory model (memory_model_host()), which the cell's JSON names. */
 	return (struct ptlab_cell){ .profile = &cfg->profile, .fixes = cfg->fixes,
 				    .kernel = cfg->kernel, .scenario = cfg->scenario,
-				    .walkers = cfg->walker_kinds };
+				    .walkers = cfg->walker_kinds,
+				    .dropped = cfg->dropped_barriers };
 }
 
 static bool window_ok(const struct lab_window *w)
@@ -177,6 +218,8 @@ static bool config_ok(const struct lab_run_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_windows; i++)
 		if (!window_ok(&cfg->windows[i]))
 			return false;
+	if (!lab_barriers_droppable(cfg->dropped_barriers, NULL, 0))
+		return false;
 	return !(cfg->fail_alloc_paths & ~FAIL_ALLOC_ALL_PATHS) &&
 	       cfg->fail_alloc_probability >= 0.0 && cfg->fail_alloc_probability <= 1.0;
 }
@@ -354,7 +397,8 @@ int lab_run(const struct lab_run_config *cfg, struct lab_result *res)
 	cell = lab_run_cell(cfg);
 	e = ptlab_expect_cell(&cell);
 	mc = (struct ptlab_config){ .profile = cfg->profile, .fixes = cfg->fixes,
-				    .kernel = cfg->kernel, .pool_bytes = cfg->pool_bytes };
+				    .kernel = cfg->kernel, .pool_bytes = cfg->pool_bytes,
+				    .dropped_barriers = cfg->dropped_barriers };
 	ret = ptlab_init(&mc);
 	if (ret)
 		return ret;

@@ -20,6 +20,8 @@ const char *lab_verdict_name(enum lab_verdict v)
 		return "fail";
 	case LAB_INCONCLUSIVE:
 		return "inconclusive";
+	case LAB_UNJUDGED:
+		return "not judged";
 	}
 	return "?";
 }
@@ -116,6 +118,18 @@ enum lab_verdict lab_judge(const struct lab_run_config *cfg, const struct lab_re
 	if (cfg->scenario == SCENARIO_MREMAP && !r->unlinks)
 		return why_not(LAB_FAIL, why, why_len,
 			       "no unmap of mremap's destination freed a page table");
+	/* The rule assumes every barrier: with some dropped, a sound run is
+	 * reported as it is. */
+	if (cfg->dropped_barriers) {
+		char names[128];
+
+		barrier_list_format(cfg->dropped_barriers, names, sizeof(names));
+		return why_not(LAB_UNJUDGED, why, why_len,
+			       "barriers dropped (%s), which the rule assumes: %llu violations, "
+			       "%llu defended overlaps",
+			       names, (unsigned long long)total,
+			       (unsigned long long)r->evidence.defended);
+	}
 	for (int w = 0; w < WALKER_KINDS; w++) {
 		const char *wn = walker_kind_name((enum walker_kind)w);
 		uint64_t seen = 0;
