@@ -162,6 +162,8 @@ int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 	pthread_cond_init(&cache->changed, NULL);
 	cache->entries = NULL;
 	cache->count = 0;
+	cache->memos = NULL;
+	memset(cache->most_states, 0, sizeof(cache->most_states));
 	cache->cc = model_in_path("tcc") ? "tcc" : "gcc";
 	return 0;
 }
@@ -279,4 +281,41 @@ void model_search_share(struct cell_run *run)
 	}
 	pthread_mutex_unlock(&run->cache->lock);
 	free(key);
+}
+
+unsigned int model_hash_bits_for(uint64_t states)
+{
+	unsigned int bits = PAN_HASH_BITS_MIN;
+
+	while (bits < PAN_HASH_BITS_MAX && (UINT64_C(1) << bits) < 2 * states)
+		bits++;
+	return bits;
+}
+
+/* The cells of one scenario store about as many states as each other
+ * (within a factor of ten, across profiles and fixes), those of another
+ * a hundred times more or fewer: a scenario's largest search so far is
+ * the estimate. */
+void model_choose_hash_bits(struct cell_run *run)
+{
+	unsigned int s = (unsigned int)run->cell->scenario;
+	uint64_t most = 0;
+
+	pthread_mutex_lock(&run->cache->lock);
+	if (s < SCENARIO_COUNT)
+		most = run->cache->most_states[s];
+	pthread_mutex_unlock(&run->cache->lock);
+	run->hash_bits = most ? model_hash_bits_for(most) : PAN_HASH_BITS_FIRST;
+}
+
+void model_note_states(struct cell_run *run)
+{
+	unsigned int s = (unsigned int)run->cell->scenario;
+
+	if (s >= SCENARIO_COUNT)
+		return;
+	pthread_mutex_lock(&run->cache->lock);
+	if (run->r->states > run->cache->most_states[s])
+		run->cache->most_states[s] = run->r->states;
+	pthread_mutex_unlock(&run->cache->lock);
 }

@@ -45,16 +45,19 @@ bool model_compile_pan(struct cell_run *run, const char *binary)
  * Runs pan. With @stop_at 0 it searches everything and writes no trail;
  * else it stops at its @stop_at-th violation and writes that one's trail.
  * The search order is deterministic, so the n-th violation is the same
- * in both runs.
+ * in both runs (whatever the hash table's size: model_internal.h). The
+ * second run stores no more states than the first one did.
  */
 char *model_run_pan(struct cell_run *run, uint64_t stop_at)
 {
-	char depth[48], stop[48];
+	char depth[48], stop[48], hash[16];
 	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
-	const char *args[] = { run->pan, stop, depth, PAN_HASH_BITS };
+	const char *args[] = { run->pan, stop, depth, hash };
 
 	snprintf(stop, sizeof(stop), "-c%" PRIu64, stop_at);
 	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
+	snprintf(hash, sizeof(hash), "-w%u",
+		 stop_at ? model_hash_bits_for(run->r->states) : run->hash_bits);
 	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0), "pan",
 			      stop_at ? "pan-trail.out" : "pan.out", "pan:");
 }
