@@ -140,6 +140,36 @@ bool model_get_pan(struct cell_run *run)
 	return ok;
 }
 
+extern char **environ;
+
+/* cache->pan_env (struct pan_cache); left NULL when out of memory. */
+static void make_pan_env(struct pan_cache *cache)
+{
+	static const char tunable[] = "glibc.malloc.hugetlb=1";
+	const char *old = getenv("GLIBC_TUNABLES");
+	size_t n = 0, k = 0;
+
+	cache->pan_env = NULL;
+	cache->pan_tunables = NULL;
+	if (asprintf(&cache->pan_tunables, "GLIBC_TUNABLES=%s%s%s", old && *old ? old : "",
+		     old && *old ? ":" : "", tunable) < 0) {
+		cache->pan_tunables = NULL;
+		return;
+	}
+	while (environ[n])
+		n++;
+	cache->pan_env = calloc(n + 2, sizeof(*cache->pan_env));
+	if (!cache->pan_env) {
+		free(cache->pan_tunables);
+		cache->pan_tunables = NULL;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) != 0)
+			cache->pan_env[k++] = environ[i];
+	cache->pan_env[k] = cache->pan_tunables;
+}
+
 int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -165,6 +195,7 @@ int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 	cache->memos = NULL;
 	memset(cache->most_states, 0, sizeof(cache->most_states));
 	cache->cc = model_in_path("tcc") ? "tcc" : "gcc";
+	make_pan_env(cache);
 	return 0;
 }
 
@@ -185,6 +216,8 @@ void pan_cache_destroy(struct pan_cache *cache)
 		ptlab_model_result_release(&m->result);
 		free(m);
 	}
+	free(cache->pan_env);
+	free(cache->pan_tunables);
 	model_remove_dir(cache->dir);
 	pthread_cond_destroy(&cache->changed);
 	pthread_mutex_destroy(&cache->lock);
