@@ -380,6 +380,52 @@ TEST_T(model_seeded_bug_is_caught, 120)
 	free(out);
 }
 
+/*
+ * pan's hash table is sized from the searches of the cell's scenario done
+ * before it (src/model/model_internal.h): the first search of a scenario
+ * gets 2^20 slots, the next one of the same cells twice as many as the
+ * first stored states (fewer than 2^20 here), and both must store the same
+ * states, find the same violations and replay the same counterexample. Two profiles with the same properties, one job
+ * and kept files (no search shared) make the second search run with the
+ * smaller table.
+ */
+TEST_T(model_same_search_whatever_the_hash_table, 120)
+{
+	struct ptlab_cell cells[2];
+	struct ptlab_model_result r[2];
+	struct ptlab_model_options o = { .jobs = 1 };
+	const char *names[] = { "s390", "ppc64-radix" };
+	char keep[256];
+
+	for (int i = 0; i < 2; i++) {
+		cells[i] = (struct ptlab_cell){ .profile = ptlab_profile_find(names[i]),
+						.fixes = ptlab_fix_setting(0),
+						.scenario = SCENARIO_COLLAPSE_ZAP };
+		CHECK(cells[i].profile);
+	}
+	CHECK(same_switches(&cells[0], &cells[1]));
+	CHECK(ptlab_expect_cell(&cells[0]).unsafe);
+	test_mkdtemp(keep, sizeof(keep), "model");
+	o.keep_dir = keep;
+	CHECK_EQ(ptlab_model_check(&o, cells, 2, r), 0);
+	for (int i = 0; i < 2; i++)
+		CHECK_MSG(ptlab_model_judge(&cells[i], &r[i]) == MODEL_PASS, "%s: %s (%s)",
+			  names[i], model_verdict_name(r[i].verdict), r[i].error);
+	/* small enough for the second table to be smaller (< 2^19 states) */
+	CHECK(r[0].states > 0 && r[0].states < (1u << 19));
+	CHECK_EQ(r[0].states, r[1].states);
+	CHECK_EQ(r[0].kind, r[1].kind);
+	CHECK_EQ(r[0].walker, r[1].walker);
+	CHECK(memcmp(r[0].found_by_walker, r[1].found_by_walker, sizeof(r[0].found_by_walker)) == 0);
+	CHECK_EQ(r[0].nsteps, r[1].nsteps);
+	for (size_t i = 0; i < r[0].nsteps; i++)
+		CHECK_MSG(strcmp(r[0].steps[i], r[1].steps[i]) == 0, "step %zu: %s / %s", i + 1,
+			  r[0].steps[i], r[1].steps[i]);
+	for (int i = 0; i < 2; i++)
+		ptlab_model_result_release(&r[i]);
+	test_rmtree(keep);
+}
+
 /* A truncated search proves nothing: depth or memory bounds reached are
  * errors with a message, never "safe". */
 TEST_T(model_truncated_search_is_not_safe, 60)

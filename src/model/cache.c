@@ -140,6 +140,36 @@ bool model_get_pan(struct cell_run *run)
 	return ok;
 }
 
+extern char **environ;
+
+/* cache->pan_env (struct pan_cache); left NULL when out of memory. */
+static void make_pan_env(struct pan_cache *cache)
+{
+	static const char tunable[] = "glibc.malloc.hugetlb=1";
+	const char *old = getenv("GLIBC_TUNABLES");
+	size_t n = 0, k = 0;
+
+	cache->pan_env = NULL;
+	cache->pan_tunables = NULL;
+	if (asprintf(&cache->pan_tunables, "GLIBC_TUNABLES=%s%s%s", old && *old ? old : "",
+		     old && *old ? ":" : "", tunable) < 0) {
+		cache->pan_tunables = NULL;
+		return;
+	}
+	while (environ[n])
+		n++;
+	cache->pan_env = calloc(n + 2, sizeof(*cache->pan_env));
+	if (!cache->pan_env) {
+		free(cache->pan_tunables);
+		cache->pan_tunables = NULL;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) != 0)
+			cache->pan_env[k++] = environ[i];
+	cache->pan_env[k] = cache->pan_tunables;
+}
+
 int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -162,7 +192,10 @@ int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 	pthread_cond_init(&cache->changed, NULL);
 	cache->entries = NULL;
 	cache->count = 0;
+	cache->memos = NULL;
+	memset(cache->most_states, 0, sizeof(cache->most_states));
 	cache->cc = model_in_path("tcc") ? "tcc" : "gcc";
+	make_pan_env(cache);
 	return 0;
 }
 
@@ -183,6 +216,8 @@ void pan_cache_destroy(struct pan_cache *cache)
 		ptlab_model_result_release(&m->result);
 		free(m);
 	}
+	free(cache->pan_env);
+	free(cache->pan_tunables);
 	model_remove_dir(cache->dir);
 	pthread_cond_destroy(&cache->changed);
 	pthread_mutex_destroy(&cache->lock);
@@ -279,4 +314,41 @@ void model_search_share(struct cell_run *run)
 	}
 	pthread_mutex_unlock(&run->cache->lock);
 	free(key);
+}
+
+unsigned int model_hash_bits_for(uint64_t states)
+{
+	unsigned int bits = PAN_HASH_BITS_MIN;
+
+	while (bits < PAN_HASH_BITS_MAX && (UINT64_C(1) << bits) < 2 * states)
+		bits++;
+	return bits;
+}
+
+/* The cells of one scenario store about as many states as each other
+ * (within a factor of ten, across profiles and fixes), those of another
+ * a hundred times more or fewer: a scenario's largest search so far is
+ * the estimate. */
+void model_choose_hash_bits(struct cell_run *run)
+{
+	unsigned int s = (unsigned int)run->cell->scenario;
+	uint64_t most = 0;
+
+	pthread_mutex_lock(&run->cache->lock);
+	if (s < SCENARIO_COUNT)
+		most = run->cache->most_states[s];
+	pthread_mutex_unlock(&run->cache->lock);
+	run->hash_bits = most ? model_hash_bits_for(most) : PAN_HASH_BITS_FIRST;
+}
+
+void model_note_states(struct cell_run *run)
+{
+	unsigned int s = (unsigned int)run->cell->scenario;
+
+	if (s >= SCENARIO_COUNT)
+		return;
+	pthread_mutex_lock(&run->cache->lock);
+	if (run->r->states > run->cache->most_states[s])
+		run->cache->most_states[s] = run->r->states;
+	pthread_mutex_unlock(&run->cache->lock);
 }

@@ -199,13 +199,17 @@ static void check_cell(const struct ptlab_model_options *o,
 			/* only a convenience (the cell's own pan): the
 			 * shared verifier below runs the cell either way */
 		}
+	model_choose_hash_bits(&run);
 	out = model_run_pan(&run, 0);
 	if (!out)
 		goto out_dir;
-	if (model_read_search(&run, out) && r->verdict == MODEL_UNSAFE)
-		model_counterexample(&run);
-	else if (r->verdict == MODEL_SAFE && r->aba_witness)
-		model_witness_trail(&run);
+	if (model_read_search(&run, out)) {
+		model_note_states(&run);
+		if (r->verdict == MODEL_UNSAFE)
+			model_counterexample(&run);
+		else if (r->aba_witness)
+			model_witness_trail(&run);
+	}
 	free(out);
 	model_search_share(&run);
 out_dir:

@@ -19,9 +19,21 @@
 
 #include "ptlab/model.h"
 
-/* Hash table of 2^20 slots: the largest cell stores about 10^5 states;
- * more would only lengthen the collision chains, never lose a state. */
-#define PAN_HASH_BITS "-w20"
+/*
+ * pan's hash table (-wN: 2^N slots) holds every state (full storage: a
+ * slot is a chain), so its size changes the time of a search, never its
+ * states, its violations or their order. What it costs: pan clears the
+ * whole table before it starts, 8 MiB at -w20, which was three quarters
+ * of a small cell's search (most cells store 10^4 states); too few slots
+ * make long chains, a third of a search of 2.5 million states (three
+ * walkers) at -w20. A cell's search gets twice as many slots as the most
+ * states a search of its scenario stored in the same ptlab_model_check()
+ * (struct pan_cache), PAN_HASH_BITS_FIRST before one has; the replay of
+ * a trail twice as many as its own complete search stored.
+ */
+#define PAN_HASH_BITS_FIRST 20
+#define PAN_HASH_BITS_MIN 16
+#define PAN_HASH_BITS_MAX 24
 /* Bound on what is read back from a tool's output. */
 #define OUTPUT_MAX (8u << 20)
 #define MODEL_FILE "ptlab.pml"
@@ -38,6 +50,8 @@ struct cell_run {
 	const char *cc;
 	/* the verifier this cell runs (absolute path) */
 	char pan[PATH_MAX + 16];
+	/* pan's -w for the cell's complete search (PAN_HASH_BITS_FIRST) */
+	unsigned int hash_bits;
 	/* The number pan gave the first violation of each kind found, by
 	 * walker kind; and the first ABA witness. */
 	uint64_t first_error[WALKER_KINDS][VIOLATION_KINDS];
@@ -59,8 +73,24 @@ struct pan_cache {
 	/* complete searches; protected by lock, never removed before the
 	 * cache is destroyed */
 	struct search_memo *memos;
+	/* the most states a complete search of each scenario stored so far
+	 * (0: none yet), which sizes the next one's hash table; under lock */
+	uint64_t most_states[SCENARIO_COUNT];
 	/* holds the binaries; removed with the cache */
 	char dir[PATH_MAX];
+	/*
+	 * pan's environment: ours with glibc.malloc.hugetlb=1 added to
+	 * GLIBC_TUNABLES (NULL when out of memory: ours), so that pan's
+	 * malloc() asks for transparent huge pages (madvise), which the
+	 * kernel gives in its default "madvise" mode. pan's time is in its
+	 * memory: page faults as it clears its hash table and states, TLB
+	 * misses as it walks the chains; with huge pages a search of a
+	 * million states takes a sixth to a fifth less CPU (18 ms of a
+	 * small cell's 56 at -w20), finding the same states. An older
+	 * glibc ignores the tunable.
+	 */
+	char **pan_env;
+	char *pan_tunables;
 	/* The compiler of the verifiers: tcc when it is installed, else gcc.
 	 * Compiling is most of the model's time, and tcc compiles pan.c in
 	 * about 20 ms where gcc -O0 takes about 400; the search is the
@@ -86,8 +116,8 @@ char *model_read_text(const char *path);
 void model_pick_line(const char *text, const char *needle, char *buf, size_t len);
 char **model_tool_argv(const struct cell_run *run, const char *const *head, size_t nhead,
 		       bool with_defines, const char *const *tail, size_t ntail);
-char *model_run_step(struct cell_run *run, char **argv, const char *what, const char *outfile,
-		     const char *why_needle);
+char *model_run_step(struct cell_run *run, char **argv, char *const *envp, const char *what,
+		     const char *outfile, const char *why_needle);
 
 /* spin.c */
 bool model_spin_generate(struct cell_run *run);
@@ -102,6 +132,12 @@ void pan_cache_destroy(struct pan_cache *cache);
 bool model_get_pan(struct cell_run *run);
 bool model_search_reuse(struct cell_run *run);
 void model_search_share(struct cell_run *run);
+/* pan's -w for @states states: twice as many slots, within the bounds. */
+unsigned int model_hash_bits_for(uint64_t states);
+/* Sets run->hash_bits from the searches of the cell's scenario so far. */
+void model_choose_hash_bits(struct cell_run *run);
+/* Records the states of the cell's complete search for later cells. */
+void model_note_states(struct cell_run *run);
 
 /* output.c */
 bool model_has_text(const char *text, const char *needle);

@@ -25,11 +25,10 @@ static int assertion_kind(const char *line, size_t len, enum walker_kind *walker
 						    w == WALKER_RCU ? "rcu_" : "",
 						    violation_kind_name((enum violation_kind)k));
 
-			for (size_t i = 0; i + n <= len; i++)
-				if (memcmp(line + i, needle, n) == 0) {
-					*walker = (enum walker_kind)w;
-					return k;
-				}
+			if (memmem(line, len, needle, n)) {
+				*walker = (enum walker_kind)w;
+				return k;
+			}
 		}
 	return -1;
 }
@@ -106,16 +105,25 @@ bool model_read_search(struct cell_run *run, const char *out)
 		uint64_t v;
 		int k, matched = 0;
 		enum walker_kind w;
+		/* The line's head, NUL-terminated, is what sscanf() reads:
+		 * given the output itself, glibc's sscanf() measures all the
+		 * rest of it on every call, and an unsafe cell's output has
+		 * tens of thousands of lines (a line per violation), which
+		 * made reading it quadratic (seconds a cell). The numbers it
+		 * parses are at the start of their line. */
+		char head[64];
 
+		snprintf(head, sizeof(head), "%.*s", (int)len, l);
 		/* sscanf() counts the number alone as a match: %n makes sure
 		 * the whole "N states, stored" was there */
-		if (sscanf(l, " %" SCNu64 " states, stored%n", &v, &matched) == 1 &&
+		if (sscanf(head, " %" SCNu64 " states, stored%n", &v, &matched) == 1 &&
 		    matched)
 			r->states = v;
 		if (strncmp(l, "pan:", 4) != 0 || l[4] < '0' || l[4] > '9')
 			continue;
 		/* "pan:N: <message> (at depth D)" */
-		if (memmem(l, len, "!(aba_witness)", 14) && sscanf(l, "pan:%" SCNu64 ":", &v) == 1) {
+		if (memmem(l, len, "!(aba_witness)", 14) &&
+		    sscanf(head, "pan:%" SCNu64 ":", &v) == 1) {
 			if (!r->aba_witness)
 				run->first_witness = v;
 			r->aba_witness = true;
@@ -123,7 +131,7 @@ bool model_read_search(struct cell_run *run, const char *out)
 		}
 		k = assertion_kind(l, len, &w);
 		if (k < 0 || !memmem(l, len, "assertion violated", 18) ||
-		    sscanf(l, "pan:%" SCNu64 ":", &v) != 1) {
+		    sscanf(head, "pan:%" SCNu64 ":", &v) != 1) {
 			model_cell_error(run, "pan found something that is not a violation "
 					 "of the protocol (a fault in the model): %.*s",
 					 (int)len, l);

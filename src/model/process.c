@@ -128,7 +128,7 @@ char *model_read_text(const char *path)
  * output (caller frees) and sets *status to the exit status, or 128 +
  * signal. NULL when it could not be run, with *status = -errno.
  */
-static char *run_tool(struct cell_run *run, char *const argv[],
+static char *run_tool(struct cell_run *run, char *const argv[], char *const envp[],
 		      const char *outfile, int *status)
 {
 	posix_spawn_file_actions_t fa;
@@ -146,7 +146,7 @@ static char *run_tool(struct cell_run *run, char *const argv[],
 					 0644);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	posix_spawn_file_actions_addchdir_np(&fa, run->dir);
-	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
 		*status = -err;
@@ -198,9 +198,10 @@ char **model_tool_argv(const struct cell_run *run, const char *const *head,
 	return argv;
 }
 
-/* Runs one tool; its output on success (exit 0), else NULL after setting
- * the cell's error from the line of the output that says why. */
-char *model_run_step(struct cell_run *run, char **argv, const char *what,
+/* Runs one tool, with @envp for its environment (NULL: ours); its output
+ * on success (exit 0), else NULL after setting the cell's error from the
+ * line of the output that says why. */
+char *model_run_step(struct cell_run *run, char **argv, char *const *envp, const char *what,
 		     const char *outfile, const char *why_needle)
 {
 	int status;
@@ -210,7 +211,7 @@ char *model_run_step(struct cell_run *run, char **argv, const char *what,
 		model_cell_error(run, "%s: out of memory", what);
 		return NULL;
 	}
-	text = run_tool(run, argv, outfile, &status);
+	text = run_tool(run, argv, envp, outfile, &status);
 	free(argv);
 	if (!text && status < 0) {
 		model_cell_error(run, "%s: cannot run: %s", what, strerror(-status));

@@ -15,7 +15,7 @@ bool model_spin_generate(struct cell_run *run)
 {
 	static const char *const head[] = { "spin", "-a" };
 	static const char *const tail[] = { MODEL_FILE };
-	char *out = model_run_step(run, model_tool_argv(run, head, 2, true, tail, 1),
+	char *out = model_run_step(run, model_tool_argv(run, head, 2, true, tail, 1), NULL,
 				   "spin -a", "spin.out", "rror");
 
 	free(out);
@@ -35,7 +35,7 @@ bool model_compile_pan(struct cell_run *run, const char *binary)
 	char *out;
 
 	snprintf(memlim, sizeof(memlim), "-DMEMLIM=%" PRIu64, mb);
-	out = model_run_step(run, model_tool_argv(run, args, 9, false, NULL, 0),
+	out = model_run_step(run, model_tool_argv(run, args, 9, false, NULL, 0), NULL,
 			     "compiling pan", "cc.out", "error");
 	free(out);
 	return out != NULL;
@@ -45,17 +45,21 @@ bool model_compile_pan(struct cell_run *run, const char *binary)
  * Runs pan. With @stop_at 0 it searches everything and writes no trail;
  * else it stops at its @stop_at-th violation and writes that one's trail.
  * The search order is deterministic, so the n-th violation is the same
- * in both runs.
+ * in both runs (whatever the hash table's size: model_internal.h). The
+ * second run stores no more states than the first one did.
  */
 char *model_run_pan(struct cell_run *run, uint64_t stop_at)
 {
-	char depth[48], stop[48];
+	char depth[48], stop[48], hash[16];
 	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
-	const char *args[] = { run->pan, stop, depth, PAN_HASH_BITS };
+	const char *args[] = { run->pan, stop, depth, hash };
 
 	snprintf(stop, sizeof(stop), "-c%" PRIu64, stop_at);
 	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
-	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0), "pan",
+	snprintf(hash, sizeof(hash), "-w%u",
+		 stop_at ? model_hash_bits_for(run->r->states) : run->hash_bits);
+	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0),
+			      run->cache->pan_env, "pan",
 			      stop_at ? "pan-trail.out" : "pan.out", "pan:");
 }
 
@@ -81,7 +85,7 @@ static bool replay_trail(struct cell_run *run, uint64_t stop_at, const char *wha
 		model_cell_error(run, "pan found %s but wrote no trail", what);
 		return false;
 	}
-	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), "spin -t",
+	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), NULL, "spin -t",
 			     "replay.out", "rror");
 	if (!out)
 		return false;
