@@ -69,9 +69,9 @@ static const struct barrier_info barriers[BARRIERS] = {
 	},
 	[BARRIER_WALKER_MARK_MB] = {
 		.name = "walker-mark-mb",
-		.kernel = "step 2, v4 1/3 <20260202074557.16544-2-lance.yang@linux.dev> "
-			  "pt_walk_lockless_start(): smp_mb() after "
-			  "this_cpu_write(active_lockless_pt_walk_mm, mm)",
+		.kernel = "step 2, \"[PATCH v4 1/3] mm: use targeted IPIs for TLB sync with "
+			  "lockless page table walkers\" (2026-02-02) pt_walk_lockless_start(): "
+			  "smp_mb() after this_cpu_write(active_lockless_pt_walk_mm, mm)",
 		.orders = "the walker's lockless-walk marker store before the walk's PMD load; "
 			  "pairs with sync-scan-mb (store buffering: each side needs a full "
 			  "barrier)",
