@@ -85,20 +85,6 @@ static const struct cli_command cmd = {
 		 "table this prints for the default cells.\n",
 };
 
-static int add_scenario(const char *name, void *arg)
-{
-	struct barrier_study *st = arg;
-	enum scenario s;
-	char allowed[160];
-
-	if (scenario_parse(name, &s)) {
-		scenario_names(allowed, sizeof(allowed));
-		return cli_error("unknown scenario", name, allowed);
-	}
-	st->scenario[s] = true;
-	return 0;
-}
-
 static int add_memory(const char *name, void *arg)
 {
 	struct barrier_study *st = arg;
@@ -134,9 +120,8 @@ static int parse(struct barrier_study *st, int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_SCENARIOS:
-			scenario_names(err, sizeof(err));
-			if ((ret = cli_for_each_name(v, err, add_scenario, st)))
-				return ret;
+			if (!lab_cli_scenarios(v, st->scenario))
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_POLICIES:
 			if (!lab_cli_kernel_parse(LAB_CLI_OPT_SYNC, v, true, &k))
