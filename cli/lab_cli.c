@@ -386,12 +386,7 @@ void lab_cli_json_result(struct json *j, const struct lab_run_config *cfg,
 	json_string(j, "sync", sync_policy_name(cfg->fixes.sync));
 	/* The lab runs on the host's memory model, with every barrier but
 	 * those --drop-barrier left out. */
-	json_string(j, "memory", memory_model_name(memory_model_host()));
-	json_array_begin(j, "dropped_barriers");
-	for (int b = 0; b < BARRIERS; b++)
-		if (cfg->dropped_barriers & BARRIER_BIT(b))
-			json_string(j, NULL, barrier_info((enum barrier)b)->name);
-	json_array_end(j);
+	lab_cli_json_memory(j, memory_model_host(), cfg->dropped_barriers);
 	json_u64(j, "ops", r->ops);
 	json_object_begin(j, "violations");
 	for (int k = 0; k < VIOLATION_KINDS; k++)
@@ -609,4 +604,14 @@ void lab_cli_json_verdict(struct json *j, const struct ptlab_expectation *e,
 	json_string(j, "verdict", lab_verdict_name(v));
 	if (why && *why)
 		json_string(j, "verdict_reason", why);
+}
+
+void lab_cli_json_memory(struct json *j, enum memory_model m, unsigned int dropped)
+{
+	json_string(j, "memory", memory_model_name(m));
+	json_array_begin(j, "dropped_barriers");
+	for (int b = 0; b < BARRIERS; b++)
+		if (dropped & BARRIER_BIT(b))
+			json_string(j, NULL, barrier_info((enum barrier)b)->name);
+	json_array_end(j);
 }

@@ -150,6 +150,11 @@ void lab_cli_json_kinds(struct json *j, const char *key, const bool kinds[VIOLAT
  * @walkers. */
 void lab_cli_json_kinds_by_walker(struct json *j, const char *key, unsigned int walkers,
 				  const bool kinds[WALKER_KINDS][VIOLATION_KINDS]);
+/* A cell's "memory" (the model's memory model, or the host's for the
+ * lab) and "dropped_barriers" (the names of the BARRIER_BIT()s of
+ * @dropped), as members of the object being written. */
+void lab_cli_json_memory(struct json *j, enum memory_model m, unsigned int dropped);
+
 /* What the model found for @c, as members of the object being written:
  * model_verdict, states, seconds, violation and violation_walker (of the
  * counterexample), violations, violations_by_walker, counterexample, and

@@ -457,12 +457,7 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 		if (walkers & WALKER_MASK(w))
 			json_string(j, NULL, walker_kind_name((enum walker_kind)w));
 	json_array_end(j);
-	json_string(j, "memory", memory_model_name(c->memory));
-	json_array_begin(j, "dropped_barriers");
-	for (int b = 0; b < BARRIERS; b++)
-		if (c->dropped & BARRIER_BIT(b))
-			json_string(j, NULL, barrier_info((enum barrier)b)->name);
-	json_array_end(j);
+	lab_cli_json_memory(j, c->memory, c->dropped);
 	json_string(j, "expected", expected_name(c));
 	lab_cli_json_model(j, c, r);
 	lab_cli_json_kinds(j, "possible", e.possible);

@@ -416,12 +416,7 @@ static void json_cell(struct json *j, const struct ptlab_cell *c,
 	json_string(j, "scenario", scenario_name(c->scenario));
 	json_bool(j, "pmd_recheck", c->fixes.pmd_recheck);
 	json_string(j, "sync", sync_policy_name(c->fixes.sync));
-	json_string(j, "memory", memory_model_name(c->memory));
-	json_array_begin(j, "dropped_barriers");
-	for (int b = 0; b < BARRIERS; b++)
-		if (c->dropped & BARRIER_BIT(b))
-			json_string(j, NULL, barrier_info((enum barrier)b)->name);
-	json_array_end(j);
+	lab_cli_json_memory(j, c->memory, c->dropped);
 	json_string(j, "model", model_verdict_name(r->verdict));
 	if (r->verdict == MODEL_UNSAFE)
 		json_string(j, "kind", violation_kind_name(r->kind));

@@ -274,13 +274,12 @@ gup_inline long gup_fast(struct cpu *c, struct mm_struct *mm, uint64_t start, ui
 			      .pmd_low_high = machine.profile.pmd_read == PMD_READ_LOW_HIGH };
 	race_hook_fn hook = race_hook_get();
 	bool mark = machine_sync() == SYNC_WALKERS;
-	/* Read once per walk: the machine's dropped barriers do not change
-	 * while it runs. */
-	bool mark_fence = !machine_dropped(BARRIER_WALKER_MARK_MB);
 
 	arch_local_irq_disable(c);
+	/* The machine's dropped barriers do not change while it runs: read
+	 * once per walk, and only by a walk that marks. */
 	if (mark)
-		pt_walk_lockless_start(c, mm, mark_fence);
+		pt_walk_lockless_start(c, mm, !machine_dropped(BARRIER_WALKER_MARK_MB));
 	if (__builtin_expect(hook != NULL, 0)) {
 		/* A copy: the other instance's stays out of memory. */
 		struct gup_walk hw = w;
