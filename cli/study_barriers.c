@@ -217,6 +217,20 @@ static struct ptlab_cell *base_cells(const struct barrier_study *st, enum memory
 	return cells;
 }
 
+/* Keeps the counterexample of the first unsafe result of @res alone (the
+ * one the study prints, @keep_first), so that what the study holds is a
+ * fixed-size result per check, not every check's steps. */
+static void drop_steps(struct ptlab_model_result *res, size_t n, bool keep_first)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (keep_first && res[i].verdict == MODEL_UNSAFE) {
+			keep_first = false;
+			continue;
+		}
+		ptlab_model_result_release(&res[i]);
+	}
+}
+
 static bool wanted(const struct barrier_study *st, enum memory_model m, int b)
 {
 	return st->memory[m] && (st->barriers & BARRIER_BIT(b)) &&
@@ -238,9 +252,12 @@ static int run(struct barrier_study *st)
 			return -ENOMEM;
 		st->total += st->nbase;
 	}
-	for (int m = MEMORY_TSO; m < MEMORY_MODELS; m++)
+	for (int m = MEMORY_TSO; m < MEMORY_MODELS; m++) {
 		if (st->memory[m] && (err = check(st, st->base[m], st->nbase, st->base_res[m])))
 			return err;
+		if (st->memory[m])
+			drop_steps(st->base_res[m], st->nbase, false);
+	}
 	for (int m = MEMORY_TSO; m < MEMORY_MODELS; m++)
 		for (size_t i = 0; st->memory[m] && i < st->nbase; i++)
 			nsafe[m] += st->base_res[m][i].verdict == MODEL_SAFE;
@@ -267,6 +284,7 @@ static int run(struct barrier_study *st)
 			st->ndrop[m][b] = k;
 			if ((err = check(st, st->drop[m][b], k, st->drop_res[m][b])))
 				return err;
+			drop_steps(st->drop_res[m][b], k, true);
 		}
 	if (isatty(2))
 		fputs("\r\033[K", stderr);
