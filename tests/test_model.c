@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "ptlab/model.h"
+#include "model_matrix.h"
 #include "sample.h"
 
 #define OUT_LEN (1u << 20)
@@ -166,14 +167,14 @@ static void check_cell(const struct ptlab_cell *c,
 }
 
 /* Every cell (or the sample's) against the rule, with its counterexample
- * replayed by Spin. */
-static void model_agrees_with_rule(bool sample)
+ * replayed by Spin (model_matrix.h). */
+void model_agrees_with_rule(bool sample, struct model_matrix *keep)
 {
 	size_t n;
 	const struct ptlab_cell *cells = all_cells(&n, true, sample);
 	struct ptlab_model_result *results = calloc(n, sizeof(*results));
 	struct ptlab_model_options o = { .jobs = test_cpus() };
-	char keep[256], msg[256];
+	char keep_dir[256], msg[256];
 	char *out = malloc(OUT_LEN);
 	size_t unsafe = 0;
 	double start;
@@ -183,13 +184,13 @@ static void model_agrees_with_rule(bool sample)
 	if (!sample)
 		CHECK_EQ(n, ptlab_profiles_count() * PTLAB_FIX_SETTINGS *
 			       (SCENARIO_COUNT + 2 * (COLLAPSE_TABLE_COUNT - 1) + RETRACT_COUNT - 1));
-	test_mkdtemp(keep, sizeof(keep), "model");
-	o.keep_dir = keep;
+	test_mkdtemp(keep_dir, sizeof(keep_dir), "model");
+	o.keep_dir = keep_dir;
 	start = test_now();
 	CHECK_EQ(ptlab_model_check(&o, cells, n, results), 0);
 	printf("    %zu cells checked in %.1f s\n", n, test_now() - start);
 	for (size_t i = 0; i < n; i++) {
-		check_cell(&cells[i], &results[i], keep, out);
+		check_cell(&cells[i], &results[i], keep_dir, out);
 		unsafe += results[i].verdict == MODEL_UNSAFE;
 	}
 	/* the model reads properties, never names: cells with the same
@@ -200,22 +201,37 @@ static void model_agrees_with_rule(bool sample)
 				CHECK_EQ(results[i].states, results[j].states);
 	/* neither vacuous nor all-failing */
 	CHECK(unsafe > 0 && unsafe < n);
+	test_rmtree(keep_dir);
+	free(out);
+	if (keep) {
+		*keep = (struct model_matrix){ .cells = cells, .results = results, .n = n };
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		ptlab_model_result_release(&results[i]);
-	test_rmtree(keep);
 	free(results);
-	free(out);
 }
 
-TEST_FULL(model_matrix_agrees_with_rule, 1800)
+const struct ptlab_model_result *model_matrix_find(const struct model_matrix *m,
+						   const struct ptlab_cell *c)
 {
-	model_agrees_with_rule(false);
+	for (size_t i = 0; m && i < m->n; i++)
+		if (same_switches(&m->cells[i], c))
+			return &m->results[i];
+	return NULL;
 }
 
-TEST_T(model_matrix_sample_agrees_with_rule, 600)
+void model_matrix_release(struct model_matrix *m)
 {
-	model_agrees_with_rule(true);
+	for (size_t i = 0; i < m->n; i++)
+		ptlab_model_result_release(&m->results[i]);
+	free(m->results);
+	*m = (struct model_matrix){ 0 };
 }
+
+/* The model's matrix against the rule is checked, and shared with the
+ * lab's, by test_lab.c's lab_and_model_matrices_agree_with_rule (and its
+ * quick tier's sample). */
 
 /*
  * The model runs two GUP-fast walkers and one RCU walker; docs/model.md
