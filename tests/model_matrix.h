@@ -16,14 +16,16 @@
 #include "ptlab/model.h"
 
 struct model_matrix {
+	/* test_model.c's static array of cells: valid until the next
+	 * model_agrees_with_rule() */
 	const struct ptlab_cell *cells;
 	struct ptlab_model_result *results;
 	size_t n;
 };
 
 /* Checks every cell of the model's matrix (@sample: the quick tier's
- * sample) against the rule, each counterexample replayed by Spin; with
- * @keep, hands the cells and results to it (model_matrix_release()). */
+ * sample) against the rule, each counterexample replayed by Spin, and
+ * hands the cells and results to @keep (model_matrix_release()). */
 void model_agrees_with_rule(bool sample, struct model_matrix *keep);
 /* The result of a cell with @c's switches, or NULL. */
 const struct ptlab_model_result *model_matrix_find(const struct model_matrix *m,

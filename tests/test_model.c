@@ -203,13 +203,7 @@ void model_agrees_with_rule(bool sample, struct model_matrix *keep)
 	CHECK(unsafe > 0 && unsafe < n);
 	test_rmtree(keep_dir);
 	free(out);
-	if (keep) {
-		*keep = (struct model_matrix){ .cells = cells, .results = results, .n = n };
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		ptlab_model_result_release(&results[i]);
-	free(results);
+	*keep = (struct model_matrix){ .cells = cells, .results = results, .n = n };
 }
 
 const struct ptlab_model_result *model_matrix_find(const struct model_matrix *m,
