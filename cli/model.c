@@ -260,6 +260,9 @@ static const struct cli_command cmd = {
 		 "compared with the rule.\n",
 	.opts = options,
 	.notes = "Needs spin and gcc (apt-get install spin gcc).\n"
+		 "Environment: PTLAB_MODEL_CACHE=DIR keeps each cell's search outputs in\n"
+		 "DIR (created if missing) and reads them back for a cell checked before\n"
+		 "with the same model, switches, bounds and tools (docs/model.md).\n"
 		 "Exit status: 0 every cell agrees with the rule, 1 a disagreement or a\n"
 		 "cell without a verdict, 2 a usage error.\n",
 };
@@ -546,11 +549,12 @@ static bool summary(const struct ptlab_cell *cells,
 		    const struct ptlab_model_result *results, size_t n,
 		    double seconds, unsigned int jobs)
 {
-	size_t count[MODEL_JUDGEMENTS] = { 0 };
+	size_t count[MODEL_JUDGEMENTS] = { 0 }, cached = 0;
 	uint64_t lo = UINT64_MAX, hi = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		count[ptlab_model_judge(&cells[i], &results[i])]++;
+		cached += results[i].from_cache;
 		if (results[i].verdict == MODEL_ERROR)
 			continue;
 		lo = results[i].states < lo ? results[i].states : lo;
@@ -565,6 +569,9 @@ static bool summary(const struct ptlab_cell *cells,
 	if (hi)
 		printf("%llu..%llu states per cell; ", (unsigned long long)lo,
 		       (unsigned long long)hi);
+	if (cached)
+		printf("%zu searches read from the model cache %s; ", cached,
+		       getenv("PTLAB_MODEL_CACHE"));
 	printf("%.1f s with %u jobs\n", seconds, jobs);
 	return count[MODEL_PASS] + count[MODEL_UNJUDGED] == n;
 }

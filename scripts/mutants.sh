@@ -185,6 +185,9 @@ fi
 	die "$build: not built (make test-programs first; make mutants does)"
 # The copy's make must be its own: not the caller's jobserver or flags.
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# Every model search live: a mutant of the driver (its pan flags, say)
+# would otherwise read the unmutated tree's outputs from the model cache.
+unset PTLAB_MODEL_CACHE
 progress=false
 [[ -t 1 && ${CI:-} != true ]] && progress=true
 say() {

@@ -67,6 +67,10 @@ struct ptlab_model_result {
 	 * aba_witness, the shortest run to the witness (it ends safe). */
 	char **steps;
 	size_t nsteps;
+	/* The search's outputs were read from the model cache
+	 * (PTLAB_MODEL_CACHE, ptlab_model_check()), not from tools run
+	 * for this cell. */
+	bool from_cache;
 	/* MODEL_ERROR: what went wrong and what to do about it. */
 	char error[512];
 };
@@ -130,6 +134,13 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
  * then untouched): -EINVAL for a cell whose memory model is unknown, or
  * that drops an unknown barrier or drops one under MEMORY_SC. A failure
  * inside a cell is that cell's MODEL_ERROR.
+ * With PTLAB_MODEL_CACHE=DIR in the environment (created if missing), a
+ * cell's pan and spin -t outputs are kept in DIR, keyed by everything
+ * the tools are given (the model's text, the cell's switches, the
+ * bounds, the tools' identities), and a later check of a cell with the
+ * same inputs reads them instead of running the tools again
+ * (from_cache); the same parsers read them. Not with keep_dir. A value
+ * that cannot be used makes every cell an error that names it.
  * Release each result with ptlab_model_result_release().
  */
 int ptlab_model_check(const struct ptlab_model_options *o,

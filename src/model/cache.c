@@ -196,7 +196,7 @@ int pan_cache_init(struct pan_cache *cache, const char *keep_dir)
 	memset(cache->most_states, 0, sizeof(cache->most_states));
 	cache->cc = model_in_path("tcc") ? "tcc" : "gcc";
 	make_pan_env(cache);
-	return 0;
+	return model_tape_init(cache);
 }
 
 void pan_cache_destroy(struct pan_cache *cache)
@@ -218,6 +218,7 @@ void pan_cache_destroy(struct pan_cache *cache)
 	}
 	free(cache->pan_env);
 	free(cache->pan_tunables);
+	model_tape_destroy(cache);
 	model_remove_dir(cache->dir);
 	pthread_cond_destroy(&cache->changed);
 	pthread_mutex_destroy(&cache->lock);

@@ -10,7 +10,9 @@
  *                                       chosen kind and writes its trail,
  *                                       which spin replays for its STEP
  *                                       lines
- * Cells whose generated verifier is the same text share one compile.
+ * Cells whose generated verifier is the same text share one compile;
+ * with PTLAB_MODEL_CACHE, a cell searched before by another process
+ * reads that search's outputs instead (tape.c).
  * The search's output is read strictly: a search cut short by depth or
  * memory, or anything that is not a full state-space search, makes the
  * cell an error, never "safe".
@@ -165,6 +167,53 @@ static void free_dflags(struct cell_run *run)
 	free(run->dflags);
 }
 
+/* The cell's search, its verdict and, if it has one, its trail: with
+ * the tools in the cell's directory, or from a replayed tape with none. */
+static void search_cell(struct cell_run *run)
+{
+	const struct ptlab_model_options *o = run->o;
+	struct ptlab_model_result *r = run->r;
+	bool live = run->tape.mode != TAPE_REPLAY;
+	/* a kept cell read from the cache has the model and its trail */
+	bool files = live || o->keep_dir;
+	char model[PATH_MAX];
+	char *out;
+	int err;
+
+	if (files && !make_dir(run))
+		return;
+	if (files && ((err = model_path_in(run, MODEL_FILE, model, sizeof(model))) ||
+		      (err = model_write_text(model, o->source ? o->source
+							      : ptlab_model_builtin())))) {
+		model_cell_error(run, "writing %s: %s", model, strerror(-err));
+		goto out_dir;
+	}
+	if (live && (!model_spin_generate(run) || !model_get_pan(run)))
+		goto out_dir;
+	if (live && o->keep_dir && model_path_in(run, "pan", model, sizeof(model)) == 0 &&
+	    strcmp(model, run->pan) != 0)
+		if (link(run->pan, model) != 0) {
+			/* only a convenience (the cell's own pan): the
+			 * shared verifier below runs the cell either way */
+		}
+	model_tape_record(run);
+	model_choose_hash_bits(run);
+	out = model_run_pan(run, 0);
+	if (!out)
+		goto out_dir;
+	if (model_read_search(run, out)) {
+		model_note_states(run);
+		if (r->verdict == MODEL_UNSAFE)
+			model_counterexample(run);
+		else if (r->aba_witness)
+			model_witness_trail(run);
+	}
+	free(out);
+out_dir:
+	if (files && !o->keep_dir)
+		model_remove_dir(run->dir);
+}
+
 static void check_cell(const struct ptlab_model_options *o,
 		       struct pan_cache *cache,
 		       const struct ptlab_cell *cell,
@@ -172,9 +221,6 @@ static void check_cell(const struct ptlab_model_options *o,
 {
 	struct cell_run run = { .o = o, .cell = cell, .r = r, .cache = cache, .cc = cache->cc };
 	double start = monotonic_s();
-	char model[PATH_MAX];
-	char *out;
-	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->verdict = MODEL_ERROR;
@@ -184,37 +230,23 @@ static void check_cell(const struct ptlab_model_options *o,
 	}
 	if (model_search_reuse(&run))
 		goto out_free;
-	if (!make_dir(&run))
-		goto out_free;
-	if ((err = model_path_in(&run, MODEL_FILE, model, sizeof(model))) ||
-	    (err = model_write_text(model, o->source ? o->source : ptlab_model_builtin()))) {
-		model_cell_error(&run, "writing %s: %s", model, strerror(-err));
-		goto out_dir;
+	model_tape_open(&run);
+	if (r->error[0])
+		goto out_tape;
+	search_cell(&run);
+	if (run.tape.out_of_step) {
+		/* a tape from another ptlab's steps: search live, record anew */
+		ptlab_model_result_release(r);
+		memset(r, 0, sizeof(*r));
+		r->verdict = MODEL_ERROR;
+		memset(run.first_error, 0, sizeof(run.first_error));
+		run.first_witness = 0;
+		model_tape_restart(&run);
+		search_cell(&run);
 	}
-	if (!model_spin_generate(&run) || !model_get_pan(&run))
-		goto out_dir;
-	if (o->keep_dir && model_path_in(&run, "pan", model, sizeof(model)) == 0 &&
-	    strcmp(model, run.pan) != 0)
-		if (link(run.pan, model) != 0) {
-			/* only a convenience (the cell's own pan): the
-			 * shared verifier below runs the cell either way */
-		}
-	model_choose_hash_bits(&run);
-	out = model_run_pan(&run, 0);
-	if (!out)
-		goto out_dir;
-	if (model_read_search(&run, out)) {
-		model_note_states(&run);
-		if (r->verdict == MODEL_UNSAFE)
-			model_counterexample(&run);
-		else if (r->aba_witness)
-			model_witness_trail(&run);
-	}
-	free(out);
 	model_search_share(&run);
-out_dir:
-	if (!o->keep_dir)
-		model_remove_dir(run.dir);
+out_tape:
+	model_tape_close(&run);
 out_free:
 	free_dflags(&run);
 	r->seconds = monotonic_s() - start;

@@ -6,6 +6,7 @@
  *   process.c   the tools as subprocesses, and the files they read and write
  *   spin.c      the steps: generate, compile, search, replay a trail
  *   cache.c     compiled verifiers and complete searches, shared by cells
+ *   tape.c      the model cache: a cell's tool outputs kept across runs
  *   output.c    reading pan's and spin's output
  */
 #ifndef PTLAB_MODEL_INTERNAL_H
@@ -41,6 +42,32 @@
 
 struct pan_cache;
 
+/* The steps a cell's tape holds: the search, then for a counterexample
+ * or a witness its search, its trail file and the trail's replay. */
+#define TAPE_RECORDS 8
+
+enum tape_mode {
+	TAPE_OFF,	/* no model cache, or kept cells: tools only */
+	TAPE_MISS,	/* no tape: spin -a and the compile run, unrecorded */
+	TAPE_RECORD,	/* then the searches' outputs are kept */
+	TAPE_REPLAY,	/* a hit: the outputs are read from the tape */
+};
+
+/* A cell's tape (tape.c); the cell's own, used by one thread. */
+struct tape {
+	enum tape_mode mode;
+	/* a replay met a step the tape does not have: search live */
+	bool out_of_step;
+	/* everything the tools are given, in words: the tape's key */
+	char *inputs;
+	size_t n, next;
+	struct {
+		char *sig;	/* the step and its arguments, or the file */
+		char *text;	/* what it wrote */
+	} rec[TAPE_RECORDS];
+};
+
+
 struct cell_run {
 	const struct ptlab_model_options *o;
 	const struct ptlab_cell *cell;
@@ -60,6 +87,7 @@ struct cell_run {
 	/* "-DNAME" for the cell's switches and the extra defines */
 	char **dflags;
 	size_t ndflags;
+	struct tape tape;
 };
 
 struct pan_cache {
@@ -98,6 +126,12 @@ struct pan_cache {
 	 * for cell), and tcc's verifier searches at half the speed, which
 	 * costs less than the compile saves at these model sizes. */
 	const char *cc;
+	/* PTLAB_MODEL_CACHE (tape.c), set before the workers start and read
+	 * only after: the directory (NULL: no cache), the identities of
+	 * the tools, or why the variable's value cannot be used */
+	char *tape_dir;
+	char *tape_tools;
+	char tape_error[PATH_MAX + 160];
 };
 
 /* The cell's error (its verdict: MODEL_ERROR). */
@@ -139,6 +173,31 @@ void model_choose_hash_bits(struct cell_run *run);
 /* Records the states of the cell's complete search for later cells. */
 void model_note_states(struct cell_run *run);
 
+/* tape.c */
+/* Reads PTLAB_MODEL_CACHE; 0 (a value that cannot be used makes every
+ * cell an error naming it: tape_error). */
+int model_tape_init(struct pan_cache *cache);
+void model_tape_destroy(struct pan_cache *cache);
+/* The cell's tape: REPLAY when the cache has one for its inputs, else
+ * MISS (OFF without a cache). */
+void model_tape_open(struct cell_run *run);
+/* A miss's verifier is built: its search's steps are recorded. */
+void model_tape_record(struct cell_run *run);
+/* After an out-of-step replay: a miss. */
+void model_tape_restart(struct cell_run *run);
+/* In a replay, sets *text to the step's recorded output (NULL on error)
+ * and returns true: the tool is not run. */
+bool model_tape_replay(struct cell_run *run, char *const *argv, const char *what, char **text);
+/* The file @name a tool wrote in the cell's directory: kept in a
+ * recording, written back from a replay into a kept cell's directory.
+ * False (the cell's error set) when it cannot be. */
+bool model_tape_file(struct cell_run *run, const char *name);
+/* In a recording, keeps a step's output. */
+void model_tape_note(struct cell_run *run, char *const *argv, const char *what,
+		     const char *text);
+/* Writes a recorded tape of a cell with a verdict; marks a replayed
+ * cell's result from_cache; frees the tape. */
+void model_tape_close(struct cell_run *run);
 /* output.c */
 bool model_has_text(const char *text, const char *needle);
 bool model_read_search(struct cell_run *run, const char *out);

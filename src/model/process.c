@@ -200,7 +200,8 @@ char **model_tool_argv(const struct cell_run *run, const char *const *head,
 
 /* Runs one tool, with @envp for its environment (NULL: ours); its output
  * on success (exit 0), else NULL after setting the cell's error from the
- * line of the output that says why. */
+ * line of the output that says why. A replayed tape (tape.c) gives the
+ * output instead; a recorded one keeps it. */
 char *model_run_step(struct cell_run *run, char **argv, char *const *envp, const char *what,
 		     const char *outfile, const char *why_needle)
 {
@@ -211,7 +212,13 @@ char *model_run_step(struct cell_run *run, char **argv, char *const *envp, const
 		model_cell_error(run, "%s: out of memory", what);
 		return NULL;
 	}
+	if (model_tape_replay(run, argv, what, &text)) {
+		free(argv);
+		return text;
+	}
 	text = run_tool(run, argv, envp, outfile, &status);
+	if (text && status == 0)
+		model_tape_note(run, argv, what, text);
 	free(argv);
 	if (!text && status < 0) {
 		model_cell_error(run, "%s: cannot run: %s", what, strerror(-status));

@@ -85,6 +85,8 @@ static bool replay_trail(struct cell_run *run, uint64_t stop_at, const char *wha
 		model_cell_error(run, "pan found %s but wrote no trail", what);
 		return false;
 	}
+	if (!model_tape_file(run, TRAIL_FILE))
+		return false;
 	out = model_run_step(run, model_tool_argv(run, head, 3, true, tail, 1), NULL, "spin -t",
 			     "replay.out", "rror");
 	if (!out)
