@@ -203,10 +203,10 @@ TEST_T(model_cache_reads_its_tape_and_misses_a_bad_one, 120)
 	free(text);
 	replayed(&cell, &live);
 
-	/* a first step that is not the search's (pan -c7 for -c0) */
+	/* a first step that is not the search's (-c7 for -c1) */
 	text = strdup(orig);
 	CHECK(text);
-	replace_once(text, "pan -c0 ", "pan -c7 ");
+	replace_once(text, "pan depth-first -c1 ", "pan depth-first -c7 ");
 	write_file(tape, text, len);
 	check(&cell, 1, &r, NULL);
 	CHECK(!r.from_cache);
@@ -215,6 +215,31 @@ TEST_T(model_cache_reads_its_tape_and_misses_a_bad_one, 120)
 	release(&r, 1);
 	free(text);
 	replayed(&cell, &live);
+
+	/* lengths that are not lengths: a miss, never a read outside the file */
+	{
+		static const char *const records[] = {
+			"-5 3\nabc\nend\n",
+			"99999999999999999999999 1\nx\nend\n",
+			"3 18446744073709551615\nabc\nend\n",
+			"4 4\nabc\nend\n",
+		};
+		char *head = strstr(orig, "records ");
+
+		CHECK(head);
+		for (size_t i = 0; i < sizeof(records) / sizeof(*records); i++) {
+			FILE *f = fopen(tape, "w");
+
+			CHECK(f);
+			fprintf(f, "%.*srecords 1\n%s", (int)(head - orig), orig, records[i]);
+			CHECK_EQ(fclose(f), 0);
+			check(&cell, 1, &r, NULL);
+			CHECK_MSG(!r.from_cache, "record %zu read", i);
+			same_result(&live, &r);
+			release(&r, 1);
+		}
+		replayed(&cell, &live);
+	}
 
 	/* the same model with another define: another key, a miss */
 	{

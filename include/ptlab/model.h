@@ -5,8 +5,9 @@
  * profile x fixes x kernel generation x scenario x walker kinds). For a
  * cell, ptlab generates the model's switches from the profile's
  * properties, the fixes and the generation (never the profile's name), runs
- * `spin -a`, compiles pan and runs a complete breadth-first search; when
- * the search finds a violation it replays the shortest one (`spin -t`) and
+ * `spin -a`, compiles pan and runs a complete search (depth-first; for a
+ * cell where it finds anything, breadth-first again); when the search
+ * finds a violation it replays the shortest one (`spin -t`) and
  * returns its steps in the protocol's words. The model does not know the
  * rule: ptlab_model_judge() compares its findings with ptlab_expect().
  * A cell's memory model (sc, tso, weak) and the barriers it drops
@@ -53,7 +54,8 @@ struct ptlab_model_result {
 	 * it. */
 	bool found[VIOLATION_KINDS];
 	bool found_by_walker[WALKER_KINDS][VIOLATION_KINDS];
-	/* States stored by the complete search. */
+	/* States stored by the complete search that gave the verdict: the
+	 * depth-first one for a safe cell, else the breadth-first one. */
 	uint64_t states;
 	/* Wall time of the cell: spin, the compiler, pan and the replay. */
 	double seconds;
@@ -139,7 +141,8 @@ void ptlab_model_cell_name(const struct ptlab_cell *c, char *buf,
  * the tools are given (the model's text, the cell's switches, the
  * bounds, the tools' identities), and a later check of a cell with the
  * same inputs reads them instead of running the tools again
- * (from_cache); the same parsers read them. Not with keep_dir. A value
+ * (from_cache); the same parsers read them (a kept cell's directory
+ * then has the model and the trail, not a verifier). A value
  * that cannot be used makes every cell an error that names it.
  * Release each result with ptlab_model_result_release().
  */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * What cells share: one compiled verifier per distinct generated source
- * (struct pan_cache), and one complete search per distinct set of
- * switches (struct search_memo).
+ * and kind, depth-first or breadth-first (struct pan_cache), and one
+ * cell's searches per distinct set of switches (struct search_memo).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +28,8 @@ struct pan_entry {
 	/* what spin generated: pan.c and the files it includes */
 	char *sources;
 	size_t len;
+	/* compiled with -DBFS (a breadth-first verifier), or without */
+	bool bfs;
 	char binary[PATH_MAX + 16];
 	/* written under pan_cache.lock */
 	enum pan_state state;
@@ -84,8 +86,8 @@ fail:
 	return NULL;
 }
 
-/* Sets run->pan to a verifier for the cell's sources, compiling them
- * unless another cell already did. */
+/* Sets run->pan to a verifier for the cell's sources, breadth-first if
+ * run->bfs, compiling them unless another cell already did. */
 bool model_get_pan(struct cell_run *run)
 {
 	struct pan_cache *cache = run->cache;
@@ -100,7 +102,7 @@ bool model_get_pan(struct cell_run *run)
 	}
 	pthread_mutex_lock(&cache->lock);
 	for (e = cache->entries; e; e = e->next)
-		if (e->len == len && memcmp(e->sources, src, len) == 0)
+		if (e->bfs == run->bfs && e->len == len && memcmp(e->sources, src, len) == 0)
 			break;
 	if (e) {
 		while (e->state == PAN_COMPILING)
@@ -124,6 +126,7 @@ bool model_get_pan(struct cell_run *run)
 	}
 	e->sources = src;
 	e->len = len;
+	e->bfs = run->bfs;
 	e->state = PAN_COMPILING;
 	snprintf(e->binary, sizeof(e->binary), "%s/pan-%u", cache->dir, cache->count++);
 	e->next = cache->entries;

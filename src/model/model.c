@@ -3,8 +3,11 @@
  * ptlab model: checks model/ptlab.pml with Spin, one cell per private
  * directory, several cells at once. For a cell:
  *   spin -a -D<switches> ptlab.pml      generate the verifier pan.c
- *   gcc -DSAFETY -DBFS ... pan.c        exhaustive: no -DBITSTATE, no -DHC
- *   ./pan -c0                           complete search, every violation
+ *   gcc -DSAFETY ... pan.c              exhaustive: no -DBITSTATE, no -DHC
+ *   ./pan -c1                           depth-first, complete: if it finds
+ *                                       no violation the cell is safe;
+ *   gcc -DSAFETY -DBFS ... pan.c        else breadth-first:
+ *   ./pan -c0                           every violation
  *   ./pan -cN, spin -t                  only if one was found: pan stops
  *                                       at the first violation of the
  *                                       chosen kind and writes its trail,
@@ -103,6 +106,9 @@ int model_path_in(const struct cell_run *run, const char *file, char *buf,
 /* The cell's directory, as an absolute path: the tools run in it. */
 static bool make_dir(struct cell_run *run)
 {
+	static const char *const outputs[] = {
+		TRAIL_FILE, "pan", "pan.out", "pan-dfs.out", "pan-trail.out", "replay.out",
+	};
 	char name[128], dir[PATH_MAX], trail[PATH_MAX];
 
 	if (!run->o->keep_dir) {
@@ -133,9 +139,10 @@ static bool make_dir(struct cell_run *run)
 			rmdir(dir);
 		return false;
 	}
-	/* a kept directory may hold an earlier run's trail */
-	if (!model_path_in(run, TRAIL_FILE, trail, sizeof(trail)))
-		unlink(trail);
+	/* a kept directory may hold an earlier run's files */
+	for (size_t i = 0; i < sizeof(outputs) / sizeof(*outputs); i++)
+		if (!model_path_in(run, outputs[i], trail, sizeof(trail)))
+			unlink(trail);
 	return true;
 }
 
@@ -167,8 +174,44 @@ static void free_dflags(struct cell_run *run)
 	free(run->dflags);
 }
 
+/* The cell's result as before its search. */
+static void reset_result(struct cell_run *run)
+{
+	ptlab_model_result_release(run->r);
+	memset(run->r, 0, sizeof(*run->r));
+	run->r->verdict = MODEL_ERROR;
+	memset(run->first_error, 0, sizeof(run->first_error));
+	run->first_witness = 0;
+}
+
+/* A verifier for the cell (run->bfs says which), linked into a kept
+ * cell's directory. */
+static bool get_pan(struct cell_run *run)
+{
+	char own[PATH_MAX];
+	bool ok;
+
+	run->tape.building = true;
+	ok = model_get_pan(run);
+	run->tape.building = false;
+	if (!ok)
+		return false;
+	if (run->o->keep_dir && model_path_in(run, "pan", own, sizeof(own)) == 0 &&
+	    strcmp(own, run->pan) != 0) {
+		unlink(own);
+		if (link(run->pan, own) != 0) {
+			/* only a convenience (the cell's own pan): the
+			 * shared verifier runs the cell either way */
+		}
+	}
+	return true;
+}
+
 /* The cell's search, its verdict and, if it has one, its trail: with
- * the tools in the cell's directory, or from a replayed tape with none. */
+ * the tools in the cell's directory, or from a replayed tape with none.
+ * Depth-first first (model_run_pan_depth_first()): a cell it finds no
+ * violation in is safe; else the complete search is breadth-first, whose
+ * numbering names the trail's violation. */
 static void search_cell(struct cell_run *run)
 {
 	const struct ptlab_model_options *o = run->o;
@@ -177,6 +220,7 @@ static void search_cell(struct cell_run *run)
 	/* a kept cell read from the cache has the model and its trail */
 	bool files = live || o->keep_dir;
 	char model[PATH_MAX];
+	bool witness, safe;
 	char *out;
 	int err;
 
@@ -188,16 +232,37 @@ static void search_cell(struct cell_run *run)
 		model_cell_error(run, "writing %s: %s", model, strerror(-err));
 		goto out_dir;
 	}
-	if (live && (!model_spin_generate(run) || !model_get_pan(run)))
+	if (live && !model_spin_generate(run))
 		goto out_dir;
-	if (live && o->keep_dir && model_path_in(run, "pan", model, sizeof(model)) == 0 &&
-	    strcmp(model, run->pan) != 0)
-		if (link(run->pan, model) != 0) {
-			/* only a convenience (the cell's own pan): the
-			 * shared verifier below runs the cell either way */
-		}
 	model_tape_record(run);
 	model_choose_hash_bits(run);
+	witness = model_looks_for_witness(run);
+	run->bfs = false;
+	out = !live || get_pan(run) ? model_run_pan_depth_first(run, witness) : NULL;
+	safe = out && (witness || !model_found_any(out)) && model_read_search(run, out) &&
+	       r->verdict == MODEL_SAFE;
+	free(out);
+	if (safe) {
+		model_note_states(run);
+		if (r->aba_witness) {
+			/* no violation anywhere: the breadth-first search's
+			 * first error is a shortest run to the witness */
+			run->first_witness = 1;
+			run->bfs = true;
+			if (!live || get_pan(run))
+				model_witness_trail(run);
+		}
+		goto out_dir;
+	}
+	if (run->tape.out_of_step)
+		goto out_dir;
+	/* it found a violation, or it was cut short (its stack is deeper
+	 * than breadth-first levels) or failed: breadth-first, as if it had
+	 * not been */
+	reset_result(run);
+	run->bfs = true;
+	if (live && !get_pan(run))
+		goto out_dir;
 	out = model_run_pan(run, 0);
 	if (!out)
 		goto out_dir;
@@ -234,13 +299,10 @@ static void check_cell(const struct ptlab_model_options *o,
 	if (r->error[0])
 		goto out_tape;
 	search_cell(&run);
-	if (run.tape.out_of_step) {
-		/* a tape from another ptlab's steps: search live, record anew */
-		ptlab_model_result_release(r);
-		memset(r, 0, sizeof(*r));
-		r->verdict = MODEL_ERROR;
-		memset(run.first_error, 0, sizeof(run.first_error));
-		run.first_witness = 0;
+	if (run.tape.mode == TAPE_REPLAY && !model_tape_replayed_whole(&run)) {
+		/* a tape of another ptlab's steps, or damaged: search live,
+		 * record anew */
+		reset_result(&run);
 		model_tape_restart(&run);
 		search_cell(&run);
 	}

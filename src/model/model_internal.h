@@ -42,14 +42,16 @@
 
 struct pan_cache;
 
-/* The steps a cell's tape holds: the search, then for a counterexample
- * or a witness its search, its trail file and the trail's replay. */
+/* The steps a cell's tape holds: the depth-first search, then, if it
+ * found something, the breadth-first one, and for a counterexample or a
+ * witness its search, its trail file and the trail's replay (at most 5). */
 #define TAPE_RECORDS 8
 
 enum tape_mode {
-	TAPE_OFF,	/* no model cache, or kept cells: tools only */
-	TAPE_MISS,	/* no tape: spin -a and the compile run, unrecorded */
-	TAPE_RECORD,	/* then the searches' outputs are kept */
+	TAPE_OFF,	/* no model cache (or nothing to record): tools only */
+	TAPE_MISS,	/* no tape; spin -a runs, unrecorded */
+	TAPE_RECORD,	/* then the searches' outputs are kept (not the
+			 * compiles': tape.building) */
 	TAPE_REPLAY,	/* a hit: the outputs are read from the tape */
 };
 
@@ -58,6 +60,8 @@ struct tape {
 	enum tape_mode mode;
 	/* a replay met a step the tape does not have: search live */
 	bool out_of_step;
+	/* a verifier is being compiled: its steps are not recorded */
+	bool building;
 	/* everything the tools are given, in words: the tape's key */
 	char *inputs;
 	size_t n, next;
@@ -75,8 +79,10 @@ struct cell_run {
 	struct pan_cache *cache;
 	/* the compiler of the verifiers (struct pan_cache) */
 	const char *cc;
-	/* the verifier this cell runs (absolute path) */
+	/* the verifier this cell runs (absolute path), and whether it is the
+	 * breadth-first one (model_run_pan_depth_first()) */
 	char pan[PATH_MAX + 16];
+	bool bfs;
 	/* pan's -w for the cell's complete search (PAN_HASH_BITS_FIRST) */
 	unsigned int hash_bits;
 	/* The number pan gave the first violation of each kind found, by
@@ -155,8 +161,15 @@ char *model_run_step(struct cell_run *run, char **argv, char *const *envp, const
 
 /* spin.c */
 bool model_spin_generate(struct cell_run *run);
+/* The compiler's argv for a verifier (@bfs: breadth-first) written to
+ * @binary, @memlim its buffer for -DMEMLIM; the number of arguments. */
+#define COMPILE_ARGS 10
+size_t model_compile_args(const struct cell_run *run, bool bfs, const char *binary,
+			  char memlim[48], const char *args[COMPILE_ARGS]);
 bool model_compile_pan(struct cell_run *run, const char *binary);
 char *model_run_pan(struct cell_run *run, uint64_t stop_at);
+bool model_looks_for_witness(const struct cell_run *run);
+char *model_run_pan_depth_first(struct cell_run *run, bool witness);
 bool model_counterexample(struct cell_run *run);
 bool model_witness_trail(struct cell_run *run);
 
@@ -181,7 +194,7 @@ void model_tape_destroy(struct pan_cache *cache);
 /* The cell's tape: REPLAY when the cache has one for its inputs, else
  * MISS (OFF without a cache). */
 void model_tape_open(struct cell_run *run);
-/* A miss's verifier is built: its search's steps are recorded. */
+/* A miss's model is generated: the steps after are recorded. */
 void model_tape_record(struct cell_run *run);
 /* After an out-of-step replay: a miss. */
 void model_tape_restart(struct cell_run *run);
@@ -195,11 +208,16 @@ bool model_tape_file(struct cell_run *run, const char *name);
 /* In a recording, keeps a step's output. */
 void model_tape_note(struct cell_run *run, char *const *argv, const char *what,
 		     const char *text);
+/* Whether a replay took every step of its tape and gave a verdict:
+ * else check_cell() searches live (a tape written by another ptlab, or
+ * damaged inside its framing). */
+bool model_tape_replayed_whole(const struct cell_run *run);
 /* Writes a recorded tape of a cell with a verdict; marks a replayed
  * cell's result from_cache; frees the tape. */
 void model_tape_close(struct cell_run *run);
 /* output.c */
 bool model_has_text(const char *text, const char *needle);
+bool model_found_any(const char *out);
 bool model_read_search(struct cell_run *run, const char *out);
 bool model_read_replay(struct cell_run *run, const char *out, enum walker_kind want_walker,
 		       int want_kind);

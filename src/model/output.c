@@ -155,6 +155,16 @@ bool model_read_search(struct cell_run *run, const char *out)
 	return true;
 }
 
+/* Whether a search's output counts an error (a violation or the ABA
+ * witness); false when it has no count (model_read_search() says why). */
+bool model_found_any(const char *out)
+{
+	const char *p = strstr(out, "errors: ");
+	uint64_t errors;
+
+	return p && sscanf(p, "errors: %" SCNu64, &errors) == 1 && errors > 0;
+}
+
 bool model_add_step(struct ptlab_model_result *r, const char *text, size_t len)
 {
 	char **steps = realloc(r->steps, (r->nsteps + 1) * sizeof(*steps));

@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,10 +78,11 @@ static bool tool_identity(const char *name, char *buf, size_t len)
 int model_tape_init(struct pan_cache *cache)
 {
 	const char *dir = getenv("PTLAB_MODEL_CACHE");
-	char spin[PATH_MAX + 64], cc[PATH_MAX + 64];
+	char spin[PATH_MAX + 64], cc[PATH_MAX + 64], cpp[PATH_MAX + 64];
 	struct stat st;
 
 	cache->tape_dir = NULL;
+	cache->tape_tools = NULL;
 	cache->tape_error[0] = '\0';
 	if (!dir || !*dir)
 		return 0;
@@ -99,10 +101,11 @@ int model_tape_init(struct pan_cache *cache)
 	/* without both tools nothing could be searched live either: the
 	 * cells say so (no cache) */
 	if (!tool_identity("spin", spin, sizeof(spin)) ||
-	    !tool_identity(cache->cc, cc, sizeof(cc)))
+	    !tool_identity(cache->cc, cc, sizeof(cc)) || !tool_identity("gcc", cpp, sizeof(cpp)))
 		return 0;
+	/* gcc: spin's preprocessor, and the compiler without tcc */
 	if (!(cache->tape_dir = strdup(dir)) ||
-	    asprintf(&cache->tape_tools, "%s\n%s\n", spin, cc) < 0) {
+	    asprintf(&cache->tape_tools, "%s\n%s\n%s\n", spin, cc, cpp) < 0) {
 		free(cache->tape_dir);
 		cache->tape_dir = NULL;
 		cache->tape_tools = NULL;
@@ -156,35 +159,65 @@ static bool tape_path(const struct cell_run *run, char *buf, size_t len)
 	       (int)len;
 }
 
+/* Reads "<digits><sep>" at *p (before @end) into *v, and moves past it:
+ * digits only, no sign, no overflow. */
+static bool read_number(const char **p, const char *end, char sep, size_t *v)
+{
+	const char *q = *p;
+	size_t n = 0;
+
+	if (q == end || *q < '0' || *q > '9')
+		return false;
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		if (n > (SIZE_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (size_t)(*q - '0');
+	}
+	if (q == end || *q != sep)
+		return false;
+	*v = n;
+	*p = q + 1;
+	return true;
+}
+
+static bool read_word(const char **p, const char *end, const char *word)
+{
+	size_t l = strlen(word);
+
+	if ((size_t)(end - *p) < l || memcmp(*p, word, l))
+		return false;
+	*p += l;
+	return true;
+}
+
 /* Reads a whole tape of @path with the cell's inputs into run->tape;
- * false (and nothing kept) for anything else. */
+ * false (and nothing kept) for anything else. Every length is checked
+ * against what is left of the file before it is used. */
 static bool tape_load(struct cell_run *run, const char *path)
 {
 	struct tape *t = &run->tape;
-	char *file = model_read_text(path), *p;
-	size_t len, n, in_len;
+	char *file = model_read_text(path);
+	const char *p, *end;
+	size_t n, in_len = strlen(t->inputs);
 
 	if (!file)
 		return false;
-	len = strlen(file);
 	p = file;
-	in_len = strlen(t->inputs);
-	if (strncmp(p, TAPE_MAGIC, strlen(TAPE_MAGIC)))
-		goto bad;
-	p += strlen(TAPE_MAGIC);
-	if (sscanf(p, "inputs %zu\n", &n) != 1 || n != in_len || !(p = strchr(p, '\n')) ||
-	    (size_t)(file + len - ++p) < n || memcmp(p, t->inputs, n))
+	end = file + strlen(file);
+	if (!read_word(&p, end, TAPE_MAGIC) || !read_word(&p, end, "inputs ") ||
+	    !read_number(&p, end, '\n', &n) || n != in_len || (size_t)(end - p) < n ||
+	    memcmp(p, t->inputs, n))
 		goto bad;
 	p += n;
-	if (sscanf(p, "records %zu\n", &n) != 1 || n > TAPE_RECORDS || !(p = strchr(p, '\n')))
+	if (!read_word(&p, end, "records ") || !read_number(&p, end, '\n', &n) ||
+	    n > TAPE_RECORDS)
 		goto bad;
-	p++;
 	for (size_t i = 0; i < n; i++) {
 		size_t sl, tl;
 
-		if (sscanf(p, "%zu %zu\n", &sl, &tl) != 2 || !(p = strchr(p, '\n')) ||
-		    (size_t)(file + len - ++p) < sl + tl + 1 || tl > OUTPUT_MAX ||
-		    p[sl + tl] != '\n')
+		if (!read_number(&p, end, ' ', &sl) || !read_number(&p, end, '\n', &tl) ||
+		    tl > OUTPUT_MAX || sl > (size_t)(end - p) || tl > (size_t)(end - p) - sl ||
+		    (size_t)(end - p) - sl - tl < 1 || p[sl + tl] != '\n')
 			goto bad;
 		t->rec[i].sig = strndup(p, sl);
 		t->rec[i].text = strndup(p + sl, tl);
@@ -193,7 +226,7 @@ static bool tape_load(struct cell_run *run, const char *path)
 			goto bad;
 		p += sl + tl + 1;
 	}
-	if (strcmp(p, "end\n"))
+	if ((size_t)(end - p) != 4 || memcmp(p, "end\n", 4))
 		goto bad;
 	free(file);
 	return true;
@@ -226,10 +259,19 @@ void model_tape_open(struct cell_run *run)
 	fprintf(f, "flags");
 	for (size_t i = 0; i < run->ndflags; i++)
 		fprintf(f, " %s", run->dflags[i]);
-	fprintf(f, "\ndepth %" PRIu64 " memory %" PRIu64 " cc %s\n%s",
-		o->max_depth ? o->max_depth : PTLAB_MODEL_DEPTH,
-		o->memory_mb ? o->memory_mb : PTLAB_MODEL_MEMORY_MB, run->cc,
-		run->cache->tape_tools);
+	fprintf(f, "\ndepth %" PRIu64 "\n", o->max_depth ? o->max_depth : PTLAB_MODEL_DEPTH);
+	/* both verifiers' compiles, word for word (model_compile_args()) */
+	for (int bfs = 0; bfs < 2; bfs++) {
+		const char *args[COMPILE_ARGS];
+		char memlim[48];
+		size_t n = model_compile_args(run, bfs, "pan", memlim, args);
+
+		fprintf(f, "compile");
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, " %s", args[i]);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "%s", run->cache->tape_tools);
 	if (fclose(f) || !t->inputs) {
 		free(t->inputs);
 		t->inputs = NULL;
@@ -286,8 +328,9 @@ bool model_tape_file(struct cell_run *run, const char *name)
 	snprintf(sig, sizeof(sig), "file %s", name);
 	if (t->mode == TAPE_RECORD) {
 		if (model_path_in(run, name, path, sizeof(path)) || !(text = model_read_text(path))) {
-			model_cell_error(run, "cannot read %s", name);
-			return false;
+			/* the replay that reads it says what is wrong */
+			t->mode = TAPE_OFF;
+			return true;
 		}
 		if (t->n == TAPE_RECORDS || !(t->rec[t->n].sig = strdup(sig))) {
 			t->mode = TAPE_OFF;
@@ -319,7 +362,7 @@ void model_tape_note(struct cell_run *run, char *const *argv, const char *what,
 {
 	struct tape *t = &run->tape;
 
-	if (t->mode != TAPE_RECORD)
+	if (t->mode != TAPE_RECORD || t->building)
 		return;
 	if (t->n == TAPE_RECORDS) {
 		/* more steps than a cell takes: record nothing */
@@ -333,15 +376,19 @@ void model_tape_note(struct cell_run *run, char *const *argv, const char *what,
 		t->mode = TAPE_OFF;
 }
 
-/* Writes the recorded tape under a temporary name, then renames it. */
+/* Writes the recorded tape under a temporary name, then renames it; not
+ * one that could not be read back whole (model_read_text()'s bound). */
 static bool tape_write(struct cell_run *run)
 {
 	const struct tape *t = &run->tape;
 	char path[PATH_MAX], tmp[PATH_MAX + 64];
+	size_t size = strlen(t->inputs) + 256;
 	FILE *f;
 	bool ok;
 
-	if (!tape_path(run, path, sizeof(path)) ||
+	for (size_t i = 0; i < t->n; i++)
+		size += strlen(t->rec[i].sig) + strlen(t->rec[i].text) + 48;
+	if (size >= OUTPUT_MAX || !tape_path(run, path, sizeof(path)) ||
 	    snprintf(tmp, sizeof(tmp), "%s.%ld.%p", path, (long)getpid(), (void *)run) >=
 		    (int)sizeof(tmp) ||
 	    !(f = fopen(tmp, "w")))
@@ -357,6 +404,13 @@ static bool tape_write(struct cell_run *run)
 	if (!ok)
 		unlink(tmp);
 	return ok;
+}
+
+bool model_tape_replayed_whole(const struct cell_run *run)
+{
+	const struct tape *t = &run->tape;
+
+	return !t->out_of_step && t->next == t->n && run->r->verdict != MODEL_ERROR;
 }
 
 void model_tape_close(struct cell_run *run)
