@@ -149,6 +149,8 @@ int model_path_in(const struct cell_run *run, const char *file, char *buf, size_
 /* process.c */
 /* Whether @name is an executable in PATH. */
 bool model_in_path(const char *name);
+/* Its path, the first of PATH, into @buf. */
+bool model_find_in_path(const char *name, char *buf, size_t len);
 void model_remove_dir(const char *dir);
 int model_write_text(const char *path, const char *text);
 char *model_read_text(const char *path);

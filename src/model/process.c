@@ -20,16 +20,14 @@
 
 extern char **environ;
 
-bool model_in_path(const char *name)
+bool model_find_in_path(const char *name, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
 
 	while (path && *path) {
 		size_t n = strcspn(path, ":");
 
-		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".",
-			     name) < (int)sizeof(buf) &&
+		if (snprintf(buf, len, "%.*s/%s", (int)n, n ? path : ".", name) < (int)len &&
 		    access(buf, X_OK) == 0)
 			return true;
 		path += n;
@@ -37,6 +35,13 @@ bool model_in_path(const char *name)
 			path++;
 	}
 	return false;
+}
+
+bool model_in_path(const char *name)
+{
+	char buf[PATH_MAX];
+
+	return model_find_in_path(name, buf, sizeof(buf));
 }
 
 int ptlab_model_tools(char *msg, size_t len)

@@ -67,19 +67,26 @@ bool model_compile_pan(struct cell_run *run, const char *binary)
  * in both runs (whatever the hash table's size: model_internal.h). The
  * second run stores no more states than the first one did.
  */
+/* pan with -c@stop, its hash table 2^@hash_bits slots; @what and
+ * @outfile name the step (model_run_step()). */
+static char *run_pan(struct cell_run *run, uint64_t stop, unsigned int hash_bits,
+		     const char *what, const char *outfile)
+{
+	char depth[48], c[48], hash[16];
+	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
+	const char *args[] = { run->pan, c, depth, hash };
+
+	snprintf(c, sizeof(c), "-c%" PRIu64, stop);
+	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
+	snprintf(hash, sizeof(hash), "-w%u", hash_bits);
+	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0),
+			      run->cache->pan_env, what, outfile, "pan:");
+}
+
 char *model_run_pan(struct cell_run *run, uint64_t stop_at)
 {
-	char depth[48], stop[48], hash[16];
-	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
-	const char *args[] = { run->pan, stop, depth, hash };
-
-	snprintf(stop, sizeof(stop), "-c%" PRIu64, stop_at);
-	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
-	snprintf(hash, sizeof(hash), "-w%u",
-		 stop_at ? model_hash_bits_for(run->r->states) : run->hash_bits);
-	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0),
-			      run->cache->pan_env, "pan",
-			      stop_at ? "pan-trail.out" : "pan.out", "pan:");
+	return run_pan(run, stop_at, stop_at ? model_hash_bits_for(run->r->states) : run->hash_bits,
+		       "pan", stop_at ? "pan-trail.out" : "pan.out");
 }
 
 /* Whether the cell's search looks for the ABA witness (mremap's). */
@@ -109,14 +116,7 @@ bool model_looks_for_witness(const struct cell_run *run)
  */
 char *model_run_pan_depth_first(struct cell_run *run, bool witness)
 {
-	char depth[48], hash[16];
-	uint64_t d = run->o->max_depth ? run->o->max_depth : PTLAB_MODEL_DEPTH;
-	const char *args[] = { run->pan, witness ? "-c0" : "-c1", depth, hash };
-
-	snprintf(depth, sizeof(depth), "-m%" PRIu64, d);
-	snprintf(hash, sizeof(hash), "-w%u", run->hash_bits);
-	return model_run_step(run, model_tool_argv(run, args, 4, false, NULL, 0),
-			      run->cache->pan_env, "pan depth-first", "pan-dfs.out", "pan:");
+	return run_pan(run, witness ? 0 : 1, run->hash_bits, "pan depth-first", "pan-dfs.out");
 }
 
 /*

@@ -54,25 +54,14 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
 /* "name=path:size:mtime" of @name as found in PATH, or false. */
 static bool tool_identity(const char *name, char *buf, size_t len)
 {
-	const char *path = getenv("PATH");
 	char file[PATH_MAX];
 	struct stat st;
 
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		if (snprintf(file, sizeof(file), "%.*s/%s", (int)n, n ? path : ".", name) <
-			    (int)sizeof(file) &&
-		    access(file, X_OK) == 0 && stat(file, &st) == 0) {
-			snprintf(buf, len, "%s=%s:%lld:%lld", name, file, (long long)st.st_size,
-				 (long long)st.st_mtime);
-			return true;
-		}
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return false;
+	if (!model_find_in_path(name, file, sizeof(file)) || stat(file, &st))
+		return false;
+	snprintf(buf, len, "%s=%s:%lld:%lld", name, file, (long long)st.st_size,
+		 (long long)st.st_mtime);
+	return true;
 }
 
 int model_tape_init(struct pan_cache *cache)
