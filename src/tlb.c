@@ -18,9 +18,6 @@ void tlb_soft_init(struct tlb_soft *t)
 	for (int i = 0; i < TLB_SOFT_ENTRIES; i++)
 		atomic_store_explicit(&t->entry[i], 0, memory_order_relaxed);
 	atomic_store_explicit(&t->hw_seq, 0, memory_order_relaxed);
-	atomic_store_explicit(&t->hits, 0, memory_order_relaxed);
-	atomic_store_explicit(&t->misses, 0, memory_order_relaxed);
-	atomic_store_explicit(&t->flushes, 0, memory_order_relaxed);
 }
 
 bool tlb_lookup(struct tlb_soft *t, uint64_t vaddr, bool write, uint32_t *pfn)
@@ -31,11 +28,8 @@ bool tlb_lookup(struct tlb_soft *t, uint64_t vaddr, bool write, uint32_t *pfn)
 
 	if (!(e & TLB_VALID) || tlb_entry_vpn(e) != ((vaddr >> PAGE_SHIFT) &
 						    ((1ULL << TLB_VPN_BITS) - 1)) ||
-	    (write && !(e & TLB_WRITABLE))) {
-		atomic_fetch_add_explicit(&t->misses, 1, memory_order_relaxed);
+	    (write && !(e & TLB_WRITABLE)))
 		return false;
-	}
-	atomic_fetch_add_explicit(&t->hits, 1, memory_order_relaxed);
 	*pfn = (uint32_t)(e >> TLB_PFN_SHIFT);
 	return true;
 }
@@ -53,7 +47,6 @@ void tlb_invalidate(struct tlb_soft *t, uint64_t start, uint64_t end)
 {
 	uint64_t first = start >> PAGE_SHIFT, last = (end - 1) >> PAGE_SHIFT;
 
-	atomic_fetch_add_explicit(&t->flushes, 1, memory_order_relaxed);
 	for (int i = 0; i < TLB_SOFT_ENTRIES; i++) {
 		uint64_t e = atomic_load_explicit(&t->entry[i], memory_order_relaxed);
 		uint64_t vpn = tlb_entry_vpn(e);

@@ -27,7 +27,11 @@
 struct tlb_soft {
 	_Atomic uint64_t entry[TLB_SOFT_ENTRIES];
 	_Atomic uint64_t hw_seq;
-	atomic_ullong hits, misses, flushes;
+	/* No hit, miss or flush counters: a shared counter bumped here would
+	 * put a locked instruction (a full fence on x86) in every lookup and
+	 * in every flusher's pass over another CPU's TLB, where the kernel's
+	 * TLB fill and TLBI have none, and lengthen the flush that a
+	 * store-buffering race must outlast. */
 };
 
 /* Entry layout: bit 0 valid, bit 1 writable, bits 2..37 the virtual page
